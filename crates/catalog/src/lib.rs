@@ -1,0 +1,23 @@
+//! Catalogs: where recagent's items, users and interactions come from.
+//!
+//! * [`movielens`] fetches MovieLens-100K (GroupLens archive, else the RecBole
+//!   wheel through pip) and reads both layouts.
+//! * [`jsonl`] is the bring-your-own format (`items.jsonl`, `users.jsonl`,
+//!   `interactions.jsonl`), with row-level errors.
+//! * [`store`] keeps catalogs under `$RECAGENT_HOME/data/NAME/`, written
+//!   atomically, and loads them back.
+//! * [`split`] makes the seeded CTR split and leave-last-positive-out episodes.
+//! * [`synth`] generates large plausible catalogs for scale benchmarks.
+//! * [`fetch`] downloads and verifies files; later crates reuse it for models.
+//! * [`stats`] summarises a catalog.
+
+pub mod error;
+pub mod fetch;
+pub mod jsonl;
+pub mod movielens;
+pub mod split;
+pub mod stats;
+pub mod store;
+pub mod synth;
+
+pub use error::{Error, Result};

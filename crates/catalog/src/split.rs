@@ -1,0 +1,119 @@
+//! Seeded splits of the interaction log.
+//!
+//! * [`ctr_split`]: the RecBole context-aware protocol used to train and
+//!   test rankers: drop neutral ratings, binarise, shuffle, cut 8:1:1.
+//! * [`leave_last_positive_out`]: one conversation episode per user, whose
+//!   target is that user's last positive by time.
+
+use rand::SeedableRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand_chacha::ChaCha8Rng;
+use recagent_core::{Catalog, Episode, ItemId, Labeled};
+
+/// How ratings become labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelRule {
+    /// Ratings at or above this are positive.
+    pub positive_min: f32,
+    /// Ratings at or below this are negative; those in between are dropped.
+    pub negative_max: f32,
+}
+
+impl Default for LabelRule {
+    /// RecBole's ML-100K context protocol: ≥ 4 positive, ≤ 2 negative, 3 dropped.
+    fn default() -> Self {
+        Self { positive_min: 4.0, negative_max: 2.0 }
+    }
+}
+
+impl LabelRule {
+    /// `Some(label)` for a rating that is kept, `None` for a dropped one.
+    pub fn label(&self, rating: f32) -> Option<bool> {
+        if rating >= self.positive_min {
+            Some(true)
+        } else if rating <= self.negative_max {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Train, validation and test rows of the CTR protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CtrSplit {
+    pub train: Vec<Labeled>,
+    pub valid: Vec<Labeled>,
+    pub test: Vec<Labeled>,
+}
+
+/// Labels every kept interaction, shuffles with `seed` and cuts 8:1:1.
+pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
+    let mut rows: Vec<Labeled> = catalog
+        .interactions()
+        .iter()
+        .filter_map(|x| {
+            rule.label(x.rating).map(|label| Labeled { user: x.user, item: x.item, label, timestamp: x.timestamp })
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rows.shuffle(&mut rng);
+    let n = rows.len();
+    let n_train = n * 8 / 10;
+    let n_valid = n / 10;
+    let test = rows.split_off(n_train + n_valid);
+    let valid = rows.split_off(n_train);
+    CtrSplit { train: rows, valid, test }
+}
+
+/// Options of [`leave_last_positive_out`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeConfig {
+    pub rule: LabelRule,
+    /// At most this many positives before the target make the history.
+    pub max_history: usize,
+    /// Users with fewer positives before the target get no episode.
+    pub min_history: usize,
+}
+
+impl Default for EpisodeConfig {
+    fn default() -> Self {
+        Self { rule: LabelRule::default(), max_history: 10, min_history: 1 }
+    }
+}
+
+/// One episode per eligible user: the target is the last positive by time
+/// (ties broken by position in the log), the history the positives just
+/// before it, oldest first. Users come out in id order.
+pub fn leave_last_positive_out(catalog: &Catalog, cfg: EpisodeConfig) -> Vec<Episode> {
+    let mut per_user: Vec<Vec<(i64, usize, ItemId)>> = vec![Vec::new(); catalog.users().len()];
+    for (pos, x) in catalog.interactions().iter().enumerate() {
+        if cfg.rule.label(x.rating) == Some(true) {
+            per_user[x.user.index()].push((x.timestamp, pos, x.item));
+        }
+    }
+    let mut out = Vec::new();
+    for (u, mut pos) in per_user.into_iter().enumerate() {
+        pos.sort_unstable();
+        let Some(&(_, _, target)) = pos.last() else { continue };
+        let before = &pos[..pos.len() - 1];
+        if before.len() < cfg.min_history {
+            continue;
+        }
+        let start = before.len().saturating_sub(cfg.max_history);
+        out.push(Episode {
+            user: catalog.users()[u].id,
+            target,
+            history: before[start..].iter().map(|&(_, _, i)| i).collect(),
+        });
+    }
+    out
+}
+
+/// A seeded sample of `n` episodes (all of them when `n` is larger).
+pub fn sample_episodes(episodes: &[Episode], n: usize, seed: u64) -> Vec<Episode> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut picked: Vec<Episode> = episodes.choose_multiple(&mut rng, n.min(episodes.len())).cloned().collect();
+    picked.sort_by_key(|e| e.user);
+    picked
+}

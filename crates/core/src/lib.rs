@@ -1,0 +1,318 @@
+//! Shared domain types of recagent.
+//!
+//! Everything else in the workspace speaks in these types: dense ids
+//! ([`ItemId`], [`UserId`]), the catalog model ([`Item`], [`User`],
+//! [`Interaction`], [`Catalog`]) and the labelled rows that the splits
+//! produce ([`Labeled`], [`Episode`]). The crate does no IO, so that every
+//! other crate can depend on it without pulling in a runtime or a file format.
+//!
+//! Ids are dense `u32` indexes into the catalog's vectors. The id a data
+//! source used (a MovieLens number, a SKU, a UUID) is kept as the `key`
+//! string, and the catalog maps between the two.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+/// A dense index of an item in its [`Catalog`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ItemId(pub u32);
+
+/// A dense index of a user in its [`Catalog`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u32);
+
+impl ItemId {
+    /// The index into [`Catalog::items`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl UserId {
+    /// The index into [`Catalog::users`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One thing that can be recommended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: ItemId,
+    /// The id the data source used.
+    pub key: String,
+    pub title: String,
+    pub year: Option<u16>,
+    pub genres: Vec<String>,
+    /// Free text: a plot summary, a product description, LLM-written knowledge.
+    pub text: String,
+    /// Named relations to other entities, e.g. `director -> ["m.0abc"]`.
+    pub relations: BTreeMap<String, Vec<String>>,
+}
+
+/// Someone whose interactions are in the log.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    /// The id the data source used.
+    pub key: String,
+    pub age: Option<u16>,
+    pub gender: Option<String>,
+    pub occupation: Option<String>,
+    /// Any other attribute, e.g. `zip`.
+    pub attrs: BTreeMap<String, String>,
+}
+
+/// One rating of an item by a user.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub user: UserId,
+    pub item: ItemId,
+    pub rating: f32,
+    /// Seconds since the Unix epoch; 0 where the source has no time.
+    pub timestamp: i64,
+}
+
+/// An interaction with a binary label under the CTR protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Labeled {
+    pub user: UserId,
+    pub item: ItemId,
+    pub label: bool,
+    pub timestamp: i64,
+}
+
+/// A conversation episode: a user, the held-out item they should be led to,
+/// and the positives they had before it (oldest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    pub user: UserId,
+    pub target: ItemId,
+    pub history: Vec<ItemId>,
+}
+
+/// Errors of building a catalog from parts.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CatalogError {
+    #[error("duplicate item key {key:?}")]
+    DuplicateItem { key: String },
+    #[error("duplicate user key {key:?}")]
+    DuplicateUser { key: String },
+    #[error("interaction {index} refers to {what} {id} but the catalog has only {len}")]
+    DanglingId { index: usize, what: &'static str, id: u32, len: usize },
+    #[error("item at position {position} has id {id}; ids must equal positions")]
+    IdMismatch { position: usize, id: u32 },
+    #[error("the catalog has more than u32::MAX {what}")]
+    TooLarge { what: &'static str },
+}
+
+/// Items, users and the interaction log, with key lookups.
+///
+/// **Invariant:** `items[i].id == ItemId(i)` and `users[u].id == UserId(u)`,
+/// keys are unique, and every interaction points at an existing user and item.
+/// [`Catalog::new`] checks this, so the rest of the code may index freely.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    name: String,
+    items: Vec<Item>,
+    users: Vec<User>,
+    interactions: Vec<Interaction>,
+    item_by_key: HashMap<String, ItemId>,
+    user_by_key: HashMap<String, UserId>,
+}
+
+impl Catalog {
+    /// Builds a catalog and checks its invariants.
+    pub fn new(
+        name: impl Into<String>,
+        items: Vec<Item>,
+        users: Vec<User>,
+        interactions: Vec<Interaction>,
+    ) -> Result<Self, CatalogError> {
+        if u32::try_from(items.len()).is_err() {
+            return Err(CatalogError::TooLarge { what: "items" });
+        }
+        if u32::try_from(users.len()).is_err() {
+            return Err(CatalogError::TooLarge { what: "users" });
+        }
+        let mut item_by_key = HashMap::with_capacity(items.len());
+        for (position, item) in items.iter().enumerate() {
+            if item.id.index() != position {
+                return Err(CatalogError::IdMismatch { position, id: item.id.0 });
+            }
+            if item_by_key.insert(item.key.clone(), item.id).is_some() {
+                return Err(CatalogError::DuplicateItem { key: item.key.clone() });
+            }
+        }
+        let mut user_by_key = HashMap::with_capacity(users.len());
+        for (position, user) in users.iter().enumerate() {
+            if user.id.index() != position {
+                return Err(CatalogError::IdMismatch { position, id: user.id.0 });
+            }
+            if user_by_key.insert(user.key.clone(), user.id).is_some() {
+                return Err(CatalogError::DuplicateUser { key: user.key.clone() });
+            }
+        }
+        for (index, x) in interactions.iter().enumerate() {
+            if x.item.index() >= items.len() {
+                return Err(CatalogError::DanglingId { index, what: "item", id: x.item.0, len: items.len() });
+            }
+            if x.user.index() >= users.len() {
+                return Err(CatalogError::DanglingId { index, what: "user", id: x.user.0, len: users.len() });
+            }
+        }
+        Ok(Self { name: name.into(), items, users, interactions, item_by_key, user_by_key })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    pub fn interactions(&self) -> &[Interaction] {
+        &self.interactions
+    }
+
+    pub fn item(&self, id: ItemId) -> Option<&Item> {
+        self.items.get(id.index())
+    }
+
+    pub fn user(&self, id: UserId) -> Option<&User> {
+        self.users.get(id.index())
+    }
+
+    pub fn item_by_key(&self, key: &str) -> Option<ItemId> {
+        self.item_by_key.get(key).copied()
+    }
+
+    pub fn user_by_key(&self, key: &str) -> Option<UserId> {
+        self.user_by_key.get(key).copied()
+    }
+
+    /// All genres that occur, sorted, so that a genre's position is stable.
+    pub fn genre_vocab(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self.items.iter().flat_map(|i| i.genres.iter().map(String::as_str)).collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+}
+
+/// Where recagent keeps its data, indexes and models (`$RECAGENT_HOME`).
+///
+/// Only path arithmetic lives here; the crates that own each kind of
+/// artefact do the IO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    root: std::path::PathBuf,
+}
+
+impl Home {
+    pub fn new(root: impl Into<std::path::PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    /// `data/`: one folder per catalog, in the JSONL catalog format.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.root.join("data")
+    }
+
+    /// `data/NAME/`.
+    pub fn catalog_dir(&self, name: &str) -> std::path::PathBuf {
+        self.data_dir().join(name)
+    }
+
+    /// `downloads/`: verified archives kept so that a refetch needs no network.
+    pub fn downloads_dir(&self) -> std::path::PathBuf {
+        self.root.join("downloads")
+    }
+
+    /// `index/NAME/`: built indexes for a catalog.
+    pub fn index_dir(&self, name: &str) -> std::path::PathBuf {
+        self.root.join("index").join(name)
+    }
+
+    /// `models/`: model weights.
+    pub fn models_dir(&self) -> std::path::PathBuf {
+        self.root.join("models")
+    }
+}
+
+/// Reports progress of long work. Library crates take `&dyn Progress` so
+/// that the binary can draw bars and tests can stay quiet.
+pub trait Progress: Send + Sync {
+    /// Starts a new stage; `total` is the unit count when known.
+    fn stage(&self, name: &str, total: Option<u64>);
+    /// Advances the current stage by `n` units.
+    fn advance(&self, n: u64);
+    /// Ends the current stage.
+    fn finish(&self);
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _name: &str, _total: Option<u64>) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: u32, key: &str) -> Item {
+        Item {
+            id: ItemId(id),
+            key: key.into(),
+            title: key.into(),
+            year: None,
+            genres: vec![],
+            text: String::new(),
+            relations: BTreeMap::new(),
+        }
+    }
+
+    fn user(id: u32, key: &str) -> User {
+        User { id: UserId(id), key: key.into(), ..User::default() }
+    }
+
+    #[test]
+    fn catalog_rejects_broken_invariants() {
+        let dup = Catalog::new("x", vec![item(0, "a"), item(1, "a")], vec![], vec![]);
+        assert_eq!(dup.unwrap_err(), CatalogError::DuplicateItem { key: "a".into() });
+
+        let gap = Catalog::new("x", vec![item(1, "a")], vec![], vec![]);
+        assert_eq!(gap.unwrap_err(), CatalogError::IdMismatch { position: 0, id: 1 });
+
+        let dangling = Catalog::new(
+            "x",
+            vec![item(0, "a")],
+            vec![user(0, "u")],
+            vec![Interaction { user: UserId(0), item: ItemId(3), rating: 5.0, timestamp: 0 }],
+        );
+        assert_eq!(dangling.unwrap_err(), CatalogError::DanglingId { index: 0, what: "item", id: 3, len: 1 });
+    }
+
+    #[test]
+    fn catalog_looks_up_keys() {
+        let c = Catalog::new("x", vec![item(0, "a"), item(1, "b")], vec![user(0, "u")], vec![]).unwrap();
+        assert_eq!(c.item_by_key("b"), Some(ItemId(1)));
+        assert_eq!(c.item_by_key("zz"), None);
+        assert_eq!(c.user_by_key("u"), Some(UserId(0)));
+    }
+}
