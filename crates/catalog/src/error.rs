@@ -7,25 +7,46 @@ use recagent_core::CatalogError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}:{line}: field `{field}`: {reason}", file.display())]
-    Malformed { file: PathBuf, line: usize, field: String, reason: String },
+    Malformed {
+        file: PathBuf,
+        line: usize,
+        field: String,
+        reason: String,
+    },
 
     #[error("{}: missing required file; {hint}", path.display())]
     MissingFile { path: PathBuf, hint: String },
 
     #[error("catalog `{name}` not found in {}; {hint}", dir.display())]
-    NotFound { name: String, dir: PathBuf, hint: String },
+    NotFound {
+        name: String,
+        dir: PathBuf,
+        hint: String,
+    },
 
     #[error("catalog `{name}` already exists in {}; pass --force to replace it", dir.display())]
     AlreadyExists { name: String, dir: PathBuf },
 
-    #[error("invalid catalog name {name:?}: use letters, digits, `-`, `_` and `.` only, not starting with `.`")]
+    #[error(
+        "invalid catalog name {name:?}: use letters, digits, `-`, `_` and `.` only, not starting with `.`"
+    )]
     BadName { name: String },
 
-    #[error("checksum mismatch for {what}: expected {algorithm} {expected}, got {actual}; the file was deleted, run the command again")]
-    Checksum { what: String, algorithm: &'static str, expected: String, actual: String },
+    #[error(
+        "checksum mismatch for {what}: expected {algorithm} {expected}, got {actual}; the file was deleted, run the command again"
+    )]
+    Checksum {
+        what: String,
+        algorithm: &'static str,
+        expected: String,
+        actual: String,
+    },
 
     #[error("download of {what} failed: {reason}")]
     Download { what: String, reason: String },

@@ -20,13 +20,13 @@ use crate::error::{Error, Result};
 
 /// A pinned digest of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checksum {
-    Sha256(&'static str),
+pub enum Checksum<'a> {
+    Sha256(&'a str),
     /// Only for sources that publish nothing stronger.
-    Md5(&'static str),
+    Md5(&'a str),
 }
 
-impl Checksum {
+impl<'a> Checksum<'a> {
     fn algorithm(self) -> &'static str {
         match self {
             Checksum::Sha256(_) => "sha256",
@@ -34,7 +34,7 @@ impl Checksum {
         }
     }
 
-    fn expected(self) -> &'static str {
+    fn expected(self) -> &'a str {
         match self {
             Checksum::Sha256(h) | Checksum::Md5(h) => h,
         }
@@ -61,7 +61,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// Checks `path` against `sum`; on mismatch deletes the file and errors.
-pub fn verify(path: &Path, sum: Checksum, what: &str) -> Result<()> {
+pub fn verify(path: &Path, sum: Checksum<'_>, what: &str) -> Result<()> {
     let actual = match sum {
         Checksum::Sha256(_) => digest_file::<Sha256>(path)?,
         Checksum::Md5(_) => digest_file::<Md5>(path)?,
@@ -80,13 +80,22 @@ pub fn verify(path: &Path, sum: Checksum, what: &str) -> Result<()> {
 }
 
 /// Downloads `url` to `dest` (written under a temporary name, then renamed).
-pub fn http_download(url: &str, dest: &Path, what: &str, timeout: Duration, progress: &dyn Progress) -> Result<()> {
+pub fn http_download(
+    url: &str,
+    dest: &Path,
+    what: &str,
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(10).min(timeout)))
         .timeout_global(Some(timeout))
         .build()
         .into();
-    let fail = |reason: String| Error::Download { what: what.to_owned(), reason };
+    let fail = |reason: String| Error::Download {
+        what: what.to_owned(),
+        reason,
+    };
     let mut resp = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
     let total = resp.body().content_length();
     progress.stage(&format!("downloading {what}"), total);
@@ -113,62 +122,98 @@ pub fn http_download(url: &str, dest: &Path, what: &str, timeout: Duration, prog
     fs::rename(&tmp, dest).map_err(Error::io(dest))
 }
 
-/// The pip to run: `$RECAGENT_PIP` (a program, possibly with arguments),
-/// else `python3 -m pip`.
-fn pip_command() -> (String, Vec<String>) {
-    if let Ok(custom) = std::env::var("RECAGENT_PIP") {
-        let mut parts = custom.split_whitespace().map(str::to_owned);
-        if let Some(program) = parts.next() {
-            return (program, parts.collect());
-        }
-    }
-    ("python3".to_owned(), vec!["-m".into(), "pip".into()])
+/// The pip that `pip download` runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pip {
+    pub program: String,
+    pub args: Vec<String>,
 }
 
-/// Runs `pip download --no-deps REQUIREMENT` into `dir` and returns the one
-/// file it wrote.
-pub fn pip_download(requirement: &str, dir: &Path, progress: &dyn Progress) -> Result<PathBuf> {
-    fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let (program, mut args) = pip_command();
-    args.extend(
-        ["download", "--no-deps", "--disable-pip-version-check", "--progress-bar", "off", "--dest"]
-            .map(str::to_owned),
-    );
-    args.push(dir.display().to_string());
-    args.push(requirement.to_owned());
-    let shown = format!("{program} {}", args.join(" "));
-    progress.stage(&format!("pip download {requirement}"), None);
-    let output = Command::new(&program).args(&args).output();
-    progress.finish();
-    let output = output.map_err(|e| Error::Command {
-        command: shown.clone(),
-        reason: format!("{e}; install Python 3 with pip, or set RECAGENT_PIP to a pip command"),
-    })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(Error::Command { command: shown, reason: format!("{}: {}", output.status, tail.join(" | ")) });
+impl Pip {
+    /// `$RECAGENT_PIP` (a program, possibly with arguments), else `python3 -m pip`.
+    pub fn from_env() -> Self {
+        if let Ok(custom) = std::env::var("RECAGENT_PIP") {
+            let mut parts = custom.split_whitespace().map(str::to_owned);
+            if let Some(program) = parts.next() {
+                return Self {
+                    program,
+                    args: parts.collect(),
+                };
+            }
+        }
+        Self {
+            program: "python3".to_owned(),
+            args: vec!["-m".into(), "pip".into()],
+        }
     }
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(Error::io(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    match files.as_slice() {
-        [one] => Ok(one.clone()),
-        _ => Err(Error::Command {
-            command: shown,
-            reason: format!("expected exactly one downloaded file in {}, found {}", dir.display(), files.len()),
-        }),
+
+    /// Runs `pip download --no-deps REQUIREMENT` into `dir` and returns the
+    /// one file it wrote.
+    pub fn download(
+        &self,
+        requirement: &str,
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<PathBuf> {
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let mut args = self.args.clone();
+        args.extend(
+            [
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+                "--dest",
+            ]
+            .map(str::to_owned),
+        );
+        args.push(dir.display().to_string());
+        args.push(requirement.to_owned());
+        let shown = format!("{} {}", self.program, args.join(" "));
+        progress.stage(&format!("pip download {requirement}"), None);
+        let output = Command::new(&self.program).args(&args).output();
+        progress.finish();
+        let output = output.map_err(|e| Error::Command {
+            command: shown.clone(),
+            reason: format!("{e}; install Python 3 with pip, or set RECAGENT_PIP to a pip command"),
+        })?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let mut tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+            tail.reverse();
+            return Err(Error::Command {
+                command: shown,
+                reason: format!("{}: {}", output.status, tail.join(" | ")),
+            });
+        }
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .map_err(Error::io(dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        match files.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(Error::Command {
+                command: shown,
+                reason: format!(
+                    "expected exactly one downloaded file in {}, found {}",
+                    dir.display(),
+                    files.len()
+                ),
+            }),
+        }
     }
 }
 
 /// Extracts the files under `prefix` (a folder inside the zip) into `dest`,
 /// flattening the prefix away. Returns the written paths.
 pub fn extract_zip_folder(zip_path: &Path, prefix: &str, dest: &Path) -> Result<Vec<PathBuf>> {
-    let bad = |reason: String| Error::Archive { path: zip_path.to_owned(), reason };
+    let bad = |reason: String| Error::Archive {
+        path: zip_path.to_owned(),
+        reason,
+    };
     let file = File::open(zip_path).map_err(Error::io(zip_path))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
     fs::create_dir_all(dest).map_err(Error::io(dest))?;
@@ -178,10 +223,16 @@ pub fn extract_zip_folder(zip_path: &Path, prefix: &str, dest: &Path) -> Result<
         if entry.is_dir() {
             continue;
         }
-        let Some(name) = entry.enclosed_name() else { continue };
-        let Ok(rest) = name.strip_prefix(prefix) else { continue };
+        let Some(name) = entry.enclosed_name() else {
+            continue;
+        };
+        let Ok(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
         // Only plain files directly in the folder; nothing can escape `dest`.
-        let Some(file_name) = rest.file_name() else { continue };
+        let Some(file_name) = rest.file_name() else {
+            continue;
+        };
         if rest.components().count() != 1 {
             continue;
         }

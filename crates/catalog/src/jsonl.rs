@@ -103,7 +103,10 @@ fn read_rows<T: for<'de> Deserialize<'de>>(
 ) -> Result<()> {
     let file = File::open(path).map_err(Error::io(path))?;
     let len = file.metadata().map(|m| m.len()).ok();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     progress.stage(&format!("reading {name}"), len);
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = String::new();
@@ -120,7 +123,12 @@ fn read_rows<T: for<'de> Deserialize<'de>>(
                     reason: "not valid UTF-8".into(),
                 });
             }
-            Err(e) => return Err(Error::Io { path: path.to_owned(), source: e }),
+            Err(e) => {
+                return Err(Error::Io {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
         };
         if n == 0 {
             break;
@@ -136,7 +144,11 @@ fn read_rows<T: for<'de> Deserialize<'de>>(
             Ok(row) => row,
             Err(e) => {
                 let field = e.path().to_string();
-                let field = if field == "." { "(row)".to_owned() } else { field };
+                let field = if field == "." || field == "?" {
+                    "(row)".to_owned()
+                } else {
+                    field
+                };
                 return Err(Error::Malformed {
                     file: path.to_owned(),
                     line: line_no,
@@ -156,7 +168,12 @@ fn read_rows<T: for<'de> Deserialize<'de>>(
 }
 
 fn malformed(path: &Path, line: usize, field: &str, reason: impl Into<String>) -> Error {
-    Error::Malformed { file: path.to_owned(), line, field: field.to_owned(), reason: reason.into() }
+    Error::Malformed {
+        file: path.to_owned(),
+        line,
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Loads a catalog from a folder in the JSONL format.
@@ -177,16 +194,33 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
     let mut item_keys = std::collections::HashMap::new();
     read_rows(&items_path, progress, |line, row: ItemRow| {
         if row.title.trim().is_empty() {
-            return Err(malformed(&items_path, line, "title", "title must not be empty"));
+            return Err(malformed(
+                &items_path,
+                line,
+                "title",
+                "title must not be empty",
+            ));
         }
         for (i, g) in row.genres.iter().enumerate() {
             if g.trim().is_empty() {
-                return Err(malformed(&items_path, line, &format!("genres[{i}]"), "genre must not be empty"));
+                return Err(malformed(
+                    &items_path,
+                    line,
+                    &format!("genres[{i}]"),
+                    "genre must not be empty",
+                ));
             }
         }
-        let id = ItemId(u32::try_from(items.len()).map_err(|_| Error::Invalid("too many items".into()))?);
+        let id = ItemId(
+            u32::try_from(items.len()).map_err(|_| Error::Invalid("too many items".into()))?,
+        );
         if let Some(prev) = item_keys.insert(row.id.0.clone(), line) {
-            return Err(malformed(&items_path, line, "id", format!("duplicate id {:?} (first on line {prev})", row.id.0)));
+            return Err(malformed(
+                &items_path,
+                line,
+                "id",
+                format!("duplicate id {:?} (first on line {prev})", row.id.0),
+            ));
         }
         items.push(Item {
             id,
@@ -206,9 +240,16 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
     let users_path = dir.join(USERS_FILE);
     if users_path.is_file() {
         read_rows(&users_path, progress, |line, row: UserRow| {
-            let id = UserId(u32::try_from(users.len()).map_err(|_| Error::Invalid("too many users".into()))?);
+            let id = UserId(
+                u32::try_from(users.len()).map_err(|_| Error::Invalid("too many users".into()))?,
+            );
             if user_keys.insert(row.id.0.clone(), id).is_some() {
-                return Err(malformed(&users_path, line, "id", format!("duplicate id {:?}", row.id.0)));
+                return Err(malformed(
+                    &users_path,
+                    line,
+                    "id",
+                    format!("duplicate id {:?}", row.id.0),
+                ));
             }
             users.push(User {
                 id,
@@ -229,21 +270,43 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
             items.iter().map(|i| (i.key.as_str(), i.id)).collect();
         read_rows(&inter_path, progress, |line, row: InteractionRow| {
             if !row.rating.is_finite() {
-                return Err(malformed(&inter_path, line, "rating", "rating must be a finite number"));
+                return Err(malformed(
+                    &inter_path,
+                    line,
+                    "rating",
+                    "rating must be a finite number",
+                ));
             }
             let Some(&item) = item_by_key.get(row.item.0.as_str()) else {
-                return Err(malformed(&inter_path, line, "item", format!("unknown item id {:?}: not in items.jsonl", row.item.0)));
+                return Err(malformed(
+                    &inter_path,
+                    line,
+                    "item",
+                    format!("unknown item id {:?}: not in items.jsonl", row.item.0),
+                ));
             };
             let user = match user_keys.get(&row.user.0) {
                 Some(&u) => u,
                 None => {
-                    let id = UserId(u32::try_from(users.len()).map_err(|_| Error::Invalid("too many users".into()))?);
+                    let id = UserId(
+                        u32::try_from(users.len())
+                            .map_err(|_| Error::Invalid("too many users".into()))?,
+                    );
                     user_keys.insert(row.user.0.clone(), id);
-                    users.push(User { id, key: row.user.0, ..User::default() });
+                    users.push(User {
+                        id,
+                        key: row.user.0,
+                        ..User::default()
+                    });
                     id
                 }
             };
-            interactions.push(Interaction { user, item, rating: row.rating, timestamp: row.timestamp });
+            interactions.push(Interaction {
+                user,
+                item,
+                rating: row.rating,
+                timestamp: row.timestamp,
+            });
             Ok(())
         })?;
     }
@@ -260,7 +323,12 @@ pub fn write_dir(catalog: &Catalog, dir: &Path, progress: &dyn Progress) -> Resu
         text: i.text.clone(),
         relations: i.relations.clone(),
     });
-    write_rows(&dir.join(ITEMS_FILE), catalog.items().len(), items, progress)?;
+    write_rows(
+        &dir.join(ITEMS_FILE),
+        catalog.items().len(),
+        items,
+        progress,
+    )?;
     let users = catalog.users().iter().map(|u| UserRow {
         id: Key(u.key.clone()),
         age: u.age,
@@ -268,25 +336,46 @@ pub fn write_dir(catalog: &Catalog, dir: &Path, progress: &dyn Progress) -> Resu
         occupation: u.occupation.clone(),
         attrs: u.attrs.clone(),
     });
-    write_rows(&dir.join(USERS_FILE), catalog.users().len(), users, progress)?;
+    write_rows(
+        &dir.join(USERS_FILE),
+        catalog.users().len(),
+        users,
+        progress,
+    )?;
     let inter = catalog.interactions().iter().map(|x| InteractionRow {
         user: Key(catalog.users()[x.user.index()].key.clone()),
         item: Key(catalog.items()[x.item.index()].key.clone()),
         rating: x.rating,
         timestamp: x.timestamp,
     });
-    write_rows(&dir.join(INTERACTIONS_FILE), catalog.interactions().len(), inter, progress)?;
+    write_rows(
+        &dir.join(INTERACTIONS_FILE),
+        catalog.interactions().len(),
+        inter,
+        progress,
+    )?;
     Ok(())
 }
 
-fn write_rows<T: Serialize>(path: &Path, total: usize, rows: impl Iterator<Item = T>, progress: &dyn Progress) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+fn write_rows<T: Serialize>(
+    path: &Path,
+    total: usize,
+    rows: impl Iterator<Item = T>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     progress.stage(&format!("writing {name}"), Some(total as u64));
     let file = File::create(path).map_err(Error::io(path))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut pending = 0u64;
     for row in rows {
-        serde_json::to_writer(&mut w, &row).map_err(|e| Error::Io { path: path.to_owned(), source: e.into() })?;
+        serde_json::to_writer(&mut w, &row).map_err(|e| Error::Io {
+            path: path.to_owned(),
+            source: e.into(),
+        })?;
         w.write_all(b"\n").map_err(Error::io(path))?;
         pending += 1;
         if pending == 4096 {
@@ -296,7 +385,10 @@ fn write_rows<T: Serialize>(path: &Path, total: usize, rows: impl Iterator<Item 
     }
     progress.advance(pending);
     w.into_inner()
-        .map_err(|e| Error::Io { path: path.to_owned(), source: e.into_error() })?
+        .map_err(|e| Error::Io {
+            path: path.to_owned(),
+            source: e.into_error(),
+        })?
         .sync_all()
         .map_err(Error::io(path))?;
     progress.finish();

@@ -47,7 +47,10 @@ pub enum Source {
 pub enum FetchOutcome {
     /// The catalog was already complete; nothing was touched.
     AlreadyPresent(Manifest),
-    Fetched { manifest: Manifest, notes: Vec<String> },
+    Fetched {
+        manifest: Manifest,
+        notes: Vec<String>,
+    },
 }
 
 /// Options of [`fetch`].
@@ -57,8 +60,9 @@ pub struct FetchOptions {
     pub force: bool,
     /// How long the canonical source may take before the fallback is tried.
     pub http_timeout: Duration,
-    /// Overrides the canonical archive address (tests, mirrors).
+    /// Overrides the canonical archive address and its MD5 (tests, mirrors).
     pub grouplens_url: String,
+    pub grouplens_md5: String,
 }
 
 impl Default for FetchOptions {
@@ -68,6 +72,7 @@ impl Default for FetchOptions {
             force: false,
             http_timeout: Duration::from_secs(120),
             grouplens_url: GROUPLENS_URL.to_owned(),
+            grouplens_md5: GROUPLENS_MD5.to_owned(),
         }
     }
 }
@@ -109,11 +114,22 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
     Ok(FetchOutcome::Fetched { manifest, notes })
 }
 
-fn fetch_grouplens(downloads: &Path, raw: &Path, opts: &FetchOptions, progress: &dyn Progress) -> Result<String> {
+fn fetch_grouplens(
+    downloads: &Path,
+    raw: &Path,
+    opts: &FetchOptions,
+    progress: &dyn Progress,
+) -> Result<String> {
     let zip_path = downloads.join("ml-100k.zip");
-    let sum = Checksum::Md5(GROUPLENS_MD5);
+    let sum = Checksum::Md5(&opts.grouplens_md5);
     if !(zip_path.is_file() && fetch::verify(&zip_path, sum, "ml-100k.zip").is_ok()) {
-        fetch::http_download(&opts.grouplens_url, &zip_path, "ml-100k.zip (GroupLens)", opts.http_timeout, progress)?;
+        fetch::http_download(
+            &opts.grouplens_url,
+            &zip_path,
+            "ml-100k.zip (GroupLens)",
+            opts.http_timeout,
+            progress,
+        )?;
         fetch::verify(&zip_path, sum, "ml-100k.zip")?;
     }
     fetch::extract_zip_folder(&zip_path, "ml-100k/", raw)?;
@@ -124,8 +140,11 @@ fn fetch_recbole(downloads: &Path, raw: &Path, progress: &dyn Progress) -> Resul
     let wheel = downloads.join(RECBOLE_WHEEL);
     let sum = Checksum::Sha256(RECBOLE_SHA256);
     if !(wheel.is_file() && fetch::verify(&wheel, sum, RECBOLE_WHEEL).is_ok()) {
-        let tmp = tempfile::Builder::new().prefix(".pip-").tempdir_in(downloads).map_err(Error::io(downloads))?;
-        let got = fetch::pip_download(RECBOLE_REQUIREMENT, tmp.path(), progress)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".pip-")
+            .tempdir_in(downloads)
+            .map_err(Error::io(downloads))?;
+        let got = fetch::Pip::from_env().download(RECBOLE_REQUIREMENT, tmp.path(), progress)?;
         fetch::verify(&got, sum, RECBOLE_WHEEL)?;
         fs::rename(&got, &wheel).map_err(Error::io(&wheel))?;
     }
@@ -142,7 +161,8 @@ pub fn read_raw(dir: &Path, name: &str) -> Result<Catalog> {
     } else {
         Err(Error::MissingFile {
             path: dir.join("ml-100k.inter"),
-            hint: "expected RecBole atomic files (ml-100k.inter, …) or GroupLens files (u.data, …)".into(),
+            hint: "expected RecBole atomic files (ml-100k.inter, …) or GroupLens files (u.data, …)"
+                .into(),
         })
     }
 }
@@ -157,7 +177,12 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 fn bad(path: &Path, line: usize, field: &str, reason: impl Into<String>) -> Error {
-    Error::Malformed { file: path.to_owned(), line, field: field.to_owned(), reason: reason.into() }
+    Error::Malformed {
+        file: path.to_owned(),
+        line,
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// A tab-separated RecBole atomic file: a `name:type` header, then rows.
@@ -174,8 +199,10 @@ impl Atomic {
         let Some((_, header)) = lines.next() else {
             return Err(bad(path, 1, "(header)", "empty file"));
         };
-        let columns: Vec<String> =
-            header.split('\t').map(|c| c.split(':').next().unwrap_or(c).trim().to_owned()).collect();
+        let columns: Vec<String> = header
+            .split('\t')
+            .map(|c| c.split(':').next().unwrap_or(c).trim().to_owned())
+            .collect();
         let mut rows = Vec::new();
         for (i, line) in lines {
             if line.trim().is_empty() {
@@ -187,24 +214,38 @@ impl Atomic {
                     path,
                     i + 1,
                     "(row)",
-                    format!("expected {} tab-separated fields, found {}", columns.len(), cells.len()),
+                    format!(
+                        "expected {} tab-separated fields, found {}",
+                        columns.len(),
+                        cells.len()
+                    ),
                 ));
             }
             rows.push((i + 1, cells));
         }
-        Ok(Self { path: path.to_owned(), columns, rows })
+        Ok(Self {
+            path: path.to_owned(),
+            columns,
+            rows,
+        })
     }
 
     fn col(&self, name: &str) -> Result<usize> {
-        self.columns
-            .iter()
-            .position(|c| c == name)
-            .ok_or_else(|| bad(&self.path, 1, name, format!("column missing from header {:?}", self.columns)))
+        self.columns.iter().position(|c| c == name).ok_or_else(|| {
+            bad(
+                &self.path,
+                1,
+                name,
+                format!("column missing from header {:?}", self.columns),
+            )
+        })
     }
 }
 
 fn parse_num<T: std::str::FromStr>(path: &Path, line: usize, field: &str, s: &str) -> Result<T> {
-    s.trim().parse().map_err(|_| bad(path, line, field, format!("not a number: {s:?}")))
+    s.trim()
+        .parse()
+        .map_err(|_| bad(path, line, field, format!("not a number: {s:?}")))
 }
 
 /// Maps a knowledge-graph relation on a film to the relation name we keep.
@@ -227,15 +268,24 @@ fn relation_name(rel: &str) -> Option<&'static str> {
 
 fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
     let item_file = Atomic::read(&dir.join("ml-100k.item"))?;
-    let (c_id, c_title, c_year, c_class) =
-        (item_file.col("item_id")?, item_file.col("movie_title")?, item_file.col("release_year")?, item_file.col("class")?);
+    let (c_id, c_title, c_year, c_class) = (
+        item_file.col("item_id")?,
+        item_file.col("movie_title")?,
+        item_file.col("release_year")?,
+        item_file.col("class")?,
+    );
     let mut items = Vec::with_capacity(item_file.rows.len());
     let mut item_ids = HashMap::new();
     for (line, row) in &item_file.rows {
         let id = ItemId(items.len() as u32);
         let key = row[c_id].trim().to_owned();
         if item_ids.insert(key.clone(), id).is_some() {
-            return Err(bad(&item_file.path, *line, "item_id", format!("duplicate id {key:?}")));
+            return Err(bad(
+                &item_file.path,
+                *line,
+                "item_id",
+                format!("duplicate id {key:?}"),
+            ));
         }
         let year = match row[c_year].trim() {
             // The data marks one film's year as a word ("unkonwn"); that is a missing year.
@@ -247,7 +297,12 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
             key,
             title: row[c_title].trim().to_owned(),
             year,
-            genres: row[c_class].split_whitespace().map(str::to_owned).collect(),
+            // GroupLens flags "unknown" as a genre; it carries no information.
+            genres: row[c_class]
+                .split_whitespace()
+                .filter(|g| *g != "unknown")
+                .map(str::to_owned)
+                .collect(),
             text: String::new(),
             relations: BTreeMap::new(),
         });
@@ -258,13 +313,23 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
     let user_path = dir.join("ml-100k.user");
     if user_path.is_file() {
         let f = Atomic::read(&user_path)?;
-        let (c_id, c_age, c_gender, c_occ, c_zip) =
-            (f.col("user_id")?, f.col("age")?, f.col("gender")?, f.col("occupation")?, f.col("zip_code")?);
+        let (c_id, c_age, c_gender, c_occ, c_zip) = (
+            f.col("user_id")?,
+            f.col("age")?,
+            f.col("gender")?,
+            f.col("occupation")?,
+            f.col("zip_code")?,
+        );
         for (line, row) in &f.rows {
             let id = UserId(users.len() as u32);
             let key = row[c_id].trim().to_owned();
             if user_ids.insert(key.clone(), id).is_some() {
-                return Err(bad(&f.path, *line, "user_id", format!("duplicate id {key:?}")));
+                return Err(bad(
+                    &f.path,
+                    *line,
+                    "user_id",
+                    format!("duplicate id {key:?}"),
+                ));
             }
             let mut attrs = BTreeMap::new();
             attrs.insert("zip".to_owned(), row[c_zip].trim().to_owned());
@@ -280,25 +345,44 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
     }
 
     let f = Atomic::read(&dir.join("ml-100k.inter"))?;
-    let (c_user, c_item, c_rating, c_ts) = (f.col("user_id")?, f.col("item_id")?, f.col("rating")?, f.col("timestamp")?);
+    let (c_user, c_item, c_rating, c_ts) = (
+        f.col("user_id")?,
+        f.col("item_id")?,
+        f.col("rating")?,
+        f.col("timestamp")?,
+    );
     let mut interactions = Vec::with_capacity(f.rows.len());
     for (line, row) in &f.rows {
-        let item = *item_ids
-            .get(row[c_item].trim())
-            .ok_or_else(|| bad(&f.path, *line, "item_id", format!("unknown item {:?}", row[c_item])))?;
+        let item = *item_ids.get(row[c_item].trim()).ok_or_else(|| {
+            bad(
+                &f.path,
+                *line,
+                "item_id",
+                format!("unknown item {:?}", row[c_item]),
+            )
+        })?;
         let user_key = row[c_user].trim();
         let user = match user_ids.get(user_key) {
             Some(&u) => u,
             None => {
                 let id = UserId(users.len() as u32);
                 user_ids.insert(user_key.to_owned(), id);
-                users.push(User { id, key: user_key.to_owned(), ..User::default() });
+                users.push(User {
+                    id,
+                    key: user_key.to_owned(),
+                    ..User::default()
+                });
                 id
             }
         };
         let rating: f32 = parse_num(&f.path, *line, "rating", &row[c_rating])?;
         let ts: f64 = parse_num(&f.path, *line, "timestamp", &row[c_ts])?;
-        interactions.push(Interaction { user, item, rating, timestamp: ts as i64 });
+        interactions.push(Interaction {
+            user,
+            item,
+            rating,
+            timestamp: ts as i64,
+        });
     }
 
     let link_path = dir.join("ml-100k.link");
@@ -313,12 +397,22 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
             }
         }
         let kg = Atomic::read(&kg_path)?;
-        let (c_h, c_r, c_t) = (kg.col("head_id")?, kg.col("relation_id")?, kg.col("tail_id")?);
+        let (c_h, c_r, c_t) = (
+            kg.col("head_id")?,
+            kg.col("relation_id")?,
+            kg.col("tail_id")?,
+        );
         for (_, row) in &kg.rows {
-            let (Some(&id), Some(rel)) = (by_entity.get(row[c_h].trim()), relation_name(row[c_r].trim())) else {
+            let (Some(&id), Some(rel)) = (
+                by_entity.get(row[c_h].trim()),
+                relation_name(row[c_r].trim()),
+            ) else {
                 continue;
             };
-            let list = items[id.index()].relations.entry(rel.to_owned()).or_default();
+            let list = items[id.index()]
+                .relations
+                .entry(rel.to_owned())
+                .or_default();
             let tail = row[c_t].trim();
             if !list.iter().any(|t| t == tail) {
                 list.push(tail.to_owned());
@@ -348,7 +442,9 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
         if line.trim().is_empty() {
             continue;
         }
-        let (g, idx) = line.rsplit_once('|').ok_or_else(|| bad(&genre_path, i + 1, "(row)", "expected NAME|INDEX"))?;
+        let (g, idx) = line
+            .rsplit_once('|')
+            .ok_or_else(|| bad(&genre_path, i + 1, "(row)", "expected NAME|INDEX"))?;
         let idx: usize = parse_num(&genre_path, i + 1, "index", idx)?;
         if genre_names.len() <= idx {
             genre_names.resize(idx + 1, String::new());
@@ -365,12 +461,26 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
         }
         let cells: Vec<&str> = line.split('|').collect();
         if cells.len() != 5 + genre_names.len() {
-            return Err(bad(&item_path, i + 1, "(row)", format!("expected {} fields, found {}", 5 + genre_names.len(), cells.len())));
+            return Err(bad(
+                &item_path,
+                i + 1,
+                "(row)",
+                format!(
+                    "expected {} fields, found {}",
+                    5 + genre_names.len(),
+                    cells.len()
+                ),
+            ));
         }
         let id = ItemId(items.len() as u32);
         let key = cells[0].trim().to_owned();
         if item_ids.insert(key.clone(), id).is_some() {
-            return Err(bad(&item_path, i + 1, "movie id", format!("duplicate id {key:?}")));
+            return Err(bad(
+                &item_path,
+                i + 1,
+                "movie id",
+                format!("duplicate id {key:?}"),
+            ));
         }
         let (title, mut year) = split_title_year(cells[1]);
         if year.is_none() {
@@ -382,7 +492,15 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
             .filter(|(flag, g)| flag.trim() == "1" && g.as_str() != "unknown")
             .map(|(_, g)| g.clone())
             .collect();
-        items.push(Item { id, key, title, year, genres, text: String::new(), relations: BTreeMap::new() });
+        items.push(Item {
+            id,
+            key,
+            title,
+            year,
+            genres,
+            text: String::new(),
+            relations: BTreeMap::new(),
+        });
     }
 
     let user_path = dir.join("u.user");
@@ -394,7 +512,12 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
         }
         let cells: Vec<&str> = line.split('|').collect();
         if cells.len() != 5 {
-            return Err(bad(&user_path, i + 1, "(row)", format!("expected 5 fields, found {}", cells.len())));
+            return Err(bad(
+                &user_path,
+                i + 1,
+                "(row)",
+                format!("expected 5 fields, found {}", cells.len()),
+            ));
         }
         let id = UserId(users.len() as u32);
         user_ids.insert(cells[0].trim().to_owned(), id);
@@ -418,10 +541,19 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
         }
         let cells: Vec<&str> = line.split('\t').collect();
         if cells.len() != 4 {
-            return Err(bad(&data_path, i + 1, "(row)", format!("expected 4 tab-separated fields, found {}", cells.len())));
+            return Err(bad(
+                &data_path,
+                i + 1,
+                "(row)",
+                format!("expected 4 tab-separated fields, found {}", cells.len()),
+            ));
         }
-        let user = *user_ids.get(cells[0].trim()).ok_or_else(|| bad(&data_path, i + 1, "user id", "unknown user"))?;
-        let item = *item_ids.get(cells[1].trim()).ok_or_else(|| bad(&data_path, i + 1, "item id", "unknown item"))?;
+        let user = *user_ids
+            .get(cells[0].trim())
+            .ok_or_else(|| bad(&data_path, i + 1, "user id", "unknown user"))?;
+        let item = *item_ids
+            .get(cells[1].trim())
+            .ok_or_else(|| bad(&data_path, i + 1, "item id", "unknown item"))?;
         interactions.push(Interaction {
             user,
             item,
@@ -438,10 +570,22 @@ mod tests {
 
     #[test]
     fn title_year_split() {
-        assert_eq!(split_title_year("Toy Story (1995)"), ("Toy Story".into(), Some(1995)));
-        assert_eq!(split_title_year("Wizard of Oz, The (1939)"), ("Wizard of Oz, The".into(), Some(1939)));
+        assert_eq!(
+            split_title_year("Toy Story (1995)"),
+            ("Toy Story".into(), Some(1995))
+        );
+        assert_eq!(
+            split_title_year("Wizard of Oz, The (1939)"),
+            ("Wizard of Oz, The".into(), Some(1939))
+        );
         assert_eq!(split_title_year("unknown"), ("unknown".into(), None));
-        assert_eq!(split_title_year("Se7en (a) (1995)"), ("Se7en (a)".into(), Some(1995)));
-        assert_eq!(split_title_year("Film (12345)"), ("Film (12345)".into(), None));
+        assert_eq!(
+            split_title_year("Se7en (a) (1995)"),
+            ("Se7en (a)".into(), Some(1995))
+        );
+        assert_eq!(
+            split_title_year("Film (12345)"),
+            ("Film (12345)".into(), None)
+        );
     }
 }

@@ -22,7 +22,10 @@ pub struct LabelRule {
 impl Default for LabelRule {
     /// RecBole's ML-100K context protocol: ≥ 4 positive, ≤ 2 negative, 3 dropped.
     fn default() -> Self {
-        Self { positive_min: 4.0, negative_max: 2.0 }
+        Self {
+            positive_min: 4.0,
+            negative_max: 2.0,
+        }
     }
 }
 
@@ -53,7 +56,12 @@ pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
         .interactions()
         .iter()
         .filter_map(|x| {
-            rule.label(x.rating).map(|label| Labeled { user: x.user, item: x.item, label, timestamp: x.timestamp })
+            rule.label(x.rating).map(|label| Labeled {
+                user: x.user,
+                item: x.item,
+                label,
+                timestamp: x.timestamp,
+            })
         })
         .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -63,7 +71,11 @@ pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
     let n_valid = n / 10;
     let test = rows.split_off(n_train + n_valid);
     let valid = rows.split_off(n_train);
-    CtrSplit { train: rows, valid, test }
+    CtrSplit {
+        train: rows,
+        valid,
+        test,
+    }
 }
 
 /// Options of [`leave_last_positive_out`].
@@ -78,7 +90,11 @@ pub struct EpisodeConfig {
 
 impl Default for EpisodeConfig {
     fn default() -> Self {
-        Self { rule: LabelRule::default(), max_history: 10, min_history: 1 }
+        Self {
+            rule: LabelRule::default(),
+            max_history: 10,
+            min_history: 1,
+        }
     }
 }
 
@@ -95,7 +111,9 @@ pub fn leave_last_positive_out(catalog: &Catalog, cfg: EpisodeConfig) -> Vec<Epi
     let mut out = Vec::new();
     for (u, mut pos) in per_user.into_iter().enumerate() {
         pos.sort_unstable();
-        let Some(&(_, _, target)) = pos.last() else { continue };
+        let Some(&(_, _, target)) = pos.last() else {
+            continue;
+        };
         let before = &pos[..pos.len() - 1];
         if before.len() < cfg.min_history {
             continue;
@@ -113,7 +131,10 @@ pub fn leave_last_positive_out(catalog: &Catalog, cfg: EpisodeConfig) -> Vec<Epi
 /// A seeded sample of `n` episodes (all of them when `n` is larger).
 pub fn sample_episodes(episodes: &[Episode], n: usize, seed: u64) -> Vec<Episode> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut picked: Vec<Episode> = episodes.choose_multiple(&mut rng, n.min(episodes.len())).cloned().collect();
+    let mut picked: Vec<Episode> = episodes
+        .choose_multiple(&mut rng, n.min(episodes.len()))
+        .cloned()
+        .collect();
     picked.sort_by_key(|e| e.user);
     picked
 }

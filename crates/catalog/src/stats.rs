@@ -51,12 +51,24 @@ pub fn stats(catalog: &Catalog, rule: LabelRule) -> Stats {
         interactions: catalog.interactions().len(),
         active_users: users.len(),
         active_items: items.len(),
-        density: if cells > 0.0 { catalog.interactions().len() as f64 / cells } else { 0.0 },
+        density: if cells > 0.0 {
+            catalog.interactions().len() as f64 / cells
+        } else {
+            0.0
+        },
         genres: catalog.genre_vocab().len(),
-        items_with_relations: catalog.items().iter().filter(|i| !i.relations.is_empty()).count(),
+        items_with_relations: catalog
+            .items()
+            .iter()
+            .filter(|i| !i.relations.is_empty())
+            .count(),
         positives,
         negatives,
         dropped_neutral: dropped,
-        positive_rate: if kept > 0 { positives as f64 / kept as f64 } else { 0.0 },
+        positive_rate: if kept > 0 {
+            positives as f64 / kept as f64
+        } else {
+            0.0
+        },
     }
 }

@@ -34,8 +34,16 @@ pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
         && name.len() <= 100
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok { Ok(()) } else { Err(Error::BadName { name: name.to_owned() }) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadName {
+            name: name.to_owned(),
+        })
+    }
 }
 
 /// A catalog folder being built; dropped without [`Staging::commit`] it
@@ -55,10 +63,20 @@ impl Staging {
         fs::create_dir_all(&data).map_err(Error::io(&data))?;
         let dest = home.catalog_dir(name);
         if dest.exists() && !force {
-            return Err(Error::AlreadyExists { name: name.to_owned(), dir: data });
+            return Err(Error::AlreadyExists {
+                name: name.to_owned(),
+                dir: data,
+            });
         }
-        let tmp = tempfile::Builder::new().prefix(&format!(".tmp-{name}-")).tempdir_in(&data).map_err(Error::io(&data))?;
-        Ok(Self { tmp, dest, name: name.to_owned() })
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{name}-"))
+            .tempdir_in(&data)
+            .map_err(Error::io(&data))?;
+        Ok(Self {
+            tmp,
+            dest,
+            name: name.to_owned(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -66,7 +84,12 @@ impl Staging {
     }
 
     /// Writes the catalog and its manifest, then moves the folder into place.
-    pub fn commit(self, catalog: &Catalog, source: &str, progress: &dyn Progress) -> Result<Manifest> {
+    pub fn commit(
+        self,
+        catalog: &Catalog,
+        source: &str,
+        progress: &dyn Progress,
+    ) -> Result<Manifest> {
         jsonl::write_dir(catalog, self.tmp.path(), progress)?;
         let manifest = Manifest {
             format_version: 1,
@@ -75,15 +98,23 @@ impl Staging {
             items: catalog.items().len(),
             users: catalog.users().len(),
             interactions: catalog.interactions().len(),
-            created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            created_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
         };
         let mpath = self.tmp.path().join(MANIFEST_FILE);
-        let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Io { path: mpath.clone(), source: e.into() })?;
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Io {
+            path: mpath.clone(),
+            source: e.into(),
+        })?;
         fs::write(&mpath, text).map_err(Error::io(&mpath))?;
         let staged = self.tmp.keep();
         if self.dest.exists() {
             // Replace: move the old folder aside first so that the swap is two renames.
-            let old = self.dest.with_file_name(format!(".old-{}-{}", self.name, std::process::id()));
+            let old =
+                self.dest
+                    .with_file_name(format!(".old-{}-{}", self.name, std::process::id()));
             fs::rename(&self.dest, &old).map_err(Error::io(&self.dest))?;
             fs::rename(&staged, &self.dest).map_err(Error::io(&self.dest))?;
             fs::remove_dir_all(&old).map_err(Error::io(&old))?;
@@ -112,7 +143,11 @@ pub fn manifest(home: &Home, name: &str) -> Result<Manifest> {
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFound { name: name.to_owned(), dir: home.data_dir(), hint: fetch_hint(name) });
+            return Err(Error::NotFound {
+                name: name.to_owned(),
+                dir: home.data_dir(),
+                hint: fetch_hint(name),
+            });
         }
         Err(e) => return Err(Error::Io { path, source: e }),
     };
@@ -141,7 +176,12 @@ pub fn list(home: &Home) -> Result<Vec<Manifest>> {
     let entries = match fs::read_dir(&data) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::Io { path: data, source: e }),
+        Err(e) => {
+            return Err(Error::Io {
+                path: data,
+                source: e,
+            });
+        }
     };
     let mut out = Vec::new();
     for entry in entries {
@@ -159,7 +199,13 @@ pub fn list(home: &Home) -> Result<Vec<Manifest>> {
 }
 
 /// Imports a folder in the JSONL format as catalog `name`.
-pub fn import(home: &Home, dir: &Path, name: &str, force: bool, progress: &dyn Progress) -> Result<Manifest> {
+pub fn import(
+    home: &Home,
+    dir: &Path,
+    name: &str,
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<Manifest> {
     let staging = Staging::new(home, name, force)?;
     // Everything is parsed and checked before a byte is written.
     let catalog = jsonl::load_dir(dir, name, progress)?;

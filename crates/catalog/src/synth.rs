@@ -30,52 +30,214 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        Self { name: "synth".into(), items: 10_000, users: 1_000, per_user: 30, seed: 42, popularity_skew: 1.0 }
+        Self {
+            name: "synth".into(),
+            items: 10_000,
+            users: 1_000,
+            per_user: 30,
+            seed: 42,
+            popularity_skew: 1.0,
+        }
     }
 }
 
 pub const GENRES: &[&str] = &[
-    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ];
 /// Relative frequency of each genre, roughly as in MovieLens.
 const GENRE_WEIGHTS: &[u32] = &[25, 13, 4, 7, 50, 11, 5, 72, 2, 2, 9, 5, 6, 25, 10, 25, 7, 3];
 
 const ADJECTIVES: &[&str] = &[
-    "Silent", "Crimson", "Last", "Hidden", "Broken", "Golden", "Midnight", "Frozen", "Wild", "Lost", "Burning",
-    "Secret", "Distant", "Electric", "Hollow", "Iron", "Quiet", "Savage", "Shattered", "Endless", "Pale",
-    "Restless", "Velvet", "Wandering", "Bitter", "Brave", "Dark", "Bright", "Forgotten", "Eternal", "Copper",
-    "Scarlet", "Silver", "Stolen", "Sunken", "Twisted", "Winter", "Summer", "Autumn", "Northern",
+    "Silent",
+    "Crimson",
+    "Last",
+    "Hidden",
+    "Broken",
+    "Golden",
+    "Midnight",
+    "Frozen",
+    "Wild",
+    "Lost",
+    "Burning",
+    "Secret",
+    "Distant",
+    "Electric",
+    "Hollow",
+    "Iron",
+    "Quiet",
+    "Savage",
+    "Shattered",
+    "Endless",
+    "Pale",
+    "Restless",
+    "Velvet",
+    "Wandering",
+    "Bitter",
+    "Brave",
+    "Dark",
+    "Bright",
+    "Forgotten",
+    "Eternal",
+    "Copper",
+    "Scarlet",
+    "Silver",
+    "Stolen",
+    "Sunken",
+    "Twisted",
+    "Winter",
+    "Summer",
+    "Autumn",
+    "Northern",
 ];
 const NOUNS: &[&str] = &[
-    "Harbor", "Engine", "Kingdom", "River", "Garden", "Letter", "Mirror", "Station", "Frontier", "Empire",
-    "Signal", "Voyage", "Promise", "Shadow", "Island", "Circus", "Orchard", "Lighthouse", "Machine", "Crown",
-    "Desert", "Storm", "Bridge", "Ocean", "Forest", "Planet", "Witness", "Detective", "Stranger", "Dream",
-    "Highway", "Castle", "Carnival", "Galaxy", "Canyon", "Melody", "Hunter", "Prophet", "Orbit", "Outlaw",
+    "Harbor",
+    "Engine",
+    "Kingdom",
+    "River",
+    "Garden",
+    "Letter",
+    "Mirror",
+    "Station",
+    "Frontier",
+    "Empire",
+    "Signal",
+    "Voyage",
+    "Promise",
+    "Shadow",
+    "Island",
+    "Circus",
+    "Orchard",
+    "Lighthouse",
+    "Machine",
+    "Crown",
+    "Desert",
+    "Storm",
+    "Bridge",
+    "Ocean",
+    "Forest",
+    "Planet",
+    "Witness",
+    "Detective",
+    "Stranger",
+    "Dream",
+    "Highway",
+    "Castle",
+    "Carnival",
+    "Galaxy",
+    "Canyon",
+    "Melody",
+    "Hunter",
+    "Prophet",
+    "Orbit",
+    "Outlaw",
 ];
 const PLACES: &[&str] = &[
-    "Paris", "the North", "Mars", "Chicago", "the Valley", "Tokyo", "the Old Town", "the Moon", "Berlin",
-    "the Coast", "Havana", "the Border", "Atlantis", "the City", "the Mountains", "Saturn", "Vienna", "Texas",
+    "Paris",
+    "the North",
+    "Mars",
+    "Chicago",
+    "the Valley",
+    "Tokyo",
+    "the Old Town",
+    "the Moon",
+    "Berlin",
+    "the Coast",
+    "Havana",
+    "the Border",
+    "Atlantis",
+    "the City",
+    "the Mountains",
+    "Saturn",
+    "Vienna",
+    "Texas",
 ];
 const PEOPLE: &[&str] = &[
-    "a retired detective", "a young astronaut", "two estranged sisters", "a small-town teacher", "a jazz pianist",
-    "a rookie cop", "an exiled prince", "a stubborn farmer", "a mechanical boy", "a war photographer",
-    "a con artist", "a marine biologist", "a lonely robot", "a disgraced surgeon", "a street magician",
-    "a grieving widow", "a gang of kids", "a rebel pilot", "an aging boxer", "a curious witch",
+    "a retired detective",
+    "a young astronaut",
+    "two estranged sisters",
+    "a small-town teacher",
+    "a jazz pianist",
+    "a rookie cop",
+    "an exiled prince",
+    "a stubborn farmer",
+    "a mechanical boy",
+    "a war photographer",
+    "a con artist",
+    "a marine biologist",
+    "a lonely robot",
+    "a disgraced surgeon",
+    "a street magician",
+    "a grieving widow",
+    "a gang of kids",
+    "a rebel pilot",
+    "an aging boxer",
+    "a curious witch",
 ];
 const ACTIONS: &[&str] = &[
-    "uncovers a conspiracy", "falls in love", "searches for a missing friend", "plans one final heist",
-    "fights to save a family farm", "discovers a hidden world", "must survive one long night",
-    "races against time", "confronts a haunted past", "leads an unlikely rebellion", "chases a legend",
-    "tries to make it home", "solves an impossible murder", "builds a machine that changes everything",
+    "uncovers a conspiracy",
+    "falls in love",
+    "searches for a missing friend",
+    "plans one final heist",
+    "fights to save a family farm",
+    "discovers a hidden world",
+    "must survive one long night",
+    "races against time",
+    "confronts a haunted past",
+    "leads an unlikely rebellion",
+    "chases a legend",
+    "tries to make it home",
+    "solves an impossible murder",
+    "builds a machine that changes everything",
 ];
 const MOODS: &[&str] = &[
-    "gripping", "heartfelt", "darkly funny", "sweeping", "tense", "whimsical", "haunting", "rousing", "tender",
-    "stylish", "bleak", "playful", "epic", "intimate",
+    "gripping",
+    "heartfelt",
+    "darkly funny",
+    "sweeping",
+    "tense",
+    "whimsical",
+    "haunting",
+    "rousing",
+    "tender",
+    "stylish",
+    "bleak",
+    "playful",
+    "epic",
+    "intimate",
 ];
 const OCCUPATIONS: &[&str] = &[
-    "student", "engineer", "educator", "programmer", "artist", "writer", "doctor", "librarian", "executive",
-    "technician", "scientist", "marketing", "retired", "homemaker", "other",
+    "student",
+    "engineer",
+    "educator",
+    "programmer",
+    "artist",
+    "writer",
+    "doctor",
+    "librarian",
+    "executive",
+    "technician",
+    "scientist",
+    "marketing",
+    "retired",
+    "homemaker",
+    "other",
 ];
 
 fn title(rng: &mut ChaCha8Rng) -> String {
@@ -89,7 +251,7 @@ fn title(rng: &mut ChaCha8Rng) -> String {
         2 => format!("{adj} {noun}s"),
         3 => format!("The {noun} and the {noun2}"),
         4 => format!("{adj} {noun} in {place}"),
-        _ => format!("{noun}"),
+        _ => noun.to_owned(),
     };
     match rng.random_range(0..20) {
         0 => t.push_str(" II"),
@@ -105,10 +267,14 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
         return Err(Error::Invalid("--items must be at least 1".into()));
     }
     if cfg.items > u32::MAX as usize || cfg.users > u32::MAX as usize {
-        return Err(Error::Invalid("--items and --users must fit in 32 bits".into()));
+        return Err(Error::Invalid(
+            "--items and --users must fit in 32 bits".into(),
+        ));
     }
     if !(cfg.popularity_skew.is_finite() && cfg.popularity_skew > 0.0) {
-        return Err(Error::Invalid("popularity skew must be a positive number".into()));
+        return Err(Error::Invalid(
+            "popularity skew must be a positive number".into(),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let genre_pick = rand_distr::weighted::WeightedIndex::new(GENRE_WEIGHTS)
@@ -142,8 +308,13 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
             PLACES.choose(&mut rng).copied().unwrap_or("Paris"),
         );
         let mut relations = BTreeMap::new();
-        relations.insert("director".to_owned(), vec![format!("d{}", rng.random_range(0..directors))]);
-        let cast = (0..rng.random_range(2..5)).map(|_| format!("a{}", rng.random_range(0..actors))).collect();
+        relations.insert(
+            "director".to_owned(),
+            vec![format!("d{}", rng.random_range(0..directors))],
+        );
+        let cast = (0..rng.random_range(2..5))
+            .map(|_| format!("a{}", rng.random_range(0..actors)))
+            .collect();
         relations.insert("actor".to_owned(), cast);
         items.push(Item {
             id: ItemId(i as u32),
@@ -165,7 +336,8 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
     // popular items are spread over the id space.
     let mut by_rank: Vec<u32> = (0..cfg.items as u32).collect();
     by_rank.shuffle(&mut rng);
-    let zipf = Zipf::new(cfg.items as f64, cfg.popularity_skew).map_err(|e| Error::Invalid(format!("zipf: {e}")))?;
+    let zipf = Zipf::new(cfg.items as f64, cfg.popularity_skew)
+        .map_err(|e| Error::Invalid(format!("zipf: {e}")))?;
     let noise = Normal::new(0.0f32, 0.8).map_err(|e| Error::Invalid(e.to_string()))?;
 
     progress.stage("generating users and interactions", Some(cfg.users as u64));
@@ -174,10 +346,15 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
     let base_time: i64 = 1_577_836_800; // 2020-01-01
     let mut seen = HashSet::new();
     for u in 0..cfg.users {
-        let liked: Vec<&str> = (0..2).map(|_| GENRES[genre_pick.sample(&mut rng)]).collect();
+        let liked: Vec<&str> = (0..2)
+            .map(|_| GENRES[genre_pick.sample(&mut rng)])
+            .collect();
         let disliked = GENRES[rng.random_range(0..GENRES.len())];
         let mut attrs = BTreeMap::new();
-        attrs.insert("zip".to_owned(), format!("{:05}", rng.random_range(0..100_000)));
+        attrs.insert(
+            "zip".to_owned(),
+            format!("{:05}", rng.random_range(0..100_000)),
+        );
         users.push(User {
             id: UserId(u as u32),
             key: format!("u{u}"),
@@ -187,13 +364,17 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
             attrs,
         });
         // Activity varies a lot between users: uniform in [1, 2 × mean].
-        let n = rng.random_range(1..=(2 * cfg.per_user).max(1)).min(cfg.items);
+        let n = rng
+            .random_range(1..=(2 * cfg.per_user).max(1))
+            .min(cfg.items);
         let mut t = base_time + rng.random_range(0..86_400 * 365);
         seen.clear();
         let mut tries = 0;
         while seen.len() < n && tries < n * 4 {
             tries += 1;
-            let rank = (zipf.sample(&mut rng) as usize).saturating_sub(1).min(cfg.items - 1);
+            let rank = (zipf.sample(&mut rng) as usize)
+                .saturating_sub(1)
+                .min(cfg.items - 1);
             let item = by_rank[rank];
             if !seen.insert(item) {
                 continue;

@@ -175,7 +175,11 @@ pub fn run(home: &Home, cmd: DataCommand) -> anyhow::Result<()> {
                 ..SynthConfig::default()
             };
             let catalog = synth::generate(&cfg, &bars)?;
-            let m = staging.commit(&catalog, &format!("synth seed={} items={}", args.seed, args.items), &bars)?;
+            let m = staging.commit(
+                &catalog,
+                &format!("synth seed={} items={}", args.seed, args.items),
+                &bars,
+            )?;
             println!(
                 "generated {} in {:.1}s into {}: {} users, {} items, {} interactions",
                 m.name,
@@ -218,9 +222,15 @@ pub fn run(home: &Home, cmd: DataCommand) -> anyhow::Result<()> {
                     home.data_dir().display()
                 );
             } else {
-                println!("{:<24} {:>10} {:>10} {:>14}  source", "name", "users", "items", "interactions");
+                println!(
+                    "{:<24} {:>10} {:>10} {:>14}  source",
+                    "name", "users", "items", "interactions"
+                );
                 for m in all {
-                    println!("{:<24} {:>10} {:>10} {:>14}  {}", m.name, m.users, m.items, m.interactions, m.source);
+                    println!(
+                        "{:<24} {:>10} {:>10} {:>14}  {}",
+                        m.name, m.users, m.items, m.interactions, m.source
+                    );
                 }
             }
         }

@@ -16,10 +16,21 @@ use recagent_core::Home;
 
 /// A conversational recommender agent.
 #[derive(Debug, Parser)]
-#[command(name = "recagent", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "recagent",
+    version,
+    about = "A conversational recommender agent: catalogs, retrieval, ranking and an LLM controller",
+    propagate_version = true
+)]
 struct Cli {
     /// Where data, indexes and models live [default: ~/.cache/recagent]
-    #[arg(long, global = true, env = "RECAGENT_HOME", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECAGENT_HOME",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     home: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -40,7 +51,9 @@ fn home(cli_home: Option<PathBuf>) -> anyhow::Result<Home> {
     let user_home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .context("cannot find a home folder: set RECAGENT_HOME or pass --home DIR")?;
-    Ok(Home::new(PathBuf::from(user_home).join(".cache").join("recagent")))
+    Ok(Home::new(
+        PathBuf::from(user_home).join(".cache").join("recagent"),
+    ))
 }
 
 fn main() -> ExitCode {

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 pub struct ItemId(pub u32);
 
 /// A dense index of a user in its [`Catalog`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct UserId(pub u32);
 
@@ -102,7 +104,12 @@ pub enum CatalogError {
     #[error("duplicate user key {key:?}")]
     DuplicateUser { key: String },
     #[error("interaction {index} refers to {what} {id} but the catalog has only {len}")]
-    DanglingId { index: usize, what: &'static str, id: u32, len: usize },
+    DanglingId {
+        index: usize,
+        what: &'static str,
+        id: u32,
+        len: usize,
+    },
     #[error("item at position {position} has id {id}; ids must equal positions")]
     IdMismatch { position: usize, id: u32 },
     #[error("the catalog has more than u32::MAX {what}")]
@@ -141,30 +148,57 @@ impl Catalog {
         let mut item_by_key = HashMap::with_capacity(items.len());
         for (position, item) in items.iter().enumerate() {
             if item.id.index() != position {
-                return Err(CatalogError::IdMismatch { position, id: item.id.0 });
+                return Err(CatalogError::IdMismatch {
+                    position,
+                    id: item.id.0,
+                });
             }
             if item_by_key.insert(item.key.clone(), item.id).is_some() {
-                return Err(CatalogError::DuplicateItem { key: item.key.clone() });
+                return Err(CatalogError::DuplicateItem {
+                    key: item.key.clone(),
+                });
             }
         }
         let mut user_by_key = HashMap::with_capacity(users.len());
         for (position, user) in users.iter().enumerate() {
             if user.id.index() != position {
-                return Err(CatalogError::IdMismatch { position, id: user.id.0 });
+                return Err(CatalogError::IdMismatch {
+                    position,
+                    id: user.id.0,
+                });
             }
             if user_by_key.insert(user.key.clone(), user.id).is_some() {
-                return Err(CatalogError::DuplicateUser { key: user.key.clone() });
+                return Err(CatalogError::DuplicateUser {
+                    key: user.key.clone(),
+                });
             }
         }
         for (index, x) in interactions.iter().enumerate() {
             if x.item.index() >= items.len() {
-                return Err(CatalogError::DanglingId { index, what: "item", id: x.item.0, len: items.len() });
+                return Err(CatalogError::DanglingId {
+                    index,
+                    what: "item",
+                    id: x.item.0,
+                    len: items.len(),
+                });
             }
             if x.user.index() >= users.len() {
-                return Err(CatalogError::DanglingId { index, what: "user", id: x.user.0, len: users.len() });
+                return Err(CatalogError::DanglingId {
+                    index,
+                    what: "user",
+                    id: x.user.0,
+                    len: users.len(),
+                });
             }
         }
-        Ok(Self { name: name.into(), items, users, interactions, item_by_key, user_by_key })
+        Ok(Self {
+            name: name.into(),
+            items,
+            users,
+            interactions,
+            item_by_key,
+            user_by_key,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -201,7 +235,11 @@ impl Catalog {
 
     /// All genres that occur, sorted, so that a genre's position is stable.
     pub fn genre_vocab(&self) -> Vec<String> {
-        let set: BTreeSet<&str> = self.items.iter().flat_map(|i| i.genres.iter().map(String::as_str)).collect();
+        let set: BTreeSet<&str> = self
+            .items
+            .iter()
+            .flat_map(|i| i.genres.iter().map(String::as_str))
+            .collect();
         set.into_iter().map(str::to_owned).collect()
     }
 }
@@ -288,29 +326,58 @@ mod tests {
     }
 
     fn user(id: u32, key: &str) -> User {
-        User { id: UserId(id), key: key.into(), ..User::default() }
+        User {
+            id: UserId(id),
+            key: key.into(),
+            ..User::default()
+        }
     }
 
     #[test]
     fn catalog_rejects_broken_invariants() {
         let dup = Catalog::new("x", vec![item(0, "a"), item(1, "a")], vec![], vec![]);
-        assert_eq!(dup.unwrap_err(), CatalogError::DuplicateItem { key: "a".into() });
+        assert_eq!(
+            dup.unwrap_err(),
+            CatalogError::DuplicateItem { key: "a".into() }
+        );
 
         let gap = Catalog::new("x", vec![item(1, "a")], vec![], vec![]);
-        assert_eq!(gap.unwrap_err(), CatalogError::IdMismatch { position: 0, id: 1 });
+        assert_eq!(
+            gap.unwrap_err(),
+            CatalogError::IdMismatch { position: 0, id: 1 }
+        );
 
         let dangling = Catalog::new(
             "x",
             vec![item(0, "a")],
             vec![user(0, "u")],
-            vec![Interaction { user: UserId(0), item: ItemId(3), rating: 5.0, timestamp: 0 }],
+            vec![Interaction {
+                user: UserId(0),
+                item: ItemId(3),
+                rating: 5.0,
+                timestamp: 0,
+            }],
         );
-        assert_eq!(dangling.unwrap_err(), CatalogError::DanglingId { index: 0, what: "item", id: 3, len: 1 });
+        assert_eq!(
+            dangling.unwrap_err(),
+            CatalogError::DanglingId {
+                index: 0,
+                what: "item",
+                id: 3,
+                len: 1
+            }
+        );
     }
 
     #[test]
     fn catalog_looks_up_keys() {
-        let c = Catalog::new("x", vec![item(0, "a"), item(1, "b")], vec![user(0, "u")], vec![]).unwrap();
+        let c = Catalog::new(
+            "x",
+            vec![item(0, "a"), item(1, "b")],
+            vec![user(0, "u")],
+            vec![],
+        )
+        .unwrap();
         assert_eq!(c.item_by_key("b"), Some(ItemId(1)));
         assert_eq!(c.item_by_key("zz"), None);
         assert_eq!(c.user_by_key("u"), Some(UserId(0)));

@@ -1,0 +1,51 @@
+//! End-to-end tests of the `recagent` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod data;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+/// `recagent` with `$RECAGENT_HOME` set to `home`.
+pub fn recagent(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("recagent").unwrap();
+    cmd.env("RECAGENT_HOME", home).env_remove("RECAGENT_LOG");
+    cmd
+}
+
+#[test]
+fn every_command_has_help() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &[][..],
+        &["data"],
+        &["data", "fetch"],
+        &["data", "import"],
+        &["data", "synth"],
+        &["data", "stats"],
+        &["data", "list"],
+    ] {
+        let out = recagent(home.path())
+            .args(args)
+            .arg("--help")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let name = if args.is_empty() {
+            "help".to_owned()
+        } else {
+            format!("help-{}", args.join("-"))
+        };
+        insta::assert_snapshot!(name, text);
+    }
+}
