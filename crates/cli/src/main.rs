@@ -6,6 +6,7 @@
 
 mod data;
 mod progress;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ enum Command {
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Train a CTR ranker (or the two-tower pre-ranker) on a catalog
+    Train(train::TrainArgs),
 }
 
 fn home(cli_home: Option<PathBuf>) -> anyhow::Result<Home> {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = home(cli.home).and_then(|home| match cli.command {
         Command::Data(cmd) => data::run(&home, cmd),
+        Command::Train(args) => train::run(&home, args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

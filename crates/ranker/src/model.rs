@@ -1,0 +1,293 @@
+//! The CTR networks: LR, FM, DeepFM and DCNv2 over one set of field
+//! embeddings.
+//!
+//! Every model sees the same fields, split by side so that scoring can cache
+//! the item side:
+//!
+//! * user side: user id, age bucket, gender, occupation, pooled history;
+//! * item side: item id, release-year bucket, genres (mean-pooled), and,
+//!   with `--knowledge`, the item's knowledge vector through a linear adapter.
+//!
+//! [`Net::user_side`] and [`Net::item_side`] turn inputs into field
+//! embeddings `[B, F, d]` plus first-order terms `[B]`; [`Net::head`] turns
+//! those into logits. Training runs all three; the scorer caches `item_side`
+//! for every item once.
+
+use candle_core::{D, DType, Device, Tensor};
+use candle_nn::{Embedding, Linear, Module, VarBuilder, embedding, linear};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::features::Cardinalities;
+
+/// Which CTR model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    Lr,
+    Fm,
+    DeepFm,
+    DcnV2,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Lr => "lr",
+            ModelKind::Fm => "fm",
+            ModelKind::DeepFm => "deepfm",
+            ModelKind::DcnV2 => "dcnv2",
+        }
+    }
+}
+
+/// The shape of a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetConfig {
+    pub kind: ModelKind,
+    pub embedding_dim: usize,
+    /// Hidden layer widths of the deep part (DeepFM, DCNv2).
+    pub mlp: Vec<usize>,
+    /// Cross layers (DCNv2).
+    pub cross_layers: usize,
+    /// Dimension of the knowledge vectors, when the knowledge field is on.
+    pub knowledge_dim: Option<usize>,
+}
+
+pub(crate) const USER_FIELDS: usize = 5;
+
+impl NetConfig {
+    pub fn item_fields(&self) -> usize {
+        3 + usize::from(self.knowledge_dim.is_some())
+    }
+
+    pub fn fields(&self) -> usize {
+        USER_FIELDS + self.item_fields()
+    }
+}
+
+/// Raw inputs of a batch, as tensors on the model's device.
+#[derive(Debug)]
+pub struct UserInputs {
+    pub user: Tensor,
+    pub age: Tensor,
+    pub gender: Tensor,
+    pub occupation: Tensor,
+    /// `[B, H]` item rows, padded with 0.
+    pub history: Tensor,
+    /// `[B, H]` 1.0 where `history` is real, 0.0 for padding.
+    pub history_mask: Tensor,
+}
+
+#[derive(Debug)]
+pub struct ItemInputs {
+    pub item: Tensor,
+    pub year: Tensor,
+    /// `[B, G]` genre weights, each row summing to 1 (or 0 without genres).
+    pub genres: Tensor,
+    /// `[B, K]` knowledge vectors.
+    pub knowledge: Option<Tensor>,
+}
+
+#[derive(Debug)]
+struct Field {
+    emb: Embedding,
+    w: Embedding,
+}
+
+impl Field {
+    fn new(rows: usize, d: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+        Ok(Self { emb: embedding(rows, d, vb.pp("emb"))?, w: embedding(rows, 1, vb.pp("w"))? })
+    }
+
+    /// `([B, d], [B])`
+    fn forward(&self, ids: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        Ok((self.emb.forward(ids)?, self.w.forward(ids)?.squeeze(D::Minus1)?))
+    }
+}
+
+#[derive(Debug)]
+pub struct Net {
+    pub cfg: NetConfig,
+    user: Field,
+    item: Field,
+    age: Field,
+    gender: Field,
+    occupation: Field,
+    year: Field,
+    genre_emb: Tensor,
+    genre_w: Tensor,
+    bias: Tensor,
+    knowledge: Option<(Linear, Linear)>,
+    mlp: Vec<Linear>,
+    cross: Vec<Linear>,
+    out: Option<Linear>,
+}
+
+impl Net {
+    pub fn new(cfg: NetConfig, card: Cardinalities, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.embedding_dim;
+        if d == 0 {
+            return Err(Error::Invalid("embedding dimension must be at least 1".into()));
+        }
+        let f = cfg.fields();
+        let deep = matches!(cfg.kind, ModelKind::DeepFm | ModelKind::DcnV2);
+        let mut mlp = Vec::new();
+        let mut width = f * d;
+        if deep {
+            for (i, &h) in cfg.mlp.iter().enumerate() {
+                mlp.push(linear(width, h, vb.pp(format!("mlp.{i}")))?);
+                width = h;
+            }
+        }
+        let mut cross = Vec::new();
+        if cfg.kind == ModelKind::DcnV2 {
+            for i in 0..cfg.cross_layers {
+                cross.push(linear(f * d, f * d, vb.pp(format!("cross.{i}")))?);
+            }
+        }
+        let out = match cfg.kind {
+            ModelKind::DeepFm => Some(linear(width, 1, vb.pp("out"))?),
+            ModelKind::DcnV2 => Some(linear(f * d + width, 1, vb.pp("out"))?),
+            _ => None,
+        };
+        let knowledge = match cfg.knowledge_dim {
+            Some(k) => Some((linear(k, d, vb.pp("knowledge.emb"))?, linear(k, 1, vb.pp("knowledge.w"))?)),
+            None => None,
+        };
+        Ok(Self {
+            user: Field::new(card.users, d, vb.pp("user"))?,
+            item: Field::new(card.items, d, vb.pp("item"))?,
+            age: Field::new(card.ages, d, vb.pp("age"))?,
+            gender: Field::new(card.genders, d, vb.pp("gender"))?,
+            occupation: Field::new(card.occupations, d, vb.pp("occupation"))?,
+            year: Field::new(card.years, d, vb.pp("year"))?,
+            genre_emb: vb.get((card.genres, d), "genre.emb.weight")?,
+            genre_w: vb.get((card.genres, 1), "genre.w.weight")?,
+            bias: vb.get(1, "bias")?,
+            knowledge,
+            mlp,
+            cross,
+            out,
+            cfg,
+        })
+    }
+
+    /// User-side field embeddings `[B, 5, d]` and first-order terms `[B]`.
+    pub fn user_side(&self, x: &UserInputs) -> Result<(Tensor, Tensor)> {
+        let (eu, wu) = self.user.forward(&x.user)?;
+        let (ea, wa) = self.age.forward(&x.age)?;
+        let (eg, wg) = self.gender.forward(&x.gender)?;
+        let (eo, wo) = self.occupation.forward(&x.occupation)?;
+        // Pooled history: the mean of the history items' embeddings.
+        let hist = self.item.emb.forward(&x.history)?; // [B, H, d]
+        let mask = x.history_mask.unsqueeze(D::Minus1)?; // [B, H, 1]
+        let count = x.history_mask.sum_keepdim(1)?.clamp(1f32, f32::MAX)?; // [B, 1]
+        let eh = hist.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&count)?;
+        let e = Tensor::stack(&[eu, ea, eg, eo, eh], 1)?;
+        let w = (((wu + wa)? + wg)? + wo)?;
+        Ok((e, w))
+    }
+
+    /// Item-side field embeddings `[B, 3 or 4, d]` and first-order terms `[B]`.
+    pub fn item_side(&self, x: &ItemInputs) -> Result<(Tensor, Tensor)> {
+        let (ei, wi) = self.item.forward(&x.item)?;
+        let (ey, wy) = self.year.forward(&x.year)?;
+        let eg = x.genres.matmul(&self.genre_emb)?;
+        let wg = x.genres.matmul(&self.genre_w)?.squeeze(D::Minus1)?;
+        let mut fields = vec![ei, ey, eg];
+        let mut w = ((wi + wy)? + wg)?;
+        match (&self.knowledge, &x.knowledge) {
+            (Some((emb, lin)), Some(k)) => {
+                fields.push(emb.forward(k)?);
+                w = (w + lin.forward(k)?.squeeze(D::Minus1)?)?;
+            }
+            (Some(_), None) => return Err(Error::MissingKnowledge),
+            (None, _) => {}
+        }
+        Ok((Tensor::stack(&fields, 1)?, w))
+    }
+
+    /// Logits `[B]` from field embeddings `[B, F, d]` and first-order terms `[B]`.
+    pub fn head(&self, e: &Tensor, first: &Tensor) -> Result<Tensor> {
+        let linear_part = first.broadcast_add(&self.bias)?;
+        let fm = || -> candle_core::Result<Tensor> {
+            let sum = e.sum(1)?; // [B, d]
+            let sum_sq = e.sqr()?.sum(1)?;
+            (sum.sqr()? - sum_sq)?.sum(1)? * 0.5
+        };
+        let deep = |x: &Tensor| -> candle_core::Result<Tensor> {
+            let mut h = x.clone();
+            for layer in &self.mlp {
+                h = layer.forward(&h)?.relu()?;
+            }
+            Ok(h)
+        };
+        let logits = match self.cfg.kind {
+            ModelKind::Lr => linear_part,
+            ModelKind::Fm => (linear_part + fm()?)?,
+            ModelKind::DeepFm => {
+                let flat = e.flatten_from(1)?;
+                let out = self.out.as_ref().ok_or_else(|| Error::Invalid("deepfm without output layer".into()))?;
+                ((linear_part + fm()?)? + out.forward(&deep(&flat)?)?.squeeze(D::Minus1)?)?
+            }
+            ModelKind::DcnV2 => {
+                let x0 = e.flatten_from(1)?;
+                let mut x = x0.clone();
+                for layer in &self.cross {
+                    x = ((&x0 * layer.forward(&x)?)? + &x)?;
+                }
+                let h = deep(&x0)?;
+                let out = self.out.as_ref().ok_or_else(|| Error::Invalid("dcnv2 without output layer".into()))?;
+                (linear_part + out.forward(&Tensor::cat(&[x, h], 1)?)?.squeeze(D::Minus1)?)?
+            }
+        };
+        Ok(logits)
+    }
+
+    pub fn forward(&self, u: &UserInputs, i: &ItemInputs) -> Result<Tensor> {
+        let (eu, wu) = self.user_side(u)?;
+        let (ei, wi) = self.item_side(i)?;
+        let e = Tensor::cat(&[eu, ei], 1)?;
+        self.head(&e, &(wu + wi)?)
+    }
+}
+
+/// Numerically stable mean binary cross-entropy on logits.
+pub fn bce_with_logits(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    // max(x, 0) - x*y + log(1 + exp(-|x|))
+    let pos = logits.relu()?;
+    let xy = (logits * labels)?;
+    let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    Ok(((pos - xy)? + soft)?.mean_all()?)
+}
+
+/// Re-initialises every variable from a seeded stream, in name order, so
+/// that training is reproducible (candle's own initialisers draw from an
+/// unseeded generator).
+pub fn seeded_init(varmap: &candle_nn::VarMap, seed: u64, device: &Device) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let data = varmap.data().lock().map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &data[name];
+        let shape = var.shape().clone();
+        let n = shape.elem_count();
+        let values: Vec<f32> = if name.ends_with("bias") || name.contains(".w.") || name == "bias" {
+            // First-order weights and biases start at zero.
+            vec![0.0; n]
+        } else if !["knowledge.", "mlp.", "cross.", "out."].iter().any(|p| name.starts_with(p)) {
+            // Embedding tables.
+            (0..n).map(|_| (rng.random::<f32>() - 0.5) * 0.1).collect()
+        } else {
+            // Linear weights `[out, in]`: uniform in ±1/sqrt(in), as PyTorch does.
+            let fan_in = shape.dims().last().copied().unwrap_or(1).max(1) as f32;
+            let bound = 1.0 / fan_in.sqrt();
+            (0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound).collect()
+        };
+        var.set(&Tensor::from_vec(values, shape, device)?.to_dtype(DType::F32)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Training CTR models on the CTR-protocol split.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use recagent_catalog::split::CtrSplit;
+use recagent_core::{Catalog, ItemId, Labeled, Progress};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::{self, KnowledgeTable};
+use crate::error::{Error, Result};
+use crate::features::{Encoder, FeatureSpace, ItemFeatures, UserFeatures};
+use crate::metrics;
+use crate::model::{self, ModelKind, Net, NetConfig};
+use crate::ranker::{Ranker, RankerConfig};
+
+/// Hyper-parameters of [`train`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub kind: ModelKind,
+    pub embedding_dim: usize,
+    pub mlp: Vec<usize>,
+    pub cross_layers: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub batch_size: usize,
+    pub max_epochs: usize,
+    /// Stop after this many epochs without a better validation AUC.
+    pub patience: usize,
+    pub seed: u64,
+    pub history_len: usize,
+}
+
+impl TrainConfig {
+    pub fn new(kind: ModelKind) -> Self {
+        Self {
+            kind,
+            embedding_dim: 16,
+            mlp: vec![128, 64],
+            cross_layers: 2,
+            lr: 2e-3,
+            weight_decay: 1e-5,
+            batch_size: 1024,
+            max_epochs: 30,
+            patience: 3,
+            seed: 2026,
+            history_len: 20,
+        }
+    }
+}
+
+/// What training measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub model: String,
+    pub knowledge: bool,
+    pub seed: u64,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub train_rows: usize,
+    pub valid_auc: f64,
+    pub valid_logloss: f64,
+    pub test_auc: f64,
+    pub test_logloss: f64,
+    pub train_samples_per_s: f64,
+    pub wall_s: f64,
+}
+
+/// Encoded rows of one split part.
+struct Rows {
+    users: Vec<UserFeatures>,
+    items: Vec<ItemFeatures>,
+    catalog_items: Vec<usize>,
+    labels: Vec<bool>,
+}
+
+fn encode(rows: &[Labeled], encoder: &Encoder, train_pos: &HashMap<u32, Vec<ItemId>>, h: usize) -> Rows {
+    let mut out = Rows {
+        users: Vec::with_capacity(rows.len()),
+        items: Vec::with_capacity(rows.len()),
+        catalog_items: Vec::with_capacity(rows.len()),
+        labels: Vec::with_capacity(rows.len()),
+    };
+    let empty = Vec::new();
+    for r in rows {
+        let pos = train_pos.get(&r.user.0).unwrap_or(&empty);
+        // The user's other training positives: never the row's own item.
+        let hist: Vec<ItemId> = pos.iter().copied().filter(|&i| i != r.item).collect();
+        let start = hist.len().saturating_sub(h);
+        out.users.push(encoder.user_with_history(Some(r.user), &hist[start..]));
+        out.items.push(encoder.item(r.item));
+        out.catalog_items.push(r.item.index());
+        out.labels.push(r.label);
+    }
+    out
+}
+
+fn predict(net: &Net, rows: &Rows, idx: &[usize], n_genres: usize, h: usize, k: Option<&KnowledgeTable>, device: &Device) -> Result<Tensor> {
+    let us: Vec<&UserFeatures> = idx.iter().map(|&i| &rows.users[i]).collect();
+    let is: Vec<&ItemFeatures> = idx.iter().map(|&i| &rows.items[i]).collect();
+    let cs: Vec<usize> = idx.iter().map(|&i| rows.catalog_items[i]).collect();
+    let u = batch::user_inputs(&us, h, device)?;
+    let it = batch::item_inputs(&is, &cs, n_genres, k, device)?;
+    net.forward(&u, &it)
+}
+
+/// Probabilities for every row, in order.
+fn predict_all(net: &Net, rows: &Rows, n_genres: usize, h: usize, k: Option<&KnowledgeTable>, device: &Device) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(rows.labels.len());
+    let all: Vec<usize> = (0..rows.labels.len()).collect();
+    for chunk in all.chunks(8192) {
+        let logits = predict(net, rows, chunk, n_genres, h, k, device)?;
+        out.extend(candle_nn::ops::sigmoid(&logits)?.to_vec1::<f32>()?);
+    }
+    Ok(out)
+}
+
+fn evaluate(net: &Net, rows: &Rows, n_genres: usize, h: usize, k: Option<&KnowledgeTable>, device: &Device) -> Result<(f64, f64)> {
+    let p = predict_all(net, rows, n_genres, h, k, device)?;
+    let auc = metrics::auc(&p, &rows.labels).unwrap_or(0.5);
+    Ok((auc, metrics::logloss(&p, &rows.labels)))
+}
+
+fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
+    let data = varmap.data().lock().map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
+    data.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect()
+}
+
+fn restore(varmap: &VarMap, snap: &HashMap<String, Tensor>) -> Result<()> {
+    let data = varmap.data().lock().map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
+    for (k, v) in data.iter() {
+        if let Some(t) = snap.get(k) {
+            v.set(t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Trains a model on `split` (from `catalog`), with early stopping on
+/// validation AUC, and returns it bound to `catalog` with its report.
+pub fn train(
+    catalog: &Catalog,
+    split: &CtrSplit,
+    cfg: &TrainConfig,
+    knowledge: Option<&KnowledgeTable>,
+    progress: &dyn Progress,
+) -> Result<(Ranker, TrainReport)> {
+    let started = Instant::now();
+    if split.train.is_empty() || split.valid.is_empty() || split.test.is_empty() {
+        return Err(Error::NotEnoughData(format!(
+            "train/valid/test have {}/{}/{} rows",
+            split.train.len(),
+            split.valid.len(),
+            split.test.len()
+        )));
+    }
+    if cfg.batch_size == 0 || cfg.max_epochs == 0 {
+        return Err(Error::Invalid("batch size and epochs must be at least 1".into()));
+    }
+    if let Some(k) = knowledge
+        && k.n_items() != catalog.items().len()
+    {
+        return Err(Error::WrongItemCount { expected: catalog.items().len(), got: k.n_items() });
+    }
+    let device = Device::Cpu;
+    let space = FeatureSpace::from_catalog(catalog, cfg.history_len);
+    let encoder = Encoder::new(space.clone(), catalog);
+    let card = space.cardinalities();
+    let h = cfg.history_len;
+
+    let mut train_pos: HashMap<u32, Vec<(i64, ItemId)>> = HashMap::new();
+    for r in split.train.iter().filter(|r| r.label) {
+        train_pos.entry(r.user.0).or_default().push((r.timestamp, r.item));
+    }
+    let train_pos: HashMap<u32, Vec<ItemId>> = train_pos
+        .into_iter()
+        .map(|(u, mut v)| {
+            v.sort_unstable();
+            (u, v.into_iter().map(|(_, i)| i).collect())
+        })
+        .collect();
+    let train_rows = encode(&split.train, &encoder, &train_pos, h);
+    let valid_rows = encode(&split.valid, &encoder, &train_pos, h);
+    let test_rows = encode(&split.test, &encoder, &train_pos, h);
+
+    let net_cfg = NetConfig {
+        kind: cfg.kind,
+        embedding_dim: cfg.embedding_dim,
+        mlp: cfg.mlp.clone(),
+        cross_layers: cfg.cross_layers,
+        knowledge_dim: knowledge.map(|k| k.dim),
+    };
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let net = Net::new(net_cfg.clone(), card, vb)?;
+    model::seeded_init(&varmap, cfg.seed, &device)?;
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..ParamsAdamW::default() },
+    )?;
+
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..train_rows.labels.len()).collect();
+    let labels_f: Vec<f32> = train_rows.labels.iter().map(|&l| if l { 1.0 } else { 0.0 }).collect();
+    let n_batches = order.len().div_ceil(cfg.batch_size);
+    let (mut best_auc, mut best_epoch, mut best) = (f64::NEG_INFINITY, 0, None);
+    let mut train_time = 0f64;
+    let mut samples = 0usize;
+    let mut epochs = 0;
+    let mut last = String::new();
+    for epoch in 1..=cfg.max_epochs {
+        epochs = epoch;
+        progress.stage(&format!("{} epoch {epoch}/{}{last}", cfg.kind.name(), cfg.max_epochs), Some(n_batches as u64));
+        order.shuffle(&mut rng);
+        let t = Instant::now();
+        let mut loss_sum = 0f64;
+        for chunk in order.chunks(cfg.batch_size) {
+            let logits = predict(&net, &train_rows, chunk, card.genres, h, knowledge, &device)?;
+            let y = Tensor::from_vec(chunk.iter().map(|&i| labels_f[i]).collect::<Vec<f32>>(), chunk.len(), &device)?;
+            let loss = model::bce_with_logits(&logits, &y)?;
+            opt.backward_step(&loss)?;
+            loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            samples += chunk.len();
+            progress.advance(1);
+        }
+        train_time += t.elapsed().as_secs_f64();
+        progress.finish();
+        let (auc, ll) = evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
+        let loss = loss_sum / order.len() as f64;
+        tracing::info!(epoch, loss, valid_auc = auc, valid_logloss = ll, "epoch done");
+        last = format!(" (loss {loss:.4}, val AUC {auc:.4})");
+        if auc > best_auc + 1e-5 {
+            best_auc = auc;
+            best_epoch = epoch;
+            best = Some(snapshot(&varmap)?);
+        } else if epoch - best_epoch >= cfg.patience {
+            break;
+        }
+    }
+    if let Some(snap) = &best {
+        restore(&varmap, snap)?;
+    }
+    let (valid_auc, valid_logloss) = evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
+    let (test_auc, test_logloss) = evaluate(&net, &test_rows, card.genres, h, knowledge, &device)?;
+    let report = TrainReport {
+        model: cfg.kind.name().to_owned(),
+        knowledge: knowledge.is_some(),
+        seed: cfg.seed,
+        epochs,
+        best_epoch,
+        train_rows: train_rows.labels.len(),
+        valid_auc,
+        valid_logloss,
+        test_auc,
+        test_logloss,
+        train_samples_per_s: if train_time > 0.0 { samples as f64 / train_time } else { 0.0 },
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    let config = RankerConfig { format_version: 1, net: net_cfg, space, report: Some(report.clone()) };
+    let ranker = Ranker::assemble(net, varmap, config, catalog, knowledge, device)?;
+    Ok((ranker, report))
+}
