@@ -5,6 +5,7 @@
 //! library crates.
 
 mod data;
+mod model;
 mod progress;
 mod train;
 
@@ -43,6 +44,9 @@ enum Command {
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Download and list models
+    #[command(subcommand)]
+    Model(model::ModelCommand),
     /// Train a CTR ranker (or the two-tower pre-ranker) on a catalog
     Train(train::TrainArgs),
 }
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
     let result = home(cli.home).and_then(|home| match cli.command {
         Command::Data(cmd) => data::run(&home, cmd),
         Command::Train(args) => train::run(&home, args),
+        Command::Model(cmd) => model::run(&home, cmd),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,12 @@
 //! `recagent train …`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
+use recagent_core::Catalog;
+use recagent_ranker::{KnowledgeTable, Ranker};
+use serde::{Deserialize, Serialize};
 use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
 use recagent_core::Home;
@@ -52,9 +56,15 @@ pub struct TrainArgs {
     /// Mini-batch size
     #[arg(long, default_value_t = 1024)]
     pub batch_size: usize,
-    /// AdamW learning rate
-    #[arg(long, default_value_t = 2e-3)]
-    pub lr: f64,
+    /// AdamW learning rate [default: 0.01 for lr, 0.002 for the others]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Add the knowledge field: each item's all-MiniLM-L6-v2 text embedding through an adapter
+    #[arg(long)]
+    pub knowledge: bool,
+    /// Extra per-item knowledge text (JSONL: {"id": ..., "text": ...}), e.g. LLM-written descriptions
+    #[arg(long, value_name = "FILE", requires = "knowledge")]
+    pub knowledge_text: Option<PathBuf>,
     /// Where to save the model [default: $RECAGENT_HOME/index/NAME/ranker/MODEL]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -69,22 +79,73 @@ pub fn model_dir(home: &Home, name: &str, kind: ModelKind, knowledge: bool) -> P
     home.index_dir(name).join("ranker").join(leaf)
 }
 
+/// Records which knowledge text a model was trained with, so that serving
+/// rebuilds the same knowledge vectors.
+pub const KNOWLEDGE_FILE: &str = "knowledge.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KnowledgeSource {
+    pub text_file: Option<PathBuf>,
+}
+
+/// The knowledge vectors of every catalog item.
+pub fn knowledge_table(
+    home: &Home,
+    catalog: &Catalog,
+    text_file: Option<&Path>,
+    bars: &Bars,
+) -> anyhow::Result<KnowledgeTable> {
+    let extra = match text_file {
+        Some(p) => recagent_embed::load_knowledge_texts(p).with_context(|| format!("reading {}", p.display()))?,
+        None => Default::default(),
+    };
+    let vectors = recagent_embed::item_vectors(home, catalog, &extra, bars).context("embedding item texts")?;
+    Ok(KnowledgeTable { dim: recagent_embed::DIM, vectors })
+}
+
+/// Loads a saved ranker with whatever knowledge vectors it needs.
+pub fn load_ranker(home: &Home, catalog: &Catalog, dir: &Path, bars: &Bars) -> anyhow::Result<Ranker> {
+    let kpath = dir.join(KNOWLEDGE_FILE);
+    let wants_knowledge = std::fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| !v["net"]["knowledge_dim"].is_null());
+    let knowledge = if wants_knowledge {
+        let source: KnowledgeSource = serde_json::from_str(
+            &std::fs::read_to_string(&kpath).with_context(|| format!("reading {}", kpath.display()))?,
+        )?;
+        Some(knowledge_table(home, catalog, source.text_file.as_deref(), bars)?)
+    } else {
+        None
+    };
+    Ranker::load(dir, catalog, knowledge.as_ref()).with_context(|| format!("loading the ranker in {}", dir.display()))
+}
+
 pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
     let split = split::ctr_split(&catalog, LabelRule::default(), args.seed);
     let kind = ModelKind::from(args.model);
+    let defaults = TrainConfig::new(kind);
     let cfg = TrainConfig {
         embedding_dim: args.embedding_dim,
         max_epochs: args.epochs,
         batch_size: args.batch_size,
-        lr: args.lr,
+        lr: args.lr.unwrap_or(defaults.lr),
         seed: args.seed,
-        ..TrainConfig::new(kind)
+        ..defaults
     };
-    let (ranker, report) = recagent_ranker::train(&catalog, &split, &cfg, None, &bars)?;
-    let dir = args.out.unwrap_or_else(|| model_dir(home, &args.name, kind, false));
+    let knowledge = if args.knowledge {
+        Some(knowledge_table(home, &catalog, args.knowledge_text.as_deref(), &bars)?)
+    } else {
+        None
+    };
+    let (ranker, report) = recagent_ranker::train(&catalog, &split, &cfg, knowledge.as_ref(), &bars)?;
+    let dir = args.out.unwrap_or_else(|| model_dir(home, &args.name, kind, args.knowledge));
     ranker.save(&dir)?;
+    let source = KnowledgeSource { text_file: args.knowledge_text.clone() };
+    std::fs::write(dir.join(KNOWLEDGE_FILE), serde_json::to_string_pretty(&source)?)
+        .with_context(|| format!("writing {}", dir.join(KNOWLEDGE_FILE).display()))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

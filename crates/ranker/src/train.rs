@@ -43,7 +43,9 @@ impl TrainConfig {
             embedding_dim: 16,
             mlp: vec![128, 64],
             cross_layers: 2,
-            lr: 2e-3,
+            // LR has no hidden layers to co-adapt and starts from zero weights;
+            // it needs a larger step to converge within the patience window.
+            lr: if kind == ModelKind::Lr { 1e-2 } else { 2e-3 },
             weight_decay: 1e-5,
             batch_size: 1024,
             max_epochs: 30,
