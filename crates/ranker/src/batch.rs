@@ -24,7 +24,11 @@ impl KnowledgeTable {
     }
 }
 
-pub fn user_inputs(rows: &[&UserFeatures], history_len: usize, device: &Device) -> Result<UserInputs> {
+pub fn user_inputs(
+    rows: &[&UserFeatures],
+    history_len: usize,
+    device: &Device,
+) -> Result<UserInputs> {
     let b = rows.len();
     let h = history_len.max(1);
     let mut hist = vec![0u32; b * h];
@@ -35,7 +39,9 @@ pub fn user_inputs(rows: &[&UserFeatures], history_len: usize, device: &Device) 
             mask[r * h + j] = 1.0;
         }
     }
-    let col = |f: fn(&UserFeatures) -> u32| Tensor::from_vec(rows.iter().map(|r| f(r)).collect::<Vec<u32>>(), b, device);
+    let col = |f: fn(&UserFeatures) -> u32| {
+        Tensor::from_vec(rows.iter().map(|r| f(r)).collect::<Vec<u32>>(), b, device)
+    };
     Ok(UserInputs {
         user: col(|r| r.user)?,
         age: col(|r| r.age)?,
@@ -80,5 +86,23 @@ pub fn item_inputs(
         year: Tensor::from_vec(rows.iter().map(|r| r.year).collect::<Vec<u32>>(), b, device)?,
         genres: Tensor::from_vec(genres, (b, n_genres), device)?,
         knowledge,
+    })
+}
+
+/// Item inputs without the knowledge field, for the pre-ranker.
+#[derive(Debug)]
+pub struct ItemBatch {
+    pub item: Tensor,
+    pub year: Tensor,
+    pub genres: Tensor,
+}
+
+pub fn item_batch(rows: &[&ItemFeatures], n_genres: usize, device: &Device) -> Result<ItemBatch> {
+    let rows_idx: Vec<usize> = (0..rows.len()).collect();
+    let x = item_inputs(rows, &rows_idx, n_genres, None, device)?;
+    Ok(ItemBatch {
+        item: x.item,
+        year: x.year,
+        genres: x.genres,
     })
 }

@@ -7,13 +7,20 @@ pub enum Error {
     Candle(#[from] candle_core::Error),
 
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}: not a ranker config: {reason}", path.display())]
     BadConfig { path: PathBuf, reason: String },
 
     #[error("no trained {what} in {}; run `{command}` first", dir.display())]
-    NotTrained { what: String, dir: PathBuf, command: String },
+    NotTrained {
+        what: String,
+        dir: PathBuf,
+        command: String,
+    },
 
     #[error("knowledge vectors have {got} dimensions, the model expects {expected}")]
     WrongDimension { expected: usize, got: usize },
@@ -21,7 +28,9 @@ pub enum Error {
     #[error("knowledge vectors cover {got} items, the catalog has {expected}")]
     WrongItemCount { expected: usize, got: usize },
 
-    #[error("the model was trained with a knowledge field; pass knowledge vectors to score with it")]
+    #[error(
+        "the model was trained with a knowledge field; pass knowledge vectors to score with it"
+    )]
     MissingKnowledge,
 
     #[error("not enough data to train: {0}")]

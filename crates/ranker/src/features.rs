@@ -45,10 +45,18 @@ pub struct Cardinalities {
 impl FeatureSpace {
     /// Builds the vocabularies from a catalog.
     pub fn from_catalog(catalog: &Catalog, history_len: usize) -> Self {
-        let mut genders: Vec<String> = catalog.users().iter().filter_map(|u| u.gender.clone()).collect();
+        let mut genders: Vec<String> = catalog
+            .users()
+            .iter()
+            .filter_map(|u| u.gender.clone())
+            .collect();
         genders.sort();
         genders.dedup();
-        let mut occupations: Vec<String> = catalog.users().iter().filter_map(|u| u.occupation.clone()).collect();
+        let mut occupations: Vec<String> = catalog
+            .users()
+            .iter()
+            .filter_map(|u| u.occupation.clone())
+            .collect();
         occupations.sort();
         occupations.dedup();
         Self {
@@ -84,12 +92,16 @@ fn age_bucket(age: Option<u16>) -> u32 {
 fn year_bucket(year: Option<u16>) -> u32 {
     match year {
         None => 0,
-        Some(y) => 1 + (y.saturating_sub(YEAR_MIN) / YEAR_BUCKET).min(YEAR_BUCKETS as u16 - 1) as u32,
+        Some(y) => {
+            1 + (y.saturating_sub(YEAR_MIN) / YEAR_BUCKET).min(YEAR_BUCKETS as u16 - 1) as u32
+        }
     }
 }
 
 fn index_of(vocab: &[String], value: Option<&str>) -> u32 {
-    value.and_then(|v| vocab.binary_search_by(|x| x.as_str().cmp(v)).ok()).map_or(0, |i| i as u32 + 1)
+    value
+        .and_then(|v| vocab.binary_search_by(|x| x.as_str().cmp(v)).ok())
+        .map_or(0, |i| i as u32 + 1)
 }
 
 /// The user-side inputs of one request.
@@ -126,10 +138,18 @@ impl Encoder {
     /// items' keys are looked up, so a catalog that grew since training still
     /// works: its new entries are out-of-vocabulary.
     pub fn new(space: FeatureSpace, catalog: &Catalog) -> Self {
-        let user_row: HashMap<&str, u32> =
-            space.user_keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32 + 1)).collect();
-        let item_row: HashMap<&str, u32> =
-            space.item_keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32 + 1)).collect();
+        let user_row: HashMap<&str, u32> = space
+            .user_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i as u32 + 1))
+            .collect();
+        let item_row: HashMap<&str, u32> = space
+            .item_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i as u32 + 1))
+            .collect();
         let users = catalog
             .users()
             .iter()
@@ -150,23 +170,34 @@ impl Encoder {
                 genres: i
                     .genres
                     .iter()
-                    .filter_map(|g| space.genres.binary_search_by(|x| x.as_str().cmp(g)).ok().map(|x| x as u32))
+                    .filter_map(|g| {
+                        space
+                            .genres
+                            .binary_search_by(|x| x.as_str().cmp(g))
+                            .ok()
+                            .map(|x| x as u32)
+                    })
                     .collect(),
             })
             .collect();
-        Self { space, users, items }
+        Self {
+            space,
+            users,
+            items,
+        }
     }
 
     /// The encoding of a catalog user; a user the catalog lacks gets an
     /// all-out-of-vocabulary encoding.
     pub fn user(&self, user: Option<UserId>) -> UserFeatures {
-        user.and_then(|u| self.users.get(u.index()).cloned()).unwrap_or(UserFeatures {
-            user: 0,
-            age: 0,
-            gender: 0,
-            occupation: 0,
-            history: Vec::new(),
-        })
+        user.and_then(|u| self.users.get(u.index()).cloned())
+            .unwrap_or(UserFeatures {
+                user: 0,
+                age: 0,
+                gender: 0,
+                occupation: 0,
+                history: Vec::new(),
+            })
     }
 
     /// The user's encoding with `history` (catalog items, oldest first) as the
@@ -174,13 +205,24 @@ impl Encoder {
     pub fn user_with_history(&self, user: Option<UserId>, history: &[ItemId]) -> UserFeatures {
         let mut f = self.user(user);
         let start = history.len().saturating_sub(self.space.history_len);
-        f.history = history[start..].iter().map(|&i| self.item(i).item).filter(|&r| r != 0).collect();
+        f.history = history[start..]
+            .iter()
+            .map(|&i| self.item(i).item)
+            .filter(|&r| r != 0)
+            .collect();
         f
     }
 
     /// The encoding of a catalog item; unknown ids are out-of-vocabulary.
     pub fn item(&self, item: ItemId) -> ItemFeatures {
-        self.items.get(item.index()).cloned().unwrap_or(ItemFeatures { item: 0, year: 0, genres: Vec::new() })
+        self.items
+            .get(item.index())
+            .cloned()
+            .unwrap_or(ItemFeatures {
+                item: 0,
+                year: 0,
+                genres: Vec::new(),
+            })
     }
 
     pub fn n_items(&self) -> usize {

@@ -11,7 +11,8 @@
 //!   safetensors + JSON save and load.
 //! * [`prerank`]: a two-tower dot-product model that cuts thousands of
 //!   candidates to hundreds.
-//! * [`knowledge`]: the KAR-style knowledge field's inputs.
+//! * [`batch`]: packing encoded rows into tensors, and the KAR-style
+//!   [`KnowledgeTable`] of per-item knowledge vectors.
 //! * [`metrics`]: AUC and LogLoss.
 
 pub mod batch;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod features;
 pub mod metrics;
 pub mod model;
+pub mod prerank;
 pub mod ranker;
 pub mod train;
 
@@ -26,5 +28,6 @@ pub use batch::KnowledgeTable;
 pub use error::{Error, Result};
 pub use features::{Encoder, FeatureSpace};
 pub use model::{ModelKind, NetConfig};
+pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;
 pub use train::{TrainConfig, TrainReport, train};

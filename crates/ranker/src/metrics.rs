@@ -32,7 +32,11 @@ pub fn auc(scores: &[f32], labels: &[bool]) -> Option<f64> {
 
 /// Mean negative log-likelihood of probabilities, clipped away from 0 and 1.
 pub fn logloss(probs: &[f32], labels: &[bool]) -> f64 {
-    assert_eq!(probs.len(), labels.len(), "probabilities and labels must pair up");
+    assert_eq!(
+        probs.len(),
+        labels.len(),
+        "probabilities and labels must pair up"
+    );
     if probs.is_empty() {
         return 0.0;
     }
@@ -54,10 +58,19 @@ mod tests {
 
     #[test]
     fn auc_of_known_orderings() {
-        assert_eq!(auc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]), Some(1.0));
-        assert_eq!(auc(&[0.9, 0.8, 0.2, 0.1], &[false, false, true, true]), Some(0.0));
+        assert_eq!(
+            auc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]),
+            Some(1.0)
+        );
+        assert_eq!(
+            auc(&[0.9, 0.8, 0.2, 0.1], &[false, false, true, true]),
+            Some(0.0)
+        );
         // One of four positive/negative pairs is misordered.
-        assert_eq!(auc(&[0.1, 0.5, 0.4, 0.9], &[false, false, true, true]), Some(0.75));
+        assert_eq!(
+            auc(&[0.1, 0.5, 0.4, 0.9], &[false, false, true, true]),
+            Some(0.75)
+        );
         // All tied: chance.
         assert_eq!(auc(&[0.5; 4], &[false, true, false, true]), Some(0.5));
         assert_eq!(auc(&[0.5, 0.6], &[true, true]), None);

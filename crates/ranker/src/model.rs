@@ -97,12 +97,18 @@ struct Field {
 
 impl Field {
     fn new(rows: usize, d: usize, vb: VarBuilder) -> candle_core::Result<Self> {
-        Ok(Self { emb: embedding(rows, d, vb.pp("emb"))?, w: embedding(rows, 1, vb.pp("w"))? })
+        Ok(Self {
+            emb: embedding(rows, d, vb.pp("emb"))?,
+            w: embedding(rows, 1, vb.pp("w"))?,
+        })
     }
 
     /// `([B, d], [B])`
     fn forward(&self, ids: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
-        Ok((self.emb.forward(ids)?, self.w.forward(ids)?.squeeze(D::Minus1)?))
+        Ok((
+            self.emb.forward(ids)?,
+            self.w.forward(ids)?.squeeze(D::Minus1)?,
+        ))
     }
 }
 
@@ -128,7 +134,9 @@ impl Net {
     pub fn new(cfg: NetConfig, card: Cardinalities, vb: VarBuilder) -> Result<Self> {
         let d = cfg.embedding_dim;
         if d == 0 {
-            return Err(Error::Invalid("embedding dimension must be at least 1".into()));
+            return Err(Error::Invalid(
+                "embedding dimension must be at least 1".into(),
+            ));
         }
         let f = cfg.fields();
         let deep = matches!(cfg.kind, ModelKind::DeepFm | ModelKind::DcnV2);
@@ -152,7 +160,10 @@ impl Net {
             _ => None,
         };
         let knowledge = match cfg.knowledge_dim {
-            Some(k) => Some((linear(k, d, vb.pp("knowledge.emb"))?, linear(k, 1, vb.pp("knowledge.w"))?)),
+            Some(k) => Some((
+                linear(k, d, vb.pp("knowledge.emb"))?,
+                linear(k, 1, vb.pp("knowledge.w"))?,
+            )),
             None => None,
         };
         Ok(Self {
@@ -228,7 +239,10 @@ impl Net {
             ModelKind::Fm => (linear_part + fm()?)?,
             ModelKind::DeepFm => {
                 let flat = e.flatten_from(1)?;
-                let out = self.out.as_ref().ok_or_else(|| Error::Invalid("deepfm without output layer".into()))?;
+                let out = self
+                    .out
+                    .as_ref()
+                    .ok_or_else(|| Error::Invalid("deepfm without output layer".into()))?;
                 ((linear_part + fm()?)? + out.forward(&deep(&flat)?)?.squeeze(D::Minus1)?)?
             }
             ModelKind::DcnV2 => {
@@ -238,7 +252,10 @@ impl Net {
                     x = ((&x0 * layer.forward(&x)?)? + &x)?;
                 }
                 let h = deep(&x0)?;
-                let out = self.out.as_ref().ok_or_else(|| Error::Invalid("dcnv2 without output layer".into()))?;
+                let out = self
+                    .out
+                    .as_ref()
+                    .ok_or_else(|| Error::Invalid("dcnv2 without output layer".into()))?;
                 (linear_part + out.forward(&Tensor::cat(&[x, h], 1)?)?.squeeze(D::Minus1)?)?
             }
         };
@@ -268,7 +285,10 @@ pub fn bce_with_logits(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 pub fn seeded_init(varmap: &candle_nn::VarMap, seed: u64, device: &Device) -> Result<()> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let data = varmap.data().lock().map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
     for name in names {
@@ -278,16 +298,178 @@ pub fn seeded_init(varmap: &candle_nn::VarMap, seed: u64, device: &Device) -> Re
         let values: Vec<f32> = if name.ends_with("bias") || name.contains(".w.") || name == "bias" {
             // First-order weights and biases start at zero.
             vec![0.0; n]
-        } else if !["knowledge.", "mlp.", "cross.", "out."].iter().any(|p| name.starts_with(p)) {
+        } else if !["knowledge.", "mlp.", "cross.", "out."]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
             // Embedding tables.
             (0..n).map(|_| (rng.random::<f32>() - 0.5) * 0.1).collect()
         } else {
             // Linear weights `[out, in]`: uniform in ±1/sqrt(in), as PyTorch does.
             let fan_in = shape.dims().last().copied().unwrap_or(1).max(1) as f32;
             let bound = 1.0 / fan_in.sqrt();
-            (0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound).collect()
+            (0..n)
+                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound)
+                .collect()
         };
         var.set(&Tensor::from_vec(values, shape, device)?.to_dtype(DType::F32)?)?;
     }
     Ok(())
+}
+
+/// Item-side results kept for every catalog item so that scoring a request
+/// touches each candidate only through cheap lookups.
+#[derive(Debug, Clone)]
+pub struct ItemCache {
+    /// Item-side field embeddings `[n, Fi, d]` (used by DCNv2).
+    pub e: Tensor,
+    /// First-order item terms plus the FM interactions among item fields `[n]`.
+    pub scalar: Tensor,
+    /// Sum of item field embeddings `[n, d]` (FM's user×item term).
+    pub sum: Tensor,
+    /// The item fields' share of the first MLP layer `[n, h1]` (DeepFM, DCNv2).
+    pub h1: Option<Tensor>,
+    /// The item fields' share of DCNv2's first cross layer `[n, F*d]`.
+    pub cross1: Option<Tensor>,
+}
+
+/// `x_user · W[:, ..user_cols]ᵀ + b`, the user's share of a linear layer.
+fn user_share(layer: &Linear, x_user: &Tensor, user_cols: usize) -> candle_core::Result<Tensor> {
+    let w = layer.weight().narrow(1, 0, user_cols)?;
+    let h = x_user.matmul(&w.t()?)?;
+    match layer.bias() {
+        Some(b) => h.broadcast_add(b),
+        None => Ok(h),
+    }
+}
+
+/// `x_item · W[:, user_cols..]ᵀ`, the item's share of a linear layer.
+fn item_share(layer: &Linear, x_item: &Tensor, user_cols: usize) -> candle_core::Result<Tensor> {
+    let item_cols = x_item.dim(1)?;
+    let w = layer.weight().narrow(1, user_cols, item_cols)?;
+    x_item.matmul(&w.t()?)
+}
+
+fn fm_within(e: &Tensor) -> candle_core::Result<Tensor> {
+    let sum = e.sum(1)?;
+    let sum_sq = e.sqr()?.sum(1)?;
+    (sum.sqr()? - sum_sq)?.sum(1)? * 0.5
+}
+
+impl Net {
+    /// Precomputes the item side for the fast scoring path.
+    pub fn build_cache(&self, e: Tensor, w: Tensor) -> Result<ItemCache> {
+        let (n, fi, d) = e.dims3()?;
+        let fm = matches!(self.cfg.kind, ModelKind::Fm | ModelKind::DeepFm);
+        let scalar = if fm {
+            (&w + fm_within(&e)?)?
+        } else {
+            w.clone()
+        };
+        let sum = e.sum(1)?;
+        let flat = e.reshape((n, fi * d))?;
+        let deep = matches!(self.cfg.kind, ModelKind::DeepFm | ModelKind::DcnV2);
+        let h1 = match self.mlp.first() {
+            Some(first) if deep => Some(item_share(first, &flat, USER_FIELDS * d)?),
+            _ => None,
+        };
+        let cross1 = match self.cross.first() {
+            Some(c) if self.cfg.kind == ModelKind::DcnV2 => {
+                Some(item_share(c, &flat, USER_FIELDS * d)?)
+            }
+            _ => None,
+        };
+        Ok(ItemCache {
+            e,
+            scalar,
+            sum,
+            h1,
+            cross1,
+        })
+    }
+
+    /// Logits `[N]` for one user's side (`eu: [1, 5, d]`, `wu: [1]`) against
+    /// the cached items at `idx`.
+    pub fn score_cached(
+        &self,
+        eu: &Tensor,
+        wu: &Tensor,
+        cache: &ItemCache,
+        idx: &Tensor,
+    ) -> Result<Tensor> {
+        let n = idx.dims1()?;
+        let (_, fu, d) = eu.dims3()?;
+        let user_scalar = wu.broadcast_add(&self.bias)?; // [1]
+        match self.cfg.kind {
+            ModelKind::DcnV2 => {
+                let ei = cache.e.index_select(idx, 0)?;
+                let first_order = cache.scalar.index_select(idx, 0)?.broadcast_add(wu)?;
+                let (Some(c1), Some(h1i), Some(layer1), Some(mlp1), Some(out)) = (
+                    &cache.cross1,
+                    &cache.h1,
+                    self.cross.first(),
+                    self.mlp.first(),
+                    &self.out,
+                ) else {
+                    let e = Tensor::cat(&[eu.broadcast_as((n, fu, d))?, ei], 1)?;
+                    return self.head(&e, &first_order);
+                };
+                let xu = eu.reshape((1, fu * d))?;
+                let x0 = Tensor::cat(&[xu.broadcast_as((n, fu * d))?, ei.flatten_from(1)?], 1)?;
+                // The first cross layer's and the first MLP layer's matrix
+                // products split into a user share (once) and a cached item share.
+                let lin1 =
+                    c1.index_select(idx, 0)?
+                        .broadcast_add(&user_share(layer1, &xu, fu * d)?)?;
+                let mut x = ((&x0 * lin1)? + &x0)?;
+                for layer in &self.cross[1..] {
+                    x = ((&x0 * layer.forward(&x)?)? + &x)?;
+                }
+                let mut h = h1i
+                    .index_select(idx, 0)?
+                    .broadcast_add(&user_share(mlp1, &xu, fu * d)?)?
+                    .relu()?;
+                for layer in &self.mlp[1..] {
+                    h = layer.forward(&h)?.relu()?;
+                }
+                Ok((first_order.broadcast_add(&self.bias)?
+                    + out.forward(&Tensor::cat(&[x, h], 1)?)?.squeeze(1)?)?)
+            }
+            ModelKind::Lr => Ok(cache
+                .scalar
+                .index_select(idx, 0)?
+                .broadcast_add(&user_scalar)?),
+            ModelKind::Fm | ModelKind::DeepFm => {
+                let sum_u = eu.sum(1)?; // [1, d]
+                let cross = cache
+                    .sum
+                    .index_select(idx, 0)?
+                    .matmul(&sum_u.t()?)?
+                    .squeeze(1)?; // [N]
+                let fm_u = fm_within(eu)?; // [1]
+                let mut logits = (cache.scalar.index_select(idx, 0)? + cross)?
+                    .broadcast_add(&(user_scalar + fm_u)?)?;
+                if self.cfg.kind == ModelKind::DeepFm {
+                    let (Some(h1i), Some(first), Some(out)) =
+                        (&cache.h1, self.mlp.first(), &self.out)
+                    else {
+                        // No hidden layers: the generic path.
+                        let ei = cache.e.index_select(idx, 0)?;
+                        let e = Tensor::cat(&[eu.broadcast_as((n, fu, d))?, ei], 1)?;
+                        let first_order = (cache.scalar.index_select(idx, 0)?
+                            - fm_within(&cache.e.index_select(idx, 0)?)?)?
+                        .broadcast_add(wu)?;
+                        return self.head(&e, &first_order);
+                    };
+                    let hu = user_share(first, &eu.reshape((1, fu * d))?, fu * d)?;
+                    let mut h = h1i.index_select(idx, 0)?.broadcast_add(&hu)?.relu()?;
+                    for layer in &self.mlp[1..] {
+                        h = layer.forward(&h)?.relu()?;
+                    }
+                    logits = (logits + out.forward(&h)?.squeeze(1)?)?;
+                }
+                Ok(logits)
+            }
+        }
+    }
 }

@@ -81,7 +81,12 @@ struct Rows {
     labels: Vec<bool>,
 }
 
-fn encode(rows: &[Labeled], encoder: &Encoder, train_pos: &HashMap<u32, Vec<ItemId>>, h: usize) -> Rows {
+fn encode(
+    rows: &[Labeled],
+    encoder: &Encoder,
+    train_pos: &HashMap<u32, Vec<ItemId>>,
+    h: usize,
+) -> Rows {
     let mut out = Rows {
         users: Vec::with_capacity(rows.len()),
         items: Vec::with_capacity(rows.len()),
@@ -94,7 +99,8 @@ fn encode(rows: &[Labeled], encoder: &Encoder, train_pos: &HashMap<u32, Vec<Item
         // The user's other training positives: never the row's own item.
         let hist: Vec<ItemId> = pos.iter().copied().filter(|&i| i != r.item).collect();
         let start = hist.len().saturating_sub(h);
-        out.users.push(encoder.user_with_history(Some(r.user), &hist[start..]));
+        out.users
+            .push(encoder.user_with_history(Some(r.user), &hist[start..]));
         out.items.push(encoder.item(r.item));
         out.catalog_items.push(r.item.index());
         out.labels.push(r.label);
@@ -102,7 +108,15 @@ fn encode(rows: &[Labeled], encoder: &Encoder, train_pos: &HashMap<u32, Vec<Item
     out
 }
 
-fn predict(net: &Net, rows: &Rows, idx: &[usize], n_genres: usize, h: usize, k: Option<&KnowledgeTable>, device: &Device) -> Result<Tensor> {
+fn predict(
+    net: &Net,
+    rows: &Rows,
+    idx: &[usize],
+    n_genres: usize,
+    h: usize,
+    k: Option<&KnowledgeTable>,
+    device: &Device,
+) -> Result<Tensor> {
     let us: Vec<&UserFeatures> = idx.iter().map(|&i| &rows.users[i]).collect();
     let is: Vec<&ItemFeatures> = idx.iter().map(|&i| &rows.items[i]).collect();
     let cs: Vec<usize> = idx.iter().map(|&i| rows.catalog_items[i]).collect();
@@ -112,7 +126,14 @@ fn predict(net: &Net, rows: &Rows, idx: &[usize], n_genres: usize, h: usize, k: 
 }
 
 /// Probabilities for every row, in order.
-fn predict_all(net: &Net, rows: &Rows, n_genres: usize, h: usize, k: Option<&KnowledgeTable>, device: &Device) -> Result<Vec<f32>> {
+fn predict_all(
+    net: &Net,
+    rows: &Rows,
+    n_genres: usize,
+    h: usize,
+    k: Option<&KnowledgeTable>,
+    device: &Device,
+) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(rows.labels.len());
     let all: Vec<usize> = (0..rows.labels.len()).collect();
     for chunk in all.chunks(8192) {
@@ -122,19 +143,34 @@ fn predict_all(net: &Net, rows: &Rows, n_genres: usize, h: usize, k: Option<&Kno
     Ok(out)
 }
 
-fn evaluate(net: &Net, rows: &Rows, n_genres: usize, h: usize, k: Option<&KnowledgeTable>, device: &Device) -> Result<(f64, f64)> {
+fn evaluate(
+    net: &Net,
+    rows: &Rows,
+    n_genres: usize,
+    h: usize,
+    k: Option<&KnowledgeTable>,
+    device: &Device,
+) -> Result<(f64, f64)> {
     let p = predict_all(net, rows, n_genres, h, k, device)?;
     let auc = metrics::auc(&p, &rows.labels).unwrap_or(0.5);
     Ok((auc, metrics::logloss(&p, &rows.labels)))
 }
 
 fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
-    let data = varmap.data().lock().map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
-    data.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect()
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
+    data.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
 }
 
 fn restore(varmap: &VarMap, snap: &HashMap<String, Tensor>) -> Result<()> {
-    let data = varmap.data().lock().map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
     for (k, v) in data.iter() {
         if let Some(t) = snap.get(k) {
             v.set(t)?;
@@ -162,12 +198,17 @@ pub fn train(
         )));
     }
     if cfg.batch_size == 0 || cfg.max_epochs == 0 {
-        return Err(Error::Invalid("batch size and epochs must be at least 1".into()));
+        return Err(Error::Invalid(
+            "batch size and epochs must be at least 1".into(),
+        ));
     }
     if let Some(k) = knowledge
         && k.n_items() != catalog.items().len()
     {
-        return Err(Error::WrongItemCount { expected: catalog.items().len(), got: k.n_items() });
+        return Err(Error::WrongItemCount {
+            expected: catalog.items().len(),
+            got: k.n_items(),
+        });
     }
     let device = Device::Cpu;
     let space = FeatureSpace::from_catalog(catalog, cfg.history_len);
@@ -177,7 +218,10 @@ pub fn train(
 
     let mut train_pos: HashMap<u32, Vec<(i64, ItemId)>> = HashMap::new();
     for r in split.train.iter().filter(|r| r.label) {
-        train_pos.entry(r.user.0).or_default().push((r.timestamp, r.item));
+        train_pos
+            .entry(r.user.0)
+            .or_default()
+            .push((r.timestamp, r.item));
     }
     let train_pos: HashMap<u32, Vec<ItemId>> = train_pos
         .into_iter()
@@ -203,12 +247,20 @@ pub fn train(
     model::seeded_init(&varmap, cfg.seed, &device)?;
     let mut opt = AdamW::new(
         varmap.all_vars(),
-        ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..ParamsAdamW::default() },
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..ParamsAdamW::default()
+        },
     )?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..train_rows.labels.len()).collect();
-    let labels_f: Vec<f32> = train_rows.labels.iter().map(|&l| if l { 1.0 } else { 0.0 }).collect();
+    let labels_f: Vec<f32> = train_rows
+        .labels
+        .iter()
+        .map(|&l| if l { 1.0 } else { 0.0 })
+        .collect();
     let n_batches = order.len().div_ceil(cfg.batch_size);
     let (mut best_auc, mut best_epoch, mut best) = (f64::NEG_INFINITY, 0, None);
     let mut train_time = 0f64;
@@ -217,13 +269,20 @@ pub fn train(
     let mut last = String::new();
     for epoch in 1..=cfg.max_epochs {
         epochs = epoch;
-        progress.stage(&format!("{} epoch {epoch}/{}{last}", cfg.kind.name(), cfg.max_epochs), Some(n_batches as u64));
+        progress.stage(
+            &format!("{} epoch {epoch}/{}{last}", cfg.kind.name(), cfg.max_epochs),
+            Some(n_batches as u64),
+        );
         order.shuffle(&mut rng);
         let t = Instant::now();
         let mut loss_sum = 0f64;
         for chunk in order.chunks(cfg.batch_size) {
             let logits = predict(&net, &train_rows, chunk, card.genres, h, knowledge, &device)?;
-            let y = Tensor::from_vec(chunk.iter().map(|&i| labels_f[i]).collect::<Vec<f32>>(), chunk.len(), &device)?;
+            let y = Tensor::from_vec(
+                chunk.iter().map(|&i| labels_f[i]).collect::<Vec<f32>>(),
+                chunk.len(),
+                &device,
+            )?;
             let loss = model::bce_with_logits(&logits, &y)?;
             opt.backward_step(&loss)?;
             loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
@@ -234,7 +293,13 @@ pub fn train(
         progress.finish();
         let (auc, ll) = evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
         let loss = loss_sum / order.len() as f64;
-        tracing::info!(epoch, loss, valid_auc = auc, valid_logloss = ll, "epoch done");
+        tracing::info!(
+            epoch,
+            loss,
+            valid_auc = auc,
+            valid_logloss = ll,
+            "epoch done"
+        );
         last = format!(" (loss {loss:.4}, val AUC {auc:.4})");
         if auc > best_auc + 1e-5 {
             best_auc = auc;
@@ -247,7 +312,8 @@ pub fn train(
     if let Some(snap) = &best {
         restore(&varmap, snap)?;
     }
-    let (valid_auc, valid_logloss) = evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
+    let (valid_auc, valid_logloss) =
+        evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
     let (test_auc, test_logloss) = evaluate(&net, &test_rows, card.genres, h, knowledge, &device)?;
     let report = TrainReport {
         model: cfg.kind.name().to_owned(),
@@ -260,10 +326,19 @@ pub fn train(
         valid_logloss,
         test_auc,
         test_logloss,
-        train_samples_per_s: if train_time > 0.0 { samples as f64 / train_time } else { 0.0 },
+        train_samples_per_s: if train_time > 0.0 {
+            samples as f64 / train_time
+        } else {
+            0.0
+        },
         wall_s: started.elapsed().as_secs_f64(),
     };
-    let config = RankerConfig { format_version: 1, net: net_cfg, space, report: Some(report.clone()) };
+    let config = RankerConfig {
+        format_version: 1,
+        net: net_cfg,
+        space,
+        report: Some(report.clone()),
+    };
     let ranker = Ranker::assemble(net, varmap, config, catalog, knowledge, device)?;
     Ok((ranker, report))
 }

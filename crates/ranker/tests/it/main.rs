@@ -1,1 +1,351 @@
+//! Integration tests of the ranker crate on small synthetic problems with
+//! known answers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use recagent_catalog::split::{self, CtrSplit, LabelRule};
+use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, User, UserId};
+use recagent_ranker::{
+    Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker, Ranker, TrainConfig, train,
+    train_prerank,
+};
+
+/// 40 users (half "M", half "F") rate 60 items (half "A", half "B"): a match
+/// of gender and genre is a 5, a mismatch a 1. The label is a pure
+/// interaction: every user and every item has the same positive rate, so a
+/// model without feature interactions cannot beat chance.
+fn xor_catalog(with_genres: bool) -> Catalog {
+    let items: Vec<Item> = (0..60u32)
+        .map(|i| Item {
+            id: ItemId(i),
+            key: format!("i{i}"),
+            title: format!("Item {i}"),
+            year: Some(1990 + (i % 20) as u16),
+            genres: if with_genres {
+                vec![if i % 2 == 0 { "A" } else { "B" }.to_owned()]
+            } else {
+                vec![]
+            },
+            text: String::new(),
+            relations: Default::default(),
+        })
+        .collect();
+    let users: Vec<User> = (0..40u32)
+        .map(|u| User {
+            id: UserId(u),
+            key: format!("u{u}"),
+            gender: Some(if u % 2 == 0 { "M" } else { "F" }.to_owned()),
+            age: Some(20 + (u % 30) as u16),
+            ..User::default()
+        })
+        .collect();
+    let mut log = Vec::new();
+    for u in 0..40u32 {
+        for i in 0..60u32 {
+            let matched = (u % 2) == (i % 2);
+            log.push(Interaction {
+                user: UserId(u),
+                item: ItemId(i),
+                rating: if matched { 5.0 } else { 1.0 },
+                timestamp: (u * 100 + i) as i64,
+            });
+        }
+    }
+    Catalog::new("xor", items, users, log).unwrap()
+}
+
+fn small(kind: ModelKind) -> TrainConfig {
+    TrainConfig {
+        embedding_dim: 8,
+        mlp: vec![32, 16],
+        batch_size: 128,
+        max_epochs: 25,
+        patience: 4,
+        lr: 1e-2,
+        ..TrainConfig::new(kind)
+    }
+}
+
+fn split_of(c: &Catalog) -> CtrSplit {
+    split::ctr_split(c, LabelRule::default(), 1)
+}
+
+#[test]
+fn interaction_models_learn_what_lr_cannot() {
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    for kind in [ModelKind::Fm, ModelKind::DeepFm, ModelKind::DcnV2] {
+        let (_, r) = train(&c, &s, &small(kind), None, &NoProgress).unwrap();
+        assert!(
+            r.test_auc > 0.95,
+            "{kind:?} should learn gender x genre: test AUC {}",
+            r.test_auc
+        );
+        assert!(
+            r.test_logloss < 0.6,
+            "{kind:?} logloss {} (chance is 0.69)",
+            r.test_logloss
+        );
+    }
+    let (_, lr) = train(&c, &s, &small(ModelKind::Lr), None, &NoProgress).unwrap();
+    assert!(
+        (0.35..0.65).contains(&lr.test_auc),
+        "LR has no interactions and must stay near chance: {}",
+        lr.test_auc
+    );
+}
+
+#[test]
+fn shuffled_labels_cannot_be_learned() {
+    // The same problem with labels that ignore gender and genre: a model
+    // that "learned" this would be reading the answer from somewhere else.
+    let c = xor_catalog(true);
+    let mut s = split_of(&c);
+    for (j, r) in s
+        .train
+        .iter_mut()
+        .chain(s.valid.iter_mut())
+        .chain(s.test.iter_mut())
+        .enumerate()
+    {
+        r.label = (j * 7919 % 13) < 6;
+    }
+    let (_, r) = train(&c, &s, &small(ModelKind::DeepFm), None, &NoProgress).unwrap();
+    assert!(r.test_auc < 0.65, "test AUC {}", r.test_auc);
+}
+
+#[test]
+fn same_seed_same_model() {
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    let cfg = TrainConfig {
+        max_epochs: 3,
+        ..small(ModelKind::DeepFm)
+    };
+    let (_, a) = train(&c, &s, &cfg, None, &NoProgress).unwrap();
+    let (_, b) = train(&c, &s, &cfg, None, &NoProgress).unwrap();
+    assert_eq!(a.test_auc, b.test_auc);
+    assert_eq!(a.valid_logloss, b.valid_logloss);
+    let (_, other) = train(&c, &s, &TrainConfig { seed: 99, ..cfg }, None, &NoProgress).unwrap();
+    assert_ne!(a.valid_logloss, other.valid_logloss);
+}
+
+#[test]
+fn cached_scoring_matches_the_training_path() {
+    // The fast path (item side cached, user side once) must give the same
+    // probabilities as the plain forward pass over full rows.
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    for kind in [
+        ModelKind::Lr,
+        ModelKind::Fm,
+        ModelKind::DeepFm,
+        ModelKind::DcnV2,
+    ] {
+        let (ranker, _) = train(
+            &c,
+            &s,
+            &TrainConfig {
+                max_epochs: 2,
+                ..small(kind)
+            },
+            None,
+            &NoProgress,
+        )
+        .unwrap();
+        let items: Vec<ItemId> = (0..60).map(ItemId).collect();
+        let fast = ranker.score(Some(UserId(3)), &[], &items).unwrap();
+        let slow = ranker.score_uncached(Some(UserId(3)), &[], &items).unwrap();
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-5, "{kind:?}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    let (ranker, report) = train(
+        &c,
+        &s,
+        &TrainConfig {
+            max_epochs: 3,
+            ..small(ModelKind::DcnV2)
+        },
+        None,
+        &NoProgress,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    ranker.save(dir.path()).unwrap();
+    let back = Ranker::load(dir.path(), &c, None).unwrap();
+    let items: Vec<ItemId> = (0..60).map(ItemId).collect();
+    assert_eq!(
+        ranker.score(Some(UserId(5)), &[], &items).unwrap(),
+        back.score(Some(UserId(5)), &[], &items).unwrap()
+    );
+    assert_eq!(
+        back.config().report.as_ref().unwrap().test_auc,
+        report.test_auc
+    );
+    let err = Ranker::load(&dir.path().join("missing"), &c, None).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+}
+
+#[test]
+fn cold_start_users_and_items_score_without_failing() {
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    let (ranker, _) = train(&c, &s, &small(ModelKind::DeepFm), None, &NoProgress).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    ranker.save(dir.path()).unwrap();
+
+    // A catalog that grew: one more item and one more user the model never saw.
+    let mut items = c.items().to_vec();
+    items.push(Item {
+        id: ItemId(60),
+        key: "new".into(),
+        genres: vec!["A".into()],
+        ..items[0].clone()
+    });
+    let mut users = c.users().to_vec();
+    users.push(User {
+        id: UserId(40),
+        key: "newcomer".into(),
+        gender: Some("M".into()),
+        ..User::default()
+    });
+    let grown = Catalog::new("xor", items, users, c.interactions().to_vec()).unwrap();
+    let r = Ranker::load(dir.path(), &grown, None).unwrap();
+    let cands = [ItemId(60), ItemId(0), ItemId(1)];
+    for user in [None, Some(UserId(40)), Some(UserId(0))] {
+        let p = r.score(user, &[], &cands).unwrap();
+        assert!(
+            p.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)),
+            "{user:?}: {p:?}"
+        );
+    }
+    // A new "M" user still prefers A items through the gender field.
+    let p = r
+        .score(Some(UserId(40)), &[], &[ItemId(0), ItemId(1)])
+        .unwrap();
+    assert!(p[0] > p[1], "{p:?}");
+    assert!(r.score(None, &[], &[]).unwrap().is_empty());
+    let err = r.score(None, &[], &[ItemId(999)]).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+}
+
+#[test]
+fn knowledge_field_carries_what_the_catalog_lacks() {
+    // Items have no genres; the knowledge vectors say which group each item is in.
+    let c = xor_catalog(false);
+    let s = split_of(&c);
+    let vectors: Vec<f32> = (0..60)
+        .flat_map(|i| {
+            if i % 2 == 0 {
+                [1.0, 0.0, 0.3]
+            } else {
+                [0.0, 1.0, 0.3]
+            }
+        })
+        .collect();
+    let k = KnowledgeTable { dim: 3, vectors };
+    let (ranker, rk) = train(&c, &s, &small(ModelKind::Fm), Some(&k), &NoProgress).unwrap();
+    assert!(rk.knowledge);
+    assert!(rk.test_auc > 0.95, "with knowledge: {}", rk.test_auc);
+
+    let dir = tempfile::tempdir().unwrap();
+    ranker.save(dir.path()).unwrap();
+    assert!(matches!(
+        Ranker::load(dir.path(), &c, None).unwrap_err(),
+        Error::MissingKnowledge
+    ));
+    let wrong = KnowledgeTable {
+        dim: 2,
+        vectors: vec![0.0; 120],
+    };
+    assert!(matches!(
+        Ranker::load(dir.path(), &c, Some(&wrong)).unwrap_err(),
+        Error::WrongDimension {
+            expected: 3,
+            got: 2
+        }
+    ));
+    // Swapping the knowledge of two items swaps what the model thinks of them.
+    let mut swapped = k.clone();
+    swapped.vectors[..3].copy_from_slice(&[0.0, 1.0, 0.3]);
+    let a = Ranker::load(dir.path(), &c, Some(&k))
+        .unwrap()
+        .score(Some(UserId(0)), &[], &[ItemId(0)])
+        .unwrap();
+    let b = Ranker::load(dir.path(), &c, Some(&swapped))
+        .unwrap()
+        .score(Some(UserId(0)), &[], &[ItemId(0)])
+        .unwrap();
+    assert!(a[0] > b[0] + 0.1, "{a:?} vs {b:?}");
+}
+
+#[test]
+fn training_rejects_empty_splits_and_bad_settings() {
+    let c = xor_catalog(true);
+    let empty = CtrSplit {
+        train: vec![],
+        valid: vec![],
+        test: vec![],
+    };
+    assert!(matches!(
+        train(&c, &empty, &small(ModelKind::Fm), None, &NoProgress).unwrap_err(),
+        Error::NotEnoughData(_)
+    ));
+    let s = split_of(&c);
+    let bad = TrainConfig {
+        batch_size: 0,
+        ..small(ModelKind::Fm)
+    };
+    assert!(matches!(
+        train(&c, &s, &bad, None, &NoProgress).unwrap_err(),
+        Error::Invalid(_)
+    ));
+    let k = KnowledgeTable {
+        dim: 3,
+        vectors: vec![0.0; 9],
+    };
+    assert!(matches!(
+        train(&c, &s, &small(ModelKind::Fm), Some(&k), &NoProgress).unwrap_err(),
+        Error::WrongItemCount { .. }
+    ));
+}
+
+#[test]
+fn prerank_puts_matching_items_first_and_round_trips() {
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    let cfg = PreRankConfig {
+        dim: 8,
+        epochs: 15,
+        batch_size: 128,
+        ..PreRankConfig::default()
+    };
+    let (pre, varmap) = train_prerank(&c, &s, &cfg, &NoProgress).unwrap();
+    let all: Vec<ItemId> = (0..60).map(ItemId).collect();
+    for u in [0u32, 1] {
+        let top = pre.top_k(Some(UserId(u)), &[], &all, 10);
+        assert_eq!(top.len(), 10);
+        let matching = top.iter().filter(|(i, _)| i.0 % 2 == u % 2).count();
+        assert!(matching >= 9, "user {u}: {matching}/10 matching in {top:?}");
+        assert!(top.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
+    }
+    let report = pre.report().unwrap();
+    assert!(report.recall.iter().all(|&(_, r)| (0.0..=1.0).contains(&r)));
+    let dir = tempfile::tempdir().unwrap();
+    pre.save(dir.path(), &varmap).unwrap();
+    let back = PreRanker::load(dir.path(), &c).unwrap();
+    assert_eq!(
+        pre.score(Some(UserId(2)), &[ItemId(4)], &all),
+        back.score(Some(UserId(2)), &[ItemId(4)], &all)
+    );
+    // Unknown users score through the anonymous vector; unknown items sink.
+    let s = back.score(None, &[], &[ItemId(0), ItemId(500)]);
+    assert!(s[0].is_finite() && s[1] == f32::NEG_INFINITY);
+}
