@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod data;
+mod ranker;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,12 @@ fn every_command_has_help() {
         &["data", "synth"],
         &["data", "stats"],
         &["data", "list"],
+        &["train"],
+        &["bench"],
+        &["bench", "ranker"],
+        &["model"],
+        &["model", "pull"],
+        &["model", "list"],
     ] {
         let out = recagent(home.path())
             .args(args)

@@ -1,0 +1,84 @@
+//! Tests of the text encoder. Those that need the real weights fetch them
+//! once through the product's own fetch code, when RECAGENT_TEST_FETCH=1.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use recagent_core::{Home, Item, ItemId, NoProgress};
+use recagent_embed::{DIM, TextEncoder, fetch_minilm, item_text, load_knowledge_texts};
+
+fn home() -> Option<Home> {
+    if std::env::var("RECAGENT_TEST_FETCH").as_deref() != Ok("1") {
+        eprintln!("skipped: set RECAGENT_TEST_FETCH=1 to fetch all-MiniLM-L6-v2");
+        return None;
+    }
+    let root = std::env::var_os("RECAGENT_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent"));
+    Some(Home::new(root))
+}
+
+fn cos(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn minilm_embeds_meaning() {
+    let Some(home) = home() else { return };
+    let dir = fetch_minilm(&home, &NoProgress).unwrap();
+    let enc = TextEncoder::load(&dir).unwrap();
+    let v = enc
+        .embed(&[
+            "a space adventure with starships and rebels",
+            "Star Wars (1977). Genres: Action, Adventure, Sci-Fi",
+            "Sleepless in Seattle (1993). Genres: Comedy, Romance",
+            "a romantic comedy about falling in love",
+        ])
+        .unwrap();
+    assert_eq!(v.len(), 4);
+    for x in &v {
+        assert_eq!(x.len(), DIM);
+        let norm: f32 = x.iter().map(|a| a * a).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    }
+    assert!(cos(&v[0], &v[1]) > cos(&v[0], &v[2]) + 0.1, "space query: {} vs {}", cos(&v[0], &v[1]), cos(&v[0], &v[2]));
+    assert!(cos(&v[3], &v[2]) > cos(&v[3], &v[1]) + 0.1, "romance query");
+    // Batching must not change a text's vector (padding is masked out).
+    let alone = enc.embed(&["Star Wars (1977). Genres: Action, Adventure, Sci-Fi"]).unwrap();
+    assert!(cos(&alone[0], &v[1]) > 0.9999);
+}
+
+#[test]
+fn missing_weights_name_the_pull_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = TextEncoder::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("recagent model pull minilm"), "{err}");
+}
+
+#[test]
+fn item_text_joins_what_describes_an_item() {
+    let item = Item {
+        id: ItemId(0),
+        key: "1".into(),
+        title: "Toy Story".into(),
+        year: Some(1995),
+        genres: vec!["Animation".into(), "Comedy".into()],
+        text: "Toys come alive.".into(),
+        relations: Default::default(),
+    };
+    assert_eq!(item_text(&item, None), "Toy Story (1995). Genres: Animation, Comedy. Toys come alive.");
+    assert_eq!(
+        item_text(&item, Some(" A Pixar classic. ")),
+        "Toy Story (1995). Genres: Animation, Comedy. Toys come alive.. A Pixar classic."
+    );
+}
+
+#[test]
+fn knowledge_text_files_report_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.jsonl");
+    std::fs::write(&p, "{\"id\": 1, \"text\": \"fine\"}\n\n{\"id\": \"2\", \"txt\": \"typo\"}\n").unwrap();
+    let err = load_knowledge_texts(&p).unwrap_err().to_string();
+    assert!(err.contains("k.jsonl:3") && err.contains("txt"), "{err}");
+    std::fs::write(&p, "{\"id\": 1, \"text\": \"fine\"}\n").unwrap();
+    assert_eq!(load_knowledge_texts(&p).unwrap()["1"], "fine");
+}
