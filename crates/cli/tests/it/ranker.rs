@@ -4,7 +4,11 @@ use serde_json::Value;
 use crate::recagent;
 
 fn json_of(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -12,18 +16,44 @@ fn json_of(out: &std::process::Output) -> Value {
 fn train_then_bench_on_a_small_catalog() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    recagent(h).args(["data", "synth", "--items", "300", "--users", "80", "--per-user", "25", "--name", "s"]).assert().success();
+    recagent(h)
+        .args([
+            "data",
+            "synth",
+            "--items",
+            "300",
+            "--users",
+            "80",
+            "--per-user",
+            "25",
+            "--name",
+            "s",
+        ])
+        .assert()
+        .success();
 
     // Before training, bench says what to run.
     recagent(h)
         .args(["bench", "ranker", "s"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("run `recagent train s --model deepfm` first"));
+        .stderr(predicate::str::contains(
+            "run `recagent train s --model deepfm` first",
+        ));
 
-    let r = json_of(&recagent(h).args(["train", "s", "--model", "fm", "--epochs", "4", "--json"]).output().unwrap());
+    let r = json_of(
+        &recagent(h)
+            .args(["train", "s", "--model", "fm", "--epochs", "4", "--json"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(r["model"], "fm");
-    for key in ["test_auc", "test_logloss", "train_samples_per_s", "valid_auc"] {
+    for key in [
+        "test_auc",
+        "test_logloss",
+        "train_samples_per_s",
+        "valid_auc",
+    ] {
         assert!(r[key].as_f64().is_some(), "{key} missing in {r}");
     }
     // Synthetic ratings follow genre taste, so even a short run beats chance.
@@ -34,13 +64,39 @@ fn train_then_bench_on_a_small_catalog() {
         .args(["bench", "ranker", "s", "--model", "fm"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("run `recagent train s --model twotower` first"));
-    let p = json_of(&recagent(h).args(["train", "s", "--model", "twotower", "--json"]).output().unwrap());
+        .stderr(predicate::str::contains(
+            "run `recagent train s --model twotower` first",
+        ));
+    let p = json_of(
+        &recagent(h)
+            .args(["train", "s", "--model", "twotower", "--json"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(p["model"], "twotower");
     assert!(h.join("index/s/prerank/prerank.json").is_file());
 
-    let b = json_of(&recagent(h).args(["bench", "ranker", "s", "--model", "fm", "--requests", "5", "--json"]).output().unwrap());
-    let counts: Vec<u64> = b["latency"].as_array().unwrap().iter().map(|l| l["candidates"].as_u64().unwrap()).collect();
+    let b = json_of(
+        &recagent(h)
+            .args([
+                "bench",
+                "ranker",
+                "s",
+                "--model",
+                "fm",
+                "--requests",
+                "5",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    let counts: Vec<u64> = b["latency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["candidates"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, vec![100, 500, 5000]);
     for l in b["latency"].as_array().unwrap() {
         assert!(l["rank_p99_ms"].as_f64().unwrap() >= l["rank_p50_ms"].as_f64().unwrap());
@@ -65,5 +121,9 @@ fn train_needs_a_catalog_and_knowledge_text_needs_knowledge() {
 #[test]
 fn model_list_shows_what_is_missing() {
     let home = tempfile::tempdir().unwrap();
-    recagent(home.path()).args(["model", "list"]).assert().success().stdout(predicate::str::contains("not pulled"));
+    recagent(home.path())
+        .args(["model", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("not pulled"));
 }

@@ -13,7 +13,9 @@ fn home() -> Option<Home> {
     }
     let root = std::env::var_os("RECAGENT_HOME")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent"));
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
     Some(Home::new(root))
 }
 
@@ -40,10 +42,17 @@ fn minilm_embeds_meaning() {
         let norm: f32 = x.iter().map(|a| a * a).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "{norm}");
     }
-    assert!(cos(&v[0], &v[1]) > cos(&v[0], &v[2]) + 0.1, "space query: {} vs {}", cos(&v[0], &v[1]), cos(&v[0], &v[2]));
+    assert!(
+        cos(&v[0], &v[1]) > cos(&v[0], &v[2]) + 0.1,
+        "space query: {} vs {}",
+        cos(&v[0], &v[1]),
+        cos(&v[0], &v[2])
+    );
     assert!(cos(&v[3], &v[2]) > cos(&v[3], &v[1]) + 0.1, "romance query");
     // Batching must not change a text's vector (padding is masked out).
-    let alone = enc.embed(&["Star Wars (1977). Genres: Action, Adventure, Sci-Fi"]).unwrap();
+    let alone = enc
+        .embed(&["Star Wars (1977). Genres: Action, Adventure, Sci-Fi"])
+        .unwrap();
     assert!(cos(&alone[0], &v[1]) > 0.9999);
 }
 
@@ -51,7 +60,10 @@ fn minilm_embeds_meaning() {
 fn missing_weights_name_the_pull_command() {
     let dir = tempfile::tempdir().unwrap();
     let err = TextEncoder::load(dir.path()).unwrap_err();
-    assert!(err.to_string().contains("recagent model pull minilm"), "{err}");
+    assert!(
+        err.to_string().contains("recagent model pull minilm"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -65,7 +77,10 @@ fn item_text_joins_what_describes_an_item() {
         text: "Toys come alive.".into(),
         relations: Default::default(),
     };
-    assert_eq!(item_text(&item, None), "Toy Story (1995). Genres: Animation, Comedy. Toys come alive.");
+    assert_eq!(
+        item_text(&item, None),
+        "Toy Story (1995). Genres: Animation, Comedy. Toys come alive."
+    );
     assert_eq!(
         item_text(&item, Some(" A Pixar classic. ")),
         "Toy Story (1995). Genres: Animation, Comedy. Toys come alive.. A Pixar classic."
@@ -76,7 +91,11 @@ fn item_text_joins_what_describes_an_item() {
 fn knowledge_text_files_report_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("k.jsonl");
-    std::fs::write(&p, "{\"id\": 1, \"text\": \"fine\"}\n\n{\"id\": \"2\", \"txt\": \"typo\"}\n").unwrap();
+    std::fs::write(
+        &p,
+        "{\"id\": 1, \"text\": \"fine\"}\n\n{\"id\": \"2\", \"txt\": \"typo\"}\n",
+    )
+    .unwrap();
     let err = load_knowledge_texts(&p).unwrap_err().to_string();
     assert!(err.contains("k.jsonl:3") && err.contains("txt"), "{err}");
     std::fs::write(&p, "{\"id\": 1, \"text\": \"fine\"}\n").unwrap();
