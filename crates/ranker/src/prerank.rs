@@ -278,15 +278,7 @@ impl PreRanker {
     }
 
     pub fn load(dir: &Path, catalog: &Catalog) -> Result<Self> {
-        let cpath = dir.join(CONFIG_FILE);
-        let text = fs::read_to_string(&cpath).map_err(|source| Error::Io {
-            path: cpath.clone(),
-            source,
-        })?;
-        let saved: SavedConfig = serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-            path: cpath.clone(),
-            reason: e.to_string(),
-        })?;
+        let saved: SavedConfig = crate::error::read_json(&dir.join(CONFIG_FILE))?;
         let device = Device::Cpu;
         let mut varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);

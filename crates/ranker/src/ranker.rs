@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{self, KnowledgeTable};
 use crate::error::{Error, Result};
-use crate::features::{Encoder, FeatureSpace};
+use crate::features::{Encoder, FeatureSpace, UserFeatures};
 use crate::model::{ItemCache, Net, NetConfig};
 use crate::train::TrainReport;
 
@@ -151,15 +151,7 @@ impl Ranker {
 
     /// Loads a ranker saved with [`Ranker::save`] and binds it to `catalog`.
     pub fn load(dir: &Path, catalog: &Catalog, knowledge: Option<&KnowledgeTable>) -> Result<Self> {
-        let cpath = dir.join(CONFIG_FILE);
-        let text = fs::read_to_string(&cpath).map_err(|source| Error::Io {
-            path: cpath.clone(),
-            source,
-        })?;
-        let config: RankerConfig = serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-            path: cpath.clone(),
-            reason: e.to_string(),
-        })?;
+        let config: RankerConfig = crate::error::read_json(&dir.join(CONFIG_FILE))?;
         let device = Device::Cpu;
         let mut varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
@@ -190,6 +182,29 @@ impl Ranker {
         &self.config
     }
 
+    /// Checks the candidates and encodes the user: logged positives, then
+    /// the conversation's, as the pooled history.
+    fn request_user(
+        &self,
+        user: Option<UserId>,
+        context: &[ItemId],
+        items: &[ItemId],
+    ) -> Result<UserFeatures> {
+        let n_items = self.encoder.n_items();
+        if let Some(bad) = items.iter().find(|i| i.index() >= n_items) {
+            return Err(Error::Invalid(format!(
+                "item {} is not in the catalog ({n_items} items)",
+                bad.0
+            )));
+        }
+        let mut history: Vec<ItemId> = user
+            .and_then(|u| self.histories.get(u.index()))
+            .cloned()
+            .unwrap_or_default();
+        history.extend_from_slice(context);
+        Ok(self.encoder.user_with_history(user, &history))
+    }
+
     /// Click probabilities of `items` for `user`, in the order given.
     ///
     /// `user` may be `None` (an anonymous session) or a user the model never
@@ -205,19 +220,7 @@ impl Ranker {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let n_items = self.encoder.n_items();
-        if let Some(bad) = items.iter().find(|i| i.index() >= n_items) {
-            return Err(Error::Invalid(format!(
-                "item {} is not in the catalog ({n_items} items)",
-                bad.0
-            )));
-        }
-        let mut history: Vec<ItemId> = user
-            .and_then(|u| self.histories.get(u.index()))
-            .cloned()
-            .unwrap_or_default();
-        history.extend_from_slice(context);
-        let uf = self.encoder.user_with_history(user, &history);
+        let uf = self.request_user(user, context, items)?;
         self.pool.install(|| {
             let ux = batch::user_inputs(&[&uf], self.config.space.history_len, &self.device)?;
             let (eu, wu) = self.net.user_side(&ux)?;
@@ -245,12 +248,7 @@ impl Ranker {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let mut history: Vec<ItemId> = user
-            .and_then(|u| self.histories.get(u.index()))
-            .cloned()
-            .unwrap_or_default();
-        history.extend_from_slice(context);
-        let uf = self.encoder.user_with_history(user, &history);
+        let uf = self.request_user(user, context, items)?;
         let ux = batch::user_inputs(&[&uf], self.config.space.history_len, &self.device)?;
         let (eu, wu) = self.net.user_side(&ux)?;
         let feats: Vec<_> = items.iter().map(|&i| self.encoder.item(i)).collect();
