@@ -6,6 +6,7 @@
 
 mod bench;
 mod data;
+mod index;
 mod model;
 mod progress;
 mod train;
@@ -51,6 +52,11 @@ enum Command {
     /// Download and list models
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Build the search indexes of a catalog
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Search a catalog by hand (lexical recall, or title linking with --link)
+    Search(index::SearchArgs),
     /// Train a CTR ranker (or the two-tower pre-ranker) on a catalog
     Train(train::TrainArgs),
 }
@@ -79,6 +85,8 @@ fn main() -> ExitCode {
     let result = home(cli.home).and_then(|home| match cli.command {
         Command::Data(cmd) => data::run(&home, cmd),
         Command::Train(args) => train::run(&home, args),
+        Command::Index(cmd) => index::run(&home, cmd),
+        Command::Search(args) => index::search(&home, args),
         Command::Model(cmd) => model::run(&home, cmd),
         Command::Bench(cmd) => bench::run(&home, cmd),
     });

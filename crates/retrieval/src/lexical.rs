@@ -7,7 +7,9 @@ use std::path::Path;
 use recagent_core::{Catalog, ItemId, Progress};
 use serde::Serialize;
 use tantivy::collector::TopDocs;
-use tantivy::query::{AllQuery, BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
 use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
 
@@ -100,7 +102,16 @@ const ARTICLES: [&str; 3] = ["the", "a", "an"];
 /// Suspects, The", people say "the usual suspects" or "usual suspects", so
 /// articles are not required.
 fn title_words(title: &str) -> Vec<String> {
-    let w: Vec<String> = words(title).into_iter().filter(|w| !ARTICLES.contains(&w.as_ref())).collect();
+    // An alternate title in parentheses ("Independence Day (ID4)") is not
+    // something people say.
+    let title = match title.find(" (") {
+        Some(i) if i > 0 => &title[..i],
+        _ => title,
+    };
+    let w: Vec<String> = words(title)
+        .into_iter()
+        .filter(|w| !ARTICLES.contains(&w.as_ref()))
+        .collect();
     if w.is_empty() { words(title) } else { w }
 }
 
@@ -110,7 +121,8 @@ fn word_match(text: &str, title: &str) -> Option<bool> {
     if text == title {
         return Some(true);
     }
-    let long = title.chars().count() >= 4 && text.chars().count() >= 4;
+    // Four-letter words are too close to each other ("star", "stag") to allow a typo.
+    let long = title.chars().count() >= 5 && text.chars().count() >= 5;
     (long && strsim::damerau_levenshtein(text, title) <= 1).then_some(false)
 }
 
@@ -163,18 +175,26 @@ pub struct LexicalIndex {
 
 impl std::fmt::Debug for LexicalIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LexicalIndex").field("items", &self.titles.len()).finish()
+        f.debug_struct("LexicalIndex")
+            .field("items", &self.titles.len())
+            .finish()
     }
 }
 
 impl LexicalIndex {
     /// Builds the index of `catalog` in `dir` (created, must be empty or absent).
     pub fn build(catalog: &Catalog, dir: &Path, progress: &dyn Progress) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
         let (schema, f) = schema();
         let index = Index::create_in_dir(dir, schema)?;
         let mut writer: tantivy::IndexWriter = index.writer(100_000_000)?;
-        progress.stage("indexing items (tantivy)", Some(catalog.items().len() as u64));
+        progress.stage(
+            "indexing items (tantivy)",
+            Some(catalog.items().len() as u64),
+        );
         for item in catalog.items() {
             let mut d = doc!(
                 f.id => u64::from(item.id.0),
@@ -205,7 +225,10 @@ impl LexicalIndex {
     /// Opens a built index; `catalog` supplies titles and the genre vocabulary.
     pub fn open(dir: &Path, catalog: &Catalog) -> Result<Self> {
         if !dir.join("meta.json").is_file() {
-            return Err(Error::NotBuilt { name: catalog.name().to_owned(), dir: dir.to_owned() });
+            return Err(Error::NotBuilt {
+                name: catalog.name().to_owned(),
+                dir: dir.to_owned(),
+            });
         }
         let index = Index::open_in_dir(dir)?;
         let (_, fields) = schema();
@@ -214,7 +237,11 @@ impl LexicalIndex {
             index,
             reader,
             fields,
-            genres: catalog.genre_vocab().iter().map(|g| g.to_lowercase()).collect(),
+            genres: catalog
+                .genre_vocab()
+                .iter()
+                .map(|g| g.to_lowercase())
+                .collect(),
             titles: catalog.items().iter().map(|i| i.title.clone()).collect(),
         })
     }
@@ -223,7 +250,9 @@ impl LexicalIndex {
         if let (Some(lo), Some(hi)) = (filter.year_min, filter.year_max)
             && lo > hi
         {
-            return Err(Error::InvalidFilter(format!("year range {lo}..{hi} is empty: the minimum is above the maximum")));
+            return Err(Error::InvalidFilter(format!(
+                "year range {lo}..{hi} is empty: the minimum is above the maximum"
+            )));
         }
         let genre = |g: &str| -> Result<Box<dyn Query>> {
             let key = g.trim().to_lowercase();
@@ -233,12 +262,18 @@ impl LexicalIndex {
                     self.genres.iter().cloned().collect::<Vec<_>>().join(", ")
                 )));
             }
-            Ok(Box::new(TermQuery::new(Term::from_field_text(self.fields.genre_key, &key), IndexRecordOption::Basic)))
+            Ok(Box::new(TermQuery::new(
+                Term::from_field_text(self.fields.genre_key, &key),
+                IndexRecordOption::Basic,
+            )))
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if !filter.genres_any.is_empty() {
-            let any: Vec<(Occur, Box<dyn Query>)> =
-                filter.genres_any.iter().map(|g| Ok((Occur::Should, genre(g)?))).collect::<Result<_>>()?;
+            let any: Vec<(Occur, Box<dyn Query>)> = filter
+                .genres_any
+                .iter()
+                .map(|g| Ok((Occur::Should, genre(g)?)))
+                .collect::<Result<_>>()?;
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         for g in &filter.genres_all {
@@ -252,18 +287,31 @@ impl LexicalIndex {
                 Some(y) => Bound::Included(Term::from_field_u64(self.fields.year, u64::from(y))),
                 None => Bound::Unbounded,
             };
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(filter.year_min), bound(filter.year_max)))));
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    bound(filter.year_min),
+                    bound(filter.year_max),
+                )),
+            ));
         }
         Ok(clauses)
     }
 
-    fn run(&self, query: Box<dyn Query>, k: usize, exclude: &HashSet<ItemId>) -> Result<Vec<SearchHit>> {
+    fn run(
+        &self,
+        query: Box<dyn Query>,
+        k: usize,
+        exclude: &HashSet<ItemId>,
+    ) -> Result<Vec<SearchHit>> {
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit((k + exclude.len()).max(1)))?;
         let mut out = Vec::with_capacity(k);
         for (score, addr) in top {
             let d: TantivyDocument = searcher.doc(addr)?;
-            let Some(id) = d.get_first(self.fields.id).and_then(|v| v.as_u64()) else { continue };
+            let Some(id) = d.get_first(self.fields.id).and_then(|v| v.as_u64()) else {
+                continue;
+            };
             let item = ItemId(id as u32);
             if !exclude.contains(&item) {
                 out.push(SearchHit { item, score });
@@ -284,7 +332,8 @@ impl LexicalIndex {
         let text_query: Box<dyn Query> = if words(&query).is_empty() {
             Box::new(AllQuery)
         } else {
-            let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.genres, f.text, f.relations]);
+            let mut parser =
+                QueryParser::for_index(&self.index, vec![f.title, f.genres, f.text, f.relations]);
             parser.set_field_boost(f.title, 2.0);
             // Lenient: a stray quote or colon in what a person typed is not an error.
             let cleaned = words(&query).join(" ");
@@ -300,7 +349,10 @@ impl LexicalIndex {
     pub fn link_titles(&self, text: &str) -> Result<Vec<TitleLink>> {
         let text: String = text.chars().take(MAX_QUERY_CHARS).collect();
         let tw = words(&text);
-        let content: Vec<&String> = tw.iter().filter(|w| !ARTICLES.contains(&w.as_ref())).collect();
+        let content: Vec<&String> = tw
+            .iter()
+            .filter(|w| !ARTICLES.contains(&w.as_ref()))
+            .collect();
         if content.is_empty() {
             return Ok(Vec::new());
         }
@@ -312,25 +364,39 @@ impl LexicalIndex {
                 continue;
             }
             let term = Term::from_field_text(self.fields.title, w);
-            if w.chars().count() >= 4 {
+            if w.chars().count() >= 5 {
                 should.push((Occur::Should, Box::new(FuzzyTermQuery::new(term, 1, true))));
             } else {
-                should.push((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))));
+                should.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                ));
             }
         }
         let hits = self.run(Box::new(BooleanQuery::new(should)), 200, &HashSet::new())?;
         let mut links: Vec<(usize, TitleLink)> = Vec::new();
         for h in hits {
-            let Some(title) = self.titles.get(h.item.index()) else { continue };
+            let Some(title) = self.titles.get(h.item.index()) else {
+                continue;
+            };
             let words_t = title_words(title);
             let (matched, confidence) = align(&tw, &words_t);
             if confidence >= 0.75 {
-                links.push((matched, TitleLink { item: h.item, title: title.clone(), confidence }));
+                links.push((
+                    matched,
+                    TitleLink {
+                        item: h.item,
+                        title: title.clone(),
+                        confidence,
+                    },
+                ));
             }
         }
         // More matched words first ("Star Wars" over "Wars"), then confidence.
         links.sort_by(|a, b| {
-            b.0.cmp(&a.0).then(b.1.confidence.total_cmp(&a.1.confidence)).then(a.1.item.cmp(&b.1.item))
+            b.0.cmp(&a.0)
+                .then(b.1.confidence.total_cmp(&a.1.confidence))
+                .then(a.1.item.cmp(&b.1.item))
         });
         Ok(links.into_iter().map(|(_, l)| l).collect())
     }
@@ -346,9 +412,25 @@ mod tests {
 
     #[test]
     fn words_and_alignment() {
-        assert_eq!(w("We LOVED Schindler's List!"), vec!["we", "loved", "schindlers", "list"]);
-        assert_eq!(title_words("Usual Suspects, The"), vec!["usual", "suspects"]);
-        assert_eq!(align(&w("i liked the usual suspects a lot"), &title_words("Usual Suspects, The")), (2, 1.0));
+        assert_eq!(
+            w("We LOVED Schindler's List!"),
+            vec!["we", "loved", "schindlers", "list"]
+        );
+        assert_eq!(
+            title_words("Usual Suspects, The"),
+            vec!["usual", "suspects"]
+        );
+        assert_eq!(
+            title_words("Independence Day (ID4)"),
+            vec!["independence", "day"]
+        );
+        assert_eq!(
+            align(
+                &w("i liked the usual suspects a lot"),
+                &title_words("Usual Suspects, The")
+            ),
+            (2, 1.0)
+        );
         let (m, c) = align(&w("pulp fictoin"), &title_words("Pulp Fiction"));
         assert_eq!(m, 2);
         assert!((c - 0.875).abs() < 1e-6);

@@ -19,7 +19,10 @@ pub enum Error {
     #[error("index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no index in {}; run `recagent index build {name}` first", dir.display())]
     NotBuilt { name: String, dir: PathBuf },
     #[error("invalid filter: {0}")]

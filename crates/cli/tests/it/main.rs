@@ -4,6 +4,7 @@
 
 mod data;
 mod ranker;
+mod search;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,9 @@ fn every_command_has_help() {
         &["data", "synth"],
         &["data", "stats"],
         &["data", "list"],
+        &["index"],
+        &["index", "build"],
+        &["search"],
         &["train"],
         &["bench"],
         &["bench", "ranker"],

@@ -22,7 +22,9 @@ fn built(c: &Catalog) -> (tempfile::TempDir, LexicalIndex) {
 }
 
 fn keys(c: &Catalog, ids: impl IntoIterator<Item = ItemId>) -> Vec<String> {
-    ids.into_iter().map(|i| c.item(i).unwrap().key.clone()).collect()
+    ids.into_iter()
+        .map(|i| c.item(i).unwrap().key.clone())
+        .collect()
 }
 
 #[test]
@@ -32,19 +34,59 @@ fn search_ranks_title_matches_and_applies_filters() {
     let hits = idx.search("star wars", &Filter::default(), 10).unwrap();
     assert_eq!(keys(&c, hits.iter().map(|h| h.item))[0], "sku-4");
     // Free text is searched too.
-    let hits = idx.search("hotel new year", &Filter::default(), 10).unwrap();
+    let hits = idx
+        .search("hotel new year", &Filter::default(), 10)
+        .unwrap();
     assert_eq!(keys(&c, hits.iter().map(|h| h.item)), vec!["3"]);
 
-    let f = Filter { genres_any: vec!["sci-fi".into()], ..Filter::default() };
-    let mut got = keys(&c, idx.search("", &f, 10).unwrap().into_iter().map(|h| h.item));
+    let f = Filter {
+        genres_any: vec!["sci-fi".into()],
+        ..Filter::default()
+    };
+    let mut got = keys(
+        &c,
+        idx.search("", &f, 10).unwrap().into_iter().map(|h| h.item),
+    );
     got.sort();
     assert_eq!(got, vec!["5", "sku-4"]);
-    let f = Filter { genres_all: vec!["Action".into(), "Horror".into()], ..Filter::default() };
-    assert_eq!(keys(&c, idx.search("", &f, 10).unwrap().into_iter().map(|h| h.item)), vec!["5"]);
-    let f = Filter { genres_none: vec!["Thriller".into()], year_min: Some(1976), year_max: Some(1978), ..Filter::default() };
-    assert_eq!(keys(&c, idx.search("", &f, 10).unwrap().into_iter().map(|h| h.item)), vec!["sku-4"]);
-    let f = Filter { exclude: vec![c.item_by_key("sku-4").unwrap()], ..Filter::default() };
-    assert!(!keys(&c, idx.search("star wars", &f, 10).unwrap().into_iter().map(|h| h.item)).contains(&"sku-4".to_owned()));
+    let f = Filter {
+        genres_all: vec!["Action".into(), "Horror".into()],
+        ..Filter::default()
+    };
+    assert_eq!(
+        keys(
+            &c,
+            idx.search("", &f, 10).unwrap().into_iter().map(|h| h.item)
+        ),
+        vec!["5"]
+    );
+    let f = Filter {
+        genres_none: vec!["Thriller".into()],
+        year_min: Some(1976),
+        year_max: Some(1978),
+        ..Filter::default()
+    };
+    assert_eq!(
+        keys(
+            &c,
+            idx.search("", &f, 10).unwrap().into_iter().map(|h| h.item)
+        ),
+        vec!["sku-4"]
+    );
+    let f = Filter {
+        exclude: vec![c.item_by_key("sku-4").unwrap()],
+        ..Filter::default()
+    };
+    assert!(
+        !keys(
+            &c,
+            idx.search("star wars", &f, 10)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.item)
+        )
+        .contains(&"sku-4".to_owned())
+    );
 }
 
 #[test]
@@ -57,13 +99,41 @@ fn bad_input_gives_errors_or_nothing_never_a_panic() {
     assert_eq!(idx.search("  \"::(( ", &none, 3).unwrap().len(), 3);
     let long = "star ".repeat(2000);
     assert!(idx.search(&long, &none, 5).is_ok());
-    assert!(idx.search("ﬁlm 🚀 Ω≈ç \u{200b} 星球大战 AND OR NOT", &none, 5).is_ok());
+    assert!(
+        idx.search("ﬁlm 🚀 Ω≈ç \u{200b} 星球大战 AND OR NOT", &none, 5)
+            .is_ok()
+    );
     assert!(idx.link_titles(&long).is_ok());
     assert!(idx.link_titles("🚀🚀 ...").unwrap().is_empty());
-    let err = idx.search("x", &Filter { genres_any: vec!["Polka".into()], ..none.clone() }, 5).unwrap_err();
-    assert!(matches!(err, Error::InvalidFilter(_)) && err.to_string().contains("sci-fi"), "{err}");
-    let err = idx.search("x", &Filter { year_min: Some(2000), year_max: Some(1990), ..none }, 5).unwrap_err();
-    assert!(err.to_string().contains("minimum is above the maximum"), "{err}");
+    let err = idx
+        .search(
+            "x",
+            &Filter {
+                genres_any: vec!["Polka".into()],
+                ..none.clone()
+            },
+            5,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidFilter(_)) && err.to_string().contains("sci-fi"),
+        "{err}"
+    );
+    let err = idx
+        .search(
+            "x",
+            &Filter {
+                year_min: Some(2000),
+                year_max: Some(1990),
+                ..none
+            },
+            5,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("minimum is above the maximum"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -71,14 +141,19 @@ fn missing_index_names_the_build_command() {
     let c = tiny();
     let dir = tempfile::tempdir().unwrap();
     let err = LexicalIndex::open(dir.path(), &c).unwrap_err();
-    assert!(err.to_string().contains("recagent index build tiny"), "{err}");
+    assert!(
+        err.to_string().contains("recagent index build tiny"),
+        "{err}"
+    );
 }
 
 #[test]
 fn linking_on_the_fixture() {
     let c = tiny();
     let (_d, idx) = built(&c);
-    let links = idx.link_titles("something like star wars but scarier").unwrap();
+    let links = idx
+        .link_titles("something like star wars but scarier")
+        .unwrap();
     assert_eq!(keys(&c, links.iter().map(|l| l.item))[0], "sku-4");
     assert_eq!(links[0].confidence, 1.0);
     let links = idx.link_titles("we loved toy stroy").unwrap();
@@ -112,11 +187,20 @@ const CASES: [(&str, &str); 50] = [
     ("titanic", "Titanic"),
     ("mission impossible", "Mission: Impossible"),
     ("the fugitive", "Fugitive, The"),
-    ("indiana jones and the last crusade", "Indiana Jones and the Last Crusade"),
-    ("willy wonka and the chocolate factory", "Willy Wonka and the Chocolate Factory"),
+    (
+        "indiana jones and the last crusade",
+        "Indiana Jones and the Last Crusade",
+    ),
+    (
+        "willy wonka and the chocolate factory",
+        "Willy Wonka and the Chocolate Factory",
+    ),
     ("princess bride", "Princess Bride, The"),
     ("forest gump", "Forrest Gump"),
-    ("monty python and the holy grail", "Monty Python and the Holy Grail"),
+    (
+        "monty python and the holy grail",
+        "Monty Python and the Holy Grail",
+    ),
     ("the full monty", "Full Monty, The"),
     ("men in black", "Men in Black"),
     ("the terminatr", "Terminator, The"),
@@ -150,7 +234,9 @@ fn title_linking_on_ml100k() {
     }
     let root = std::env::var_os("RECAGENT_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
     let home = Home::new(root);
     movielens::fetch(&home, &Default::default(), &NoProgress).unwrap();
     let c = store::load(&home, "ml-100k", &NoProgress).unwrap();
@@ -163,6 +249,9 @@ fn title_linking_on_ml100k() {
             misses.push(format!("{text:?} -> {got:?}, want {want:?}"));
         }
     }
-    eprintln!("title linking: {}/50; misses: {misses:#?}", 50 - misses.len());
+    eprintln!(
+        "title linking: {}/50; misses: {misses:#?}",
+        50 - misses.len()
+    );
     assert!(misses.len() <= 5, "{} misses: {misses:#?}", misses.len());
 }
