@@ -165,10 +165,11 @@ pub fn load_ranker(
     bars: &Bars,
 ) -> anyhow::Result<Ranker> {
     let kpath = dir.join(KNOWLEDGE_FILE);
-    let wants_knowledge = std::fs::read_to_string(dir.join("config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| !v["net"]["knowledge_dim"].is_null());
+    let wants_knowledge = Ranker::read_config(dir)
+        .with_context(|| format!("reading the ranker in {}", dir.display()))?
+        .net
+        .knowledge_dim
+        .is_some();
     let knowledge = if wants_knowledge {
         let source: KnowledgeSource = serde_json::from_str(
             &std::fs::read_to_string(&kpath)

@@ -149,9 +149,15 @@ impl Ranker {
         })
     }
 
+    /// Reads the `config.json` of a saved ranker, e.g. to learn whether it
+    /// needs knowledge vectors before loading it.
+    pub fn read_config(dir: &Path) -> Result<RankerConfig> {
+        crate::error::read_json(&dir.join(CONFIG_FILE))
+    }
+
     /// Loads a ranker saved with [`Ranker::save`] and binds it to `catalog`.
     pub fn load(dir: &Path, catalog: &Catalog, knowledge: Option<&KnowledgeTable>) -> Result<Self> {
-        let config: RankerConfig = crate::error::read_json(&dir.join(CONFIG_FILE))?;
+        let config = Self::read_config(dir)?;
         let device = Device::Cpu;
         let mut varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
