@@ -1,19 +1,15 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::{fixture, recagent};
+use crate::{fixture, json_of, recagent};
 
 fn stats_json(home: &std::path::Path, name: &str) -> Value {
-    let out = recagent(home)
-        .args(["data", "stats", name, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(
+        &recagent(home)
+            .args(["data", "stats", name, "--json"])
+            .output()
+            .unwrap(),
+    )
 }
 
 #[test]

@@ -16,6 +16,16 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The JSON a successful command printed; shows stderr when it failed.
+pub fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `recagent` with `$RECAGENT_HOME` set to `home`.
 pub fn recagent(home: &Path) -> Command {
     let mut cmd = Command::cargo_bin("recagent").unwrap();

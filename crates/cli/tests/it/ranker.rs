@@ -1,16 +1,5 @@
+use crate::{json_of, recagent};
 use predicates::prelude::*;
-use serde_json::Value;
-
-use crate::recagent;
-
-fn json_of(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn train_then_bench_on_a_small_catalog() {

@@ -1,6 +1,6 @@
 use predicates::prelude::*;
 
-use crate::{fixture, recagent};
+use crate::{fixture, json_of, recagent};
 
 #[test]
 fn index_build_then_search_and_link() {
@@ -30,12 +30,12 @@ fn index_build_then_search_and_link() {
         .args(["index", "build", "tiny"])
         .assert()
         .success();
-    let out = recagent(h)
-        .args(["search", "tiny", "star wars", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(
+        &recagent(h)
+            .args(["search", "tiny", "star wars", "--json"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(v[0]["id"], "sku-4");
     recagent(h)
         .args([
