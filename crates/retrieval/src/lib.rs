@@ -4,12 +4,25 @@
 //!   relations, with BM25 search under [`Filter`]s, and title linking
 //!   ([`LexicalIndex::link_titles`]): "we loved toy story" → Toy Story, with
 //!   a confidence.
-//!
-//! Dense vectors (Qdrant) and item-to-item similarity join this crate next.
+//! * [`vector`]: the [`VectorStore`] trait with two Qdrant backends,
+//!   embedded ([`EdgeStore`], Qdrant Edge) and server ([`ServerStore`],
+//!   `qdrant-client`), holding all-MiniLM-L6-v2 item vectors with a genre and
+//!   year payload.
+//! * [`similar`]: item-to-item neighbours from co-occurrence and shared
+//!   knowledge-graph relations.
+//! * [`retriever`]: [`Retriever`], the API the agent's tools call: lexical,
+//!   dense and hybrid (reciprocal-rank fusion) search, title linking and
+//!   "more like these", all under the same filters.
 
 pub mod lexical;
+pub mod retriever;
+pub mod similar;
+pub mod vector;
 
 pub use lexical::{Filter, LexicalIndex, SearchHit, TitleLink};
+pub use retriever::{Backend, BuildOptions, BuildReport, Mode, Retriever, VectorManifest, rrf};
+pub use similar::{SimilarHit, Similarity, Source};
+pub use vector::{EdgeStore, ServerStore, VectorPoint, VectorStore};
 
 use std::path::PathBuf;
 
@@ -27,6 +40,12 @@ pub enum Error {
     NotBuilt { name: String, dir: PathBuf },
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
+    #[error("{0}")]
+    Vector(String),
+    #[error("{}: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Embed(#[from] recagent_embed::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dense;
+
 use std::path::PathBuf;
 
 use recagent_catalog::{jsonl, movielens, store};

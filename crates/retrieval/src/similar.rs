@@ -1,0 +1,355 @@
+//! Item-to-item similarity, for "more like X".
+//!
+//! Two neighbour lists per item, built once at `index build`:
+//!
+//! * **co-occurrence** (collaborative): items liked by the same people.
+//!   Cosine over user sets, `c(i,j) / sqrt(n_i · n_j)`, over positive
+//!   interactions (rating ≥ 4 under the default [`LabelRule`]), keeping pairs
+//!   seen at least twice.
+//! * **relations** (knowledge graph): items sharing a director, actor, writer
+//!   and so on, each shared entity weighted by its rarity
+//!   (`ln(N / df)`); entities on more than [`MAX_ENTITY_ITEMS`] items are
+//!   too generic to say anything and are skipped.
+//!
+//! [`Similarity::similar`] fuses both lists (each normalised to its best
+//! score per seed) over several seed items.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use recagent_catalog::split::LabelRule;
+use recagent_core::{Catalog, ItemId, Progress};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// Neighbours kept per item and source.
+pub const NEIGHBOURS: usize = 30;
+/// People whose positives are counted, most recent first, at most.
+pub const MAX_USER_ITEMS: usize = 300;
+/// Relation entities shared by more items than this are skipped.
+pub const MAX_ENTITY_ITEMS: usize = 200;
+/// Weight of the relation list against the co-occurrence list.
+pub const RELATION_WEIGHT: f32 = 0.5;
+
+/// Where a neighbour came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Cooccurrence,
+    Relations,
+    /// Nearest item vectors (only when the other two run short).
+    Content,
+}
+
+/// Neighbour lists for all items, in compressed rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Rows {
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
+    scores: Vec<f32>,
+}
+
+impl Rows {
+    fn from_lists(lists: Vec<Vec<(u32, f32)>>) -> Self {
+        let mut r = Rows {
+            offsets: vec![0],
+            ..Rows::default()
+        };
+        for l in lists {
+            for (i, s) in l {
+                r.ids.push(i);
+                r.scores.push(s);
+            }
+            r.offsets.push(r.ids.len() as u32);
+        }
+        r
+    }
+
+    fn row(&self, item: ItemId) -> impl Iterator<Item = (ItemId, f32)> + '_ {
+        let i = item.index();
+        let (a, b) = match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            _ => (0, 0),
+        };
+        self.ids[a..b]
+            .iter()
+            .zip(&self.scores[a..b])
+            .map(|(&id, &s)| (ItemId(id), s))
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        for part in [&self.offsets, &self.ids] {
+            out.extend((part.len() as u64).to_le_bytes());
+            for v in part.iter() {
+                out.extend(v.to_le_bytes());
+            }
+        }
+        out.extend((self.scores.len() as u64).to_le_bytes());
+        for v in &self.scores {
+            out.extend(v.to_le_bytes());
+        }
+    }
+
+    fn read(bytes: &mut &[u8]) -> Option<Self> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            if b.len() < n {
+                return None;
+            }
+            let (h, t) = b.split_at(n);
+            *b = t;
+            Some(h)
+        }
+        fn words(b: &mut &[u8]) -> Option<Vec<[u8; 4]>> {
+            let n = u64::from_le_bytes(take(b, 8)?.try_into().ok()?) as usize;
+            let body = take(b, n.checked_mul(4)?)?;
+            Some(
+                body.chunks_exact(4)
+                    .map(|c| [c[0], c[1], c[2], c[3]])
+                    .collect(),
+            )
+        }
+        let offsets = words(bytes)?.into_iter().map(u32::from_le_bytes).collect();
+        let ids = words(bytes)?.into_iter().map(u32::from_le_bytes).collect();
+        let scores = words(bytes)?.into_iter().map(f32::from_le_bytes).collect();
+        Some(Rows {
+            offsets,
+            ids,
+            scores,
+        })
+    }
+}
+
+/// One similar item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarHit {
+    pub item: ItemId,
+    pub score: f32,
+    /// The source that contributed most.
+    pub source: Source,
+}
+
+/// Co-occurrence and relation neighbours of every item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Similarity {
+    cooccurrence: Rows,
+    relations: Rows,
+}
+
+fn top(mut v: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(NEIGHBOURS);
+    v
+}
+
+const FILE: &str = "similar.bin";
+const MAGIC: &[u8; 8] = b"RASIM001";
+
+impl Similarity {
+    /// Builds both neighbour lists of `catalog`.
+    pub fn build(catalog: &Catalog, progress: &dyn Progress) -> Self {
+        let n = catalog.items().len();
+        let rule = LabelRule::default();
+
+        // Positives per user, most recent first.
+        let mut by_user: HashMap<u32, Vec<(i64, u32)>> = HashMap::new();
+        for x in catalog.interactions() {
+            if rule.label(x.rating) == Some(true) {
+                by_user.entry(x.user.0).or_default().push((x.timestamp, x.item.0));
+            }
+        }
+        let mut count = vec![0u32; n];
+        let mut users: Vec<Vec<u32>> = by_user
+            .into_values()
+            .map(|mut v| {
+                v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let mut items: Vec<u32> = v.into_iter().map(|(_, i)| i).collect();
+                items.dedup();
+                items.truncate(MAX_USER_ITEMS);
+                items.sort_unstable();
+                items.dedup();
+                for &i in &items {
+                    count[i as usize] += 1;
+                }
+                items
+            })
+            .collect();
+        users.sort();
+        // Item → users, then each item's co-counts in one pass over its users.
+        let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (u, items) in users.iter().enumerate() {
+            for &i in items {
+                item_users[i as usize].push(u as u32);
+            }
+        }
+        progress.stage("item similarity: co-occurrence", Some(n as u64));
+        let mut co = vec![0u32; n];
+        let mut touched = Vec::new();
+        let mut cf_lists = Vec::with_capacity(n);
+        for i in 0..n {
+            for &u in &item_users[i] {
+                for &j in &users[u as usize] {
+                    if j as usize != i {
+                        if co[j as usize] == 0 {
+                            touched.push(j);
+                        }
+                        co[j as usize] += 1;
+                    }
+                }
+            }
+            let mut list = Vec::new();
+            for &j in &touched {
+                let c = co[j as usize];
+                if c >= 2 {
+                    let denom = (f64::from(count[i]) * f64::from(count[j as usize])).sqrt();
+                    list.push((j, (f64::from(c) / denom) as f32));
+                }
+                co[j as usize] = 0;
+            }
+            touched.clear();
+            cf_lists.push(top(list));
+            progress.advance(1);
+        }
+        progress.finish();
+
+        // Relations: entity → items.
+        progress.stage("item similarity: relations", Some(n as u64));
+        let mut entity_items: HashMap<String, Vec<u32>> = HashMap::new();
+        for it in catalog.items() {
+            for (rel, ids) in &it.relations {
+                for id in ids {
+                    entity_items
+                        .entry(format!("{rel}\u{1f}{id}"))
+                        .or_default()
+                        .push(it.id.0);
+                }
+            }
+        }
+        let mut item_entities: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+        let mut entities: Vec<Vec<u32>> = Vec::new();
+        let mut keys: Vec<_> = entity_items.into_iter().collect();
+        keys.sort();
+        for (_, mut items) in keys {
+            items.sort_unstable();
+            items.dedup();
+            if items.len() < 2 || items.len() > MAX_ENTITY_ITEMS {
+                continue;
+            }
+            let idf = (n as f32 / items.len() as f32).ln().max(0.0);
+            let e = entities.len() as u32;
+            for &i in &items {
+                item_entities[i as usize].push((e, idf));
+            }
+            entities.push(items);
+        }
+        let mut acc = vec![0f32; n];
+        let mut kg_lists = Vec::with_capacity(n);
+        for i in 0..n {
+            for &(e, w) in &item_entities[i] {
+                for &j in &entities[e as usize] {
+                    if j as usize != i {
+                        if acc[j as usize] == 0.0 {
+                            touched.push(j);
+                        }
+                        acc[j as usize] += w;
+                    }
+                }
+            }
+            let mut list = Vec::with_capacity(touched.len());
+            for &j in &touched {
+                list.push((j, acc[j as usize]));
+                acc[j as usize] = 0.0;
+            }
+            touched.clear();
+            kg_lists.push(top(list));
+            progress.advance(1);
+        }
+        progress.finish();
+        Self {
+            cooccurrence: Rows::from_lists(cf_lists),
+            relations: Rows::from_lists(kg_lists),
+        }
+    }
+
+    /// Neighbours of one item from one source, best first.
+    pub fn neighbours(&self, item: ItemId, source: Source) -> Vec<(ItemId, f32)> {
+        match source {
+            Source::Cooccurrence => self.cooccurrence.row(item).collect(),
+            Source::Relations => self.relations.row(item).collect(),
+            Source::Content => Vec::new(),
+        }
+    }
+
+    /// Items like all of `seeds` together: each seed's two lists are scaled
+    /// to a best score of 1 (relations by [`RELATION_WEIGHT`]) and summed
+    /// over seeds. Seeds themselves and items `keep` rejects are left out.
+    /// Returns all scored items, best first; the caller cuts to `k`.
+    pub fn similar(&self, seeds: &[ItemId], keep: impl Fn(ItemId) -> bool) -> Vec<SimilarHit> {
+        let mut acc: HashMap<ItemId, (f32, f32)> = HashMap::new();
+        for &s in seeds {
+            for (source, weight) in [
+                (Source::Cooccurrence, 1.0f32),
+                (Source::Relations, RELATION_WEIGHT),
+            ] {
+                let row = self.neighbours(s, source);
+                let best = row.first().map_or(1.0, |r| r.1).max(1e-9);
+                for (j, sc) in row {
+                    let e = acc.entry(j).or_default();
+                    let v = weight * sc / best;
+                    match source {
+                        Source::Cooccurrence => e.0 += v,
+                        Source::Relations | Source::Content => e.1 += v,
+                    }
+                }
+            }
+        }
+        let mut out: Vec<SimilarHit> = acc
+            .into_iter()
+            .filter(|(j, _)| !seeds.contains(j) && keep(*j))
+            .map(|(item, (cf, kg))| SimilarHit {
+                item,
+                score: cf + kg,
+                source: if cf >= kg {
+                    Source::Cooccurrence
+                } else {
+                    Source::Relations
+                },
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        out
+    }
+
+    /// Writes `similar.bin` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut out = MAGIC.to_vec();
+        self.cooccurrence.write(&mut out);
+        self.relations.write(&mut out);
+        let path = dir.join(FILE);
+        fs::write(&path, out).map_err(|source| Error::Io { path, source })
+    }
+
+    /// Reads what [`Similarity::save`] wrote.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(FILE);
+        let bytes = fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let corrupt = || Error::Corrupt {
+            path: path.clone(),
+            reason: "not a similarity file written by this version; rebuild the index".into(),
+        };
+        let mut b = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(corrupt)?;
+        let cooccurrence = Rows::read(&mut b).ok_or_else(corrupt)?;
+        let relations = Rows::read(&mut b).ok_or_else(corrupt)?;
+        if !b.is_empty() {
+            return Err(corrupt());
+        }
+        Ok(Self {
+            cooccurrence,
+            relations,
+        })
+    }
+}

@@ -1,0 +1,564 @@
+//! Dense vector search behind one trait, with two Qdrant backends:
+//!
+//! * [`EdgeStore`]: Qdrant Edge, in-process, one shard in
+//!   `$RECAGENT_HOME/index/NAME/vectors/`. The default.
+//! * [`ServerStore`]: a Qdrant server or cluster through `qdrant-client`
+//!   (gRPC), one collection per catalog named `recagent-NAME`. Chosen with
+//!   `--qdrant-url` or `RECAGENT_QDRANT_URL`.
+//!
+//! Both hold the same points: id = item id, a 384-d cosine vector, and a
+//! payload `{"genre_key": [lower-case genres], "year": int}` with a keyword
+//! index on `genre_key` and an integer index on `year`. [`Filter`]s turn into
+//! the same Qdrant conditions on both, so they return the same results.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use recagent_core::{ItemId, Progress};
+use serde_json::json;
+
+use crate::lexical::{Filter, SearchHit};
+use crate::{Error, Result};
+
+/// Points are written in batches of this many.
+pub const UPSERT_BATCH: usize = 1000;
+
+/// One item's vector and filterable payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorPoint {
+    pub item: ItemId,
+    pub vector: Vec<f32>,
+    pub genres: Vec<String>,
+    pub year: Option<u16>,
+}
+
+impl VectorPoint {
+    fn payload(&self) -> serde_json::Value {
+        let genres: Vec<String> = self.genres.iter().map(|g| g.to_lowercase()).collect();
+        match self.year {
+            Some(y) => json!({ "genre_key": genres, "year": y }),
+            None => json!({ "genre_key": genres }),
+        }
+    }
+}
+
+/// A dense index that answers filtered nearest-neighbour queries.
+///
+/// The methods block. The server backend runs its own small tokio runtime,
+/// so call it from a plain thread or `spawn_blocking`, not from inside an
+/// async task.
+pub trait VectorStore: Send + Sync + std::fmt::Debug {
+    /// "embedded" or "server".
+    fn backend(&self) -> &'static str;
+    /// Adds or replaces points.
+    fn upsert(&self, points: &[VectorPoint]) -> Result<()>;
+    /// Makes everything upserted searchable and indexed (HNSW built).
+    fn finish(&self) -> Result<()>;
+    /// The `k` nearest items to `vector` (cosine) that pass `filter`, best
+    /// first. The filter must already be validated against the catalog.
+    fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>>;
+    /// Number of points stored.
+    fn count(&self) -> Result<usize>;
+    /// The stored vectors of these items (missing ones are left out).
+    fn vectors(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>>;
+}
+
+/// Writes all points in batches, with progress.
+pub fn upsert_all(
+    store: &dyn VectorStore,
+    points: &[VectorPoint],
+    progress: &dyn Progress,
+) -> Result<()> {
+    progress.stage(
+        &format!("loading vectors into Qdrant ({})", store.backend()),
+        Some(points.len() as u64),
+    );
+    for chunk in points.chunks(UPSERT_BATCH) {
+        store.upsert(chunk)?;
+        progress.advance(chunk.len() as u64);
+    }
+    progress.finish();
+    progress.stage("building the HNSW index", None);
+    store.finish()?;
+    progress.finish();
+    Ok(())
+}
+
+fn lower(genres: &[String]) -> Vec<String> {
+    genres.iter().map(|g| g.trim().to_lowercase()).collect()
+}
+
+// ---------------------------------------------------------------- embedded
+
+mod edge {
+    pub use qdrant_edge::external::ordered_float::OrderedFloat;
+    pub use qdrant_edge::{
+        Condition, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard,
+        EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, HasIdCondition, JsonPath,
+        Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
+        PointOperations, PointStruct, QueryEnum, QueryRequest, Range, ScoringQuery,
+        UpdateOperation, VectorInternal, VectorStructInternal, WithPayloadInterface, WithVector,
+    };
+}
+
+/// Qdrant Edge: an in-process shard on local disk.
+pub struct EdgeStore {
+    shard: edge::EdgeShard,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for EdgeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeStore").field("dir", &self.dir).finish()
+    }
+}
+
+fn path(key: &str) -> Result<edge::JsonPath> {
+    edge::JsonPath::try_from(key).map_err(|()| edge_err(format!("bad payload key {key}")))
+}
+
+fn edge_err(e: impl std::fmt::Display) -> Error {
+    Error::Vector(format!("qdrant edge: {e}"))
+}
+
+impl EdgeStore {
+    /// Creates an empty shard in `dir` (which must not hold one) with the
+    /// payload indexes in place.
+    pub fn create(dir: &Path, dim: usize) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let config = edge::EdgeConfig::builder()
+            .on_disk_payload(false)
+            .vector(
+                edge::DEFAULT_VECTOR_NAME,
+                edge::EdgeVectorParams::builder(dim, edge::Distance::Cosine).build(),
+            )
+            .build();
+        let shard = edge::EdgeShard::new(dir, config).map_err(edge_err)?;
+        for (field, kind) in [
+            ("genre_key", edge::PayloadSchemaType::Keyword),
+            ("year", edge::PayloadSchemaType::Integer),
+        ] {
+            shard
+                .update(edge::UpdateOperation::FieldIndexOperation(
+                    edge::FieldIndexOperations::CreateIndex(edge::CreateIndex {
+                        field_name: path(field)?,
+                        field_schema: Some(edge::PayloadFieldSchema::FieldType(kind)),
+                    }),
+                ))
+                .map_err(edge_err)?;
+        }
+        Ok(Self {
+            shard,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Opens a shard written by [`EdgeStore::create`].
+    pub fn open(dir: &Path) -> Result<Self> {
+        let shard = edge::EdgeShard::load(dir, None).map_err(edge_err)?;
+        Ok(Self {
+            shard,
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn filter(filter: &Filter) -> Result<Option<edge::Filter>> {
+        let mut must = Vec::new();
+        let mut must_not = Vec::new();
+        if !filter.genres_any.is_empty() {
+            must.push(edge::Condition::Field(edge::FieldCondition::new_match(
+                path("genre_key")?,
+                edge::Match::from(lower(&filter.genres_any)),
+            )));
+        }
+        for g in lower(&filter.genres_all) {
+            must.push(edge::Condition::Field(edge::FieldCondition::new_match(
+                path("genre_key")?,
+                edge::Match::from(g),
+            )));
+        }
+        if !filter.genres_none.is_empty() {
+            must_not.push(edge::Condition::Field(edge::FieldCondition::new_match(
+                path("genre_key")?,
+                edge::Match::from(lower(&filter.genres_none)),
+            )));
+        }
+        if filter.year_min.is_some() || filter.year_max.is_some() {
+            must.push(edge::Condition::Field(edge::FieldCondition::new_range(
+                path("year")?,
+                edge::Range {
+                    lt: None,
+                    gt: None,
+                    gte: filter.year_min.map(|y| edge::OrderedFloat(f64::from(y))),
+                    lte: filter.year_max.map(|y| edge::OrderedFloat(f64::from(y))),
+                },
+            )));
+        }
+        if !filter.exclude.is_empty() {
+            must_not.push(edge::Condition::HasId(
+                filter
+                    .exclude
+                    .iter()
+                    .map(|i| edge::PointId::NumId(u64::from(i.0)))
+                    .collect::<edge::HasIdCondition>(),
+            ));
+        }
+        if must.is_empty() && must_not.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(edge::Filter {
+            should: None,
+            min_should: None,
+            must: (!must.is_empty()).then_some(must),
+            must_not: (!must_not.is_empty()).then_some(must_not),
+        }))
+    }
+}
+
+impl VectorStore for EdgeStore {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn upsert(&self, points: &[VectorPoint]) -> Result<()> {
+        let points = points
+            .iter()
+            .map(|p| {
+                edge::PointStruct::new(
+                    edge::PointId::NumId(u64::from(p.item.0)),
+                    p.vector.clone(),
+                    p.payload(),
+                )
+                .into()
+            })
+            .collect();
+        self.shard
+            .update(edge::UpdateOperation::PointOperation(
+                edge::PointOperations::UpsertPoints(edge::PointInsertOperations::PointsList(
+                    points,
+                )),
+            ))
+            .map_err(edge_err)
+    }
+
+    fn finish(&self) -> Result<()> {
+        self.shard.optimize().map_err(edge_err)?;
+        self.shard.flush();
+        Ok(())
+    }
+
+    fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let points = self
+            .shard
+            .query(edge::QueryRequest {
+                prefetches: vec![],
+                query: Some(edge::ScoringQuery::Vector(edge::QueryEnum::Nearest(
+                    edge::NamedQuery {
+                        query: vector.to_vec().into(),
+                        using: None,
+                    },
+                ))),
+                filter: Self::filter(filter)?,
+                score_threshold: None,
+                limit: k,
+                offset: 0,
+                params: None,
+                with_vector: edge::WithVector::Bool(false),
+                with_payload: edge::WithPayloadInterface::Bool(false),
+            })
+            .map_err(edge_err)?;
+        Ok(points
+            .into_iter()
+            .filter_map(|p| match p.id {
+                edge::PointId::NumId(n) => Some(SearchHit {
+                    item: ItemId(n as u32),
+                    score: p.score,
+                }),
+                edge::PointId::Uuid(_) => None,
+            })
+            .collect())
+    }
+
+    fn count(&self) -> Result<usize> {
+        Ok(self.shard.info().points_count)
+    }
+
+    fn vectors(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
+        let ids: Vec<edge::PointId> = items
+            .iter()
+            .map(|i| edge::PointId::NumId(u64::from(i.0)))
+            .collect();
+        let records = self
+            .shard
+            .retrieve(
+                &ids,
+                Some(edge::WithPayloadInterface::Bool(false)),
+                Some(edge::WithVector::Bool(true)),
+            )
+            .map_err(edge_err)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|r| {
+                let edge::PointId::NumId(n) = r.id else {
+                    return None;
+                };
+                let v = match r.vector? {
+                    edge::VectorStructInternal::Single(v) => v,
+                    edge::VectorStructInternal::Named(mut m) => {
+                        match m.remove(edge::DEFAULT_VECTOR_NAME)? {
+                            edge::VectorInternal::Dense(v) => v,
+                            _ => return None,
+                        }
+                    }
+                    edge::VectorStructInternal::MultiDense(_) => return None,
+                };
+                Some((ItemId(n as u32), v))
+            })
+            .collect())
+    }
+}
+
+// ------------------------------------------------------------------ server
+
+mod server {
+    pub use qdrant_client::Qdrant;
+    pub use qdrant_client::qdrant::{
+        Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
+        Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, Query, QueryPointsBuilder, Range,
+        UpsertPointsBuilder, VectorParamsBuilder, point_id::PointIdOptions,
+    };
+}
+
+/// A Qdrant server or cluster, reached over gRPC with `qdrant-client`.
+pub struct ServerStore {
+    client: server::Qdrant,
+    runtime: tokio::runtime::Runtime,
+    collection: String,
+    url: String,
+}
+
+impl std::fmt::Debug for ServerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerStore")
+            .field("url", &self.url)
+            .field("collection", &self.collection)
+            .finish()
+    }
+}
+
+/// The collection that holds catalog `name` on a server.
+pub fn collection_name(name: &str) -> String {
+    format!("recagent-{name}")
+}
+
+impl ServerStore {
+    /// Connects to `url` (gRPC, usually port 6334) for catalog `name`'s
+    /// collection. Nothing is sent until the first call.
+    pub fn connect(url: &str, name: &str) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Vector(format!("cannot start the Qdrant client runtime: {e}")))?;
+        let client = {
+            let _guard = runtime.enter();
+            server::Qdrant::from_url(url)
+                .timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| Self::err(url, e))?
+        };
+        Ok(Self {
+            client,
+            runtime,
+            collection: collection_name(name),
+            url: url.to_owned(),
+        })
+    }
+
+    fn err(url: &str, e: impl std::fmt::Display) -> Error {
+        Error::Vector(format!(
+            "qdrant server at {url}: {e} (is it running? the gRPC port is usually 6334)"
+        ))
+    }
+
+    /// Drops and re-creates the collection with its payload indexes.
+    pub fn recreate(&self, dim: usize) -> Result<()> {
+        let c = &self.client;
+        let name = self.collection.clone();
+        self.runtime
+            .block_on(async move {
+                if c.collection_exists(&name).await? {
+                    c.delete_collection(&name).await?;
+                }
+                c.create_collection(
+                    server::CreateCollectionBuilder::new(&name).vectors_config(
+                        server::VectorParamsBuilder::new(dim as u64, server::Distance::Cosine),
+                    ),
+                )
+                .await?;
+                for (field, kind) in [
+                    ("genre_key", server::FieldType::Keyword),
+                    ("year", server::FieldType::Integer),
+                ] {
+                    c.create_field_index(
+                        server::CreateFieldIndexCollectionBuilder::new(&name, field, kind)
+                            .wait(true),
+                    )
+                    .await?;
+                }
+                Ok::<_, qdrant_client::QdrantError>(())
+            })
+            .map_err(|e| Self::err(&self.url, e))
+    }
+
+    fn filter(filter: &Filter) -> Option<server::Filter> {
+        use server::Condition as C;
+        let mut must = Vec::new();
+        let mut must_not = Vec::new();
+        if !filter.genres_any.is_empty() {
+            must.push(C::matches("genre_key", lower(&filter.genres_any)));
+        }
+        for g in lower(&filter.genres_all) {
+            must.push(C::matches("genre_key", g));
+        }
+        if !filter.genres_none.is_empty() {
+            must_not.push(C::matches("genre_key", lower(&filter.genres_none)));
+        }
+        if filter.year_min.is_some() || filter.year_max.is_some() {
+            must.push(C::range(
+                "year",
+                server::Range {
+                    gte: filter.year_min.map(f64::from),
+                    lte: filter.year_max.map(f64::from),
+                    ..Default::default()
+                },
+            ));
+        }
+        if !filter.exclude.is_empty() {
+            must_not.push(C::has_id(filter.exclude.iter().map(|i| u64::from(i.0))));
+        }
+        if must.is_empty() && must_not.is_empty() {
+            return None;
+        }
+        Some(server::Filter {
+            must,
+            must_not,
+            ..Default::default()
+        })
+    }
+}
+
+impl VectorStore for ServerStore {
+    fn backend(&self) -> &'static str {
+        "server"
+    }
+
+    fn upsert(&self, points: &[VectorPoint]) -> Result<()> {
+        let points: Vec<server::PointStruct> = points
+            .iter()
+            .map(|p| {
+                let payload = qdrant_client::Payload::try_from(p.payload())
+                    .map_err(|e| Self::err(&self.url, e))?;
+                Ok(server::PointStruct::new(
+                    u64::from(p.item.0),
+                    p.vector.clone(),
+                    payload,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        self.runtime
+            .block_on(
+                self.client
+                    .upsert_points(server::UpsertPointsBuilder::new(&self.collection, points).wait(true)),
+            )
+            .map_err(|e| Self::err(&self.url, e))?;
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<()> {
+        // The server indexes in the background; upserts waited for, so the
+        // points are searchable now (exact search until HNSW is built).
+        Ok(())
+    }
+
+    fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut q = server::QueryPointsBuilder::new(&self.collection)
+            .query(server::Query::new_nearest(vector.to_vec()))
+            .limit(k as u64)
+            .with_payload(false);
+        if let Some(f) = Self::filter(filter) {
+            q = q.filter(f);
+        }
+        let resp = self
+            .runtime
+            .block_on(self.client.query(q))
+            .map_err(|e| Self::err(&self.url, e))?;
+        Ok(resp
+            .result
+            .into_iter()
+            .filter_map(|p| match p.id?.point_id_options? {
+                server::PointIdOptions::Num(n) => Some(SearchHit {
+                    item: ItemId(n as u32),
+                    score: p.score,
+                }),
+                server::PointIdOptions::Uuid(_) => None,
+            })
+            .collect())
+    }
+
+    fn count(&self) -> Result<usize> {
+        let resp = self
+            .runtime
+            .block_on(
+                self.client
+                    .count(server::CountPointsBuilder::new(&self.collection).exact(true)),
+            )
+            .map_err(|e| Self::err(&self.url, e))?;
+        Ok(resp.result.map_or(0, |r| r.count as usize))
+    }
+
+    #[allow(deprecated)]
+    fn vectors(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
+        use qdrant_client::qdrant::{vector_output, vectors_output};
+        let ids: Vec<server::PointId> = items.iter().map(|i| u64::from(i.0).into()).collect();
+        let resp = self
+            .runtime
+            .block_on(
+                self.client.get_points(
+                    server::GetPointsBuilder::new(&self.collection, ids)
+                        .with_vectors(true)
+                        .with_payload(false),
+                ),
+            )
+            .map_err(|e| Self::err(&self.url, e))?;
+        Ok(resp
+            .result
+            .into_iter()
+            .filter_map(|p| {
+                let server::PointIdOptions::Num(n) = p.id?.point_id_options? else {
+                    return None;
+                };
+                let out = match p.vectors?.vectors_options? {
+                    vectors_output::VectorsOptions::Vector(v) => v,
+                    vectors_output::VectorsOptions::Vectors(mut named) => {
+                        named.vectors.remove("")?
+                    }
+                };
+                let data = match out.vector {
+                    Some(vector_output::Vector::Dense(d)) => d.data,
+                    _ => out.data,
+                };
+                Some((ItemId(n as u32), data))
+            })
+            .collect())
+    }
+}

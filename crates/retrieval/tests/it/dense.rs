@@ -1,0 +1,262 @@
+//! The vector stores against brute force, the two backends against each
+//! other, item similarity, and fusion.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use recagent_core::{Catalog, Interaction, Item, ItemId, User, UserId};
+use recagent_retrieval::similar::Source;
+use recagent_retrieval::vector::{EdgeStore, ServerStore, VectorPoint, VectorStore, upsert_all};
+use recagent_retrieval::{Filter, SearchHit, Similarity, rrf};
+
+const GENRES: [&str; 4] = ["Action", "Comedy", "Drama", "Horror"];
+
+fn points(n: usize, dim: usize, seed: u64) -> Vec<VectorPoint> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let mut v: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= norm);
+            let genres = GENRES
+                .iter()
+                .filter(|_| rng.random_bool(0.4))
+                .map(|g| g.to_string())
+                .collect();
+            let year = (!rng.random_bool(0.1)).then(|| rng.random_range(1950..2000));
+            VectorPoint {
+                item: ItemId(i as u32),
+                vector: v,
+                genres,
+                year,
+            }
+        })
+        .collect()
+}
+
+fn passes(p: &VectorPoint, f: &Filter) -> bool {
+    let has = |g: &String| p.genres.iter().any(|x| x.eq_ignore_ascii_case(g));
+    (f.genres_any.is_empty() || f.genres_any.iter().any(has))
+        && f.genres_all.iter().all(has)
+        && !f.genres_none.iter().any(has)
+        && f.year_min.is_none_or(|lo| p.year.is_some_and(|y| y >= lo))
+        && f.year_max.is_none_or(|hi| p.year.is_some_and(|y| y <= hi))
+        && !f.exclude.contains(&p.item)
+}
+
+fn brute(points: &[VectorPoint], q: &[f32], f: &Filter, k: usize) -> Vec<ItemId> {
+    let mut s: Vec<(f32, ItemId)> = points
+        .iter()
+        .filter(|p| passes(p, f))
+        .map(|p| (p.vector.iter().zip(q).map(|(a, b)| a * b).sum(), p.item))
+        .collect();
+    s.sort_by(|a, b| b.0.total_cmp(&a.0));
+    s.into_iter().take(k).map(|x| x.1).collect()
+}
+
+fn filters() -> Vec<Filter> {
+    vec![
+        Filter::default(),
+        Filter {
+            genres_any: vec!["action".into(), "Horror".into()],
+            ..Filter::default()
+        },
+        Filter {
+            genres_all: vec!["Comedy".into(), "Drama".into()],
+            ..Filter::default()
+        },
+        Filter {
+            genres_none: vec!["Action".into()],
+            year_min: Some(1970),
+            ..Filter::default()
+        },
+        Filter {
+            year_min: Some(1960),
+            year_max: Some(1965),
+            ..Filter::default()
+        },
+        Filter {
+            exclude: (0..40).map(ItemId).collect(),
+            genres_any: vec!["Drama".into()],
+            ..Filter::default()
+        },
+    ]
+}
+
+fn queries(dim: usize) -> Vec<Vec<f32>> {
+    points(8, dim, 99).into_iter().map(|p| p.vector).collect()
+}
+
+#[test]
+fn edge_store_matches_brute_force_under_filters_and_reopens() {
+    let dim = 16;
+    let pts = points(400, dim, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vectors");
+    let store = EdgeStore::create(&path, dim).unwrap();
+    upsert_all(&store, &pts, &recagent_core::NoProgress).unwrap();
+    assert_eq!(store.count().unwrap(), 400);
+    let check = |store: &EdgeStore| {
+        for f in filters() {
+            for q in queries(dim) {
+                let got: Vec<ItemId> = store.search(&q, &f, 10).unwrap().iter().map(|h| h.item).collect();
+                assert_eq!(got, brute(&pts, &q, &f, 10), "filter {f:?}");
+                assert!(got.iter().all(|i| passes(&pts[i.index()], &f)));
+            }
+        }
+    };
+    check(&store);
+    drop(store);
+    let store = EdgeStore::open(&path).unwrap();
+    check(&store);
+    let vs = store.vectors(&[ItemId(3), ItemId(7), ItemId(9999)]).unwrap();
+    assert_eq!(vs.len(), 2, "the unknown id is left out");
+    for (id, v) in vs {
+        let want = &pts[id.index()].vector;
+        assert!(v.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5));
+    }
+    assert!(store.search(&queries(dim)[0], &Filter::default(), 0).unwrap().is_empty());
+}
+
+/// The embedded and server backends return the same top-10 on the same data.
+/// Needs a Qdrant server: set RECAGENT_QDRANT_URL (gRPC, e.g.
+/// http://127.0.0.1:6334). docs/scaling.md says how to run one.
+#[test]
+fn server_backend_agrees_with_embedded() {
+    let Ok(url) = std::env::var("RECAGENT_QDRANT_URL") else {
+        eprintln!("skipped: set RECAGENT_QDRANT_URL to test against a Qdrant server");
+        return;
+    };
+    let dim = 32;
+    let pts = points(1500, dim, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let edge = EdgeStore::create(&dir.path().join("v"), dim).unwrap();
+    upsert_all(&edge, &pts, &recagent_core::NoProgress).unwrap();
+    let server = ServerStore::connect(&url, "test-agreement").unwrap();
+    server.recreate(dim).unwrap();
+    upsert_all(&server, &pts, &recagent_core::NoProgress).unwrap();
+    assert_eq!(server.count().unwrap(), 1500);
+    let mut compared = 0;
+    for f in filters() {
+        for q in queries(dim) {
+            let a: Vec<ItemId> = edge.search(&q, &f, 10).unwrap().iter().map(|h| h.item).collect();
+            let b: Vec<ItemId> = server.search(&q, &f, 10).unwrap().iter().map(|h| h.item).collect();
+            assert_eq!(a, b, "filter {f:?}");
+            compared += 1;
+        }
+    }
+    let a = edge.vectors(&[ItemId(1), ItemId(2)]).unwrap();
+    let b = server.vectors(&[ItemId(1), ItemId(2)]).unwrap();
+    assert_eq!(a.len(), b.len());
+    eprintln!("backends agree on {compared} filtered top-10 queries");
+}
+
+#[test]
+fn server_backend_reports_an_unreachable_server() {
+    let s = ServerStore::connect("http://127.0.0.1:9", "nothing").unwrap();
+    let e = s.count().unwrap_err().to_string();
+    assert!(e.contains("127.0.0.1:9") && e.contains("6334"), "{e}");
+}
+
+fn item(i: u32, relations: &[(&str, &str)]) -> Item {
+    let mut rel: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (r, v) in relations {
+        rel.entry(r.to_string()).or_default().push(v.to_string());
+    }
+    Item {
+        id: ItemId(i),
+        key: format!("i{i}"),
+        title: format!("Item {i}"),
+        year: None,
+        genres: Vec::new(),
+        text: String::new(),
+        relations: rel,
+    }
+}
+
+/// Items 0 and 1 are liked by the same four people, 0 and 2 by two of them;
+/// 3 and 4 share a rare director, 3 and 5 a common actor; 6 is on its own.
+fn similar_catalog() -> Catalog {
+    let items = vec![
+        item(0, &[("actor", "everyone")]),
+        item(1, &[("actor", "everyone")]),
+        item(2, &[]),
+        item(3, &[("director", "rare"), ("actor", "common")]),
+        item(4, &[("director", "rare")]),
+        item(5, &[("actor", "common"), ("actor", "everyone")]),
+        item(6, &[]),
+    ];
+    let users = (0..6)
+        .map(|u| User {
+            id: UserId(u),
+            key: format!("u{u}"),
+            ..User::default()
+        })
+        .collect();
+    let mut inter = Vec::new();
+    let mut like = |u: u32, i: u32, r: f32| {
+        inter.push(Interaction {
+            user: UserId(u),
+            item: ItemId(i),
+            rating: r,
+            timestamp: i64::from(i),
+        })
+    };
+    for u in 0..4 {
+        like(u, 0, 5.0);
+        like(u, 1, 4.0);
+    }
+    like(0, 2, 5.0);
+    like(1, 2, 4.0);
+    // Disliked together: not evidence of similarity.
+    for u in 4..6 {
+        like(u, 0, 1.0);
+        like(u, 6, 1.0);
+    }
+    Catalog::new("sim", items, users, inter).unwrap()
+}
+
+#[test]
+fn similarity_from_cooccurrence_and_relations() {
+    let c = similar_catalog();
+    let s = Similarity::build(&c, &recagent_core::NoProgress);
+    let cf = s.neighbours(ItemId(0), Source::Cooccurrence);
+    assert_eq!(cf.iter().map(|x| x.0).collect::<Vec<_>>(), vec![ItemId(1), ItemId(2)]);
+    assert!(cf[0].1 > cf[1].1);
+    assert!(
+        s.neighbours(ItemId(6), Source::Cooccurrence).is_empty(),
+        "negatives do not co-occur"
+    );
+    let kg = s.neighbours(ItemId(3), Source::Relations);
+    assert_eq!(kg[0].0, ItemId(4), "a shared rare director beats a shared actor: {kg:?}");
+    assert!(kg.iter().any(|x| x.0 == ItemId(5)));
+
+    let fused = s.similar(&[ItemId(0)], |_| true);
+    assert_eq!(fused[0].item, ItemId(1));
+    assert_eq!(fused[0].source, Source::Cooccurrence);
+    assert!(fused.iter().all(|h| h.item != ItemId(0)), "seeds are not returned");
+    let kept = s.similar(&[ItemId(0)], |j| j != ItemId(1));
+    assert!(kept.iter().all(|h| h.item != ItemId(1)));
+
+    let dir = tempfile::tempdir().unwrap();
+    s.save(dir.path()).unwrap();
+    assert_eq!(Similarity::load(dir.path()).unwrap(), s);
+    std::fs::write(dir.path().join("similar.bin"), b"RASIM001\x05").unwrap();
+    let e = Similarity::load(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("rebuild the index"), "{e}");
+}
+
+#[test]
+fn rrf_fuses_by_rank_and_breaks_ties_by_id() {
+    let h = |i: u32| SearchHit {
+        item: ItemId(i),
+        score: 0.0,
+    };
+    let fused = rrf(&[vec![h(1), h(2), h(3)], vec![h(3), h(1), h(4)]], 10);
+    let ids: Vec<u32> = fused.iter().map(|x| x.item.0).collect();
+    // 1: 1/61 + 1/62; 3: 1/63 + 1/61; 2: 1/62; 4: 1/63.
+    assert_eq!(ids, vec![1, 3, 2, 4]);
+    assert_eq!(rrf(&[vec![h(5)], vec![h(4)]], 10)[0].item, ItemId(4));
+    assert_eq!(rrf(&[vec![h(1), h(2)]], 1).len(), 1);
+}
