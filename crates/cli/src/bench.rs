@@ -297,22 +297,23 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
         }
         cases.push((q.join(" "), filter));
     }
-    let time = |f: &mut dyn FnMut(usize) -> anyhow::Result<()>, label: &str| -> anyhow::Result<Vec<f64>> {
-        recagent_core::Progress::stage(&bars, label, Some(args.requests as u64));
-        let mut out = Vec::with_capacity(args.requests);
-        for i in 0..cases.len() {
-            let t = Instant::now();
-            f(i)?;
-            let ms = t.elapsed().as_secs_f64() * 1e3;
-            // The first ten warm caches; they are not timed.
-            if i >= 10 {
-                out.push(ms);
-                recagent_core::Progress::advance(&bars, 1);
+    let time =
+        |f: &mut dyn FnMut(usize) -> anyhow::Result<()>, label: &str| -> anyhow::Result<Vec<f64>> {
+            recagent_core::Progress::stage(&bars, label, Some(args.requests as u64));
+            let mut out = Vec::with_capacity(args.requests);
+            for i in 0..cases.len() {
+                let t = Instant::now();
+                f(i)?;
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                // The first ten warm caches; they are not timed.
+                if i >= 10 {
+                    out.push(ms);
+                    recagent_core::Progress::advance(&bars, 1);
+                }
             }
-        }
-        recagent_core::Progress::finish(&bars);
-        Ok(out)
-    };
+            recagent_core::Progress::finish(&bars);
+            Ok(out)
+        };
     let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(cases.len());
     let embed = time(
         &mut |i| {
@@ -326,7 +327,12 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
     )?;
     let lexical = time(
         &mut |i| {
-            std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, Mode::Lexical)?);
+            std::hint::black_box(retriever.search(
+                &cases[i].0,
+                &cases[i].1,
+                args.k,
+                Mode::Lexical,
+            )?);
             Ok(())
         },
         "timing lexical search",
@@ -346,14 +352,24 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
     )?;
     let dense = time(
         &mut |i| {
-            std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, Mode::Dense)?);
+            std::hint::black_box(retriever.search(
+                &cases[i].0,
+                &cases[i].1,
+                args.k,
+                Mode::Dense,
+            )?);
             Ok(())
         },
         "timing dense search (embed + search)",
     )?;
     let hybrid = time(
         &mut |i| {
-            std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, Mode::Hybrid)?);
+            std::hint::black_box(retriever.search(
+                &cases[i].0,
+                &cases[i].1,
+                args.k,
+                Mode::Hybrid,
+            )?);
             Ok(())
         },
         "timing hybrid search",
@@ -402,7 +418,10 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
             ("dense", &out.dense),
             ("hybrid", &out.hybrid),
         ] {
-            println!("{label:>14}  p50 {:>8.3} ms  p99 {:>8.3} ms", p.p50_ms, p.p99_ms);
+            println!(
+                "{label:>14}  p50 {:>8.3} ms  p99 {:>8.3} ms",
+                p.p50_ms, p.p99_ms
+            );
         }
     }
     Ok(())

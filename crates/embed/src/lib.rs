@@ -382,7 +382,9 @@ pub fn item_vectors_with(
         .then(|| dir.join(format!("{}-{}-table", encoding.name(), &digest[..16])));
     if let Some(v) = read_f32(&path)
         && v.len() == texts.len() * DIM
-        && table_dir.as_ref().is_none_or(|d| d.join("vectors.f32").is_file())
+        && table_dir
+            .as_ref()
+            .is_none_or(|d| d.join("vectors.f32").is_file())
     {
         return Ok(ItemVectors {
             vectors: v,

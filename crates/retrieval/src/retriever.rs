@@ -194,7 +194,11 @@ impl Retriever {
         };
 
         let t = Instant::now();
-        drop(LexicalIndex::build(catalog, &stage.join("lexical"), progress)?);
+        drop(LexicalIndex::build(
+            catalog,
+            &stage.join("lexical"),
+            progress,
+        )?);
         report.lexical_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
@@ -288,7 +292,10 @@ impl Retriever {
         let manifest: VectorManifest =
             serde_json::from_slice(&text).map_err(|e| Error::Corrupt {
                 path: mpath.clone(),
-                reason: format!("{e}; rebuild with `recagent index build {}`", catalog.name()),
+                reason: format!(
+                    "{e}; rebuild with `recagent index build {}`",
+                    catalog.name()
+                ),
             })?;
         let vectors: Box<dyn VectorStore> = match backend {
             Backend::Server { url } => Box::new(ServerStore::connect(url, catalog.name())?),
@@ -354,16 +361,19 @@ impl Retriever {
 
     /// Embeds query text; `None` when it has no words.
     pub fn embed_query(&self, text: &str) -> Result<Option<Vec<f32>>> {
-        let text: String = text
-            .chars()
-            .take(crate::lexical::MAX_QUERY_CHARS)
-            .collect();
+        let text: String = text.chars().take(crate::lexical::MAX_QUERY_CHARS).collect();
         self.encoder.embed(&text)
     }
 
     /// Searches in one of three modes. A query without words browses the
     /// filtered items (lexical order) in every mode.
-    pub fn search(&self, query: &str, filter: &Filter, k: usize, mode: Mode) -> Result<Vec<SearchHit>> {
+    pub fn search(
+        &self,
+        query: &str,
+        filter: &Filter,
+        k: usize,
+        mode: Mode,
+    ) -> Result<Vec<SearchHit>> {
         self.lexical.check_filter(filter)?;
         if mode == Mode::Lexical {
             return self.lexical.search(query, filter, k);

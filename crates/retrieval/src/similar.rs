@@ -156,7 +156,10 @@ impl Similarity {
         let mut by_user: HashMap<u32, Vec<(i64, u32)>> = HashMap::new();
         for x in catalog.interactions() {
             if rule.label(x.rating) == Some(true) {
-                by_user.entry(x.user.0).or_default().push((x.timestamp, x.item.0));
+                by_user
+                    .entry(x.user.0)
+                    .or_default()
+                    .push((x.timestamp, x.item.0));
             }
         }
         let mut count = vec![0u32; n];

@@ -330,8 +330,9 @@ mod server {
     pub use qdrant_client::Qdrant;
     pub use qdrant_client::qdrant::{
         Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
-        Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, Query, QueryPointsBuilder, Range,
-        UpsertPointsBuilder, VectorParamsBuilder, point_id::PointIdOptions,
+        Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, Query,
+        QueryPointsBuilder, Range, UpsertPointsBuilder, VectorParamsBuilder,
+        point_id::PointIdOptions,
     };
 }
 
@@ -396,11 +397,9 @@ impl ServerStore {
                 if c.collection_exists(&name).await? {
                     c.delete_collection(&name).await?;
                 }
-                c.create_collection(
-                    server::CreateCollectionBuilder::new(&name).vectors_config(
-                        server::VectorParamsBuilder::new(dim as u64, server::Distance::Cosine),
-                    ),
-                )
+                c.create_collection(server::CreateCollectionBuilder::new(&name).vectors_config(
+                    server::VectorParamsBuilder::new(dim as u64, server::Distance::Cosine),
+                ))
                 .await?;
                 for (field, kind) in [
                     ("genre_key", server::FieldType::Keyword),
@@ -473,10 +472,9 @@ impl VectorStore for ServerStore {
             })
             .collect::<Result<_>>()?;
         self.runtime
-            .block_on(
-                self.client
-                    .upsert_points(server::UpsertPointsBuilder::new(&self.collection, points).wait(true)),
-            )
+            .block_on(self.client.upsert_points(
+                server::UpsertPointsBuilder::new(&self.collection, points).wait(true),
+            ))
             .map_err(|e| Self::err(&self.url, e))?;
         Ok(())
     }

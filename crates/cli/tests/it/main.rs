@@ -29,7 +29,9 @@ pub fn json_of(out: &std::process::Output) -> serde_json::Value {
 /// `recagent` with `$RECAGENT_HOME` set to `home`.
 pub fn recagent(home: &Path) -> Command {
     let mut cmd = Command::cargo_bin("recagent").unwrap();
-    cmd.env("RECAGENT_HOME", home).env_remove("RECAGENT_LOG");
+    cmd.env("RECAGENT_HOME", home)
+        .env_remove("RECAGENT_LOG")
+        .env_remove("RECAGENT_QDRANT_URL");
     cmd
 }
 
@@ -50,6 +52,7 @@ fn every_command_has_help() {
         &["train"],
         &["bench"],
         &["bench", "ranker"],
+        &["bench", "retrieval"],
         &["model"],
         &["model", "pull"],
         &["model", "list"],

@@ -2,6 +2,31 @@ use predicates::prelude::*;
 
 use crate::{fixture, json_of, recagent};
 
+/// Links the shared home's all-MiniLM-L6-v2 (pulled there once with
+/// `recagent model pull minilm`) into a test home. False, and the caller
+/// skips, unless RECAGENT_TEST_FETCH=1.
+pub fn borrow_minilm(h: &std::path::Path) -> bool {
+    if std::env::var("RECAGENT_TEST_FETCH").as_deref() != Ok("1") {
+        eprintln!("skipped: set RECAGENT_TEST_FETCH=1 to fetch all-MiniLM-L6-v2");
+        return false;
+    }
+    let shared = std::env::var_os("RECAGENT_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
+    recagent(&shared)
+        .args(["model", "pull", "minilm"])
+        .assert()
+        .success();
+    std::fs::create_dir_all(h.join("models")).unwrap();
+    let link = h.join("models/all-minilm-l6-v2");
+    if !link.exists() {
+        std::os::unix::fs::symlink(shared.join("models/all-minilm-l6-v2"), link).unwrap();
+    }
+    true
+}
+
 #[test]
 fn index_build_then_search_and_link() {
     let home = tempfile::tempdir().unwrap();
@@ -26,17 +51,47 @@ fn index_build_then_search_and_link() {
         .stderr(predicate::str::contains(
             "run `recagent index build tiny` first",
         ));
+    if !borrow_minilm(h) {
+        return;
+    }
     recagent(h)
         .args(["index", "build", "tiny"])
         .assert()
-        .success();
-    let v = json_of(
-        &recagent(h)
-            .args(["search", "tiny", "star wars", "--json"])
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(v[0]["id"], "sku-4");
+        .success()
+        .stdout(predicate::str::contains("embedded Qdrant Edge"));
+    for mode in ["lexical", "dense", "hybrid"] {
+        let v = json_of(
+            &recagent(h)
+                .args(["search", "tiny", "star wars", "--json", "--mode", mode])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(v[0]["id"], "sku-4", "{mode}");
+    }
+    // The vectors live on a server only when asked; a dead one is a clear error.
+    recagent(h)
+        .args([
+            "search",
+            "tiny",
+            "star",
+            "--qdrant-url",
+            "http://127.0.0.1:9",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "qdrant server at http://127.0.0.1:9",
+        ));
+    recagent(h)
+        .args(["search", "tiny", "toy story", "--similar"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("like: Toy Story (1995)"));
+    recagent(h)
+        .args(["search", "tiny", "nothing here", "--similar"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--link"));
     recagent(h)
         .args([
             "search",

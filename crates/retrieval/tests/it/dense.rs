@@ -2,6 +2,7 @@
 //! other, item similarity, and fusion.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -100,7 +101,12 @@ fn edge_store_matches_brute_force_under_filters_and_reopens() {
     let check = |store: &EdgeStore| {
         for f in filters() {
             for q in queries(dim) {
-                let got: Vec<ItemId> = store.search(&q, &f, 10).unwrap().iter().map(|h| h.item).collect();
+                let got: Vec<ItemId> = store
+                    .search(&q, &f, 10)
+                    .unwrap()
+                    .iter()
+                    .map(|h| h.item)
+                    .collect();
                 assert_eq!(got, brute(&pts, &q, &f, 10), "filter {f:?}");
                 assert!(got.iter().all(|i| passes(&pts[i.index()], &f)));
             }
@@ -110,13 +116,20 @@ fn edge_store_matches_brute_force_under_filters_and_reopens() {
     drop(store);
     let store = EdgeStore::open(&path).unwrap();
     check(&store);
-    let vs = store.vectors(&[ItemId(3), ItemId(7), ItemId(9999)]).unwrap();
+    let vs = store
+        .vectors(&[ItemId(3), ItemId(7), ItemId(9999)])
+        .unwrap();
     assert_eq!(vs.len(), 2, "the unknown id is left out");
     for (id, v) in vs {
         let want = &pts[id.index()].vector;
         assert!(v.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5));
     }
-    assert!(store.search(&queries(dim)[0], &Filter::default(), 0).unwrap().is_empty());
+    assert!(
+        store
+            .search(&queries(dim)[0], &Filter::default(), 0)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// The embedded and server backends return the same top-10 on the same data.
@@ -140,8 +153,18 @@ fn server_backend_agrees_with_embedded() {
     let mut compared = 0;
     for f in filters() {
         for q in queries(dim) {
-            let a: Vec<ItemId> = edge.search(&q, &f, 10).unwrap().iter().map(|h| h.item).collect();
-            let b: Vec<ItemId> = server.search(&q, &f, 10).unwrap().iter().map(|h| h.item).collect();
+            let a: Vec<ItemId> = edge
+                .search(&q, &f, 10)
+                .unwrap()
+                .iter()
+                .map(|h| h.item)
+                .collect();
+            let b: Vec<ItemId> = server
+                .search(&q, &f, 10)
+                .unwrap()
+                .iter()
+                .map(|h| h.item)
+                .collect();
             assert_eq!(a, b, "filter {f:?}");
             compared += 1;
         }
@@ -222,20 +245,30 @@ fn similarity_from_cooccurrence_and_relations() {
     let c = similar_catalog();
     let s = Similarity::build(&c, &recagent_core::NoProgress);
     let cf = s.neighbours(ItemId(0), Source::Cooccurrence);
-    assert_eq!(cf.iter().map(|x| x.0).collect::<Vec<_>>(), vec![ItemId(1), ItemId(2)]);
+    assert_eq!(
+        cf.iter().map(|x| x.0).collect::<Vec<_>>(),
+        vec![ItemId(1), ItemId(2)]
+    );
     assert!(cf[0].1 > cf[1].1);
     assert!(
         s.neighbours(ItemId(6), Source::Cooccurrence).is_empty(),
         "negatives do not co-occur"
     );
     let kg = s.neighbours(ItemId(3), Source::Relations);
-    assert_eq!(kg[0].0, ItemId(4), "a shared rare director beats a shared actor: {kg:?}");
+    assert_eq!(
+        kg[0].0,
+        ItemId(4),
+        "a shared rare director beats a shared actor: {kg:?}"
+    );
     assert!(kg.iter().any(|x| x.0 == ItemId(5)));
 
     let fused = s.similar(&[ItemId(0)], |_| true);
     assert_eq!(fused[0].item, ItemId(1));
     assert_eq!(fused[0].source, Source::Cooccurrence);
-    assert!(fused.iter().all(|h| h.item != ItemId(0)), "seeds are not returned");
+    assert!(
+        fused.iter().all(|h| h.item != ItemId(0)),
+        "seeds are not returned"
+    );
     let kept = s.similar(&[ItemId(0)], |j| j != ItemId(1));
     assert!(kept.iter().all(|h| h.item != ItemId(1)));
 
@@ -259,4 +292,173 @@ fn rrf_fuses_by_rank_and_breaks_ties_by_id() {
     assert_eq!(ids, vec![1, 3, 2, 4]);
     assert_eq!(rrf(&[vec![h(5)], vec![h(4)]], 10)[0].item, ItemId(4));
     assert_eq!(rrf(&[vec![h(1), h(2)]], 1).len(), 1);
+}
+
+/// A temporary home that borrows ML-100K and all-MiniLM-L6-v2 from the
+/// shared one (fetched there once through the product's fetch code).
+pub fn ml100k_home() -> Option<(tempfile::TempDir, recagent_core::Home, Catalog)> {
+    use recagent_catalog::{movielens, store};
+    if std::env::var("RECAGENT_TEST_FETCH").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: set RECAGENT_TEST_FETCH=1 to fetch MovieLens-100K and all-MiniLM-L6-v2"
+        );
+        return None;
+    }
+    let root = std::env::var_os("RECAGENT_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
+    let shared = recagent_core::Home::new(root);
+    let np = recagent_core::NoProgress;
+    movielens::fetch(&shared, &Default::default(), &np).unwrap();
+    let mdir = recagent_embed::fetch_minilm(&shared, &np).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let home = recagent_core::Home::new(tmp.path());
+    std::fs::create_dir_all(home.data_dir()).unwrap();
+    std::fs::create_dir_all(home.models_dir()).unwrap();
+    std::os::unix::fs::symlink(shared.catalog_dir("ml-100k"), home.catalog_dir("ml-100k")).unwrap();
+    std::os::unix::fs::symlink(&mdir, recagent_embed::model_dir(&home)).unwrap();
+    let c = store::load(&home, "ml-100k", &np).unwrap();
+    Some((tmp, home, c))
+}
+
+#[test]
+fn ml100k_dense_hybrid_similar_and_bad_input() {
+    use recagent_retrieval::{Backend, BuildOptions, Error, Mode, Retriever};
+    let Some((_tmp, home, c)) = ml100k_home() else {
+        return;
+    };
+    let report = Retriever::build(
+        &home,
+        &c,
+        &BuildOptions::default(),
+        &recagent_core::NoProgress,
+    )
+    .unwrap();
+    assert_eq!(report.items, 1682);
+    let r = Retriever::open(&home, &c, &Backend::Embedded).unwrap();
+    assert_eq!(r.vector_store().count().unwrap(), 1682);
+    let genres = |id: ItemId| c.item(id).unwrap().genres.clone();
+
+    // Semantic recall: mostly Sci-Fi or Adventure.
+    let hits = r
+        .search("space adventure", &Filter::default(), 10, Mode::Dense)
+        .unwrap();
+    let on_topic = hits
+        .iter()
+        .filter(|h| {
+            genres(h.item)
+                .iter()
+                .any(|g| g == "Sci-Fi" || g == "Adventure")
+        })
+        .count();
+    eprintln!(
+        "space adventure (dense): {on_topic}/10 Sci-Fi or Adventure: {:?}",
+        hits.iter()
+            .map(|h| &c.item(h.item).unwrap().title)
+            .collect::<Vec<_>>()
+    );
+    assert!(on_topic >= 7, "{on_topic}/10");
+
+    // Filters hold in every mode.
+    let f = Filter {
+        genres_any: vec!["Horror".into()],
+        year_min: Some(1990),
+        year_max: Some(1999),
+        ..Filter::default()
+    };
+    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+        for q in ["", "scary night", "space adventure"] {
+            let hits = r.search(q, &f, 10, mode).unwrap();
+            assert!(!hits.is_empty(), "{mode:?} {q:?}");
+            for h in hits {
+                let it = c.item(h.item).unwrap();
+                assert!(
+                    it.genres.iter().any(|g| g == "Horror"),
+                    "{mode:?} {q:?}: {}",
+                    it.title
+                );
+                assert!(
+                    (1990..=1999).contains(&it.year.unwrap()),
+                    "{mode:?}: {}",
+                    it.title
+                );
+            }
+        }
+    }
+    // Hybrid keeps exact title matches on top.
+    let star_wars = c.item_by_key("50").unwrap();
+    let hits = r
+        .search("star wars", &Filter::default(), 10, Mode::Hybrid)
+        .unwrap();
+    assert_eq!(hits[0].item, star_wars);
+    // Excluded items never come back.
+    let f = Filter {
+        exclude: vec![star_wars],
+        ..Filter::default()
+    };
+    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+        assert!(
+            r.search("star wars", &f, 50, mode)
+                .unwrap()
+                .iter()
+                .all(|h| h.item != star_wars)
+        );
+    }
+
+    // More like Star Wars: its sequels.
+    let like = r.similar(&[star_wars], &Filter::default(), 5).unwrap();
+    let titles: Vec<&str> = like
+        .iter()
+        .map(|h| c.item(h.item).unwrap().title.as_str())
+        .collect();
+    eprintln!("like Star Wars: {titles:?}");
+    assert!(titles.contains(&"Return of the Jedi") && titles.contains(&"Empire Strikes Back, The"));
+    let drama = Filter {
+        genres_any: vec!["drama".into()],
+        ..Filter::default()
+    };
+    for h in r.similar(&[star_wars], &drama, 20).unwrap() {
+        assert!(genres(h.item).iter().any(|g| g == "Drama"));
+    }
+    assert!(r.similar(&[ItemId(99_999)], &Filter::default(), 5).is_err());
+
+    // Bad input: no panics, clear errors or results.
+    let long = "space ".repeat(2000);
+    for q in ["", "!!! ???", long.as_str(), "🚀 ñandú 東京 \u{202e}", "\0"] {
+        for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+            r.search(q, &Filter::default(), 10, mode).unwrap();
+        }
+    }
+    let bad = Filter {
+        genres_any: vec!["polka".into()],
+        ..Filter::default()
+    };
+    for mode in [Mode::Dense, Mode::Hybrid] {
+        let e = r.search("x", &bad, 10, mode).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidFilter(_)) && e.to_string().contains("Horror"),
+            "{e}"
+        );
+    }
+    let inverted = Filter {
+        year_min: Some(2000),
+        year_max: Some(1990),
+        ..Filter::default()
+    };
+    let e = r.search("x", &inverted, 10, Mode::Dense).unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+}
+
+#[test]
+fn opening_an_unbuilt_index_names_the_build_command() {
+    use recagent_retrieval::{Backend, Error, Retriever};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny");
+    let c = recagent_catalog::jsonl::load_dir(&dir, "tiny", &recagent_core::NoProgress).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let home = recagent_core::Home::new(tmp.path());
+    let e = Retriever::open(&home, &c, &Backend::Embedded).unwrap_err();
+    assert!(matches!(e, Error::NotBuilt { .. }));
+    assert!(e.to_string().contains("recagent index build tiny"), "{e}");
 }

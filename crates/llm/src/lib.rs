@@ -1,0 +1,255 @@
+//! The LLM layer: every controller talks to a language model through
+//! [`ChatModel`].
+//!
+//! * [`openai::OpenAiModel`]: any OpenAI-compatible endpoint (OpenAI, vLLM,
+//!   Ollama, llama.cpp's server) through `async-openai`, with tool calling,
+//!   streaming, timeouts and bounded retries.
+//! * [`replay`]: wraps any model and records each call to a cassette
+//!   (JSONL), or plays a cassette back deterministically.
+//! * [`scripted::ScriptedModel`]: answers from a fixed script (tests and
+//!   offline demos).
+//! * [`toolcall`]: parses tool calls out of plain model text (Qwen/Hermes
+//!   `<tool_call>` blocks and fenced JSON) and validates arguments against
+//!   the tool's JSON schema.
+//!
+//! A call returns a stream of [`ChatEvent`]s: text deltas, complete tool
+//! calls, token usage and timings. [`complete`] gathers a stream into one
+//! [`ChatResponse`].
+
+pub mod openai;
+pub mod replay;
+pub mod scripted;
+pub mod toolcall;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    /// Tool calls an assistant message made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool message: the id of the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::new(Role::System, content)
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new(Role::User, content)
+    }
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self::new(Role::Assistant, content)
+    }
+    /// An assistant turn that called tools.
+    pub fn assistant_calls(calls: Vec<ToolCall>) -> Self {
+        Self {
+            tool_calls: calls,
+            ..Self::new(Role::Assistant, "")
+        }
+    }
+    /// The result of a tool call.
+    pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            tool_call_id: Some(call_id.into()),
+            ..Self::new(Role::Tool, content)
+        }
+    }
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON schema of the arguments object.
+    pub parameters: serde_json::Value,
+}
+
+/// A complete tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments object.
+    pub arguments: serde_json::Value,
+}
+
+/// Sampling and length options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatOptions {
+    pub temperature: f32,
+    pub max_tokens: u32,
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        Self {
+            temperature: 0.0,
+            max_tokens: 512,
+            seed: Some(0),
+            stop: Vec::new(),
+        }
+    }
+}
+
+/// One call to a model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
+    pub options: ChatOptions,
+}
+
+/// Tokens used by a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+/// Where a call's time went, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Timings {
+    /// Until the first token or byte of the answer.
+    pub first_token_ms: f64,
+    pub total_ms: f64,
+    /// Prompt tokens served from a cache (local backend's prefix cache).
+    #[serde(default)]
+    pub cached_prompt_tokens: u32,
+}
+
+/// What a model call produces, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// A piece of answer text.
+    TextDelta {
+        text: String,
+    },
+    /// A whole tool call, arguments parsed.
+    ToolCall {
+        call: ToolCall,
+    },
+    Usage {
+        usage: Usage,
+    },
+    Timings {
+        timings: Timings,
+    },
+    /// The end: why the model stopped ("stop", "tool_calls", "length").
+    Done {
+        finish_reason: String,
+    },
+}
+
+/// A stream of events, or the error that ended it.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChatEvent>> + Send>>;
+
+/// A language model that chats and calls tools.
+pub trait ChatModel: Send + Sync + std::fmt::Debug {
+    /// A short name for traces: backend and model.
+    fn name(&self) -> String;
+    /// Starts a call. Nothing happens until the stream is polled.
+    fn chat(&self, request: ChatRequest) -> EventStream;
+}
+
+/// A whole answer, gathered from the events.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub usage: Usage,
+    pub timings: Timings,
+    pub finish_reason: String,
+}
+
+/// Runs a call to the end and gathers its events.
+pub async fn complete(model: &dyn ChatModel, request: ChatRequest) -> Result<ChatResponse> {
+    let mut out = ChatResponse::default();
+    let mut events = model.chat(request);
+    while let Some(e) = events.next().await {
+        match e? {
+            ChatEvent::TextDelta { text } => out.text.push_str(&text),
+            ChatEvent::ToolCall { call } => out.tool_calls.push(call),
+            ChatEvent::Usage { usage } => out.usage = usage,
+            ChatEvent::Timings { timings } => out.timings = timings,
+            ChatEvent::Done { finish_reason } => out.finish_reason = finish_reason,
+        }
+    }
+    Ok(out)
+}
+
+/// Errors of the LLM layer. Each says what to do next where it can.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the model endpoint answered HTTP {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error(
+        "the model endpoint is rate limiting (HTTP 429) and still was after {attempts} attempts; wait and retry, or lower the request rate"
+    )]
+    RateLimited { attempts: u32 },
+    #[error("the model endpoint failed (HTTP {status}) on all {attempts} attempts: {message}")]
+    ServerError {
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    #[error(
+        "no answer from the model endpoint within {timeout:?} ({attempts} attempts); is it running and reachable? (OPENAI_BASE_URL)"
+    )]
+    Timeout { timeout: Duration, attempts: u32 },
+    #[error("cannot reach the model endpoint: {0}")]
+    Transport(String),
+    #[error("the model endpoint sent a malformed response: {0}")]
+    Malformed(String),
+    #[error("the model called tool {name:?} with arguments that are not valid JSON: {reason}")]
+    BadToolArguments { name: String, reason: String },
+    #[error("cassette {path}: {reason}")]
+    Cassette { path: String, reason: String },
+    #[error(
+        "the request differs from the recording in cassette {path} at call {index}, {at}: recorded {recorded}, got {got}"
+    )]
+    ReplayMismatch {
+        path: String,
+        index: usize,
+        at: String,
+        recorded: String,
+        got: String,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,371 @@
+//! Any OpenAI-compatible chat-completions endpoint, through `async-openai`.
+//!
+//! Requests are built as the API's JSON and read into `async-openai`'s typed
+//! request, so that every field the API knows is available and nothing is
+//! hand-serialised. Calls time out; 429s, 5xx answers, timeouts and refused
+//! connections are retried a bounded number of times with exponential
+//! backoff and full jitter. A response that does not parse is a
+//! [`Error::Malformed`], never a panic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::CreateChatCompletionRequest;
+use futures::StreamExt;
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::{
+    ChatEvent, ChatModel, ChatRequest, Error, EventStream, Message, Result, Role, Timings,
+    ToolCall, Usage,
+};
+
+/// How to reach the endpoint and how hard to try.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiConfig {
+    /// e.g. `https://api.openai.com/v1`, `http://localhost:8000/v1`.
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
+    /// Per attempt, including a streamed body.
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First backoff; doubles each retry, with full jitter, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Stream the answer (server-sent events).
+    pub stream: bool,
+}
+
+impl OpenAiConfig {
+    /// From `OPENAI_BASE_URL` (default the OpenAI API) and `OPENAI_API_KEY`.
+    pub fn from_env(model: impl Into<String>) -> Self {
+        Self {
+            base_url: std::env::var("OPENAI_BASE_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            api_key: std::env::var("OPENAI_API_KEY").unwrap_or_default(),
+            model: model.into(),
+            timeout: Duration::from_secs(120),
+            max_retries: 3,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            stream: true,
+        }
+    }
+}
+
+/// A model behind an OpenAI-compatible API.
+#[derive(Debug, Clone)]
+pub struct OpenAiModel {
+    client: Arc<Client<OpenAIConfig>>,
+    config: Arc<OpenAiConfig>,
+}
+
+impl OpenAiModel {
+    pub fn new(config: OpenAiConfig) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        // The plain transport: retries are ours (below), so that timeouts
+        // are retried too and the attempts and backoff are configurable.
+        let client = Client::with_config(
+            OpenAIConfig::new()
+                .with_api_base(config.base_url.trim_end_matches('/'))
+                .with_api_key(config.api_key.clone()),
+        )
+        .with_http_service(async_openai::middleware::ReqwestService::new(http));
+        Ok(Self {
+            client: Arc::new(client),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The chat-completions JSON of a request.
+pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
+    let messages: Vec<Value> = req.messages.iter().map(message_json).collect();
+    let mut body = json!({
+        "model": model,
+        "messages": messages,
+        "temperature": req.options.temperature,
+        "max_tokens": req.options.max_tokens,
+    });
+    if let Some(seed) = req.options.seed {
+        body["seed"] = json!(seed);
+    }
+    if !req.options.stop.is_empty() {
+        body["stop"] = json!(req.options.stop);
+    }
+    if !req.tools.is_empty() {
+        body["tools"] = req
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name, "description": t.description, "parameters": t.parameters}})
+            })
+            .collect();
+    }
+    if stream {
+        body["stream"] = json!(true);
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    body
+}
+
+fn message_json(m: &Message) -> Value {
+    match m.role {
+        Role::System => json!({"role": "system", "content": m.content}),
+        Role::User => json!({"role": "user", "content": m.content}),
+        Role::Tool => json!({
+            "role": "tool",
+            "content": m.content,
+            "tool_call_id": m.tool_call_id.clone().unwrap_or_default(),
+        }),
+        Role::Assistant => {
+            let mut v = json!({"role": "assistant", "content": m.content});
+            if !m.tool_calls.is_empty() {
+                v["tool_calls"] = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        json!({"id": c.id, "type": "function", "function": {
+                            "name": c.name, "arguments": c.arguments.to_string()}})
+                    })
+                    .collect();
+            }
+            v
+        }
+    }
+}
+
+/// What one failed attempt means.
+enum Failure {
+    Retry(Error),
+    Fatal(Error),
+}
+
+fn classify(e: OpenAIError, cfg: &OpenAiConfig, attempts: u32) -> Failure {
+    match e {
+        OpenAIError::ApiError(api) => {
+            let status = api.status_code.as_u16();
+            let message = api.api_error.message;
+            if status == 429 {
+                Failure::Retry(Error::RateLimited { attempts })
+            } else if status >= 500 {
+                Failure::Retry(Error::ServerError {
+                    status,
+                    message,
+                    attempts,
+                })
+            } else {
+                Failure::Fatal(Error::Api { status, message })
+            }
+        }
+        OpenAIError::Reqwest(e) if e.is_timeout() => Failure::Retry(Error::Timeout {
+            timeout: cfg.timeout,
+            attempts,
+        }),
+        OpenAIError::Reqwest(e) if e.is_connect() => {
+            Failure::Retry(Error::Transport(format!("{e} ({})", cfg.base_url)))
+        }
+        OpenAIError::Reqwest(e) if e.is_decode() || e.is_body() => {
+            Failure::Fatal(Error::Malformed(e.to_string()))
+        }
+        OpenAIError::Reqwest(e) => Failure::Fatal(Error::Transport(e.to_string())),
+        OpenAIError::JSONDeserialize(e, content) => Failure::Fatal(Error::Malformed(format!(
+            "{e}; body starts {:?}",
+            content.chars().take(120).collect::<String>()
+        ))),
+        OpenAIError::StreamError(e) => Failure::Fatal(Error::Malformed(e.to_string())),
+        other => Failure::Fatal(Error::Transport(other.to_string())),
+    }
+}
+
+fn backoff(cfg: &OpenAiConfig, retry: u32) -> Duration {
+    let cap = cfg
+        .base_backoff
+        .saturating_mul(1u32 << retry.min(16))
+        .min(cfg.max_backoff);
+    let ms = cap.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(0..=ms))
+}
+
+fn parse_arguments(name: &str, raw: &str) -> Result<Value> {
+    let raw = if raw.trim().is_empty() { "{}" } else { raw };
+    serde_json::from_str(raw).map_err(|e| Error::BadToolArguments {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn usage_of(v: &Value) -> Option<Usage> {
+    let u = v.get("usage")?;
+    if u.is_null() {
+        return None;
+    }
+    Some(Usage {
+        prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0) as u32,
+        completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0) as u32,
+    })
+}
+
+/// Events of a non-streamed response.
+fn events_of_response(v: &Value) -> Result<Vec<ChatEvent>> {
+    let choice = v["choices"]
+        .get(0)
+        .ok_or_else(|| Error::Malformed("the response has no choices".into()))?;
+    let msg = &choice["message"];
+    let mut out = Vec::new();
+    if let Some(text) = msg["content"].as_str()
+        && !text.is_empty()
+    {
+        out.push(ChatEvent::TextDelta {
+            text: text.to_owned(),
+        });
+    }
+    if let Some(calls) = msg["tool_calls"].as_array() {
+        for (i, c) in calls.iter().enumerate() {
+            let name = c["function"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let arguments =
+                parse_arguments(&name, c["function"]["arguments"].as_str().unwrap_or(""))?;
+            out.push(ChatEvent::ToolCall {
+                call: ToolCall {
+                    id: c["id"]
+                        .as_str()
+                        .map_or_else(|| format!("call_{i}"), str::to_owned),
+                    name,
+                    arguments,
+                },
+            });
+        }
+    }
+    if let Some(u) = usage_of(v) {
+        out.push(ChatEvent::Usage { usage: u });
+    }
+    out.push(ChatEvent::Done {
+        finish_reason: choice["finish_reason"]
+            .as_str()
+            .unwrap_or("stop")
+            .to_owned(),
+    });
+    Ok(out)
+}
+
+/// Tool calls arrive in pieces keyed by index; they are emitted whole.
+#[derive(Default)]
+struct PartialCall {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+impl ChatModel for OpenAiModel {
+    fn name(&self) -> String {
+        format!("openai:{}", self.config.model)
+    }
+
+    fn chat(&self, request: ChatRequest) -> EventStream {
+        let client = self.client.clone();
+        let cfg = self.config.clone();
+        Box::pin(async_stream::try_stream! {
+            let body = request_json(&cfg.model, &request, cfg.stream);
+            let typed: CreateChatCompletionRequest = serde_json::from_value(body)
+                .map_err(|e| Error::Config(format!("cannot express the request for the API: {e}")))?;
+            let start = Instant::now();
+            let mut attempt = 0u32;
+            if !cfg.stream {
+                let response = loop {
+                    attempt += 1;
+                    match client.chat().create(typed.clone()).await {
+                        Ok(r) => break r,
+                        Err(e) => match classify(e, &cfg, attempt) {
+                            Failure::Retry(err) if attempt <= cfg.max_retries => {
+                                tracing::warn!("attempt {attempt} failed, retrying: {err}");
+                                tokio::time::sleep(backoff(&cfg, attempt - 1)).await;
+                            }
+                            Failure::Retry(err) | Failure::Fatal(err) => Err(err)?,
+                        },
+                    }
+                };
+                let v = serde_json::to_value(&response).map_err(|e| Error::Malformed(e.to_string()))?;
+                let first = start.elapsed().as_secs_f64() * 1e3;
+                for e in events_of_response(&v)? {
+                    if matches!(e, ChatEvent::Done { .. }) {
+                        let total = start.elapsed().as_secs_f64() * 1e3;
+                        yield ChatEvent::Timings { timings: Timings { first_token_ms: first, total_ms: total, cached_prompt_tokens: 0 } };
+                    }
+                    yield e;
+                }
+                return;
+            }
+            let mut stream = loop {
+                attempt += 1;
+                match client.chat().create_stream(typed.clone()).await {
+                    Ok(s) => break s,
+                    Err(e) => match classify(e, &cfg, attempt) {
+                        Failure::Retry(err) if attempt <= cfg.max_retries => {
+                            tracing::warn!("attempt {attempt} failed, retrying: {err}");
+                            tokio::time::sleep(backoff(&cfg, attempt - 1)).await;
+                        }
+                        Failure::Retry(err) | Failure::Fatal(err) => Err(err)?,
+                    },
+                }
+            };
+            let mut calls: BTreeMap<u64, PartialCall> = BTreeMap::new();
+            let mut first: Option<f64> = None;
+            let mut finish = String::from("stop");
+            let mut usage = None;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| match classify(e, &cfg, attempt) {
+                    Failure::Retry(err) | Failure::Fatal(err) => err,
+                })?;
+                first.get_or_insert_with(|| start.elapsed().as_secs_f64() * 1e3);
+                let v = serde_json::to_value(&chunk).map_err(|e| Error::Malformed(e.to_string()))?;
+                if let Some(u) = usage_of(&v) {
+                    usage = Some(u);
+                }
+                let Some(choice) = v["choices"].get(0) else { continue };
+                let delta = &choice["delta"];
+                if let Some(t) = delta["content"].as_str()
+                    && !t.is_empty()
+                {
+                    yield ChatEvent::TextDelta { text: t.to_owned() };
+                }
+                if let Some(parts) = delta["tool_calls"].as_array() {
+                    for p in parts {
+                        let e = calls.entry(p["index"].as_u64().unwrap_or(0)).or_default();
+                        if let Some(id) = p["id"].as_str() { e.id = id.to_owned(); }
+                        if let Some(n) = p["function"]["name"].as_str() { e.name.push_str(n); }
+                        if let Some(a) = p["function"]["arguments"].as_str() { e.arguments.push_str(a); }
+                    }
+                }
+                if let Some(f) = choice["finish_reason"].as_str() {
+                    finish = f.to_owned();
+                }
+            }
+            for (i, c) in calls {
+                let arguments = parse_arguments(&c.name, &c.arguments)?;
+                let id = if c.id.is_empty() { format!("call_{i}") } else { c.id };
+                yield ChatEvent::ToolCall { call: ToolCall { id, name: c.name, arguments } };
+            }
+            if let Some(u) = usage {
+                yield ChatEvent::Usage { usage: u };
+            }
+            let total = start.elapsed().as_secs_f64() * 1e3;
+            yield ChatEvent::Timings { timings: Timings { first_token_ms: first.unwrap_or(total), total_ms: total, cached_prompt_tokens: 0 } };
+            yield ChatEvent::Done { finish_reason: finish };
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! LLM layer tests. The OpenAI-compatible backend is tested against a real
+//! HTTP server on loopback that plays scripted chat-completions answers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod openai;
+mod replay;
+mod toolcall;

@@ -1,0 +1,302 @@
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use recagent_llm::openai::{OpenAiConfig, OpenAiModel};
+use recagent_llm::{ChatOptions, ChatRequest, Error, Message, ToolSpec, complete};
+use serde_json::{Value, json};
+
+/// One scripted answer.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    body: String,
+    sse: bool,
+    delay: Duration,
+}
+
+fn ok_json(v: Value) -> Reply {
+    Reply {
+        status: 200,
+        body: v.to_string(),
+        sse: false,
+        delay: Duration::ZERO,
+    }
+}
+
+fn status(code: u16, body: &str) -> Reply {
+    Reply {
+        status: code,
+        body: body.into(),
+        sse: false,
+        delay: Duration::ZERO,
+    }
+}
+
+fn sse(chunks: &[Value]) -> Reply {
+    let mut body = String::new();
+    for c in chunks {
+        body.push_str(&format!("data: {c}\n\n"));
+    }
+    body.push_str("data: [DONE]\n\n");
+    Reply {
+        status: 200,
+        body,
+        sse: true,
+        delay: Duration::ZERO,
+    }
+}
+
+#[derive(Clone, Default)]
+struct Script {
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    seen: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn handler(State(s): State<Script>, body: String) -> Response {
+    s.seen
+        .lock()
+        .unwrap()
+        .push(serde_json::from_str(&body).unwrap_or(Value::Null));
+    let r = s.replies.lock().unwrap().pop_front();
+    let Some(r) = r else {
+        return (StatusCode::GONE, "script exhausted").into_response();
+    };
+    tokio::time::sleep(r.delay).await;
+    let ctype = if r.sse {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    (
+        StatusCode::from_u16(r.status).unwrap(),
+        [(header::CONTENT_TYPE, ctype)],
+        r.body,
+    )
+        .into_response()
+}
+
+/// Serves the script on a loopback port; returns the base URL.
+async fn serve(replies: Vec<Reply>) -> (String, Script) {
+    let script = Script {
+        replies: Arc::new(Mutex::new(replies.into())),
+        ..Script::default()
+    };
+    let app = Router::new()
+        .route("/v1/chat/completions", post(handler))
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/v1"), script)
+}
+
+fn config(url: &str, stream: bool) -> OpenAiConfig {
+    OpenAiConfig {
+        base_url: url.into(),
+        api_key: "test-key".into(),
+        model: "test-model".into(),
+        timeout: Duration::from_secs(5),
+        max_retries: 3,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+        stream,
+    }
+}
+
+fn tools() -> Vec<ToolSpec> {
+    vec![ToolSpec {
+        name: "search_items".into(),
+        description: "Find items matching a text query and filters.".into(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "query": {"type": "string"},
+                "genres": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+                "year_min": {"type": "integer"}
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        }),
+    }]
+}
+
+fn request() -> ChatRequest {
+    ChatRequest {
+        messages: vec![
+            Message::system("You recommend movies. Use the tools."),
+            Message::user("something like alien but funny"),
+        ],
+        tools: tools(),
+        options: ChatOptions::default(),
+    }
+}
+
+fn tool_call_response() -> Value {
+    json!({
+        "id": "cmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": null, "tool_calls": [{
+                "id": "call_a", "type": "function",
+                "function": {"name": "search_items", "arguments": "{\"query\":\"alien comedy\",\"genres\":[\"Comedy\",\"Sci-Fi\"]}"}
+            }]},
+            "finish_reason": "tool_calls"
+        }],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 18, "total_tokens": 138}
+    })
+}
+
+#[tokio::test]
+async fn non_streamed_tool_call_and_request_shape() {
+    let (url, script) = serve(vec![ok_json(tool_call_response())]).await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    let r = complete(&model, request()).await.unwrap();
+    assert_eq!(r.tool_calls.len(), 1);
+    assert_eq!(r.tool_calls[0].id, "call_a");
+    assert_eq!(r.tool_calls[0].name, "search_items");
+    assert_eq!(r.tool_calls[0].arguments["genres"][1], "Sci-Fi");
+    assert_eq!(r.usage.prompt_tokens, 120);
+    assert_eq!(r.usage.completion_tokens, 18);
+    assert_eq!(r.finish_reason, "tool_calls");
+    assert!(r.timings.total_ms > 0.0);
+    // What goes over the wire: messages, tool schemas and options.
+    let seen = script.seen.lock().unwrap()[0].clone();
+    insta::assert_json_snapshot!("chat_request_body", seen);
+}
+
+#[tokio::test]
+async fn streamed_text_and_tool_call_in_pieces() {
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let (url, script) = serve(vec![sse(&[
+        chunk(json!({"role": "assistant", "content": "Let me "}), Value::Null),
+        chunk(json!({"content": "look."}), Value::Null),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_x", "type": "function",
+                   "function": {"name": "search_items", "arguments": "{\"query\":"}}]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"space\"}"}}]}),
+            Value::Null,
+        ),
+        chunk(json!({}), json!("tool_calls")),
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59}}),
+    ])])
+    .await;
+    let model = OpenAiModel::new(config(&url, true)).unwrap();
+    let r = complete(&model, request()).await.unwrap();
+    assert_eq!(r.text, "Let me look.");
+    assert_eq!(r.tool_calls.len(), 1);
+    assert_eq!(r.tool_calls[0].id, "call_x");
+    assert_eq!(r.tool_calls[0].arguments, json!({"query": "space"}));
+    assert_eq!(r.usage.completion_tokens, 9);
+    assert_eq!(r.finish_reason, "tool_calls");
+    let seen = script.seen.lock().unwrap()[0].clone();
+    assert_eq!(seen["stream"], true);
+    assert_eq!(seen["stream_options"]["include_usage"], true);
+}
+
+#[tokio::test]
+async fn a_429_is_retried_then_succeeds() {
+    let limited =
+        r#"{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}}"#;
+    let (url, script) = serve(vec![status(429, limited), ok_json(tool_call_response())]).await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    let r = complete(&model, request()).await.unwrap();
+    assert_eq!(r.tool_calls[0].name, "search_items");
+    assert_eq!(script.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_persistent_500_gives_up_after_the_retries() {
+    let (url, script) = serve(vec![status(500, "upstream exploded"); 10]).await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    let e = complete(&model, request()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ServerError {
+                status: 500,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("upstream exploded"));
+    assert_eq!(script.seen.lock().unwrap().len(), 4, "1 try + 3 retries");
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out_on_every_attempt() {
+    let slow = Reply {
+        delay: Duration::from_secs(3),
+        ..ok_json(tool_call_response())
+    };
+    let (url, script) = serve(vec![slow; 4]).await;
+    let mut cfg = config(&url, false);
+    cfg.timeout = Duration::from_millis(200);
+    cfg.max_retries = 1;
+    let model = OpenAiModel::new(cfg).unwrap();
+    let e = complete(&model, request()).await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { attempts: 2, .. }), "{e:?}");
+    assert!(e.to_string().contains("OPENAI_BASE_URL"));
+    assert_eq!(script.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_typed_error_and_not_retried() {
+    let (url, script) = serve(vec![
+        status(200, "{\"choices\": [ this is not json"),
+        ok_json(tool_call_response()),
+    ])
+    .await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    let e = complete(&model, request()).await.unwrap_err();
+    assert!(matches!(e, Error::Malformed(_)), "{e:?}");
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn tool_arguments_that_are_not_json_are_a_typed_error() {
+    let mut v = tool_call_response();
+    v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = json!("{query: oops");
+    let (url, _) = serve(vec![ok_json(v)]).await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    let e = complete(&model, request()).await.unwrap_err();
+    assert!(
+        matches!(e, Error::BadToolArguments { ref name, .. } if name == "search_items"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_error_is_not_retried() {
+    let bad = r#"{"error":{"message":"unknown model","type":"invalid_request_error","param":null,"code":null}}"#;
+    let (url, script) = serve(vec![status(404, bad), ok_json(tool_call_response())]).await;
+    let model = OpenAiModel::new(config(&url, true)).unwrap();
+    let e = complete(&model, request()).await.unwrap_err();
+    assert!(matches!(e, Error::Api { status: 404, .. }), "{e:?}");
+    assert!(e.to_string().contains("unknown model"));
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_retried_then_reported() {
+    let mut cfg = config("http://127.0.0.1:9/v1", false);
+    cfg.max_retries = 1;
+    let model = OpenAiModel::new(cfg).unwrap();
+    let e = complete(&model, request()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e:?}");
+    assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
+}
