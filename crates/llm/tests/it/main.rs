@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "local")]
+mod local;
 mod openai;
 mod replay;
 mod toolcall;

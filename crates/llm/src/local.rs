@@ -1,0 +1,526 @@
+//! A GGUF chat model run in-process through llama.cpp (`llama-cpp-2`).
+//!
+//! * The prompt is the model's own chat template (`tokenizer.chat_template`
+//!   in the GGUF) rendered with minijinja; minijinja-contrib's pycompat
+//!   supplies the Python string methods templates use.
+//! * Tool calls are decoded under a grammar built from the tools' JSON
+//!   schemas by llama.cpp's `json_schema_to_grammar`: the tool name from an
+//!   enum, then arguments that match that tool's schema, with arrays and
+//!   strings bounded. With [`ToolChoice::Required`] the whole answer is a
+//!   `<tool_call>` block; with [`ToolChoice::Auto`] the grammar starts when
+//!   the model writes `<tool_call>` (a lazy grammar).
+//! * The model and its context live on one worker thread, off the async
+//!   runtime. The tokens of the last prompt stay in the KV cache, and the
+//!   next call decodes only what differs after their common prefix, so the
+//!   static system prompt and tool schemas are evaluated once.
+//! * Dropping the event stream cancels generation.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Instant;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use serde_json::{Value, json};
+
+use crate::toolcall::parse_tool_calls;
+use crate::{
+    ChatEvent, ChatModel, ChatRequest, Error, EventStream, Message, Result, Role, Timings,
+    ToolChoice, ToolSpec, Usage,
+};
+
+/// How to run the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalConfig {
+    pub path: PathBuf,
+    /// CPU threads for prompt and generation.
+    pub threads: i32,
+    /// Context length in tokens.
+    pub context: u32,
+    /// Prompt tokens decoded per batch.
+    pub batch: u32,
+    /// Keep the KV cache of the last prompt for the next call.
+    pub prefix_cache: bool,
+}
+
+impl LocalConfig {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get() as i32),
+            context: 4096,
+            batch: 512,
+            prefix_cache: true,
+        }
+    }
+}
+
+/// Longest array a tool argument may hold when its schema sets no bound.
+pub const DEFAULT_MAX_ITEMS: u64 = 8;
+/// Longest string a tool argument may hold when its schema sets no bound.
+pub const DEFAULT_MAX_LENGTH: u64 = 200;
+
+fn bounded(schema: &Value) -> Value {
+    match schema {
+        Value::Object(m) => {
+            let mut m: serde_json::Map<String, Value> =
+                m.iter().map(|(k, v)| (k.clone(), bounded(v))).collect();
+            match m.get("type").and_then(Value::as_str) {
+                Some("array") if !m.contains_key("maxItems") => {
+                    m.insert("maxItems".into(), json!(DEFAULT_MAX_ITEMS));
+                }
+                Some("string") if !m.contains_key("maxLength") && !m.contains_key("enum") => {
+                    m.insert("maxLength".into(), json!(DEFAULT_MAX_LENGTH));
+                }
+                _ => {}
+            }
+            Value::Object(m)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(bounded).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The JSON schema of one tool call: `{"name": <one of the tools>,
+/// "arguments": <that tool's schema>}`, as text, with `name` first so that
+/// the model picks the tool before writing its arguments (a JSON map would
+/// sort the keys).
+pub fn call_schema(tools: &[ToolSpec]) -> String {
+    let one = |t: &ToolSpec| {
+        format!(
+            r#"{{"type":"object","properties":{{"name":{{"const":{}}},"arguments":{}}},"required":["name","arguments"],"additionalProperties":false}}"#,
+            Value::String(t.name.clone()),
+            bounded(&t.parameters)
+        )
+    };
+    if tools.len() == 1 {
+        one(&tools[0])
+    } else {
+        format!(
+            r#"{{"oneOf":[{}]}}"#,
+            tools.iter().map(one).collect::<Vec<_>>().join(",")
+        )
+    }
+}
+
+/// A GBNF grammar whose root is one `<tool_call>` block (Qwen/Hermes form)
+/// holding a call that satisfies [`call_schema`].
+pub fn tool_grammar(tools: &[ToolSpec]) -> Result<String> {
+    let schema = call_schema(tools);
+    let g = llama_cpp_2::json_schema_to_grammar(&schema)
+        .map_err(|e| Error::Config(format!("cannot build a grammar from the tool schemas: {e}")))?;
+    let mut out = String::from("root ::= \"<tool_call>\\n\" call \"\\n</tool_call>\"\n");
+    for line in g.lines() {
+        match line.strip_prefix("root ::=") {
+            Some(rest) => {
+                out.push_str("call ::=");
+                out.push_str(rest);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The messages as the chat template expects them (OpenAI's shape).
+fn template_messages(messages: &[Message]) -> Vec<Value> {
+    messages
+        .iter()
+        .map(|m| {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+                Role::Tool => "tool",
+            };
+            let mut v = json!({"role": role, "content": m.content});
+            if !m.tool_calls.is_empty() {
+                v["tool_calls"] = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        json!({"id": c.id, "type": "function",
+                           "function": {"name": c.name, "arguments": c.arguments}})
+                    })
+                    .collect();
+            }
+            if let Some(id) = &m.tool_call_id {
+                v["tool_call_id"] = json!(id);
+            }
+            v
+        })
+        .collect()
+}
+
+/// Renders a chat template (Jinja, as in the GGUF) with minijinja.
+pub fn render_template(template: &str, request: &ChatRequest) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.add_function(
+        "raise_exception",
+        |msg: String| -> std::result::Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                msg,
+            ))
+        },
+    );
+    env.add_template("chat", template)
+        .map_err(|e| Error::Config(format!("the model's chat template does not parse: {e}")))?;
+    let tools: Vec<Value> = if request.options.tool_choice == ToolChoice::None {
+        Vec::new()
+    } else {
+        request
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}})
+            })
+            .collect()
+    };
+    let ctx = minijinja::context! {
+        messages => template_messages(&request.messages),
+        tools => if tools.is_empty() { None } else { Some(tools) },
+        add_generation_prompt => true,
+        bos_token => "",
+        eos_token => "",
+    };
+    env.get_template("chat")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| Error::Config(format!("rendering the chat template: {e}")))
+}
+
+struct Job {
+    request: ChatRequest,
+    events: tokio::sync::mpsc::UnboundedSender<Result<ChatEvent>>,
+    cancel: Arc<AtomicBool>,
+}
+
+static BACKEND: OnceLock<std::result::Result<LlamaBackend, String>> = OnceLock::new();
+
+fn backend() -> Result<&'static LlamaBackend> {
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(
+                llama_cpp_2::LogOptions::default().with_logs_enabled(false),
+            );
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Config(format!("cannot start llama.cpp: {e}")))
+}
+
+/// A local GGUF model on a worker thread.
+#[derive(Debug)]
+pub struct LocalModel {
+    name: String,
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl LocalModel {
+    /// Loads the model (blocking; seconds for a small model).
+    pub fn load(config: LocalConfig) -> Result<Self> {
+        if !config.path.is_file() {
+            return Err(Error::Config(format!(
+                "no model at {}; run `recagent model pull qwen2.5-0.5b` first",
+                config.path.display()
+            )));
+        }
+        let name = format!(
+            "local:{}",
+            config
+                .path
+                .parent()
+                .and_then(Path::file_name)
+                .map_or_else(|| "gguf".into(), |n| n.to_string_lossy().into_owned())
+        );
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        std::thread::Builder::new()
+            .name("recagent-llama".into())
+            .spawn(move || worker(config, rx, ready_tx))
+            .map_err(|e| Error::Config(format!("cannot start the model thread: {e}")))?;
+        ready_rx
+            .recv()
+            .map_err(|_| Error::Config("the model thread stopped while loading".into()))??;
+        Ok(Self {
+            name,
+            jobs: Mutex::new(tx),
+        })
+    }
+}
+
+/// Sets the cancel flag when the stream is dropped.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl ChatModel for LocalModel {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn chat(&self, request: ChatRequest) -> EventStream {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let sent = self.jobs.lock().map_err(|_| ()).and_then(|j| {
+            j.send(Job {
+                request,
+                events: tx,
+                cancel: cancel.clone(),
+            })
+            .map_err(|_| ())
+        });
+        Box::pin(async_stream::try_stream! {
+            let _guard = CancelOnDrop(cancel);
+            if sent.is_err() {
+                Err(Error::Config("the model thread has stopped".into()))?;
+            }
+            while let Some(e) = rx.recv().await {
+                yield e?;
+            }
+        })
+    }
+}
+
+fn cfg_err(e: impl std::fmt::Display) -> Error {
+    Error::Config(format!("llama.cpp: {e}"))
+}
+
+fn worker(config: LocalConfig, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Result<()>>) {
+    let setup = (|| -> Result<(LlamaModel, String)> {
+        let backend = backend()?;
+        let model = LlamaModel::load_from_file(backend, &config.path, &LlamaModelParams::default())
+            .map_err(|e| Error::Config(format!("cannot load {}: {e}", config.path.display())))?;
+        let template = model.meta_val_str("tokenizer.chat_template").map_err(|e| {
+            Error::Config(format!(
+                "{} has no chat template ({e}); use a chat model",
+                config.path.display()
+            ))
+        })?;
+        Ok((model, template))
+    })();
+    let (model, template) = match setup {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let Ok(backend) = backend() else { return };
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(config.context))
+        .with_n_batch(config.batch)
+        .with_n_threads(config.threads)
+        .with_n_threads_batch(config.threads);
+    let mut ctx = match model.new_context(backend, params) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(cfg_err(e)));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let mut cached: Vec<LlamaToken> = Vec::new();
+    for job in jobs {
+        let events = job.events.clone();
+        if let Err(e) = run(&model, &mut ctx, &mut cached, &template, &config, job) {
+            cached.clear();
+            let _ = ctx.clear_kv_cache_seq(Some(0), None, None);
+            let _ = events.send(Err(e));
+        }
+    }
+}
+
+fn run(
+    model: &LlamaModel,
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    cached: &mut Vec<LlamaToken>,
+    template: &str,
+    config: &LocalConfig,
+    job: Job,
+) -> Result<()> {
+    let start = Instant::now();
+    let req = &job.request;
+    let prompt = render_template(template, req)?;
+    let vocab = model.vocab();
+    let tokens = vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true);
+    let n_ctx = ctx.n_ctx() as usize;
+    if tokens.len() + req.options.max_tokens as usize > n_ctx {
+        return Err(Error::Config(format!(
+            "the prompt is {} tokens and up to {} more may be generated, past the context of {n_ctx}; raise the context length or shorten the conversation",
+            tokens.len(),
+            req.options.max_tokens
+        )));
+    }
+    // Reuse the cached prefix; at least the last token is decoded again so
+    // that there are logits to sample from.
+    let mut keep = if config.prefix_cache {
+        cached
+            .iter()
+            .zip(&tokens)
+            .take_while(|(a, b)| a == b)
+            .count()
+    } else {
+        0
+    };
+    keep = keep.min(tokens.len().saturating_sub(1));
+    ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+        .map_err(cfg_err)?;
+    cached.truncate(keep);
+    let batch_size = config.batch.max(1) as usize;
+    let mut batch = LlamaBatch::new(batch_size.max(1), 1);
+    for chunk_start in (keep..tokens.len()).step_by(batch_size) {
+        batch.clear();
+        let end = (chunk_start + batch_size).min(tokens.len());
+        for (i, &t) in tokens[chunk_start..end].iter().enumerate() {
+            let pos = chunk_start + i;
+            batch
+                .add(t, pos as i32, &[0], pos + 1 == tokens.len())
+                .map_err(cfg_err)?;
+        }
+        ctx.decode(&mut batch).map_err(cfg_err)?;
+        cached.extend_from_slice(&tokens[chunk_start..end]);
+        if job.cancel.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+    }
+    let prefill_ms = start.elapsed().as_secs_f64() * 1e3;
+
+    let tools_on = !req.tools.is_empty() && req.options.tool_choice != ToolChoice::None;
+    let mut samplers = Vec::new();
+    if tools_on {
+        let g = tool_grammar(&req.tools)?;
+        let s = match req.options.tool_choice {
+            ToolChoice::Required => LlamaSampler::grammar(model, &g, "root"),
+            _ => LlamaSampler::grammar_lazy(model, &g, "root", ["<tool_call>"], &[]),
+        }
+        .map_err(|e| Error::Config(format!("llama.cpp rejected the tool grammar: {e}")))?;
+        samplers.push(s);
+    }
+    if req.options.temperature <= 0.0 {
+        samplers.push(LlamaSampler::greedy());
+    } else {
+        samplers.push(LlamaSampler::temp(req.options.temperature));
+        samplers.push(LlamaSampler::dist(req.options.seed.unwrap_or(0) as u32));
+    }
+    let mut sampler = LlamaSampler::chain_simple(samplers);
+
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut sent_upto = 0usize; // bytes of `bytes` already sent as text
+    let mut holding = false; // a '<' was seen: the rest may be a tool call
+    let mut generated = 0u32;
+    let mut finish = "length";
+    let mut pos = tokens.len();
+    let mut logits_at = batch.n_tokens() - 1;
+    while generated < req.options.max_tokens {
+        // `sample` also accepts the token into the grammar; accepting it
+        // again would corrupt the grammar state.
+        let token = sampler.sample(ctx, logits_at);
+        if vocab.is_eog(token) {
+            finish = "stop";
+            break;
+        }
+        generated += 1;
+        bytes.extend(vocab.token_to_piece(token, false, None));
+        let text_so_far = String::from_utf8_lossy(&bytes);
+        if !holding {
+            // Send complete UTF-8 up to any '<'.
+            let valid = match std::str::from_utf8(&bytes[sent_upto..]) {
+                Ok(s) => s.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            let piece = &bytes[sent_upto..sent_upto + valid];
+            let cut = piece.iter().position(|&b| b == b'<');
+            let upto = cut.unwrap_or(piece.len());
+            if upto > 0 {
+                let t = String::from_utf8_lossy(&piece[..upto]).into_owned();
+                if job
+                    .events
+                    .send(Ok(ChatEvent::TextDelta { text: t }))
+                    .is_err()
+                {
+                    return Ok(());
+                }
+                sent_upto += upto;
+            }
+            holding = cut.is_some();
+        }
+        if job.cancel.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if req
+            .options
+            .stop
+            .iter()
+            .any(|s| text_so_far.ends_with(s.as_str()))
+            || (tools_on
+                && text_so_far.trim_end().ends_with("</tool_call>")
+                && req.options.tool_choice == ToolChoice::Required)
+        {
+            finish = "stop";
+            break;
+        }
+        batch.clear();
+        batch.add(token, pos as i32, &[0], true).map_err(cfg_err)?;
+        ctx.decode(&mut batch).map_err(cfg_err)?;
+        cached.push(token);
+        pos += 1;
+        logits_at = 0;
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let calls = if tools_on {
+        parse_tool_calls(&text)
+    } else {
+        Vec::new()
+    };
+    // What was held back and is not a tool call is plain text after all.
+    let held = String::from_utf8_lossy(&bytes[sent_upto..]).into_owned();
+    let rest = match held.find("<tool_call>") {
+        Some(i) => held[..i].to_owned(),
+        None => held,
+    };
+    if !rest.trim().is_empty() {
+        let _ = job.events.send(Ok(ChatEvent::TextDelta { text: rest }));
+    }
+    for call in &calls {
+        let _ = job
+            .events
+            .send(Ok(ChatEvent::ToolCall { call: call.clone() }));
+    }
+    let _ = job.events.send(Ok(ChatEvent::Usage {
+        usage: Usage {
+            prompt_tokens: tokens.len() as u32,
+            completion_tokens: generated,
+        },
+    }));
+    let _ = job.events.send(Ok(ChatEvent::Timings {
+        timings: Timings {
+            first_token_ms: prefill_ms,
+            total_ms: start.elapsed().as_secs_f64() * 1e3,
+            cached_prompt_tokens: keep as u32,
+        },
+    }));
+    let _ = job.events.send(Ok(ChatEvent::Done {
+        finish_reason: if calls.is_empty() {
+            finish
+        } else {
+            "tool_calls"
+        }
+        .to_owned(),
+    }));
+    Ok(())
+}

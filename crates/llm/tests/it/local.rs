@@ -1,0 +1,131 @@
+//! The in-process llama.cpp backend. The grammar and template tests run
+//! everywhere; the real-model test pulls Qwen2.5-Coder-0.5B through
+//! `recagent model pull`'s code when RECAGENT_TEST_FETCH=1 (CI sets it).
+
+use recagent_llm::examples::{REQUESTS, decision_request, recommendation_tools};
+use recagent_llm::local::{LocalConfig, LocalModel, call_schema, render_template, tool_grammar};
+use recagent_llm::toolcall::validate_call;
+use recagent_llm::{ChatRequest, Message, ToolCall, ToolChoice, complete, pull};
+
+#[test]
+fn tool_grammar_is_built_from_the_schemas_with_bounds() {
+    let tools = recommendation_tools();
+    let schema: serde_json::Value = serde_json::from_str(&call_schema(&tools)).unwrap();
+    // Unbounded strings get a length bound; bounded arrays keep theirs.
+    assert_eq!(
+        schema["oneOf"][0]["properties"]["arguments"]["properties"]["query"]["maxLength"],
+        200
+    );
+    assert_eq!(
+        schema["oneOf"][1]["properties"]["arguments"]["properties"]["titles"]["maxItems"],
+        3
+    );
+    let g = tool_grammar(&tools).unwrap();
+    assert!(
+        g.starts_with("root ::= \"<tool_call>\\n\" call \"\\n</tool_call>\""),
+        "{g}"
+    );
+    for t in &tools {
+        assert!(g.contains(&t.name), "{} missing from the grammar", t.name);
+    }
+    insta::assert_snapshot!("tool_grammar", g);
+}
+
+const QWEN_LIKE_TEMPLATE: &str = r#"{%- if tools %}<|im_start|>system
+{{ messages[0]['content'] if messages[0]['role'] == 'system' else 'You are helpful.' }}
+
+# Tools
+<tools>{% for tool in tools %}
+{{ tool | tojson }}{% endfor %}
+</tools>
+For each function call, return a json object within <tool_call></tool_call> XML tags.<|im_end|>
+{% endif %}{%- for m in messages %}{% if not (m.role == 'system' and tools) %}<|im_start|>{{ m.role }}
+{{ m.content.strip() }}{% for c in m.tool_calls or [] %}<tool_call>
+{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
+</tool_call>{% endfor %}<|im_end|>
+{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"#;
+
+#[test]
+fn chat_templates_render_with_tools_and_python_methods() {
+    let mut req = decision_request("  a funny space movie  ");
+    req.messages.push(Message::assistant_calls(vec![ToolCall {
+        id: "c0".into(),
+        name: "search_items".into(),
+        arguments: serde_json::json!({"query": "space comedy"}),
+    }]));
+    req.messages
+        .push(Message::tool("c0", "[\"Spaceballs (1987)\"]"));
+    let out = render_template(QWEN_LIKE_TEMPLATE, &req).unwrap();
+    insta::assert_snapshot!("rendered_prompt", out);
+    let bad = render_template("{% if %}", &req).unwrap_err().to_string();
+    assert!(bad.contains("does not parse"), "{bad}");
+    let raising = "{{ raise_exception('only user and assistant roles') }}";
+    let e = render_template(raising, &ChatRequest::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("only user and assistant roles"), "{e}");
+}
+
+#[test]
+fn loading_a_missing_model_names_the_pull_command() {
+    let e = LocalModel::load(LocalConfig::new("/nonexistent/model.gguf")).unwrap_err();
+    assert!(
+        e.to_string().contains("recagent model pull qwen2.5-0.5b"),
+        "{e}"
+    );
+}
+
+#[test]
+fn real_qwen_05b_always_emits_a_valid_tool_call() {
+    if std::env::var("RECAGENT_TEST_FETCH").as_deref() != Ok("1") {
+        eprintln!("skipped: set RECAGENT_TEST_FETCH=1 to pull Qwen2.5-Coder-0.5B");
+        return;
+    }
+    let root = std::env::var_os("RECAGENT_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
+    let home = recagent_core::Home::new(root);
+    let spec = pull::spec("qwen2.5-0.5b").unwrap();
+    let path = pull::pull(&home, spec, &recagent_core::NoProgress).unwrap();
+    let model = LocalModel::load(LocalConfig::new(path)).unwrap();
+    let tools = recommendation_tools();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (i, text) in REQUESTS.iter().enumerate() {
+        let r = rt
+            .block_on(complete(&model, decision_request(text)))
+            .unwrap();
+        eprintln!(
+            "{text:?} -> {:?} ({} prompt tokens, {} cached, {:.0} ms)",
+            r.tool_calls, r.usage.prompt_tokens, r.timings.cached_prompt_tokens, r.timings.total_ms
+        );
+        assert_eq!(r.tool_calls.len(), 1, "{text:?}: {r:?}");
+        validate_call(&r.tool_calls[0], &tools).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(r.finish_reason, "tool_calls");
+        if i > 0 {
+            // The system prompt and tool schemas come from the KV cache.
+            assert!(r.timings.cached_prompt_tokens > 100, "{:?}", r.timings);
+        }
+    }
+    // Auto: whatever the model chooses, a call it makes is valid.
+    let mut req = decision_request(REQUESTS[0]);
+    req.options.tool_choice = ToolChoice::Auto;
+    let r = rt.block_on(complete(&model, req)).unwrap();
+    for c in &r.tool_calls {
+        validate_call(c, &tools).unwrap();
+    }
+    // Dropping a stream mid-way cancels it; the model still answers after.
+    {
+        let mut s = recagent_llm::ChatModel::chat(&model, decision_request(REQUESTS[1]));
+        let _ = rt.block_on(futures::StreamExt::next(&mut s));
+    }
+    let r = rt
+        .block_on(complete(&model, decision_request(REQUESTS[2])))
+        .unwrap();
+    validate_call(&r.tool_calls[0], &tools).unwrap();
+}
