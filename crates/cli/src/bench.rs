@@ -492,13 +492,12 @@ fn bench_llm(home: &Home, args: LlmArgs) -> anyhow::Result<()> {
         .build()?;
     let bars = Bars::new();
     let mut runs = Vec::new();
-    let mut run_all = |cache: bool, runs: &mut Vec<Decision>| -> anyhow::Result<Vec<f64>> {
+    let run_all = |cache: bool, runs: &mut Vec<Decision>| -> anyhow::Result<Vec<f64>> {
         let mut config = LocalConfig::new(&path);
         config.prefix_cache = cache;
         if let Some(t) = args.threads {
             config.threads = t;
         }
-        let threads = config.threads;
         let model = LocalModel::load(config)?;
         let label = if cache {
             "with the prefix cache"
@@ -539,7 +538,6 @@ fn bench_llm(home: &Home, args: LlmArgs) -> anyhow::Result<()> {
             recagent_core::Progress::advance(&bars, 1);
         }
         recagent_core::Progress::finish(&bars);
-        let _ = threads;
         Ok(times)
     };
     let uncached = run_all(false, &mut runs)?;

@@ -70,7 +70,7 @@ pub const DEFAULT_MAX_LENGTH: u64 = 200;
 fn bounded(schema: &Value) -> Value {
     match schema {
         Value::Object(m) => {
-            let mut m: serde_json::Map<String, Value> =
+            let mut m: std::collections::BTreeMap<String, Value> =
                 m.iter().map(|(k, v)| (k.clone(), bounded(v))).collect();
             match m.get("type").and_then(Value::as_str) {
                 Some("array") if !m.contains_key("maxItems") => {
@@ -81,7 +81,9 @@ fn bounded(schema: &Value) -> Value {
                 }
                 _ => {}
             }
-            Value::Object(m)
+            // Sorted keys whichever way serde_json keeps maps, so the grammar
+            // does not depend on its features.
+            Value::Object(m.into_iter().collect())
         }
         Value::Array(a) => Value::Array(a.iter().map(bounded).collect()),
         other => other.clone(),

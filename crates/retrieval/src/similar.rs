@@ -248,8 +248,8 @@ impl Similarity {
         }
         let mut acc = vec![0f32; n];
         let mut kg_lists = Vec::with_capacity(n);
-        for i in 0..n {
-            for &(e, w) in &item_entities[i] {
+        for (i, ents) in item_entities.iter().enumerate() {
+            for &(e, w) in ents {
                 for &j in &entities[e as usize] {
                     if j as usize != i {
                         if acc[j as usize] == 0.0 {

@@ -112,7 +112,7 @@ fn index_build_then_search_and_link() {
         .args(["search", "tiny", "we loved toy story", "--link"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("1.00  Toy Story (1995)"));
+        .stdout(predicate::str::contains("1.000  Toy Story (1995)"));
     recagent(h)
         .args(["search", "tiny", "x", "--genre", "polka"])
         .assert()

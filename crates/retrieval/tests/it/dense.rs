@@ -305,9 +305,9 @@ pub fn ml100k_home() -> Option<(tempfile::TempDir, recagent_core::Home, Catalog)
         return None;
     }
     let root = std::env::var_os("RECAGENT_HOME")
-        .map(std::path::PathBuf::from)
+        .map(PathBuf::from)
         .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
         });
     let shared = recagent_core::Home::new(root);
     let np = recagent_core::NoProgress;
@@ -438,7 +438,7 @@ fn ml100k_dense_hybrid_similar_and_bad_input() {
     for mode in [Mode::Dense, Mode::Hybrid] {
         let e = r.search("x", &bad, 10, mode).unwrap_err();
         assert!(
-            matches!(e, Error::InvalidFilter(_)) && e.to_string().contains("Horror"),
+            matches!(e, Error::InvalidFilter(_)) && e.to_string().contains("horror"),
             "{e}"
         );
     }
