@@ -341,18 +341,18 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
         },
         "timing query embedding",
     )?;
-    let lexical = time(
-        &mut |i| {
-            std::hint::black_box(retriever.search(
-                &cases[i].0,
-                &cases[i].1,
-                args.k,
-                Mode::Lexical,
-            )?);
-            Ok(())
-        },
-        "timing lexical search",
-    )?;
+    let search = |mode: Mode, label: &str| {
+        time(
+            &mut |i| {
+                std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, mode)?);
+                Ok(())
+            },
+            label,
+        )
+    };
+    let lexical = search(Mode::Lexical, "timing lexical search")?;
+    let dense = search(Mode::Dense, "timing dense search (embed + search)")?;
+    let hybrid = search(Mode::Hybrid, "timing hybrid search")?;
     let dense_search = time(
         &mut |i| {
             std::hint::black_box(retriever.search_embedded(
@@ -365,30 +365,6 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
             Ok(())
         },
         "timing vector search",
-    )?;
-    let dense = time(
-        &mut |i| {
-            std::hint::black_box(retriever.search(
-                &cases[i].0,
-                &cases[i].1,
-                args.k,
-                Mode::Dense,
-            )?);
-            Ok(())
-        },
-        "timing dense search (embed + search)",
-    )?;
-    let hybrid = time(
-        &mut |i| {
-            std::hint::black_box(retriever.search(
-                &cases[i].0,
-                &cases[i].1,
-                args.k,
-                Mode::Hybrid,
-            )?);
-            Ok(())
-        },
-        "timing hybrid search",
     )?;
     let dir = home.index_dir(&args.name);
     let build = std::fs::read(dir.join("build.json"))
