@@ -28,7 +28,7 @@ pub enum BenchCommand {
 pub struct LlmArgs {
     /// The local model (see `recagent model list`)
     #[arg(long, value_enum, default_value = "qwen2.5-0.5b")]
-    model: crate::model::ModelName,
+    model: crate::model::ChatModelName,
     /// CPU threads [default: all cores]
     #[arg(long)]
     threads: Option<i32>,
@@ -451,10 +451,7 @@ struct LlmBench {
 fn bench_llm(home: &Home, args: LlmArgs) -> anyhow::Result<()> {
     use recagent_llm::examples::{REQUESTS, decision_request, recommendation_tools};
     use recagent_llm::local::{LocalConfig, LocalModel};
-    let spec = args
-        .model
-        .local_spec()
-        .context("--model must be a local chat model, e.g. qwen2.5-0.5b")?;
+    let spec = args.model.spec();
     anyhow::ensure!(
         recagent_llm::pull::is_pulled(home, spec),
         "{} is not pulled; run `recagent model pull {}` first",

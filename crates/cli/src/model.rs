@@ -29,6 +29,26 @@ pub enum ModelName {
     Qwen15,
 }
 
+/// A local chat model (the GGUF models of [`ModelName`]).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ChatModelName {
+    /// Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF: the default on 2 cores
+    #[value(name = "qwen2.5-0.5b")]
+    Qwen05,
+    /// Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF: better tool calls, slower
+    #[value(name = "qwen2.5-1.5b")]
+    Qwen15,
+}
+
+impl ChatModelName {
+    pub fn spec(self) -> &'static pull::LocalModelSpec {
+        match self {
+            ChatModelName::Qwen05 => &pull::LOCAL_MODELS[0],
+            ChatModelName::Qwen15 => &pull::LOCAL_MODELS[1],
+        }
+    }
+}
+
 impl ModelName {
     /// The local chat model this names, if it is one.
     pub fn local_spec(self) -> Option<&'static pull::LocalModelSpec> {

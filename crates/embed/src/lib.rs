@@ -208,7 +208,15 @@ impl TextEncoder {
             path: wpath.clone(),
             source,
         })?;
-        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &device)?;
+        let mut tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
+        drop(bytes);
+        for (name, t) in tensors.iter_mut() {
+            *t = t.to_dtype(DType::F32)?;
+            if is_dense_weight(name, t) {
+                *t = transposed_storage(t)?;
+            }
+        }
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let model = BertModel::load(vb, &config)?;
         Ok(Self {
             model,
@@ -270,6 +278,21 @@ impl TextEncoder {
         progress.finish();
         Ok(out)
     }
+}
+
+/// Whether a tensor is the weight of a dense layer, `[out, in]`, which a
+/// linear layer multiplies as `x · Wᵀ`. Embedding tables are looked up by row
+/// and keep their layout.
+fn is_dense_weight(name: &str, t: &Tensor) -> bool {
+    t.rank() == 2 && name.ends_with(".weight") && !name.contains("embeddings.")
+}
+
+/// The same `[out, in]` matrix, stored as its transpose. `x · Wᵀ` then reads
+/// `Wᵀ` row by row, the layout gemm multiplies without repacking. Repacking
+/// all the weights on every call is what made a one-query forward pass
+/// slow: for a query of a few tokens it cost more than the arithmetic.
+fn transposed_storage(w: &Tensor) -> candle_core::Result<Tensor> {
+    w.t()?.contiguous()?.t()
 }
 
 /// One line of a knowledge-text file: extra text for one item, for example

@@ -28,6 +28,8 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use serde_json::{Value, json};
 
 use crate::toolcall::parse_tool_calls;
@@ -403,23 +405,26 @@ fn run(
     let prefill_ms = start.elapsed().as_secs_f64() * 1e3;
 
     let tools_on = !req.tools.is_empty() && req.options.tool_choice != ToolChoice::None;
-    let mut samplers = Vec::new();
-    if tools_on {
+    let grammar = if tools_on {
         let g = tool_grammar(&req.tools)?;
         let s = match req.options.tool_choice {
             ToolChoice::Required => LlamaSampler::grammar(model, &g, "root"),
             _ => LlamaSampler::grammar_lazy(model, &g, "root", ["<tool_call>"], &[]),
         }
         .map_err(|e| Error::Config(format!("llama.cpp rejected the tool grammar: {e}")))?;
-        samplers.push(s);
-    }
-    if req.options.temperature <= 0.0 {
-        samplers.push(LlamaSampler::greedy());
+        Some(s)
     } else {
-        samplers.push(LlamaSampler::temp(req.options.temperature));
-        samplers.push(LlamaSampler::dist(req.options.seed.unwrap_or(0) as u32));
-    }
-    let mut sampler = LlamaSampler::chain_simple(samplers);
+        None
+    };
+    let base = if req.options.temperature <= 0.0 {
+        LlamaSampler::greedy()
+    } else {
+        LlamaSampler::chain_simple([
+            LlamaSampler::temp(req.options.temperature),
+            LlamaSampler::dist(req.options.seed.unwrap_or(0) as u32),
+        ])
+    };
+    let mut sampler = Sampler { grammar, base };
 
     let mut bytes: Vec<u8> = Vec::new();
     let mut sent_upto = 0usize; // bytes of `bytes` already sent as text
@@ -429,8 +434,6 @@ fn run(
     let mut pos = tokens.len();
     let mut logits_at = batch.n_tokens() - 1;
     while generated < req.options.max_tokens {
-        // `sample` also accepts the token into the grammar; accepting it
-        // again would corrupt the grammar state.
         let token = sampler.sample(ctx, logits_at);
         if vocab.is_eog(token) {
             finish = "stop";
@@ -525,4 +528,49 @@ fn run(
         .to_owned(),
     }));
     Ok(())
+}
+
+/// Token choice under an optional grammar.
+///
+/// Checking every one of the vocabulary's ~150k tokens against the grammar
+/// costs more than a forward pass of a small model, so the grammar is applied
+/// the way llama.cpp's own `common_sampler` does: pick a token without it,
+/// check only that token, and filter the whole vocabulary only when the pick
+/// breaks the grammar. The chosen token is the same either way.
+struct Sampler {
+    grammar: Option<LlamaSampler>,
+    base: LlamaSampler,
+}
+
+impl Sampler {
+    fn sample(&mut self, ctx: &llama_cpp_2::context::LlamaContext<'_>, idx: i32) -> LlamaToken {
+        let Some(grammar) = self.grammar.as_mut() else {
+            return self.base.sample(ctx, idx);
+        };
+        let mut all = ctx.token_data_array_ith(idx);
+        self.base.apply(&mut all);
+        let mut token = all.selected_token();
+        if let Some(t) = token {
+            let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 1.0, 0.0)], false);
+            grammar.apply(&mut one);
+            if !one.data[0].logit().is_finite() {
+                token = None;
+            }
+        }
+        let token = match token {
+            Some(t) => t,
+            None => {
+                let mut all = ctx.token_data_array_ith(idx);
+                grammar.apply(&mut all);
+                self.base.apply(&mut all);
+                // The grammar always leaves at least one token (end of
+                // generation once it is complete), so there is a pick.
+                all.selected_token()
+                    .unwrap_or_else(|| self.base.sample(ctx, idx))
+            }
+        };
+        grammar.accept(token);
+        self.base.accept(token);
+        token
+    }
 }

@@ -454,7 +454,9 @@ fn ml100k_dense_hybrid_similar_and_bad_input() {
 #[test]
 fn opening_an_unbuilt_index_names_the_build_command() {
     use recagent_retrieval::{Backend, Error, Retriever};
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny");
+    let dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test"))
+            .join("../../tests/fixtures/tiny");
     let c = recagent_catalog::jsonl::load_dir(&dir, "tiny", &recagent_core::NoProgress).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let home = recagent_core::Home::new(tmp.path());

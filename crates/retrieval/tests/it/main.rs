@@ -13,7 +13,9 @@ use recagent_core::{Catalog, Home, ItemId, NoProgress};
 use recagent_retrieval::{Error, Filter, LexicalIndex};
 
 fn tiny() -> Catalog {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny");
+    let dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test"))
+            .join("../../tests/fixtures/tiny");
     jsonl::load_dir(&dir, "tiny", &NoProgress).unwrap()
 }
 
