@@ -19,6 +19,7 @@ use recagent_catalog::fetch::{self, Checksum};
 use recagent_core::{Home, Item, Progress};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
+mod quick;
 pub mod static_table;
 pub use static_table::StaticTable;
 
@@ -164,6 +165,7 @@ pub fn item_text(item: &Item, extra: Option<&str>) -> String {
 /// all-MiniLM-L6-v2 on the CPU.
 pub struct TextEncoder {
     model: BertModel,
+    quick: quick::QuickBert,
     tokenizer: Tokenizer,
     device: Device,
 }
@@ -210,6 +212,7 @@ impl TextEncoder {
         })?;
         let mut tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
         drop(bytes);
+        let quick = quick::QuickBert::new(&tensors, &wpath, &config)?;
         for (name, t) in tensors.iter_mut() {
             *t = t.to_dtype(DType::F32)?;
             if is_dense_weight(name, t) {
@@ -220,6 +223,7 @@ impl TextEncoder {
         let model = BertModel::load(vb, &config)?;
         Ok(Self {
             model,
+            quick,
             tokenizer,
             device,
         })
@@ -257,6 +261,18 @@ impl TextEncoder {
             .sqrt()?
             .clamp(1e-12f32, f32::MAX)?;
         Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
+    }
+
+    /// Embeds one short text, such as a search query, through the 8-bit copy
+    /// of the dense layers (see `quick.rs`). The vector is within a cosine of
+    /// about 0.99 of [`TextEncoder::embed`]'s and takes a fraction of the
+    /// time; use `embed` for item texts, so that the index is exact.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        self.quick.embed(enc.get_ids(), &self.device)
     }
 
     /// Embeds many texts in batches, reporting progress.

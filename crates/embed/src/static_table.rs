@@ -88,8 +88,8 @@ impl StaticTable {
         if let Some(enc) = fallback
             && !unknown.is_empty()
         {
-            let refs: Vec<&str> = unknown.iter().map(String::as_str).collect();
-            for v in enc.embed(&refs)? {
+            for w in &unknown {
+                let v = enc.embed_query(w)?;
                 for (s, x) in sum.iter_mut().zip(&v) {
                     *s += x;
                 }

@@ -122,7 +122,7 @@ impl QueryEncoder {
         }
         Ok(match &self.table {
             Some(t) => t.embed(text, Some(&self.minilm))?,
-            None => self.minilm.embed(&[text])?.pop(),
+            None => Some(self.minilm.embed_query(text)?),
         })
     }
 }

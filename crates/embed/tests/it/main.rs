@@ -57,6 +57,52 @@ fn minilm_embeds_meaning() {
 }
 
 #[test]
+fn quick_path_matches_candle_bert() {
+    let Some(home) = home() else { return };
+    let dir = fetch_minilm(&home, &NoProgress).unwrap();
+    let enc = TextEncoder::load(&dir).unwrap();
+    let queries = [
+        "space adventure",
+        "funny romantic comedy from the nineties",
+        "war",
+        "a tense thriller set in a hotel, anything after 1980",
+        "something like star wars",
+        "Sleepless in Seattle",
+        "animated films for kids with talking animals",
+        "dark crime drama about the mafia and family loyalty",
+        "héroes y villanos — película de acción",
+        "🙂 feel-good movie",
+    ];
+    let exact = enc.embed(&queries).unwrap();
+    let mut worst = 1f32;
+    for (q, e) in queries.iter().zip(&exact) {
+        let quick = enc.embed_query(q).unwrap();
+        assert_eq!(quick.len(), DIM);
+        let norm: f32 = quick.iter().map(|a| a * a).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{q}: norm {norm}");
+        worst = worst.min(cos(&quick, e));
+    }
+    eprintln!("worst cosine between the 8-bit and f32 paths: {worst}");
+    assert!(worst > 0.99, "the 8-bit path drifted: worst cosine {worst}");
+    // And it ranks texts the way the exact model does.
+    let docs = enc
+        .embed(&[
+            "Star Wars (1977). Genres: Action, Adventure, Sci-Fi",
+            "Sleepless in Seattle (1993). Genres: Comedy, Romance",
+            "The Godfather (1972). Genres: Crime, Drama",
+            "Toy Story (1995). Genres: Animation, Children's, Comedy",
+        ])
+        .unwrap();
+    for (qi, best) in [(0usize, 0usize), (1, 1), (7, 2), (6, 3)] {
+        let q = enc.embed_query(queries[qi]).unwrap();
+        let top = (0..docs.len())
+            .max_by(|&a, &b| cos(&q, &docs[a]).total_cmp(&cos(&q, &docs[b])))
+            .unwrap();
+        assert_eq!(top, best, "{}", queries[qi]);
+    }
+}
+
+#[test]
 fn missing_weights_name_the_pull_command() {
     let dir = tempfile::tempdir().unwrap();
     let err = TextEncoder::load(dir.path()).unwrap_err();
