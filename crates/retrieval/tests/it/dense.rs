@@ -171,7 +171,17 @@ fn server_backend_agrees_with_embedded() {
     }
     let a = edge.vectors(&[ItemId(1), ItemId(2)]).unwrap();
     let b = server.vectors(&[ItemId(1), ItemId(2)]).unwrap();
+    assert_eq!(a.len(), 2);
     assert_eq!(a.len(), b.len());
+    for ((ia, va), (ib, vb)) in a.iter().zip(&b) {
+        assert_eq!(ia, ib);
+        let gap = va
+            .iter()
+            .zip(vb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(gap < 1e-5, "stored vectors differ by {gap}");
+    }
     eprintln!("backends agree on {compared} filtered top-10 queries");
 }
 
