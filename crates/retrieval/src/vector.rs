@@ -94,10 +94,11 @@ mod edge {
     pub use qdrant_edge::external::ordered_float::OrderedFloat;
     pub use qdrant_edge::{
         Condition, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard,
-        EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, HasIdCondition, JsonPath,
-        Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
-        PointOperations, PointStruct, QueryEnum, QueryRequest, Range, ScoringQuery,
-        UpdateOperation, VectorInternal, VectorStructInternal, WithPayloadInterface, WithVector,
+        EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, HasIdCondition,
+        HnswIndexConfig, JsonPath, Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType,
+        PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest,
+        Range, ScoringQuery, UpdateOperation, VectorInternal, VectorStructInternal,
+        WithPayloadInterface, WithVector,
     };
 }
 
@@ -121,6 +122,23 @@ fn edge_err(e: impl std::fmt::Display) -> Error {
     Error::Vector(format!("qdrant edge: {e}"))
 }
 
+/// The HNSW settings of the embedded store: Qdrant's defaults (m 16,
+/// ef_construct 100, indexing threads from the core count), except that no
+/// extra graph links are built per payload value (`payload_m = 0`).
+///
+/// With the default, Qdrant builds a sub-graph for every genre and for every
+/// block of years besides the main graph, which multiplied the HNSW build
+/// time of a 1M-item catalog several times over on 2 cores. Filtered search
+/// stays correct without them: Qdrant's planner searches small filtered sets
+/// exactly through the payload index, and checks the filter while walking
+/// the main graph for large ones.
+fn hnsw_config() -> edge::HnswIndexConfig {
+    edge::HnswIndexConfig {
+        payload_m: Some(0),
+        ..edge::HnswIndexConfig::default()
+    }
+}
+
 impl EdgeStore {
     /// Creates an empty shard in `dir` (which must not hold one) with the
     /// payload indexes in place.
@@ -131,6 +149,7 @@ impl EdgeStore {
         })?;
         let config = edge::EdgeConfig::builder()
             .on_disk_payload(false)
+            .hnsw_config(hnsw_config())
             .vector(
                 edge::DEFAULT_VECTOR_NAME,
                 edge::EdgeVectorParams::builder(dim, edge::Distance::Cosine).build(),
