@@ -6,5 +6,6 @@
 #[cfg(feature = "local")]
 mod local;
 mod openai;
+mod pull;
 mod replay;
 mod toolcall;
