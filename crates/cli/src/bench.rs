@@ -277,6 +277,9 @@ struct RetrievalBench {
     dense: Percentiles,
     /// Embed + lexical + vector search + fusion.
     hybrid: Percentiles,
+    /// Mean recall@k of the vector index against an exact scan under the
+    /// same filter (absent when no query had any result).
+    vector_recall: Option<f64>,
     threads: usize,
 }
 
@@ -366,6 +369,36 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
         },
         "timing vector search",
     )?;
+    // Recall of the vector index: its top k against an exact scan of the
+    // points that pass the same filter.
+    recagent_core::Progress::stage(
+        &bars,
+        "measuring vector recall against exact search",
+        Some(args.requests as u64),
+    );
+    let store = retriever.vector_store();
+    let mut recall = Vec::with_capacity(args.requests);
+    for i in 10..cases.len() {
+        let exact = store.search_exact(&vectors[i], &cases[i].1, args.k)?;
+        if let Some(kth) = exact.last() {
+            let got = store.search(&vectors[i], &cases[i].1, args.k)?;
+            // An item scoring as high as the exact k-th is as good an answer
+            // (catalogs hold items with the same text, hence ties).
+            let hit = got
+                .iter()
+                .filter(|h| exact.iter().any(|e| e.item == h.item) || h.score >= kth.score - 1e-6)
+                .count()
+                .min(exact.len());
+            recall.push(hit as f64 / exact.len() as f64);
+        }
+        recagent_core::Progress::advance(&bars, 1);
+    }
+    recagent_core::Progress::finish(&bars);
+    let vector_recall = if recall.is_empty() {
+        None
+    } else {
+        Some(recall.iter().sum::<f64>() / recall.len() as f64)
+    };
     let dir = home.index_dir(&args.name);
     let build = std::fs::read(dir.join("build.json"))
         .ok()
@@ -388,6 +421,7 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
         dense_search: percentiles(dense_search),
         dense: percentiles(dense),
         hybrid: percentiles(hybrid),
+        vector_recall,
         threads: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
@@ -414,6 +448,9 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
                 "{label:>14}  p50 {:>8.3} ms  p99 {:>8.3} ms",
                 p.p50_ms, p.p99_ms
             );
+        }
+        if let Some(r) = out.vector_recall {
+            println!("vector recall@{} against exact search: {:.3}", out.k, r);
         }
     }
     Ok(())

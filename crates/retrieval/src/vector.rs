@@ -57,6 +57,10 @@ pub trait VectorStore: Send + Sync + std::fmt::Debug {
     /// The `k` nearest items to `vector` (cosine) that pass `filter`, best
     /// first. The filter must already be validated against the catalog.
     fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>>;
+    /// The same search without the HNSW index: every point that passes the
+    /// filter is scored. Slow; it is the reference that `bench retrieval`
+    /// measures the index's recall against.
+    fn search_exact(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>>;
     /// Number of points stored.
     fn count(&self) -> Result<usize>;
     /// The stored vectors of these items (missing ones are left out).
@@ -84,6 +88,15 @@ pub fn upsert_all(
     Ok(())
 }
 
+/// The HNSW beam width of a search for `k` items, the same on both
+/// backends: Qdrant's default (100, its ef_construct) up to k = 50, then
+/// twice k. ACORN (also on for both) explores neighbours' neighbours when a
+/// filter rejects most of the graph, which the graph needs because it has no
+/// per-payload links.
+fn search_ef(k: usize) -> usize {
+    (k * 2).max(100)
+}
+
 fn lower(genres: &[String]) -> Vec<String> {
     genres.iter().map(|g| g.trim().to_lowercase()).collect()
 }
@@ -93,11 +106,11 @@ fn lower(genres: &[String]) -> Vec<String> {
 mod edge {
     pub use qdrant_edge::external::ordered_float::OrderedFloat;
     pub use qdrant_edge::{
-        Condition, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard,
-        EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, HasIdCondition,
+        AcornSearchParams, Condition, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig,
+        EdgeShard, EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, HasIdCondition,
         HnswIndexConfig, JsonPath, Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType,
         PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest,
-        Range, ScoringQuery, UpdateOperation, VectorInternal, VectorStructInternal,
+        Range, ScoringQuery, SearchParams, UpdateOperation, VectorInternal, VectorStructInternal,
         WithPayloadInterface, WithVector,
     };
 }
@@ -182,6 +195,62 @@ impl EdgeStore {
             shard,
             dir: dir.to_owned(),
         })
+    }
+
+    fn query(
+        &self,
+        vector: &[f32],
+        filter: &Filter,
+        k: usize,
+        exact: bool,
+    ) -> Result<Vec<SearchHit>> {
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let params = Some(if exact {
+            edge::SearchParams {
+                exact: true,
+                ..edge::SearchParams::default()
+            }
+        } else {
+            edge::SearchParams {
+                hnsw_ef: Some(search_ef(k)),
+                acorn: Some(edge::AcornSearchParams {
+                    enable: true,
+                    max_selectivity: None,
+                }),
+                ..edge::SearchParams::default()
+            }
+        });
+        let points = self
+            .shard
+            .query(edge::QueryRequest {
+                prefetches: vec![],
+                query: Some(edge::ScoringQuery::Vector(edge::QueryEnum::Nearest(
+                    edge::NamedQuery {
+                        query: vector.to_vec().into(),
+                        using: None,
+                    },
+                ))),
+                filter: Self::filter(filter)?,
+                score_threshold: None,
+                limit: k,
+                offset: 0,
+                params,
+                with_vector: edge::WithVector::Bool(false),
+                with_payload: edge::WithPayloadInterface::Bool(false),
+            })
+            .map_err(edge_err)?;
+        Ok(points
+            .into_iter()
+            .filter_map(|p| match p.id {
+                edge::PointId::NumId(n) => Some(SearchHit {
+                    item: ItemId(n as u32),
+                    score: p.score,
+                }),
+                edge::PointId::Uuid(_) => None,
+            })
+            .collect())
     }
 
     fn filter(filter: &Filter) -> Result<Option<edge::Filter>> {
@@ -270,38 +339,11 @@ impl VectorStore for EdgeStore {
     }
 
     fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        let points = self
-            .shard
-            .query(edge::QueryRequest {
-                prefetches: vec![],
-                query: Some(edge::ScoringQuery::Vector(edge::QueryEnum::Nearest(
-                    edge::NamedQuery {
-                        query: vector.to_vec().into(),
-                        using: None,
-                    },
-                ))),
-                filter: Self::filter(filter)?,
-                score_threshold: None,
-                limit: k,
-                offset: 0,
-                params: None,
-                with_vector: edge::WithVector::Bool(false),
-                with_payload: edge::WithPayloadInterface::Bool(false),
-            })
-            .map_err(edge_err)?;
-        Ok(points
-            .into_iter()
-            .filter_map(|p| match p.id {
-                edge::PointId::NumId(n) => Some(SearchHit {
-                    item: ItemId(n as u32),
-                    score: p.score,
-                }),
-                edge::PointId::Uuid(_) => None,
-            })
-            .collect())
+        self.query(vector, filter, k, false)
+    }
+
+    fn search_exact(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
+        self.query(vector, filter, k, true)
     }
 
     fn count(&self) -> Result<usize> {
@@ -348,10 +390,10 @@ impl VectorStore for EdgeStore {
 mod server {
     pub use qdrant_client::Qdrant;
     pub use qdrant_client::qdrant::{
-        Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
-        Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, Query,
-        QueryPointsBuilder, Range, UpsertPointsBuilder, VectorParamsBuilder,
-        point_id::PointIdOptions,
+        AcornSearchParamsBuilder, Condition, CountPointsBuilder, CreateCollectionBuilder,
+        CreateFieldIndexCollectionBuilder, Distance, FieldType, Filter, GetPointsBuilder, PointId,
+        PointStruct, Query, QueryPointsBuilder, Range, SearchParamsBuilder, UpsertPointsBuilder,
+        VectorParamsBuilder, point_id::PointIdOptions,
     };
 }
 
@@ -435,6 +477,47 @@ impl ServerStore {
             .map_err(|e| Self::err(&self.url, e))
     }
 
+    fn query(
+        &self,
+        vector: &[f32],
+        filter: &Filter,
+        k: usize,
+        exact: bool,
+    ) -> Result<Vec<SearchHit>> {
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut q = server::QueryPointsBuilder::new(&self.collection)
+            .query(server::Query::new_nearest(vector.to_vec()))
+            .limit(k as u64)
+            .with_payload(false);
+        q = q.params(if exact {
+            server::SearchParamsBuilder::default().exact(true)
+        } else {
+            server::SearchParamsBuilder::default()
+                .hnsw_ef(search_ef(k) as u64)
+                .acorn(server::AcornSearchParamsBuilder::new(true))
+        });
+        if let Some(f) = Self::filter(filter) {
+            q = q.filter(f);
+        }
+        let resp = self
+            .runtime
+            .block_on(self.client.query(q))
+            .map_err(|e| Self::err(&self.url, e))?;
+        Ok(resp
+            .result
+            .into_iter()
+            .filter_map(|p| match p.id?.point_id_options? {
+                server::PointIdOptions::Num(n) => Some(SearchHit {
+                    item: ItemId(n as u32),
+                    score: p.score,
+                }),
+                server::PointIdOptions::Uuid(_) => None,
+            })
+            .collect())
+    }
+
     fn filter(filter: &Filter) -> Option<server::Filter> {
         use server::Condition as C;
         let mut must = Vec::new();
@@ -505,31 +588,11 @@ impl VectorStore for ServerStore {
     }
 
     fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        let mut q = server::QueryPointsBuilder::new(&self.collection)
-            .query(server::Query::new_nearest(vector.to_vec()))
-            .limit(k as u64)
-            .with_payload(false);
-        if let Some(f) = Self::filter(filter) {
-            q = q.filter(f);
-        }
-        let resp = self
-            .runtime
-            .block_on(self.client.query(q))
-            .map_err(|e| Self::err(&self.url, e))?;
-        Ok(resp
-            .result
-            .into_iter()
-            .filter_map(|p| match p.id?.point_id_options? {
-                server::PointIdOptions::Num(n) => Some(SearchHit {
-                    item: ItemId(n as u32),
-                    score: p.score,
-                }),
-                server::PointIdOptions::Uuid(_) => None,
-            })
-            .collect())
+        self.query(vector, filter, k, false)
+    }
+
+    fn search_exact(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
+        self.query(vector, filter, k, true)
     }
 
     fn count(&self) -> Result<usize> {

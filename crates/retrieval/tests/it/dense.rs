@@ -109,6 +109,13 @@ fn edge_store_matches_brute_force_under_filters_and_reopens() {
                     .collect();
                 assert_eq!(got, brute(&pts, &q, &f, 10), "filter {f:?}");
                 assert!(got.iter().all(|i| passes(&pts[i.index()], &f)));
+                let exact: Vec<ItemId> = store
+                    .search_exact(&q, &f, 10)
+                    .unwrap()
+                    .iter()
+                    .map(|h| h.item)
+                    .collect();
+                assert_eq!(exact, got, "exact search, filter {f:?}");
             }
         }
     };
@@ -166,6 +173,13 @@ fn server_backend_agrees_with_embedded() {
                 .map(|h| h.item)
                 .collect();
             assert_eq!(a, b, "filter {f:?}");
+            let exact: Vec<ItemId> = server
+                .search_exact(&q, &f, 10)
+                .unwrap()
+                .iter()
+                .map(|h| h.item)
+                .collect();
+            assert_eq!(exact, b, "exact server search, filter {f:?}");
             compared += 1;
         }
     }
