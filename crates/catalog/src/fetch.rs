@@ -122,30 +122,43 @@ pub fn http_download(
     fs::rename(&tmp, dest).map_err(Error::io(dest))
 }
 
-/// The pip that `pip download` runs.
+/// The pip that `pip download` runs: a program and the arguments that come
+/// before pip's own (`python3 -m pip`, `uv pip`, `/opt/venv/bin/pip`).
+///
+/// The library never picks one from the environment; the binary does, and
+/// passes it down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pip {
     pub program: String,
     pub args: Vec<String>,
 }
 
+impl Default for Pip {
+    /// `python3 -m pip`.
+    fn default() -> Self {
+        Self::new("python3", ["-m", "pip"])
+    }
+}
+
 impl Pip {
-    /// `$RECAGENT_PIP` (a program, possibly with arguments), else `python3 -m pip`.
-    pub fn from_env() -> Self {
-        if let Ok(custom) = std::env::var("RECAGENT_PIP") {
-            let mut parts = custom.split_whitespace().map(str::to_owned);
-            if let Some(program) = parts.next() {
-                return Self {
-                    program,
-                    args: parts.collect(),
-                };
-            }
-        }
+    pub fn new(
+        program: impl Into<String>,
+        args: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
-            program: "python3".to_owned(),
-            args: vec!["-m".into(), "pip".into()],
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
         }
     }
+
+    /// A pip written as one command line, split on whitespace: `pip3`,
+    /// `python3.12 -m pip`. `None` when the line is blank.
+    pub fn from_command_line(line: &str) -> Option<Self> {
+        let mut parts = line.split_whitespace();
+        let program = parts.next()?;
+        Some(Self::new(program, parts))
+    }
+
 
     /// Runs `pip download --no-deps REQUIREMENT` into `dir` and returns the
     /// one file it wrote.
@@ -176,7 +189,7 @@ impl Pip {
         progress.finish();
         let output = output.map_err(|e| Error::Command {
             command: shown.clone(),
-            reason: format!("{e}; install Python 3 with pip, or set RECAGENT_PIP to a pip command"),
+            reason: format!("cannot start it ({e}); install Python 3 with pip, or use another pip"),
         })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);

@@ -17,7 +17,7 @@ use std::time::Duration;
 use recagent_core::{Catalog, Home, Interaction, Item, ItemId, Progress, User, UserId};
 
 use crate::error::{Error, Result};
-use crate::fetch::{self, Checksum};
+use crate::fetch::{self, Checksum, Pip};
 use crate::store::{self, Manifest, Staging};
 
 pub const NAME: &str = "ml-100k";
@@ -63,6 +63,8 @@ pub struct FetchOptions {
     /// Overrides the canonical archive address and its MD5 (tests, mirrors).
     pub grouplens_url: String,
     pub grouplens_md5: String,
+    /// The pip that fetches the RecBole wheel.
+    pub pip: Pip,
 }
 
 impl Default for FetchOptions {
@@ -73,6 +75,7 @@ impl Default for FetchOptions {
             http_timeout: Duration::from_secs(120),
             grouplens_url: GROUPLENS_URL.to_owned(),
             grouplens_md5: GROUPLENS_MD5.to_owned(),
+            pip: Pip::default(),
         }
     }
 }
@@ -96,13 +99,13 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
 
     let source_label = match opts.source {
         Source::GroupLens => fetch_grouplens(&downloads, &raw, opts, progress)?,
-        Source::RecBole => fetch_recbole(&downloads, &raw, progress)?,
+        Source::RecBole => fetch_recbole(&downloads, &raw, &opts.pip, progress)?,
         Source::Auto => match fetch_grouplens(&downloads, &raw, opts, progress) {
             Ok(label) => label,
             Err(e) => {
                 notes.push(format!("GroupLens archive unavailable ({e}); used the {RECBOLE_REQUIREMENT} wheel instead"));
                 let _ = fs::remove_dir_all(&raw);
-                fetch_recbole(&downloads, &raw, progress)?
+                fetch_recbole(&downloads, &raw, &opts.pip, progress)?
             }
         },
     };
@@ -136,7 +139,12 @@ fn fetch_grouplens(
     Ok("GroupLens ml-100k.zip".into())
 }
 
-fn fetch_recbole(downloads: &Path, raw: &Path, progress: &dyn Progress) -> Result<String> {
+fn fetch_recbole(
+    downloads: &Path,
+    raw: &Path,
+    pip: &Pip,
+    progress: &dyn Progress,
+) -> Result<String> {
     let wheel = downloads.join(RECBOLE_WHEEL);
     let sum = Checksum::Sha256(RECBOLE_SHA256);
     if !(wheel.is_file() && fetch::verify(&wheel, sum, RECBOLE_WHEEL).is_ok()) {
@@ -144,7 +152,7 @@ fn fetch_recbole(downloads: &Path, raw: &Path, progress: &dyn Progress) -> Resul
             .prefix(".pip-")
             .tempdir_in(downloads)
             .map_err(Error::io(downloads))?;
-        let got = fetch::Pip::from_env().download(RECBOLE_REQUIREMENT, tmp.path(), progress)?;
+        let got = pip.download(RECBOLE_REQUIREMENT, tmp.path(), progress)?;
         fetch::verify(&got, sum, RECBOLE_WHEEL)?;
         fs::rename(&got, &wheel).map_err(Error::io(&wheel))?;
     }

@@ -8,7 +8,7 @@
 use rand::SeedableRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
-use recagent_core::{Catalog, Episode, ItemId, Labeled};
+use recagent_core::{Catalog, Episode, ItemId, Labeled, UserId};
 
 /// How ratings become labels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,23 +98,64 @@ impl Default for EpisodeConfig {
     }
 }
 
+/// Positives per user, oldest first: `(user, timestamp, item)` triples in
+/// log order, ordered by time with ties kept in log order.
+fn histories_of(
+    n_users: usize,
+    positives: impl Iterator<Item = (UserId, i64, ItemId)>,
+) -> Vec<Vec<ItemId>> {
+    let mut per_user: Vec<Vec<(i64, usize, ItemId)>> = vec![Vec::new(); n_users];
+    for (pos, (u, t, i)) in positives.enumerate() {
+        if let Some(v) = per_user.get_mut(u.index()) {
+            v.push((t, pos, i));
+        }
+    }
+    per_user
+        .into_iter()
+        .map(|mut v| {
+            v.sort_unstable();
+            v.into_iter().map(|(_, _, i)| i).collect()
+        })
+        .collect()
+}
+
+/// Every user's positives under `rule`, oldest first (ties in log order),
+/// indexed by user id. The one definition of a user's history that the
+/// episodes, the CLI's rankers and item similarity all use.
+pub fn positive_histories(catalog: &Catalog, rule: LabelRule) -> Vec<Vec<ItemId>> {
+    histories_of(
+        catalog.users().len(),
+        catalog
+            .interactions()
+            .iter()
+            .filter(|x| rule.label(x.rating) == Some(true))
+            .map(|x| (x.user, x.timestamp, x.item)),
+    )
+}
+
+/// The positives among labelled rows (e.g. a training split), per user,
+/// oldest first: the history a model trained on those rows may see.
+pub fn row_histories(n_users: usize, rows: &[Labeled]) -> Vec<Vec<ItemId>> {
+    histories_of(
+        n_users,
+        rows.iter()
+            .filter(|r| r.label)
+            .map(|r| (r.user, r.timestamp, r.item)),
+    )
+}
+
 /// One episode per eligible user: the target is the last positive by time
 /// (ties broken by position in the log), the history the positives just
 /// before it, oldest first. Users come out in id order.
 pub fn leave_last_positive_out(catalog: &Catalog, cfg: EpisodeConfig) -> Vec<Episode> {
-    let mut per_user: Vec<Vec<(i64, usize, ItemId)>> = vec![Vec::new(); catalog.users().len()];
-    for (pos, x) in catalog.interactions().iter().enumerate() {
-        if cfg.rule.label(x.rating) == Some(true) {
-            per_user[x.user.index()].push((x.timestamp, pos, x.item));
-        }
-    }
     let mut out = Vec::new();
-    for (u, mut pos) in per_user.into_iter().enumerate() {
-        pos.sort_unstable();
-        let Some(&(_, _, target)) = pos.last() else {
+    for (u, pos) in positive_histories(catalog, cfg.rule)
+        .into_iter()
+        .enumerate()
+    {
+        let Some((&target, before)) = pos.split_last() else {
             continue;
         };
-        let before = &pos[..pos.len() - 1];
         if before.len() < cfg.min_history {
             continue;
         }
@@ -122,7 +163,7 @@ pub fn leave_last_positive_out(catalog: &Catalog, cfg: EpisodeConfig) -> Vec<Epi
         out.push(Episode {
             user: catalog.users()[u].id,
             target,
-            history: before[start..].iter().map(|&(_, _, i)| i).collect(),
+            history: before[start..].to_vec(),
         });
     }
     out

@@ -264,11 +264,11 @@ fn title(rng: &mut ChaCha8Rng) -> String {
 /// Generates a catalog. Deterministic for a given config.
 pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
     if cfg.items == 0 {
-        return Err(Error::Invalid("--items must be at least 1".into()));
+        return Err(Error::Invalid("a synthetic catalog needs at least 1 item".into()));
     }
     if cfg.items > u32::MAX as usize || cfg.users > u32::MAX as usize {
         return Err(Error::Invalid(
-            "--items and --users must fit in 32 bits".into(),
+            "item and user counts must fit in 32 bits".into(),
         ));
     }
     if !(cfg.popularity_skew.is_finite() && cfg.popularity_skew > 0.0) {

@@ -1,18 +1,19 @@
 //! `recagent bench …`
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use recagent_catalog::split::{LabelRule, positive_histories};
 use recagent_catalog::store;
 use recagent_core::{Home, ItemId, UserId};
-use recagent_ranker::{ModelKind, PreRanker};
+use recagent_ranker::{Funnel, FunnelConfig, ModelStore, Ranker, UserContext};
 use serde::Serialize;
 
 use crate::progress::Bars;
-use crate::train::{ModelArg, load_ranker, model_dir, prerank_dir};
+use crate::train::ModelArg;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -85,6 +86,18 @@ struct Latency {
     prerank_p99_ms: f64,
     rank_p50_ms: f64,
     rank_p99_ms: f64,
+    /// The whole funnel: pre-rank to 300 (when there are more), rank to 10.
+    funnel_p50_ms: f64,
+    funnel_p99_ms: f64,
+}
+
+/// Requests per second when `callers` threads share one ranker.
+#[derive(Debug, Serialize)]
+struct Throughput {
+    callers: usize,
+    candidates: usize,
+    requests: usize,
+    requests_per_s: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +108,8 @@ struct RankerBench {
     requests: usize,
     /// Candidate lists are drawn with replacement when larger than the catalog.
     latency: Vec<Latency>,
+    /// One caller, then 8 callers on one shared ranker (500 candidates).
+    throughput: Vec<Throughput>,
     train_samples_per_s: Option<f64>,
     prerank_train_samples_per_s: Option<f64>,
     threads: usize,
@@ -119,76 +134,83 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
 fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
-    let kind = match args.model {
-        ModelArg::Lr => ModelKind::Lr,
-        ModelArg::Fm => ModelKind::Fm,
-        ModelArg::Deepfm => ModelKind::DeepFm,
-        ModelArg::Dcnv2 => ModelKind::DcnV2,
-        ModelArg::Twotower => {
-            anyhow::bail!("--model picks the ranker to time; the pre-ranker is always timed")
-        }
+    let Some(kind) = args.model.kind() else {
+        anyhow::bail!("--model picks the ranker to time; the pre-ranker is always timed")
     };
-    let dir = model_dir(home, &args.name, kind, args.knowledge);
-    if !dir.join("config.json").is_file() {
-        let flag = if args.knowledge { " --knowledge" } else { "" };
-        anyhow::bail!(
-            "no trained {} in {}; run `recagent train {} --model {}{flag}` first",
-            kind.name(),
-            dir.display(),
-            args.name,
-            kind.name()
-        );
+    if args.knowledge {
+        crate::index::ensure_minilm(home, &bars)?;
     }
-    let ranker = load_ranker(home, &catalog, &dir, &bars)?;
-    let pdir = prerank_dir(home, &args.name);
-    if !pdir.join(recagent_ranker::prerank::CONFIG_FILE).is_file() {
-        anyhow::bail!(
-            "no trained pre-ranker in {}; run `recagent train {} --model twotower` first",
-            pdir.display(),
-            args.name
-        );
-    }
-    let pre =
-        PreRanker::load(&pdir, &catalog).with_context(|| format!("loading {}", pdir.display()))?;
+    let models = ModelStore::for_catalog(home, &args.name);
+    let ranker = Arc::new(models.load_ranker(home, &catalog, kind, args.knowledge, &bars)?);
+    let pre = Arc::new(models.load_prerank(&catalog)?);
+    let funnel = Funnel::new(Arc::clone(&ranker), Some(Arc::clone(&pre)));
+    // Each user's logged positives are their history here, as in `search`.
+    let histories = positive_histories(&catalog, LabelRule::default());
+    let dir = models.ranker_dir(kind, args.knowledge);
 
     let n_items = catalog.items().len() as u32;
     let n_users = catalog.users().len() as u32;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let mut latency = Vec::new();
     for &n in &[100usize, 500, 5000] {
-        let (mut pre_ms, mut rank_ms) = (Vec::new(), Vec::new());
+        let (mut pre_ms, mut rank_ms, mut funnel_ms) = (Vec::new(), Vec::new(), Vec::new());
         bars_stage(&bars, n, args.requests);
         for r in 0..args.requests + 10 {
             let user = (n_users > 0).then(|| UserId(rng.random_range(0..n_users)));
             let cands: Vec<ItemId> = (0..n)
                 .map(|_| ItemId(rng.random_range(0..n_items)))
                 .collect();
+            let history = user
+                .and_then(|u| histories.get(u.index()))
+                .map_or(&[][..], Vec::as_slice);
             let t = Instant::now();
-            let top = pre.top_k(user, &[], &cands, 300);
+            let top = pre.top_k(user, history, &cands, 300);
             let p = t.elapsed().as_secs_f64() * 1e3;
             std::hint::black_box(&top);
             let t = Instant::now();
-            let scores = ranker.score(user, &[], &cands)?;
+            let scores = ranker.score(user, history, &cands)?;
             let q = t.elapsed().as_secs_f64() * 1e3;
             std::hint::black_box(&scores);
+            let t = Instant::now();
+            let ctx = UserContext { user, history };
+            std::hint::black_box(funnel.run(&ctx, &cands, &FunnelConfig::default())?);
+            let f = t.elapsed().as_secs_f64() * 1e3;
             // The first requests warm caches and the allocator; they are not timed.
             if r >= 10 {
                 pre_ms.push(p);
                 rank_ms.push(q);
+                funnel_ms.push(f);
                 recagent_core::Progress::advance(&bars, 1);
             }
         }
         recagent_core::Progress::finish(&bars);
         pre_ms.sort_by(f64::total_cmp);
         rank_ms.sort_by(f64::total_cmp);
+        funnel_ms.sort_by(f64::total_cmp);
         latency.push(Latency {
             candidates: n,
             prerank_p50_ms: percentile(&pre_ms, 0.5),
             prerank_p99_ms: percentile(&pre_ms, 0.99),
             rank_p50_ms: percentile(&rank_ms, 0.5),
             rank_p99_ms: percentile(&rank_ms, 0.99),
+            funnel_p50_ms: percentile(&funnel_ms, 0.5),
+            funnel_p99_ms: percentile(&funnel_ms, 0.99),
         });
     }
+    let throughput = [1usize, 8]
+        .iter()
+        .map(|&callers| {
+            throughput(
+                &ranker,
+                &histories,
+                catalog.items().len(),
+                callers,
+                args.requests,
+                args.seed,
+                &bars,
+            )
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let out = RankerBench {
         catalog: args.name.clone(),
         model: dir
@@ -198,6 +220,7 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
         items: catalog.items().len(),
         requests: args.requests,
         latency,
+        throughput,
         train_samples_per_s: ranker
             .config()
             .report
@@ -216,13 +239,31 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
             out.model, out.catalog, out.items, out.requests, out.threads
         );
         println!(
-            "{:>10}  {:>13} {:>13}  {:>11} {:>11}",
-            "candidates", "prerank p50", "prerank p99", "rank p50", "rank p99"
+            "{:>10}  {:>13} {:>13}  {:>11} {:>11}  {:>11} {:>11}",
+            "candidates",
+            "prerank p50",
+            "prerank p99",
+            "rank p50",
+            "rank p99",
+            "funnel p50",
+            "funnel p99"
         );
         for l in &out.latency {
             println!(
-                "{:>10}  {:>10.3} ms {:>10.3} ms  {:>8.3} ms {:>8.3} ms",
-                l.candidates, l.prerank_p50_ms, l.prerank_p99_ms, l.rank_p50_ms, l.rank_p99_ms
+                "{:>10}  {:>10.3} ms {:>10.3} ms  {:>8.3} ms {:>8.3} ms  {:>8.3} ms {:>8.3} ms",
+                l.candidates,
+                l.prerank_p50_ms,
+                l.prerank_p99_ms,
+                l.rank_p50_ms,
+                l.rank_p99_ms,
+                l.funnel_p50_ms,
+                l.funnel_p99_ms
+            );
+        }
+        for t in &out.throughput {
+            println!(
+                "{:>2} caller(s), {} candidates: {:.0} requests/s",
+                t.callers, t.candidates, t.requests_per_s
             );
         }
         if let Some(t) = out.train_samples_per_s {
@@ -233,6 +274,60 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `callers` threads each score `requests` lists of 500 random candidates
+/// for random users on one shared ranker; returns the total rate.
+fn throughput(
+    ranker: &Arc<Ranker>,
+    histories: &[Vec<ItemId>],
+    n_items: usize,
+    callers: usize,
+    requests: usize,
+    seed: u64,
+    bars: &Bars,
+) -> anyhow::Result<Throughput> {
+    const CANDIDATES: usize = 500;
+    recagent_core::Progress::stage(
+        bars,
+        &format!("{callers} concurrent caller(s)"),
+        Some((callers * requests) as u64),
+    );
+    let n_users = histories.len() as u32;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..callers)
+            .map(|c| {
+                let ranker = Arc::clone(ranker);
+                s.spawn(move || -> anyhow::Result<()> {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (c as u64 + 1) * 0x9e37);
+                    for _ in 0..requests {
+                        let user = (n_users > 0).then(|| UserId(rng.random_range(0..n_users)));
+                        let cands: Vec<ItemId> = (0..CANDIDATES)
+                            .map(|_| ItemId(rng.random_range(0..n_items as u32)))
+                            .collect();
+                        let history = user
+                            .and_then(|u| histories.get(u.index()))
+                            .map_or(&[][..], Vec::as_slice);
+                        std::hint::black_box(ranker.score(user, history, &cands)?);
+                        recagent_core::Progress::advance(bars, 1);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("a caller panicked"))?)
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    recagent_core::Progress::finish(bars);
+    Ok(Throughput {
+        callers,
+        candidates: CANDIDATES,
+        requests: callers * requests,
+        requests_per_s: (callers * requests) as f64 / secs.max(1e-9),
+    })
 }
 
 fn bars_stage(bars: &Bars, n: usize, requests: usize) {
@@ -284,10 +379,15 @@ struct RetrievalBench {
 }
 
 fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
-    use recagent_retrieval::{Filter, Mode, Retriever};
+    use recagent_retrieval::{Filter, Mode};
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
-    let retriever = Retriever::open(home, &catalog, &args.qdrant.backend())?;
+    let retriever = crate::index::open_retriever(home, &catalog, &args.qdrant)?;
+    // One thread drives the searches one after another: the timings are of
+    // the search, not of handing work between threads.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let genres = catalog.genre_vocab();
     let years: Vec<u16> = catalog.items().iter().filter_map(|i| i.year).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
@@ -298,8 +398,8 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
     let mut cases = Vec::with_capacity(args.requests + 10);
     for _ in 0..args.requests + 10 {
         let it = &catalog.items()[rng.random_range(0..n)];
-        let mut words: Vec<String> = recagent_retrieval::lexical::words(&it.title);
-        words.extend(it.genres.iter().map(|g| g.to_lowercase()));
+        let mut words: Vec<String> = recagent_core::words(&it.title);
+        words.extend(it.genres.iter().map(|g| recagent_core::genre_key(g)));
         let take = rng.random_range(2..=3).min(words.len().max(1));
         let mut q = Vec::new();
         for _ in 0..take {
@@ -347,7 +447,12 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
     let search = |mode: Mode, label: &str| {
         time(
             &mut |i| {
-                std::hint::black_box(retriever.search(&cases[i].0, &cases[i].1, args.k, mode)?);
+                std::hint::black_box(rt.block_on(retriever.search(
+                    &cases[i].0,
+                    &cases[i].1,
+                    args.k,
+                    mode,
+                ))?);
                 Ok(())
             },
             label,
@@ -358,13 +463,13 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
     let hybrid = search(Mode::Hybrid, "timing hybrid search")?;
     let dense_search = time(
         &mut |i| {
-            std::hint::black_box(retriever.search_embedded(
+            std::hint::black_box(rt.block_on(retriever.search_embedded(
                 &cases[i].0,
                 &vectors[i],
                 &cases[i].1,
                 args.k,
                 Mode::Dense,
-            )?);
+            ))?);
             Ok(())
         },
         "timing vector search",
@@ -379,9 +484,9 @@ fn bench_retrieval(home: &Home, args: RetrievalArgs) -> anyhow::Result<()> {
     let store = retriever.vector_store();
     let mut recall = Vec::with_capacity(args.requests);
     for i in 10..cases.len() {
-        let exact = store.search_exact(&vectors[i], &cases[i].1, args.k)?;
+        let exact = rt.block_on(store.search_exact(&vectors[i], &cases[i].1, args.k))?;
         if let Some(kth) = exact.last() {
-            let got = store.search(&vectors[i], &cases[i].1, args.k)?;
+            let got = rt.block_on(store.search(&vectors[i], &cases[i].1, args.k))?;
             // An item scoring as high as the exact k-th is as good an answer
             // (catalogs hold items with the same text, hence ties).
             let hit = got

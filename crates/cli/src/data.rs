@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use recagent_catalog::fetch::Pip;
 use recagent_catalog::movielens::{self, FetchOptions, FetchOutcome, Source};
 use recagent_catalog::split::LabelRule;
 use recagent_catalog::synth::{self, SynthConfig};
@@ -109,7 +110,27 @@ pub struct ListArgs {
     json: bool,
 }
 
-pub fn run(home: &Home, cmd: DataCommand) -> anyhow::Result<()> {
+/// The pip the libraries run: `$RECAGENT_PIP` (a program and its
+/// arguments), else `python3 -m pip`.
+pub fn pip_from_env() -> Pip {
+    std::env::var("RECAGENT_PIP")
+        .ok()
+        .and_then(|line| Pip::from_command_line(&line))
+        .unwrap_or_default()
+}
+
+/// Context for an error that pip may have caused: which pip ran and how to
+/// choose another.
+pub fn pip_context(pip: &Pip) -> String {
+    let mut shown = pip.program.clone();
+    for a in &pip.args {
+        shown.push(' ');
+        shown.push_str(a);
+    }
+    format!("pip is `{shown}`; set RECAGENT_PIP to run another")
+}
+
+pub fn run(home: &Home, pip: &Pip, cmd: DataCommand) -> anyhow::Result<()> {
     let bars = Bars::new();
     match cmd {
         DataCommand::Fetch(args) => {
@@ -122,10 +143,17 @@ pub fn run(home: &Home, cmd: DataCommand) -> anyhow::Result<()> {
                 },
                 force: args.force,
                 http_timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+                pip: pip.clone(),
                 ..FetchOptions::default()
             };
             let dir = home.catalog_dir(movielens::NAME);
-            match movielens::fetch(home, &opts, &bars).context("fetching ml-100k")? {
+            let fetched = match movielens::fetch(home, &opts, &bars) {
+                Err(e @ recagent_catalog::Error::Command { .. }) => {
+                    Err(anyhow::Error::new(e).context(pip_context(pip)))
+                }
+                other => other.map_err(anyhow::Error::new),
+            };
+            match fetched.context("fetching ml-100k")? {
                 FetchOutcome::AlreadyPresent(m) => println!(
                     "ml-100k is already in {} ({} users, {} items, {} interactions); nothing to do. \
                      Pass --force to fetch it again.",

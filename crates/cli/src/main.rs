@@ -73,6 +73,15 @@ fn home(cli_home: Option<PathBuf>) -> anyhow::Result<Home> {
     ))
 }
 
+/// The runtime the CLI drives the async library calls on. Libraries own no
+/// runtime; the binary blocks on this one.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -84,12 +93,14 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // The libraries read no environment; what they need from it is read here.
+    let pip = data::pip_from_env();
     let result = home(cli.home).and_then(|home| match cli.command {
-        Command::Data(cmd) => data::run(&home, cmd),
+        Command::Data(cmd) => data::run(&home, &pip, cmd),
         Command::Train(args) => train::run(&home, args),
         Command::Index(cmd) => index::run(&home, cmd),
         Command::Search(args) => index::search(&home, args),
-        Command::Model(cmd) => model::run(&home, cmd),
+        Command::Model(cmd) => model::run(&home, &pip, cmd),
         Command::Bench(cmd) => bench::run(&home, cmd),
     });
     match result {

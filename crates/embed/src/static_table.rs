@@ -16,13 +16,6 @@ use recagent_core::Progress;
 
 use crate::{DIM, Error, Result, TextEncoder};
 
-/// Lower-case alphanumeric words of a text.
-pub fn split_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-}
-
 /// A word → vector table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StaticTable {
@@ -38,7 +31,7 @@ impl StaticTable {
         let mut index = HashMap::new();
         let mut words = Vec::new();
         for t in texts {
-            for w in split_words(t) {
+            for w in recagent_core::words(t) {
                 if !index.contains_key(&w) {
                     index.insert(w.clone(), words.len() as u32);
                     words.push(w);
@@ -74,7 +67,7 @@ impl StaticTable {
         let mut sum = vec![0f32; DIM];
         let mut n = 0usize;
         let mut unknown = Vec::new();
-        for w in split_words(text) {
+        for w in recagent_core::words(text) {
             match self.index.get(&w) {
                 Some(&i) => {
                     for (s, v) in sum.iter_mut().zip(self.row(i)) {

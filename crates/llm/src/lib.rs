@@ -251,9 +251,13 @@ pub enum Error {
         attempts: u32,
     },
     #[error(
-        "no answer from the model endpoint within {timeout:?} ({attempts} attempts); is it running and reachable? (OPENAI_BASE_URL)"
+        "no answer from the model endpoint {url} within {timeout:?} ({attempts} attempts); is it running and reachable?"
     )]
-    Timeout { timeout: Duration, attempts: u32 },
+    Timeout {
+        url: String,
+        timeout: Duration,
+        attempts: u32,
+    },
     #[error("cannot reach the model endpoint: {0}")]
     Transport(String),
     #[error("the model endpoint sent a malformed response: {0}")]

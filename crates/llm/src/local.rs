@@ -349,6 +349,8 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Re
     }
 }
 
+/// One call: the prompt is prefilled (reusing the cached prefix), tokens are
+/// sampled and streamed as text, and the closing events are sent.
 fn run(
     model: &LlamaModel,
     ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
@@ -359,10 +361,50 @@ fn run(
 ) -> Result<()> {
     let start = Instant::now();
     let req = &job.request;
+    let tokens = prompt_tokens(model, ctx.n_ctx() as usize, template, req)?;
+    let mut batch = LlamaBatch::new(config.batch.max(1) as usize, 1);
+    let Some(keep) = prefill(ctx, cached, &tokens, config, &mut batch, &job.cancel)? else {
+        return Ok(());
+    };
+    let prefill_ms = start.elapsed().as_secs_f64() * 1e3;
+
+    let mut sampler = Sampler::for_request(model, req)?;
+    let Some(generated) = generate(
+        model,
+        ctx,
+        cached,
+        &mut batch,
+        &mut sampler,
+        tokens.len(),
+        &job,
+    )?
+    else {
+        return Ok(());
+    };
+    let usage = Usage {
+        prompt_tokens: tokens.len() as u32,
+        completion_tokens: generated.tokens,
+    };
+    send_closing_events(&job, &generated, usage, start, prefill_ms, keep as u32);
+    Ok(())
+}
+
+/// Whether the request's tools are offered to the model.
+fn tools_on(req: &ChatRequest) -> bool {
+    !req.tools.is_empty() && req.options.tool_choice != ToolChoice::None
+}
+
+/// The request's prompt as tokens, checked to leave room for the answer in
+/// a context of `n_ctx` tokens.
+fn prompt_tokens(
+    model: &LlamaModel,
+    n_ctx: usize,
+    template: &str,
+    req: &ChatRequest,
+) -> Result<Vec<LlamaToken>> {
     let prompt = render_template(template, req)?;
     let vocab = model.vocab();
     let tokens = vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true);
-    let n_ctx = ctx.n_ctx() as usize;
     if tokens.len() + req.options.max_tokens as usize > n_ctx {
         return Err(Error::Config(format!(
             "the prompt is {} tokens and up to {} more may be generated, past the context of {n_ctx}; raise the context length or shorten the conversation",
@@ -370,12 +412,26 @@ fn run(
             req.options.max_tokens
         )));
     }
+    Ok(tokens)
+}
+
+/// Decodes the prompt into the KV cache, skipping the prefix it shares with
+/// `cached`, and leaves the last prompt token's logits in `batch`. Returns
+/// how many prompt tokens came from the cache, or `None` when cancelled.
+fn prefill(
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    cached: &mut Vec<LlamaToken>,
+    tokens: &[LlamaToken],
+    config: &LocalConfig,
+    batch: &mut LlamaBatch<'_>,
+    cancel: &AtomicBool,
+) -> Result<Option<usize>> {
     // Reuse the cached prefix; at least the last token is decoded again so
     // that there are logits to sample from.
     let mut keep = if config.prefix_cache {
         cached
             .iter()
-            .zip(&tokens)
+            .zip(tokens)
             .take_while(|(a, b)| a == b)
             .count()
     } else {
@@ -386,7 +442,6 @@ fn run(
         .map_err(cfg_err)?;
     cached.truncate(keep);
     let batch_size = config.batch.max(1) as usize;
-    let mut batch = LlamaBatch::new(batch_size.max(1), 1);
     for chunk_start in (keep..tokens.len()).step_by(batch_size) {
         batch.clear();
         let end = (chunk_start + batch_size).min(tokens.len());
@@ -396,42 +451,43 @@ fn run(
                 .add(t, pos as i32, &[0], pos + 1 == tokens.len())
                 .map_err(cfg_err)?;
         }
-        ctx.decode(&mut batch).map_err(cfg_err)?;
+        ctx.decode(batch).map_err(cfg_err)?;
         cached.extend_from_slice(&tokens[chunk_start..end]);
-        if job.cancel.load(Ordering::SeqCst) {
-            return Ok(());
+        if cancel.load(Ordering::SeqCst) {
+            return Ok(None);
         }
     }
-    let prefill_ms = start.elapsed().as_secs_f64() * 1e3;
+    Ok(Some(keep))
+}
 
-    let tools_on = !req.tools.is_empty() && req.options.tool_choice != ToolChoice::None;
-    let grammar = if tools_on {
-        let g = tool_grammar(&req.tools)?;
-        let s = match req.options.tool_choice {
-            ToolChoice::Required => LlamaSampler::grammar(model, &g, "root"),
-            _ => LlamaSampler::grammar_lazy(model, &g, "root", ["<tool_call>"], &[]),
-        }
-        .map_err(|e| Error::Config(format!("llama.cpp rejected the tool grammar: {e}")))?;
-        Some(s)
-    } else {
-        None
-    };
-    let base = if req.options.temperature <= 0.0 {
-        LlamaSampler::greedy()
-    } else {
-        LlamaSampler::chain_simple([
-            LlamaSampler::temp(req.options.temperature),
-            LlamaSampler::dist(req.options.seed.unwrap_or(0) as u32),
-        ])
-    };
-    let mut sampler = Sampler { grammar, base };
+/// What generation produced.
+struct Generated {
+    text: TextStream,
+    /// Tokens generated, not counting the end-of-generation token.
+    tokens: u32,
+    /// `stop` (end of generation or a stop string) or `length`.
+    finish: &'static str,
+}
 
-    let mut bytes: Vec<u8> = Vec::new();
-    let mut sent_upto = 0usize; // bytes of `bytes` already sent as text
-    let mut holding = false; // a '<' was seen: the rest may be a tool call
+/// Samples up to `max_tokens` tokens after a prompt of `prompt_len` tokens
+/// whose logits `prefill` left in `batch`, streaming text as it goes.
+/// `None` when cancelled or when the receiver is gone.
+fn generate(
+    model: &LlamaModel,
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    cached: &mut Vec<LlamaToken>,
+    batch: &mut LlamaBatch<'_>,
+    sampler: &mut Sampler,
+    prompt_len: usize,
+    job: &Job,
+) -> Result<Option<Generated>> {
+    let req = &job.request;
+    let tools_on = tools_on(req);
+    let vocab = model.vocab();
+    let mut text = TextStream::default();
     let mut generated = 0u32;
     let mut finish = "length";
-    let mut pos = tokens.len();
+    let mut pos = prompt_len;
     let mut logits_at = batch.n_tokens() - 1;
     while generated < req.options.max_tokens {
         let token = sampler.sample(ctx, logits_at);
@@ -440,33 +496,18 @@ fn run(
             break;
         }
         generated += 1;
-        bytes.extend(vocab.token_to_piece(token, false, None));
-        let text_so_far = String::from_utf8_lossy(&bytes);
-        if !holding {
-            // Send complete UTF-8 up to any '<'.
-            let valid = match std::str::from_utf8(&bytes[sent_upto..]) {
-                Ok(s) => s.len(),
-                Err(e) => e.valid_up_to(),
-            };
-            let piece = &bytes[sent_upto..sent_upto + valid];
-            let cut = piece.iter().position(|&b| b == b'<');
-            let upto = cut.unwrap_or(piece.len());
-            if upto > 0 {
-                let t = String::from_utf8_lossy(&piece[..upto]).into_owned();
-                if job
-                    .events
-                    .send(Ok(ChatEvent::TextDelta { text: t }))
-                    .is_err()
-                {
-                    return Ok(());
-                }
-                sent_upto += upto;
-            }
-            holding = cut.is_some();
+        if let Some(t) = text.push(&vocab.token_to_piece(token, false, None))
+            && job
+                .events
+                .send(Ok(ChatEvent::TextDelta { text: t }))
+                .is_err()
+        {
+            return Ok(None);
         }
         if job.cancel.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(None);
         }
+        let text_so_far = String::from_utf8_lossy(&text.bytes);
         if req
             .options
             .stop
@@ -481,53 +522,104 @@ fn run(
         }
         batch.clear();
         batch.add(token, pos as i32, &[0], true).map_err(cfg_err)?;
-        ctx.decode(&mut batch).map_err(cfg_err)?;
+        ctx.decode(batch).map_err(cfg_err)?;
         cached.push(token);
         pos += 1;
         logits_at = 0;
     }
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let calls = if tools_on {
-        parse_tool_calls(&text)
+    Ok(Some(Generated {
+        text,
+        tokens: generated,
+        finish,
+    }))
+}
+
+/// The generated bytes and how much of them has been sent as text.
+///
+/// Text is sent as complete UTF-8 up to the first `<`; from there on it is
+/// held back, because it may be the start of a tool call.
+#[derive(Default)]
+struct TextStream {
+    bytes: Vec<u8>,
+    /// Bytes of `bytes` already sent.
+    sent_upto: usize,
+    /// A `<` was seen: the rest may be a tool call.
+    holding: bool,
+}
+
+impl TextStream {
+    /// Appends a token's bytes; returns the text that may be sent now.
+    fn push(&mut self, piece: &[u8]) -> Option<String> {
+        self.bytes.extend(piece);
+        if self.holding {
+            return None;
+        }
+        let valid = match std::str::from_utf8(&self.bytes[self.sent_upto..]) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let piece = &self.bytes[self.sent_upto..self.sent_upto + valid];
+        let cut = piece.iter().position(|&b| b == b'<');
+        let upto = cut.unwrap_or(piece.len());
+        self.holding = cut.is_some();
+        if upto == 0 {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&piece[..upto]).into_owned();
+        self.sent_upto += upto;
+        Some(text)
+    }
+
+    /// What was held back and is not a tool call: plain text after all.
+    fn held_text(&self) -> String {
+        let held = String::from_utf8_lossy(&self.bytes[self.sent_upto..]).into_owned();
+        match held.find("<tool_call>") {
+            Some(i) => held[..i].to_owned(),
+            None => held,
+        }
+    }
+}
+
+/// The events after generation: held-back text, tool calls, usage, timings
+/// (the call began at `start`) and `Done`. A receiver that is gone is not an
+/// error.
+fn send_closing_events(
+    job: &Job,
+    generated: &Generated,
+    usage: Usage,
+    start: Instant,
+    first_token_ms: f64,
+    cached_prompt_tokens: u32,
+) {
+    let events = &job.events;
+    let calls = if tools_on(&job.request) {
+        parse_tool_calls(&String::from_utf8_lossy(&generated.text.bytes))
     } else {
         Vec::new()
     };
-    // What was held back and is not a tool call is plain text after all.
-    let held = String::from_utf8_lossy(&bytes[sent_upto..]).into_owned();
-    let rest = match held.find("<tool_call>") {
-        Some(i) => held[..i].to_owned(),
-        None => held,
-    };
+    let rest = generated.text.held_text();
     if !rest.trim().is_empty() {
-        let _ = job.events.send(Ok(ChatEvent::TextDelta { text: rest }));
+        let _ = events.send(Ok(ChatEvent::TextDelta { text: rest }));
     }
     for call in &calls {
-        let _ = job
-            .events
-            .send(Ok(ChatEvent::ToolCall { call: call.clone() }));
+        let _ = events.send(Ok(ChatEvent::ToolCall { call: call.clone() }));
     }
-    let _ = job.events.send(Ok(ChatEvent::Usage {
-        usage: Usage {
-            prompt_tokens: tokens.len() as u32,
-            completion_tokens: generated,
-        },
-    }));
-    let _ = job.events.send(Ok(ChatEvent::Timings {
+    let _ = events.send(Ok(ChatEvent::Usage { usage }));
+    let _ = events.send(Ok(ChatEvent::Timings {
         timings: Timings {
-            first_token_ms: prefill_ms,
+            first_token_ms,
             total_ms: start.elapsed().as_secs_f64() * 1e3,
-            cached_prompt_tokens: keep as u32,
+            cached_prompt_tokens,
         },
     }));
-    let _ = job.events.send(Ok(ChatEvent::Done {
+    let _ = events.send(Ok(ChatEvent::Done {
         finish_reason: if calls.is_empty() {
-            finish
+            generated.finish
         } else {
             "tool_calls"
         }
         .to_owned(),
     }));
-    Ok(())
 }
 
 /// Token choice under an optional grammar.
@@ -543,6 +635,32 @@ struct Sampler {
 }
 
 impl Sampler {
+    /// Greedy at temperature 0, else seeded; under the tool grammar when
+    /// tools are on (from the first token with [`ToolChoice::Required`],
+    /// from `<tool_call>` otherwise).
+    fn for_request(model: &LlamaModel, req: &ChatRequest) -> Result<Self> {
+        let grammar = if tools_on(req) {
+            let g = tool_grammar(&req.tools)?;
+            let s = match req.options.tool_choice {
+                ToolChoice::Required => LlamaSampler::grammar(model, &g, "root"),
+                _ => LlamaSampler::grammar_lazy(model, &g, "root", ["<tool_call>"], &[]),
+            }
+            .map_err(|e| Error::Config(format!("llama.cpp rejected the tool grammar: {e}")))?;
+            Some(s)
+        } else {
+            None
+        };
+        let base = if req.options.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            LlamaSampler::chain_simple([
+                LlamaSampler::temp(req.options.temperature),
+                LlamaSampler::dist(req.options.seed.unwrap_or(0) as u32),
+            ])
+        };
+        Ok(Self { grammar, base })
+    }
+
     fn sample(&mut self, ctx: &llama_cpp_2::context::LlamaContext<'_>, idx: i32) -> LlamaToken {
         let Some(grammar) = self.grammar.as_mut() else {
             return self.base.sample(ctx, idx);

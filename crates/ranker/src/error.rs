@@ -36,6 +36,9 @@ pub enum Error {
     #[error("not enough data to train: {0}")]
     NotEnoughData(String),
 
+    #[error(transparent)]
+    Embed(#[from] recagent_embed::Error),
+
     #[error("invalid setting: {0}")]
     Invalid(String),
 }

@@ -3,31 +3,57 @@
 //! * [`features`]: vocabularies fixed at training time ([`FeatureSpace`]) and
 //!   the [`Encoder`] that maps catalog users and items onto them; anything
 //!   unseen maps to an out-of-vocabulary row.
-//! * [`model`]: LR, FM, DeepFM and DCNv2 in candle, split into a user side,
-//!   an item side and a head so that scoring can cache the item side.
+//! * [`model`]: LR, FM, DeepFM and DCNv2 (full or low-rank crossing) in
+//!   candle, split into a user side, an item side and a head so that scoring
+//!   can cache the item side.
 //! * [`train`]: AdamW mini-batch training with early stopping on validation
 //!   AUC, seeded.
-//! * [`ranker`]: a trained model bound to a catalog ([`Ranker::score`]), with
-//!   safetensors + JSON save and load.
+//! * [`config`]: what a saved model records ([`RankerConfig`],
+//!   [`TrainReport`], [`KnowledgeSource`]); training and loading share it.
+//! * [`ranker`]: a trained model bound to a catalog ([`Ranker::score`]).
+//!   The user's history is always an argument: no model reads the log.
 //! * [`prerank`]: a two-tower dot-product model that cuts thousands of
 //!   candidates to hundreds.
+//! * [`funnel`]: [`Funnel`], pre-rank then rank for one [`UserContext`],
+//!   with counts and time per stage.
+//! * [`store`]: [`ModelStore`], where a catalog's models live, loading a
+//!   ranker with its knowledge vectors, and whole-folder saves.
 //! * [`batch`]: packing encoded rows into tensors, and the KAR-style
 //!   [`KnowledgeTable`] of per-item knowledge vectors.
 //! * [`metrics`]: AUC and LogLoss.
 
+use std::cmp::Ordering;
+
+use recagent_core::Scored;
+
 pub mod batch;
+pub mod config;
 pub mod error;
 pub mod features;
+pub mod funnel;
 pub mod metrics;
 pub mod model;
 pub mod prerank;
 pub mod ranker;
+pub mod store;
 pub mod train;
 
 pub use batch::KnowledgeTable;
+pub use config::{KnowledgeSource, RankerConfig, TrainReport};
 pub use error::{Error, Result};
 pub use features::{Encoder, FeatureSpace};
+pub use funnel::{Funnel, FunnelConfig, FunnelOutput, UserContext};
 pub use model::{ModelKind, NetConfig};
 pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;
-pub use train::{TrainConfig, TrainReport, train};
+pub use store::{ModelStore, knowledge_table, load_ranker_dir};
+pub use train::{DEFAULT_CROSS_RANK, TrainConfig, train};
+
+/// Best score first; ties by item id, so every ordering is deterministic.
+pub(crate) fn best_first(a: &Scored, b: &Scored) -> Ordering {
+    b.score.total_cmp(&a.score).then(a.item.cmp(&b.item))
+}
+
+pub(crate) fn sort_best_first(v: &mut [Scored]) {
+    v.sort_by(best_first);
+}

@@ -14,7 +14,7 @@
 //! for every item once.
 
 use candle_core::{D, DType, Device, Tensor};
-use candle_nn::{Embedding, Linear, Module, VarBuilder, embedding, linear};
+use candle_nn::{Embedding, Linear, Module, VarBuilder, embedding, linear, linear_no_bias};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -50,6 +50,10 @@ pub struct NetConfig {
     pub mlp: Vec<usize>,
     /// Cross layers (DCNv2).
     pub cross_layers: usize,
+    /// Rank of each cross layer's matrix, `W = U·Vᵀ` (DCNv2's low-rank
+    /// crossing); `None` for full-rank `W`.
+    #[serde(default)]
+    pub cross_rank: Option<usize>,
     /// Dimension of the knowledge vectors, when the knowledge field is on.
     pub knowledge_dim: Option<usize>,
 }
@@ -112,6 +116,49 @@ impl Field {
     }
 }
 
+/// One DCNv2 cross layer's linear map: `W x + b`, with `W` full or
+/// factored as `U·Vᵀ`.
+#[derive(Debug)]
+enum Cross {
+    Full(Linear),
+    LowRank { v: Linear, u: Linear },
+}
+
+impl Cross {
+    fn new(width: usize, rank: Option<usize>, vb: VarBuilder) -> candle_core::Result<Self> {
+        Ok(match rank {
+            Some(r) if r < width => Cross::LowRank {
+                v: linear_no_bias(width, r, vb.pp("v"))?,
+                u: linear(r, width, vb.pp("u"))?,
+            },
+            _ => Cross::Full(linear(width, width, vb)?),
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Cross::Full(l) => l.forward(x),
+            Cross::LowRank { v, u } => u.forward(&v.forward(x)?),
+        }
+    }
+
+    /// The user's share of `W x + b` (bias included), `[1, width]`.
+    fn user_share(&self, x_user: &Tensor, user_cols: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Cross::Full(l) => user_share(l, x_user, user_cols),
+            Cross::LowRank { v, u } => u.forward(&user_share(v, x_user, user_cols)?),
+        }
+    }
+
+    /// The items' share of `W x` (no bias), `[n, width]`.
+    fn item_share(&self, x_item: &Tensor, user_cols: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Cross::Full(l) => item_share(l, x_item, user_cols),
+            Cross::LowRank { v, u } => item_share(v, x_item, user_cols)?.matmul(&u.weight().t()?),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Net {
     pub cfg: NetConfig,
@@ -126,7 +173,7 @@ pub struct Net {
     bias: Tensor,
     knowledge: Option<(Linear, Linear)>,
     mlp: Vec<Linear>,
-    cross: Vec<Linear>,
+    cross: Vec<Cross>,
     out: Option<Linear>,
 }
 
@@ -151,7 +198,11 @@ impl Net {
         let mut cross = Vec::new();
         if cfg.kind == ModelKind::DcnV2 {
             for i in 0..cfg.cross_layers {
-                cross.push(linear(f * d, f * d, vb.pp(format!("cross.{i}")))?);
+                cross.push(Cross::new(
+                    f * d,
+                    cfg.cross_rank,
+                    vb.pp(format!("cross.{i}")),
+                )?);
             }
         }
         let out = match cfg.kind {
@@ -375,7 +426,7 @@ impl Net {
         };
         let cross1 = match self.cross.first() {
             Some(c) if self.cfg.kind == ModelKind::DcnV2 => {
-                Some(item_share(c, &flat, USER_FIELDS * d)?)
+                Some(c.item_share(&flat, USER_FIELDS * d)?)
             }
             _ => None,
         };
@@ -418,9 +469,9 @@ impl Net {
                 let x0 = Tensor::cat(&[xu.broadcast_as((n, fu * d))?, ei.flatten_from(1)?], 1)?;
                 // The first cross layer's and the first MLP layer's matrix
                 // products split into a user share (once) and a cached item share.
-                let lin1 =
-                    c1.index_select(idx, 0)?
-                        .broadcast_add(&user_share(layer1, &xu, fu * d)?)?;
+                let lin1 = c1
+                    .index_select(idx, 0)?
+                    .broadcast_add(&layer1.user_share(&xu, fu * d)?)?;
                 let mut x = ((&x0 * lin1)? + &x0)?;
                 for layer in &self.cross[1..] {
                     x = ((&x0 * layer.forward(&x)?)? + &x)?;

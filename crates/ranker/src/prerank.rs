@@ -9,7 +9,6 @@
 //! needs no tensor library at all: [`PreRanker`] holds plain `f32` tables.
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
@@ -18,15 +17,14 @@ use candle_nn::{AdamW, Embedding, Module, Optimizer, ParamsAdamW, VarBuilder, Va
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use recagent_catalog::split::CtrSplit;
-use recagent_core::{Catalog, ItemId, Progress, UserId};
+use recagent_catalog::split::{CtrSplit, row_histories};
+use recagent_core::{Catalog, ItemId, Progress, Scored, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::batch;
 use crate::error::{Error, Result};
 use crate::features::{Cardinalities, Encoder, FeatureSpace};
 use crate::model::{self, UserInputs};
-use crate::ranker::positive_histories;
 
 pub const WEIGHTS_FILE: &str = "prerank.safetensors";
 pub const CONFIG_FILE: &str = "prerank.json";
@@ -136,7 +134,6 @@ pub struct PreRanker {
     hist_vecs: Vec<f32>,
     /// The static vector of an unknown user.
     anon: Vec<f32>,
-    histories: Vec<Vec<ItemId>>,
     saved: SavedConfig,
 }
 
@@ -186,29 +183,27 @@ impl PreRanker {
             item_vecs,
             hist_vecs,
             anon,
-            histories: positive_histories(catalog),
             saved,
         })
     }
 
-    /// The user's query vector: static part plus the mean history embedding.
-    pub fn user_vector(&self, user: Option<UserId>, context: &[ItemId]) -> Vec<f32> {
+    /// The user's query vector: static part plus the mean embedding of the
+    /// last `history_len` items of `history` (the user's positives, oldest
+    /// first, as the caller knows them; nothing is added).
+    pub fn user_vector(&self, user: Option<UserId>, history: &[ItemId]) -> Vec<f32> {
         let d = self.dim;
         let mut v = match user.filter(|u| u.index() < self.user_static.len() / d.max(1)) {
             Some(u) => self.user_static[u.index() * d..(u.index() + 1) * d].to_vec(),
             None => self.anon.clone(),
         };
-        let logged = user
-            .and_then(|u| self.histories.get(u.index()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let all: Vec<ItemId> = logged.iter().chain(context).copied().collect();
-        let start = all.len().saturating_sub(self.saved.space.history_len);
-        // Items the model never saw have no trained history embedding; skip them, as training did.
-        let hist: Vec<ItemId> = all[start..]
+        let start = history.len().saturating_sub(self.saved.space.history_len);
+        // Items the model never saw have no trained history embedding; skip
+        // them, as training did. So are ids outside the catalog.
+        let n_items = self.item_vecs.len() / d.max(1);
+        let hist: Vec<ItemId> = history[start..]
             .iter()
             .copied()
-            .filter(|i| self.encoder.item(*i).item != 0)
+            .filter(|i| i.index() < n_items && self.encoder.item(*i).item != 0)
             .collect();
         if !hist.is_empty() {
             let w = 1.0 / hist.len() as f32;
@@ -223,8 +218,8 @@ impl PreRanker {
     }
 
     /// Dot-product scores of `items`, in order. Items outside the catalog score `-inf`.
-    pub fn score(&self, user: Option<UserId>, context: &[ItemId], items: &[ItemId]) -> Vec<f32> {
-        let u = self.user_vector(user, context);
+    pub fn score(&self, user: Option<UserId>, history: &[ItemId], items: &[ItemId]) -> Vec<f32> {
+        let u = self.user_vector(user, history);
         let d = self.dim;
         items
             .iter()
@@ -241,39 +236,34 @@ impl PreRanker {
     pub fn top_k(
         &self,
         user: Option<UserId>,
-        context: &[ItemId],
+        history: &[ItemId],
         items: &[ItemId],
         k: usize,
-    ) -> Vec<(ItemId, f32)> {
-        let scores = self.score(user, context, items);
-        let mut pairs: Vec<(ItemId, f32)> = items.iter().copied().zip(scores).collect();
-        let cmp = |a: &(ItemId, f32), b: &(ItemId, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if k < pairs.len() {
-            pairs.select_nth_unstable_by(k, cmp);
-            pairs.truncate(k);
+    ) -> Vec<Scored> {
+        let scores = self.score(user, history, items);
+        let mut out: Vec<Scored> = items
+            .iter()
+            .zip(scores)
+            .map(|(&item, score)| Scored { item, score })
+            .collect();
+        if k < out.len() {
+            out.select_nth_unstable_by(k, crate::best_first);
+            out.truncate(k);
         }
-        pairs.sort_by(cmp);
-        pairs
+        crate::sort_best_first(&mut out);
+        out
     }
 
     pub fn report(&self) -> Option<&PreRankReport> {
         self.saved.report.as_ref()
     }
 
+    /// Writes the weights and config into `dir` together (a staging folder
+    /// replaces `dir`).
     pub fn save(&self, dir: &Path, varmap: &VarMap) -> Result<()> {
-        fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
-        varmap.save(dir.join(WEIGHTS_FILE))?;
-        let cpath = dir.join(CONFIG_FILE);
-        let text = serde_json::to_string_pretty(&self.saved).map_err(|e| Error::BadConfig {
-            path: cpath.clone(),
-            reason: e.to_string(),
-        })?;
-        fs::write(&cpath, text).map_err(|source| Error::Io {
-            path: cpath,
-            source,
+        crate::store::replace_dir(dir, |stage| {
+            varmap.save(stage.join(WEIGHTS_FILE))?;
+            crate::store::write_json(&stage.join(CONFIG_FILE), &self.saved)
         })
     }
 
@@ -289,8 +279,9 @@ impl PreRanker {
 }
 
 /// Trains the two-tower pre-ranker on the training positives of `split`,
-/// each against uniformly drawn negatives, and measures recall on the test
-/// positives. Returns the model and its parameters (for saving).
+/// each against uniformly drawn negatives, then measures its recall on the
+/// test positives against popularity ([`PreRanker::report`]). Returns the
+/// model and its parameters (for saving).
 pub fn train_prerank(
     catalog: &Catalog,
     split: &CtrSplit,
@@ -298,6 +289,35 @@ pub fn train_prerank(
     progress: &dyn Progress,
 ) -> Result<(PreRanker, VarMap)> {
     let started = Instant::now();
+    let (towers, varmap, space, speed) = fit_towers(catalog, split, cfg, progress)?;
+    let device = Device::Cpu;
+    let saved = SavedConfig {
+        format_version: 1,
+        config: cfg.clone(),
+        space,
+        report: None,
+    };
+    let mut pre = PreRanker::export(&towers, saved, catalog, &device)?;
+    let (recall, popularity_recall, eval_rows) = evaluate_recall(&pre, catalog, split, cfg);
+    pre.saved.report = Some(PreRankReport {
+        epochs: cfg.epochs,
+        train_samples_per_s: speed,
+        wall_s: started.elapsed().as_secs_f64(),
+        eval_rows,
+        recall,
+        popularity_recall,
+    });
+    Ok((pre, varmap))
+}
+
+/// The training loop: returns the towers, their parameters, the feature
+/// space and the training speed in samples/s.
+fn fit_towers(
+    catalog: &Catalog,
+    split: &CtrSplit,
+    cfg: &PreRankConfig,
+    progress: &dyn Progress,
+) -> Result<(Towers, VarMap, FeatureSpace, f64)> {
     let n_items = catalog.items().len();
     let positives: Vec<(UserId, ItemId)> = split
         .train
@@ -332,23 +352,10 @@ pub fn train_prerank(
         },
     )?;
 
-    let mut train_pos: HashMap<UserId, Vec<(i64, ItemId)>> = HashMap::new();
-    for r in split.train.iter().filter(|r| r.label) {
-        train_pos
-            .entry(r.user)
-            .or_default()
-            .push((r.timestamp, r.item));
-    }
-    let train_pos: HashMap<UserId, Vec<ItemId>> = train_pos
-        .into_iter()
-        .map(|(u, mut v)| {
-            v.sort_unstable();
-            (u, v.into_iter().map(|(_, i)| i).collect())
-        })
-        .collect();
+    let train_pos = row_histories(catalog.users().len(), &split.train);
     let user_feats = |u: UserId, exclude: ItemId| {
         let hist: Vec<ItemId> = train_pos
-            .get(&u)
+            .get(u.index())
             .map(|v| v.iter().copied().filter(|&i| i != exclude).collect())
             .unwrap_or_default();
         encoder.user_with_history(Some(u), &hist)
@@ -399,16 +406,27 @@ pub fn train_prerank(
         train_time += t.elapsed().as_secs_f64();
         progress.finish();
     }
-    let saved = SavedConfig {
-        format_version: 1,
-        config: cfg.clone(),
-        space,
-        report: None,
+    let speed = if train_time > 0.0 {
+        samples as f64 / train_time
+    } else {
+        0.0
     };
-    let mut pre = PreRanker::export(&towers, saved, catalog, &device)?;
+    Ok((towers, varmap, space, speed))
+}
 
-    // Recall on test positives, ranking the whole catalog minus what the user
-    // already rated in training.
+/// Recall@{50,100,300} of up to 1,000 test positives when the pre-ranker
+/// orders the whole catalog (less what the user rated in training), with the
+/// user's training positives as history; and the same for popularity.
+/// Returns `(recall, popularity recall, rows evaluated)`.
+#[allow(clippy::type_complexity)]
+fn evaluate_recall(
+    pre: &PreRanker,
+    catalog: &Catalog,
+    split: &CtrSplit,
+    cfg: &PreRankConfig,
+) -> (Vec<(usize, f64)>, Vec<(usize, f64)>, usize) {
+    let n_items = catalog.items().len();
+    let train_pos = row_histories(catalog.users().len(), &split.train);
     let mut eval: Vec<(UserId, ItemId)> = split
         .test
         .iter()
@@ -432,28 +450,16 @@ pub fn train_prerank(
     for &(u, target) in &eval {
         let empty = HashSet::new();
         let s = seen.get(&u).unwrap_or(&empty);
-        let hist = train_pos.get(&u).cloned().unwrap_or_default();
-        let uv = {
-            // Score with the training history only, as the model would have seen it.
-            let f = encoder.user_with_history(Some(u), &hist);
-            let x = batch::user_inputs(&[&f], cfg.history_len, &device)?;
-            tensor_rows(&towers.user(&x)?)?
-        };
-        let score = |i: ItemId| -> f32 {
-            pre.item_vecs[i.index() * cfg.dim..(i.index() + 1) * cfg.dim]
-                .iter()
-                .zip(&uv)
-                .map(|(a, b)| a * b)
-                .sum()
-        };
-        let t_score = score(target);
+        let hist = train_pos.get(u.index()).map_or(&[][..], Vec::as_slice);
+        let scores = pre.score(Some(u), hist, &all);
+        let t_score = scores[target.index()];
         let t_pop = popularity[target.index()];
         let (mut better, mut pop_better) = (0usize, 0usize);
         for &i in &all {
             if i == target || s.contains(&i) {
                 continue;
             }
-            if score(i) > t_score {
+            if scores[i.index()] > t_score {
                 better += 1;
             }
             if popularity[i.index()] > t_pop {
@@ -466,25 +472,11 @@ pub fn train_prerank(
         }
     }
     let denom = eval.len().max(1) as f64;
-    pre.saved.report = Some(PreRankReport {
-        epochs: cfg.epochs,
-        train_samples_per_s: if train_time > 0.0 {
-            samples as f64 / train_time
-        } else {
-            0.0
-        },
-        wall_s: started.elapsed().as_secs_f64(),
-        eval_rows: eval.len(),
-        recall: ks
-            .iter()
-            .zip(&hits)
+    let rate = |h: &[usize]| -> Vec<(usize, f64)> {
+        ks.iter()
+            .zip(h)
             .map(|(&k, &h)| (k, h as f64 / denom))
-            .collect(),
-        popularity_recall: ks
-            .iter()
-            .zip(&pop_hits)
-            .map(|(&k, &h)| (k, h as f64 / denom))
-            .collect(),
-    });
-    Ok((pre, varmap))
+            .collect()
+    };
+    (rate(&hits), rate(&pop_hits), eval.len())
 }

@@ -1,30 +1,16 @@
 //! A trained CTR model bound to a catalog, ready to score.
 
-use std::fs;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use recagent_core::{Catalog, ItemId, UserId};
-use serde::{Deserialize, Serialize};
+use recagent_core::{Catalog, ItemId, Scored, UserId};
 
 use crate::batch::{self, KnowledgeTable};
+use crate::config::{CONFIG_FILE, FORMAT_VERSION, RankerConfig, WEIGHTS_FILE};
 use crate::error::{Error, Result};
-use crate::features::{Encoder, FeatureSpace, UserFeatures};
-use crate::model::{ItemCache, Net, NetConfig};
-use crate::train::TrainReport;
-
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-pub const CONFIG_FILE: &str = "config.json";
-
-/// `config.json` beside the weights.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RankerConfig {
-    pub format_version: u32,
-    pub net: NetConfig,
-    pub space: FeatureSpace,
-    pub report: Option<TrainReport>,
-}
+use crate::features::{Encoder, UserFeatures};
+use crate::model::{ItemCache, Net};
 
 /// Scores (user, item) pairs with a trained network.
 ///
@@ -32,20 +18,40 @@ pub struct RankerConfig {
 /// computed once for every catalog item when the ranker is built, so a
 /// request only computes the user side once and the interaction layers per
 /// candidate.
+///
+/// The user's history is always passed in: the ranker holds no interaction
+/// log, so a caller that holds an item out (an evaluation's target) is sure
+/// the model never sees it. A `Ranker` is `Sync`; share one behind an `Arc`
+/// and score from many threads at once.
 pub struct Ranker {
     pub(crate) net: Net,
     pub(crate) varmap: VarMap,
     pub(crate) encoder: Encoder,
     pub(crate) config: RankerConfig,
     device: Device,
-    /// Every user's positives in the catalog, oldest first.
-    histories: Vec<Vec<ItemId>>,
     cache: ItemCache,
     knowledge: Option<KnowledgeTable>,
-    /// Scoring runs on one thread: requests are small, and splitting each
-    /// across cores costs more in synchronisation than it saves. Serve
-    /// concurrent requests from several threads instead.
-    pool: rayon::ThreadPool,
+}
+
+thread_local! {
+    /// Each calling thread scores on a one-thread pool of its own: a request
+    /// is a few small matrix products, and splitting one across cores costs
+    /// more in synchronisation than it saves, while a pool shared by all
+    /// callers would queue them on one thread. Concurrent requests from
+    /// several threads use several cores.
+    static SCORING_POOL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "recagent-scoring".into())
+        .build()
+        .ok();
+}
+
+/// Runs `f` on this thread's scoring pool (or inline if it could not start).
+fn on_scoring_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    SCORING_POOL.with(|pool| match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    })
 }
 
 impl std::fmt::Debug for Ranker {
@@ -55,24 +61,6 @@ impl std::fmt::Debug for Ranker {
             .field("items", &self.encoder.n_items())
             .finish()
     }
-}
-
-/// Every user's positives (rating ≥ 4), ordered by time.
-pub fn positive_histories(catalog: &Catalog) -> Vec<Vec<ItemId>> {
-    let rule = recagent_catalog::split::LabelRule::default();
-    let mut per_user: Vec<Vec<(i64, usize, ItemId)>> = vec![Vec::new(); catalog.users().len()];
-    for (pos, x) in catalog.interactions().iter().enumerate() {
-        if rule.label(x.rating) == Some(true) {
-            per_user[x.user.index()].push((x.timestamp, pos, x.item));
-        }
-    }
-    per_user
-        .into_iter()
-        .map(|mut v| {
-            v.sort_unstable();
-            v.into_iter().map(|(_, _, i)| i).collect()
-        })
-        .collect()
 }
 
 impl Ranker {
@@ -131,10 +119,6 @@ impl Ranker {
             (Tensor::cat(&es, 0)?, Tensor::cat(&ws, 0)?)
         };
         let cache = net.build_cache(cache_e, cache_w)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .map_err(|e| Error::Invalid(format!("scoring thread pool: {e}")))?;
         let knowledge = knowledge.cloned();
         Ok(Self {
             net,
@@ -142,10 +126,8 @@ impl Ranker {
             encoder,
             config,
             device,
-            histories: positive_histories(catalog),
             cache,
             knowledge,
-            pool,
         })
     }
 
@@ -156,8 +138,19 @@ impl Ranker {
     }
 
     /// Loads a ranker saved with [`Ranker::save`] and binds it to `catalog`.
+    /// [`crate::ModelStore::load_ranker`] also rebuilds the knowledge
+    /// vectors a model needs.
     pub fn load(dir: &Path, catalog: &Catalog, knowledge: Option<&KnowledgeTable>) -> Result<Self> {
         let config = Self::read_config(dir)?;
+        if config.format_version > FORMAT_VERSION {
+            return Err(Error::BadConfig {
+                path: dir.join(CONFIG_FILE),
+                reason: format!(
+                    "format {} is newer than this build reads ({FORMAT_VERSION})",
+                    config.format_version
+                ),
+            });
+        }
         let device = Device::Cpu;
         let mut varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
@@ -166,21 +159,14 @@ impl Ranker {
         Self::assemble(net, varmap, config, catalog, knowledge, device)
     }
 
-    /// Writes `model.safetensors` and `config.json` into `dir`.
+    /// Writes `model.safetensors` and `config.json` (which names the
+    /// knowledge source) into `dir`, together: both are written into a
+    /// staging folder beside `dir` that then replaces it, so a reader never
+    /// finds new weights with an old config or a half-written file.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
-        self.varmap.save(dir.join(WEIGHTS_FILE))?;
-        let cpath = dir.join(CONFIG_FILE);
-        let text = serde_json::to_string_pretty(&self.config).map_err(|e| Error::BadConfig {
-            path: cpath.clone(),
-            reason: e.to_string(),
-        })?;
-        fs::write(&cpath, text).map_err(|source| Error::Io {
-            path: cpath,
-            source,
+        crate::store::replace_dir(dir, |stage| {
+            self.varmap.save(stage.join(WEIGHTS_FILE))?;
+            crate::store::write_json(&stage.join(CONFIG_FILE), &self.config)
         })
     }
 
@@ -188,12 +174,12 @@ impl Ranker {
         &self.config
     }
 
-    /// Checks the candidates and encodes the user: logged positives, then
-    /// the conversation's, as the pooled history.
+    /// Checks the candidates and encodes the user with `history` as the
+    /// pooled-history field.
     fn request_user(
         &self,
         user: Option<UserId>,
-        context: &[ItemId],
+        history: &[ItemId],
         items: &[ItemId],
     ) -> Result<UserFeatures> {
         let n_items = self.encoder.n_items();
@@ -203,31 +189,27 @@ impl Ranker {
                 bad.0
             )));
         }
-        let mut history: Vec<ItemId> = user
-            .and_then(|u| self.histories.get(u.index()))
-            .cloned()
-            .unwrap_or_default();
-        history.extend_from_slice(context);
-        Ok(self.encoder.user_with_history(user, &history))
+        Ok(self.encoder.user_with_history(user, history))
     }
 
     /// Click probabilities of `items` for `user`, in the order given.
     ///
     /// `user` may be `None` (an anonymous session) or a user the model never
-    /// saw; both score through the out-of-vocabulary rows. `context` holds
-    /// positives from the conversation, appended after the user's logged
-    /// positives to form the pooled history.
+    /// saw; both score through the out-of-vocabulary rows. `history` is the
+    /// user's positives, oldest first (logged ones, then the conversation's);
+    /// the model pools the last `history_len` of them. Nothing else is
+    /// added to it.
     pub fn score(
         &self,
         user: Option<UserId>,
-        context: &[ItemId],
+        history: &[ItemId],
         items: &[ItemId],
     ) -> Result<Vec<f32>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let uf = self.request_user(user, context, items)?;
-        self.pool.install(|| {
+        let uf = self.request_user(user, history, items)?;
+        on_scoring_thread(|| {
             let ux = batch::user_inputs(&[&uf], self.config.space.history_len, &self.device)?;
             let (eu, wu) = self.net.user_side(&ux)?;
             let idx = Tensor::from_vec(
@@ -248,13 +230,13 @@ impl Ranker {
     pub fn score_uncached(
         &self,
         user: Option<UserId>,
-        context: &[ItemId],
+        history: &[ItemId],
         items: &[ItemId],
     ) -> Result<Vec<f32>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let uf = self.request_user(user, context, items)?;
+        let uf = self.request_user(user, history, items)?;
         let ux = batch::user_inputs(&[&uf], self.config.space.history_len, &self.device)?;
         let (eu, wu) = self.net.user_side(&ux)?;
         let feats: Vec<_> = items.iter().map(|&i| self.encoder.item(i)).collect();
@@ -279,14 +261,29 @@ impl Ranker {
     pub fn rank(
         &self,
         user: Option<UserId>,
-        context: &[ItemId],
+        history: &[ItemId],
         items: &[ItemId],
         k: usize,
-    ) -> Result<Vec<(ItemId, f32)>> {
-        let scores = self.score(user, context, items)?;
-        let mut pairs: Vec<(ItemId, f32)> = items.iter().copied().zip(scores).collect();
-        pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        pairs.truncate(k);
-        Ok(pairs)
+    ) -> Result<Vec<Scored>> {
+        let scores = self.score(user, history, items)?;
+        let mut out: Vec<Scored> = items
+            .iter()
+            .zip(scores)
+            .map(|(&item, score)| Scored { item, score })
+            .collect();
+        crate::sort_best_first(&mut out);
+        out.truncate(k);
+        Ok(out)
+    }
+
+    /// The items of `history` that the model pools: the last `history_len`,
+    /// less any it has no embedding for. For traces and tests.
+    pub fn pooled_history(&self, history: &[ItemId]) -> Vec<ItemId> {
+        let start = history.len().saturating_sub(self.config.space.history_len);
+        history[start..]
+            .iter()
+            .copied()
+            .filter(|&i| self.encoder.item(i).item != 0)
+            .collect()
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 use std::path::Path;
 
-use recagent_core::{Catalog, ItemId, Progress};
+use recagent_core::{Catalog, Filter, ItemId, Progress, genre_key, words};
 use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
@@ -19,27 +19,8 @@ use crate::{Error, Result};
 /// essay cannot turn into a query with thousands of clauses.
 pub const MAX_QUERY_CHARS: usize = 1000;
 
-/// Filters on recall. Genres compare case-insensitively.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Filter {
-    /// At least one of these genres.
-    pub genres_any: Vec<String>,
-    /// All of these genres.
-    pub genres_all: Vec<String>,
-    /// None of these genres.
-    pub genres_none: Vec<String>,
-    pub year_min: Option<u16>,
-    pub year_max: Option<u16>,
-    /// Items never to return (already seen, disliked).
-    pub exclude: Vec<ItemId>,
-}
-
-/// One search result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SearchHit {
-    pub item: ItemId,
-    pub score: f32,
-}
+/// One search result: an item and its score in this search.
+pub type SearchHit = recagent_core::Scored;
 
 /// A title found in free text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,26 +55,6 @@ fn schema() -> (Schema, Fields) {
         relations: sb.add_text_field("relations", TEXT),
     };
     (sb.build(), fields)
-}
-
-/// Lower-case words of a text, with punctuation removed and apostrophes
-/// dropped ("Schindler's" → "schindlers").
-pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            cur.extend(c.to_lowercase());
-        } else if c == '\'' || c == '’' {
-            continue;
-        } else if !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 const ARTICLES: [&str; 3] = ["the", "a", "an"];
@@ -203,7 +164,7 @@ impl LexicalIndex {
             );
             for g in &item.genres {
                 d.add_text(f.genres, g);
-                d.add_text(f.genre_key, g.to_lowercase());
+                d.add_text(f.genre_key, genre_key(g));
             }
             if let Some(y) = item.year {
                 d.add_u64(f.year, u64::from(y));
@@ -240,7 +201,7 @@ impl LexicalIndex {
             genres: catalog
                 .genre_vocab()
                 .iter()
-                .map(|g| g.to_lowercase())
+                .map(|g| genre_key(g))
                 .collect(),
             titles: catalog.items().iter().map(|i| i.title.clone()).collect(),
         })
@@ -261,7 +222,7 @@ impl LexicalIndex {
             )));
         }
         let genre = |g: &str| -> Result<Box<dyn Query>> {
-            let key = g.trim().to_lowercase();
+            let key = genre_key(g);
             if !self.genres.contains(&key) {
                 return Err(Error::InvalidFilter(format!(
                     "unknown genre {g:?}; this catalog has: {}",

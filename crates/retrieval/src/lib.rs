@@ -19,7 +19,8 @@ pub mod retriever;
 pub mod similar;
 pub mod vector;
 
-pub use lexical::{Filter, LexicalIndex, SearchHit, TitleLink};
+pub use lexical::{LexicalIndex, SearchHit, TitleLink};
+pub use recagent_core::Filter;
 pub use retriever::{Backend, BuildOptions, BuildReport, Mode, Retriever, VectorManifest, rrf};
 pub use similar::{SimilarHit, Similarity, Source};
 pub use vector::{EdgeStore, ServerStore, VectorPoint, VectorStore};
@@ -38,6 +39,10 @@ pub enum Error {
     },
     #[error("no index in {}; run `recagent index build {name}` first", dir.display())]
     NotBuilt { name: String, dir: PathBuf },
+    #[error(
+        "the vectors of {name} were built into the Qdrant server at {url}; open the index with that server as its backend, or rebuild it for the embedded store"
+    )]
+    BuiltOnServer { name: String, url: String },
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
     #[error("{0}")]

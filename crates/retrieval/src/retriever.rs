@@ -6,11 +6,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use recagent_core::{Catalog, Home, ItemId, Progress};
+use recagent_core::{Catalog, Filter, Home, ItemId, Progress, genre_key, words};
 use recagent_embed::{Encoding, StaticTable, TextEncoder};
 use serde::{Deserialize, Serialize};
 
-use crate::lexical::{Filter, LexicalIndex, SearchHit, TitleLink, words};
+use crate::lexical::{LexicalIndex, SearchHit, TitleLink};
 use crate::similar::{SimilarHit, Similarity, Source};
 use crate::vector::{EdgeStore, ServerStore, VectorPoint, VectorStore, upsert_all};
 use crate::{Error, Result};
@@ -127,7 +127,7 @@ impl QueryEncoder {
     }
 }
 
-/// Genres (lower case) and year of each item, for filtering similar items.
+/// Genre keys and year of each item, for filtering similar items.
 #[derive(Debug)]
 struct ItemFacts {
     genres: Vec<Vec<String>>,
@@ -135,18 +135,13 @@ struct ItemFacts {
 }
 
 impl ItemFacts {
+    /// [`Filter::matches`], with the genre keys folded once at open.
     fn passes(&self, item: ItemId, f: &Filter) -> bool {
         let i = item.index();
-        let (Some(g), Some(&y)) = (self.genres.get(i), self.years.get(i)) else {
-            return false;
-        };
-        let has = |x: &String| g.contains(&x.trim().to_lowercase());
-        (f.genres_any.is_empty() || f.genres_any.iter().any(has))
-            && f.genres_all.iter().all(has)
-            && !f.genres_none.iter().any(has)
-            && f.year_min.is_none_or(|lo| y.is_some_and(|y| y >= lo))
-            && f.year_max.is_none_or(|hi| y.is_some_and(|y| y <= hi))
-            && !f.exclude.contains(&item)
+        match (self.genres.get(i), self.years.get(i)) {
+            (Some(g), Some(&y)) => f.matches_parts(item, g, y),
+            _ => false,
+        }
     }
 }
 
@@ -176,7 +171,11 @@ impl Retriever {
     /// the tantivy index, item vectors in Qdrant (embedded or server), and
     /// item similarity. Everything is written to a staging folder first and
     /// swapped in at the end, so a failed build keeps the previous indexes.
-    pub fn build(
+    ///
+    /// The lexical index, the item embeddings, the HNSW graph and the
+    /// similarity lists are long CPU work done inline: call it from a plain
+    /// thread (the CLI blocks on it) or `spawn_blocking`.
+    pub async fn build(
         home: &Home,
         catalog: &Catalog,
         options: &BuildOptions,
@@ -227,13 +226,13 @@ impl Retriever {
         let (backend, url) = match &options.backend {
             Backend::Embedded => {
                 let store = EdgeStore::create(&stage.join("vectors"), dim)?;
-                upsert_all(&store, &points, progress)?;
+                upsert_all(&store, &points, progress).await?;
                 ("embedded", None)
             }
             Backend::Server { url } => {
                 let store = ServerStore::connect(url, catalog.name())?;
-                store.recreate(dim)?;
-                upsert_all(&store, &points, progress)?;
+                store.recreate(dim).await?;
+                upsert_all(&store, &points, progress).await?;
                 ("server", Some(url.clone()))
             }
         };
@@ -301,12 +300,10 @@ impl Retriever {
             Backend::Server { url } => Box::new(ServerStore::connect(url, catalog.name())?),
             Backend::Embedded => {
                 if manifest.backend == "server" {
-                    return Err(Error::Vector(format!(
-                        "the vectors of {} were built into the Qdrant server at {}; pass --qdrant-url (or set RECAGENT_QDRANT_URL), or rebuild with `recagent index build {}` for the embedded store",
-                        catalog.name(),
-                        manifest.url.as_deref().unwrap_or("?"),
-                        catalog.name()
-                    )));
+                    return Err(Error::BuiltOnServer {
+                        name: catalog.name().to_owned(),
+                        url: manifest.url.clone().unwrap_or_default(),
+                    });
                 }
                 let dir = root.join("vectors");
                 if !dir.is_dir() {
@@ -332,7 +329,7 @@ impl Retriever {
             genres: catalog
                 .items()
                 .iter()
-                .map(|i| i.genres.iter().map(|g| g.to_lowercase()).collect())
+                .map(|i| i.genres.iter().map(|g| genre_key(g)).collect())
                 .collect(),
             years: catalog.items().iter().map(|i| i.year).collect(),
         };
@@ -367,7 +364,12 @@ impl Retriever {
 
     /// Searches in one of three modes. A query without words browses the
     /// filtered items (lexical order) in every mode.
-    pub fn search(
+    ///
+    /// Embedding the query is the one sizeable piece of CPU work here (a few
+    /// milliseconds); a server that must keep its async workers free calls
+    /// [`Retriever::embed_query`] in `spawn_blocking` and then
+    /// [`Retriever::search_embedded`].
+    pub async fn search(
         &self,
         query: &str,
         filter: &Filter,
@@ -381,12 +383,12 @@ impl Retriever {
         let Some(v) = self.embed_query(query)? else {
             return self.lexical.search(query, filter, k);
         };
-        self.search_embedded(query, &v, filter, k, mode)
+        self.search_embedded(query, &v, filter, k, mode).await
     }
 
     /// [`Retriever::search`] with the query already embedded (benchmarks
     /// time the two apart).
-    pub fn search_embedded(
+    pub async fn search_embedded(
         &self,
         query: &str,
         vector: &[f32],
@@ -394,13 +396,14 @@ impl Retriever {
         k: usize,
         mode: Mode,
     ) -> Result<Vec<SearchHit>> {
+        self.lexical.check_filter(filter)?;
         match mode {
             Mode::Lexical => self.lexical.search(query, filter, k),
-            Mode::Dense => self.vectors.search(vector, filter, k),
+            Mode::Dense => self.vectors.search(vector, filter, k).await,
             Mode::Hybrid => {
                 let depth = (k * 4).max(50);
                 let lex = self.lexical.search(query, filter, depth)?;
-                let dense = self.vectors.search(vector, filter, depth)?;
+                let dense = self.vectors.search(vector, filter, depth).await?;
                 Ok(rrf(&[lex, dense], k))
             }
         }
@@ -414,7 +417,12 @@ impl Retriever {
     /// Items like `seeds`: co-occurrence and relation neighbours fused, then
     /// topped up with the nearest vectors to the seeds' mean when those run
     /// short (new items with no interactions or relations).
-    pub fn similar(&self, seeds: &[ItemId], filter: &Filter, k: usize) -> Result<Vec<SimilarHit>> {
+    pub async fn similar(
+        &self,
+        seeds: &[ItemId],
+        filter: &Filter,
+        k: usize,
+    ) -> Result<Vec<SimilarHit>> {
         self.lexical.check_filter(filter)?;
         let n = self.facts.years.len();
         if let Some(bad) = seeds.iter().find(|s| s.index() >= n) {
@@ -428,7 +436,7 @@ impl Retriever {
             .similar(seeds, |j| self.facts.passes(j, filter));
         out.truncate(k);
         if out.len() < k && !seeds.is_empty() {
-            let vs = self.vectors.vectors(seeds)?;
+            let vs = self.vectors.vectors(seeds).await?;
             if !vs.is_empty() {
                 let mut mean = vec![0f32; self.manifest.dim];
                 for (_, v) in &vs {
@@ -439,7 +447,7 @@ impl Retriever {
                 let mut f = filter.clone();
                 f.exclude.extend(seeds.iter().copied());
                 f.exclude.extend(out.iter().map(|h| h.item));
-                let more = self.vectors.search(&mean, &f, k - out.len())?;
+                let more = self.vectors.search(&mean, &f, k - out.len()).await?;
                 out.extend(more.into_iter().map(|h| SimilarHit {
                     item: h.item,
                     // Below every fused score, which is at least 1/30.
@@ -468,4 +476,61 @@ pub fn rrf(lists: &[Vec<SearchHit>], k: usize) -> Vec<SearchHit> {
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
     out.truncate(k);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The similarity path filters through `ItemFacts`; it must mean what
+    /// [`Filter::matches`] means, on every item, for varied filters.
+    #[test]
+    fn similarity_filter_agrees_with_the_reference_meaning() {
+        let c = recagent_catalog::synth::generate(
+            &recagent_catalog::synth::SynthConfig {
+                items: 300,
+                users: 10,
+                per_user: 3,
+                ..Default::default()
+            },
+            &recagent_core::NoProgress,
+        )
+        .expect("synthetic catalog");
+        let facts = ItemFacts {
+            genres: c
+                .items()
+                .iter()
+                .map(|i| i.genres.iter().map(|g| genre_key(g)).collect())
+                .collect(),
+            years: c.items().iter().map(|i| i.year).collect(),
+        };
+        let vocab = c.genre_vocab();
+        let filters = [
+            Filter::default(),
+            Filter {
+                genres_any: vec![vocab[0].to_uppercase(), format!("  {}", vocab[1])],
+                ..Filter::default()
+            },
+            Filter {
+                genres_all: vec![vocab[0].clone(), vocab[2].to_lowercase()],
+                year_min: Some(1980),
+                ..Filter::default()
+            },
+            Filter {
+                genres_none: vec![vocab[1].clone()],
+                year_max: Some(1990),
+                exclude: (0..50).map(ItemId).collect(),
+                ..Filter::default()
+            },
+        ];
+        let mut passed = 0;
+        for f in &filters {
+            for item in c.items() {
+                assert_eq!(facts.passes(item.id, f), f.matches(item), "{f:?} {item:?}");
+                passed += usize::from(f.matches(item));
+            }
+        }
+        assert!(passed > 300, "the filters must let items through: {passed}");
+        assert!(!facts.passes(ItemId(10_000), &Filter::default()), "unknown ids fail");
+    }
 }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use recagent_catalog::split::LabelRule;
+use recagent_catalog::split::{LabelRule, positive_histories};
 use recagent_core::{Catalog, ItemId, Progress};
 use serde::Serialize;
 
@@ -143,135 +143,139 @@ fn top(mut v: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
     v
 }
 
+/// Each item's co-occurrence neighbours: cosine over the sets of people who
+/// liked it, keeping pairs seen at least twice.
+fn cooccurrence_lists(catalog: &Catalog, progress: &dyn Progress) -> Vec<Vec<(u32, f32)>> {
+    let n = catalog.items().len();
+    let rule = LabelRule::default();
+
+    // Positives per user, most recent first.
+    let mut count = vec![0u32; n];
+    let mut users: Vec<Vec<u32>> = positive_histories(catalog, rule)
+        .into_iter()
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            let mut items: Vec<u32> = h.iter().rev().map(|i| i.0).collect();
+            items.truncate(MAX_USER_ITEMS);
+            items.sort_unstable();
+            items.dedup();
+            for &i in &items {
+                count[i as usize] += 1;
+            }
+            items
+        })
+        .collect();
+    users.sort();
+    // Item → users, then each item's co-counts in one pass over its users.
+    let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (u, items) in users.iter().enumerate() {
+        for &i in items {
+            item_users[i as usize].push(u as u32);
+        }
+    }
+    progress.stage("item similarity: co-occurrence", Some(n as u64));
+    let mut co = vec![0u32; n];
+    let mut touched = Vec::new();
+    let mut cf_lists = Vec::with_capacity(n);
+    for i in 0..n {
+        for &u in &item_users[i] {
+            for &j in &users[u as usize] {
+                if j as usize != i {
+                    if co[j as usize] == 0 {
+                        touched.push(j);
+                    }
+                    co[j as usize] += 1;
+                }
+            }
+        }
+        let mut list = Vec::new();
+        for &j in &touched {
+            let c = co[j as usize];
+            if c >= 2 {
+                let denom = (f64::from(count[i]) * f64::from(count[j as usize])).sqrt();
+                list.push((j, (f64::from(c) / denom) as f32));
+            }
+            co[j as usize] = 0;
+        }
+        touched.clear();
+        cf_lists.push(top(list));
+        progress.advance(1);
+    }
+    progress.finish();
+
+    cf_lists
+}
+
+/// Each item's knowledge-graph neighbours: shared entities weighted by
+/// their rarity.
+fn relation_lists(catalog: &Catalog, progress: &dyn Progress) -> Vec<Vec<(u32, f32)>> {
+    let n = catalog.items().len();
+    let mut touched = Vec::new();
+    // Relations: entity → items.
+    progress.stage("item similarity: relations", Some(n as u64));
+    let mut entity_items: HashMap<String, Vec<u32>> = HashMap::new();
+    for it in catalog.items() {
+        for (rel, ids) in &it.relations {
+            for id in ids {
+                entity_items
+                    .entry(format!("{rel}\u{1f}{id}"))
+                    .or_default()
+                    .push(it.id.0);
+            }
+        }
+    }
+    let mut item_entities: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+    let mut entities: Vec<Vec<u32>> = Vec::new();
+    let mut keys: Vec<_> = entity_items.into_iter().collect();
+    keys.sort();
+    for (_, mut items) in keys {
+        items.sort_unstable();
+        items.dedup();
+        if items.len() < 2 || items.len() > MAX_ENTITY_ITEMS {
+            continue;
+        }
+        let idf = (n as f32 / items.len() as f32).ln().max(0.0);
+        let e = entities.len() as u32;
+        for &i in &items {
+            item_entities[i as usize].push((e, idf));
+        }
+        entities.push(items);
+    }
+    let mut acc = vec![0f32; n];
+    let mut kg_lists = Vec::with_capacity(n);
+    for (i, ents) in item_entities.iter().enumerate() {
+        for &(e, w) in ents {
+            for &j in &entities[e as usize] {
+                if j as usize != i {
+                    if acc[j as usize] == 0.0 {
+                        touched.push(j);
+                    }
+                    acc[j as usize] += w;
+                }
+            }
+        }
+        let mut list = Vec::with_capacity(touched.len());
+        for &j in &touched {
+            list.push((j, acc[j as usize]));
+            acc[j as usize] = 0.0;
+        }
+        touched.clear();
+        kg_lists.push(top(list));
+        progress.advance(1);
+    }
+    progress.finish();
+    kg_lists
+}
+
 const FILE: &str = "similar.bin";
 const MAGIC: &[u8; 8] = b"RASIM001";
 
 impl Similarity {
     /// Builds both neighbour lists of `catalog`.
     pub fn build(catalog: &Catalog, progress: &dyn Progress) -> Self {
-        let n = catalog.items().len();
-        let rule = LabelRule::default();
-
-        // Positives per user, most recent first.
-        let mut by_user: HashMap<u32, Vec<(i64, u32)>> = HashMap::new();
-        for x in catalog.interactions() {
-            if rule.label(x.rating) == Some(true) {
-                by_user
-                    .entry(x.user.0)
-                    .or_default()
-                    .push((x.timestamp, x.item.0));
-            }
-        }
-        let mut count = vec![0u32; n];
-        let mut users: Vec<Vec<u32>> = by_user
-            .into_values()
-            .map(|mut v| {
-                v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                let mut items: Vec<u32> = v.into_iter().map(|(_, i)| i).collect();
-                items.dedup();
-                items.truncate(MAX_USER_ITEMS);
-                items.sort_unstable();
-                items.dedup();
-                for &i in &items {
-                    count[i as usize] += 1;
-                }
-                items
-            })
-            .collect();
-        users.sort();
-        // Item → users, then each item's co-counts in one pass over its users.
-        let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for (u, items) in users.iter().enumerate() {
-            for &i in items {
-                item_users[i as usize].push(u as u32);
-            }
-        }
-        progress.stage("item similarity: co-occurrence", Some(n as u64));
-        let mut co = vec![0u32; n];
-        let mut touched = Vec::new();
-        let mut cf_lists = Vec::with_capacity(n);
-        for i in 0..n {
-            for &u in &item_users[i] {
-                for &j in &users[u as usize] {
-                    if j as usize != i {
-                        if co[j as usize] == 0 {
-                            touched.push(j);
-                        }
-                        co[j as usize] += 1;
-                    }
-                }
-            }
-            let mut list = Vec::new();
-            for &j in &touched {
-                let c = co[j as usize];
-                if c >= 2 {
-                    let denom = (f64::from(count[i]) * f64::from(count[j as usize])).sqrt();
-                    list.push((j, (f64::from(c) / denom) as f32));
-                }
-                co[j as usize] = 0;
-            }
-            touched.clear();
-            cf_lists.push(top(list));
-            progress.advance(1);
-        }
-        progress.finish();
-
-        // Relations: entity → items.
-        progress.stage("item similarity: relations", Some(n as u64));
-        let mut entity_items: HashMap<String, Vec<u32>> = HashMap::new();
-        for it in catalog.items() {
-            for (rel, ids) in &it.relations {
-                for id in ids {
-                    entity_items
-                        .entry(format!("{rel}\u{1f}{id}"))
-                        .or_default()
-                        .push(it.id.0);
-                }
-            }
-        }
-        let mut item_entities: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
-        let mut entities: Vec<Vec<u32>> = Vec::new();
-        let mut keys: Vec<_> = entity_items.into_iter().collect();
-        keys.sort();
-        for (_, mut items) in keys {
-            items.sort_unstable();
-            items.dedup();
-            if items.len() < 2 || items.len() > MAX_ENTITY_ITEMS {
-                continue;
-            }
-            let idf = (n as f32 / items.len() as f32).ln().max(0.0);
-            let e = entities.len() as u32;
-            for &i in &items {
-                item_entities[i as usize].push((e, idf));
-            }
-            entities.push(items);
-        }
-        let mut acc = vec![0f32; n];
-        let mut kg_lists = Vec::with_capacity(n);
-        for (i, ents) in item_entities.iter().enumerate() {
-            for &(e, w) in ents {
-                for &j in &entities[e as usize] {
-                    if j as usize != i {
-                        if acc[j as usize] == 0.0 {
-                            touched.push(j);
-                        }
-                        acc[j as usize] += w;
-                    }
-                }
-            }
-            let mut list = Vec::with_capacity(touched.len());
-            for &j in &touched {
-                list.push((j, acc[j as usize]));
-                acc[j as usize] = 0.0;
-            }
-            touched.clear();
-            kg_lists.push(top(list));
-            progress.advance(1);
-        }
-        progress.finish();
         Self {
-            cooccurrence: Rows::from_lists(cf_lists),
-            relations: Rows::from_lists(kg_lists),
+            cooccurrence: Rows::from_lists(cooccurrence_lists(catalog, progress)),
+            relations: Rows::from_lists(relation_lists(catalog, progress)),
         }
     }
 

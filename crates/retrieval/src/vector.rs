@@ -11,14 +11,19 @@
 //! index on `genre_key` and an integer index on `year`. [`Filter`]s turn into
 //! the same Qdrant conditions on both, so they return the same results.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::Duration;
 
-use recagent_core::{ItemId, Progress};
+use recagent_core::{Filter, ItemId, Progress, genre_key};
 use serde_json::json;
 
-use crate::lexical::{Filter, SearchHit};
+use crate::lexical::SearchHit;
 use crate::{Error, Result};
+
+/// A boxed future, so that [`VectorStore`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Points are written in batches of this many.
 pub const UPSERT_BATCH: usize = 1000;
@@ -34,7 +39,7 @@ pub struct VectorPoint {
 
 impl VectorPoint {
     fn payload(&self) -> serde_json::Value {
-        let genres: Vec<String> = self.genres.iter().map(|g| g.to_lowercase()).collect();
+        let genres = keys(&self.genres);
         match self.year {
             Some(y) => json!({ "genre_key": genres, "year": y }),
             None => json!({ "genre_key": genres }),
@@ -44,31 +49,45 @@ impl VectorPoint {
 
 /// A dense index that answers filtered nearest-neighbour queries.
 ///
-/// The methods block. The server backend runs its own small tokio runtime,
-/// so call it from a plain thread or `spawn_blocking`, not from inside an
-/// async task.
+/// The methods are async and run on the caller's runtime; no backend owns
+/// one. The server backend's gRPC traffic is driven by whichever tokio
+/// runtime polls it, so many tasks on a multi-thread runtime search
+/// concurrently. The embedded backend does its (sub-millisecond at 100K
+/// items) work when polled; `finish`, which builds the HNSW graph, is long
+/// CPU work and belongs in `spawn_blocking` or a plain thread.
 pub trait VectorStore: Send + Sync + std::fmt::Debug {
     /// "embedded" or "server".
     fn backend(&self) -> &'static str;
     /// Adds or replaces points.
-    fn upsert(&self, points: &[VectorPoint]) -> Result<()>;
+    fn upsert<'a>(&'a self, points: &'a [VectorPoint]) -> BoxFuture<'a, Result<()>>;
     /// Makes everything upserted searchable and indexed (HNSW built).
-    fn finish(&self) -> Result<()>;
+    fn finish(&self) -> BoxFuture<'_, Result<()>>;
     /// The `k` nearest items to `vector` (cosine) that pass `filter`, best
     /// first. The filter must already be validated against the catalog.
-    fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>>;
+    fn search<'a>(
+        &'a self,
+        vector: &'a [f32],
+        filter: &'a Filter,
+        k: usize,
+    ) -> BoxFuture<'a, Result<Vec<SearchHit>>>;
     /// The same search without the HNSW index: every point that passes the
     /// filter is scored. Slow; it is the reference that `bench retrieval`
     /// measures the index's recall against.
-    fn search_exact(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>>;
+    fn search_exact<'a>(
+        &'a self,
+        vector: &'a [f32],
+        filter: &'a Filter,
+        k: usize,
+    ) -> BoxFuture<'a, Result<Vec<SearchHit>>>;
     /// Number of points stored.
-    fn count(&self) -> Result<usize>;
+    fn count(&self) -> BoxFuture<'_, Result<usize>>;
     /// The stored vectors of these items (missing ones are left out).
-    fn vectors(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>>;
+    fn vectors<'a>(&'a self, items: &'a [ItemId])
+    -> BoxFuture<'a, Result<Vec<(ItemId, Vec<f32>)>>>;
 }
 
 /// Writes all points in batches, with progress.
-pub fn upsert_all(
+pub async fn upsert_all(
     store: &dyn VectorStore,
     points: &[VectorPoint],
     progress: &dyn Progress,
@@ -78,12 +97,12 @@ pub fn upsert_all(
         Some(points.len() as u64),
     );
     for chunk in points.chunks(UPSERT_BATCH) {
-        store.upsert(chunk)?;
+        store.upsert(chunk).await?;
         progress.advance(chunk.len() as u64);
     }
     progress.finish();
     progress.stage("building the HNSW index", None);
-    store.finish()?;
+    store.finish().await?;
     progress.finish();
     Ok(())
 }
@@ -97,8 +116,9 @@ fn search_ef(k: usize) -> usize {
     (k * 2).max(100)
 }
 
-fn lower(genres: &[String]) -> Vec<String> {
-    genres.iter().map(|g| g.trim().to_lowercase()).collect()
+/// The payload's genre keys, folded as the lexical index folds them.
+fn keys(genres: &[String]) -> Vec<String> {
+    genres.iter().map(|g| genre_key(g)).collect()
 }
 
 // ---------------------------------------------------------------- embedded
@@ -259,10 +279,10 @@ impl EdgeStore {
         if !filter.genres_any.is_empty() {
             must.push(edge::Condition::Field(edge::FieldCondition::new_match(
                 path("genre_key")?,
-                edge::Match::from(lower(&filter.genres_any)),
+                edge::Match::from(keys(&filter.genres_any)),
             )));
         }
-        for g in lower(&filter.genres_all) {
+        for g in keys(&filter.genres_all) {
             must.push(edge::Condition::Field(edge::FieldCondition::new_match(
                 path("genre_key")?,
                 edge::Match::from(g),
@@ -271,7 +291,7 @@ impl EdgeStore {
         if !filter.genres_none.is_empty() {
             must_not.push(edge::Condition::Field(edge::FieldCondition::new_match(
                 path("genre_key")?,
-                edge::Match::from(lower(&filter.genres_none)),
+                edge::Match::from(keys(&filter.genres_none)),
             )));
         }
         if filter.year_min.is_some() || filter.year_max.is_some() {
@@ -311,7 +331,50 @@ impl VectorStore for EdgeStore {
         "embedded"
     }
 
-    fn upsert(&self, points: &[VectorPoint]) -> Result<()> {
+    fn upsert<'a>(&'a self, points: &'a [VectorPoint]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { self.upsert_now(points) })
+    }
+
+    fn finish(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.shard.optimize().map_err(edge_err)?;
+            self.shard.flush();
+            Ok(())
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        vector: &'a [f32],
+        filter: &'a Filter,
+        k: usize,
+    ) -> BoxFuture<'a, Result<Vec<SearchHit>>> {
+        Box::pin(async move { self.query(vector, filter, k, false) })
+    }
+
+    fn search_exact<'a>(
+        &'a self,
+        vector: &'a [f32],
+        filter: &'a Filter,
+        k: usize,
+    ) -> BoxFuture<'a, Result<Vec<SearchHit>>> {
+        Box::pin(async move { self.query(vector, filter, k, true) })
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async move { Ok(self.shard.info().points_count) })
+    }
+
+    fn vectors<'a>(
+        &'a self,
+        items: &'a [ItemId],
+    ) -> BoxFuture<'a, Result<Vec<(ItemId, Vec<f32>)>>> {
+        Box::pin(async move { self.vectors_now(items) })
+    }
+}
+
+impl EdgeStore {
+    fn upsert_now(&self, points: &[VectorPoint]) -> Result<()> {
         let points = points
             .iter()
             .map(|p| {
@@ -332,25 +395,7 @@ impl VectorStore for EdgeStore {
             .map_err(edge_err)
     }
 
-    fn finish(&self) -> Result<()> {
-        self.shard.optimize().map_err(edge_err)?;
-        self.shard.flush();
-        Ok(())
-    }
-
-    fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
-        self.query(vector, filter, k, false)
-    }
-
-    fn search_exact(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
-        self.query(vector, filter, k, true)
-    }
-
-    fn count(&self) -> Result<usize> {
-        Ok(self.shard.info().points_count)
-    }
-
-    fn vectors(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
+    fn vectors_now(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
         let ids: Vec<edge::PointId> = items
             .iter()
             .map(|i| edge::PointId::NumId(u64::from(i.0)))
@@ -398,9 +443,12 @@ mod server {
 }
 
 /// A Qdrant server or cluster, reached over gRPC with `qdrant-client`.
+///
+/// It owns no runtime: its futures run on the caller's tokio runtime, and
+/// the gRPC connection is opened by the first call and driven by that
+/// runtime from then on. Use one `ServerStore` from one runtime.
 pub struct ServerStore {
     client: server::Qdrant,
-    runtime: tokio::runtime::Runtime,
     collection: String,
     url: String,
 }
@@ -420,24 +468,20 @@ pub fn collection_name(name: &str) -> String {
 }
 
 impl ServerStore {
-    /// Connects to `url` (gRPC, usually port 6334) for catalog `name`'s
-    /// collection. Nothing is sent until the first call.
+    /// A client of the server at `url` (gRPC, usually port 6334) for
+    /// catalog `name`'s collection. Nothing is sent, and no runtime is
+    /// needed, until the first call.
     pub fn connect(url: &str, name: &str) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+        let client = server::Qdrant::from_url(url)
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            // The check would block the caller on a private runtime and
+            // print to stdout; a version mismatch shows up as a call error.
+            .skip_compatibility_check()
             .build()
-            .map_err(|e| Error::Vector(format!("cannot start the Qdrant client runtime: {e}")))?;
-        let client = {
-            let _guard = runtime.enter();
-            server::Qdrant::from_url(url)
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| Self::err(url, e))?
-        };
+            .map_err(|e| Self::err(url, e))?;
         Ok(Self {
             client,
-            runtime,
             collection: collection_name(name),
             url: url.to_owned(),
         })
@@ -450,34 +494,32 @@ impl ServerStore {
     }
 
     /// Drops and re-creates the collection with its payload indexes.
-    pub fn recreate(&self, dim: usize) -> Result<()> {
+    pub async fn recreate(&self, dim: usize) -> Result<()> {
         let c = &self.client;
-        let name = self.collection.clone();
-        self.runtime
-            .block_on(async move {
-                if c.collection_exists(&name).await? {
-                    c.delete_collection(&name).await?;
-                }
-                c.create_collection(server::CreateCollectionBuilder::new(&name).vectors_config(
-                    server::VectorParamsBuilder::new(dim as u64, server::Distance::Cosine),
-                ))
+        let name = &self.collection;
+        let run = async {
+            if c.collection_exists(name).await? {
+                c.delete_collection(name).await?;
+            }
+            c.create_collection(server::CreateCollectionBuilder::new(name).vectors_config(
+                server::VectorParamsBuilder::new(dim as u64, server::Distance::Cosine),
+            ))
+            .await?;
+            for (field, kind) in [
+                ("genre_key", server::FieldType::Keyword),
+                ("year", server::FieldType::Integer),
+            ] {
+                c.create_field_index(
+                    server::CreateFieldIndexCollectionBuilder::new(name, field, kind).wait(true),
+                )
                 .await?;
-                for (field, kind) in [
-                    ("genre_key", server::FieldType::Keyword),
-                    ("year", server::FieldType::Integer),
-                ] {
-                    c.create_field_index(
-                        server::CreateFieldIndexCollectionBuilder::new(&name, field, kind)
-                            .wait(true),
-                    )
-                    .await?;
-                }
-                Ok::<_, qdrant_client::QdrantError>(())
-            })
-            .map_err(|e| Self::err(&self.url, e))
+            }
+            Ok::<_, qdrant_client::QdrantError>(())
+        };
+        run.await.map_err(|e| Self::err(&self.url, e))
     }
 
-    fn query(
+    async fn query(
         &self,
         vector: &[f32],
         filter: &Filter,
@@ -502,8 +544,9 @@ impl ServerStore {
             q = q.filter(f);
         }
         let resp = self
-            .runtime
-            .block_on(self.client.query(q))
+            .client
+            .query(q)
+            .await
             .map_err(|e| Self::err(&self.url, e))?;
         Ok(resp
             .result
@@ -523,13 +566,13 @@ impl ServerStore {
         let mut must = Vec::new();
         let mut must_not = Vec::new();
         if !filter.genres_any.is_empty() {
-            must.push(C::matches("genre_key", lower(&filter.genres_any)));
+            must.push(C::matches("genre_key", keys(&filter.genres_any)));
         }
-        for g in lower(&filter.genres_all) {
+        for g in keys(&filter.genres_all) {
             must.push(C::matches("genre_key", g));
         }
         if !filter.genres_none.is_empty() {
-            must_not.push(C::matches("genre_key", lower(&filter.genres_none)));
+            must_not.push(C::matches("genre_key", keys(&filter.genres_none)));
         }
         if filter.year_min.is_some() || filter.year_max.is_some() {
             must.push(C::range(
@@ -560,65 +603,86 @@ impl VectorStore for ServerStore {
         "server"
     }
 
-    fn upsert(&self, points: &[VectorPoint]) -> Result<()> {
-        let points: Vec<server::PointStruct> = points
-            .iter()
-            .map(|p| {
-                let payload = qdrant_client::Payload::try_from(p.payload())
-                    .map_err(|e| Self::err(&self.url, e))?;
-                Ok(server::PointStruct::new(
-                    u64::from(p.item.0),
-                    p.vector.clone(),
-                    payload,
-                ))
-            })
-            .collect::<Result<_>>()?;
-        self.runtime
-            .block_on(self.client.upsert_points(
-                server::UpsertPointsBuilder::new(&self.collection, points).wait(true),
-            ))
-            .map_err(|e| Self::err(&self.url, e))?;
-        Ok(())
+    fn upsert<'a>(&'a self, points: &'a [VectorPoint]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let points: Vec<server::PointStruct> = points
+                .iter()
+                .map(|p| {
+                    let payload = qdrant_client::Payload::try_from(p.payload())
+                        .map_err(|e| Self::err(&self.url, e))?;
+                    Ok(server::PointStruct::new(
+                        u64::from(p.item.0),
+                        p.vector.clone(),
+                        payload,
+                    ))
+                })
+                .collect::<Result<_>>()?;
+            self.client
+                .upsert_points(
+                    server::UpsertPointsBuilder::new(&self.collection, points).wait(true),
+                )
+                .await
+                .map_err(|e| Self::err(&self.url, e))?;
+            Ok(())
+        })
     }
 
-    fn finish(&self) -> Result<()> {
+    fn finish(&self) -> BoxFuture<'_, Result<()>> {
         // The server indexes in the background; upserts waited for, so the
         // points are searchable now (exact search until HNSW is built).
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 
-    fn search(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
-        self.query(vector, filter, k, false)
+    fn search<'a>(
+        &'a self,
+        vector: &'a [f32],
+        filter: &'a Filter,
+        k: usize,
+    ) -> BoxFuture<'a, Result<Vec<SearchHit>>> {
+        Box::pin(self.query(vector, filter, k, false))
     }
 
-    fn search_exact(&self, vector: &[f32], filter: &Filter, k: usize) -> Result<Vec<SearchHit>> {
-        self.query(vector, filter, k, true)
+    fn search_exact<'a>(
+        &'a self,
+        vector: &'a [f32],
+        filter: &'a Filter,
+        k: usize,
+    ) -> BoxFuture<'a, Result<Vec<SearchHit>>> {
+        Box::pin(self.query(vector, filter, k, true))
     }
 
-    fn count(&self) -> Result<usize> {
-        let resp = self
-            .runtime
-            .block_on(
-                self.client
-                    .count(server::CountPointsBuilder::new(&self.collection).exact(true)),
-            )
-            .map_err(|e| Self::err(&self.url, e))?;
-        Ok(resp.result.map_or(0, |r| r.count as usize))
+    fn count(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async move {
+            let resp = self
+                .client
+                .count(server::CountPointsBuilder::new(&self.collection).exact(true))
+                .await
+                .map_err(|e| Self::err(&self.url, e))?;
+            Ok(resp.result.map_or(0, |r| r.count as usize))
+        })
     }
 
+    fn vectors<'a>(
+        &'a self,
+        items: &'a [ItemId],
+    ) -> BoxFuture<'a, Result<Vec<(ItemId, Vec<f32>)>>> {
+        Box::pin(self.vectors_of(items))
+    }
+}
+
+impl ServerStore {
     #[allow(deprecated)]
-    fn vectors(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
+    async fn vectors_of(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
         use qdrant_client::qdrant::{vector_output, vectors_output};
         let ids: Vec<server::PointId> = items.iter().map(|i| u64::from(i.0).into()).collect();
         let resp = self
-            .runtime
-            .block_on(
-                self.client.get_points(
-                    server::GetPointsBuilder::new(&self.collection, ids)
-                        .with_vectors(true)
-                        .with_payload(false),
-                ),
+            .client
+            .get_points(
+                server::GetPointsBuilder::new(&self.collection, ids)
+                    .with_vectors(true)
+                    .with_payload(false),
             )
+            .await
             .map_err(|e| Self::err(&self.url, e))?;
         Ok(resp
             .result

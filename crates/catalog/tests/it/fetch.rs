@@ -1,7 +1,7 @@
 use std::io::Write;
 
 use recagent_catalog::Error;
-use recagent_catalog::fetch::{self, Checksum};
+use recagent_catalog::fetch::{self, Checksum, Pip};
 use recagent_core::NoProgress;
 
 #[test]
@@ -58,7 +58,7 @@ fn zip_folder_extraction_flattens_and_stays_inside() {
 #[test]
 fn pip_failures_are_reported_with_the_command() {
     let dir = tempfile::tempdir().unwrap();
-    let pip = |program: &str| fetch::Pip {
+    let pip = |program: &str| Pip {
         program: program.into(),
         args: vec![],
     };
@@ -74,7 +74,20 @@ fn pip_failures_are_reported_with_the_command() {
     let err = pip("/nonexistent/pip")
         .download("recbole==1.2.1", dir.path(), &NoProgress)
         .unwrap_err();
-    assert!(err.to_string().contains("RECAGENT_PIP"), "{err}");
+    // The library says what failed and what to do, without naming the
+    // binary's variables: choosing another pip is the binary's business.
+    match &err {
+        Error::Command { command, reason } => {
+            assert!(
+                command.starts_with("/nonexistent/pip download"),
+                "{command}"
+            );
+            assert!(reason.contains("cannot start it"), "{reason}");
+            assert!(reason.contains("install Python 3 with pip"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.to_string().contains("RECAGENT_"), "{err}");
     // A pip that succeeds but writes nothing is an error too, not a silent empty fetch.
     let err = pip("true")
         .download("recbole==1.2.1", dir.path(), &NoProgress)
@@ -84,4 +97,18 @@ fn pip_failures_are_reported_with_the_command() {
             .contains("expected exactly one downloaded file"),
         "{err}"
     );
+}
+
+#[test]
+fn a_pip_is_a_program_and_its_arguments() {
+    assert_eq!(Pip::default(), Pip::new("python3", ["-m", "pip"]));
+    assert_eq!(
+        Pip::from_command_line("  /opt/venv/bin/python3 -m  pip "),
+        Some(Pip::new("/opt/venv/bin/python3", ["-m", "pip"]))
+    );
+    assert_eq!(
+        Pip::from_command_line("pip3"),
+        Some(Pip::new("pip3", Vec::<String>::new()))
+    );
+    assert_eq!(Pip::from_command_line(" \t "), None);
 }

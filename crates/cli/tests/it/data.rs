@@ -101,18 +101,16 @@ fn synth_then_stats() {
         .args(["data", "synth", "--items", "0", "--name", "empty"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("--items must be at least 1"));
+        .stderr(predicate::str::contains("needs at least 1 item"));
     assert!(!home.path().join("data/empty").exists());
 }
 
 /// The acceptance check: on a new home, fetch then stats gives the published
-/// counts. Needs the package registry, so it runs when RECAGENT_TEST_FETCH=1.
+/// counts. Needs the package registry, so it is ignored by default; CI runs
+/// it with `--include-ignored`.
 #[test]
+#[ignore = "fetches MovieLens-100K: CI runs it with --include-ignored"]
 fn fetch_ml100k_on_a_new_home() {
-    if std::env::var("RECAGENT_TEST_FETCH").as_deref() != Ok("1") {
-        eprintln!("skipped: set RECAGENT_TEST_FETCH=1 to fetch MovieLens-100K");
-        return;
-    }
     let home = tempfile::tempdir().unwrap();
     recagent(home.path())
         .args(["data", "fetch", "ml-100k"])

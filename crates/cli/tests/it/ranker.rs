@@ -89,7 +89,46 @@ fn train_then_bench_on_a_small_catalog() {
     assert_eq!(counts, vec![100, 500, 5000]);
     for l in b["latency"].as_array().unwrap() {
         assert!(l["rank_p99_ms"].as_f64().unwrap() >= l["rank_p50_ms"].as_f64().unwrap());
+        assert!(l["funnel_p99_ms"].as_f64().unwrap() >= l["funnel_p50_ms"].as_f64().unwrap());
     }
+    let callers: Vec<u64> = b["throughput"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["callers"].as_u64().unwrap())
+        .collect();
+    assert_eq!(callers, [1, 8]);
+    assert_eq!(b["throughput"][1]["requests"], 40);
+
+    // Several seeds: mean ± sd over them, every run reported, history off.
+    let m = json_of(
+        &recagent(h)
+            .args([
+                "train",
+                "s",
+                "--model",
+                "lr",
+                "--epochs",
+                "2",
+                "--seeds",
+                "2",
+                "--history-len",
+                "0",
+                "--out",
+            ])
+            .arg(h.join("lr-seeds"))
+            .arg("--json")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(m["seeds"], serde_json::json!([2026, 2027]), "{m}");
+    assert_eq!(m["history_len"], 0);
+    let runs = m["runs"].as_array().unwrap();
+    let aucs: Vec<f64> = runs.iter().map(|r| r["test_auc"].as_f64().unwrap()).collect();
+    let mean = m["test_auc"]["mean"].as_f64().unwrap();
+    assert!((mean - (aucs[0] + aucs[1]) / 2.0).abs() < 1e-9, "{m}");
+    assert!(m["test_auc"]["sd"].as_f64().unwrap() >= 0.0);
+    assert!(runs.iter().all(|r| r["history_len"] == 0));
 }
 
 #[test]

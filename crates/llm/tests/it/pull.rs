@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use recagent_core::{Home, NoProgress};
-use recagent_llm::pull::{self, LocalModelSpec};
+use recagent_llm::pull::{self, LocalModelSpec, Pip};
 
 /// Serves `body` at `/model.gguf` and counts the requests.
 fn hub(body: Vec<u8>) -> (String, Arc<AtomicUsize>) {
@@ -52,6 +52,11 @@ fn spec(id: &str, url: String, sha256: String) -> LocalModelSpec {
     }
 }
 
+/// A pip that cannot start: these tests must be served by the hub alone.
+fn no_pip() -> Pip {
+    Pip::new("/nonexistent/pip", Vec::<String>::new())
+}
+
 fn sha256_of(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x");
@@ -68,7 +73,7 @@ fn hub_download_is_verified_stamped_and_idempotent() {
     let home = Home::new(root.path().to_owned());
     assert!(!pull::is_pulled(&home, &spec));
 
-    let path = pull::pull(&home, &spec, &NoProgress).unwrap();
+    let path = pull::pull(&home, &spec, &no_pip(), &NoProgress).unwrap();
     assert_eq!(path, pull::model_path(&home, &spec));
     assert_eq!(std::fs::read(&path).unwrap(), body);
     assert!(pull::is_pulled(&home, &spec));
@@ -76,7 +81,7 @@ fn hub_download_is_verified_stamped_and_idempotent() {
     assert!(!path.with_file_name("model.gguf.partial").exists());
 
     // A second pull finds the verified file and fetches nothing.
-    pull::pull(&home, &spec, &NoProgress).unwrap();
+    pull::pull(&home, &spec, &no_pip(), &NoProgress).unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
@@ -86,7 +91,7 @@ fn a_hub_file_with_the_wrong_checksum_is_not_kept() {
     let spec = spec("bad-hub-test", url, "0".repeat(64));
     let root = tempfile::tempdir().unwrap();
     let home = Home::new(root.path().to_owned());
-    let e = pull::pull(&home, &spec, &NoProgress)
+    let e = pull::pull(&home, &spec, &no_pip(), &NoProgress)
         .unwrap_err()
         .to_string();
     assert_eq!(hits.load(Ordering::SeqCst), 1);

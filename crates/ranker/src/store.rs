@@ -1,0 +1,214 @@
+//! Trained models on disk: where they live and how they are written.
+//!
+//! A catalog's models live under its index folder (`$RECAGENT_HOME/index/NAME/`):
+//!
+//! * `ranker/MODEL/` or `ranker/MODEL-knowledge/`: a CTR model
+//!   (`model.safetensors` + `config.json`, which names the knowledge source);
+//! * `prerank/`: the two-tower pre-ranker (`prerank.safetensors` +
+//!   `prerank.json`).
+//!
+//! [`ModelStore`] knows this layout, loads a ranker together with the
+//! knowledge vectors it was trained with, and every save goes through
+//! [`replace_dir`], so a model folder is complete or absent.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use recagent_core::{Catalog, Home, Progress};
+use serde::Serialize;
+
+use crate::batch::KnowledgeTable;
+use crate::config::{CONFIG_FILE, KnowledgeSource};
+use crate::error::{Error, Result};
+use crate::model::ModelKind;
+use crate::prerank::{self, PreRanker};
+use crate::ranker::Ranker;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes a folder as a whole: `write` fills a fresh staging folder beside
+/// `dir`, which then takes `dir`'s place. If `write` fails, `dir` is left as
+/// it was and the staging folder is removed.
+pub fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let leaf = dir
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io(parent))?;
+    let pid = std::process::id();
+    let stage = parent.join(format!(".{leaf}.staging-{pid}"));
+    let old = parent.join(format!(".{leaf}.old-{pid}"));
+    for p in [&stage, &old] {
+        if p.exists() {
+            fs::remove_dir_all(p).map_err(io(p))?;
+        }
+    }
+    fs::create_dir_all(&stage).map_err(io(&stage))?;
+    if let Err(e) = write(&stage) {
+        let _ = fs::remove_dir_all(&stage);
+        return Err(e);
+    }
+    if dir.exists() {
+        fs::rename(dir, &old).map_err(io(dir))?;
+    }
+    fs::rename(&stage, dir).map_err(io(dir))?;
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+/// Pretty JSON into `path`, naming the file in any error.
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::BadConfig {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    fs::write(path, text).map_err(io(path))
+}
+
+/// The knowledge vectors of every catalog item: the all-MiniLM-L6-v2
+/// embedding of its text, plus the source's extra text when it names a file.
+/// Embeddings are cached under `$RECAGENT_HOME` by a digest of the texts.
+pub fn knowledge_table(
+    home: &Home,
+    catalog: &Catalog,
+    source: &KnowledgeSource,
+    progress: &dyn Progress,
+) -> Result<KnowledgeTable> {
+    let extra = match &source.text_file {
+        Some(p) => recagent_embed::load_knowledge_texts(p)?,
+        None => Default::default(),
+    };
+    let vectors = recagent_embed::item_vectors(home, catalog, &extra, progress)?;
+    Ok(KnowledgeTable {
+        dim: recagent_embed::DIM,
+        vectors,
+        source: source.clone(),
+    })
+}
+
+/// The trained models of one catalog, under one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelStore {
+    root: PathBuf,
+    catalog: String,
+}
+
+impl ModelStore {
+    /// The default store of catalog `name`: `$RECAGENT_HOME/index/NAME/`.
+    pub fn for_catalog(home: &Home, name: &str) -> Self {
+        Self::at(home.index_dir(name), name)
+    }
+
+    /// A store in any folder, e.g. one per evaluation split; `catalog`
+    /// names the catalog in hints.
+    pub fn at(root: impl Into<PathBuf>, catalog: &str) -> Self {
+        Self {
+            root: root.into(),
+            catalog: catalog.to_owned(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a ranker of this kind is saved.
+    pub fn ranker_dir(&self, kind: ModelKind, knowledge: bool) -> PathBuf {
+        let leaf = if knowledge {
+            format!("{}-knowledge", kind.name())
+        } else {
+            kind.name().to_owned()
+        };
+        self.root.join("ranker").join(leaf)
+    }
+
+    /// Where the pre-ranker is saved.
+    pub fn prerank_dir(&self) -> PathBuf {
+        self.root.join("prerank")
+    }
+
+    /// Whether a ranker of this kind has been trained.
+    pub fn has_ranker(&self, kind: ModelKind, knowledge: bool) -> bool {
+        self.ranker_dir(kind, knowledge).join(CONFIG_FILE).is_file()
+    }
+
+    /// Whether the pre-ranker has been trained.
+    pub fn has_prerank(&self) -> bool {
+        self.prerank_dir().join(prerank::CONFIG_FILE).is_file()
+    }
+
+    /// Saves a ranker in its place (replacing any earlier one) and returns
+    /// the folder.
+    pub fn save_ranker(&self, ranker: &Ranker) -> Result<PathBuf> {
+        let net = &ranker.config().net;
+        let dir = self.ranker_dir(net.kind, net.knowledge_dim.is_some());
+        ranker.save(&dir)?;
+        Ok(dir)
+    }
+
+    /// Loads the ranker of this kind, rebuilding the knowledge vectors it
+    /// was trained with.
+    pub fn load_ranker(
+        &self,
+        home: &Home,
+        catalog: &Catalog,
+        kind: ModelKind,
+        knowledge: bool,
+        progress: &dyn Progress,
+    ) -> Result<Ranker> {
+        let dir = self.ranker_dir(kind, knowledge);
+        if !dir.join(CONFIG_FILE).is_file() {
+            let flag = if knowledge { " --knowledge" } else { "" };
+            return Err(Error::NotTrained {
+                what: kind.name().to_owned(),
+                dir,
+                command: format!(
+                    "recagent train {} --model {}{flag}",
+                    self.catalog,
+                    kind.name()
+                ),
+            });
+        }
+        load_ranker_dir(home, catalog, &dir, progress)
+    }
+
+    /// Loads the pre-ranker.
+    pub fn load_prerank(&self, catalog: &Catalog) -> Result<PreRanker> {
+        let dir = self.prerank_dir();
+        if !self.has_prerank() {
+            return Err(Error::NotTrained {
+                what: "pre-ranker".into(),
+                dir,
+                command: format!("recagent train {} --model twotower", self.catalog),
+            });
+        }
+        PreRanker::load(&dir, catalog)
+    }
+}
+
+/// Loads the ranker saved in `dir` with the knowledge vectors its config
+/// names (embedding them if they are not cached).
+pub fn load_ranker_dir(
+    home: &Home,
+    catalog: &Catalog,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Ranker> {
+    let config = Ranker::read_config(dir)?;
+    let knowledge = match config.net.knowledge_dim {
+        Some(_) => {
+            let source = config.knowledge.clone().unwrap_or_default();
+            Some(knowledge_table(home, catalog, &source, progress)?)
+        }
+        None => None,
+    };
+    Ranker::load(dir, catalog, knowledge.as_ref())
+}
