@@ -159,7 +159,6 @@ impl Pip {
         Some(Self::new(program, parts))
     }
 
-
     /// Runs `pip download --no-deps REQUIREMENT` into `dir` and returns the
     /// one file it wrote.
     pub fn download(

@@ -264,7 +264,9 @@ fn title(rng: &mut ChaCha8Rng) -> String {
 /// Generates a catalog. Deterministic for a given config.
 pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
     if cfg.items == 0 {
-        return Err(Error::Invalid("a synthetic catalog needs at least 1 item".into()));
+        return Err(Error::Invalid(
+            "a synthetic catalog needs at least 1 item".into(),
+        ));
     }
     if cfg.items > u32::MAX as usize || cfg.users > u32::MAX as usize {
         return Err(Error::Invalid(

@@ -320,10 +320,8 @@ pub fn search(home: &Home, args: SearchArgs) -> anyhow::Result<()> {
                 })
                 .collect()
         } else {
-            rt.block_on(
-                retriever.search(&args.query, &filter, args.k, args.mode.into()),
-            )?
-            .into_iter()
+            rt.block_on(retriever.search(&args.query, &filter, args.k, args.mode.into()))?
+                .into_iter()
                 .map(|h| (h.score, h.item, None))
                 .collect()
         }

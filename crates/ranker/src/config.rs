@@ -59,4 +59,3 @@ pub struct TrainReport {
     pub train_samples_per_s: f64,
     pub wall_s: f64,
 }
-

@@ -13,11 +13,11 @@ use recagent_core::{Catalog, ItemId, Labeled, Progress};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{self, KnowledgeTable};
+use crate::config::{FORMAT_VERSION, RankerConfig, TrainReport};
 use crate::error::{Error, Result};
 use crate::features::{Encoder, FeatureSpace, ItemFeatures, UserFeatures};
 use crate::metrics;
 use crate::model::{self, ModelKind, Net, NetConfig};
-use crate::config::{FORMAT_VERSION, RankerConfig, TrainReport};
 use crate::ranker::Ranker;
 
 /// The default rank of DCNv2's cross layers: low-rank crossing as DCNv2's

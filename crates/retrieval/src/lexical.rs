@@ -198,11 +198,7 @@ impl LexicalIndex {
             index,
             reader,
             fields,
-            genres: catalog
-                .genre_vocab()
-                .iter()
-                .map(|g| genre_key(g))
-                .collect(),
+            genres: catalog.genre_vocab().iter().map(|g| genre_key(g)).collect(),
             titles: catalog.items().iter().map(|i| i.title.clone()).collect(),
         })
     }

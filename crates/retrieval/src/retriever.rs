@@ -531,6 +531,9 @@ mod tests {
             }
         }
         assert!(passed > 300, "the filters must let items through: {passed}");
-        assert!(!facts.passes(ItemId(10_000), &Filter::default()), "unknown ids fail");
+        assert!(
+            !facts.passes(ItemId(10_000), &Filter::default()),
+            "unknown ids fail"
+        );
     }
 }

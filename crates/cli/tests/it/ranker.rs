@@ -124,7 +124,10 @@ fn train_then_bench_on_a_small_catalog() {
     assert_eq!(m["seeds"], serde_json::json!([2026, 2027]), "{m}");
     assert_eq!(m["history_len"], 0);
     let runs = m["runs"].as_array().unwrap();
-    let aucs: Vec<f64> = runs.iter().map(|r| r["test_auc"].as_f64().unwrap()).collect();
+    let aucs: Vec<f64> = runs
+        .iter()
+        .map(|r| r["test_auc"].as_f64().unwrap())
+        .collect();
     let mean = m["test_auc"]["mean"].as_f64().unwrap();
     assert!((mean - (aucs[0] + aucs[1]) / 2.0).abs() < 1e-9, "{m}");
     assert!(m["test_auc"]["sd"].as_f64().unwrap() >= 0.0);

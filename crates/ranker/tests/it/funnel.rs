@@ -64,7 +64,10 @@ fn funnel_with_a_held_out_target_never_sees_it() {
     with.push(target);
     let leaked = ranker.score(Some(user), &with, &cands).unwrap();
     assert!(
-        without.iter().zip(&leaked).any(|(a, b)| (a - b).abs() > 1e-6),
+        without
+            .iter()
+            .zip(&leaked)
+            .any(|(a, b)| (a - b).abs() > 1e-6),
         "the history field must matter for this test to mean anything"
     );
 
@@ -123,7 +126,9 @@ fn funnel_counts_and_times_each_stage() {
     assert_eq!(few.stages[0].stage, Stage::Rank);
     // No candidates: an empty answer, not an error.
     assert!(funnel.run(&ctx, &[], &cfg).unwrap().ranked.is_empty());
-    let err = funnel.run(&ctx, &[ItemId(0), ItemId(777)], &cfg).unwrap_err();
+    let err = funnel
+        .run(&ctx, &[ItemId(0), ItemId(777)], &cfg)
+        .unwrap_err();
     assert!(
         matches!(err, Error::Invalid(_)) && err.to_string().contains("777"),
         "{err}"
@@ -167,7 +172,9 @@ fn model_store_lays_out_saves_whole_folders_and_names_the_command() {
         .unwrap_err();
     assert!(
         matches!(err, Error::NotTrained { .. })
-            && err.to_string().contains("recagent train xor --model deepfm"),
+            && err
+                .to_string()
+                .contains("recagent train xor --model deepfm"),
         "{err}"
     );
     let dir = store.save_ranker(&ranker).unwrap();
@@ -189,11 +196,10 @@ fn model_store_lays_out_saves_whole_folders_and_names_the_command() {
     );
     // A save that fails part-way leaves the old model in place.
     let err = recagent_ranker::store::replace_dir(&dir, |stage| {
-        std::fs::write(stage.join("model.safetensors"), b"half")
-            .map_err(|source| Error::Io {
-                path: stage.to_owned(),
-                source,
-            })?;
+        std::fs::write(stage.join("model.safetensors"), b"half").map_err(|source| Error::Io {
+            path: stage.to_owned(),
+            source,
+        })?;
         Err(Error::Invalid("disk full".into()))
     })
     .unwrap_err();

@@ -166,7 +166,10 @@ fn cached_scoring_matches_the_training_path() {
             .score_uncached(Some(UserId(3)), &history, &items)
             .unwrap();
         for (a, b) in fast.iter().zip(&slow) {
-            assert!((a - b).abs() < 1e-5, "{kind:?} rank {cross_rank:?}: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-5,
+                "{kind:?} rank {cross_rank:?}: {a} vs {b}"
+            );
         }
     }
 }
@@ -349,7 +352,10 @@ fn prerank_puts_matching_items_first_and_round_trips() {
         assert_eq!(top.len(), 10);
         let matching = top.iter().filter(|h| h.item.0 % 2 == u % 2).count();
         assert!(matching >= 9, "user {u}: {matching}/10 matching in {top:?}");
-        assert!(top.windows(2).all(|w| w[0].score >= w[1].score), "best first");
+        assert!(
+            top.windows(2).all(|w| w[0].score >= w[1].score),
+            "best first"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     pre.save(dir.path(), &varmap).unwrap();

@@ -390,7 +390,8 @@ async fn ml100k_dense_hybrid_similar_and_bad_input() {
     let genres = |id: ItemId| c.item(id).unwrap().genres.clone();
 
     // Semantic recall: mostly Sci-Fi or Adventure.
-    let hits = r.search("space adventure", &Filter::default(), 10, Mode::Dense)
+    let hits = r
+        .search("space adventure", &Filter::default(), 10, Mode::Dense)
         .await
         .unwrap();
     let on_topic = hits
@@ -458,7 +459,10 @@ async fn ml100k_dense_hybrid_similar_and_bad_input() {
     }
 
     // More like Star Wars: its sequels.
-    let like = r.similar(&[star_wars], &Filter::default(), 5).await.unwrap();
+    let like = r
+        .similar(&[star_wars], &Filter::default(), 5)
+        .await
+        .unwrap();
     let titles: Vec<&str> = like
         .iter()
         .map(|h| c.item(h.item).unwrap().title.as_str())
@@ -472,9 +476,11 @@ async fn ml100k_dense_hybrid_similar_and_bad_input() {
     for h in r.similar(&[star_wars], &drama, 20).await.unwrap() {
         assert!(genres(h.item).iter().any(|g| g == "Drama"));
     }
-    assert!(r.similar(&[ItemId(99_999)], &Filter::default(), 5)
+    assert!(
+        r.similar(&[ItemId(99_999)], &Filter::default(), 5)
             .await
-            .is_err());
+            .is_err()
+    );
 
     // Bad input: no panics, clear errors or results.
     let long = "space ".repeat(2000);
@@ -499,9 +505,7 @@ async fn ml100k_dense_hybrid_similar_and_bad_input() {
         year_max: Some(1990),
         ..Filter::default()
     };
-    let e = r.search("x", &inverted, 10, Mode::Dense)
-        .await
-        .unwrap_err();
+    let e = r.search("x", &inverted, 10, Mode::Dense).await.unwrap_err();
     assert!(e.to_string().contains("empty"), "{e}");
 }
 

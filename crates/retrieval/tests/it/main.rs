@@ -325,11 +325,24 @@ fn lexical_filters_agree_with_the_reference_meaning() {
         {
             continue;
         }
-        let mut got: Vec<ItemId> = idx.search("", &f, 1000).unwrap().iter().map(|h| h.item).collect();
+        let mut got: Vec<ItemId> = idx
+            .search("", &f, 1000)
+            .unwrap()
+            .iter()
+            .map(|h| h.item)
+            .collect();
         got.sort();
-        let want: Vec<ItemId> = c.items().iter().filter(|i| f.matches(i)).map(|i| i.id).collect();
+        let want: Vec<ItemId> = c
+            .items()
+            .iter()
+            .filter(|i| f.matches(i))
+            .map(|i| i.id)
+            .collect();
         assert_eq!(got, want, "case {case}: {f:?}");
         nonempty += usize::from(!want.is_empty());
     }
-    assert!(nonempty >= 20, "the cases must exercise non-empty results: {nonempty}");
+    assert!(
+        nonempty >= 20,
+        "the cases must exercise non-empty results: {nonempty}"
+    );
 }
