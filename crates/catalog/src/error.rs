@@ -30,7 +30,7 @@ pub enum Error {
         hint: String,
     },
 
-    #[error("catalog `{name}` already exists in {}; pass --force to replace it", dir.display())]
+    #[error("catalog `{name}` already exists in {}", dir.display())]
     AlreadyExists { name: String, dir: PathBuf },
 
     #[error(

@@ -130,6 +130,17 @@ pub fn pip_context(pip: &Pip) -> String {
     format!("pip is `{shown}`; set RECAGENT_PIP to run another")
 }
 
+/// The library says a catalog exists; the CLI says which flag replaces it.
+fn force_hint(e: recagent_catalog::Error) -> anyhow::Error {
+    match e {
+        recagent_catalog::Error::AlreadyExists { ref name, .. } => {
+            let name = name.clone();
+            anyhow::Error::new(e).context(format!("pass --force to replace catalog `{name}`"))
+        }
+        e => e.into(),
+    }
+}
+
 pub fn run(home: &Home, pip: &Pip, cmd: DataCommand) -> anyhow::Result<()> {
     let bars = Bars::new();
     match cmd {
@@ -179,6 +190,7 @@ pub fn run(home: &Home, pip: &Pip, cmd: DataCommand) -> anyhow::Result<()> {
         }
         DataCommand::Import(args) => {
             let m = store::import(home, &args.dir, &args.name, args.force, &bars)
+                .map_err(force_hint)
                 .with_context(|| format!("importing {}", args.dir.display()))?;
             println!(
                 "imported {} into {}: {} users, {} items, {} interactions",
@@ -193,7 +205,7 @@ pub fn run(home: &Home, pip: &Pip, cmd: DataCommand) -> anyhow::Result<()> {
             let name = args.name.unwrap_or_else(|| format!("synth-{}", args.items));
             let start = Instant::now();
             // Check the name and the destination before spending time generating.
-            let staging = store::Staging::new(home, &name, args.force)?;
+            let staging = store::Staging::new(home, &name, args.force).map_err(force_hint)?;
             let cfg = SynthConfig {
                 name: name.clone(),
                 items: args.items,

@@ -245,7 +245,7 @@ fn failed_reimport_keeps_the_old_catalog() {
     store::import(&home, &fixture("tiny"), "cat", false, &NoProgress).unwrap();
     let err = store::import(&home, &fixture("tiny"), "cat", false, &NoProgress).unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
-    assert!(err.to_string().contains("--force"));
+    assert!(err.to_string().contains("already exists"));
     // A forced import of bad data must not destroy the good catalog.
     store::import(&home, &fixture("bad"), "cat", true, &NoProgress).unwrap_err();
     let c = store::load(&home, "cat", &NoProgress).unwrap();
