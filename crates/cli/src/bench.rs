@@ -300,7 +300,7 @@ fn throughput(
             .map(|c| {
                 let ranker = Arc::clone(ranker);
                 s.spawn(move || -> anyhow::Result<()> {
-                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (c as u64 + 1) * 0x9e37);
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((c as u64 + 1) * 0x9e37));
                     for _ in 0..requests {
                         let user = (n_users > 0).then(|| UserId(rng.random_range(0..n_users)));
                         let cands: Vec<ItemId> = (0..CANDIDATES)

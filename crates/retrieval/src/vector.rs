@@ -25,6 +25,9 @@ use crate::{Error, Result};
 /// A boxed future, so that [`VectorStore`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Items with their stored vectors.
+pub type StoredVectors = Vec<(ItemId, Vec<f32>)>;
+
 /// Points are written in batches of this many.
 pub const UPSERT_BATCH: usize = 1000;
 
@@ -82,8 +85,7 @@ pub trait VectorStore: Send + Sync + std::fmt::Debug {
     /// Number of points stored.
     fn count(&self) -> BoxFuture<'_, Result<usize>>;
     /// The stored vectors of these items (missing ones are left out).
-    fn vectors<'a>(&'a self, items: &'a [ItemId])
-    -> BoxFuture<'a, Result<Vec<(ItemId, Vec<f32>)>>>;
+    fn vectors<'a>(&'a self, items: &'a [ItemId]) -> BoxFuture<'a, Result<StoredVectors>>;
 }
 
 /// Writes all points in batches, with progress.
@@ -365,10 +367,7 @@ impl VectorStore for EdgeStore {
         Box::pin(async move { Ok(self.shard.info().points_count) })
     }
 
-    fn vectors<'a>(
-        &'a self,
-        items: &'a [ItemId],
-    ) -> BoxFuture<'a, Result<Vec<(ItemId, Vec<f32>)>>> {
+    fn vectors<'a>(&'a self, items: &'a [ItemId]) -> BoxFuture<'a, Result<StoredVectors>> {
         Box::pin(async move { self.vectors_now(items) })
     }
 }
@@ -395,7 +394,7 @@ impl EdgeStore {
             .map_err(edge_err)
     }
 
-    fn vectors_now(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
+    fn vectors_now(&self, items: &[ItemId]) -> Result<StoredVectors> {
         let ids: Vec<edge::PointId> = items
             .iter()
             .map(|i| edge::PointId::NumId(u64::from(i.0)))
@@ -662,17 +661,14 @@ impl VectorStore for ServerStore {
         })
     }
 
-    fn vectors<'a>(
-        &'a self,
-        items: &'a [ItemId],
-    ) -> BoxFuture<'a, Result<Vec<(ItemId, Vec<f32>)>>> {
+    fn vectors<'a>(&'a self, items: &'a [ItemId]) -> BoxFuture<'a, Result<StoredVectors>> {
         Box::pin(self.vectors_of(items))
     }
 }
 
 impl ServerStore {
     #[allow(deprecated)]
-    async fn vectors_of(&self, items: &[ItemId]) -> Result<Vec<(ItemId, Vec<f32>)>> {
+    async fn vectors_of(&self, items: &[ItemId]) -> Result<StoredVectors> {
         use qdrant_client::qdrant::{vector_output, vectors_output};
         let ids: Vec<server::PointId> = items.iter().map(|i| u64::from(i.0).into()).collect();
         let resp = self
