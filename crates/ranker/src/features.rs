@@ -204,13 +204,23 @@ impl Encoder {
     /// pooled-history field; only the last `history_len` are kept.
     pub fn user_with_history(&self, user: Option<UserId>, history: &[ItemId]) -> UserFeatures {
         let mut f = self.user(user);
-        let start = history.len().saturating_sub(self.space.history_len);
-        f.history = history[start..]
-            .iter()
-            .map(|&i| self.item(i).item)
-            .filter(|&r| r != 0)
+        f.history = self
+            .pooled_history(history)
+            .into_iter()
+            .map(|i| self.item(i).item)
             .collect();
         f
+    }
+
+    /// The items of `history` a model pools: the last `history_len`, less
+    /// any without a trained embedding (unseen or outside the catalog).
+    pub fn pooled_history(&self, history: &[ItemId]) -> Vec<ItemId> {
+        let start = history.len().saturating_sub(self.space.history_len);
+        history[start..]
+            .iter()
+            .copied()
+            .filter(|&i| self.item(i).item != 0)
+            .collect()
     }
 
     /// The encoding of a catalog item; unknown ids are out-of-vocabulary.

@@ -196,15 +196,9 @@ impl PreRanker {
             Some(u) => self.user_static[u.index() * d..(u.index() + 1) * d].to_vec(),
             None => self.anon.clone(),
         };
-        let start = history.len().saturating_sub(self.saved.space.history_len);
-        // Items the model never saw have no trained history embedding; skip
-        // them, as training did. So are ids outside the catalog.
-        let n_items = self.item_vecs.len() / d.max(1);
-        let hist: Vec<ItemId> = history[start..]
-            .iter()
-            .copied()
-            .filter(|i| i.index() < n_items && self.encoder.item(*i).item != 0)
-            .collect();
+        // Items the model never saw have no trained history embedding; they
+        // are left out, as training did.
+        let hist = self.encoder.pooled_history(history);
         if !hist.is_empty() {
             let w = 1.0 / hist.len() as f32;
             for h in hist {

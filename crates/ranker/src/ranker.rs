@@ -279,11 +279,6 @@ impl Ranker {
     /// The items of `history` that the model pools: the last `history_len`,
     /// less any it has no embedding for. For traces and tests.
     pub fn pooled_history(&self, history: &[ItemId]) -> Vec<ItemId> {
-        let start = history.len().saturating_sub(self.config.space.history_len);
-        history[start..]
-            .iter()
-            .copied()
-            .filter(|&i| self.encoder.item(i).item != 0)
-            .collect()
+        self.encoder.pooled_history(history)
     }
 }
