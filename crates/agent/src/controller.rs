@@ -1,0 +1,395 @@
+//! The controller: a sans-IO state machine over one turn.
+//!
+//! [`Controller::next_step`] takes what the last step produced and returns
+//! the next: call the model, run tools, or stop. It does no IO, so tests
+//! drive it with scripted replies, and the async driver in `session.rs`
+//! does the calls. Steps are bounded, and every path ends in
+//! [`Step::Done`]: a model that fails is replaced by the rules parse, and
+//! an answer the model does not write is written from the ranked list.
+
+use std::sync::Arc;
+
+use recagent_llm::{ChatOptions, ChatRequest, ChatResponse, Message, ToolCall, ToolChoice, ToolSpec};
+use serde_json::Value;
+
+use crate::plan::{Plan, PlanContext, plan_calls};
+use crate::prompts::{AnswerContext, ItemLine, Prompts};
+use crate::tools::{self, RankCandidates, Tool, args_schema};
+use crate::{Error, Result};
+
+/// The name of the one tool a plan-first model calls.
+pub const PLAN_TOOL: &str = "plan";
+/// Model decisions (not tool calls) per turn before the rules take over.
+pub const MAX_FAILURES: u32 = 2;
+
+/// How a model drives the tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One decision fills a [`Plan`]; the executor makes the calls; the
+    /// model writes the answer.
+    #[default]
+    PlanFirst,
+    /// The model calls a tool, reads the result, calls the next.
+    StepByStep,
+}
+
+impl Strategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::PlanFirst => "plan_first",
+            Strategy::StepByStep => "step_by_step",
+        }
+    }
+}
+
+/// Which controller runs a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// No model: the rules parse is the plan, the answer is a template.
+    Rules,
+    Model(Strategy),
+}
+
+/// What a model call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Plan,
+    Step,
+    Answer,
+}
+
+impl Purpose {
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Plan => "plan",
+            Purpose::Step => "step",
+            Purpose::Answer => "answer",
+        }
+    }
+}
+
+/// What the driver should do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Call the model; feed back [`Input::Model`].
+    CallModel {
+        purpose: Purpose,
+        request: ChatRequest,
+    },
+    /// Run these calls in order; feed back [`Input::Tools`].
+    CallTools(Vec<ToolCall>),
+    /// The turn is over: the model's answer text, or `None` to write the
+    /// answer from the ranked list.
+    Done(Option<String>),
+}
+
+/// One tool result as the controller reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolMessage {
+    pub call: ToolCall,
+    /// What the model is shown (JSON).
+    pub content: Value,
+    /// The ranked list, when this call ranked.
+    pub ranked: Option<Vec<ItemLine>>,
+}
+
+/// What the last step produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Start,
+    /// The model's reply, or the error that ended the call.
+    Model(Result<ChatResponse, String>),
+    Tools(Vec<ToolMessage>),
+}
+
+/// What a turn starts from; prompts are rendered by the caller.
+#[derive(Debug, Clone)]
+pub struct TurnSetup {
+    pub mode: Mode,
+    pub user_text: String,
+    /// Earlier turns (user and assistant messages), oldest first.
+    pub history: Vec<Message>,
+    /// The rules parse of `user_text`.
+    pub draft: Plan,
+    pub plan_context: PlanContext,
+    /// System prompts, rendered.
+    pub plan_system: String,
+    pub step_system: String,
+    /// Most model calls in one turn (decisions, steps and the answer).
+    pub max_steps: usize,
+    pub options: ChatOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Deciding,
+    Tools,
+    Answering,
+    Finished,
+}
+
+/// The state of one turn.
+#[derive(Debug)]
+pub struct Controller {
+    setup: TurnSetup,
+    prompts: Arc<Prompts>,
+    phase: Phase,
+    messages: Vec<Message>,
+    model_calls: usize,
+    failures: u32,
+    fallback: bool,
+    /// The plan the executor ran (rules, plan first, or a fallback).
+    plan: Option<Plan>,
+    ranked: Option<Vec<ItemLine>>,
+}
+
+/// The plan tool: one call whose arguments are a [`Plan`].
+pub fn plan_tool() -> ToolSpec {
+    ToolSpec {
+        name: PLAN_TOOL.into(),
+        description: "Fill the plan for this request; leave slots empty when the user did not say.".into(),
+        parameters: args_schema::<Plan>(),
+    }
+}
+
+impl Controller {
+    pub fn new(setup: TurnSetup, prompts: Arc<Prompts>) -> Self {
+        Self {
+            setup,
+            prompts,
+            phase: Phase::Start,
+            messages: Vec::new(),
+            model_calls: 0,
+            failures: 0,
+            fallback: false,
+            plan: None,
+            ranked: None,
+        }
+    }
+
+    /// The plan that was executed, once tools ran from one.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.plan.as_ref()
+    }
+
+    /// Failed model decisions so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Whether the rules parse stood in for the model.
+    pub fn fell_back(&self) -> bool {
+        self.fallback
+    }
+
+    fn request(&self, purpose: Purpose, messages: Vec<Message>) -> Step {
+        let mut options = self.setup.options.clone();
+        let tools = match purpose {
+            Purpose::Plan => {
+                options.tool_choice = ToolChoice::Required;
+                options.max_tokens = options.max_tokens.min(256);
+                vec![plan_tool()]
+            }
+            Purpose::Step => {
+                options.tool_choice = ToolChoice::Auto;
+                options.max_tokens = options.max_tokens.min(256);
+                tools::specs()
+            }
+            Purpose::Answer => {
+                options.tool_choice = ToolChoice::None;
+                Vec::new()
+            }
+        };
+        Step::CallModel {
+            purpose,
+            request: ChatRequest {
+                messages,
+                tools,
+                options,
+            },
+        }
+    }
+
+    fn run_plan(&mut self, plan: &Plan) -> Step {
+        let resolved = plan.resolved(&self.setup.plan_context);
+        let calls = plan_calls(&resolved, &self.setup.plan_context);
+        self.plan = Some(resolved);
+        self.phase = Phase::Tools;
+        Step::CallTools(calls)
+    }
+
+    fn fall_back(&mut self) -> Step {
+        self.fallback = true;
+        let draft = self.setup.draft.clone();
+        self.run_plan(&draft)
+    }
+
+    fn answer(&mut self) -> Step {
+        if self.model_calls >= self.setup.max_steps {
+            self.phase = Phase::Finished;
+            return Step::Done(None);
+        }
+        let items = self.ranked.clone().unwrap_or_default();
+        let system = match self.prompts.render(
+            "answer.j2",
+            &AnswerContext {
+                items,
+                notes: Vec::new(),
+            },
+        ) {
+            Ok(s) => s,
+            Err(_) => {
+                self.phase = Phase::Finished;
+                return Step::Done(None);
+            }
+        };
+        self.phase = Phase::Answering;
+        let mut messages = vec![Message::system(system)];
+        messages.extend(self.setup.history.iter().cloned());
+        messages.push(Message::user(self.setup.user_text.clone()));
+        self.model_calls += 1;
+        self.request(Purpose::Answer, messages)
+    }
+
+    fn decide(&mut self) -> Step {
+        self.phase = Phase::Deciding;
+        self.model_calls += 1;
+        let purpose = match self.setup.mode {
+            Mode::Model(Strategy::StepByStep) => Purpose::Step,
+            _ => Purpose::Plan,
+        };
+        self.request(purpose, self.messages.clone())
+    }
+
+    /// The next step, given what the last one produced.
+    pub fn next_step(&mut self, input: Input) -> Result<Step> {
+        match (self.phase, input) {
+            (Phase::Start, Input::Start) => Ok(self.start()),
+            (Phase::Deciding, Input::Model(reply)) => Ok(self.on_decision(reply)),
+            (Phase::Tools, Input::Tools(results)) => Ok(self.on_tools(results)),
+            (Phase::Answering, Input::Model(reply)) => {
+                self.phase = Phase::Finished;
+                Ok(Step::Done(match reply {
+                    Ok(r) if !r.text.trim().is_empty() => Some(r.text),
+                    Ok(_) | Err(_) => {
+                        self.failures += 1;
+                        None
+                    }
+                }))
+            }
+            (phase, input) => Err(Error::Protocol(format!(
+                "the controller in phase {phase:?} cannot take {input:?}"
+            ))),
+        }
+    }
+
+    fn start(&mut self) -> Step {
+        match self.setup.mode {
+            Mode::Rules => {
+                let draft = self.setup.draft.clone();
+                self.run_plan(&draft)
+            }
+            Mode::Model(strategy) => {
+                let system = match strategy {
+                    Strategy::PlanFirst => self.setup.plan_system.clone(),
+                    Strategy::StepByStep => self.setup.step_system.clone(),
+                };
+                self.messages = vec![Message::system(system)];
+                self.messages.extend(self.setup.history.iter().cloned());
+                self.messages
+                    .push(Message::user(self.setup.user_text.clone()));
+                self.decide()
+            }
+        }
+    }
+
+    fn retry_or_fall_back(&mut self, why: String) -> Step {
+        self.failures += 1;
+        if self.failures >= MAX_FAILURES || self.model_calls >= self.setup.max_steps {
+            return self.fall_back();
+        }
+        self.messages.push(Message::user(format!(
+            "That was not a valid tool call ({why}). Call a tool with arguments that match its schema."
+        )));
+        self.decide()
+    }
+
+    fn on_decision(&mut self, reply: Result<ChatResponse, String>) -> Step {
+        let r = match reply {
+            Ok(r) => r,
+            // An endpoint error is not the model's to fix: fall back now.
+            Err(_) => {
+                self.failures += 1;
+                return self.fall_back();
+            }
+        };
+        match self.setup.mode {
+            Mode::Model(Strategy::PlanFirst) | Mode::Rules => {
+                let Some(call) = r.tool_calls.iter().find(|c| c.name == PLAN_TOOL) else {
+                    return self.retry_or_fall_back("no plan call".into());
+                };
+                match serde_json::from_value::<Plan>(call.arguments.clone()) {
+                    Ok(plan) => self.run_plan(&plan),
+                    Err(e) => self.retry_or_fall_back(format!("bad plan: {e}")),
+                }
+            }
+            Mode::Model(Strategy::StepByStep) => {
+                if !r.tool_calls.is_empty() {
+                    self.messages
+                        .push(Message::assistant_calls(r.tool_calls.clone()));
+                    self.phase = Phase::Tools;
+                    return Step::CallTools(r.tool_calls);
+                }
+                if self.ranked.is_some() && !r.text.trim().is_empty() {
+                    self.phase = Phase::Finished;
+                    return Step::Done(Some(r.text));
+                }
+                // Text without a ranked list cannot be grounded.
+                self.retry_or_fall_back("answered before rank_candidates".into())
+            }
+        }
+    }
+
+    fn on_tools(&mut self, results: Vec<ToolMessage>) -> Step {
+        for m in &results {
+            if let Some(r) = &m.ranked {
+                self.ranked = Some(r.clone());
+            }
+            self.messages
+                .push(Message::tool(m.call.id.clone(), m.content.to_string()));
+        }
+        match self.setup.mode {
+            Mode::Rules => {
+                self.phase = Phase::Finished;
+                Step::Done(None)
+            }
+            // A fallback or a plan: the model writes the answer.
+            Mode::Model(_) if self.plan.is_some() => {
+                if self.fallback && self.failures >= MAX_FAILURES {
+                    self.phase = Phase::Finished;
+                    return Step::Done(None);
+                }
+                self.answer()
+            }
+            Mode::Model(Strategy::StepByStep) => {
+                if self.ranked.is_some() {
+                    return self.answer();
+                }
+                if self.model_calls >= self.setup.max_steps {
+                    // Out of steps: rank what there is and answer.
+                    self.phase = Phase::Tools;
+                    self.plan = Some(Plan::default());
+                    return Step::CallTools(vec![ToolCall {
+                        id: "call_rank".into(),
+                        name: RankCandidates::NAME.into(),
+                        arguments: serde_json::json!({}),
+                    }]);
+                }
+                self.decide()
+            }
+            Mode::Model(Strategy::PlanFirst) => self.answer(),
+        }
+    }
+}

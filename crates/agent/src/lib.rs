@@ -1,0 +1,286 @@
+//! The recagent agent: a conversation that drives the recommendation
+//! pipeline through tools.
+//!
+//! How the pieces fit:
+//! - [`tools`]: typed tools (`search_items`, `similar_items`,
+//!   `filter_candidates`, `rank_candidates`, `item_details`,
+//!   `remember_preference`, `forget_preference`, `show_profile`) and the
+//!   private registry that dispatches a call by name. They share a
+//!   [`bus::Bus`] of candidates for the turn; the model only ever sees
+//!   summaries.
+//! - [`controller`]: the sans-IO state machine of a turn (call the model,
+//!   run tools, done), with two strategies for a model (plan first, step by
+//!   step) and a rules mode with no model.
+//! - [`rules`] and [`plan`]: the rules controller's parse of a request into
+//!   slots, and the executor that turns slots into tool calls.
+//! - [`session`]: the async driver. [`Session::send`] streams [`Event`]s
+//!   and ends with the grounded answer and its [`trace::TurnTrace`].
+//! - [`recall`]: what the tools need from retrieval ([`Recall`]), for the
+//!   full hybrid [`recagent_retrieval::Retriever`] or a lexical-only one.
+//! - Profile memory ([`recagent_memory::Memory`]) feeds every filter (seen
+//!   and disliked items, avoided genres) and the ranker's history.
+//!
+//! ```no_run
+//! # async fn demo(agent: recagent_agent::Agent) -> Result<(), recagent_agent::Error> {
+//! let mut session = agent.session("ann");
+//! let turn = session.turn("a funny animated movie from the 90s").await?;
+//! for item in &turn.items {
+//!     println!("{} ({:?}): {}", item.title, item.year, item.reason);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use recagent_catalog::split::{LabelRule, positive_histories};
+use recagent_core::{Catalog, ItemId};
+use recagent_llm::ChatModel;
+use recagent_memory::Memory;
+use recagent_ranker::Funnel;
+use serde::{Deserialize, Serialize};
+
+pub mod bus;
+pub mod controller;
+pub mod plan;
+pub mod prompts;
+pub mod recall;
+pub mod rules;
+pub mod session;
+pub mod tools;
+pub mod trace;
+pub mod vocab;
+
+pub use controller::{Mode, Strategy};
+pub use plan::{Feedback, Plan};
+pub use recall::{LexicalRecall, Recall};
+pub use session::{Event, Session, Turn};
+pub use trace::TurnTrace;
+
+/// Errors of the agent. Tool failures are not here: they go back to the
+/// model as results.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("recall failed: {0}")]
+    Recall(String),
+    #[error("prompt {name}: {reason}")]
+    Prompt { name: String, reason: String },
+    #[error(transparent)]
+    Memory(#[from] recagent_memory::Error),
+    #[error("controller: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One recommended item, with the reason the answer gives for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub id: ItemId,
+    /// The catalog's own id for the item.
+    pub key: String,
+    pub title: String,
+    pub year: Option<u16>,
+    pub genres: Vec<String>,
+    /// The ranker's click probability (or recall score without a ranker).
+    pub score: f32,
+    pub reason: String,
+}
+
+/// Which controller drives the tools.
+#[derive(Debug, Clone)]
+pub enum Controller {
+    /// The rule-based controller: no model, the same tools.
+    Rules,
+    /// A language model (OpenAI-compatible endpoint or local llama.cpp).
+    Model {
+        model: Arc<dyn ChatModel>,
+        strategy: Strategy,
+    },
+}
+
+impl Controller {
+    /// "rules", or the model's name.
+    pub fn name(&self) -> String {
+        match self {
+            Controller::Rules => "rules".into(),
+            Controller::Model { model, .. } => model.name(),
+        }
+    }
+}
+
+/// Knobs of an agent.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// How many candidates the pre-ranker keeps for the ranker.
+    pub prerank_to: usize,
+    /// Most model calls in one turn.
+    pub max_steps: usize,
+    /// Earlier turns a model sees (user and assistant messages count one each).
+    pub history_messages: usize,
+    /// Sampling for model calls (temperature, seed, token limits).
+    pub options: recagent_llm::ChatOptions,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            prerank_to: 300,
+            max_steps: 6,
+            history_messages: 4,
+            options: recagent_llm::ChatOptions {
+                max_tokens: 320,
+                ..recagent_llm::ChatOptions::default()
+            },
+        }
+    }
+}
+
+/// What every session of an agent shares.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub catalog: Arc<Catalog>,
+    pub recall: Arc<dyn Recall>,
+    pub funnel: Option<Funnel>,
+    pub memory: Arc<Memory>,
+    pub controller: Controller,
+    pub prompts: Arc<prompts::Prompts>,
+    pub vocab: vocab::Vocab,
+    pub config: AgentConfig,
+    /// Each catalog user's positives, oldest first (the one definition of a
+    /// history, from the catalog crate).
+    pub histories: Vec<Vec<ItemId>>,
+    /// Exact titles (lower case) to items, for titles taken from a list.
+    pub by_title: HashMap<String, ItemId>,
+}
+
+/// A recommender agent over one catalog. Cheap to clone; sessions share it.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+/// Builds an [`Agent`].
+#[derive(Debug)]
+pub struct AgentBuilder {
+    catalog: Arc<Catalog>,
+    recall: Arc<dyn Recall>,
+    memory: Arc<Memory>,
+    funnel: Option<Funnel>,
+    controller: Controller,
+    config: AgentConfig,
+    prompt_dir: Option<std::path::PathBuf>,
+}
+
+impl AgentBuilder {
+    /// The ranker funnel; without one, candidates keep their recall order.
+    pub fn funnel(mut self, funnel: Funnel) -> Self {
+        self.funnel = Some(funnel);
+        self
+    }
+    pub fn controller(mut self, controller: Controller) -> Self {
+        self.controller = controller;
+        self
+    }
+    pub fn config(mut self, config: AgentConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// A folder whose `*.j2` files replace the embedded prompts of the same
+    /// name.
+    pub fn prompt_overrides(mut self, dir: &Path) -> Self {
+        self.prompt_dir = Some(dir.to_owned());
+        self
+    }
+
+    pub fn build(self) -> Result<Agent> {
+        let prompts = prompts::Prompts::with_overrides(self.prompt_dir.as_deref())?;
+        let vocab = vocab::Vocab::new(&self.catalog);
+        let histories = positive_histories(&self.catalog, LabelRule::default());
+        let by_title = self
+            .catalog
+            .items()
+            .iter()
+            .map(|it| (it.title.to_lowercase(), it.id))
+            .collect();
+        Ok(Agent {
+            inner: Arc::new(Inner {
+                catalog: self.catalog,
+                recall: self.recall,
+                funnel: self.funnel,
+                memory: self.memory,
+                controller: self.controller,
+                prompts: Arc::new(prompts),
+                vocab,
+                config: self.config,
+                histories,
+                by_title,
+            }),
+        })
+    }
+}
+
+impl Agent {
+    /// Starts building an agent; the rules controller and no ranker until
+    /// set.
+    pub fn builder(catalog: Arc<Catalog>, recall: Arc<dyn Recall>, memory: Arc<Memory>) -> AgentBuilder {
+        AgentBuilder {
+            catalog,
+            recall,
+            memory,
+            funnel: None,
+            controller: Controller::Rules,
+            config: AgentConfig::default(),
+            prompt_dir: None,
+        }
+    }
+
+    /// A conversation with `user` (a memory key). A user whose name is a
+    /// catalog user key also brings that user's rating history to the
+    /// ranker.
+    pub fn session(&self, user: &str) -> Session {
+        Session::new(Arc::clone(&self.inner), user)
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub fn memory(&self) -> &Memory {
+        &self.inner.memory
+    }
+
+    /// The controller's name ("rules" or the model's).
+    pub fn controller_name(&self) -> String {
+        self.inner.controller.name()
+    }
+
+    /// The rules parse of `text` for a session whose last list had
+    /// `last_len` items (labelled-set scoring uses it).
+    pub fn parse(&self, text: &str, last_len: usize) -> Plan {
+        rules::parse(
+            text,
+            &self.inner.vocab,
+            self.inner.recall.as_ref(),
+            &self.inner.catalog,
+            last_len,
+        )
+    }
+
+    /// The item an exact or linked title names.
+    pub fn resolve_title(&self, title: &str) -> Option<ItemId> {
+        if let Some(id) = self.inner.by_title.get(&title.trim().to_lowercase()) {
+            return Some(*id);
+        }
+        self.inner
+            .recall
+            .link_titles(title)
+            .ok()?
+            .into_iter()
+            .find(|l| l.confidence >= tools::TITLE_CONFIDENCE)
+            .map(|l| l.item)
+    }
+}

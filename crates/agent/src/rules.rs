@@ -1,0 +1,393 @@
+//! The rules controller's reading of a request: text → [`Plan`].
+//!
+//! No model: genres and their synonyms through [`Vocab`], decades and years,
+//! titles through title linking, "like X", negation ("no horror", "not Toy
+//! Story", "I already saw X") and feedback on the last list ("seen it",
+//! "something else", "more like the second one"). The parse is also the
+//! draft a small model may correct, and the fallback when a model fails.
+
+use recagent_core::{Catalog, ItemId, words};
+
+use crate::plan::{Feedback, Plan};
+use crate::recall::Recall;
+use crate::tools::TITLE_CONFIDENCE;
+use crate::vocab::Vocab;
+
+const NEGATORS: &[&str] = &[
+    "no", "not", "without", "avoid", "hate", "never", "nothing", "dont", "except", "skip",
+    "exclude", "excluding", "none", "isnt", "arent", "less",
+];
+/// Negators that make a genre preference last beyond this request.
+const LASTING: &[&str] = &["never", "hate"];
+const LIKED_CUES: &[&str] = &[
+    "like", "liked", "loved", "love", "enjoyed", "enjoy", "similar", "fan", "adored", "adore",
+    "favorite", "favourite",
+];
+const SEEN_CUES: &[&str] = &["saw", "seen", "watched"];
+const EXCLUDE_CUES: &[&str] = &["not", "except", "but", "no", "without", "besides", "other"];
+/// Words that carry no search meaning.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "i", "im", "me", "my", "we", "our", "us", "you", "your", "for", "to", "of",
+    "and", "or", "but", "with", "from", "in", "on", "at", "by", "it", "its", "that", "this",
+    "is", "are", "was", "be", "some", "something", "anything", "movie", "movies", "film",
+    "films", "want", "wanna", "would", "like", "likes", "liked", "love", "loved", "please",
+    "recommend", "suggest", "show", "give", "find", "watch", "see", "seen", "saw", "tonight",
+    "good", "great", "any", "more", "that", "those", "these", "one", "ones", "itself", "what",
+    "about", "maybe", "can", "could", "should", "do", "dont", "not", "no", "never", "really",
+    "so", "very", "just", "all", "else", "other", "kind", "sort", "of", "again", "already",
+    "made", "released", "era", "older", "newer", "than", "before", "after", "since", "until",
+    "nothing", "without", "avoid", "hate", "enjoyed", "enjoy", "similar", "fan", "them", "they",
+    "he", "she", "kids", "family",
+];
+
+struct Ordinal {
+    word: &'static str,
+    pos: u8,
+}
+const ORDINALS: &[Ordinal] = &[
+    Ordinal { word: "first", pos: 1 },
+    Ordinal { word: "1st", pos: 1 },
+    Ordinal { word: "second", pos: 2 },
+    Ordinal { word: "2nd", pos: 2 },
+    Ordinal { word: "third", pos: 3 },
+    Ordinal { word: "3rd", pos: 3 },
+    Ordinal { word: "fourth", pos: 4 },
+    Ordinal { word: "4th", pos: 4 },
+    Ordinal { word: "fifth", pos: 5 },
+    Ordinal { word: "5th", pos: 5 },
+    Ordinal { word: "sixth", pos: 6 },
+    Ordinal { word: "seventh", pos: 7 },
+    Ordinal { word: "eighth", pos: 8 },
+    Ordinal { word: "ninth", pos: 9 },
+    Ordinal { word: "tenth", pos: 10 },
+];
+
+/// Splits text into clauses at punctuation, so a negation in one clause
+/// does not reach into the next ("not too long, a comedy").
+fn clauses(text: &str) -> Vec<Vec<String>> {
+    text.split([',', '.', ';', '!', '?', ':'])
+        .map(words)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn has_any(w: &[String], set: &[&str]) -> bool {
+    w.iter().any(|x| set.contains(&x.as_str()))
+}
+
+fn has_phrase(w: &[String], phrase: &[&str]) -> bool {
+    w.windows(phrase.len())
+        .any(|win| win.iter().zip(phrase).all(|(a, b)| a == b))
+}
+
+/// The nearest cue among the `window` words before `at`, if any.
+fn cue_before<'a>(w: &'a [String], at: usize, window: usize, set: &[&str]) -> Option<&'a str> {
+    let lo = at.saturating_sub(window);
+    w[lo..at]
+        .iter()
+        .rev()
+        .find(|x| set.contains(&x.as_str()))
+        .map(String::as_str)
+}
+
+fn decade(word: &str) -> Option<(u16, u16)> {
+    let named = [
+        ("twenties", 1920),
+        ("thirties", 1930),
+        ("forties", 1940),
+        ("fifties", 1950),
+        ("sixties", 1960),
+        ("seventies", 1970),
+        ("eighties", 1980),
+        ("nineties", 1990),
+    ];
+    if let Some((_, y)) = named.iter().find(|(n, _)| *n == word) {
+        return Some((*y, y + 9));
+    }
+    let digits = word.strip_suffix('s')?;
+    let start = match digits.len() {
+        2 => {
+            let n: u16 = digits.parse().ok()?;
+            if n % 10 != 0 {
+                return None;
+            }
+            if n <= 20 { 2000 + n } else { 1900 + n }
+        }
+        4 => {
+            let n: u16 = digits.parse().ok()?;
+            if n % 10 != 0 || !(1900..=2030).contains(&n) {
+                return None;
+            }
+            n
+        }
+        _ => return None,
+    };
+    Some((start, start + 9))
+}
+
+fn year(word: &str) -> Option<u16> {
+    (word.len() == 4)
+        .then(|| word.parse::<u16>().ok())
+        .flatten()
+        .filter(|y| (1900..=2030).contains(y))
+}
+
+/// Years from one clause: decades, bounds and single years.
+fn years(w: &[String], plan: &mut Plan) {
+    for (i, x) in w.iter().enumerate() {
+        let prev = if i > 0 { w[i - 1].as_str() } else { "" };
+        let prev2 = if i > 1 { w[i - 2].as_str() } else { "" };
+        let negated = has_any(&w[..i], &["nothing", "no", "not"]);
+        if let Some((lo, hi)) = decade(x) {
+            let (lo, hi) = match prev {
+                "early" => (lo, lo + 4),
+                "mid" => (lo + 3, lo + 6),
+                "late" => (lo + 5, hi),
+                _ => (lo, hi),
+            };
+            match (prev, prev2) {
+                ("before", _) | ("the", "before") => plan.year_max = Some(lo - 1),
+                ("after", _) | ("the", "after") => plan.year_min = Some(hi + 1),
+                ("since", _) | ("the", "since") => plan.year_min = Some(lo),
+                _ => {
+                    plan.year_min = Some(lo);
+                    plan.year_max = Some(hi);
+                }
+            }
+        } else if let Some(y) = year(x) {
+            let than = prev == "than";
+            match (prev, prev2) {
+                ("before" | "until" | "pre", _) => plan.year_max = Some(y - 1),
+                ("after", _) => plan.year_min = Some(y + 1),
+                ("since", _) => plan.year_min = Some(y),
+                ("than", "older") if negated => plan.year_min = Some(y),
+                ("than", "newer" | "younger") if negated => plan.year_max = Some(y),
+                ("than", "older") => plan.year_max = Some(y - 1),
+                ("than", "newer" | "younger" | "later") => plan.year_min = Some(y + 1),
+                _ if than => {}
+                _ => {
+                    plan.year_min = Some(y);
+                    plan.year_max = Some(y);
+                }
+            }
+        }
+    }
+    if has_any(w, &["recent", "newer", "new"]) && plan.year_min.is_none() && !has_any(w, &["than"]) {
+        plan.year_min = Some(1995);
+    }
+    if has_any(w, &["classic", "classics", "old"]) && plan.year_max.is_none() && !has_any(w, &["than"]) {
+        plan.year_max = Some(1970);
+    }
+}
+
+fn ordinal(w: &[String]) -> Option<u8> {
+    for (i, x) in w.iter().enumerate() {
+        if let Some(o) = ORDINALS.iter().find(|o| o.word == x) {
+            return Some(o.pos);
+        }
+        if (x == "number" || x == "no") && let Some(n) = w.get(i + 1).and_then(|n| n.parse::<u8>().ok()) {
+            return Some(n);
+        }
+        if x == "last" {
+            return Some(u8::MAX);
+        }
+    }
+    None
+}
+
+/// Feedback on the last list; `None` when the clause is not about it.
+fn feedback(w: &[String], titled: bool) -> Option<(Feedback, Option<u8>)> {
+    let ord = ordinal(w);
+    if !titled && has_any(w, SEEN_CUES) {
+        if has_any(w, &["them", "all", "those", "these", "both"]) {
+            return Some((Feedback::SeenAll, None));
+        }
+        if has_any(w, &["it", "that", "this", "one"]) || ord.is_some() {
+            return Some((Feedback::SeenIt, ord));
+        }
+    }
+    if ord.is_some() && !titled {
+        if has_any(w, &["more", "similar"]) || has_phrase(w, &["like", "the"]) {
+            return Some((Feedback::MoreLike, ord));
+        }
+        if has_any(w, NEGATORS) || has_any(w, &["dislike", "disliked", "boring", "bad"]) {
+            return Some((Feedback::Disliked, ord));
+        }
+        if has_any(w, &["liked", "loved", "love", "like", "great"]) {
+            return Some((Feedback::Liked, ord));
+        }
+    }
+    if has_phrase(w, &["something", "else"])
+        || has_phrase(w, &["anything", "else"])
+        || has_phrase(w, &["more", "options"])
+        || has_phrase(w, &["show", "me", "more"])
+        || has_any(w, &["different", "others", "next"])
+        || (w.len() <= 3 && has_any(w, &["other", "else", "more"]))
+    {
+        return Some((Feedback::SomethingElse, None));
+    }
+    if !titled && (has_phrase(w, &["more", "like", "that"]) || has_phrase(w, &["more", "like", "this"])) {
+        return Some((Feedback::MoreLike, Some(1)));
+    }
+    None
+}
+
+/// A title found in the request, with where it was found.
+struct Mention {
+    item: ItemId,
+    title: String,
+    /// Lower-case title words without articles.
+    words: Vec<String>,
+}
+
+/// Titles the text names: confident links that do not overlap, where a
+/// one-word title must be written with its capital ("Alien", not "for my
+/// kids" for the film Kids).
+fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mention> {
+    let Ok(links) = recall.link_titles(text) else {
+        return Vec::new();
+    };
+    let mut used: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for l in links.into_iter().filter(|l| l.confidence >= TITLE_CONFIDENCE) {
+        let base = match l.title.find(" (") {
+            Some(i) if i > 0 => &l.title[..i],
+            _ => l.title.as_str(),
+        };
+        let tw: Vec<String> = words(base)
+            .into_iter()
+            .filter(|w| !["the", "a", "an"].contains(&w.as_str()))
+            .collect();
+        if tw.is_empty() || tw.iter().any(|w| used.contains(w)) {
+            continue;
+        }
+        if tw.len() == 1 {
+            let cap = base
+                .split(|c: char| !c.is_alphanumeric())
+                .find(|p| p.to_lowercase() == tw[0])
+                .unwrap_or("");
+            let written = text
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|p| p == cap && p.chars().next().is_some_and(char::is_uppercase));
+            // A one-word title that is also a genre word ("Horror") or a
+            // stopword is read as that word.
+            if !written || vocab_words.contains(&tw[0]) || STOPWORDS.contains(&tw[0].as_str()) {
+                continue;
+            }
+        }
+        used.extend(tw.iter().cloned());
+        out.push(Mention {
+            item: l.item,
+            title: base.trim().to_owned(),
+            words: tw,
+        });
+    }
+    out
+}
+
+/// Reads one request. `last_len` is the length of the list shown last turn
+/// (0 when none), so "the last one" has a position.
+pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, catalog: &Catalog, last_len: usize) -> Plan {
+    let _ = catalog;
+    let mut plan = Plan::default();
+    let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
+    let mentions = titles(text, recall, &vocab_words);
+    let title_words: Vec<String> = mentions.iter().flat_map(|m| m.words.clone()).collect();
+    let mut intent: Vec<String> = Vec::new();
+
+    for w in clauses(text) {
+        // Titles in this clause and the cue before each occurrence.
+        let mut titled = false;
+        for m in &mentions {
+            for at in 0..w.len() {
+                if w[at] != m.words[0] {
+                    continue;
+                }
+                titled = true;
+                let cue_window = 4;
+                let seen = cue_before(&w, at, cue_window, SEEN_CUES);
+                let excl = cue_before(&w, at, cue_window, EXCLUDE_CUES);
+                let liked = cue_before(&w, at, cue_window, LIKED_CUES);
+                let nearest = |c: Option<&str>| {
+                    c.and_then(|c| w[..at].iter().rposition(|x| x == c))
+                };
+                let (ps, pe, pl) = (nearest(seen), nearest(excl), nearest(liked));
+                let best = [(ps, 0), (pe, 1), (pl, 2)]
+                    .into_iter()
+                    .filter_map(|(p, k)| p.map(|p| (p, k)))
+                    .max();
+                let list = match best {
+                    Some((_, 0)) => &mut plan.seen_titles,
+                    Some((_, 1)) => &mut plan.excluded_titles,
+                    _ => &mut plan.liked_titles,
+                };
+                if !list.contains(&m.title) {
+                    list.push(m.title.clone());
+                }
+            }
+        }
+
+        // Genres, with negation within the clause.
+        let found = vocab.mentions(&w);
+        let mut consumed = vec![false; w.len()];
+        for g in &found {
+            for c in consumed.iter_mut().skip(g.at).take(g.len) {
+                *c = true;
+            }
+            let neg = cue_before(&w, g.at, 5, NEGATORS);
+            match neg {
+                Some(n) => {
+                    if LASTING.contains(&n) && !plan.never_genres.contains(&g.genre) {
+                        plan.never_genres.push(g.genre.clone());
+                    } else if !LASTING.contains(&n) && !plan.avoid_genres.contains(&g.genre) {
+                        plan.avoid_genres.push(g.genre.clone());
+                    }
+                }
+                None => {
+                    if !plan.genres.contains(&g.genre) {
+                        plan.genres.push(g.genre.clone());
+                    }
+                }
+            }
+        }
+        years(&w, &mut plan);
+        if let Some((fb, pos)) = feedback(&w, titled) {
+            if plan.feedback == Feedback::None || fb != Feedback::SomethingElse {
+                plan.feedback = fb;
+                plan.feedback_position = match pos {
+                    Some(u8::MAX) => u8::try_from(last_len.max(1)).ok(),
+                    p => p,
+                };
+            }
+        }
+        for (i, x) in w.iter().enumerate() {
+            let keep = !consumed[i]
+                && !STOPWORDS.contains(&x.as_str())
+                && !title_words.contains(x)
+                && !NEGATORS.contains(&x.as_str())
+                && decade(x).is_none()
+                && year(x).is_none()
+                && ORDINALS.iter().all(|o| o.word != x)
+                && !["early", "mid", "late", "recent", "classic", "classics", "old", "new", "it", "them", "last"].contains(&x.as_str());
+            if keep {
+                intent.push(x.clone());
+            }
+        }
+    }
+    // A genre both wanted and avoided in one request is avoided.
+    plan.genres
+        .retain(|g| !plan.avoid_genres.contains(g) && !plan.never_genres.contains(g));
+    plan.intent = intent.join(" ");
+    plan
+}
+
+/// Items an answer names that are not in `allowed` (the ranked list, the
+/// titles the user named, the profile's likes): what grounding repairs.
+pub fn off_list(text: &str, recall: &dyn Recall, vocab: &Vocab, allowed: &[ItemId]) -> Vec<ItemId> {
+    let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
+    titles(text, recall, &vocab_words)
+        .into_iter()
+        .map(|m| m.item)
+        .filter(|i| !allowed.contains(i))
+        .collect()
+}

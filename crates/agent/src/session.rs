@@ -1,0 +1,531 @@
+//! The async driver: a session with one user, turn by turn.
+//!
+//! [`Session::send`] runs the [`Controller`] to its end, doing the model
+//! calls and tool calls it asks for, and streams [`Event`]s as they happen.
+//! The last event of every turn is [`Event::Answer`], grounded in the
+//! ranked list: an answer that names an item off the list is replaced by
+//! one written from the list, and the repair is counted in the trace.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedSender, unbounded};
+use futures::stream::BoxStream;
+use recagent_core::{ItemId, UserId};
+use recagent_llm::{ChatEvent, ChatRequest, ChatResponse, Message};
+use recagent_memory::{ItemFeedback, Profile};
+use serde::{Deserialize, Serialize};
+
+use crate::bus::Bus;
+use crate::controller::{Controller as Machine, Input, Mode, Purpose, Step, ToolMessage, TurnSetup};
+use crate::plan::{Feedback, Plan, PlanContext};
+use crate::prompts::{ItemLine, PlanContext as PlanPrompt, ReplyContext, SystemContext};
+use crate::tools::{self, Ctx, RankCandidates, Tool, fence};
+use crate::trace::{ModelTrace, ToolTrace, TurnTrace};
+use crate::{Controller, Error, Inner, Recommendation, Result, rules};
+
+/// What a turn reports, in order. The last event is always `Answer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A tool call is about to run.
+    ToolCall { call: recagent_llm::ToolCall },
+    /// It ran.
+    ToolResult {
+        name: String,
+        ok: bool,
+        summary: String,
+    },
+    /// A piece of the model's answer as it is generated (the final text is
+    /// in `Answer`, which may differ if the answer was repaired).
+    TextDelta { text: String },
+    /// The ranked list of the turn.
+    Candidates { items: Vec<Recommendation> },
+    /// Something outside the model's reach failed (memory, prompts); the
+    /// turn still ends with an answer.
+    Error { message: String },
+    /// The end of the turn.
+    Answer(Turn),
+}
+
+/// One finished turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub answer: String,
+    pub items: Vec<Recommendation>,
+    pub trace: TurnTrace,
+    /// The plan that was executed (rules and plan first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+}
+
+/// A conversation with one user.
+#[derive(Debug)]
+pub struct Session {
+    inner: Arc<Inner>,
+    user: String,
+    catalog_user: Option<UserId>,
+    history: Vec<Message>,
+    last_shown: Vec<ItemId>,
+    last_plan: Option<Plan>,
+    /// Items rejected in this session ("something else").
+    excluded: Vec<ItemId>,
+}
+
+fn micros(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+fn send(tx: &UnboundedSender<Event>, e: Event) {
+    // A receiver that went away (a cancelled turn) is not an error here.
+    let _ = tx.unbounded_send(e);
+}
+
+impl Session {
+    pub(crate) fn new(inner: Arc<Inner>, user: &str) -> Self {
+        let catalog_user = inner.catalog.user_by_key(user);
+        Self {
+            inner,
+            user: user.to_owned(),
+            catalog_user,
+            history: Vec::new(),
+            last_shown: Vec::new(),
+            last_plan: None,
+            excluded: Vec::new(),
+        }
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The items shown last turn.
+    pub fn last_shown(&self) -> &[ItemId] {
+        &self.last_shown
+    }
+
+    /// Forgets this conversation (not the profile).
+    pub fn reset(&mut self) {
+        self.history.clear();
+        self.last_shown.clear();
+        self.last_plan = None;
+        self.excluded.clear();
+    }
+
+    /// Explicit feedback on an item (a key press in the TUI, a POST to the
+    /// server): stored in profile memory at once.
+    pub fn feedback(&mut self, item: ItemId, feedback: ItemFeedback) -> Result<()> {
+        if self.inner.catalog.item(item).is_none() {
+            return Err(Error::Config(format!(
+                "item {} is not in catalog {}",
+                item.0,
+                self.inner.catalog.name()
+            )));
+        }
+        self.inner.memory.set_items(&self.user, &[item], feedback)?;
+        Ok(())
+    }
+
+    /// Runs one turn and streams its events; the last is [`Event::Answer`].
+    /// Dropping the stream cancels the turn between steps.
+    pub fn send<'a>(&'a mut self, text: &'a str) -> BoxStream<'a, Event> {
+        let (tx, rx) = unbounded();
+        let drive = futures::stream::once(async move { self.drive(text, tx).await })
+            .filter_map(|()| async { None });
+        Box::pin(futures::stream::select(rx, drive))
+    }
+
+    /// Runs one turn to its end.
+    pub async fn turn(&mut self, text: &str) -> Result<Turn> {
+        let mut events = self.send(text);
+        let mut last = None;
+        while let Some(e) = events.next().await {
+            if let Event::Answer(t) = e {
+                last = Some(t);
+            }
+        }
+        last.ok_or_else(|| Error::Protocol("the turn ended without an answer".into()))
+    }
+
+    fn profile_lines(&self, p: &Profile) -> Vec<String> {
+        let c = &self.inner.catalog;
+        let titles = |ids: &[ItemId]| -> Vec<String> {
+            ids.iter()
+                .rev()
+                .take(5)
+                .filter_map(|i| c.item(*i))
+                .map(|it| fence(&it.title, 80))
+                .collect()
+        };
+        let mut out = Vec::new();
+        if !p.liked.is_empty() {
+            out.push(format!("liked: {}", titles(&p.liked).join("; ")));
+        }
+        if !p.disliked.is_empty() {
+            out.push(format!("disliked: {}", titles(&p.disliked).join("; ")));
+        }
+        if !p.seen.is_empty() {
+            out.push(format!("has seen {} items (never recommended again)", p.seen.len()));
+        }
+        if !p.liked_genres.is_empty() {
+            out.push(format!("likes {}", p.liked_genres.join(", ")));
+        }
+        if !p.avoided_genres.is_empty() {
+            out.push(format!("never wants {}", p.avoided_genres.join(", ")));
+        }
+        for f in p.facts.iter().rev().take(5) {
+            out.push(fence(&f.text, 200));
+        }
+        out
+    }
+
+    fn title(&self, id: ItemId) -> String {
+        self.inner
+            .catalog
+            .item(id)
+            .map(|it| it.title.clone())
+            .unwrap_or_default()
+    }
+
+    async fn drive(&mut self, text: &str, tx: UnboundedSender<Event>) {
+        let started = Instant::now();
+        let inner = Arc::clone(&self.inner);
+        let mut trace = TurnTrace {
+            controller: inner.controller.name(),
+            strategy: match &inner.controller {
+                Controller::Rules => "rules".into(),
+                Controller::Model { strategy, .. } => strategy.name().into(),
+            },
+            ..TurnTrace::default()
+        };
+        let mut profile = match inner.memory.profile(&self.user) {
+            Ok(p) => p,
+            Err(e) => {
+                send(&tx, Event::Error { message: e.to_string() });
+                Profile::default()
+            }
+        };
+        let text: String = text.chars().take(2000).collect();
+        let draft = rules::parse(
+            &text,
+            &inner.vocab,
+            inner.recall.as_ref(),
+            &inner.catalog,
+            self.last_shown.len(),
+        );
+        let plan_context = PlanContext {
+            last_shown: self.last_shown.iter().map(|i| self.title(*i)).collect(),
+            last_plan: self.last_plan.clone(),
+        };
+        let lines = self.profile_lines(&profile);
+        let genres = inner.vocab.genres().to_vec();
+        let rendered = inner
+            .prompts
+            .render(
+                "system.j2",
+                &SystemContext {
+                    catalog: inner.catalog.name().to_owned(),
+                    genres: genres.clone(),
+                    profile: lines.clone(),
+                },
+            )
+            .and_then(|step| {
+                let plan = inner.prompts.render(
+                    "plan.j2",
+                    &PlanPrompt {
+                        catalog: inner.catalog.name().to_owned(),
+                        genres,
+                        last_shown: plan_context.last_shown.clone(),
+                        profile: lines,
+                        draft: serde_json::to_string(&draft).unwrap_or_default(),
+                    },
+                )?;
+                Ok((step, plan))
+            });
+        let (step_system, plan_system) = match rendered {
+            Ok(x) => x,
+            Err(e) => {
+                send(&tx, Event::Error { message: e.to_string() });
+                (String::new(), String::new())
+            }
+        };
+        let (mode, model) = match &inner.controller {
+            Controller::Rules => (Mode::Rules, None),
+            Controller::Model { model, strategy } => (Mode::Model(*strategy), Some(Arc::clone(model))),
+        };
+        let setup = TurnSetup {
+            mode,
+            user_text: text.clone(),
+            history: self.history.clone(),
+            draft,
+            plan_context,
+            plan_system,
+            step_system,
+            max_steps: inner.config.max_steps,
+            options: inner.config.options.clone(),
+        };
+        let mut machine = Machine::new(setup, Arc::clone(&inner.prompts));
+        let mut bus = Bus::default();
+        let mut history: Vec<ItemId> = self
+            .catalog_user
+            .and_then(|u| inner.histories.get(u.index()))
+            .cloned()
+            .unwrap_or_default();
+        let mut notes: Vec<String> = Vec::new();
+        let mut excluded_last = false;
+        let mut input = Input::Start;
+        let answer = loop {
+            let step = match machine.next_step(input) {
+                Ok(s) => s,
+                Err(e) => {
+                    send(&tx, Event::Error { message: e.to_string() });
+                    break None;
+                }
+            };
+            match step {
+                Step::Done(text) => break text,
+                Step::CallModel { purpose, request } => {
+                    let reply = match &model {
+                        Some(m) => call_model(m.as_ref(), purpose, request, &tx, &mut trace).await,
+                        None => Err("no model".to_owned()),
+                    };
+                    input = Input::Model(reply);
+                }
+                Step::CallTools(calls) => {
+                    // Feedback on the last list ("seen it", "something
+                    // else"): that list leaves this session's candidates.
+                    if !excluded_last
+                        && let Some(p) = machine.plan()
+                        && matches!(
+                            p.feedback,
+                            Feedback::SeenIt | Feedback::SeenAll | Feedback::SomethingElse | Feedback::Disliked
+                        )
+                    {
+                        excluded_last = true;
+                        self.excluded.extend(self.last_shown.iter().copied());
+                    }
+                    let mut results = Vec::with_capacity(calls.len());
+                    for call in calls {
+                        send(&tx, Event::ToolCall { call: call.clone() });
+                        for i in &profile.liked {
+                            if !history.contains(i) {
+                                history.push(*i);
+                            }
+                        }
+                        let mut ctx = Ctx {
+                            inner: &inner,
+                            user: &self.user,
+                            catalog_user: self.catalog_user,
+                            profile: &mut profile,
+                            history: history.clone(),
+                            session_excluded: &self.excluded,
+                            bus: &mut bus,
+                        };
+                        let (result, tt) = tools::dispatch(&mut ctx, &call).await;
+                        let ranked = (call.name == RankCandidates::NAME && result.is_ok())
+                            .then(|| item_lines(&tools::recommendations(&ctx)));
+                        if let Err(e) = &result {
+                            notes.push(e.0.clone());
+                        }
+                        send(
+                            &tx,
+                            Event::ToolResult {
+                                name: tt.name.clone(),
+                                ok: tt.ok,
+                                summary: tt.summary.clone(),
+                            },
+                        );
+                        trace.tools_micros += tt.micros;
+                        trace.tool_calls.push(tt);
+                        results.push(ToolMessage {
+                            content: tools::result_content(&result),
+                            call,
+                            ranked,
+                        });
+                    }
+                    input = Input::Tools(results);
+                }
+            }
+        };
+
+        // Whatever the controller did, the answer stands on a ranked list
+        // when there are candidates.
+        if bus.ranked.is_empty() && !bus.candidates.is_empty() {
+            let call = recagent_llm::ToolCall {
+                id: "call_final_rank".into(),
+                name: RankCandidates::NAME.into(),
+                arguments: serde_json::json!({}),
+            };
+            let mut ctx = Ctx {
+                inner: &inner,
+                user: &self.user,
+                catalog_user: self.catalog_user,
+                profile: &mut profile,
+                history: history.clone(),
+                session_excluded: &self.excluded,
+                bus: &mut bus,
+            };
+            let (_, tt) = tools::dispatch(&mut ctx, &call).await;
+            trace.tools_micros += tt.micros;
+            trace.tool_calls.push(tt);
+        }
+        let ctx = Ctx {
+            inner: &inner,
+            user: &self.user,
+            catalog_user: self.catalog_user,
+            profile: &mut profile,
+            history,
+            session_excluded: &self.excluded,
+            bus: &mut bus,
+        };
+        let items = tools::recommendations(&ctx);
+        let seeds: Vec<ItemId> = ctx.bus.seeds.clone();
+        let allowed: Vec<ItemId> = items
+            .iter()
+            .map(|r| r.id)
+            .chain(seeds.iter().copied())
+            .chain(ctx.bus.excluded.iter().copied())
+            .chain(ctx.profile.liked.iter().copied())
+            .collect();
+        let filter_words = filter_words(&ctx.bus.filter);
+        drop(ctx);
+        let reply = |notes: &[String]| {
+            inner
+                .prompts
+                .render(
+                    "reply.j2",
+                    &ReplyContext {
+                        items: item_lines(&items),
+                        seeds: seeds.iter().map(|s| self.title(*s)).collect(),
+                        filters: filter_words.clone(),
+                        notes: notes.to_vec(),
+                    },
+                )
+                .unwrap_or_else(|e| format!("(could not write the answer: {e})"))
+        };
+        let answer = match answer {
+            Some(text) => {
+                let off = rules::off_list(&text, inner.recall.as_ref(), &inner.vocab, &allowed);
+                if off.is_empty() {
+                    text
+                } else {
+                    trace.repairs += 1;
+                    tracing::debug!(?off, "answer named items off the list; repaired");
+                    reply(&[])
+                }
+            }
+            None => reply(&notes),
+        };
+        trace.model_failures = machine.failures();
+        trace.fallback = machine.fell_back();
+        trace.stages = bus.stages.clone();
+        trace.total_micros = micros(started);
+
+        // Session state for the next turn.
+        if !items.is_empty() {
+            self.last_shown = items.iter().map(|r| r.id).collect();
+        }
+        if let Some(p) = machine.plan()
+            && !p.is_empty()
+        {
+            self.last_plan = Some(p.clone());
+        }
+        self.history.push(Message::user(text));
+        self.history.push(Message::assistant(answer.clone()));
+        let keep = inner.config.history_messages;
+        if self.history.len() > keep {
+            self.history.drain(..self.history.len() - keep);
+        }
+        send(&tx, Event::Candidates { items: items.clone() });
+        send(
+            &tx,
+            Event::Answer(Turn {
+                answer,
+                items,
+                trace,
+                plan: machine.plan().cloned(),
+            }),
+        );
+    }
+}
+
+fn item_lines(items: &[Recommendation]) -> Vec<ItemLine> {
+    items
+        .iter()
+        .map(|r| ItemLine {
+            title: fence(&r.title, 120),
+            year: r.year,
+            reason: r.reason.clone(),
+        })
+        .collect()
+}
+
+fn filter_words(f: &recagent_core::Filter) -> Vec<String> {
+    let mut out = Vec::new();
+    if !f.genres_any.is_empty() {
+        out.push(f.genres_any.join(" or "));
+    }
+    match (f.year_min, f.year_max) {
+        (Some(a), Some(b)) if a == b => out.push(format!("{a}")),
+        (Some(a), Some(b)) => out.push(format!("{a}–{b}")),
+        (Some(a), None) => out.push(format!("from {a}")),
+        (None, Some(b)) => out.push(format!("up to {b}")),
+        (None, None) => {}
+    }
+    if !f.genres_none.is_empty() {
+        out.push(format!("no {}", f.genres_none.join(", no ")));
+    }
+    out
+}
+
+/// One model call, streamed: answer text goes out as it comes.
+async fn call_model(
+    model: &dyn recagent_llm::ChatModel,
+    purpose: Purpose,
+    request: ChatRequest,
+    tx: &UnboundedSender<Event>,
+    trace: &mut TurnTrace,
+) -> Result<ChatResponse, String> {
+    let t = Instant::now();
+    let mut out = ChatResponse::default();
+    let mut error = None;
+    let mut events = model.chat(request);
+    while let Some(e) = events.next().await {
+        match e {
+            Ok(ChatEvent::TextDelta { text }) => {
+                if purpose == Purpose::Answer {
+                    send(tx, Event::TextDelta { text: text.clone() });
+                }
+                out.text.push_str(&text);
+            }
+            Ok(ChatEvent::ToolCall { call }) => out.tool_calls.push(call),
+            Ok(ChatEvent::Usage { usage }) => out.usage = usage,
+            Ok(ChatEvent::Timings { timings }) => out.timings = timings,
+            Ok(ChatEvent::Done { finish_reason }) => out.finish_reason = finish_reason,
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let total_ms = t.elapsed().as_secs_f64() * 1e3;
+    trace.model_calls.push(ModelTrace {
+        purpose: purpose.name().into(),
+        prompt_tokens: out.usage.prompt_tokens,
+        completion_tokens: out.usage.completion_tokens,
+        cached_prompt_tokens: out.timings.cached_prompt_tokens,
+        first_token_ms: out.timings.first_token_ms,
+        total_ms: if out.timings.total_ms > 0.0 { out.timings.total_ms } else { total_ms },
+        error: error.clone(),
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// The trace's tool calls, for callers that only want names.
+pub fn tool_names(trace: &[ToolTrace]) -> Vec<&str> {
+    trace.iter().map(|t| t.name.as_str()).collect()
+}

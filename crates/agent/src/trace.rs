@@ -1,0 +1,64 @@
+//! What a turn did: the funnel trace that the TUI shows, the server returns
+//! and evaluation aggregates.
+
+use recagent_core::StageTrace;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One tool call and what came of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolTrace {
+    pub name: String,
+    pub arguments: Value,
+    pub ok: bool,
+    /// One line: counts, or the error the model was shown.
+    pub summary: String,
+    pub micros: u64,
+}
+
+/// One model call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelTrace {
+    /// What the call was for: "plan", "step" or "answer".
+    pub purpose: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// Prompt tokens served from the prefix cache (local model).
+    pub cached_prompt_tokens: u32,
+    pub first_token_ms: f64,
+    pub total_ms: f64,
+    /// The error, when the call failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Everything one turn did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnTrace {
+    /// "rules", or the model's name.
+    pub controller: String,
+    /// "rules", "plan_first" or "step_by_step".
+    pub strategy: String,
+    pub tool_calls: Vec<ToolTrace>,
+    /// Candidate counts and time per stage: recall → filter → pre-rank → rank.
+    pub stages: Vec<StageTrace>,
+    pub model_calls: Vec<ModelTrace>,
+    /// Time in tools (recall, filters, ranking, memory), excluding the model.
+    pub tools_micros: u64,
+    pub total_micros: u64,
+    /// Model answers that named an item off the list and were repaired.
+    pub repairs: u32,
+    /// Model decisions that failed (no call, bad JSON, endpoint error).
+    pub model_failures: u32,
+    /// Whether the rules parse stood in for a model that failed.
+    pub fallback: bool,
+}
+
+impl TurnTrace {
+    pub fn prompt_tokens(&self) -> u32 {
+        self.model_calls.iter().map(|m| m.prompt_tokens).sum()
+    }
+    pub fn completion_tokens(&self) -> u32 {
+        self.model_calls.iter().map(|m| m.completion_tokens).sum()
+    }
+}

@@ -1,0 +1,141 @@
+//! The words people use for genres, mapped to the catalog's genre names.
+//!
+//! One table serves the rules controller (reading the user's text) and the
+//! tools (reading a model's arguments), so "animated", "sci fi" or "for
+//! kids" mean the same thing whoever wrote them.
+
+use recagent_core::{Catalog, genre_key, words};
+
+/// Phrases (as word sequences) and the genre they stand for. The catalog's
+/// own genre names are added by [`Vocab::new`].
+const SYNONYMS: &[(&str, &str)] = &[
+    ("funny", "Comedy"),
+    ("comedies", "Comedy"),
+    ("comedic", "Comedy"),
+    ("hilarious", "Comedy"),
+    ("laugh", "Comedy"),
+    ("scary", "Horror"),
+    ("frightening", "Horror"),
+    ("spooky", "Horror"),
+    ("creepy", "Horror"),
+    ("animated", "Animation"),
+    ("cartoon", "Animation"),
+    ("cartoons", "Animation"),
+    ("kids", "Children's"),
+    ("children", "Children's"),
+    ("childrens", "Children's"),
+    ("family", "Children's"),
+    ("sci fi", "Sci-Fi"),
+    ("scifi", "Sci-Fi"),
+    ("science fiction", "Sci-Fi"),
+    ("space", "Sci-Fi"),
+    ("romantic", "Romance"),
+    ("love story", "Romance"),
+    ("thrillers", "Thriller"),
+    ("suspense", "Thriller"),
+    ("suspenseful", "Thriller"),
+    ("action packed", "Action"),
+    ("mysteries", "Mystery"),
+    ("detective", "Mystery"),
+    ("whodunit", "Mystery"),
+    ("musicals", "Musical"),
+    ("documentaries", "Documentary"),
+    ("dramas", "Drama"),
+    ("dramatic", "Drama"),
+    ("westerns", "Western"),
+    ("cowboy", "Western"),
+    ("war movie", "War"),
+    ("war film", "War"),
+    ("noir", "Film-Noir"),
+    ("crime", "Crime"),
+    ("gangster", "Crime"),
+    ("mafia", "Crime"),
+    ("horror", "Horror"),
+    ("adventures", "Adventure"),
+    ("fantasy", "Fantasy"),
+];
+
+/// Genre vocabulary of one catalog.
+#[derive(Debug, Clone)]
+pub struct Vocab {
+    /// The catalog's genre names.
+    genres: Vec<String>,
+    /// (phrase words, genre name), longest phrases first.
+    phrases: Vec<(Vec<String>, String)>,
+}
+
+/// A genre found in text, at a word position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenreMention {
+    pub genre: String,
+    /// Index of the phrase's first word in [`words`] of the text.
+    pub at: usize,
+    pub len: usize,
+}
+
+impl Vocab {
+    pub fn new(catalog: &Catalog) -> Self {
+        let genres: Vec<String> = catalog
+            .genre_vocab()
+            .into_iter()
+            .filter(|g| genre_key(g) != "unknown")
+            .collect();
+        let mut phrases: Vec<(Vec<String>, String)> = Vec::new();
+        for g in &genres {
+            phrases.push((words(g), g.clone()));
+        }
+        for (phrase, g) in SYNONYMS {
+            if let Some(name) = genres.iter().find(|n| genre_key(n) == genre_key(g)) {
+                phrases.push((words(phrase), name.clone()));
+            }
+        }
+        phrases.retain(|(w, _)| !w.is_empty());
+        phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        phrases.dedup();
+        Self { genres, phrases }
+    }
+
+    /// The catalog's genre names.
+    pub fn genres(&self) -> &[String] {
+        &self.genres
+    }
+
+    /// The catalog genre a name or synonym stands for ("sci fi" → "Sci-Fi").
+    pub fn canonical(&self, name: &str) -> Option<String> {
+        let w = words(name);
+        if w.is_empty() {
+            return None;
+        }
+        if let Some(g) = self.genres.iter().find(|g| genre_key(g) == genre_key(name)) {
+            return Some(g.clone());
+        }
+        self.phrases
+            .iter()
+            .find(|(p, _)| *p == w)
+            .map(|(_, g)| g.clone())
+    }
+
+    /// Every genre phrase in `text_words`, left to right, longest phrase
+    /// first where two start at the same word.
+    pub fn mentions(&self, text_words: &[String]) -> Vec<GenreMention> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text_words.len() {
+            let hit = self.phrases.iter().find(|(p, _)| {
+                text_words.len() >= i + p.len() && text_words[i..i + p.len()] == p[..]
+            });
+            match hit {
+                Some((p, g)) => {
+                    out.push(GenreMention {
+                        genre: g.clone(),
+                        at: i,
+                        len: p.len(),
+                    });
+                    i += p.len();
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+}
