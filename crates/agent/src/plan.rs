@@ -86,6 +86,20 @@ impl Plan {
             && p.liked_titles.is_empty()
             && p.year_min.is_none()
             && p.year_max.is_none();
+        let pos = p.feedback_position.map_or(0, |x| usize::from(x.max(1)) - 1);
+        let at = ctx.last_shown.get(pos.min(ctx.last_shown.len().saturating_sub(1))).cloned();
+        match p.feedback {
+            Feedback::MoreLike => p.liked_titles.extend(at.filter(|t| !p.liked_titles.contains(t))),
+            Feedback::SeenIt => p.seen_titles.extend(at.filter(|t| !p.seen_titles.contains(t))),
+            Feedback::SeenAll => {
+                for t in &ctx.last_shown {
+                    if !p.seen_titles.contains(t) {
+                        p.seen_titles.push(t.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
         if feedback_only
             && p.feedback != Feedback::MoreLike
             && let Some(last) = &ctx.last_plan
@@ -130,18 +144,19 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
     let pos = plan
         .feedback_position
         .map_or(0, |p| usize::from(p.max(1)) - 1);
-    let at = ctx.last_shown.get(pos).cloned();
-    let mut liked = plan.liked_titles.clone();
-    let mut seen = plan.seen_titles.clone();
+    let at = ctx
+        .last_shown
+        .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
+        .cloned();
+    // Seen and more-like feedback is already in the slots (`resolved`).
+    let liked = plan.liked_titles.clone();
+    let seen = plan.seen_titles.clone();
     let mut disliked = Vec::new();
     let mut liked_now = Vec::new();
     match plan.feedback {
-        Feedback::None | Feedback::SomethingElse => {}
-        Feedback::SeenIt => seen.extend(at),
-        Feedback::SeenAll => seen.extend(ctx.last_shown.iter().cloned()),
-        Feedback::MoreLike => liked.extend(at),
         Feedback::Liked => liked_now.extend(at),
         Feedback::Disliked => disliked.extend(at),
+        _ => {}
     }
     // Liked titles named in the request are remembered as liked.
     liked_now.extend(plan.liked_titles.iter().cloned());

@@ -524,7 +524,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// Recalls by text; a filter the text cannot fill is topped up by
+    /// Recalls by text; text that matches few items is topped up by
     /// browsing the filtered items, so "a 90s comedy" never comes back
     /// empty because no title says "comedy".
     async fn recall_text(&mut self, query: &str) -> Result<usize, ToolError> {
@@ -535,7 +535,7 @@ impl Ctx<'_> {
             .search(query, &f, RECALL_K)
             .await
             .map_err(|e| ToolError(e.to_string()))?;
-        if hits.len() < RECALL_K / 4 && !(f.genres_any.is_empty() && f.year_min.is_none() && f.year_max.is_none()) {
+        if hits.len() < RECALL_K / 4 && !query.trim().is_empty() {
             let more = recall
                 .search("", &f, RECALL_K)
                 .await

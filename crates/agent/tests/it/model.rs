@@ -1,0 +1,149 @@
+//! The LLM paths, driven by scripted models: plan first, step by step, a
+//! malformed call, a model that keeps failing, an answer off the list.
+
+use std::sync::Arc;
+
+use recagent_agent::{Controller, Strategy};
+use recagent_llm::scripted::ScriptedModel;
+use recagent_llm::{ChatResponse, Role, ToolCall};
+use serde_json::json;
+
+use crate::{fixture, rt};
+
+fn call(name: &str, args: serde_json::Value) -> ChatResponse {
+    ChatResponse {
+        tool_calls: vec![ToolCall {
+            id: format!("c_{name}"),
+            name: name.into(),
+            arguments: args,
+        }],
+        finish_reason: "tool_calls".into(),
+        ..ChatResponse::default()
+    }
+}
+
+fn text(t: &str) -> ChatResponse {
+    ChatResponse {
+        text: t.into(),
+        finish_reason: "stop".into(),
+        ..ChatResponse::default()
+    }
+}
+
+fn with(model: &Arc<ScriptedModel>, strategy: Strategy) -> Controller {
+    Controller::Model {
+        model: Arc::clone(model) as _,
+        strategy,
+    }
+}
+
+#[test]
+fn plan_first_runs_the_plan_and_keeps_a_grounded_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("plan", json!({"genres": ["comedy"], "year_min": 1990, "year_max": 1999, "intent": "light fun"})),
+        text("Here are some light 90s comedies for tonight."),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
+    let t = rt().block_on(agent.session("a").turn("something light and 90s")).unwrap();
+    assert_eq!(t.answer, "Here are some light 90s comedies for tonight.");
+    assert_eq!(t.trace.repairs, 0);
+    assert!(!t.trace.fallback);
+    for r in &t.items {
+        assert!(r.genres.contains(&"Comedy".to_string()), "{r:?}");
+        assert!((1990..=1999).contains(&r.year.unwrap()));
+    }
+    let reqs = m.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].tools.len(), 1, "plan first offers one tool, the plan");
+    assert_eq!(reqs[0].tools[0].name, "plan");
+    // The answer call carries the ranked list in its system prompt, and no tools.
+    assert!(reqs[1].tools.is_empty());
+    assert!(reqs[1].messages[0].content.contains(&t.items[0].title));
+    assert_eq!(t.trace.model_calls.len(), 2);
+}
+
+#[test]
+fn an_answer_naming_an_item_off_the_list_is_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("plan", json!({"genres": ["Comedy"], "year_min": 1990})),
+        text("You will love Casablanca and The Godfather!"),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
+    let t = rt().block_on(agent.session("a").turn("a recent comedy")).unwrap();
+    assert_eq!(t.trace.repairs, 1);
+    assert!(!t.answer.contains("Casablanca"), "{}", t.answer);
+    assert!(t.answer.contains(&t.items[0].title), "{}", t.answer);
+}
+
+#[test]
+fn a_malformed_tool_call_reaches_the_model_and_the_turn_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("search_items", json!({"query": 5, "bogus": true})),
+        call("search_items", json!({"query": "space", "genres": ["sci fi"]})),
+        call("rank_candidates", json!({"k": 5})),
+        text("Five space films."),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::StepByStep));
+    let t = rt().block_on(agent.session("a").turn("space movies")).unwrap();
+    assert!(!t.trace.tool_calls[0].ok);
+    assert!(t.trace.tool_calls[1].ok && t.trace.tool_calls[2].ok, "{:#?}", t.trace);
+    assert_eq!(t.items.len(), 5);
+    assert_eq!(t.answer, "Five space films.");
+    let second = &m.requests()[1];
+    let tool_msg = second.messages.iter().find(|x| x.role == Role::Tool).unwrap();
+    assert!(tool_msg.content.contains("bad arguments for search_items"), "{}", tool_msg.content);
+    for r in &t.items {
+        assert!(r.genres.contains(&"Sci-Fi".to_string()));
+    }
+}
+
+#[test]
+fn an_unknown_tool_and_an_unknown_title_come_back_as_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("delete_catalog", json!({})),
+        call("similar_items", json!({"titles": ["The Zorgon Chronicles"]})),
+        call("similar_items", json!({"titles": ["Fargo"]})),
+        call("rank_candidates", json!({})),
+        text("Some films like Fargo."),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::StepByStep));
+    let t = rt().block_on(agent.session("a").turn("like fargo")).unwrap();
+    let oks: Vec<bool> = t.trace.tool_calls.iter().map(|c| c.ok).collect();
+    assert_eq!(oks, vec![false, false, true, true]);
+    assert!(t.trace.tool_calls[0].summary.contains("no tool named"));
+    assert!(t.trace.tool_calls[1].summary.contains("no title"));
+    assert!(!t.items.iter().any(|r| r.title == "Fargo"));
+}
+
+#[test]
+fn a_model_that_keeps_failing_still_ends_in_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // Plan first, but the model only chats, then runs out of answers.
+    let m = Arc::new(ScriptedModel::new([text("hmm"), text("let me think")]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
+    let t = rt().block_on(agent.session("a").turn("a 90s comedy")).unwrap();
+    assert!(t.trace.fallback);
+    assert!(t.trace.model_failures >= 2);
+    assert!(!t.items.is_empty());
+    assert!(t.answer.contains(&t.items[0].title));
+    for r in &t.items {
+        assert!(r.genres.contains(&"Comedy".to_string()));
+    }
+}
+
+#[test]
+fn step_by_step_out_of_steps_ranks_what_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let script: Vec<ChatResponse> = (0..8)
+        .map(|_| call("search_items", json!({"query": "war"})))
+        .collect();
+    let m = Arc::new(ScriptedModel::new(script));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::StepByStep));
+    let t = rt().block_on(agent.session("a").turn("war films")).unwrap();
+    assert!(!t.items.is_empty());
+    assert!(t.trace.model_calls.len() <= 6, "{}", t.trace.model_calls.len());
+}

@@ -1,0 +1,78 @@
+//! Snapshots of what the model reads: tool schemas and rendered prompts.
+
+use recagent_agent::controller::plan_tool;
+use recagent_agent::prompts::{AnswerContext, ItemLine, PlanContext, Prompts, ReplyContext, SystemContext};
+use recagent_agent::tools;
+
+#[test]
+fn tool_schemas() {
+    let mut specs = tools::specs();
+    specs.push(plan_tool());
+    insta::assert_json_snapshot!("tool_schemas", specs);
+}
+
+fn item(title: &str, year: u16, reason: &str) -> ItemLine {
+    ItemLine {
+        title: title.into(),
+        year: Some(year),
+        reason: reason.into(),
+    }
+}
+
+#[test]
+fn prompts_render() {
+    let p = Prompts::embedded().unwrap();
+    let genres = vec!["Comedy".to_string(), "Horror".to_string()];
+    let profile = vec!["likes Comedy".to_string(), "has seen 3 items (never recommended again)".to_string()];
+    let system = p
+        .render("system.j2", &SystemContext { catalog: "ml-100k".into(), genres: genres.clone(), profile: profile.clone() })
+        .unwrap();
+    insta::assert_snapshot!("system", system);
+    let plan = p
+        .render(
+            "plan.j2",
+            &PlanContext {
+                catalog: "ml-100k".into(),
+                genres,
+                last_shown: vec!["Toy Story".into(), "Babe".into()],
+                profile,
+                draft: r#"{"intent":"","genres":["Comedy"]}"#.into(),
+            },
+        )
+        .unwrap();
+    insta::assert_snapshot!("plan", plan);
+    let items = vec![item("Aladdin", 1992, "like Toy Story · Animation, Comedy · 1992"), item("Babe", 1995, "Comedy · 1995")];
+    let answer = p.render("answer.j2", &AnswerContext { items: items.clone(), notes: vec![] }).unwrap();
+    insta::assert_snapshot!("answer", answer);
+    let reply = p
+        .render(
+            "reply.j2",
+            &ReplyContext { items, seeds: vec!["Toy Story".into()], filters: vec!["Comedy".into(), "1990–1999".into()], notes: vec![] },
+        )
+        .unwrap();
+    insta::assert_snapshot!("reply", reply);
+    let empty = p
+        .render("reply.j2", &ReplyContext { items: vec![], seeds: vec![], filters: vec!["Horror".into()], notes: vec!["no title in the catalog matches \"Zorgon\"".into()] })
+        .unwrap();
+    insta::assert_snapshot!("reply_empty", empty);
+}
+
+/// Strict undefined: a context missing a field is an error, not an empty
+/// string in the prompt.
+#[test]
+fn a_missing_field_is_an_error() {
+    let p = Prompts::embedded().unwrap();
+    let e = p.render("system.j2", &serde_json::json!({"catalog": "x"})).unwrap_err();
+    assert!(e.to_string().contains("system.j2"), "{e}");
+}
+
+#[test]
+fn an_override_folder_replaces_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reply.j2"), "custom {{ items | length }}").unwrap();
+    let p = Prompts::with_overrides(Some(dir.path())).unwrap();
+    let out = p
+        .render("reply.j2", &ReplyContext { items: vec![], seeds: vec![], filters: vec![], notes: vec![] })
+        .unwrap();
+    assert_eq!(out, "custom 0");
+}
