@@ -715,6 +715,38 @@ pub(crate) fn recommendations(ctx: &Ctx<'_>) -> Vec<Recommendation> {
         .collect()
 }
 
+/// How many of the ranker's best the request's relevance re-sorts.
+pub const RERANK_POOL: usize = 50;
+
+/// The final order: the ranker's click probability times how well the item
+/// answers this request (its recall score, scaled to the best of the same
+/// recall source). A CTR model alone knows the user, not the request: on
+/// "like Alien" it would put the user's favourite noir first.
+fn blend(bus: &Bus, ranked: Vec<Scored>, k: usize) -> Vec<Scored> {
+    let mut best = [f32::MIN_POSITIVE; 2];
+    let slot = |o: Option<&Origin>| usize::from(matches!(o, Some(Origin::SimilarTo(_))));
+    let recall: std::collections::HashMap<ItemId, f32> =
+        bus.candidates.iter().map(|s| (s.item, s.score)).collect();
+    for s in &bus.candidates {
+        let b = &mut best[slot(bus.origin.get(&s.item))];
+        *b = b.max(s.score);
+    }
+    let mut out: Vec<Scored> = ranked
+        .into_iter()
+        .map(|s| {
+            let r = recall.get(&s.item).copied().unwrap_or(0.0).max(0.0);
+            let rel = r / best[slot(bus.origin.get(&s.item))];
+            Scored {
+                item: s.item,
+                score: s.score * (0.25 + 0.75 * rel.clamp(0.0, 1.0)),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+    out.truncate(k);
+    out
+}
+
 pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
     let k = a.k.map_or(DEFAULT_K, usize::from);
     if !(1..=MAX_K).contains(&k) {
@@ -735,13 +767,13 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
             };
             let cfg = FunnelConfig {
                 prerank_to: ctx.inner.config.prerank_to,
-                k,
+                k: k.max(RERANK_POOL),
             };
             let out = funnel
                 .run(&user, &ids, &cfg)
                 .map_err(|e| ToolError(format!("ranking failed: {e}")))?;
             ctx.bus.stages.extend(out.stages);
-            ctx.bus.ranked = out.ranked;
+            ctx.bus.ranked = blend(&ctx.bus, out.ranked, k);
         }
         None => {
             // No ranker: recall order, stated in the trace.

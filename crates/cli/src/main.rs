@@ -4,6 +4,7 @@
 //! configs, draws progress, and prints results. The work happens in the
 //! library crates.
 
+mod agent;
 mod bench;
 mod data;
 mod index;
@@ -43,6 +44,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Ask the agent one thing and print the answer, the items and the trace
+    Ask(agent::AskArgs),
+    /// Show or forget what the agent remembers about a user
+    #[command(subcommand)]
+    Profile(agent::ProfileCommand),
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
     // The libraries read no environment; what they need from it is read here.
     let pip = data::pip_from_env();
     let result = home(cli.home).and_then(|home| match cli.command {
+        Command::Ask(args) => agent::ask(&home, args),
+        Command::Profile(cmd) => agent::profile(&home, cmd),
         Command::Data(cmd) => data::run(&home, &pip, cmd),
         Command::Train(args) => train::run(&home, args),
         Command::Index(cmd) => index::run(&home, cmd),

@@ -65,10 +65,6 @@ impl ModelName {
 /// An OpenAI-compatible endpoint for `model`: `$OPENAI_BASE_URL` (default the
 /// OpenAI API) and `$OPENAI_API_KEY`, with the library's default timeout and
 /// retries.
-#[expect(
-    dead_code,
-    reason = "the agent command, next on the plan, is its first caller"
-)]
 pub fn openai_config(model: &str) -> OpenAiConfig {
     let base_url = std::env::var("OPENAI_BASE_URL")
         .ok()
