@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod bus;
 pub mod controller;
+pub mod eval;
 pub mod plan;
 pub mod prompts;
 pub mod recall;
@@ -268,6 +269,11 @@ impl Agent {
             &self.inner.catalog,
             last_len,
         )
+    }
+
+    /// The catalog genre a name or synonym stands for ("sci fi" → "Sci-Fi").
+    pub fn canonical_genre(&self, name: &str) -> Option<String> {
+        self.inner.vocab.canonical(name)
     }
 
     /// The item an exact or linked title names.

@@ -23,6 +23,26 @@ pub enum BenchCommand {
     Retrieval(RetrievalArgs),
     /// Local LLM: prefill and generation tokens/s, and the time of one tool decision with and without the prefix cache
     Llm(LlmArgs),
+    /// The agent on the labelled requests: right tool, filters and titles per controller, and turn latency
+    Agent(AgentBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentBenchArgs {
+    /// Catalog name (the labelled set is written for ml-100k)
+    #[arg(default_value = "ml-100k")]
+    name: String,
+    /// Times to run the whole set for latency (rightness is from the first run)
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Run only the first N requests
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    agent: crate::agent::AgentArgs,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +148,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ranker(args) => bench_ranker(home, args),
         BenchCommand::Retrieval(args) => bench_retrieval(home, args),
         BenchCommand::Llm(args) => bench_llm(home, args),
+        BenchCommand::Agent(args) => bench_agent(home, args),
     }
 }
 
@@ -701,6 +722,139 @@ fn bench_llm(home: &Home, args: LlmArgs) -> anyhow::Result<()> {
             out.decision_cached_ms.p99_ms
         );
         println!("valid tool calls: {}/{}", out.valid_calls, out.decisions);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct AgentCase {
+    text: String,
+    tool: bool,
+    filters: bool,
+    titles: bool,
+    /// Whether the list shown satisfies the labelled filters.
+    satisfied: bool,
+    calls: Vec<String>,
+    tools_ms: f64,
+    turn_ms: f64,
+    first_token_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct AgentBench {
+    catalog: String,
+    controller: String,
+    strategy: String,
+    cases: usize,
+    right_tool: f64,
+    right_filters: f64,
+    right_titles: f64,
+    satisfied: f64,
+    /// Tool pipeline per turn (recall, filters, ranking, memory), model excluded.
+    tools: Percentiles,
+    turn: Percentiles,
+    per_case: Vec<AgentCase>,
+}
+
+fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
+    use recagent_agent::eval;
+    let bars = Bars::new();
+    let agent = crate::agent::build_agent(home, &args.name, &args.agent, &bars)?;
+    let mut cases = eval::cases(eval::LABELLED_ML100K)?;
+    if let Some(n) = args.limit {
+        cases.truncate(n);
+    }
+    let rt = crate::runtime()?;
+    let mut per_case = Vec::new();
+    let (mut tools, mut turns) = (Vec::new(), Vec::new());
+    recagent_core::Progress::stage(&bars, "labelled requests", Some((cases.len() * args.repeat.max(1)) as u64));
+    for round in 0..args.repeat.max(1) {
+        for (i, case) in cases.iter().enumerate() {
+            let user = format!("bench-agent-{i}");
+            agent.memory().forget(&user, &recagent_memory::Forget::All)?;
+            let mut session = agent.session(&user);
+            let turn = rt.block_on(session.turn(&case.text))?;
+            agent.memory().forget(&user, &recagent_memory::Forget::All)?;
+            let tr = &turn.trace;
+            tools.push(tr.tools_micros as f64 / 1e3);
+            turns.push(tr.total_micros as f64 / 1e3);
+            recagent_core::Progress::advance(&bars, 1);
+            if round > 0 {
+                continue;
+            }
+            let sc = eval::score(&agent, case, tr);
+            let filter = recagent_core::Filter {
+                genres_any: case.genres.clone(),
+                genres_none: case.avoid.clone(),
+                year_min: case.year_min,
+                year_max: case.year_max,
+                exclude: case.excluded.iter().filter_map(|t| agent.resolve_title(t)).collect(),
+                ..Default::default()
+            };
+            let satisfied = !turn.items.is_empty()
+                && turn.items.iter().all(|r| agent.catalog().item(r.id).is_some_and(|it| filter.matches(it)));
+            per_case.push(AgentCase {
+                text: case.text.clone(),
+                tool: sc.tool,
+                filters: sc.filters,
+                titles: sc.titles,
+                satisfied,
+                calls: tr.tool_calls.iter().map(|c| format!("{} {}", c.name, c.arguments)).collect(),
+                tools_ms: tr.tools_micros as f64 / 1e3,
+                turn_ms: tr.total_micros as f64 / 1e3,
+                first_token_ms: tr.model_calls.first().map(|m| m.first_token_ms),
+            });
+        }
+    }
+    recagent_core::Progress::finish(&bars);
+    let n = per_case.len().max(1) as f64;
+    let share = |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
+    let report = AgentBench {
+        catalog: args.name.clone(),
+        controller: agent.controller_name(),
+        strategy: match args.agent.controller {
+            crate::agent::ControllerName::Rules => "rules".into(),
+            _ => format!("{:?}", args.agent.strategy),
+        },
+        cases: per_case.len(),
+        right_tool: share(&|c| c.tool),
+        right_filters: share(&|c| c.filters),
+        right_titles: share(&|c| c.titles),
+        satisfied: share(&|c| c.satisfied),
+        tools: percentiles(tools),
+        turn: percentiles(turns),
+        per_case,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} ({}) on {} labelled requests of {}",
+        report.controller, report.strategy, report.cases, report.catalog
+    );
+    println!(
+        "  right tool {:.0}% · right filters {:.0}% · right titles {:.0}% · list satisfies the request {:.0}%",
+        report.right_tool * 100.0,
+        report.right_filters * 100.0,
+        report.right_titles * 100.0,
+        report.satisfied * 100.0
+    );
+    println!(
+        "  tool pipeline p50 {:.1} ms p99 {:.1} ms · whole turn p50 {:.1} ms p99 {:.1} ms",
+        report.tools.p50_ms, report.tools.p99_ms, report.turn.p50_ms, report.turn.p99_ms
+    );
+    for c in &report.per_case {
+        if !(c.tool && c.filters && c.titles) {
+            println!(
+                "  ✗ {:?}: tool {} filters {} titles {} — {}",
+                c.text,
+                c.tool,
+                c.filters,
+                c.titles,
+                c.calls.join(" | ")
+            );
+        }
     }
     Ok(())
 }

@@ -1,0 +1,132 @@
+//! Rightness of tool calls on labelled requests.
+//!
+//! A schema-valid call is not a right one. Each labelled request names the
+//! tools that must be called, the genre and year filters, and the titles
+//! liked (similarity seeds) and excluded. [`score`] reads what a turn
+//! actually called (from its trace, so every controller and strategy is
+//! scored the same way) and checks three things: right tool, right filters,
+//! right titles. `recagent bench agent` runs the set.
+
+use std::collections::BTreeSet;
+
+use recagent_core::ItemId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Agent;
+use crate::trace::TurnTrace;
+
+/// The labelled requests for MovieLens-100K, written by hand.
+pub const LABELLED_ML100K: &str = include_str!("labelled.json");
+
+/// One labelled request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub text: String,
+    /// Tools that must be among the calls.
+    pub tools: Vec<String>,
+    #[serde(default)]
+    pub genres: Vec<String>,
+    /// Genres left out, now or for good.
+    #[serde(default)]
+    pub avoid: Vec<String>,
+    #[serde(default)]
+    pub year_min: Option<u16>,
+    #[serde(default)]
+    pub year_max: Option<u16>,
+    /// Titles to find similar items to.
+    #[serde(default)]
+    pub liked: Vec<String>,
+    /// Titles that must not be recommended.
+    #[serde(default)]
+    pub excluded: Vec<String>,
+}
+
+/// Parses a labelled set.
+pub fn cases(json: &str) -> Result<Vec<Case>, serde_json::Error> {
+    serde_json::from_str(json)
+}
+
+/// The three checks on one turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseScore {
+    pub tool: bool,
+    pub filters: bool,
+    pub titles: bool,
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn year(v: &Value, key: &str) -> Option<u16> {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .and_then(|y| u16::try_from(y).ok())
+}
+
+/// Scores what `trace` called against `case`.
+pub fn score(agent: &Agent, case: &Case, trace: &TurnTrace) -> CaseScore {
+    let called: BTreeSet<&str> = trace.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    let tool = case.tools.iter().all(|t| called.contains(t.as_str()));
+
+    let canon = |names: Vec<String>| -> BTreeSet<String> {
+        names
+            .into_iter()
+            .map(|n| agent.canonical_genre(&n).unwrap_or(n))
+            .collect()
+    };
+    let mut genres = BTreeSet::new();
+    let mut avoid = BTreeSet::new();
+    let (mut lo, mut hi): (Option<u16>, Option<u16>) = (None, None);
+    let mut liked: BTreeSet<ItemId> = BTreeSet::new();
+    let mut excluded: BTreeSet<ItemId> = BTreeSet::new();
+    let resolve = |ts: Vec<String>| -> Vec<ItemId> {
+        ts.iter().filter_map(|t| agent.resolve_title(t)).collect()
+    };
+    for c in &trace.tool_calls {
+        let a = &c.arguments;
+        match c.name.as_str() {
+            "search_items" | "similar_items" | "filter_candidates" => {
+                genres.extend(canon(strings(a, "genres")));
+                avoid.extend(canon(strings(a, "avoid_genres")));
+                if let Some(y) = year(a, "year_min") {
+                    lo = Some(lo.map_or(y, |l| l.max(y)));
+                }
+                if let Some(y) = year(a, "year_max") {
+                    hi = Some(hi.map_or(y, |h| h.min(y)));
+                }
+                if c.name == "similar_items" {
+                    liked.extend(resolve(strings(a, "titles")));
+                }
+                excluded.extend(resolve(strings(a, "exclude_titles")));
+            }
+            "remember_preference" => {
+                avoid.extend(canon(strings(a, "avoided_genres")));
+                excluded.extend(resolve(strings(a, "seen_titles")));
+                excluded.extend(resolve(strings(a, "disliked_titles")));
+            }
+            _ => {}
+        }
+    }
+    let filters = genres == canon(case.genres.clone())
+        && avoid == canon(case.avoid.clone())
+        && lo == case.year_min
+        && hi == case.year_max;
+    let want_liked: BTreeSet<ItemId> = resolve(case.liked.clone()).into_iter().collect();
+    let want_excluded: Vec<ItemId> = resolve(case.excluded.clone());
+    // Similarity seeds are left out of the list, so a seed counts as excluded.
+    let titles = liked == want_liked
+        && want_excluded
+            .iter()
+            .all(|i| excluded.contains(i) || liked.contains(i));
+    CaseScore {
+        tool,
+        filters,
+        titles,
+    }
+}
