@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use recagent_llm::{ChatOptions, ChatRequest, ChatResponse, Message, ToolCall, ToolChoice, ToolSpec};
+use recagent_llm::{
+    ChatOptions, ChatRequest, ChatResponse, Message, ToolCall, ToolChoice, ToolSpec,
+};
 use serde_json::Value;
 
 use crate::plan::{Plan, PlanContext, plan_calls};
@@ -149,7 +151,8 @@ pub struct Controller {
 pub fn plan_tool() -> ToolSpec {
     ToolSpec {
         name: PLAN_TOOL.into(),
-        description: "Fill the plan for this request; leave slots empty when the user did not say.".into(),
+        description: "Fill the plan for this request; leave slots empty when the user did not say."
+            .into(),
         parameters: args_schema::<Plan>(),
     }
 }

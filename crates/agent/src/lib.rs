@@ -227,7 +227,11 @@ impl AgentBuilder {
 impl Agent {
     /// Starts building an agent; the rules controller and no ranker until
     /// set.
-    pub fn builder(catalog: Arc<Catalog>, recall: Arc<dyn Recall>, memory: Arc<Memory>) -> AgentBuilder {
+    pub fn builder(
+        catalog: Arc<Catalog>,
+        recall: Arc<dyn Recall>,
+        memory: Arc<Memory>,
+    ) -> AgentBuilder {
         AgentBuilder {
             catalog,
             recall,

@@ -87,10 +87,17 @@ impl Plan {
             && p.year_min.is_none()
             && p.year_max.is_none();
         let pos = p.feedback_position.map_or(0, |x| usize::from(x.max(1)) - 1);
-        let at = ctx.last_shown.get(pos.min(ctx.last_shown.len().saturating_sub(1))).cloned();
+        let at = ctx
+            .last_shown
+            .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
+            .cloned();
         match p.feedback {
-            Feedback::MoreLike => p.liked_titles.extend(at.filter(|t| !p.liked_titles.contains(t))),
-            Feedback::SeenIt => p.seen_titles.extend(at.filter(|t| !p.seen_titles.contains(t))),
+            Feedback::MoreLike => p
+                .liked_titles
+                .extend(at.filter(|t| !p.liked_titles.contains(t))),
+            Feedback::SeenIt => p
+                .seen_titles
+                .extend(at.filter(|t| !p.seen_titles.contains(t))),
             Feedback::SeenAll => {
                 for t in &ctx.last_shown {
                     if !p.seen_titles.contains(t) {
@@ -198,7 +205,8 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
         push(&mut calls, SimilarItems::NAME, a);
     }
     let wants_search = liked.is_empty()
-        || !plan.intent.trim().is_empty() && (!plan.genres.is_empty() || plan.year_min.is_some() || plan.year_max.is_some());
+        || !plan.intent.trim().is_empty()
+            && (!plan.genres.is_empty() || plan.year_min.is_some() || plan.year_max.is_some());
     if wants_search {
         let mut a = json!({"query": plan.intent});
         filters(&mut a);

@@ -14,30 +14,158 @@ use crate::tools::TITLE_CONFIDENCE;
 use crate::vocab::Vocab;
 
 const NEGATORS: &[&str] = &[
-    "no", "not", "without", "avoid", "hate", "never", "nothing", "dont", "except", "skip",
-    "exclude", "excluding", "none", "isnt", "arent", "less",
+    "no",
+    "not",
+    "without",
+    "avoid",
+    "hate",
+    "never",
+    "nothing",
+    "dont",
+    "except",
+    "skip",
+    "exclude",
+    "excluding",
+    "none",
+    "isnt",
+    "arent",
+    "less",
 ];
 /// Negators that make a genre preference last beyond this request.
 const LASTING: &[&str] = &["never", "hate"];
 const LIKED_CUES: &[&str] = &[
-    "like", "liked", "loved", "love", "enjoyed", "enjoy", "similar", "fan", "adored", "adore",
-    "favorite", "favourite",
+    "like",
+    "liked",
+    "loved",
+    "love",
+    "enjoyed",
+    "enjoy",
+    "similar",
+    "fan",
+    "adored",
+    "adore",
+    "favorite",
+    "favourite",
 ];
 const SEEN_CUES: &[&str] = &["saw", "seen", "watched"];
 const EXCLUDE_CUES: &[&str] = &["not", "except", "but", "no", "without", "besides", "other"];
 /// Words that carry no search meaning.
 const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "i", "im", "me", "my", "we", "our", "us", "you", "your", "for", "to", "of",
-    "and", "or", "but", "with", "from", "in", "on", "at", "by", "it", "its", "that", "this",
-    "is", "are", "was", "be", "some", "something", "anything", "movie", "movies", "film",
-    "films", "want", "wanna", "would", "like", "likes", "liked", "love", "loved", "please",
-    "recommend", "suggest", "show", "give", "find", "watch", "see", "seen", "saw", "tonight",
-    "good", "great", "any", "more", "that", "those", "these", "one", "ones", "itself", "what",
-    "about", "maybe", "can", "could", "should", "do", "dont", "not", "no", "never", "really",
-    "so", "very", "just", "all", "else", "other", "kind", "sort", "of", "again", "already",
-    "made", "released", "era", "older", "newer", "than", "before", "after", "since", "until",
-    "nothing", "without", "avoid", "hate", "enjoyed", "enjoy", "similar", "fan", "them", "they",
-    "he", "she", "kids", "family",
+    "a",
+    "an",
+    "the",
+    "i",
+    "im",
+    "me",
+    "my",
+    "we",
+    "our",
+    "us",
+    "you",
+    "your",
+    "for",
+    "to",
+    "of",
+    "and",
+    "or",
+    "but",
+    "with",
+    "from",
+    "in",
+    "on",
+    "at",
+    "by",
+    "it",
+    "its",
+    "that",
+    "this",
+    "is",
+    "are",
+    "was",
+    "be",
+    "some",
+    "something",
+    "anything",
+    "movie",
+    "movies",
+    "film",
+    "films",
+    "want",
+    "wanna",
+    "would",
+    "like",
+    "likes",
+    "liked",
+    "love",
+    "loved",
+    "please",
+    "recommend",
+    "suggest",
+    "show",
+    "give",
+    "find",
+    "watch",
+    "see",
+    "seen",
+    "saw",
+    "tonight",
+    "good",
+    "great",
+    "any",
+    "more",
+    "that",
+    "those",
+    "these",
+    "one",
+    "ones",
+    "itself",
+    "what",
+    "about",
+    "maybe",
+    "can",
+    "could",
+    "should",
+    "do",
+    "dont",
+    "not",
+    "no",
+    "never",
+    "really",
+    "so",
+    "very",
+    "just",
+    "all",
+    "else",
+    "other",
+    "kind",
+    "sort",
+    "of",
+    "again",
+    "already",
+    "made",
+    "released",
+    "era",
+    "older",
+    "newer",
+    "than",
+    "before",
+    "after",
+    "since",
+    "until",
+    "nothing",
+    "without",
+    "avoid",
+    "hate",
+    "enjoyed",
+    "enjoy",
+    "similar",
+    "fan",
+    "them",
+    "they",
+    "he",
+    "she",
+    "kids",
+    "family",
 ];
 
 struct Ordinal {
@@ -45,21 +173,66 @@ struct Ordinal {
     pos: u8,
 }
 const ORDINALS: &[Ordinal] = &[
-    Ordinal { word: "first", pos: 1 },
-    Ordinal { word: "1st", pos: 1 },
-    Ordinal { word: "second", pos: 2 },
-    Ordinal { word: "2nd", pos: 2 },
-    Ordinal { word: "third", pos: 3 },
-    Ordinal { word: "3rd", pos: 3 },
-    Ordinal { word: "fourth", pos: 4 },
-    Ordinal { word: "4th", pos: 4 },
-    Ordinal { word: "fifth", pos: 5 },
-    Ordinal { word: "5th", pos: 5 },
-    Ordinal { word: "sixth", pos: 6 },
-    Ordinal { word: "seventh", pos: 7 },
-    Ordinal { word: "eighth", pos: 8 },
-    Ordinal { word: "ninth", pos: 9 },
-    Ordinal { word: "tenth", pos: 10 },
+    Ordinal {
+        word: "first",
+        pos: 1,
+    },
+    Ordinal {
+        word: "1st",
+        pos: 1,
+    },
+    Ordinal {
+        word: "second",
+        pos: 2,
+    },
+    Ordinal {
+        word: "2nd",
+        pos: 2,
+    },
+    Ordinal {
+        word: "third",
+        pos: 3,
+    },
+    Ordinal {
+        word: "3rd",
+        pos: 3,
+    },
+    Ordinal {
+        word: "fourth",
+        pos: 4,
+    },
+    Ordinal {
+        word: "4th",
+        pos: 4,
+    },
+    Ordinal {
+        word: "fifth",
+        pos: 5,
+    },
+    Ordinal {
+        word: "5th",
+        pos: 5,
+    },
+    Ordinal {
+        word: "sixth",
+        pos: 6,
+    },
+    Ordinal {
+        word: "seventh",
+        pos: 7,
+    },
+    Ordinal {
+        word: "eighth",
+        pos: 8,
+    },
+    Ordinal {
+        word: "ninth",
+        pos: 9,
+    },
+    Ordinal {
+        word: "tenth",
+        pos: 10,
+    },
 ];
 
 /// Splits text into clauses at punctuation, so a negation in one clause
@@ -108,14 +281,14 @@ fn decade(word: &str) -> Option<(u16, u16)> {
     let start = match digits.len() {
         2 => {
             let n: u16 = digits.parse().ok()?;
-            if n % 10 != 0 {
+            if !n.is_multiple_of(10) {
                 return None;
             }
             if n <= 20 { 2000 + n } else { 1900 + n }
         }
         4 => {
             let n: u16 = digits.parse().ok()?;
-            if n % 10 != 0 || !(1900..=2030).contains(&n) {
+            if !n.is_multiple_of(10) || !(1900..=2030).contains(&n) {
                 return None;
             }
             n
@@ -172,10 +345,14 @@ fn years(w: &[String], plan: &mut Plan) {
             }
         }
     }
-    if has_any(w, &["recent", "newer", "new"]) && plan.year_min.is_none() && !has_any(w, &["than"]) {
+    if has_any(w, &["recent", "newer", "new"]) && plan.year_min.is_none() && !has_any(w, &["than"])
+    {
         plan.year_min = Some(1995);
     }
-    if has_any(w, &["classic", "classics", "old"]) && plan.year_max.is_none() && !has_any(w, &["than"]) {
+    if has_any(w, &["classic", "classics", "old"])
+        && plan.year_max.is_none()
+        && !has_any(w, &["than"])
+    {
         plan.year_max = Some(1970);
     }
 }
@@ -185,7 +362,9 @@ fn ordinal(w: &[String]) -> Option<u8> {
         if let Some(o) = ORDINALS.iter().find(|o| o.word == x) {
             return Some(o.pos);
         }
-        if (x == "number" || x == "no") && let Some(n) = w.get(i + 1).and_then(|n| n.parse::<u8>().ok()) {
+        if (x == "number" || x == "no")
+            && let Some(n) = w.get(i + 1).and_then(|n| n.parse::<u8>().ok())
+        {
             return Some(n);
         }
         if x == "last" {
@@ -226,7 +405,9 @@ fn feedback(w: &[String], titled: bool) -> Option<(Feedback, Option<u8>)> {
     {
         return Some((Feedback::SomethingElse, None));
     }
-    if !titled && (has_phrase(w, &["more", "like", "that"]) || has_phrase(w, &["more", "like", "this"])) {
+    if !titled
+        && (has_phrase(w, &["more", "like", "that"]) || has_phrase(w, &["more", "like", "this"]))
+    {
         return Some((Feedback::MoreLike, Some(1)));
     }
     None
@@ -249,7 +430,10 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
     };
     let mut used: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    for l in links.into_iter().filter(|l| l.confidence >= TITLE_CONFIDENCE) {
+    for l in links
+        .into_iter()
+        .filter(|l| l.confidence >= TITLE_CONFIDENCE)
+    {
         let base = match l.title.find(" (") {
             Some(i) if i > 0 => &l.title[..i],
             _ => l.title.as_str(),
@@ -287,7 +471,13 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
 
 /// Reads one request. `last_len` is the length of the list shown last turn
 /// (0 when none), so "the last one" has a position.
-pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, catalog: &Catalog, last_len: usize) -> Plan {
+pub fn parse(
+    text: &str,
+    vocab: &Vocab,
+    recall: &dyn Recall,
+    catalog: &Catalog,
+    last_len: usize,
+) -> Plan {
     let _ = catalog;
     let mut plan = Plan::default();
     let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
@@ -308,9 +498,8 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, catalog: &Catalog, 
                 let seen = cue_before(&w, at, cue_window, SEEN_CUES);
                 let excl = cue_before(&w, at, cue_window, EXCLUDE_CUES);
                 let liked = cue_before(&w, at, cue_window, LIKED_CUES);
-                let nearest = |c: Option<&str>| {
-                    c.and_then(|c| w[..at].iter().rposition(|x| x == c))
-                };
+                let nearest =
+                    |c: Option<&str>| c.and_then(|c| w[..at].iter().rposition(|x| x == c));
                 let (ps, pe, pl) = (nearest(seen), nearest(excl), nearest(liked));
                 let best = [(ps, 0), (pe, 1), (pl, 2)]
                     .into_iter()
@@ -351,14 +540,14 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, catalog: &Catalog, 
             }
         }
         years(&w, &mut plan);
-        if let Some((fb, pos)) = feedback(&w, titled) {
-            if plan.feedback == Feedback::None || fb != Feedback::SomethingElse {
-                plan.feedback = fb;
-                plan.feedback_position = match pos {
-                    Some(u8::MAX) => u8::try_from(last_len.max(1)).ok(),
-                    p => p,
-                };
-            }
+        if let Some((fb, pos)) = feedback(&w, titled)
+            && (plan.feedback == Feedback::None || fb != Feedback::SomethingElse)
+        {
+            plan.feedback = fb;
+            plan.feedback_position = match pos {
+                Some(u8::MAX) => u8::try_from(last_len.max(1)).ok(),
+                p => p,
+            };
         }
         for (i, x) in w.iter().enumerate() {
             let keep = !consumed[i]
@@ -368,7 +557,11 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, catalog: &Catalog, 
                 && decade(x).is_none()
                 && year(x).is_none()
                 && ORDINALS.iter().all(|o| o.word != x)
-                && !["early", "mid", "late", "recent", "classic", "classics", "old", "new", "it", "them", "last"].contains(&x.as_str());
+                && ![
+                    "early", "mid", "late", "recent", "classic", "classics", "old", "new", "it",
+                    "them", "last",
+                ]
+                .contains(&x.as_str());
             if keep {
                 intent.push(x.clone());
             }

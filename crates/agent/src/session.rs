@@ -18,7 +18,9 @@ use recagent_memory::{ItemFeedback, Profile};
 use serde::{Deserialize, Serialize};
 
 use crate::bus::Bus;
-use crate::controller::{Controller as Machine, Input, Mode, Purpose, Step, ToolMessage, TurnSetup};
+use crate::controller::{
+    Controller as Machine, Input, Mode, Purpose, Step, ToolMessage, TurnSetup,
+};
 use crate::plan::{Feedback, Plan, PlanContext};
 use crate::prompts::{ItemLine, PlanContext as PlanPrompt, ReplyContext, SystemContext};
 use crate::tools::{self, Ctx, RankCandidates, Tool, fence};
@@ -46,7 +48,7 @@ pub enum Event {
     /// turn still ends with an answer.
     Error { message: String },
     /// The end of the turn.
-    Answer(Turn),
+    Answer(Box<Turn>),
 }
 
 /// One finished turn.
@@ -142,7 +144,7 @@ impl Session {
         let mut last = None;
         while let Some(e) = events.next().await {
             if let Event::Answer(t) = e {
-                last = Some(t);
+                last = Some(*t);
             }
         }
         last.ok_or_else(|| Error::Protocol("the turn ended without an answer".into()))
@@ -166,7 +168,10 @@ impl Session {
             out.push(format!("disliked: {}", titles(&p.disliked).join("; ")));
         }
         if !p.seen.is_empty() {
-            out.push(format!("has seen {} items (never recommended again)", p.seen.len()));
+            out.push(format!(
+                "has seen {} items (never recommended again)",
+                p.seen.len()
+            ));
         }
         if !p.liked_genres.is_empty() {
             out.push(format!("likes {}", p.liked_genres.join(", ")));
@@ -202,7 +207,12 @@ impl Session {
         let mut profile = match inner.memory.profile(&self.user) {
             Ok(p) => p,
             Err(e) => {
-                send(&tx, Event::Error { message: e.to_string() });
+                send(
+                    &tx,
+                    Event::Error {
+                        message: e.to_string(),
+                    },
+                );
                 Profile::default()
             }
         };
@@ -246,13 +256,20 @@ impl Session {
         let (step_system, plan_system) = match rendered {
             Ok(x) => x,
             Err(e) => {
-                send(&tx, Event::Error { message: e.to_string() });
+                send(
+                    &tx,
+                    Event::Error {
+                        message: e.to_string(),
+                    },
+                );
                 (String::new(), String::new())
             }
         };
         let (mode, model) = match &inner.controller {
             Controller::Rules => (Mode::Rules, None),
-            Controller::Model { model, strategy } => (Mode::Model(*strategy), Some(Arc::clone(model))),
+            Controller::Model { model, strategy } => {
+                (Mode::Model(*strategy), Some(Arc::clone(model)))
+            }
         };
         let setup = TurnSetup {
             mode,
@@ -279,7 +296,12 @@ impl Session {
             let step = match machine.next_step(input) {
                 Ok(s) => s,
                 Err(e) => {
-                    send(&tx, Event::Error { message: e.to_string() });
+                    send(
+                        &tx,
+                        Event::Error {
+                            message: e.to_string(),
+                        },
+                    );
                     break None;
                 }
             };
@@ -299,7 +321,10 @@ impl Session {
                         && let Some(p) = machine.plan()
                         && matches!(
                             p.feedback,
-                            Feedback::SeenIt | Feedback::SeenAll | Feedback::SomethingElse | Feedback::Disliked
+                            Feedback::SeenIt
+                                | Feedback::SeenAll
+                                | Feedback::SomethingElse
+                                | Feedback::Disliked
                         )
                     {
                         excluded_last = true;
@@ -437,15 +462,20 @@ impl Session {
         if self.history.len() > keep {
             self.history.drain(..self.history.len() - keep);
         }
-        send(&tx, Event::Candidates { items: items.clone() });
         send(
             &tx,
-            Event::Answer(Turn {
+            Event::Candidates {
+                items: items.clone(),
+            },
+        );
+        send(
+            &tx,
+            Event::Answer(Box::new(Turn {
                 answer,
                 items,
                 trace,
                 plan: machine.plan().cloned(),
-            }),
+            })),
         );
     }
 }
@@ -516,7 +546,11 @@ async fn call_model(
         completion_tokens: out.usage.completion_tokens,
         cached_prompt_tokens: out.timings.cached_prompt_tokens,
         first_token_ms: out.timings.first_token_ms,
-        total_ms: if out.timings.total_ms > 0.0 { out.timings.total_ms } else { total_ms },
+        total_ms: if out.timings.total_ms > 0.0 {
+            out.timings.total_ms
+        } else {
+            total_ms
+        },
         error: error.clone(),
     });
     match error {

@@ -234,8 +234,7 @@ pub struct ShowProfile;
 
 impl Tool for SearchItems {
     const NAME: &'static str = "search_items";
-    const DESCRIPTION: &'static str =
-        "Recall catalog items matching the user's description, with optional genre and year filters.";
+    const DESCRIPTION: &'static str = "Recall catalog items matching the user's description, with optional genre and year filters.";
     type Args = SearchArgs;
 }
 impl Tool for SimilarItems {
@@ -252,8 +251,7 @@ impl Tool for FilterCandidates {
 }
 impl Tool for RankCandidates {
     const NAME: &'static str = "rank_candidates";
-    const DESCRIPTION: &'static str =
-        "Rank the candidates for this user with the recommendation model and return the top k with reasons.";
+    const DESCRIPTION: &'static str = "Rank the candidates for this user with the recommendation model and return the top k with reasons.";
     type Args = RankArgs;
 }
 impl Tool for ItemDetails {
@@ -263,8 +261,7 @@ impl Tool for ItemDetails {
 }
 impl Tool for RememberPreference {
     const NAME: &'static str = "remember_preference";
-    const DESCRIPTION: &'static str =
-        "Store what the user likes, dislikes, has seen or never wants, for this and later sessions.";
+    const DESCRIPTION: &'static str = "Store what the user likes, dislikes, has seen or never wants, for this and later sessions.";
     type Args = RememberArgs;
 }
 impl Tool for ForgetPreference {
@@ -315,13 +312,17 @@ pub(crate) async fn dispatch(ctx: &mut Ctx<'_>, call: &ToolCall) -> (ToolResult,
             Ok(args) => similar_items(ctx, args).await,
             Err(e) => Err(e),
         },
-        FilterCandidates::NAME => parse(&call.name, a).and_then(|args| filter_candidates(ctx, args)),
+        FilterCandidates::NAME => {
+            parse(&call.name, a).and_then(|args| filter_candidates(ctx, args))
+        }
         RankCandidates::NAME => parse(&call.name, a).and_then(|args| rank_candidates(ctx, args)),
         ItemDetails::NAME => parse(&call.name, a).and_then(|args| item_details(ctx, args)),
         RememberPreference::NAME => {
             parse(&call.name, a).and_then(|args| remember_preference(ctx, args))
         }
-        ForgetPreference::NAME => parse(&call.name, a).and_then(|args| forget_preference(ctx, args)),
+        ForgetPreference::NAME => {
+            parse(&call.name, a).and_then(|args| forget_preference(ctx, args))
+        }
         ShowProfile::NAME => parse::<NoArgs>(&call.name, a).map(|_| show_profile(ctx)),
         other => Err(ToolError(format!(
             "there is no tool named {other:?}; the tools are: {}",
@@ -773,7 +774,7 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
                 .run(&user, &ids, &cfg)
                 .map_err(|e| ToolError(format!("ranking failed: {e}")))?;
             ctx.bus.stages.extend(out.stages);
-            ctx.bus.ranked = blend(&ctx.bus, out.ranked, k);
+            ctx.bus.ranked = blend(ctx.bus, out.ranked, k);
         }
         None => {
             // No ranker: recall order, stated in the trace.
@@ -881,7 +882,9 @@ fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
         ));
     }
     // Seen and disliked items leave this turn's candidates too.
-    ctx.bus.excluded.extend(disliked.iter().chain(&seen).copied());
+    ctx.bus
+        .excluded
+        .extend(disliked.iter().chain(&seen).copied());
     refresh(ctx)?;
     Ok(ToolOutput {
         summary: format!("remembered {}", stored.join("; ")),

@@ -158,10 +158,17 @@ fn controller(home: &Home, args: &AgentArgs) -> anyhow::Result<Controller> {
 
 /// Loads the catalog, recall, ranker (and pre-ranker when trained), memory
 /// and controller, saying which piece is missing and how to make it.
-pub fn build_agent(home: &Home, name: &str, args: &AgentArgs, bars: &Bars) -> anyhow::Result<Agent> {
+pub fn build_agent(
+    home: &Home,
+    name: &str,
+    args: &AgentArgs,
+    bars: &Bars,
+) -> anyhow::Result<Agent> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, name, bars)?);
-    let retriever = crate::index::open_retriever(home, &catalog, &args.qdrant)
-        .with_context(|| format!("opening the indexes; build them with `recagent index build {name}`"))?;
+    let retriever =
+        crate::index::open_retriever(home, &catalog, &args.qdrant).with_context(|| {
+            format!("opening the indexes; build them with `recagent index build {name}`")
+        })?;
     let models = ModelStore::for_catalog(home, name);
     let ranker = models.load_ranker(home, &catalog, args.ranker.kind(), false, bars)?;
     let prerank = models.load_prerank(&catalog).ok().map(Arc::new);
@@ -206,7 +213,15 @@ fn print_turn(t: &Turn) {
     let stages: Vec<String> = tr
         .stages
         .iter()
-        .map(|s| format!("{:?} {}→{} {:.1} ms", s.stage, s.count_in, s.count_out, s.micros as f64 / 1e3))
+        .map(|s| {
+            format!(
+                "{:?} {}→{} {:.1} ms",
+                s.stage,
+                s.count_in,
+                s.count_out,
+                s.micros as f64 / 1e3
+            )
+        })
         .collect();
     println!("  stages: {}", stages.join(" · "));
     for m in &tr.model_calls {
@@ -218,7 +233,10 @@ fn print_turn(t: &Turn) {
             m.completion_tokens,
             m.first_token_ms,
             m.total_ms,
-            m.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default()
+            m.error
+                .as_deref()
+                .map(|e| format!(" — {e}"))
+                .unwrap_or_default()
         );
     }
     println!(

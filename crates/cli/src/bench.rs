@@ -767,14 +767,22 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
     let rt = crate::runtime()?;
     let mut per_case = Vec::new();
     let (mut tools, mut turns) = (Vec::new(), Vec::new());
-    recagent_core::Progress::stage(&bars, "labelled requests", Some((cases.len() * args.repeat.max(1)) as u64));
+    recagent_core::Progress::stage(
+        &bars,
+        "labelled requests",
+        Some((cases.len() * args.repeat.max(1)) as u64),
+    );
     for round in 0..args.repeat.max(1) {
         for (i, case) in cases.iter().enumerate() {
             let user = format!("bench-agent-{i}");
-            agent.memory().forget(&user, &recagent_memory::Forget::All)?;
+            agent
+                .memory()
+                .forget(&user, &recagent_memory::Forget::All)?;
             let mut session = agent.session(&user);
             let turn = rt.block_on(session.turn(&case.text))?;
-            agent.memory().forget(&user, &recagent_memory::Forget::All)?;
+            agent
+                .memory()
+                .forget(&user, &recagent_memory::Forget::All)?;
             let tr = &turn.trace;
             tools.push(tr.tools_micros as f64 / 1e3);
             turns.push(tr.total_micros as f64 / 1e3);
@@ -788,18 +796,31 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
                 genres_none: case.avoid.clone(),
                 year_min: case.year_min,
                 year_max: case.year_max,
-                exclude: case.excluded.iter().filter_map(|t| agent.resolve_title(t)).collect(),
+                exclude: case
+                    .excluded
+                    .iter()
+                    .filter_map(|t| agent.resolve_title(t))
+                    .collect(),
                 ..Default::default()
             };
             let satisfied = !turn.items.is_empty()
-                && turn.items.iter().all(|r| agent.catalog().item(r.id).is_some_and(|it| filter.matches(it)));
+                && turn.items.iter().all(|r| {
+                    agent
+                        .catalog()
+                        .item(r.id)
+                        .is_some_and(|it| filter.matches(it))
+                });
             per_case.push(AgentCase {
                 text: case.text.clone(),
                 tool: sc.tool,
                 filters: sc.filters,
                 titles: sc.titles,
                 satisfied,
-                calls: tr.tool_calls.iter().map(|c| format!("{} {}", c.name, c.arguments)).collect(),
+                calls: tr
+                    .tool_calls
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.arguments))
+                    .collect(),
                 tools_ms: tr.tools_micros as f64 / 1e3,
                 turn_ms: tr.total_micros as f64 / 1e3,
                 first_token_ms: tr.model_calls.first().map(|m| m.first_token_ms),
@@ -808,7 +829,8 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
     }
     recagent_core::Progress::finish(&bars);
     let n = per_case.len().max(1) as f64;
-    let share = |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
+    let share =
+        |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
     let report = AgentBench {
         catalog: args.name.clone(),
         controller: agent.controller_name(),

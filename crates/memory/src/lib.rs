@@ -228,7 +228,8 @@ impl Memory {
                 user: user.to_owned(),
                 ..Profile::default()
             };
-            let mut st = c.prepare_cached("SELECT id, text FROM facts WHERE user = ?1 ORDER BY id")?;
+            let mut st =
+                c.prepare_cached("SELECT id, text FROM facts WHERE user = ?1 ORDER BY id")?;
             p.facts = st
                 .query_map([user], |r| {
                     Ok(Fact {
@@ -237,9 +238,8 @@ impl Memory {
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut st = c.prepare_cached(
-                "SELECT item, feedback FROM items WHERE user = ?1 ORDER BY seq",
-            )?;
+            let mut st =
+                c.prepare_cached("SELECT item, feedback FROM items WHERE user = ?1 ORDER BY seq")?;
             let rows = st.query_map([user], |r| {
                 Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
             })?;
@@ -416,10 +416,12 @@ mod tests {
     #[test]
     fn genres_fold_and_flip() {
         let m = Memory::in_memory().unwrap();
-        m.set_genre("ann", "Horror", GenrePreference::Liked).unwrap();
+        m.set_genre("ann", "Horror", GenrePreference::Liked)
+            .unwrap();
         m.set_genre("ann", " horror ", GenrePreference::Avoided)
             .unwrap();
-        m.set_genre("ann", "Comedy", GenrePreference::Liked).unwrap();
+        m.set_genre("ann", "Comedy", GenrePreference::Liked)
+            .unwrap();
         let p = m.profile("ann").unwrap();
         assert_eq!(p.avoided_genres, vec!["horror"]);
         assert_eq!(p.liked_genres, vec!["Comedy"]);

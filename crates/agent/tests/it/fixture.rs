@@ -14,30 +14,100 @@ use recagent_ranker::{Funnel, ModelKind, TrainConfig, train};
 /// (title, year, genres, taste group).
 pub const MOVIES: &[(&str, u16, &[&str], u8)] = &[
     ("Toy Story", 1995, &["Animation", "Children's", "Comedy"], 0),
-    ("Aladdin", 1992, &["Animation", "Children's", "Comedy", "Musical"], 0),
-    ("Lion King, The", 1994, &["Animation", "Children's", "Musical"], 0),
-    ("Beauty and the Beast", 1991, &["Animation", "Children's", "Musical"], 0),
-    ("Pocahontas", 1995, &["Animation", "Children's", "Musical", "Romance"], 0),
+    (
+        "Aladdin",
+        1992,
+        &["Animation", "Children's", "Comedy", "Musical"],
+        0,
+    ),
+    (
+        "Lion King, The",
+        1994,
+        &["Animation", "Children's", "Musical"],
+        0,
+    ),
+    (
+        "Beauty and the Beast",
+        1991,
+        &["Animation", "Children's", "Musical"],
+        0,
+    ),
+    (
+        "Pocahontas",
+        1995,
+        &["Animation", "Children's", "Musical", "Romance"],
+        0,
+    ),
     ("Babe", 1995, &["Children's", "Comedy", "Drama"], 0),
     ("Jumanji", 1995, &["Adventure", "Children's", "Fantasy"], 0),
-    ("Space Jam", 1996, &["Adventure", "Animation", "Children's", "Comedy", "Fantasy"], 0),
-    ("Hercules", 1997, &["Adventure", "Animation", "Children's", "Comedy", "Musical"], 0),
-    ("James and the Giant Peach", 1996, &["Animation", "Children's", "Musical"], 0),
-    ("Snow White and the Seven Dwarfs", 1937, &["Animation", "Children's", "Musical"], 0),
+    (
+        "Space Jam",
+        1996,
+        &["Adventure", "Animation", "Children's", "Comedy", "Fantasy"],
+        0,
+    ),
+    (
+        "Hercules",
+        1997,
+        &["Adventure", "Animation", "Children's", "Comedy", "Musical"],
+        0,
+    ),
+    (
+        "James and the Giant Peach",
+        1996,
+        &["Animation", "Children's", "Musical"],
+        0,
+    ),
+    (
+        "Snow White and the Seven Dwarfs",
+        1937,
+        &["Animation", "Children's", "Musical"],
+        0,
+    ),
     ("Fantasia", 1940, &["Animation", "Children's", "Musical"], 0),
     ("Home Alone", 1990, &["Children's", "Comedy"], 0),
     ("Mrs. Doubtfire", 1993, &["Comedy"], 0),
-    ("Alien", 1979, &["Action", "Horror", "Sci-Fi", "Thriller"], 1),
+    (
+        "Alien",
+        1979,
+        &["Action", "Horror", "Sci-Fi", "Thriller"],
+        1,
+    ),
     ("Aliens", 1986, &["Action", "Sci-Fi", "Thriller", "War"], 1),
-    ("Alien 3", 1992, &["Action", "Horror", "Sci-Fi", "Thriller"], 1),
-    ("Terminator, The", 1984, &["Action", "Sci-Fi", "Thriller"], 1),
+    (
+        "Alien 3",
+        1992,
+        &["Action", "Horror", "Sci-Fi", "Thriller"],
+        1,
+    ),
+    (
+        "Terminator, The",
+        1984,
+        &["Action", "Sci-Fi", "Thriller"],
+        1,
+    ),
     ("Shining, The", 1980, &["Horror"], 1),
     ("Scream", 1996, &["Horror", "Thriller"], 1),
-    ("Thing, The", 1982, &["Action", "Horror", "Sci-Fi", "Thriller"], 1),
+    (
+        "Thing, The",
+        1982,
+        &["Action", "Horror", "Sci-Fi", "Thriller"],
+        1,
+    ),
     ("Blade Runner", 1982, &["Film-Noir", "Sci-Fi"], 1),
-    ("Star Wars", 1977, &["Action", "Adventure", "Romance", "Sci-Fi", "War"], 1),
+    (
+        "Star Wars",
+        1977,
+        &["Action", "Adventure", "Romance", "Sci-Fi", "War"],
+        1,
+    ),
     ("Jaws", 1975, &["Action", "Horror"], 1),
-    ("Event Horizon", 1997, &["Action", "Mystery", "Sci-Fi", "Thriller"], 1),
+    (
+        "Event Horizon",
+        1997,
+        &["Action", "Mystery", "Sci-Fi", "Thriller"],
+        1,
+    ),
     ("Contact", 1997, &["Drama", "Sci-Fi"], 1),
     ("Godfather, The", 1972, &["Action", "Crime", "Drama"], 2),
     ("Pulp Fiction", 1994, &["Crime", "Drama"], 2),
@@ -86,13 +156,15 @@ pub fn catalog(injected: bool) -> Catalog {
             key: format!("u{u}"),
             ..User::default()
         });
-        let mine: Vec<usize> = (0..MOVIES.len()).filter(|&i| MOVIES[i].3 == group).collect();
+        let mine: Vec<usize> = (0..MOVIES.len())
+            .filter(|&i| MOVIES[i].3 == group)
+            .collect();
         let next: Vec<usize> = (0..MOVIES.len())
             .filter(|&i| MOVIES[i].3 == (group + 1) % 4)
             .collect();
         let mut t = 0i64;
         for (j, &i) in mine.iter().enumerate() {
-            if (j as u32 + u) % 5 == 0 {
+            if (j as u32 + u).is_multiple_of(5) {
                 continue;
             }
             t += 1;

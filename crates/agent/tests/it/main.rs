@@ -1,6 +1,8 @@
 //! The agent on a fixture catalog: the rules controller end to end, and
 //! scripted models for the LLM paths.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod fixture;
 mod model;
 mod snapshots;
@@ -53,8 +55,16 @@ fn kids_comedy_from_the_90s_like_toy_story() {
     assert!(t.answer.contains("Toy Story"), "{}", t.answer);
     assert!(t.answer.contains(&t.items[0].title), "{}", t.answer);
     // The trace names each stage of the funnel.
-    let stages: Vec<_> = t.trace.stages.iter().map(|s| format!("{:?}", s.stage)).collect();
-    assert!(stages.contains(&"Recall".to_string()) && stages.contains(&"Rank".to_string()), "{stages:?}");
+    let stages: Vec<_> = t
+        .trace
+        .stages
+        .iter()
+        .map(|s| format!("{:?}", s.stage))
+        .collect();
+    assert!(
+        stages.contains(&"Recall".to_string()) && stages.contains(&"Rank".to_string()),
+        "{stages:?}"
+    );
 }
 
 #[test]
@@ -62,7 +72,9 @@ fn no_horror_means_no_horror() {
     let dir = tempfile::tempdir().unwrap();
     let agent = fixture::agent(dir.path(), false, Controller::Rules);
     let mut s = agent.session("bob");
-    let t = rt().block_on(s.turn("something scary? no wait, no horror please")).unwrap();
+    let t = rt()
+        .block_on(s.turn("something scary? no wait, no horror please"))
+        .unwrap();
     assert!(!t.items.is_empty());
     for g in genres(&t) {
         assert!(!g.contains(&"Horror".to_string()), "{:?}", titles(&t));
@@ -88,12 +100,23 @@ fn like_alien_but_not_alien() {
     let fitting = t
         .items
         .iter()
-        .filter(|r| r.genres.iter().any(|g| ["Sci-Fi", "Horror", "Action", "Thriller"].contains(&g.as_str())))
+        .filter(|r| {
+            r.genres
+                .iter()
+                .any(|g| ["Sci-Fi", "Horror", "Action", "Thriller"].contains(&g.as_str()))
+        })
         .count();
     assert!(fitting * 10 >= t.items.len() * 8, "{:?}", titles(&t));
     // The neighbours of Alien in the log come first.
-    assert!(t.items[0].genres.contains(&"Sci-Fi".to_string()) || t.items[0].genres.contains(&"Horror".to_string()));
-    assert!(t.items[0].reason.contains("like Alien"), "{}", t.items[0].reason);
+    assert!(
+        t.items[0].genres.contains(&"Sci-Fi".to_string())
+            || t.items[0].genres.contains(&"Horror".to_string())
+    );
+    assert!(
+        t.items[0].reason.contains("like Alien"),
+        "{}",
+        t.items[0].reason
+    );
 }
 
 #[test]
@@ -112,10 +135,16 @@ fn seen_it_sticks_across_turns_and_restarts() {
         let ids2: Vec<ItemId> = t2.items.iter().map(|r| r.id).collect();
         assert_ne!(ids1, ids2);
         assert!(!ids2.contains(&first));
-        assert!(ids2.iter().all(|i| !ids1.contains(i)), "something else repeats {ids1:?} {ids2:?}");
+        assert!(
+            ids2.iter().all(|i| !ids1.contains(i)),
+            "something else repeats {ids1:?} {ids2:?}"
+        );
         // The request carried over: still crime or drama.
         for g in genres(&t2) {
-            assert!(g.contains(&"Crime".to_string()) || g.contains(&"Drama".to_string()), "{g:?}");
+            assert!(
+                g.contains(&"Crime".to_string()) || g.contains(&"Drama".to_string()),
+                "{g:?}"
+            );
         }
         let t3 = rt().block_on(s.turn("any drama")).unwrap();
         assert!(!t3.items.iter().any(|r| r.id == first));
@@ -146,8 +175,12 @@ fn never_horror_is_remembered() {
     let dir = tempfile::tempdir().unwrap();
     let agent = fixture::agent(dir.path(), false, Controller::Rules);
     let mut s = agent.session("fay");
-    rt().block_on(s.turn("I never want to see horror movies")).unwrap();
-    assert_eq!(agent.memory().profile("fay").unwrap().avoided_genres, vec!["Horror"]);
+    rt().block_on(s.turn("I never want to see horror movies"))
+        .unwrap();
+    assert_eq!(
+        agent.memory().profile("fay").unwrap().avoided_genres,
+        vec!["Horror"]
+    );
     let mut s = agent.session("fay");
     let t = rt().block_on(s.turn("something like Alien")).unwrap();
     for g in genres(&t) {
@@ -174,10 +207,20 @@ fn item_text_is_data_not_instructions() {
     let dir = tempfile::tempdir().unwrap();
     let clean = fixture::agent(dir.path(), false, Controller::Rules);
     let dirty = fixture::agent(dir.path(), true, Controller::Rules);
-    for text in ["a funny movie for kids", "tell me about Babe", "something like Babe"] {
+    for text in [
+        "a funny movie for kids",
+        "tell me about Babe",
+        "something like Babe",
+    ] {
         let a = rt().block_on(clean.session("h1").turn(text)).unwrap();
         let b = rt().block_on(dirty.session("h2").turn(text)).unwrap();
-        let calls = |t: &Turn| t.trace.tool_calls.iter().map(|c| (c.name.clone(), c.arguments.clone())).collect::<Vec<_>>();
+        let calls = |t: &Turn| {
+            t.trace
+                .tool_calls
+                .iter()
+                .map(|c| (c.name.clone(), c.arguments.clone()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(calls(&a), calls(&b), "{text}");
         let ids = |t: &Turn| t.items.iter().map(|r| r.id).collect::<Vec<_>>();
         assert_eq!(ids(&a), ids(&b), "{text}");

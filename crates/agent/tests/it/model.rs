@@ -41,11 +41,16 @@ fn with(model: &Arc<ScriptedModel>, strategy: Strategy) -> Controller {
 fn plan_first_runs_the_plan_and_keeps_a_grounded_answer() {
     let dir = tempfile::tempdir().unwrap();
     let m = Arc::new(ScriptedModel::new([
-        call("plan", json!({"genres": ["comedy"], "year_min": 1990, "year_max": 1999, "intent": "light fun"})),
+        call(
+            "plan",
+            json!({"genres": ["comedy"], "year_min": 1990, "year_max": 1999, "intent": "light fun"}),
+        ),
         text("Here are some light 90s comedies for tonight."),
     ]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
-    let t = rt().block_on(agent.session("a").turn("something light and 90s")).unwrap();
+    let t = rt()
+        .block_on(agent.session("a").turn("something light and 90s"))
+        .unwrap();
     assert_eq!(t.answer, "Here are some light 90s comedies for tonight.");
     assert_eq!(t.trace.repairs, 0);
     assert!(!t.trace.fallback);
@@ -55,7 +60,11 @@ fn plan_first_runs_the_plan_and_keeps_a_grounded_answer() {
     }
     let reqs = m.requests();
     assert_eq!(reqs.len(), 2);
-    assert_eq!(reqs[0].tools.len(), 1, "plan first offers one tool, the plan");
+    assert_eq!(
+        reqs[0].tools.len(),
+        1,
+        "plan first offers one tool, the plan"
+    );
     assert_eq!(reqs[0].tools[0].name, "plan");
     // The answer call carries the ranked list in its system prompt, and no tools.
     assert!(reqs[1].tools.is_empty());
@@ -71,7 +80,9 @@ fn an_answer_naming_an_item_off_the_list_is_repaired() {
         text("You will love Casablanca and The Godfather!"),
     ]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
-    let t = rt().block_on(agent.session("a").turn("a recent comedy")).unwrap();
+    let t = rt()
+        .block_on(agent.session("a").turn("a recent comedy"))
+        .unwrap();
     assert_eq!(t.trace.repairs, 1);
     assert!(!t.answer.contains("Casablanca"), "{}", t.answer);
     assert!(t.answer.contains(&t.items[0].title), "{}", t.answer);
@@ -82,19 +93,36 @@ fn a_malformed_tool_call_reaches_the_model_and_the_turn_completes() {
     let dir = tempfile::tempdir().unwrap();
     let m = Arc::new(ScriptedModel::new([
         call("search_items", json!({"query": 5, "bogus": true})),
-        call("search_items", json!({"query": "space", "genres": ["sci fi"]})),
+        call(
+            "search_items",
+            json!({"query": "space", "genres": ["sci fi"]}),
+        ),
         call("rank_candidates", json!({"k": 5})),
         text("Five space films."),
     ]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::StepByStep));
-    let t = rt().block_on(agent.session("a").turn("space movies")).unwrap();
+    let t = rt()
+        .block_on(agent.session("a").turn("space movies"))
+        .unwrap();
     assert!(!t.trace.tool_calls[0].ok);
-    assert!(t.trace.tool_calls[1].ok && t.trace.tool_calls[2].ok, "{:#?}", t.trace);
+    assert!(
+        t.trace.tool_calls[1].ok && t.trace.tool_calls[2].ok,
+        "{:#?}",
+        t.trace
+    );
     assert_eq!(t.items.len(), 5);
     assert_eq!(t.answer, "Five space films.");
     let second = &m.requests()[1];
-    let tool_msg = second.messages.iter().find(|x| x.role == Role::Tool).unwrap();
-    assert!(tool_msg.content.contains("bad arguments for search_items"), "{}", tool_msg.content);
+    let tool_msg = second
+        .messages
+        .iter()
+        .find(|x| x.role == Role::Tool)
+        .unwrap();
+    assert!(
+        tool_msg.content.contains("bad arguments for search_items"),
+        "{}",
+        tool_msg.content
+    );
     for r in &t.items {
         assert!(r.genres.contains(&"Sci-Fi".to_string()));
     }
@@ -105,13 +133,18 @@ fn an_unknown_tool_and_an_unknown_title_come_back_as_errors() {
     let dir = tempfile::tempdir().unwrap();
     let m = Arc::new(ScriptedModel::new([
         call("delete_catalog", json!({})),
-        call("similar_items", json!({"titles": ["The Zorgon Chronicles"]})),
+        call(
+            "similar_items",
+            json!({"titles": ["The Zorgon Chronicles"]}),
+        ),
         call("similar_items", json!({"titles": ["Fargo"]})),
         call("rank_candidates", json!({})),
         text("Some films like Fargo."),
     ]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::StepByStep));
-    let t = rt().block_on(agent.session("a").turn("like fargo")).unwrap();
+    let t = rt()
+        .block_on(agent.session("a").turn("like fargo"))
+        .unwrap();
     let oks: Vec<bool> = t.trace.tool_calls.iter().map(|c| c.ok).collect();
     assert_eq!(oks, vec![false, false, true, true]);
     assert!(t.trace.tool_calls[0].summary.contains("no tool named"));
@@ -125,7 +158,9 @@ fn a_model_that_keeps_failing_still_ends_in_an_answer() {
     // Plan first, but the model only chats, then runs out of answers.
     let m = Arc::new(ScriptedModel::new([text("hmm"), text("let me think")]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
-    let t = rt().block_on(agent.session("a").turn("a 90s comedy")).unwrap();
+    let t = rt()
+        .block_on(agent.session("a").turn("a 90s comedy"))
+        .unwrap();
     assert!(t.trace.fallback);
     assert!(t.trace.model_failures >= 2);
     assert!(!t.items.is_empty());
@@ -145,5 +180,9 @@ fn step_by_step_out_of_steps_ranks_what_it_has() {
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::StepByStep));
     let t = rt().block_on(agent.session("a").turn("war films")).unwrap();
     assert!(!t.items.is_empty());
-    assert!(t.trace.model_calls.len() <= 6, "{}", t.trace.model_calls.len());
+    assert!(
+        t.trace.model_calls.len() <= 6,
+        "{}",
+        t.trace.model_calls.len()
+    );
 }

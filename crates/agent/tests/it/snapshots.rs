@@ -1,7 +1,9 @@
 //! Snapshots of what the model reads: tool schemas and rendered prompts.
 
 use recagent_agent::controller::plan_tool;
-use recagent_agent::prompts::{AnswerContext, ItemLine, PlanContext, Prompts, ReplyContext, SystemContext};
+use recagent_agent::prompts::{
+    AnswerContext, ItemLine, PlanContext, Prompts, ReplyContext, SystemContext,
+};
 use recagent_agent::tools;
 
 #[test]
@@ -23,9 +25,19 @@ fn item(title: &str, year: u16, reason: &str) -> ItemLine {
 fn prompts_render() {
     let p = Prompts::embedded().unwrap();
     let genres = vec!["Comedy".to_string(), "Horror".to_string()];
-    let profile = vec!["likes Comedy".to_string(), "has seen 3 items (never recommended again)".to_string()];
+    let profile = vec![
+        "likes Comedy".to_string(),
+        "has seen 3 items (never recommended again)".to_string(),
+    ];
     let system = p
-        .render("system.j2", &SystemContext { catalog: "ml-100k".into(), genres: genres.clone(), profile: profile.clone() })
+        .render(
+            "system.j2",
+            &SystemContext {
+                catalog: "ml-100k".into(),
+                genres: genres.clone(),
+                profile: profile.clone(),
+            },
+        )
         .unwrap();
     insta::assert_snapshot!("system", system);
     let plan = p
@@ -41,18 +53,42 @@ fn prompts_render() {
         )
         .unwrap();
     insta::assert_snapshot!("plan", plan);
-    let items = vec![item("Aladdin", 1992, "like Toy Story · Animation, Comedy · 1992"), item("Babe", 1995, "Comedy · 1995")];
-    let answer = p.render("answer.j2", &AnswerContext { items: items.clone(), notes: vec![] }).unwrap();
+    let items = vec![
+        item("Aladdin", 1992, "like Toy Story · Animation, Comedy · 1992"),
+        item("Babe", 1995, "Comedy · 1995"),
+    ];
+    let answer = p
+        .render(
+            "answer.j2",
+            &AnswerContext {
+                items: items.clone(),
+                notes: vec![],
+            },
+        )
+        .unwrap();
     insta::assert_snapshot!("answer", answer);
     let reply = p
         .render(
             "reply.j2",
-            &ReplyContext { items, seeds: vec!["Toy Story".into()], filters: vec!["Comedy".into(), "1990–1999".into()], notes: vec![] },
+            &ReplyContext {
+                items,
+                seeds: vec!["Toy Story".into()],
+                filters: vec!["Comedy".into(), "1990–1999".into()],
+                notes: vec![],
+            },
         )
         .unwrap();
     insta::assert_snapshot!("reply", reply);
     let empty = p
-        .render("reply.j2", &ReplyContext { items: vec![], seeds: vec![], filters: vec!["Horror".into()], notes: vec!["no title in the catalog matches \"Zorgon\"".into()] })
+        .render(
+            "reply.j2",
+            &ReplyContext {
+                items: vec![],
+                seeds: vec![],
+                filters: vec!["Horror".into()],
+                notes: vec!["no title in the catalog matches \"Zorgon\"".into()],
+            },
+        )
         .unwrap();
     insta::assert_snapshot!("reply_empty", empty);
 }
@@ -62,7 +98,9 @@ fn prompts_render() {
 #[test]
 fn a_missing_field_is_an_error() {
     let p = Prompts::embedded().unwrap();
-    let e = p.render("system.j2", &serde_json::json!({"catalog": "x"})).unwrap_err();
+    let e = p
+        .render("system.j2", &serde_json::json!({"catalog": "x"}))
+        .unwrap_err();
     assert!(e.to_string().contains("system.j2"), "{e}");
 }
 
@@ -72,7 +110,15 @@ fn an_override_folder_replaces_a_prompt() {
     std::fs::write(dir.path().join("reply.j2"), "custom {{ items | length }}").unwrap();
     let p = Prompts::with_overrides(Some(dir.path())).unwrap();
     let out = p
-        .render("reply.j2", &ReplyContext { items: vec![], seeds: vec![], filters: vec![], notes: vec![] })
+        .render(
+            "reply.j2",
+            &ReplyContext {
+                items: vec![],
+                seeds: vec![],
+                filters: vec![],
+                notes: vec![],
+            },
+        )
         .unwrap();
     assert_eq!(out, "custom 0");
 }

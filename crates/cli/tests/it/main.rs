@@ -74,3 +74,25 @@ fn every_command_has_help() {
         insta::assert_snapshot!(name, text);
     }
 }
+
+#[test]
+fn profile_and_ask_say_what_is_missing() {
+    let home = tempfile::tempdir().unwrap();
+    let out = recagent(home.path())
+        .args(["profile", "show", "ml-100k", "ann"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing is remembered"));
+    let out = recagent(home.path())
+        .args(["ask", "ml-100k", "a comedy"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("recagent data fetch ml-100k"), "{err}");
+}

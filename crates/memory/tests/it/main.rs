@@ -1,5 +1,7 @@
 //! Profile memory across processes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -19,7 +21,8 @@ fn writer_child_process() {
     let m = Memory::open(std::path::Path::new(&path)).unwrap();
     for i in 0u32.. {
         m.add_fact("ann", &format!("fact number {i}")).unwrap();
-        m.set_items("ann", &[ItemId(i)], ItemFeedback::Seen).unwrap();
+        m.set_items("ann", &[ItemId(i)], ItemFeedback::Seen)
+            .unwrap();
         // Reported only after both commits returned.
         println!("committed {i}");
     }
@@ -32,7 +35,12 @@ fn a_killed_writer_loses_no_committed_fact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("memory.sqlite");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "writer_child_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "writer_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(WRITER_ENV, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -71,8 +79,10 @@ fn a_profile_survives_reopening() {
     {
         let m = Memory::open(&path).unwrap();
         m.add_fact("bob", "watches with his kids").unwrap();
-        m.set_items("bob", &[ItemId(7)], ItemFeedback::Liked).unwrap();
-        m.set_genre("bob", "Horror", GenrePreference::Avoided).unwrap();
+        m.set_items("bob", &[ItemId(7)], ItemFeedback::Liked)
+            .unwrap();
+        m.set_genre("bob", "Horror", GenrePreference::Avoided)
+            .unwrap();
     }
     let m = Memory::open(&path).unwrap();
     let p = m.profile("bob").unwrap();
@@ -87,7 +97,11 @@ fn a_profile_survives_reopening() {
 fn a_file_that_is_not_a_database_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.sqlite");
-    std::fs::write(&path, b"this is not sqlite at all, just some text that is long enough").unwrap();
+    std::fs::write(
+        &path,
+        b"this is not sqlite at all, just some text that is long enough",
+    )
+    .unwrap();
     let e = Memory::open(&path).unwrap_err().to_string();
     assert!(e.contains("m.sqlite") && e.contains("move it away"), "{e}");
 }
