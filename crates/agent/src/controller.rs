@@ -118,6 +118,9 @@ pub struct TurnSetup {
     /// System prompts, rendered.
     pub plan_system: String,
     pub step_system: String,
+    /// The user message each strategy's model reads (context + text).
+    pub plan_request: String,
+    pub step_request: String,
     /// Most model calls in one turn (decisions, steps and the answer).
     pub max_steps: usize,
     pub options: ChatOptions,
@@ -295,14 +298,14 @@ impl Controller {
                 self.run_plan(&draft)
             }
             Mode::Model(strategy) => {
-                let system = match strategy {
-                    Strategy::PlanFirst => self.setup.plan_system.clone(),
-                    Strategy::StepByStep => self.setup.step_system.clone(),
+                let (system, request) = match strategy {
+                    Strategy::PlanFirst => (&self.setup.plan_system, &self.setup.plan_request),
+                    Strategy::StepByStep => (&self.setup.step_system, &self.setup.step_request),
                 };
+                let (system, request) = (system.clone(), request.clone());
                 self.messages = vec![Message::system(system)];
                 self.messages.extend(self.setup.history.iter().cloned());
-                self.messages
-                    .push(Message::user(self.setup.user_text.clone()));
+                self.messages.push(Message::user(request));
                 self.decide()
             }
         }

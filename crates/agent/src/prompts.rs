@@ -15,26 +15,30 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("plan.j2", include_str!("../../../prompts/plan.j2")),
     ("answer.j2", include_str!("../../../prompts/answer.j2")),
     ("reply.j2", include_str!("../../../prompts/reply.j2")),
+    ("request.j2", include_str!("../../../prompts/request.j2")),
 ];
 
-/// Context of `system.j2`: the step-by-step controller's system prompt.
+/// Context of `system.j2` (the step-by-step controller's system prompt)
+/// and `plan.j2` (the plan-first one). Both are the same for every turn of
+/// a catalog, so a local model keeps them, with the tool schemas after
+/// them, in its prefix cache.
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemContext {
     pub catalog: String,
     pub genres: Vec<String>,
-    /// Profile lines ("likes Comedy", "has seen 12 items").
-    pub profile: Vec<String>,
 }
 
-/// Context of `plan.j2`: the plan-first controller's system prompt.
+/// Context of `request.j2`: the user message a model reads, with what
+/// changes from turn to turn.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlanContext {
-    pub catalog: String,
-    pub genres: Vec<String>,
+pub struct RequestContext {
     pub last_shown: Vec<String>,
+    /// Profile lines ("likes Comedy", "has seen 12 items").
     pub profile: Vec<String>,
-    /// The rules parse as compact JSON.
-    pub draft: String,
+    /// The rules parse as compact JSON (plan first), or `None`.
+    pub draft: Option<String>,
+    /// What the user typed.
+    pub text: String,
 }
 
 /// One recommended item as prompts show it.

@@ -22,7 +22,7 @@ use crate::controller::{
     Controller as Machine, Input, Mode, Purpose, Step, ToolMessage, TurnSetup,
 };
 use crate::plan::{Feedback, Plan, PlanContext};
-use crate::prompts::{ItemLine, PlanContext as PlanPrompt, ReplyContext, SystemContext};
+use crate::prompts::{ItemLine, ReplyContext, RequestContext, SystemContext};
 use crate::tools::{self, Ctx, RankCandidates, Tool, fence};
 use crate::trace::{ModelTrace, ToolTrace, TurnTrace};
 use crate::{Controller, Error, Inner, Recommendation, Result, rules};
@@ -229,31 +229,29 @@ impl Session {
             last_plan: self.last_plan.clone(),
         };
         let lines = self.profile_lines(&profile);
-        let genres = inner.vocab.genres().to_vec();
-        let rendered = inner
-            .prompts
-            .render(
-                "system.j2",
-                &SystemContext {
-                    catalog: inner.catalog.name().to_owned(),
-                    genres: genres.clone(),
-                    profile: lines.clone(),
-                },
-            )
-            .and_then(|step| {
-                let plan = inner.prompts.render(
-                    "plan.j2",
-                    &PlanPrompt {
-                        catalog: inner.catalog.name().to_owned(),
-                        genres,
-                        last_shown: plan_context.last_shown.clone(),
-                        profile: lines,
-                        draft: serde_json::to_string(&draft).unwrap_or_default(),
-                    },
-                )?;
-                Ok((step, plan))
-            });
-        let (step_system, plan_system) = match rendered {
+        let system = SystemContext {
+            catalog: inner.catalog.name().to_owned(),
+            genres: inner.vocab.genres().to_vec(),
+        };
+        let request = |draft: Option<String>| RequestContext {
+            last_shown: plan_context.last_shown.clone(),
+            profile: lines.clone(),
+            draft,
+            text: text.clone(),
+        };
+        let p = &inner.prompts;
+        let rendered = (|| -> Result<[String; 4]> {
+            Ok([
+                p.render("plan.j2", &system)?,
+                p.render("system.j2", &system)?,
+                p.render(
+                    "request.j2",
+                    &request(Some(serde_json::to_string(&draft).unwrap_or_default())),
+                )?,
+                p.render("request.j2", &request(None))?,
+            ])
+        })();
+        let [plan_system, step_system, plan_request, step_request] = match rendered {
             Ok(x) => x,
             Err(e) => {
                 send(
@@ -262,7 +260,7 @@ impl Session {
                         message: e.to_string(),
                     },
                 );
-                (String::new(), String::new())
+                Default::default()
             }
         };
         let (mode, model) = match &inner.controller {
@@ -279,6 +277,8 @@ impl Session {
             plan_context,
             plan_system,
             step_system,
+            plan_request,
+            step_request,
             max_steps: inner.config.max_steps,
             options: inner.config.options.clone(),
         };

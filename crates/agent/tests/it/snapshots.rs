@@ -2,7 +2,7 @@
 
 use recagent_agent::controller::plan_tool;
 use recagent_agent::prompts::{
-    AnswerContext, ItemLine, PlanContext, Prompts, ReplyContext, SystemContext,
+    AnswerContext, ItemLine, Prompts, ReplyContext, RequestContext, SystemContext,
 };
 use recagent_agent::tools;
 
@@ -29,30 +29,24 @@ fn prompts_render() {
         "likes Comedy".to_string(),
         "has seen 3 items (never recommended again)".to_string(),
     ];
-    let system = p
+    let sys = SystemContext {
+        catalog: "ml-100k".into(),
+        genres,
+    };
+    insta::assert_snapshot!("system", p.render("system.j2", &sys).unwrap());
+    insta::assert_snapshot!("plan", p.render("plan.j2", &sys).unwrap());
+    let request = p
         .render(
-            "system.j2",
-            &SystemContext {
-                catalog: "ml-100k".into(),
-                genres: genres.clone(),
-                profile: profile.clone(),
-            },
-        )
-        .unwrap();
-    insta::assert_snapshot!("system", system);
-    let plan = p
-        .render(
-            "plan.j2",
-            &PlanContext {
-                catalog: "ml-100k".into(),
-                genres,
+            "request.j2",
+            &RequestContext {
                 last_shown: vec!["Toy Story".into(), "Babe".into()],
                 profile,
-                draft: r#"{"intent":"","genres":["Comedy"]}"#.into(),
+                draft: Some(r#"{"intent":"","genres":["Comedy"]}"#.into()),
+                text: "seen it, something funnier".into(),
             },
         )
         .unwrap();
-    insta::assert_snapshot!("plan", plan);
+    insta::assert_snapshot!("request", request);
     let items = vec![
         item("Aladdin", 1992, "like Toy Story · Animation, Comedy · 1992"),
         item("Babe", 1995, "Comedy · 1995"),
@@ -99,9 +93,16 @@ fn prompts_render() {
 fn a_missing_field_is_an_error() {
     let p = Prompts::embedded().unwrap();
     let e = p
-        .render("system.j2", &serde_json::json!({"catalog": "x"}))
+        .render("system.j2", &serde_json::json!({"genres": ["Comedy"]}))
         .unwrap_err();
     assert!(e.to_string().contains("system.j2"), "{e}");
+    let e = p
+        .render(
+            "request.j2",
+            &serde_json::json!({"last_shown": [], "profile": [], "draft": null}),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("request.j2"), "{e}");
 }
 
 #[test]
