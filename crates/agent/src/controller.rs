@@ -21,6 +21,8 @@ use crate::{Error, Result};
 
 /// The name of the one tool a plan-first model calls.
 pub const PLAN_TOOL: &str = "plan";
+/// The longest answer a model writes: one or two sentences before the list.
+pub const ANSWER_TOKENS: u32 = 96;
 /// Model decisions (not tool calls) per turn before the rules take over.
 pub const MAX_FAILURES: u32 = 2;
 
@@ -147,6 +149,8 @@ pub struct Controller {
     fallback: bool,
     /// The plan the executor ran (rules, plan first, or a fallback).
     plan: Option<Plan>,
+    /// The model's plan call, answered by the ranked list.
+    plan_call: Option<ToolCall>,
     ranked: Option<Vec<ItemLine>>,
 }
 
@@ -171,6 +175,7 @@ impl Controller {
             failures: 0,
             fallback: false,
             plan: None,
+            plan_call: None,
             ranked: None,
         }
     }
@@ -203,9 +208,15 @@ impl Controller {
                 options.max_tokens = options.max_tokens.min(256);
                 tools::specs()
             }
+            // The answer continues the decision's conversation with the same
+            // tools offered, so a local model reuses its whole prefix.
             Purpose::Answer => {
                 options.tool_choice = ToolChoice::None;
-                Vec::new()
+                options.max_tokens = options.max_tokens.min(ANSWER_TOKENS);
+                match self.setup.mode {
+                    Mode::Model(Strategy::StepByStep) => tools::specs(),
+                    _ => vec![plan_tool()],
+                }
             }
         };
         Step::CallModel {
@@ -238,7 +249,7 @@ impl Controller {
             return Step::Done(None);
         }
         let items = self.ranked.clone().unwrap_or_default();
-        let system = match self.prompts.render(
+        let list = match self.prompts.render(
             "answer.j2",
             &AnswerContext {
                 items,
@@ -252,9 +263,17 @@ impl Controller {
             }
         };
         self.phase = Phase::Answering;
-        let mut messages = vec![Message::system(system)];
-        messages.extend(self.setup.history.iter().cloned());
-        messages.push(Message::user(self.setup.user_text.clone()));
+        let mut messages = self.messages.clone();
+        match (self.setup.mode, self.plan_call.take()) {
+            // Plan first: the plan call, then the ranked list as its result.
+            (Mode::Model(Strategy::PlanFirst), Some(call)) => {
+                let id = call.id.clone();
+                messages.push(Message::assistant_calls(vec![call]));
+                messages.push(Message::tool(id, list));
+            }
+            // Step by step (or a fallback): the list as the last word.
+            _ => messages.push(Message::user(list)),
+        }
         self.model_calls += 1;
         self.request(Purpose::Answer, messages)
     }
@@ -312,6 +331,7 @@ impl Controller {
     }
 
     fn retry_or_fall_back(&mut self, why: String) -> Step {
+        tracing::debug!(%why, "a model decision failed");
         self.failures += 1;
         if self.failures >= MAX_FAILURES || self.model_calls >= self.setup.max_steps {
             return self.fall_back();
@@ -334,10 +354,13 @@ impl Controller {
         match self.setup.mode {
             Mode::Model(Strategy::PlanFirst) | Mode::Rules => {
                 let Some(call) = r.tool_calls.iter().find(|c| c.name == PLAN_TOOL) else {
-                    return self.retry_or_fall_back("no plan call".into());
+                    return self.retry_or_fall_back(format!("no plan call in {:?}", r.text));
                 };
                 match serde_json::from_value::<Plan>(call.arguments.clone()) {
-                    Ok(plan) => self.run_plan(&plan),
+                    Ok(plan) => {
+                        self.plan_call = Some(call.clone());
+                        self.run_plan(&plan)
+                    }
                     Err(e) => self.retry_or_fall_back(format!("bad plan: {e}")),
                 }
             }
@@ -359,12 +382,18 @@ impl Controller {
     }
 
     fn on_tools(&mut self, results: Vec<ToolMessage>) -> Step {
+        let model_called =
+            self.setup.mode == Mode::Model(Strategy::StepByStep) && self.plan.is_none();
         for m in &results {
             if let Some(r) = &m.ranked {
                 self.ranked = Some(r.clone());
             }
-            self.messages
-                .push(Message::tool(m.call.id.clone(), m.content.to_string()));
+            // Only calls the model made get results in its conversation; an
+            // executed plan's calls are summed up by the ranked list.
+            if model_called {
+                self.messages
+                    .push(Message::tool(m.call.id.clone(), m.content.to_string()));
+            }
         }
         match self.setup.mode {
             Mode::Rules => {

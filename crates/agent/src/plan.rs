@@ -48,7 +48,9 @@ pub struct Plan {
     pub avoid_genres: Vec<String>,
     /// Genres never to recommend again ("I never want horror").
     pub never_genres: Vec<String>,
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_min: Option<u16>,
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
     /// Titles the user liked: find similar ones (they are left out).
     pub liked_titles: Vec<String>,
@@ -59,6 +61,7 @@ pub struct Plan {
     /// About the last list shown.
     pub feedback: Feedback,
     /// 1-based position in the last list that the feedback is about.
+    #[schemars(range(min = 1, max = 20))]
     pub feedback_position: Option<u8>,
 }
 

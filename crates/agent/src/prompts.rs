@@ -49,7 +49,8 @@ pub struct ItemLine {
     pub reason: String,
 }
 
-/// Context of `answer.j2`: instructions for a model writing the answer.
+/// Context of `answer.j2`: the ranked list as the model reads it before
+/// writing the answer's opening sentences.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnswerContext {
     pub items: Vec<ItemLine>,
@@ -59,6 +60,8 @@ pub struct AnswerContext {
 /// Context of `reply.j2`: the answer written without a model.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplyContext {
+    /// The model's opening sentences; without them the template writes one.
+    pub intro: Option<String>,
     pub items: Vec<ItemLine>,
     /// Liked titles the list builds on.
     pub seeds: Vec<String>,

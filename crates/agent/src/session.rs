@@ -415,12 +415,13 @@ impl Session {
             .collect();
         let filter_words = filter_words(&ctx.bus.filter);
         drop(ctx);
-        let reply = |notes: &[String]| {
+        let reply = |notes: &[String], intro: Option<String>| {
             inner
                 .prompts
                 .render(
                     "reply.j2",
                     &ReplyContext {
+                        intro,
                         items: item_lines(&items),
                         seeds: seeds.iter().map(|s| self.title(*s)).collect(),
                         filters: filter_words.clone(),
@@ -433,14 +434,14 @@ impl Session {
             Some(text) => {
                 let off = rules::off_list(&text, inner.recall.as_ref(), &inner.vocab, &allowed);
                 if off.is_empty() {
-                    text
+                    reply(&[], Some(text.trim().to_owned()))
                 } else {
                     trace.repairs += 1;
                     tracing::debug!(?off, "answer named items off the list; repaired");
-                    reply(&[])
+                    reply(&[], None)
                 }
             }
-            None => reply(&notes),
+            None => reply(&notes, None),
         };
         trace.model_failures = machine.failures();
         trace.fallback = machine.fell_back();

@@ -126,8 +126,10 @@ pub struct SearchArgs {
     /// Genres to leave out.
     pub avoid_genres: Vec<String>,
     /// Released in or after this year.
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_min: Option<u16>,
     /// Released in or before this year.
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
 }
 
@@ -142,8 +144,10 @@ pub struct SimilarArgs {
     /// Genres to leave out.
     pub avoid_genres: Vec<String>,
     /// Released in or after this year.
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_min: Option<u16>,
     /// Released in or before this year.
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
 }
 
@@ -156,8 +160,10 @@ pub struct FilterArgs {
     /// Drop items with any of these genres.
     pub avoid_genres: Vec<String>,
     /// Keep items released in or after this year.
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_min: Option<u16>,
     /// Keep items released in or before this year.
+    #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
     /// Titles the user does not want (seen, named as unwanted).
     pub exclude_titles: Vec<String>,

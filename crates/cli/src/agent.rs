@@ -166,8 +166,15 @@ pub fn build_agent(
 ) -> anyhow::Result<Agent> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, name, bars)?);
     let retriever =
-        crate::index::open_retriever(home, &catalog, &args.qdrant).with_context(|| {
-            format!("opening the indexes; build them with `recagent index build {name}`")
+        crate::index::open_retriever(home, &catalog, &args.qdrant).map_err(|e| {
+            // Qdrant Edge locks its write-ahead log for one process at a time.
+            if format!("{e:#}").contains("WouldBlock") {
+                e.context(format!(
+                    "another recagent process has the indexes of {name} open; wait for it to finish or stop it"
+                ))
+            } else {
+                e.context(format!("opening the indexes of {name}"))
+            }
         })?;
     let models = ModelStore::for_catalog(home, name);
     let ranker = models.load_ranker(home, &catalog, args.ranker.kind(), false, bars)?;

@@ -51,7 +51,14 @@ fn plan_first_runs_the_plan_and_keeps_a_grounded_answer() {
     let t = rt()
         .block_on(agent.session("a").turn("something light and 90s"))
         .unwrap();
-    assert_eq!(t.answer, "Here are some light 90s comedies for tonight.");
+    // The model's words open the answer; the list follows from the ranked items.
+    assert!(
+        t.answer
+            .starts_with("Here are some light 90s comedies for tonight.\n1. "),
+        "{}",
+        t.answer
+    );
+    assert!(t.answer.contains(&t.items[0].title));
     assert_eq!(t.trace.repairs, 0);
     assert!(!t.trace.fallback);
     for r in &t.items {
@@ -66,9 +73,15 @@ fn plan_first_runs_the_plan_and_keeps_a_grounded_answer() {
         "plan first offers one tool, the plan"
     );
     assert_eq!(reqs[0].tools[0].name, "plan");
-    // The answer call carries the ranked list in its system prompt, and no tools.
-    assert!(reqs[1].tools.is_empty());
-    assert!(reqs[1].messages[0].content.contains(&t.items[0].title));
+    // The answer call continues the plan call's conversation with the same
+    // tool offered (one prefix for a local model's cache), the ranked list as
+    // the plan's result, and no tool allowed.
+    assert_eq!(reqs[1].tools, reqs[0].tools);
+    assert_eq!(reqs[1].messages[..2], reqs[0].messages[..2]);
+    assert_eq!(reqs[1].options.tool_choice, recagent_llm::ToolChoice::None);
+    let last = reqs[1].messages.last().unwrap();
+    assert_eq!(last.role, Role::Tool);
+    assert!(last.content.contains(&t.items[0].title), "{}", last.content);
     assert_eq!(t.trace.model_calls.len(), 2);
 }
 
@@ -111,7 +124,11 @@ fn a_malformed_tool_call_reaches_the_model_and_the_turn_completes() {
         t.trace
     );
     assert_eq!(t.items.len(), 5);
-    assert_eq!(t.answer, "Five space films.");
+    assert!(
+        t.answer.starts_with("Five space films.\n1. "),
+        "{}",
+        t.answer
+    );
     let second = &m.requests()[1];
     let tool_msg = second
         .messages

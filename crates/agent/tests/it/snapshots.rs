@@ -65,6 +65,7 @@ fn prompts_render() {
         .render(
             "reply.j2",
             &ReplyContext {
+                intro: None,
                 items,
                 seeds: vec!["Toy Story".into()],
                 filters: vec!["Comedy".into(), "1990–1999".into()],
@@ -77,6 +78,7 @@ fn prompts_render() {
         .render(
             "reply.j2",
             &ReplyContext {
+                intro: None,
                 items: vec![],
                 seeds: vec![],
                 filters: vec!["Horror".into()],
@@ -85,6 +87,19 @@ fn prompts_render() {
         )
         .unwrap();
     insta::assert_snapshot!("reply_empty", empty);
+    let with_intro = p
+        .render(
+            "reply.j2",
+            &ReplyContext {
+                intro: Some("Two gentle comedies for a family night.".into()),
+                items: vec![item("Babe", 1995, "Comedy · 1995")],
+                seeds: vec![],
+                filters: vec![],
+                notes: vec![],
+            },
+        )
+        .unwrap();
+    insta::assert_snapshot!("reply_intro", with_intro);
 }
 
 /// Strict undefined: a context missing a field is an error, not an empty
@@ -114,6 +129,7 @@ fn an_override_folder_replaces_a_prompt() {
         .render(
             "reply.j2",
             &ReplyContext {
+                intro: None,
                 items: vec![],
                 seeds: vec![],
                 filters: vec![],
