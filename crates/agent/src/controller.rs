@@ -22,7 +22,7 @@ use crate::{Error, Result};
 /// The name of the one tool a plan-first model calls.
 pub const PLAN_TOOL: &str = "plan";
 /// The longest answer a model writes: one or two sentences before the list.
-pub const ANSWER_TOKENS: u32 = 96;
+pub const ANSWER_TOKENS: u32 = 64;
 /// Model decisions (not tool calls) per turn before the rules take over.
 pub const MAX_FAILURES: u32 = 2;
 
@@ -152,6 +152,18 @@ pub struct Controller {
     /// The model's plan call, answered by the ranked list.
     plan_call: Option<ToolCall>,
     ranked: Option<Vec<ItemLine>>,
+}
+
+/// Whether a model's answer is words for the user, not empty and not a
+/// tool call written out as text (a small model that has just seen calls
+/// tends to imitate them).
+pub fn is_prose(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && !t.starts_with('{')
+        && !t.starts_with('[')
+        && !t.contains("<tool_call>")
+        && !t.contains("\"arguments\"")
 }
 
 /// The plan tool: one call whose arguments are a [`Plan`].
@@ -297,7 +309,7 @@ impl Controller {
             (Phase::Answering, Input::Model(reply)) => {
                 self.phase = Phase::Finished;
                 Ok(Step::Done(match reply {
-                    Ok(r) if !r.text.trim().is_empty() => Some(r.text),
+                    Ok(r) if is_prose(&r.text) => Some(r.text),
                     Ok(_) | Err(_) => {
                         self.failures += 1;
                         None

@@ -95,14 +95,23 @@ pub fn args_schema<T: JsonSchema>() -> Value {
     v
 }
 
-/// Drops `format` (uint16 and the like) and float bounds that schemars adds
-/// for unsigned integers.
+/// Drops `format` (uint16 and the like) and the zero bound schemars adds
+/// for unsigned integers; whole-number bounds become integers.
 fn strip(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.remove("format");
             if m.get("minimum") == Some(&json!(0.0)) {
                 m.remove("minimum");
+            }
+            // Integer bounds as integers: grammar converters read 1900.0 as
+            // a float bound.
+            for key in ["minimum", "maximum"] {
+                if let Some(f) = m.get(key).and_then(Value::as_f64)
+                    && f.fract() == 0.0
+                {
+                    m.insert(key.into(), json!(f as i64));
+                }
             }
             for x in m.values_mut() {
                 strip(x);

@@ -179,18 +179,18 @@ pub fn render_template(template: &str, request: &ChatRequest) -> Result<String> 
     );
     env.add_template("chat", template)
         .map_err(|e| Error::Config(format!("the model's chat template does not parse: {e}")))?;
-    let tools: Vec<Value> = if request.options.tool_choice == ToolChoice::None {
-        Vec::new()
-    } else {
-        request
-            .tools
-            .iter()
-            .map(|t| {
-                json!({"type": "function", "function": {
-                "name": t.name, "description": t.description, "parameters": t.parameters}})
-            })
-            .collect()
-    };
+    // The tools are part of the conversation even when this call may not
+    // use them (`ToolChoice::None` only stops decoding a call): a final
+    // answer after tool calls then shares the whole prompt prefix, tools
+    // included, with the calls before it, and the prefix cache serves it.
+    let tools: Vec<Value> = request
+        .tools
+        .iter()
+        .map(|t| {
+            json!({"type": "function", "function": {
+            "name": t.name, "description": t.description, "parameters": t.parameters}})
+        })
+        .collect();
     let ctx = minijinja::context! {
         messages => template_messages(&request.messages),
         tools => if tools.is_empty() { None } else { Some(tools) },

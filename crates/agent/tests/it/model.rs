@@ -203,3 +203,19 @@ fn step_by_step_out_of_steps_ranks_what_it_has() {
         t.trace.model_calls.len()
     );
 }
+
+/// A small model that has just made a call tends to write another one as
+/// text when asked for words; that is not an answer.
+#[test]
+fn a_call_written_as_text_is_not_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("plan", json!({"genres": ["Comedy"]})),
+        text(r#"{"name": "plan", "arguments": {"genres": ["Comedy"]}}"#),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
+    let t = rt().block_on(agent.session("a").turn("a comedy")).unwrap();
+    assert!(!t.answer.contains("arguments"), "{}", t.answer);
+    assert!(t.answer.starts_with("Here are"), "{}", t.answer);
+    assert_eq!(t.trace.model_failures, 1);
+}
