@@ -34,6 +34,9 @@ pub enum Strategy {
     /// model writes the answer.
     #[default]
     PlanFirst,
+    /// Plan first, and the slots the model leaves empty are filled from the
+    /// rules parse (the draft it was shown).
+    PlanDraft,
     /// The model calls a tool, reads the result, calls the next.
     StepByStep,
 }
@@ -42,6 +45,7 @@ impl Strategy {
     pub fn name(self) -> &'static str {
         match self {
             Strategy::PlanFirst => "plan_first",
+            Strategy::PlanDraft => "plan_draft",
             Strategy::StepByStep => "step_by_step",
         }
     }
@@ -278,7 +282,7 @@ impl Controller {
         let mut messages = self.messages.clone();
         match (self.setup.mode, self.plan_call.take()) {
             // Plan first: the plan call, then the ranked list as its result.
-            (Mode::Model(Strategy::PlanFirst), Some(call)) => {
+            (Mode::Model(Strategy::PlanFirst | Strategy::PlanDraft), Some(call)) => {
                 let id = call.id.clone();
                 messages.push(Message::assistant_calls(vec![call]));
                 messages.push(Message::tool(id, list));
@@ -330,7 +334,9 @@ impl Controller {
             }
             Mode::Model(strategy) => {
                 let (system, request) = match strategy {
-                    Strategy::PlanFirst => (&self.setup.plan_system, &self.setup.plan_request),
+                    Strategy::PlanFirst | Strategy::PlanDraft => {
+                        (&self.setup.plan_system, &self.setup.plan_request)
+                    }
                     Strategy::StepByStep => (&self.setup.step_system, &self.setup.step_request),
                 };
                 let (system, request) = (system.clone(), request.clone());
@@ -364,13 +370,18 @@ impl Controller {
             }
         };
         match self.setup.mode {
-            Mode::Model(Strategy::PlanFirst) | Mode::Rules => {
+            Mode::Model(Strategy::PlanFirst | Strategy::PlanDraft) | Mode::Rules => {
                 let Some(call) = r.tool_calls.iter().find(|c| c.name == PLAN_TOOL) else {
                     return self.retry_or_fall_back(format!("no plan call in {:?}", r.text));
                 };
                 match serde_json::from_value::<Plan>(call.arguments.clone()) {
                     Ok(plan) => {
                         self.plan_call = Some(call.clone());
+                        let plan = if self.setup.mode == Mode::Model(Strategy::PlanDraft) {
+                            plan.filled_from(&self.setup.draft)
+                        } else {
+                            plan
+                        };
                         self.run_plan(&plan)
                     }
                     Err(e) => self.retry_or_fall_back(format!("bad plan: {e}")),
@@ -436,7 +447,7 @@ impl Controller {
                 }
                 self.decide()
             }
-            Mode::Model(Strategy::PlanFirst) => self.answer(),
+            Mode::Model(Strategy::PlanFirst | Strategy::PlanDraft) => self.answer(),
         }
     }
 }

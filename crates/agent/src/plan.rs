@@ -15,6 +15,10 @@ use crate::tools::{
     FilterCandidates, RankCandidates, RememberPreference, SearchItems, SimilarItems, Tool,
 };
 
+/// The year bounds of the plan's schema; a bound at either edge is none.
+pub const YEAR_FLOOR: u16 = 1900;
+pub const YEAR_CEILING: u16 = 2030;
+
 /// What the user said about the list they were shown last.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -80,10 +84,45 @@ impl Plan {
         *self == Self::default()
     }
 
+    /// Year bounds at the schema's edges (1900, 2030) bound nothing; a
+    /// model that fills every slot writes them for "any year".
+    pub fn normalized(&self) -> Plan {
+        let mut p = self.clone();
+        p.year_min = p.year_min.filter(|y| *y > YEAR_FLOOR);
+        p.year_max = p.year_max.filter(|y| *y < YEAR_CEILING);
+        p
+    }
+
+    /// This plan with every slot it left empty taken from `draft`.
+    pub fn filled_from(&self, draft: &Plan) -> Plan {
+        let mut p = self.normalized();
+        let fill = |mine: &mut Vec<String>, theirs: &Vec<String>| {
+            if mine.is_empty() {
+                mine.clone_from(theirs);
+            }
+        };
+        if p.intent.trim().is_empty() {
+            p.intent.clone_from(&draft.intent);
+        }
+        fill(&mut p.genres, &draft.genres);
+        fill(&mut p.avoid_genres, &draft.avoid_genres);
+        fill(&mut p.never_genres, &draft.never_genres);
+        fill(&mut p.liked_titles, &draft.liked_titles);
+        fill(&mut p.excluded_titles, &draft.excluded_titles);
+        fill(&mut p.seen_titles, &draft.seen_titles);
+        p.year_min = p.year_min.or(draft.year_min);
+        p.year_max = p.year_max.or(draft.year_max);
+        if p.feedback == Feedback::None {
+            p.feedback = draft.feedback;
+            p.feedback_position = draft.feedback_position;
+        }
+        p
+    }
+
     /// The plan with the last turn's request carried over where this one
     /// is feedback only ("something else", "seen it").
     pub fn resolved(&self, ctx: &PlanContext) -> Plan {
-        let mut p = self.clone();
+        let mut p = self.normalized();
         let feedback_only = p.intent.trim().is_empty()
             && p.genres.is_empty()
             && p.liked_titles.is_empty()

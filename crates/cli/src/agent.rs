@@ -30,6 +30,8 @@ pub enum ControllerName {
 pub enum StrategyName {
     /// One decision fills the plan's slots, then the tools run, then the answer
     PlanFirst,
+    /// Plan first, with the slots the model leaves empty filled from the rules parse
+    PlanDraft,
     /// The model calls one tool at a time and reads each result
     StepByStep,
 }
@@ -129,6 +131,7 @@ pub fn memory_path(home: &Home, name: &str) -> PathBuf {
 fn controller(home: &Home, args: &AgentArgs) -> anyhow::Result<Controller> {
     let strategy = match args.strategy {
         StrategyName::PlanFirst => Strategy::PlanFirst,
+        StrategyName::PlanDraft => Strategy::PlanDraft,
         StrategyName::StepByStep => Strategy::StepByStep,
     };
     let model: Arc<dyn ChatModel> = match args.controller {

@@ -219,3 +219,38 @@ fn a_call_written_as_text_is_not_an_answer() {
     assert!(t.answer.starts_with("Here are"), "{}", t.answer);
     assert_eq!(t.trace.model_failures, 1);
 }
+
+/// Plan and draft: slots the model leaves empty come from the rules parse;
+/// a year at the schema's edge bounds nothing.
+#[test]
+fn plan_draft_fills_what_the_model_left_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("plan", json!({"intent": "light fun", "year_min": 1900})),
+        text("Some 90s comedies."),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanDraft));
+    let t = rt()
+        .block_on(agent.session("a").turn("a comedy from the 90s"))
+        .unwrap();
+    let plan = t.plan.clone().unwrap();
+    assert_eq!(plan.genres, vec!["Comedy"]);
+    assert_eq!((plan.year_min, plan.year_max), (Some(1990), Some(1999)));
+    assert_eq!(plan.intent, "light fun");
+    for r in &t.items {
+        assert!(r.genres.contains(&"Comedy".to_string()));
+        assert!((1990..=1999).contains(&r.year.unwrap()));
+    }
+    // Plan first alone keeps the model's (empty) slots.
+    let m = Arc::new(ScriptedModel::new([
+        call("plan", json!({"intent": "light fun", "year_min": 1900})),
+        text("Some films."),
+    ]));
+    let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanFirst));
+    let t = rt()
+        .block_on(agent.session("b").turn("a comedy from the 90s"))
+        .unwrap();
+    let plan = t.plan.unwrap();
+    assert!(plan.genres.is_empty());
+    assert_eq!(plan.year_min, None);
+}
