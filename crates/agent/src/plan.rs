@@ -84,12 +84,13 @@ impl Plan {
         *self == Self::default()
     }
 
-    /// Year bounds at the schema's edges (1900, 2030) bound nothing; a
-    /// model that fills every slot writes them for "any year".
+    /// Year bounds at the schema's edges (1900, 2030) bound nothing: a
+    /// small model that fills every slot writes them for "any year".
     pub fn normalized(&self) -> Plan {
         let mut p = self.clone();
-        p.year_min = p.year_min.filter(|y| *y > YEAR_FLOOR);
-        p.year_max = p.year_max.filter(|y| *y < YEAR_CEILING);
+        let inside = |y: &u16| *y > YEAR_FLOOR && *y < YEAR_CEILING;
+        p.year_min = p.year_min.filter(inside);
+        p.year_max = p.year_max.filter(inside);
         p
     }
 

@@ -43,7 +43,7 @@ pub struct AgentArgs {
     #[arg(long, value_enum, default_value_t = ControllerName::Rules)]
     pub controller: ControllerName,
     /// How a model drives the tools (ignored by the rules controller)
-    #[arg(long, value_enum, default_value_t = StrategyName::PlanFirst)]
+    #[arg(long, value_enum, default_value_t = StrategyName::PlanDraft)]
     pub strategy: StrategyName,
     /// The local model for --controller local
     #[arg(long, value_enum, default_value_t = ChatModelName::Qwen05)]
