@@ -131,6 +131,9 @@ pub struct TurnSetup {
     pub step_request: String,
     /// Most model calls in one turn (decisions, steps and the answer).
     pub max_steps: usize,
+    /// Whether the model writes the answer's opening sentences; without,
+    /// the template does and the turn saves a model call.
+    pub model_answer: bool,
     pub options: ChatOptions,
 }
 
@@ -265,7 +268,7 @@ impl Controller {
     }
 
     fn answer(&mut self) -> Step {
-        if self.model_calls >= self.setup.max_steps {
+        if !self.setup.model_answer || self.model_calls >= self.setup.max_steps {
             self.phase = Phase::Finished;
             return Step::Done(None);
         }

@@ -122,6 +122,9 @@ pub struct AgentConfig {
     pub max_steps: usize,
     /// Earlier turns a model sees (user and assistant messages count one each).
     pub history_messages: usize,
+    /// Whether a model writes the answer's opening sentences (one more
+    /// model call per turn) or the template does.
+    pub model_answer: bool,
     /// Sampling for model calls (temperature, seed, token limits).
     pub options: recagent_llm::ChatOptions,
 }
@@ -132,6 +135,7 @@ impl Default for AgentConfig {
             prerank_to: 300,
             max_steps: 6,
             history_messages: 4,
+            model_answer: true,
             options: recagent_llm::ChatOptions {
                 max_tokens: 320,
                 ..recagent_llm::ChatOptions::default()

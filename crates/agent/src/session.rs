@@ -280,6 +280,7 @@ impl Session {
             plan_request,
             step_request,
             max_steps: inner.config.max_steps,
+            model_answer: inner.config.model_answer,
             options: inner.config.options.clone(),
         };
         let mut machine = Machine::new(setup, Arc::clone(&inner.prompts));

@@ -54,11 +54,23 @@ pub struct AgentArgs {
     /// The CTR ranker to rank with
     #[arg(long, value_enum, default_value_t = RankerName::Deepfm)]
     pub ranker: RankerName,
+    /// Who writes the answer's opening sentences: the model (one more model
+    /// call a turn), the template, or auto (the template for a local model,
+    /// where the extra call costs seconds on a CPU; the model otherwise)
+    #[arg(long, value_enum, default_value_t = AnswerBy::Auto)]
+    pub answer: AnswerBy,
     /// A folder of *.j2 files that replace the embedded prompts
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,
     #[command(flatten)]
     pub qdrant: QdrantArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnswerBy {
+    Auto,
+    Model,
+    Template,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,7 +197,15 @@ pub fn build_agent(
     let memory = Memory::open(&memory_path(home, name))?;
     let mut b = Agent::builder(Arc::clone(&catalog), Arc::new(retriever), Arc::new(memory))
         .funnel(Funnel::new(Arc::new(ranker), prerank))
-        .controller(controller(home, args)?);
+        .controller(controller(home, args)?)
+        .config(recagent_agent::AgentConfig {
+            model_answer: match args.answer {
+                AnswerBy::Model => true,
+                AnswerBy::Template => false,
+                AnswerBy::Auto => args.controller != ControllerName::Local,
+            },
+            ..recagent_agent::AgentConfig::default()
+        });
     if let Some(dir) = &args.prompts {
         b = b.prompt_overrides(dir);
     }

@@ -260,3 +260,29 @@ fn plan_draft_fills_what_the_model_left_empty() {
     assert!(plan.genres.is_empty());
     assert_eq!(plan.year_min, None);
 }
+
+/// With the template writing the answer, a plan-first turn is one model call.
+#[test]
+fn a_template_answer_saves_the_model_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([call(
+        "plan",
+        json!({"genres": ["Comedy"]}),
+    )]));
+    let c = Arc::new(fixture::catalog(false));
+    let recall =
+        recagent_agent::LexicalRecall::build(Arc::clone(&c), &dir.path().join("lex")).unwrap();
+    let memory = Arc::new(recagent_memory::Memory::open(&dir.path().join("m.sqlite")).unwrap());
+    let agent = recagent_agent::Agent::builder(c, Arc::new(recall), memory)
+        .controller(with(&m, Strategy::PlanFirst))
+        .config(recagent_agent::AgentConfig {
+            model_answer: false,
+            ..recagent_agent::AgentConfig::default()
+        })
+        .build()
+        .unwrap();
+    let t = rt().block_on(agent.session("a").turn("a comedy")).unwrap();
+    assert_eq!(m.requests().len(), 1);
+    assert_eq!(t.trace.model_failures, 0);
+    assert!(t.answer.starts_with("Here are"), "{}", t.answer);
+}
