@@ -166,6 +166,10 @@ const STOPWORDS: &[&str] = &[
     "she",
     "kids",
     "family",
+    "looking",
+    "look",
+    "quite",
+    "mood",
 ];
 
 struct Ordinal {
