@@ -162,6 +162,22 @@ pub(crate) struct Inner {
     pub by_title: HashMap<String, ItemId>,
 }
 
+impl Inner {
+    /// The item a title names: an exact title (any case) first, then the
+    /// first title link at [`tools::TITLE_CONFIDENCE`] or above.
+    pub(crate) fn resolve_title(&self, title: &str) -> Result<Option<ItemId>> {
+        if let Some(id) = self.by_title.get(&title.trim().to_lowercase()) {
+            return Ok(Some(*id));
+        }
+        Ok(self
+            .recall
+            .link_titles(title)?
+            .into_iter()
+            .find(|l| l.confidence >= tools::TITLE_CONFIDENCE)
+            .map(|l| l.item))
+    }
+}
+
 /// A recommender agent over one catalog. Cheap to clone; sessions share it.
 #[derive(Debug, Clone)]
 pub struct Agent {
@@ -274,7 +290,6 @@ impl Agent {
             text,
             &self.inner.vocab,
             self.inner.recall.as_ref(),
-            &self.inner.catalog,
             last_len,
         )
     }
@@ -286,15 +301,6 @@ impl Agent {
 
     /// The item an exact or linked title names.
     pub fn resolve_title(&self, title: &str) -> Option<ItemId> {
-        if let Some(id) = self.inner.by_title.get(&title.trim().to_lowercase()) {
-            return Some(*id);
-        }
-        self.inner
-            .recall
-            .link_titles(title)
-            .ok()?
-            .into_iter()
-            .find(|l| l.confidence >= tools::TITLE_CONFIDENCE)
-            .map(|l| l.item)
+        self.inner.resolve_title(title).ok().flatten()
     }
 }

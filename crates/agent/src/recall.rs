@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use recagent_core::{Catalog, Filter, ItemId, NoProgress, Scored};
-use recagent_retrieval::{LexicalIndex, Mode, Retriever, Similarity, TitleLink};
+use recagent_retrieval::{LexicalIndex, Mode, Retriever, SimilarHit, Similarity, TitleLink};
 
 use crate::{Error, Result};
 
@@ -37,6 +37,16 @@ pub trait Recall: Send + Sync + fmt::Debug {
 
     /// Titles mentioned in free text, best first.
     fn link_titles(&self, text: &str) -> Result<Vec<TitleLink>>;
+}
+
+/// Similarity hits as scores (their source is not needed here).
+fn scored(hits: Vec<SimilarHit>) -> Vec<Scored> {
+    hits.into_iter()
+        .map(|h| Scored {
+            item: h.item,
+            score: h.score,
+        })
+        .collect()
 }
 
 fn recall_err(e: recagent_retrieval::Error) -> Error {
@@ -67,13 +77,7 @@ impl Recall for Retriever {
             let hits = Retriever::similar(self, seeds, filter, k)
                 .await
                 .map_err(recall_err)?;
-            Ok(hits
-                .into_iter()
-                .map(|h| Scored {
-                    item: h.item,
-                    score: h.score,
-                })
-                .collect())
+            Ok(scored(hits))
         })
     }
 
@@ -132,13 +136,7 @@ impl Recall for LexicalRecall {
             let keep = |j: ItemId| self.catalog.item(j).is_some_and(|it| filter.matches(it));
             let mut hits = self.similarity.similar(seeds, keep);
             hits.truncate(k);
-            Ok(hits
-                .into_iter()
-                .map(|h| Scored {
-                    item: h.item,
-                    score: h.score,
-                })
-                .collect())
+            Ok(scored(hits))
         })
     }
 

@@ -6,7 +6,7 @@
 //! "something else", "more like the second one"). The parse is also the
 //! draft a small model may correct, and the fallback when a model fails.
 
-use recagent_core::{Catalog, ItemId, words};
+use recagent_core::{ItemId, words};
 
 use crate::plan::{Feedback, Plan};
 use crate::recall::Recall;
@@ -475,14 +475,7 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
 
 /// Reads one request. `last_len` is the length of the list shown last turn
 /// (0 when none), so "the last one" has a position.
-pub fn parse(
-    text: &str,
-    vocab: &Vocab,
-    recall: &dyn Recall,
-    catalog: &Catalog,
-    last_len: usize,
-) -> Plan {
-    let _ = catalog;
+pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) -> Plan {
     let mut plan = Plan::default();
     let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
     let mentions = titles(text, recall, &vocab_words);

@@ -24,7 +24,7 @@ use crate::controller::{
 use crate::plan::{Feedback, Plan, PlanContext};
 use crate::prompts::{ItemLine, ReplyContext, RequestContext, SystemContext};
 use crate::tools::{self, Ctx, RankCandidates, Tool, fence};
-use crate::trace::{ModelTrace, ToolTrace, TurnTrace};
+use crate::trace::{ModelTrace, TurnTrace};
 use crate::{Controller, Error, Inner, Recommendation, Result, rules};
 
 /// What a turn reports, in order. The last event is always `Answer`.
@@ -221,7 +221,6 @@ impl Session {
             &text,
             &inner.vocab,
             inner.recall.as_ref(),
-            &inner.catalog,
             self.last_shown.len(),
         );
         let plan_context = PlanContext {
@@ -559,9 +558,4 @@ async fn call_model(
         Some(e) => Err(e),
         None => Ok(out),
     }
-}
-
-/// The trace's tool calls, for callers that only want names.
-pub fn tool_names(trace: &[ToolTrace]) -> Vec<&str> {
-    trace.iter().map(|t| t.name.as_str()).collect()
 }

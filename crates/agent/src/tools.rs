@@ -470,18 +470,9 @@ impl Ctx<'_> {
 
     /// The item a title names, through title linking.
     pub(crate) fn resolve_title(&self, title: &str) -> Result<ItemId, ToolError> {
-        if let Some(id) = self.inner.by_title.get(&title.trim().to_lowercase()) {
-            return Ok(*id);
-        }
-        let links = self
-            .inner
-            .recall
-            .link_titles(title)
-            .map_err(|e| ToolError(e.to_string()))?;
-        links
-            .into_iter()
-            .find(|l| l.confidence >= TITLE_CONFIDENCE)
-            .map(|l| l.item)
+        self.inner
+            .resolve_title(title)
+            .map_err(|e| ToolError(e.to_string()))?
             .ok_or_else(|| {
                 ToolError(format!(
                     "no title in the catalog matches {title:?}; check the spelling, or use search_items with a description"
