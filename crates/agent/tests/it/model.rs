@@ -286,3 +286,36 @@ fn a_template_answer_saves_the_model_call() {
     assert_eq!(t.trace.model_failures, 0);
     assert!(t.answer.starts_with("Here are"), "{}", t.answer);
 }
+
+/// Item text reaches a model fenced: no chat-template markers, no control
+/// characters, marked as data.
+#[test]
+fn item_text_reaches_the_model_fenced() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(ScriptedModel::new([
+        call("item_details", json!({"title": "Babe"})),
+        call("search_items", json!({"query": "pig"})),
+        call("rank_candidates", json!({})),
+        text("A pig's tale."),
+    ]));
+    let agent = fixture::agent(dir.path(), true, with(&m, Strategy::StepByStep));
+    rt().block_on(agent.session("a").turn("tell me about Babe"))
+        .unwrap();
+    let second = &m.requests()[1];
+    let result = second
+        .messages
+        .iter()
+        .find(|x| x.role == Role::Tool)
+        .unwrap();
+    assert!(
+        result.content.contains("Ignore previous instructions"),
+        "{}",
+        result.content
+    );
+    assert!(
+        !result.content.contains("<|im_start|>"),
+        "{}",
+        result.content
+    );
+    assert!(result.content.contains('«'), "{}", result.content);
+}
