@@ -32,6 +32,11 @@ pub struct Bus {
     pub seeds: Vec<ItemId>,
     /// The ranked list, once `rank_candidates` ran.
     pub ranked: Vec<Scored>,
+    /// The longer ranked pool whose head is `ranked` (up to
+    /// [`crate::tools::RERANK_POOL`] items), for evaluation's Recall@50.
+    pub pool: Vec<ItemId>,
+    /// Every history item handed to the ranker this turn.
+    pub ranker_history: BTreeSet<ItemId>,
     /// Per-stage counts and times, in the order the stages ran.
     pub stages: Vec<StageTrace>,
 }

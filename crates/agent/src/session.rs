@@ -60,6 +60,10 @@ pub struct Turn {
     /// The plan that was executed (rules and plan first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// The ranked pool whose head is `items`: up to 50 ids, best first, for
+    /// Recall@50 in evaluation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pool: Vec<ItemId>,
 }
 
 /// A conversation with one user.
@@ -446,6 +450,7 @@ impl Session {
         trace.model_failures = machine.failures();
         trace.fallback = machine.fell_back();
         trace.stages = bus.stages.clone();
+        trace.ranker_history = bus.ranker_history.iter().copied().collect();
         trace.total_micros = micros(started);
 
         // Session state for the next turn.
@@ -476,6 +481,7 @@ impl Session {
                 items,
                 trace,
                 plan: machine.plan().cloned(),
+                pool: bus.pool.clone(),
             })),
         );
     }

@@ -780,12 +780,22 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
                 .run(&user, &ids, &cfg)
                 .map_err(|e| ToolError(format!("ranking failed: {e}")))?;
             ctx.bus.stages.extend(out.stages);
-            ctx.bus.ranked = blend(ctx.bus, out.ranked, k);
+            ctx.bus.ranker_history.extend(ctx.history.iter().copied());
+            let pool = blend(ctx.bus, out.ranked, RERANK_POOL.max(k));
+            ctx.bus.pool = pool.iter().map(|s| s.item).collect();
+            ctx.bus.ranked = pool.into_iter().take(k).collect();
         }
         None => {
             // No ranker: recall order, stated in the trace.
             let t = Instant::now();
             ctx.bus.ranked = ctx.bus.candidates.iter().take(k).copied().collect();
+            ctx.bus.pool = ctx
+                .bus
+                .candidates
+                .iter()
+                .take(RERANK_POOL.max(k))
+                .map(|s| s.item)
+                .collect();
             ctx.bus.stages.push(StageTrace {
                 stage: Stage::Rank,
                 count_in: ids.len(),

@@ -1,7 +1,7 @@
 //! What a turn did: the funnel trace that the TUI shows, the server returns
 //! and evaluation aggregates.
 
-use recagent_core::StageTrace;
+use recagent_core::{ItemId, StageTrace};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -52,6 +52,10 @@ pub struct TurnTrace {
     pub model_failures: u32,
     /// Whether the rules parse stood in for a model that failed.
     pub fallback: bool,
+    /// Every history item the ranker was given this turn, so that an
+    /// evaluation can prove its target never reached the ranker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranker_history: Vec<ItemId>,
 }
 
 impl TurnTrace {

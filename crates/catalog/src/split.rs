@@ -78,6 +78,24 @@ pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
     }
 }
 
+/// The CTR split of [`ctr_split`] with every episode's target taken out of
+/// all three parts: what an evaluation's ranker may be trained on, so that
+/// it never saw an interaction it is asked to find.
+pub fn ctr_split_without_targets(
+    catalog: &Catalog,
+    rule: LabelRule,
+    seed: u64,
+    episodes: &[Episode],
+) -> CtrSplit {
+    let held: std::collections::HashSet<(UserId, ItemId)> =
+        episodes.iter().map(|e| (e.user, e.target)).collect();
+    let mut split = ctr_split(catalog, rule, seed);
+    for part in [&mut split.train, &mut split.valid, &mut split.test] {
+        part.retain(|r| !held.contains(&(r.user, r.item)));
+    }
+    split
+}
+
 /// Options of [`leave_last_positive_out`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpisodeConfig {

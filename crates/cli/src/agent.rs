@@ -42,6 +42,14 @@ pub struct AgentArgs {
     /// Which controller drives the tools
     #[arg(long, value_enum, default_value_t = ControllerName::Rules)]
     pub controller: ControllerName,
+    #[command(flatten)]
+    pub options: AgentOptions,
+}
+
+/// Everything about an agent but its controller: shared with `eval`, which
+/// takes several controllers.
+#[derive(Debug, Clone, Args)]
+pub struct AgentOptions {
     /// How a model drives the tools (ignored by the rules controller)
     #[arg(long, value_enum, default_value_t = StrategyName::PlanDraft)]
     pub strategy: StrategyName,
@@ -82,7 +90,7 @@ pub enum RankerName {
 }
 
 impl RankerName {
-    fn kind(self) -> ModelKind {
+    pub fn kind(self) -> ModelKind {
         match self {
             RankerName::Deepfm => ModelKind::DeepFm,
             RankerName::Dcnv2 => ModelKind::DcnV2,
@@ -140,14 +148,23 @@ pub fn memory_path(home: &Home, name: &str) -> PathBuf {
     home.root().join("memory").join(format!("{name}.sqlite"))
 }
 
-fn controller(home: &Home, args: &AgentArgs) -> anyhow::Result<Controller> {
-    let strategy = match args.strategy {
+pub(crate) fn strategy(args: &AgentOptions) -> Strategy {
+    match args.strategy {
         StrategyName::PlanFirst => Strategy::PlanFirst,
         StrategyName::PlanDraft => Strategy::PlanDraft,
         StrategyName::StepByStep => Strategy::StepByStep,
-    };
-    let model: Arc<dyn ChatModel> = match args.controller {
-        ControllerName::Rules => return Ok(Controller::Rules),
+    }
+}
+
+/// The model `args.controller` names (`None` for the rules controller),
+/// saying how to get one that is missing.
+pub(crate) fn chat_model(
+    home: &Home,
+    controller: ControllerName,
+    args: &AgentOptions,
+) -> anyhow::Result<Option<Arc<dyn ChatModel>>> {
+    Ok(Some(match controller {
+        ControllerName::Rules => return Ok(None),
         ControllerName::Local => {
             use recagent_llm::local::{LocalConfig, LocalModel};
             let spec = args.model.spec();
@@ -167,8 +184,26 @@ fn controller(home: &Home, args: &AgentArgs) -> anyhow::Result<Controller> {
             let cfg = crate::model::openai_config(&args.api_model);
             Arc::new(recagent_llm::openai::OpenAiModel::new(cfg)?)
         }
-    };
-    Ok(Controller::Model { model, strategy })
+    }))
+}
+
+fn controller(home: &Home, args: &AgentArgs) -> anyhow::Result<Controller> {
+    Ok(match chat_model(home, args.controller, &args.options)? {
+        None => Controller::Rules,
+        Some(model) => Controller::Model {
+            model,
+            strategy: strategy(&args.options),
+        },
+    })
+}
+
+/// Whether the model writes the answer's opening (`--answer`).
+pub(crate) fn model_answer(controller: ControllerName, args: &AgentOptions) -> bool {
+    match args.answer {
+        AnswerBy::Model => true,
+        AnswerBy::Template => false,
+        AnswerBy::Auto => controller != ControllerName::Local,
+    }
 }
 
 /// Loads the catalog, recall, ranker (and pre-ranker when trained), memory
@@ -181,7 +216,7 @@ pub fn build_agent(
 ) -> anyhow::Result<Agent> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, name, bars)?);
     let retriever =
-        crate::index::open_retriever(home, &catalog, &args.qdrant).map_err(|e| {
+        crate::index::open_retriever(home, &catalog, &args.options.qdrant).map_err(|e| {
             // Qdrant Edge locks its write-ahead log for one process at a time.
             if format!("{e:#}").contains("WouldBlock") {
                 e.context(format!(
@@ -192,21 +227,17 @@ pub fn build_agent(
             }
         })?;
     let models = ModelStore::for_catalog(home, name);
-    let ranker = models.load_ranker(home, &catalog, args.ranker.kind(), false, bars)?;
+    let ranker = models.load_ranker(home, &catalog, args.options.ranker.kind(), false, bars)?;
     let prerank = models.load_prerank(&catalog).ok().map(Arc::new);
     let memory = Memory::open(&memory_path(home, name))?;
     let mut b = Agent::builder(Arc::clone(&catalog), Arc::new(retriever), Arc::new(memory))
         .funnel(Funnel::new(Arc::new(ranker), prerank))
         .controller(controller(home, args)?)
         .config(recagent_agent::AgentConfig {
-            model_answer: match args.answer {
-                AnswerBy::Model => true,
-                AnswerBy::Template => false,
-                AnswerBy::Auto => args.controller != ControllerName::Local,
-            },
+            model_answer: model_answer(args.controller, &args.options),
             ..recagent_agent::AgentConfig::default()
         });
-    if let Some(dir) = &args.prompts {
+    if let Some(dir) = &args.options.prompts {
         b = b.prompt_overrides(dir);
     }
     Ok(b.build()?)

@@ -836,7 +836,7 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
         controller: agent.controller_name(),
         strategy: match args.agent.controller {
             crate::agent::ControllerName::Rules => "rules".into(),
-            _ => format!("{:?}", args.agent.strategy),
+            _ => format!("{:?}", args.agent.options.strategy),
         },
         cases: per_case.len(),
         right_tool: share(&|c| c.tool),

@@ -7,6 +7,7 @@
 mod agent;
 mod bench;
 mod data;
+mod eval;
 mod index;
 mod model;
 mod progress;
@@ -49,6 +50,8 @@ enum Command {
     /// Show or forget what the agent remembers about a user
     #[command(subcommand)]
     Profile(agent::ProfileCommand),
+    /// Simulated users against each controller and the baselines: Hit@k by turn, reports and plots
+    Eval(eval::EvalArgs),
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
     let result = home(cli.home).and_then(|home| match cli.command {
         Command::Ask(args) => agent::ask(&home, args),
         Command::Profile(cmd) => agent::profile(&home, cmd),
+        Command::Eval(args) => eval::run(&home, args),
         Command::Data(cmd) => data::run(&home, &pip, cmd),
         Command::Train(args) => train::run(&home, args),
         Command::Index(cmd) => index::run(&home, cmd),

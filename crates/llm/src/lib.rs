@@ -209,6 +209,17 @@ pub trait ChatModel: Send + Sync + std::fmt::Debug {
     fn chat(&self, request: ChatRequest) -> EventStream;
 }
 
+/// A shared model is a model: wrappers such as the cassette
+/// [`replay::Recorder`] can take an `Arc<dyn ChatModel>`.
+impl<M: ChatModel + ?Sized> ChatModel for std::sync::Arc<M> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn chat(&self, request: ChatRequest) -> EventStream {
+        (**self).chat(request)
+    }
+}
+
 /// A whole answer, gathered from the events.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChatResponse {

@@ -5,20 +5,37 @@
 //! [`Simulator`] knows the target's facts but never its title, and talks to
 //! an agent session turn by turn; [`run_episode`] counts a hit only when the
 //! target's **id** is in the list shown. [`Summary`] turns episodes into
-//! Hit@k by turn and average turns.
+//! Hit@k by turn, average turns, Recall@k, leakage and simulator validity;
+//! [`report`] writes them out with plots.
 //!
-//! No leakage through the recommender: the session's user is a fresh key
-//! (never a catalog user, whose log holds the target), and its profile is
-//! seeded with the episode's history only, as liked and seen items.
+//! Neither channel leaks:
+//! * **Recommender.** The session's user is a fresh key (never a catalog
+//!   user, whose log holds the target), its profile is seeded with the
+//!   episode's history only, and [`run_episode`] fails with
+//!   [`Error::RankerSawTarget`] if the ranker was ever handed the target.
+//!   The ranker itself comes from [`crm::EvalModels`], trained with every
+//!   target held out.
+//! * **Text.** Every utterance passes the [`LeakGuard`]: one that names or
+//!   nearly names the target is regenerated, then redacted.
 
+use futures::future::BoxFuture;
 use recagent_agent::Agent;
 use recagent_core::{Episode, Item, ItemId};
 use recagent_memory::ItemFeedback;
 use serde::{Deserialize, Serialize};
 
+pub mod crm;
+pub mod guard;
+pub mod llm;
+pub mod report;
 pub mod rules;
+pub mod run;
+pub mod target_free;
 
+pub use guard::LeakGuard;
+pub use llm::LlmSimulator;
 pub use rules::RuleSimulator;
+pub use target_free::TargetFreeSimulator;
 
 /// Errors of a simulation.
 #[derive(Debug, thiserror::Error)]
@@ -27,31 +44,57 @@ pub enum Error {
     Agent(#[from] recagent_agent::Error),
     #[error(transparent)]
     Memory(#[from] recagent_memory::Error),
+    #[error(transparent)]
+    Llm(#[from] recagent_llm::Error),
+    #[error(transparent)]
+    Ranker(#[from] recagent_ranker::Error),
     #[error("episode target {0} is not in the catalog")]
     UnknownTarget(u32),
+    #[error(
+        "the ranker was given the target {target} in the history of turn {turn}: the evaluation would leak"
+    )]
+    RankerSawTarget { target: u32, turn: usize },
+    #[error("simulator prompt: {0}")]
+    Prompt(String),
+    #[error("writing the report in {path}: {reason}")]
+    Report { path: String, reason: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Something a simulator said about its target.
+/// Something a simulator said about what it wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Statement {
     /// "I want a Comedy": the target has this genre.
     Genre { genre: String },
+    /// "No horror": the target does not have this genre.
+    NotGenre { genre: String },
     /// "From the 1990s": the target's year is in this decade.
     Decade { start: u16 },
+    /// "After 1985", "before 1970": the target's year is inside the bounds.
+    Years { min: Option<u16>, max: Option<u16> },
+    /// "Something like Toy Story": the target shares a genre with it.
+    LikeTitle { item: ItemId },
 }
 
 impl Statement {
-    /// Whether the statement is true of `target`: simulator validity is the
-    /// share of statements for which this holds.
-    pub fn is_true_of(&self, target: &Item) -> bool {
+    /// Whether the statement is true of `target` (looking up titles in
+    /// `items`): simulator validity is the share of statements for which
+    /// this holds.
+    pub fn is_true_of(&self, target: &Item, items: &[Item]) -> bool {
         match self {
             Statement::Genre { genre } => target.genres.iter().any(|g| g == genre),
+            Statement::NotGenre { genre } => !target.genres.iter().any(|g| g == genre),
             Statement::Decade { start } => target
                 .year
                 .is_some_and(|y| (*start..start + 10).contains(&y)),
+            Statement::Years { min, max } => target.year.is_some_and(|y| {
+                min.is_none_or(|m| y >= m) && max.is_none_or(|m| y <= m)
+            }),
+            Statement::LikeTitle { item } => items.get(item.index()).is_some_and(|other| {
+                other.id != target.id && other.genres.iter().any(|g| target.genres.contains(g))
+            }),
         }
     }
 }
@@ -59,11 +102,30 @@ impl Statement {
 /// One simulated user.
 pub trait Simulator: Send {
     /// What the user says first.
-    fn opening(&mut self) -> String;
-    /// What the user says after seeing a list that missed the target.
-    fn reply(&mut self, shown: &[ItemId]) -> String;
+    fn opening(&mut self) -> BoxFuture<'_, Result<String>>;
+    /// What the user says after seeing a list that missed.
+    fn reply<'a>(&'a mut self, shown: &'a [Item]) -> BoxFuture<'a, Result<String>>;
+    /// Another try at the last utterance, which named the target; `None`
+    /// when the simulator cannot say it differently (it is then redacted).
+    fn regenerate(&mut self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Every attribute stated so far.
     fn statements(&self) -> &[Statement];
+    /// For a simulator with no single target: whether `shown` satisfies it.
+    /// `None` (the default) means success is the target's id in the list.
+    fn accepts(&self, _shown: &[Item]) -> Option<bool> {
+        None
+    }
+    /// Whether statement `s` is true: of the target by default; of its own
+    /// preferences for a target-free simulator.
+    fn states_truly(&self, s: &Statement, target: &Item, items: &[Item]) -> bool {
+        s.is_true_of(target, items)
+    }
+    /// Model calls made so far (an LLM simulator's cost).
+    fn model_calls(&self) -> usize {
+        0
+    }
 }
 
 /// Limits of one episode.
@@ -72,6 +134,8 @@ pub struct EpisodeConfig {
     /// Items shown per turn.
     pub k: usize,
     pub max_turns: usize,
+    /// Times an utterance that leaks is regenerated before it is redacted.
+    pub regenerate: usize,
 }
 
 impl Default for EpisodeConfig {
@@ -79,27 +143,77 @@ impl Default for EpisodeConfig {
         Self {
             k: 10,
             max_turns: 5,
+            regenerate: 2,
         }
     }
+}
+
+/// One turn of an episode: what was said, shown and spent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnRecord {
+    /// What the agent read (after the guard).
+    pub utterance: String,
+    /// Whether the simulator's first draft named the target.
+    pub leaked: bool,
+    /// Whether what the agent read still named it.
+    pub leaked_after_guard: bool,
+    pub shown: Vec<ItemId>,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub failed_tool_calls: u32,
+    pub repairs: u32,
+    pub model_failures: u32,
+    /// Timings, kept apart from the deterministic report.
+    #[serde(skip)]
+    pub timing: TurnTiming,
+}
+
+/// How long a turn took, per stage (µs).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnTiming {
+    pub total_micros: u64,
+    pub stages: Vec<(recagent_core::Stage, u64)>,
+    pub model_ms: f64,
 }
 
 /// What happened in one episode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeResult {
+    /// The catalog user the episode came from.
+    pub user: u32,
     pub target: ItemId,
-    /// The 1-based turn whose list held the target, if any.
+    /// The 1-based turn whose list held the target (or satisfied a
+    /// target-free simulator), if any.
     pub hit_turn: Option<usize>,
-    /// The target's 0-based rank in that list.
+    /// The target's 0-based rank in that list (0 for a target-free hit).
     pub hit_rank: Option<usize>,
-    pub turns: usize,
-    /// What the simulated user said, turn by turn.
-    pub utterances: Vec<String>,
+    /// The last turn's ranked pool (up to 50), for Recall@k.
+    pub final_pool: Vec<ItemId>,
     pub statements: usize,
     pub true_statements: usize,
+    pub turns: Vec<TurnRecord>,
 }
 
-/// Runs one episode: the simulator talks until the target is shown or the
-/// turns run out. `user` must be a key no catalog user has.
+impl EpisodeResult {
+    /// A one-list episode of a baseline that does not converse.
+    pub fn static_list(episode: &Episode, pool: Vec<ItemId>, k: usize) -> Self {
+        let rank = pool.iter().take(k).position(|i| *i == episode.target);
+        Self {
+            user: episode.user.0,
+            target: episode.target,
+            hit_turn: rank.map(|_| 1),
+            hit_rank: rank,
+            final_pool: pool,
+            statements: 0,
+            true_statements: 0,
+            turns: Vec::new(),
+        }
+    }
+}
+
+/// Runs one episode: the simulator talks until the target is shown (or a
+/// target-free simulator is satisfied) or the turns run out. `user` must be
+/// a memory key no catalog user has.
 pub async fn run_episode(
     agent: &Agent,
     episode: &Episode,
@@ -107,93 +221,231 @@ pub async fn run_episode(
     user: &str,
     cfg: EpisodeConfig,
 ) -> Result<EpisodeResult> {
-    let target = agent
-        .catalog()
+    let catalog = agent.catalog();
+    let target = catalog
         .item(episode.target)
         .ok_or(Error::UnknownTarget(episode.target.0))?
         .clone();
+    let guard = LeakGuard::for_item(&target);
     let memory = agent.memory();
     memory.forget(user, &recagent_memory::Forget::All)?;
     memory.set_items(user, &episode.history, ItemFeedback::Liked)?;
     memory.set_items(user, &episode.history, ItemFeedback::Seen)?;
     let mut session = agent.session(user);
-    let mut utterances = Vec::new();
-    let mut text = sim.opening();
+    let mut turns = Vec::new();
     let (mut hit_turn, mut hit_rank) = (None, None);
-    let mut turns = 0;
+    let mut final_pool = Vec::new();
+    let mut draft = sim.opening().await?;
     for turn in 1..=cfg.max_turns {
-        turns = turn;
-        utterances.push(text.clone());
+        // The text channel: regenerate what names the target, then redact.
+        let leaked = guard.leaks(&draft);
+        let mut text = draft;
+        let mut tries = 0;
+        while guard.leaks(&text) && tries < cfg.regenerate {
+            tries += 1;
+            match sim.regenerate().await? {
+                Some(again) => text = again,
+                None => break,
+            }
+        }
+        if guard.leaks(&text) {
+            text = guard.redact(&text);
+        }
+        let leaked_after_guard = guard.leaks(&text);
         let t = session.turn(&text).await?;
+        // The recommender channel: the ranker never sees the target.
+        if t.trace.ranker_history.contains(&episode.target) {
+            memory.forget(user, &recagent_memory::Forget::All)?;
+            return Err(Error::RankerSawTarget {
+                target: episode.target.0,
+                turn,
+            });
+        }
         let shown: Vec<ItemId> = t.items.iter().take(cfg.k).map(|r| r.id).collect();
-        if let Some(rank) = shown.iter().position(|i| *i == episode.target) {
+        let shown_items: Vec<Item> = shown
+            .iter()
+            .filter_map(|i| catalog.item(*i).cloned())
+            .collect();
+        final_pool = if t.pool.is_empty() {
+            shown.clone()
+        } else {
+            t.pool.clone()
+        };
+        let tr = &t.trace;
+        turns.push(TurnRecord {
+            utterance: text,
+            leaked,
+            leaked_after_guard,
+            shown: shown.clone(),
+            prompt_tokens: tr.prompt_tokens(),
+            completion_tokens: tr.completion_tokens(),
+            failed_tool_calls: tr.tool_calls.iter().filter(|c| !c.ok).count() as u32,
+            repairs: tr.repairs,
+            model_failures: tr.model_failures,
+            timing: TurnTiming {
+                total_micros: tr.total_micros,
+                stages: tr.stages.iter().map(|s| (s.stage, s.micros)).collect(),
+                model_ms: tr.model_calls.iter().map(|m| m.total_ms).sum(),
+            },
+        });
+        let hit = match sim.accepts(&shown_items) {
+            Some(ok) => ok.then_some(0),
+            None => shown.iter().position(|i| *i == episode.target),
+        };
+        if let Some(rank) = hit {
             hit_turn = Some(turn);
             hit_rank = Some(rank);
             break;
         }
-        text = sim.reply(&shown);
+        if turn < cfg.max_turns {
+            draft = sim.reply(&shown_items).await?;
+        } else {
+            break;
+        }
     }
     memory.forget(user, &recagent_memory::Forget::All)?;
     let statements = sim.statements();
     Ok(EpisodeResult {
+        user: episode.user.0,
         target: episode.target,
         hit_turn,
         hit_rank,
-        turns,
-        utterances,
+        final_pool,
         statements: statements.len(),
-        true_statements: statements.iter().filter(|s| s.is_true_of(&target)).count(),
+        true_statements: statements
+            .iter()
+            .filter(|s| sim.states_truly(s, &target, catalog.items()))
+            .count(),
+        turns,
     })
 }
 
-/// Episodes summed up.
+/// The share of `part` in `whole`, rounded to 4 places so that reports
+/// print the same on every machine.
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        round4(part as f64 / whole as f64)
+    }
+}
+
+/// `x` rounded to 4 places, as reports print it.
+pub fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// Episodes summed up: the deterministic part of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub episodes: usize,
-    /// `hit_at[k][t]`: the share of episodes whose target was in the top k
-    /// of a list shown by turn t + 1, for k = 1, 5, 10.
+    /// `hit_at_k[t]`: the share of episodes whose target was in the top k
+    /// of a list shown by turn t + 1 (cumulative), for k = 1, 5, 10.
     pub hit_at_1: Vec<f64>,
     pub hit_at_5: Vec<f64>,
     pub hit_at_10: Vec<f64>,
     /// Turns to a hit, a miss counted as `max_turns + 1`.
     pub avg_turns: f64,
+    /// The target in the top 1, 10 and 50 of the final ranked pool.
+    pub recall_at_1: f64,
+    pub recall_at_10: f64,
+    pub recall_at_50: f64,
+    /// The share of simulated utterances whose first draft named the target
+    /// (`None` for a baseline that does not converse).
+    pub leakage_rate: Option<f64>,
+    /// The same after the guard: what the agent actually read.
+    pub leakage_rate_after_guard: Option<f64>,
     /// The share of the simulators' statements that are true of the target.
-    pub sim_truth_rate: f64,
+    pub sim_truth_rate: Option<f64>,
+    pub turns: usize,
+    pub prompt_tokens_per_turn: f64,
+    pub completion_tokens_per_turn: f64,
+    pub failed_tool_calls: u32,
+    pub repaired_answers: u32,
+    pub model_failures: u32,
 }
 
 impl Summary {
-    pub fn of(results: &[EpisodeResult], max_turns: usize) -> Self {
-        let n = results.len().max(1) as f64;
+    /// Sums up `results`; `conversational` is false for baselines that show
+    /// one list and hear nothing.
+    pub fn of(results: &[EpisodeResult], max_turns: usize, conversational: bool) -> Self {
+        let n = results.len();
         let by_turn = |k: usize| -> Vec<f64> {
             (1..=max_turns)
                 .map(|t| {
-                    results
-                        .iter()
-                        .filter(|r| {
-                            r.hit_turn.is_some_and(|h| h <= t) && r.hit_rank.is_some_and(|x| x < k)
-                        })
-                        .count() as f64
-                        / n
+                    share(
+                        results
+                            .iter()
+                            .filter(|r| {
+                                r.hit_turn.is_some_and(|h| h <= t)
+                                    && r.hit_rank.is_some_and(|x| x < k)
+                            })
+                            .count(),
+                        n,
+                    )
                 })
                 .collect()
         };
+        let recall = |k: usize| {
+            share(
+                results
+                    .iter()
+                    .filter(|r| r.final_pool.iter().take(k).any(|i| *i == r.target))
+                    .count(),
+                n,
+            )
+        };
+        let turns: Vec<&TurnRecord> = results.iter().flat_map(|r| &r.turns).collect();
         let statements: usize = results.iter().map(|r| r.statements).sum();
         let true_ones: usize = results.iter().map(|r| r.true_statements).sum();
+        let per_turn = |f: fn(&TurnRecord) -> u32| {
+            if turns.is_empty() {
+                0.0
+            } else {
+                round4(turns.iter().map(|t| f64::from(f(t))).sum::<f64>() / turns.len() as f64)
+            }
+        };
+        let sum = |f: fn(&TurnRecord) -> u32| turns.iter().map(|t| f(t)).sum::<u32>();
         Self {
-            episodes: results.len(),
+            episodes: n,
             hit_at_1: by_turn(1),
             hit_at_5: by_turn(5),
             hit_at_10: by_turn(10),
-            avg_turns: results
-                .iter()
-                .map(|r| r.hit_turn.unwrap_or(max_turns + 1) as f64)
-                .sum::<f64>()
-                / n,
-            sim_truth_rate: if statements == 0 {
-                1.0
+            avg_turns: if n == 0 {
+                0.0
             } else {
-                true_ones as f64 / statements as f64
+                round4(
+                    results
+                        .iter()
+                        .map(|r| r.hit_turn.unwrap_or(max_turns + 1) as f64)
+                        .sum::<f64>()
+                        / n as f64,
+                )
             },
+            recall_at_1: recall(1),
+            recall_at_10: recall(10),
+            recall_at_50: recall(50),
+            leakage_rate: conversational
+                .then(|| share(turns.iter().filter(|t| t.leaked).count(), turns.len())),
+            leakage_rate_after_guard: conversational.then(|| {
+                share(
+                    turns.iter().filter(|t| t.leaked_after_guard).count(),
+                    turns.len(),
+                )
+            }),
+            sim_truth_rate: conversational.then(|| {
+                if statements == 0 {
+                    1.0
+                } else {
+                    share(true_ones, statements)
+                }
+            }),
+            turns: turns.len(),
+            prompt_tokens_per_turn: per_turn(|t| t.prompt_tokens),
+            completion_tokens_per_turn: per_turn(|t| t.completion_tokens),
+            failed_tool_calls: sum(|t| t.failed_tool_calls),
+            repaired_answers: sum(|t| t.repairs),
+            model_failures: sum(|t| t.model_failures),
         }
     }
 }

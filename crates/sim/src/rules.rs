@@ -1,29 +1,58 @@
 //! A rule-based simulated user: it reveals true attributes of its target
-//! one turn at a time and never its title.
+//! one or two a turn and never its title.
 
+use futures::future::BoxFuture;
 use recagent_core::{Item, ItemId};
 
-use crate::{Simulator, Statement};
+use crate::{Result, Simulator, Statement};
 
-/// Reveals the target's first genre, then its decade, then its other
-/// genres; each turn restates everything said so far, as people do when a
-/// list misses.
+/// Reveals the target's first genre, then its decade, then a title from
+/// the user's history that shares the most genres with it, then the other
+/// genres. Each reply rejects the list with a reason that is true of the
+/// target and restates everything said so far, as people do when a list
+/// misses.
 #[derive(Debug, Clone)]
 pub struct RuleSimulator {
-    /// Attributes still to reveal, in order.
+    /// Attributes still to reveal, in order (last first).
     queue: Vec<Statement>,
     said: Vec<Statement>,
+    target: Item,
+    /// Titles of items the simulator may name (the user's history).
+    titles: Vec<(ItemId, String)>,
+}
+
+/// "Toy Story (1995)" → "Toy Story"; "Usual Suspects, The (1995)" → "The
+/// Usual Suspects": how a person says a title.
+pub fn spoken_title(title: &str) -> String {
+    let mut t = title.trim();
+    if let Some(open) = t.rfind(" (")
+        && t.ends_with(')')
+        && t[open + 2..t.len() - 1].chars().all(|c| c.is_ascii_digit())
+    {
+        t = &t[..open];
+    }
+    for article in ["The", "A", "An"] {
+        if let Some(rest) = t.strip_suffix(&format!(", {article}")) {
+            return format!("{article} {rest}");
+        }
+    }
+    t.to_owned()
+}
+
+fn genres(item: &Item) -> Vec<&String> {
+    item.genres
+        .iter()
+        .filter(|g| !g.eq_ignore_ascii_case("unknown"))
+        .collect()
 }
 
 impl RuleSimulator {
-    pub fn new(target: &Item) -> Self {
+    /// A simulator for `target` that may mention items of `history` (the
+    /// episode's history, which the agent knows as liked).
+    pub fn new(target: &Item, history: &[Item]) -> Self {
         let mut queue = Vec::new();
-        let genres: Vec<&String> = target
-            .genres
-            .iter()
-            .filter(|g| !g.eq_ignore_ascii_case("unknown"))
-            .collect();
-        if let Some(g) = genres.first() {
+        let tg = genres(target);
+        if let Some(g) = tg.first() {
             queue.push(Statement::Genre {
                 genre: (*g).clone(),
             });
@@ -31,7 +60,21 @@ impl RuleSimulator {
         if let Some(y) = target.year {
             queue.push(Statement::Decade { start: y - y % 10 });
         }
-        for g in genres.iter().skip(1).take(2) {
+        // The liked title most like the target: most shared genres, then the
+        // most recent. Only one sharing at least half the target's genres.
+        let like = history
+            .iter()
+            .rev()
+            .map(|h| {
+                let shared = genres(h).iter().filter(|g| tg.contains(g)).count();
+                (shared, h)
+            })
+            .filter(|(shared, _)| *shared * 2 >= tg.len().max(1) && *shared > 0)
+            .max_by_key(|(shared, _)| *shared);
+        if let Some((_, h)) = like {
+            queue.push(Statement::LikeTitle { item: h.id });
+        }
+        for g in tg.iter().skip(1).take(2) {
             queue.push(Statement::Genre {
                 genre: (*g).clone(),
             });
@@ -40,6 +83,11 @@ impl RuleSimulator {
         Self {
             queue,
             said: Vec::new(),
+            target: target.clone(),
+            titles: history
+                .iter()
+                .map(|h| (h.id, spoken_title(&h.title)))
+                .collect(),
         }
     }
 
@@ -60,12 +108,20 @@ impl RuleSimulator {
             .iter()
             .filter_map(|s| match s {
                 Statement::Genre { genre } => Some(genre.as_str()),
-                Statement::Decade { .. } => None,
+                _ => None,
             })
             .collect();
         let decade = self.said.iter().find_map(|s| match s {
             Statement::Decade { start } => Some(*start),
-            Statement::Genre { .. } => None,
+            _ => None,
+        });
+        let like = self.said.iter().find_map(|s| match s {
+            Statement::LikeTitle { item } => self
+                .titles
+                .iter()
+                .find(|(id, _)| id == item)
+                .map(|(_, t)| t.as_str()),
+            _ => None,
         });
         let mut text = if genres.is_empty() {
             "I'm looking for a movie".to_owned()
@@ -75,22 +131,52 @@ impl RuleSimulator {
         if let Some(d) = decade {
             text.push_str(&format!(" from the {d}s"));
         }
+        if let Some(t) = like {
+            text.push_str(&format!(", something like {t}"));
+        }
         text
+    }
+
+    /// Why the list missed, in terms of what is true of the target: the
+    /// first stated attribute that most of the list breaks, or the first
+    /// one still to come.
+    fn reason(&self, shown: &[Item]) -> Option<String> {
+        let broken = |s: &Statement| {
+            let off = shown
+                .iter()
+                .filter(|i| !s.is_true_of(i, std::slice::from_ref(&self.target)))
+                .count();
+            off * 2 > shown.len()
+        };
+        // Phrased so that no word of it reads as a negation of the genre.
+        self.said
+            .iter()
+            .filter(|s| matches!(s, Statement::Genre { .. } | Statement::Decade { .. }))
+            .find(|s| broken(s))
+            .map(|s| match s {
+                Statement::Genre { genre } => format!("I asked for {genre}."),
+                Statement::Decade { start } => format!("I asked for the {start}s."),
+                _ => String::new(),
+            })
     }
 }
 
 impl Simulator for RuleSimulator {
-    fn opening(&mut self) -> String {
+    fn opening(&mut self) -> BoxFuture<'_, Result<String>> {
         self.reveal();
-        self.request()
+        let text = self.request();
+        Box::pin(async move { Ok(text) })
     }
 
-    fn reply(&mut self, _shown: &[ItemId]) -> String {
-        if self.reveal() {
-            format!("Not quite. {}", self.request())
+    fn reply<'a>(&'a mut self, shown: &'a [Item]) -> BoxFuture<'a, Result<String>> {
+        let reason = self.reason(shown);
+        let text = if self.reveal() {
+            let why = reason.map(|r| format!("{r} ")).unwrap_or_default();
+            format!("Not quite. {why}{}", self.request())
         } else {
             format!("Something else, please. {}", self.request())
-        }
+        };
+        Box::pin(async move { Ok(text) })
     }
 
     fn statements(&self) -> &[Statement] {

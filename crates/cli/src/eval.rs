@@ -1,0 +1,299 @@
+//! `recagent eval`: simulated users against each controller and the
+//! baselines, on the same seeded episodes, with reports and plots.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use recagent_agent::{Agent, AgentConfig, Controller};
+use recagent_catalog::split::sample_episodes;
+use recagent_catalog::store;
+use recagent_core::{Catalog, Home, Progress};
+use recagent_llm::ChatModel;
+use recagent_llm::replay::{Recorder, Replayer};
+use recagent_memory::Memory;
+use recagent_sim::EpisodeConfig;
+use recagent_sim::crm::{EvalModels, all_episodes, eval_store};
+use recagent_sim::report::{ArmReport, Report, Timings, write_all};
+use recagent_sim::run::{ArmRun, Baseline, SimulatorKind, run_agent, run_baseline};
+use recagent_sim::{Summary, round4};
+
+use crate::agent::{AgentOptions, ControllerName, chat_model, model_answer, strategy};
+use crate::progress::Bars;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimulatorName {
+    /// Reveals one or two true attributes of the target a turn
+    Rules,
+    /// A model plays the user from the target's facts (see --sim-model)
+    Llm,
+    /// Preferences (a genre and a decade) but no single target
+    TargetFree,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimModel {
+    /// The local GGUF model (--model)
+    Local,
+    /// The OpenAI-compatible endpoint (--api-model)
+    Api,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Catalog name
+    #[arg(default_value = "ml-100k")]
+    pub name: String,
+    /// Controllers to evaluate, comma-separated (rules, local, api); the
+    /// popularity and CRM-only baselines always run beside them
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "rules")]
+    pub controller: Vec<ControllerName>,
+    /// Who plays the user
+    #[arg(long, value_enum, default_value_t = SimulatorName::Rules)]
+    pub simulator: SimulatorName,
+    /// The model that plays the user for --simulator llm
+    #[arg(long, value_enum, default_value_t = SimModel::Local)]
+    pub sim_model: SimModel,
+    /// Episodes (users) to sample
+    #[arg(long, default_value_t = 200)]
+    pub episodes: usize,
+    /// Seed of the episode sample
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Most turns per episode
+    #[arg(long, default_value_t = 5)]
+    pub turns: usize,
+    /// Items shown per turn
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Episodes run at once without a model [default: twice the cores];
+    /// anything with a model runs one episode at a time, in order
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Where the reports go
+    #[arg(long, value_name = "DIR", default_value = "recagent-eval")]
+    pub out: PathBuf,
+    /// Record every model call into DIR/<controller>.jsonl (and
+    /// DIR/simulator.jsonl)
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Replay the model calls recorded in DIR instead of calling a model
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
+    /// Print one JSON object (per arm: episodes, Hit@k by turn, AvgTurns,
+    /// Recall@k, leakage, simulator validity)
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub agent: AgentOptions,
+}
+
+/// Cassettes: record around a model, or replay instead of one.
+#[derive(Debug, Clone)]
+enum Tape {
+    Live,
+    Record(PathBuf),
+    Replay(PathBuf),
+}
+
+impl Tape {
+    fn of(args: &EvalArgs) -> Self {
+        match (&args.record, &args.replay) {
+            (Some(d), _) => Tape::Record(d.clone()),
+            (_, Some(d)) => Tape::Replay(d.clone()),
+            _ => Tape::Live,
+        }
+    }
+
+    /// The model for `label`: `load` is called only when a real model is
+    /// needed.
+    fn model(
+        &self,
+        label: &str,
+        load: impl FnOnce() -> anyhow::Result<Arc<dyn ChatModel>>,
+    ) -> anyhow::Result<Arc<dyn ChatModel>> {
+        let file = |d: &Path| d.join(format!("{label}.jsonl"));
+        Ok(match self {
+            Tape::Live => load()?,
+            Tape::Record(d) => Arc::new(Recorder::create(load()?, &file(d))?),
+            Tape::Replay(d) => {
+                let path = file(d);
+                anyhow::ensure!(
+                    path.is_file(),
+                    "no cassette {}: record one with --record {}",
+                    path.display(),
+                    d.display()
+                );
+                Arc::new(Replayer::open(&path)?)
+            }
+        })
+    }
+}
+
+fn controller_label(c: ControllerName) -> &'static str {
+    match c {
+        ControllerName::Rules => "rules",
+        ControllerName::Local => "local",
+        ControllerName::Api => "api",
+    }
+}
+
+pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.episodes >= 1, "--episodes must be at least 1");
+    anyhow::ensure!(
+        (1..=20).contains(&args.turns),
+        "--turns must be 1 to 20"
+    );
+    anyhow::ensure!((1..=20).contains(&args.k), "--k must be 1 to 20");
+    let mut controllers = args.controller.clone();
+    controllers.dedup();
+    anyhow::ensure!(!controllers.is_empty(), "name at least one --controller");
+    let started = Instant::now();
+    let bars = Bars::new();
+    let catalog: Arc<Catalog> = Arc::new(store::load(home, &args.name, &bars)?);
+    let models = EvalModels::ensure(
+        home,
+        &eval_store(home, &args.name),
+        &catalog,
+        args.agent.ranker.kind(),
+        &bars,
+    )
+    .with_context(|| format!("training the evaluation ranker of {}", args.name))?;
+    let retriever: Arc<dyn recagent_agent::Recall> = Arc::new(
+        crate::index::open_retriever(home, &catalog, &args.agent.qdrant)
+            .with_context(|| format!("opening the indexes of {}", args.name))?,
+    );
+    let episodes = sample_episodes(&all_episodes(&catalog), args.episodes, args.seed);
+    let cfg = EpisodeConfig {
+        k: args.k,
+        max_turns: args.turns,
+        ..EpisodeConfig::default()
+    };
+    let tape = Tape::of(&args);
+    // One local model serves every role that needs it.
+    let mut local: Option<Arc<dyn ChatModel>> = None;
+    let mut load = |c: ControllerName| -> anyhow::Result<Arc<dyn ChatModel>> {
+        if c == ControllerName::Local
+            && let Some(m) = &local
+        {
+            return Ok(Arc::clone(m));
+        }
+        let m = chat_model(home, c, &args.agent)?
+            .ok_or_else(|| anyhow::anyhow!("the rules controller has no model"))?;
+        if c == ControllerName::Local {
+            local = Some(Arc::clone(&m));
+        }
+        Ok(m)
+    };
+    let agent = |controller: Controller, answer: bool| -> anyhow::Result<Arc<Agent>> {
+        let mut b = Agent::builder(
+            Arc::clone(&catalog),
+            Arc::clone(&retriever),
+            Arc::new(Memory::in_memory()?),
+        )
+        .funnel(models.funnel.clone())
+        .controller(controller)
+        .config(AgentConfig {
+            model_answer: answer,
+            ..AgentConfig::default()
+        });
+        if let Some(dir) = &args.agent.prompts {
+            b = b.prompt_overrides(dir);
+        }
+        Ok(Arc::new(b.build()?))
+    };
+    let sim = match args.simulator {
+        SimulatorName::Rules => SimulatorKind::Rules,
+        SimulatorName::TargetFree => SimulatorKind::TargetFree,
+        SimulatorName::Llm => {
+            let which = match args.sim_model {
+                SimModel::Local => ControllerName::Local,
+                SimModel::Api => ControllerName::Api,
+            };
+            SimulatorKind::Llm {
+                model: tape.model("simulator", || load(which))?,
+                reader: agent(Controller::Rules, false)?,
+            }
+        }
+    };
+    let concurrency = args.concurrency.unwrap_or_else(|| {
+        2 * std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+    });
+    let rt = crate::runtime()?;
+    let mut runs: Vec<ArmRun> = Vec::new();
+    for b in [Baseline::Popularity, Baseline::CrmOnly] {
+        runs.push(run_baseline(b, &models, &catalog, &episodes, args.k, &bars)?);
+    }
+    for c in controllers {
+        let label = controller_label(c);
+        let (controller, answer) = match c {
+            ControllerName::Rules => (Controller::Rules, false),
+            _ => (
+                Controller::Model {
+                    model: tape.model(label, || load(c))?,
+                    strategy: strategy(&args.agent),
+                },
+                model_answer(c, &args.agent),
+            ),
+        };
+        let with_model = c != ControllerName::Rules || sim.uses_model();
+        let agent = agent(controller, answer)?;
+        let run = rt.block_on(run_agent(
+            label,
+            agent,
+            &episodes,
+            &sim,
+            cfg,
+            if with_model { 1 } else { concurrency },
+            &bars as &dyn Progress,
+        ))?;
+        runs.push(run);
+    }
+    bars.finish();
+    let wall = started.elapsed().as_secs_f64();
+    let report = Report {
+        catalog: args.name.clone(),
+        seed: args.seed,
+        simulator: sim.name().to_owned(),
+        k: args.k,
+        max_turns: args.turns,
+        episodes: episodes.len(),
+        ranker: models.manifest.clone(),
+        arms: runs
+            .iter()
+            .map(|r| ArmReport {
+                name: r.name.clone(),
+                kind: if r.conversational { "agent" } else { "baseline" }.into(),
+                summary: Summary::of(&r.results, args.turns, r.conversational),
+            })
+            .collect(),
+    };
+    let episodes_run: usize = runs.iter().map(|r| r.results.len()).sum();
+    let run_s: f64 = runs.iter().map(|r| r.timings.wall_s).sum();
+    let timings = Timings {
+        wall_s: round4(wall),
+        episodes_per_s: if run_s > 0.0 {
+            round4(episodes_run as f64 / run_s)
+        } else {
+            0.0
+        },
+        arms: runs.iter().map(|r| r.timings.clone()).collect(),
+    };
+    let per_arm: Vec<(String, Vec<recagent_sim::EpisodeResult>)> = runs
+        .into_iter()
+        .map(|r| (r.name, r.results))
+        .collect();
+    write_all(&args.out, &report, &timings, &per_arm)?;
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["timings"] = serde_json::to_value(&timings)?;
+        v["out"] = args.out.display().to_string().into();
+        println!("{v}");
+    } else {
+        print!("{}", recagent_sim::report::markdown(&report, &timings));
+        println!("\nreports in {}", args.out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! An LLM persona simulator: any [`ChatModel`] plays the user, prompted
+//! (minijinja, `prompts/simulator*.j2`) with the target's facts, never its
+//! title. What it says is read back with the rules parse into
+//! [`Statement`]s, so its validity is measured, not assumed.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use minijinja::{Environment, UndefinedBehavior};
+use recagent_agent::Agent;
+use recagent_core::Item;
+use recagent_llm::{ChatModel, ChatOptions, ChatRequest, Message, ToolChoice};
+use serde::Serialize;
+
+use crate::rules::spoken_title;
+use crate::{Error, Result, Simulator, Statement};
+
+const SYSTEM: &str = include_str!("../prompts/simulator.j2");
+const TURN: &str = include_str!("../prompts/simulator_turn.j2");
+
+/// Tokens a simulated utterance may take.
+pub const UTTERANCE_TOKENS: u32 = 60;
+
+#[derive(Debug, Serialize)]
+struct SystemContext<'a> {
+    genres: Vec<&'a str>,
+    decade: Option<u16>,
+    liked: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct TurnContext {
+    shown: Vec<String>,
+}
+
+/// The statements in `text`, as the rules parse of `reader` reads them:
+/// genres wanted and avoided, year bounds, titles liked.
+pub fn statements_in(reader: &Agent, text: &str) -> Vec<Statement> {
+    let plan = reader.parse(text, 0);
+    let mut out: Vec<Statement> = Vec::new();
+    for genre in plan.genres {
+        out.push(Statement::Genre { genre });
+    }
+    for genre in plan.avoid_genres.into_iter().chain(plan.never_genres) {
+        out.push(Statement::NotGenre { genre });
+    }
+    if plan.year_min.is_some() || plan.year_max.is_some() {
+        out.push(match (plan.year_min, plan.year_max) {
+            (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => Statement::Decade { start: a },
+            (min, max) => Statement::Years { min, max },
+        });
+    }
+    for t in plan.liked_titles {
+        if let Some(item) = reader.resolve_title(&t) {
+            out.push(Statement::LikeTitle { item });
+        }
+    }
+    out
+}
+
+/// A model playing the user.
+#[derive(Debug)]
+pub struct LlmSimulator {
+    model: Arc<dyn ChatModel>,
+    reader: Arc<Agent>,
+    env: Environment<'static>,
+    messages: Vec<Message>,
+    said: Vec<Statement>,
+    /// Where the last utterance's statements start in `said`.
+    last_start: usize,
+    calls: usize,
+    options: ChatOptions,
+}
+
+impl LlmSimulator {
+    /// A persona for `target` who liked `history`; `reader` parses what it
+    /// says into statements (any agent over the same catalog).
+    pub fn new(
+        model: Arc<dyn ChatModel>,
+        reader: Arc<Agent>,
+        target: &Item,
+        history: &[Item],
+    ) -> Result<Self> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.add_template("system", SYSTEM)
+            .map_err(|e| Error::Prompt(e.to_string()))?;
+        env.add_template("turn", TURN)
+            .map_err(|e| Error::Prompt(e.to_string()))?;
+        // The liked titles that share a genre with the target, most recent
+        // first, at most three.
+        let liked: Vec<String> = history
+            .iter()
+            .rev()
+            .filter(|h| h.id != target.id && h.genres.iter().any(|g| target.genres.contains(g)))
+            .take(3)
+            .map(|h| spoken_title(&h.title))
+            .collect();
+        let ctx = SystemContext {
+            genres: target
+                .genres
+                .iter()
+                .map(String::as_str)
+                .filter(|g| !g.eq_ignore_ascii_case("unknown"))
+                .collect(),
+            decade: target.year.map(|y| y - y % 10),
+            liked,
+        };
+        let system = env
+            .get_template("system")
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| Error::Prompt(e.to_string()))?;
+        Ok(Self {
+            model,
+            reader,
+            env,
+            messages: vec![Message::system(system)],
+            said: Vec::new(),
+            last_start: 0,
+            calls: 0,
+            options: ChatOptions {
+                tool_choice: ToolChoice::None,
+                temperature: 0.0,
+                max_tokens: UTTERANCE_TOKENS,
+                seed: Some(0),
+                stop: vec!["\n\n".into()],
+            },
+        })
+    }
+
+    async fn say(&mut self, shown: &[Item]) -> Result<String> {
+        let ctx = TurnContext {
+            shown: shown.iter().map(|i| spoken_title(&i.title)).collect(),
+        };
+        let prompt = self
+            .env
+            .get_template("turn")
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| Error::Prompt(e.to_string()))?;
+        self.messages.push(Message::user(prompt));
+        self.utter().await
+    }
+
+    /// One model call on the transcript so far; the answer joins it.
+    async fn utter(&mut self) -> Result<String> {
+        self.calls += 1;
+        let request = ChatRequest {
+            messages: self.messages.clone(),
+            tools: Vec::new(),
+            options: self.options.clone(),
+        };
+        let answer = recagent_llm::complete(self.model.as_ref(), request).await?;
+        let text = answer.text.trim().trim_matches('"').trim().to_owned();
+        self.messages.push(Message::assistant(text.clone()));
+        self.last_start = self.said.len();
+        self.said.extend(statements_in(&self.reader, &text));
+        Ok(text)
+    }
+}
+
+impl Simulator for LlmSimulator {
+    fn opening(&mut self) -> BoxFuture<'_, Result<String>> {
+        Box::pin(self.say(&[]))
+    }
+
+    fn reply<'a>(&'a mut self, shown: &'a [Item]) -> BoxFuture<'a, Result<String>> {
+        Box::pin(self.say(shown))
+    }
+
+    fn regenerate(&mut self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            // Drop the answer that named the film (and what it stated), and
+            // say why.
+            self.messages.pop();
+            self.said.truncate(self.last_start);
+            self.messages.push(Message::user(
+                "You may not say a title for the film you have in mind. Say it again without any title for it.",
+            ));
+            self.utter().await.map(Some)
+        })
+    }
+
+    fn statements(&self) -> &[Statement] {
+        &self.said
+    }
+
+    fn model_calls(&self) -> usize {
+        self.calls
+    }
+}

@@ -1,0 +1,80 @@
+//! The LLM persona simulator on a scripted model: its prompt, and its
+//! statements checked against the target.
+
+use std::sync::Arc;
+
+use recagent_llm::{ChatResponse, scripted::ScriptedModel};
+use recagent_sim::{LlmSimulator, Simulator, Statement};
+
+use crate::fixture;
+
+fn says(text: &str) -> ChatResponse {
+    ChatResponse {
+        text: text.into(),
+        ..ChatResponse::default()
+    }
+}
+
+#[test]
+fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = Arc::new(fixture::agent(dir.path(), false));
+    let catalog = fixture::catalog();
+    let target = catalog
+        .items()
+        .iter()
+        .find(|i| i.genres.len() >= 2 && i.year.is_some())
+        .unwrap()
+        .clone();
+    let other = catalog
+        .genre_vocab()
+        .into_iter()
+        .find(|g| !target.genres.contains(g) && g != "unknown")
+        .unwrap();
+    let decade = target.year.unwrap() - target.year.unwrap() % 10;
+    let model = Arc::new(ScriptedModel::new([
+        says(&format!("\"I'd like a {} movie from the {decade}s.\"", target.genres[0])),
+        // A lie: a genre the target does not have.
+        says(&format!("Actually, make it a {other} film.")),
+    ]));
+    let history: Vec<_> = catalog
+        .items()
+        .iter()
+        .filter(|i| i.id != target.id)
+        .take(5)
+        .cloned()
+        .collect();
+    let mut sim = LlmSimulator::new(model.clone(), reader, &target, &history).unwrap();
+    let rt = fixture::runtime();
+    let first = rt.block_on(sim.opening()).unwrap();
+    assert!(!first.starts_with('"'), "quotes are trimmed: {first}");
+    let shown = catalog.items()[10..13].to_vec();
+    rt.block_on(sim.reply(&shown)).unwrap();
+    assert_eq!(sim.model_calls(), 2);
+
+    let requests = model.requests();
+    let system = &requests[0].messages[0].content;
+    assert!(!system.contains(&target.title), "{system}");
+    for g in &target.genres {
+        assert!(system.contains(g.as_str()), "{system}");
+    }
+    assert!(system.contains(&format!("{decade}s")), "{system}");
+    // The second call shows the list and keeps the transcript.
+    let turn = &requests[1].messages;
+    assert_eq!(turn.len(), 4, "{turn:?}");
+    let listed = &turn[3].content;
+    assert!(listed.contains("1. "), "{listed}");
+    insta::assert_snapshot!("persona_turn_prompt", listed);
+
+    let said = sim.statements().to_vec();
+    assert!(said.contains(&Statement::Genre {
+        genre: target.genres[0].clone()
+    }));
+    assert!(said.contains(&Statement::Decade { start: decade }), "{said:?}");
+    assert!(said.contains(&Statement::Genre { genre: other.clone() }));
+    let truths: Vec<bool> = said
+        .iter()
+        .map(|s| sim.states_truly(s, &target, catalog.items()))
+        .collect();
+    assert_eq!(truths.iter().filter(|t| !**t).count(), 1, "{said:?} {truths:?}");
+}
