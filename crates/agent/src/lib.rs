@@ -35,7 +35,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use recagent_catalog::split::{LabelRule, positive_histories};
-use recagent_core::{Catalog, ItemId};
+use recagent_core::{Catalog, ItemId, UserId};
 use recagent_llm::ChatModel;
 use recagent_memory::Memory;
 use recagent_ranker::Funnel;
@@ -268,6 +268,15 @@ impl Agent {
     /// ranker.
     pub fn session(&self, user: &str) -> Session {
         Session::new(Arc::clone(&self.inner), user)
+    }
+
+    /// A conversation with memory key `user` that the ranker scores as
+    /// catalog user `catalog_user` (its features and learned embedding)
+    /// with exactly the positives `log`, oldest first, instead of the
+    /// user's whole log. An evaluation passes the history before its
+    /// held-out target, so the target never reaches the ranker.
+    pub fn session_as(&self, user: &str, catalog_user: UserId, log: Vec<ItemId>) -> Session {
+        Session::new(Arc::clone(&self.inner), user).ranking_as(catalog_user, log)
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -72,6 +72,9 @@ pub struct Session {
     inner: Arc<Inner>,
     user: String,
     catalog_user: Option<UserId>,
+    /// The positives the ranker starts from, when not the catalog user's
+    /// whole log (an evaluation holds the target out).
+    ranker_log: Option<Vec<ItemId>>,
     history: Vec<Message>,
     last_shown: Vec<ItemId>,
     last_plan: Option<Plan>,
@@ -95,11 +98,20 @@ impl Session {
             inner,
             user: user.to_owned(),
             catalog_user,
+            ranker_log: None,
             history: Vec::new(),
             last_shown: Vec::new(),
             last_plan: None,
             excluded: Vec::new(),
         }
+    }
+
+    /// The same session, ranking as catalog user `user` whose positives
+    /// are exactly `log` (oldest first) rather than the user's whole log.
+    pub(crate) fn ranking_as(mut self, user: UserId, log: Vec<ItemId>) -> Self {
+        self.catalog_user = Some(user);
+        self.ranker_log = Some(log);
+        self
     }
 
     pub fn user(&self) -> &str {
@@ -288,11 +300,14 @@ impl Session {
         };
         let mut machine = Machine::new(setup, Arc::clone(&inner.prompts));
         let mut bus = Bus::default();
-        let mut history: Vec<ItemId> = self
-            .catalog_user
-            .and_then(|u| inner.histories.get(u.index()))
-            .cloned()
-            .unwrap_or_default();
+        let mut history: Vec<ItemId> = match &self.ranker_log {
+            Some(log) => log.clone(),
+            None => self
+                .catalog_user
+                .and_then(|u| inner.histories.get(u.index()))
+                .cloned()
+                .unwrap_or_default(),
+        };
         let mut notes: Vec<String> = Vec::new();
         let mut excluded_last = false;
         let mut input = Input::Start;

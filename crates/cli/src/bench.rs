@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Llm(LlmArgs),
     /// The agent on the labelled requests: right tool, filters and titles per controller, and turn latency
     Agent(AgentBenchArgs),
+    /// The server on loopback: concurrent sessions of several turns, p50/p99 latency, errors and cross-talk
+    Serve(crate::serve::ServeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,7 +137,7 @@ struct RankerBench {
     threads: usize,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -149,6 +151,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Retrieval(args) => bench_retrieval(home, args),
         BenchCommand::Llm(args) => bench_llm(home, args),
         BenchCommand::Agent(args) => bench_agent(home, args),
+        BenchCommand::Serve(args) => crate::serve::bench(home, args),
     }
 }
 

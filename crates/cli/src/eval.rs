@@ -118,16 +118,7 @@ impl Tape {
         Ok(match self {
             Tape::Live => load()?,
             Tape::Record(d) => Arc::new(Recorder::create(load()?, &file(d))?),
-            Tape::Replay(d) => {
-                let path = file(d);
-                anyhow::ensure!(
-                    path.is_file(),
-                    "no cassette {}: record one with --record {}",
-                    path.display(),
-                    d.display()
-                );
-                Arc::new(Replayer::open(&path)?)
-            }
+            Tape::Replay(d) => Arc::new(Replayer::open(&file(d))?),
         })
     }
 }
@@ -150,6 +141,27 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     let mut controllers = args.controller.clone();
     controllers.dedup();
     anyhow::ensure!(!controllers.is_empty(), "name at least one --controller");
+    let tape = Tape::of(&args);
+    // Missing cassettes are named before anything slow runs.
+    if let Tape::Replay(dir) = &tape {
+        let mut labels: Vec<&str> = controllers
+            .iter()
+            .filter(|c| **c != ControllerName::Rules)
+            .map(|c| controller_label(*c))
+            .collect();
+        if args.simulator == SimulatorName::Llm {
+            labels.push("simulator");
+        }
+        for label in labels {
+            let path = dir.join(format!("{label}.jsonl"));
+            anyhow::ensure!(
+                path.is_file(),
+                "no cassette {}: record one with the same command and --record {}",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
     let started = Instant::now();
     let bars = Bars::new();
     let catalog: Arc<Catalog> = Arc::new(store::load(home, &args.name, &bars)?);
@@ -171,7 +183,6 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
         max_turns: args.turns,
         ..EpisodeConfig::default()
     };
-    let tape = Tape::of(&args);
     // One local model serves every role that needs it.
     let mut local: Option<Arc<dyn ChatModel>> = None;
     let mut load = |c: ControllerName| -> anyhow::Result<Arc<dyn ChatModel>> {

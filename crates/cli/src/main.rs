@@ -6,11 +6,13 @@
 
 mod agent;
 mod bench;
+mod chat;
 mod data;
 mod eval;
 mod index;
 mod model;
 mod progress;
+mod serve;
 mod train;
 
 use std::path::PathBuf;
@@ -45,6 +47,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Chat with the agent in the terminal (sets a new machine up first)
+    Chat(chat::ChatArgs),
     /// Ask the agent one thing and print the answer, the items and the trace
     Ask(agent::AskArgs),
     /// Show or forget what the agent remembers about a user
@@ -52,6 +56,8 @@ enum Command {
     Profile(agent::ProfileCommand),
     /// Simulated users against each controller and the baselines: Hit@k by turn, reports and plots
     Eval(eval::EvalArgs),
+    /// Serve the agent over an OpenAI-compatible HTTP API with per-user keys
+    Serve(serve::ServeArgs),
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -91,6 +97,35 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+fn dispatch(home: &Home, pip: &recagent_catalog::fetch::Pip, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Chat(args) => chat::run(home, pip, args),
+        Command::Ask(args) => agent::ask(home, args),
+        Command::Profile(cmd) => agent::profile(home, cmd),
+        Command::Eval(args) => eval::run(home, args),
+        Command::Serve(args) => serve::run(home, args),
+        Command::Data(cmd) => data::run(home, pip, cmd),
+        Command::Train(args) => train::run(home, args),
+        Command::Index(cmd) => index::run(home, cmd),
+        Command::Search(args) => index::search(home, args),
+        Command::Model(cmd) => model::run(home, pip, cmd),
+        Command::Bench(cmd) => bench::run(home, cmd),
+    }
+}
+
+/// Runs a command as if typed (`["train", "ml-100k"]`), with every flag at
+/// its default: how `chat` sets a new machine up with the very commands a
+/// user would run.
+pub(crate) fn run_command(
+    home: &Home,
+    pip: &recagent_catalog::fetch::Pip,
+    args: &[&str],
+) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(std::iter::once("recagent").chain(args.iter().copied()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    dispatch(home, pip, cli.command)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -104,17 +139,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The libraries read no environment; what they need from it is read here.
     let pip = data::pip_from_env();
-    let result = home(cli.home).and_then(|home| match cli.command {
-        Command::Ask(args) => agent::ask(&home, args),
-        Command::Profile(cmd) => agent::profile(&home, cmd),
-        Command::Eval(args) => eval::run(&home, args),
-        Command::Data(cmd) => data::run(&home, &pip, cmd),
-        Command::Train(args) => train::run(&home, args),
-        Command::Index(cmd) => index::run(&home, cmd),
-        Command::Search(args) => index::search(&home, args),
-        Command::Model(cmd) => model::run(&home, &pip, cmd),
-        Command::Bench(cmd) => bench::run(&home, cmd),
-    });
+    let result = home(cli.home).and_then(|home| dispatch(&home, &pip, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -168,8 +168,8 @@ impl EvalModels {
     }
 
     /// The CRM-only baseline: the funnel over every item the history does
-    /// not hold, for an anonymous user with the episode's history (which
-    /// never holds the target).
+    /// not hold, for the episode's user with the episode's history (which
+    /// never holds the target), as the agent's sessions rank.
     pub fn crm_list(&self, catalog: &Catalog, episode: &Episode, n: usize) -> Result<Vec<ItemId>> {
         let seen: HashSet<ItemId> = episode.history.iter().copied().collect();
         let candidates: Vec<ItemId> = catalog
@@ -179,7 +179,7 @@ impl EvalModels {
             .filter(|i| !seen.contains(i))
             .collect();
         let user = UserContext {
-            user: None,
+            user: Some(episode.user),
             history: &episode.history,
         };
         let out = self.funnel.run(

@@ -9,9 +9,10 @@
 //! [`report`] writes them out with plots.
 //!
 //! Neither channel leaks:
-//! * **Recommender.** The session's user is a fresh key (never a catalog
-//!   user, whose log holds the target), its profile is seeded with the
-//!   episode's history only, and [`run_episode`] fails with
+//! * **Recommender.** The session's memory key is fresh, its profile is
+//!   seeded with the episode's history only, the ranker scores it as the
+//!   catalog user with that history (never the user's log, which holds the
+//!   target), and [`run_episode`] fails with
 //!   [`Error::RankerSawTarget`] if the ranker was ever handed the target.
 //!   The ranker itself comes from [`crm::EvalModels`], trained with every
 //!   target held out.
@@ -231,7 +232,9 @@ pub async fn run_episode(
     memory.forget(user, &recagent_memory::Forget::All)?;
     memory.set_items(user, &episode.history, ItemFeedback::Liked)?;
     memory.set_items(user, &episode.history, ItemFeedback::Seen)?;
-    let mut session = agent.session(user);
+    // The ranker knows the catalog user (features, embedding) but only
+    // the history before the target.
+    let mut session = agent.session_as(user, episode.user, episode.history.clone());
     let mut turns = Vec::new();
     let (mut hit_turn, mut hit_rank) = (None, None);
     let mut final_pool = Vec::new();

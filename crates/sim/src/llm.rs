@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::rules::spoken_title;
 use crate::{Error, Result, Simulator, Statement};
 
-const SYSTEM: &str = include_str!("../prompts/simulator.j2");
-const TURN: &str = include_str!("../prompts/simulator_turn.j2");
+const SYSTEM: &str = include_str!("../../../prompts/simulator.j2");
+const TURN: &str = include_str!("../../../prompts/simulator_turn.j2");
 
 /// Tokens a simulated utterance may take.
 pub const UTTERANCE_TOKENS: u32 = 60;

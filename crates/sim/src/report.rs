@@ -106,7 +106,7 @@ impl ArmTimings {
             name: name.to_owned(),
             wall_s: (wall_s * 1000.0).round() / 1000.0,
             episodes_per_s: if wall_s > 0.0 {
-                (episodes as f64 / wall_s * 10.0).round() / 10.0
+                crate::round4(episodes as f64 / wall_s)
             } else {
                 0.0
             },
@@ -300,6 +300,20 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
     s
 }
 
+/// Distinct, readable line colours (the first six of the Tableau palette).
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn color(i: usize) -> RGBColor {
+    COLORS[i % COLORS.len()]
+}
+
 fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Report {
         path: "plot".into(),
@@ -340,7 +354,7 @@ pub fn hit_plot(report: &Report) -> Result<String> {
             .draw()
             .map_err(plot_err)?;
         for (i, arm) in report.arms.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+            let color = color(i);
             let points: Vec<(f64, f64)> = arm
                 .summary
                 .hit_at_10
@@ -408,7 +422,7 @@ pub fn latency_plot(timings: &Timings) -> Result<String> {
             if arm.turn_samples.is_empty() {
                 continue;
             }
-            let color = Palette99::pick(i).to_rgba();
+            let color = color(i);
             let mut v = arm.turn_samples.clone();
             v.sort_by(f64::total_cmp);
             let n = v.len() as f64;

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chat;
 mod data;
+mod eval;
 mod ranker;
 mod search;
 
@@ -57,6 +59,13 @@ fn every_command_has_help() {
         &["model"],
         &["model", "pull"],
         &["model", "list"],
+        &["ask"],
+        &["profile"],
+        &["bench", "agent"],
+        &["eval"],
+        &["chat"],
+        &["serve"],
+        &["bench", "serve"],
     ] {
         let out = recagent(home.path())
             .args(args)

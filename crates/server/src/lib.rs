@@ -1,0 +1,639 @@
+//! `recagent serve`: the agent behind an OpenAI-compatible HTTP API (axum).
+//!
+//! * `POST /v1/chat/completions`, streamed (SSE) or not, in the OpenAI
+//!   chat-completions format. The API key (`Authorization: Bearer KEY`)
+//!   names the user; `model` picks the controller. The last user message is
+//!   the turn; the conversation itself is kept on the server, one session
+//!   per user and model. The recommended items and the funnel trace come
+//!   back in the `recagent` extension field (of the response, or of the
+//!   last chunk when streamed).
+//! * `GET /v1/models`, `GET /v1/profile`, `DELETE /v1/profile`,
+//!   `POST /v1/feedback`, `POST /v1/reset`.
+//!
+//! A user reaches only their own profile and sessions. Turns run on
+//! blocking threads, so recall, ranking and a local model never hold an
+//! async worker.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use recagent_agent::{Agent, Event, Session, Turn};
+use recagent_core::ItemId;
+use recagent_memory::{Forget, ItemFeedback};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex as AsyncMutex;
+
+/// Errors of setting a server up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("keys file {path}: {reason}")]
+    Keys { path: String, reason: String },
+    #[error("the server needs at least one model (controller)")]
+    NoModel,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// API keys and the users they stand for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys(HashMap<String, String>);
+
+impl Keys {
+    /// Parses lines of `KEY USER`; blank lines and `#` comments are
+    /// skipped. A key may appear once; a user may have several keys.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let mut keys = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |reason: String| Error::Keys {
+                path: origin.to_owned(),
+                reason: format!("line {}: {reason}", n + 1),
+            };
+            let mut parts = line.split_whitespace();
+            let (Some(key), Some(user), None) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(bad("expected `KEY USER`".into()));
+            };
+            if key.len() < 8 {
+                return Err(bad("a key needs at least 8 characters".into()));
+            }
+            if keys.insert(key.to_owned(), user.to_owned()).is_some() {
+                return Err(bad("this key is listed twice".into()));
+            }
+        }
+        if keys.is_empty() {
+            return Err(Error::Keys {
+                path: origin.to_owned(),
+                reason: "no keys; add lines of `KEY USER`".into(),
+            });
+        }
+        Ok(Self(keys))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Keys {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The user a key stands for.
+    pub fn user(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body (413 above).
+    pub max_body_bytes: usize,
+    /// Most messages in one chat request (413 above).
+    pub max_messages: usize,
+    /// Longest user message, in characters (413 above).
+    pub max_message_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            max_messages: 64,
+            max_message_chars: 4000,
+        }
+    }
+}
+
+type SessionKey = (String, String);
+
+/// What every request shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// Agents by model name (`rules`, `local`, an API model's name).
+    agents: BTreeMap<String, Arc<Agent>>,
+    default_model: String,
+    keys: Keys,
+    limits: Limits,
+    sessions: std::sync::Mutex<HashMap<SessionKey, Arc<AsyncMutex<Session>>>>,
+    next_id: AtomicU64,
+}
+
+impl AppState {
+    /// A server over `agents` (by model name; the first is the default).
+    pub fn new(agents: Vec<(String, Arc<Agent>)>, keys: Keys, limits: Limits) -> Result<Self> {
+        let default_model = agents.first().ok_or(Error::NoModel)?.0.clone();
+        Ok(Self {
+            agents: agents.into_iter().collect(),
+            default_model,
+            keys,
+            limits,
+            sessions: std::sync::Mutex::default(),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    fn agent(&self, model: Option<&str>) -> Result<(String, Arc<Agent>), ApiError> {
+        let name = model
+            .filter(|m| !m.is_empty())
+            .unwrap_or(&self.default_model);
+        match self.agents.get(name) {
+            Some(a) => Ok((name.to_owned(), Arc::clone(a))),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "model_not_found",
+                format!(
+                    "no model {name:?}; GET /v1/models lists them ({})",
+                    self.agents.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The session of `user` with `model`, made on first use.
+    fn session(&self, user: &str, model: &str, agent: &Agent) -> Arc<AsyncMutex<Session>> {
+        let mut map = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            map.entry((user.to_owned(), model.to_owned()))
+                .or_insert_with(|| Arc::new(AsyncMutex::new(agent.session(user)))),
+        )
+    }
+
+    fn forget_sessions(&self, user: &str) {
+        let mut map = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|(u, _), _| u != user);
+    }
+
+    fn completion_id(&self) -> String {
+        format!("chatcmpl-{}", self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// An error in the OpenAI format: `{"error": {"message", "type", "code"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let kind = match self.status {
+            StatusCode::UNAUTHORIZED => "authentication_error",
+            s if s.is_server_error() => "server_error",
+            _ => "invalid_request_error",
+        };
+        (
+            self.status,
+            Json(json!({"error": {"message": self.message, "type": kind, "code": self.code}})),
+        )
+            .into_response()
+    }
+}
+
+/// The user a request's API key names.
+#[derive(Debug, Clone)]
+pub struct User(pub String);
+
+impl FromRequestParts<Arc<AppState>> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "missing_api_key",
+                    "no API key: send `Authorization: Bearer KEY` with a key from the server's keys file",
+                )
+            })?;
+        let key = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .unwrap_or_default();
+        state
+            .keys
+            .user(key)
+            .map(|u| User(u.to_owned()))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_api_key",
+                    "this API key is not in the server's keys file",
+                )
+            })
+    }
+}
+
+/// A JSON body whose rejection is a clear 400 (or 413) in the OpenAI format.
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "body_too_large", "the request body is too large")
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the request body is not valid: {}", e.body_text()),
+            )
+        }
+    })
+}
+
+/// One message of a chat request: `content` is a string or a list of parts.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InMessage {
+    pub role: String,
+    #[serde(default)]
+    pub content: Value,
+}
+
+impl InMessage {
+    fn text(&self) -> String {
+        match &self.content {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The part of a chat-completions request the server reads; other fields
+/// (temperature, tools, …) are accepted and ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatRequest {
+    #[serde(default)]
+    pub model: Option<String>,
+    pub messages: Vec<InMessage>,
+    #[serde(default)]
+    pub stream: bool,
+}
+
+/// The `recagent` extension of a response.
+#[derive(Debug, Clone, Serialize)]
+struct Extension<'a> {
+    user: &'a str,
+    items: &'a [recagent_agent::Recommendation],
+    trace: &'a recagent_agent::TurnTrace,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn usage(t: &Turn) -> Value {
+    let p = t.trace.prompt_tokens();
+    let c = t.trace.completion_tokens();
+    json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c})
+}
+
+/// Runs one turn on a blocking thread, forwarding its events.
+fn spawn_turn(
+    session: Arc<AsyncMutex<Session>>,
+    text: String,
+) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let mut s = session.lock().await;
+            let mut events = s.send(&text);
+            while let Some(e) = events.next().await {
+                // The client went away: finish the turn anyway, so the
+                // session and profile stay consistent.
+                let _ = tx.send(e);
+            }
+        });
+    });
+    rx
+}
+
+async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    User(user): User,
+    req: Result<Json<ChatRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let req = body(req)?;
+    let limits = state.limits;
+    if req.messages.len() > limits.max_messages {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_messages",
+            format!(
+                "{} messages; at most {} (the server keeps the conversation, so sending the last user message is enough)",
+                req.messages.len(),
+                limits.max_messages
+            ),
+        ));
+    }
+    let text = req
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(InMessage::text)
+        .unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no_user_message",
+            "the request has no user message with text",
+        ));
+    }
+    if text.chars().count() > limits.max_message_chars {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "message_too_long",
+            format!(
+                "the user message has {} characters; at most {}",
+                text.chars().count(),
+                limits.max_message_chars
+            ),
+        ));
+    }
+    let (model, agent) = state.agent(req.model.as_deref())?;
+    let session = state.session(&user, &model, &agent);
+    let id = state.completion_id();
+    let created = now();
+    let mut rx = spawn_turn(session, text);
+    if !req.stream {
+        let mut turn = None;
+        while let Some(e) = rx.recv().await {
+            if let Event::Answer(t) = e {
+                turn = Some(t);
+            }
+        }
+        let t = turn.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "turn_failed",
+                "the turn ended without an answer",
+            )
+        })?;
+        let ext = Extension {
+            user: &user,
+            items: &t.items,
+            trace: &t.trace,
+        };
+        return Ok(Json(json!({
+            "id": id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": t.answer},
+                "finish_reason": "stop",
+            }],
+            "usage": usage(&t),
+            "recagent": ext,
+        }))
+        .into_response());
+    }
+    let chunk = move |delta: Value, finish: Option<&str>, ext: Option<Value>| -> SseEvent {
+        let mut v = json!({
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        });
+        if let Some(ext) = ext {
+            v["recagent"] = ext;
+        }
+        SseEvent::default().data(v.to_string())
+    };
+    let stream = async_stream::stream! {
+        yield Ok::<_, Infallible>(chunk(json!({"role": "assistant", "content": ""}), None, None));
+        let mut streamed = String::new();
+        while let Some(e) = rx.recv().await {
+            match e {
+                Event::TextDelta { text } => {
+                    streamed.push_str(&text);
+                    yield Ok(chunk(json!({"content": text}), None, None));
+                }
+                Event::Answer(t) => {
+                    // The rest of the answer: the list, or all of it when
+                    // the opening was repaired.
+                    let rest = match t.answer.strip_prefix(streamed.as_str()) {
+                        Some(rest) => rest.to_owned(),
+                        None if streamed.is_empty() => t.answer.clone(),
+                        None => format!("\n\n{}", t.answer),
+                    };
+                    if !rest.is_empty() {
+                        yield Ok(chunk(json!({"content": rest}), None, None));
+                    }
+                    let ext = json!({
+                        "user": user,
+                        "items": t.items,
+                        "trace": t.trace,
+                        "answer": t.answer,
+                    });
+                    yield Ok(chunk(json!({}), Some("stop"), Some(ext)));
+                }
+                _ => {}
+            }
+        }
+        yield Ok(SseEvent::default().data("[DONE]"));
+    };
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+async fn models(State(state): State<Arc<AppState>>, _user: User) -> Json<Value> {
+    let data: Vec<Value> = state
+        .agents
+        .iter()
+        .map(|(name, a)| {
+            json!({"id": name, "object": "model", "created": 0, "owned_by": a.controller_name()})
+        })
+        .collect();
+    Json(json!({"object": "list", "data": data}))
+}
+
+/// A profile as the API shows it: items with their titles.
+fn profile_json(agent: &Agent, user: &str) -> Result<Value, ApiError> {
+    let p = agent.memory().profile(user).map_err(internal)?;
+    let items = |ids: &[ItemId]| -> Vec<Value> {
+        ids.iter()
+            .filter_map(|i| agent.catalog().item(*i))
+            .map(|i| json!({"id": i.key, "title": i.title, "year": i.year}))
+            .collect()
+    };
+    Ok(json!({
+        "user": user,
+        "facts": p.facts.iter().map(|f| f.text.clone()).collect::<Vec<_>>(),
+        "liked": items(&p.liked),
+        "disliked": items(&p.disliked),
+        "seen": items(&p.seen),
+        "liked_genres": p.liked_genres,
+        "avoided_genres": p.avoided_genres,
+    }))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        e.to_string(),
+    )
+}
+
+async fn get_profile(
+    State(state): State<Arc<AppState>>,
+    User(user): User,
+) -> Result<Json<Value>, ApiError> {
+    let (_, agent) = state.agent(None)?;
+    Ok(Json(profile_json(&agent, &user)?))
+}
+
+async fn delete_profile(
+    State(state): State<Arc<AppState>>,
+    User(user): User,
+) -> Result<Json<Value>, ApiError> {
+    let (_, agent) = state.agent(None)?;
+    agent
+        .memory()
+        .forget(&user, &Forget::All)
+        .map_err(internal)?;
+    state.forget_sessions(&user);
+    Ok(Json(json!({"user": user, "deleted": true})))
+}
+
+/// `POST /v1/feedback`: `{"item": "KEY", "feedback": "like|dislike|seen"}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedbackRequest {
+    pub item: String,
+    pub feedback: String,
+}
+
+async fn feedback(
+    State(state): State<Arc<AppState>>,
+    User(user): User,
+    req: Result<Json<FeedbackRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let req = body(req)?;
+    let (_, agent) = state.agent(None)?;
+    let fb = match req.feedback.as_str() {
+        "like" | "liked" => ItemFeedback::Liked,
+        "dislike" | "disliked" => ItemFeedback::Disliked,
+        "seen" => ItemFeedback::Seen,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_feedback",
+                format!("feedback {other:?}: use like, dislike or seen"),
+            ));
+        }
+    };
+    let item = agent.catalog().item_by_key(&req.item).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_item",
+            format!(
+                "no item {:?} in catalog {} (use the `id` of an item the server returned)",
+                req.item,
+                agent.catalog().name()
+            ),
+        )
+    })?;
+    agent
+        .memory()
+        .set_items(&user, &[item], fb)
+        .map_err(internal)?;
+    Ok(Json(profile_json(&agent, &user)?))
+}
+
+async fn reset(State(state): State<Arc<AppState>>, User(user): User) -> Json<Value> {
+    state.forget_sessions(&user);
+    Json(json!({"user": user, "reset": true}))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see docs/server.md",
+    )
+}
+
+/// The API's routes over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .route("/v1/profile", get(get_profile).delete(delete_profile))
+        .route("/v1/feedback", post(feedback))
+        .route("/v1/reset", post(reset))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then lets
+/// running requests (and their turns) finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
