@@ -48,7 +48,10 @@ fn step(
     eprintln!("[{n}/{of}] {what}…");
     let t = Instant::now();
     make()?;
-    eprintln!("[{n}/{of}] {what}: done in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "[{n}/{of}] {what}: done in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -57,8 +60,12 @@ fn index_ready(home: &Home, name: &str) -> bool {
         && store::load(home, name, &recagent_core::NoProgress)
             .ok()
             .is_some_and(|c| {
-                recagent_retrieval::Retriever::open(home, &c, &recagent_retrieval::Backend::Embedded)
-                    .is_ok()
+                recagent_retrieval::Retriever::open(
+                    home,
+                    &c,
+                    &recagent_retrieval::Backend::Embedded,
+                )
+                .is_ok()
             })
 }
 
@@ -79,17 +86,29 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
             "there is no catalog {name}; import one with `recagent data import DIR --name {name}` (docs/catalogs.md), or chat about ml-100k"
         );
     }
-    step(1, of, &format!("fetch the catalog {name}"), || store::exists(home, name), || {
-        crate::run_command(home, pip, &["data", "fetch", name])
-    })?;
-    step(2, of, "build the indexes", || index_ready(home, name), || {
-        crate::run_command(home, pip, &["index", "build", name])
-    })?;
+    step(
+        1,
+        of,
+        &format!("fetch the catalog {name}"),
+        || store::exists(home, name),
+        || crate::run_command(home, pip, &["data", "fetch", name]),
+    )?;
+    step(
+        2,
+        of,
+        "build the indexes",
+        || index_ready(home, name),
+        || crate::run_command(home, pip, &["index", "build", name]),
+    )?;
     let kind = args.agent.ranker.kind();
     let models = ModelStore::for_catalog(home, name);
-    step(3, of, &format!("train the {} ranker", kind.name()), || models.has_ranker(kind, false), || {
-        crate::run_command(home, pip, &["train", name, "--model", kind.name()])
-    })?;
+    step(
+        3,
+        of,
+        &format!("train the {} ranker", kind.name()),
+        || models.has_ranker(kind, false),
+        || crate::run_command(home, pip, &["train", name, "--model", kind.name()]),
+    )?;
     let mut notes = Vec::new();
     let mut controller = wanted;
     if wanted == ControllerName::Local {

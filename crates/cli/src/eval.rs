@@ -133,10 +133,7 @@ fn controller_label(c: ControllerName) -> &'static str {
 
 pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.episodes >= 1, "--episodes must be at least 1");
-    anyhow::ensure!(
-        (1..=20).contains(&args.turns),
-        "--turns must be 1 to 20"
-    );
+    anyhow::ensure!((1..=20).contains(&args.turns), "--turns must be 1 to 20");
     anyhow::ensure!((1..=20).contains(&args.k), "--k must be 1 to 20");
     let mut controllers = args.controller.clone();
     controllers.dedup();
@@ -235,7 +232,9 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     let rt = crate::runtime()?;
     let mut runs: Vec<ArmRun> = Vec::new();
     for b in [Baseline::Popularity, Baseline::CrmOnly] {
-        runs.push(run_baseline(b, &models, &catalog, &episodes, args.k, &bars)?);
+        runs.push(run_baseline(
+            b, &models, &catalog, &episodes, args.k, &bars,
+        )?);
     }
     for c in controllers {
         let label = controller_label(c);
@@ -276,7 +275,12 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
             .iter()
             .map(|r| ArmReport {
                 name: r.name.clone(),
-                kind: if r.conversational { "agent" } else { "baseline" }.into(),
+                kind: if r.conversational {
+                    "agent"
+                } else {
+                    "baseline"
+                }
+                .into(),
                 summary: Summary::of(&r.results, args.turns, r.conversational),
             })
             .collect(),
@@ -292,10 +296,8 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
         },
         arms: runs.iter().map(|r| r.timings.clone()).collect(),
     };
-    let per_arm: Vec<(String, Vec<recagent_sim::EpisodeResult>)> = runs
-        .into_iter()
-        .map(|r| (r.name, r.results))
-        .collect();
+    let per_arm: Vec<(String, Vec<recagent_sim::EpisodeResult>)> =
+        runs.into_iter().map(|r| (r.name, r.results)).collect();
     write_all(&args.out, &report, &timings, &per_arm)?;
     if args.json {
         let mut v = serde_json::to_value(&report)?;

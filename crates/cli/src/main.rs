@@ -97,7 +97,11 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn dispatch(home: &Home, pip: &recagent_catalog::fetch::Pip, command: Command) -> anyhow::Result<()> {
+fn dispatch(
+    home: &Home,
+    pip: &recagent_catalog::fetch::Pip,
+    command: Command,
+) -> anyhow::Result<()> {
     match command {
         Command::Chat(args) => chat::run(home, pip, args),
         Command::Ask(args) => agent::ask(home, args),

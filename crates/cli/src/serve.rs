@@ -84,13 +84,17 @@ fn agents(
         if out.iter().any(|(l, _)| *l == label) {
             continue;
         }
-        let mut b = Agent::builder(Arc::clone(&catalog), Arc::clone(&retriever), Arc::clone(&memory))
-            .funnel(funnel.clone())
-            .controller(controller)
-            .config(AgentConfig {
-                model_answer: model_answer(*c, opts),
-                ..AgentConfig::default()
-            });
+        let mut b = Agent::builder(
+            Arc::clone(&catalog),
+            Arc::clone(&retriever),
+            Arc::clone(&memory),
+        )
+        .funnel(funnel.clone())
+        .controller(controller)
+        .config(AgentConfig {
+            model_answer: model_answer(*c, opts),
+            ..AgentConfig::default()
+        });
         if let Some(dir) = &opts.prompts {
             b = b.prompt_overrides(dir);
         }
@@ -128,12 +132,21 @@ pub fn run(home: &Home, args: ServeArgs) -> anyhow::Result<()> {
         keys_path.is_file(),
         "no keys file at {0}; create one with a line of `KEY USER` per user, e.g.\n  mkdir -p {1} && echo \"$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n') alice\" >> {0}",
         keys_path.display(),
-        keys_path.parent().map_or_else(|| ".".into(), |p| p.display().to_string())
+        keys_path
+            .parent()
+            .map_or_else(|| ".".into(), |p| p.display().to_string())
     );
     let keys = Keys::load(&keys_path)?;
     let bars = Bars::new();
     let memory = Arc::new(Memory::open(&memory_path(home, &args.name))?);
-    let agents = agents(home, &args.name, &args.controller, &args.agent, memory, &bars)?;
+    let agents = agents(
+        home,
+        &args.name,
+        &args.controller,
+        &args.agent,
+        memory,
+        &bars,
+    )?;
     let names: Vec<String> = agents.iter().map(|(n, _)| n.clone()).collect();
     let limits = Limits {
         max_body_bytes: args.max_body,
@@ -210,10 +223,20 @@ fn script(n: usize, genres: &[String]) -> Vec<String> {
 }
 
 pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.sessions >= 1 && args.turns >= 1, "--sessions and --turns must be at least 1");
+    anyhow::ensure!(
+        args.sessions >= 1 && args.turns >= 1,
+        "--sessions and --turns must be at least 1"
+    );
     let bars = Bars::new();
     let memory = Arc::new(Memory::in_memory()?);
-    let agents = agents(home, &args.name, &[args.controller], &args.agent, memory, &bars)?;
+    let agents = agents(
+        home,
+        &args.name,
+        &[args.controller],
+        &args.agent,
+        memory,
+        &bars,
+    )?;
     let model = agents[0].0.clone();
     let catalog_genres: Vec<String> = agents[0]
         .1
@@ -222,7 +245,11 @@ pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
         .into_iter()
         .filter(|g| g != "unknown")
         .collect();
-    anyhow::ensure!(!catalog_genres.is_empty(), "catalog {} has no genres", args.name);
+    anyhow::ensure!(
+        !catalog_genres.is_empty(),
+        "catalog {} has no genres",
+        args.name
+    );
     let keys_text: String = (0..args.sessions)
         .map(|n| format!("bench-key-{n:04} user{n}\n"))
         .collect();
@@ -281,7 +308,13 @@ pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{} sessions × {} turns on {} ({}): {} requests, {} errors, {} cross-talk",
-            report.sessions, report.turns, report.catalog, report.controller, report.requests, report.errors, report.cross_talk
+            report.sessions,
+            report.turns,
+            report.catalog,
+            report.controller,
+            report.requests,
+            report.errors,
+            report.cross_talk
         );
         println!(
             "latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {:.1} requests/s over {:.1} s",

@@ -527,11 +527,7 @@ fn profile_json(agent: &Agent, user: &str) -> Result<Value, ApiError> {
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        e.to_string(),
-    )
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
 }
 
 async fn get_profile(

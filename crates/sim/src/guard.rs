@@ -21,7 +21,15 @@ const ARTICLES: &[&str] = &[
 
 /// Words too common to identify a one-word title on their own.
 const COMMON: &[&str] = &[
-    "movie", "movies", "film", "films", "something", "like", "want", "the", "and",
+    "movie",
+    "movies",
+    "film",
+    "films",
+    "something",
+    "like",
+    "want",
+    "the",
+    "and",
 ];
 
 /// One word of text and where it is.
@@ -227,6 +235,9 @@ mod tests {
             "Is it that one? I think it's that one."
         );
         let g = LeakGuard::for_title("It (1990)");
-        assert!(!g.leaks("is it good"), "a two-letter title identifies nothing");
+        assert!(
+            !g.leaks("is it good"),
+            "a two-letter title identifies nothing"
+        );
     }
 }

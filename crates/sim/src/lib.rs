@@ -90,9 +90,9 @@ impl Statement {
             Statement::Decade { start } => target
                 .year
                 .is_some_and(|y| (*start..start + 10).contains(&y)),
-            Statement::Years { min, max } => target.year.is_some_and(|y| {
-                min.is_none_or(|m| y >= m) && max.is_none_or(|m| y <= m)
-            }),
+            Statement::Years { min, max } => target
+                .year
+                .is_some_and(|y| min.is_none_or(|m| y >= m) && max.is_none_or(|m| y <= m)),
             Statement::LikeTitle { item } => items.get(item.index()).is_some_and(|other| {
                 other.id != target.id && other.genres.iter().any(|g| target.genres.contains(g))
             }),

@@ -405,7 +405,10 @@ pub fn latency_plot(timings: &Timings) -> Result<String> {
             ((lo.max(0.001)) / 1.5, hi * 1.5)
         };
         let mut chart = ChartBuilder::on(&root)
-            .caption("Turn latency (cumulative share of turns)", ("sans-serif", 20))
+            .caption(
+                "Turn latency (cumulative share of turns)",
+                ("sans-serif", 20),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)

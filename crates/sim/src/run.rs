@@ -46,7 +46,11 @@ impl SimulatorKind {
 
     /// The simulator for one episode; `None` when its history gives a
     /// target-free simulator no preference.
-    pub fn build(&self, catalog: &Catalog, episode: &Episode) -> Result<Option<Box<dyn Simulator>>> {
+    pub fn build(
+        &self,
+        catalog: &Catalog,
+        episode: &Episode,
+    ) -> Result<Option<Box<dyn Simulator>>> {
         let target = catalog
             .item(episode.target)
             .ok_or(crate::Error::UnknownTarget(episode.target.0))?;
@@ -63,8 +67,9 @@ impl SimulatorKind {
                 target,
                 &history,
             )?)),
-            SimulatorKind::TargetFree => TargetFreeSimulator::new(&history)
-                .map(|s| Box::new(s) as Box<dyn Simulator>),
+            SimulatorKind::TargetFree => {
+                TargetFreeSimulator::new(&history).map(|s| Box::new(s) as Box<dyn Simulator>)
+            }
         })
     }
 }
@@ -113,9 +118,8 @@ pub async fn run_agent(
     .buffered(concurrency.max(1));
     let mut results = Vec::with_capacity(episodes.len());
     while let Some(joined) = tasks.next().await {
-        let r: Result<Option<EpisodeResult>> = joined.unwrap_or_else(|e| {
-            Err(crate::Error::Prompt(format!("an episode task failed: {e}")))
-        });
+        let r: Result<Option<EpisodeResult>> = joined
+            .unwrap_or_else(|e| Err(crate::Error::Prompt(format!("an episode task failed: {e}"))));
         if let Some(r) = r? {
             results.push(r);
         }
@@ -126,12 +130,7 @@ pub async fn run_agent(
         .iter()
         .flat_map(|r| r.turns.iter().map(|t| t.timing.clone()))
         .collect();
-    let timings = ArmTimings::of(
-        name,
-        started.elapsed().as_secs_f64(),
-        results.len(),
-        &turns,
-    );
+    let timings = ArmTimings::of(name, started.elapsed().as_secs_f64(), results.len(), &turns);
     Ok(ArmRun {
         name: name.to_owned(),
         conversational: true,
@@ -169,7 +168,10 @@ pub fn run_baseline(
     progress: &dyn Progress,
 ) -> Result<ArmRun> {
     let started = Instant::now();
-    progress.stage(&format!("episodes: {}", which.name()), Some(episodes.len() as u64));
+    progress.stage(
+        &format!("episodes: {}", which.name()),
+        Some(episodes.len() as u64),
+    );
     let mut results = Vec::with_capacity(episodes.len());
     let mut turns = Vec::with_capacity(episodes.len());
     for ep in episodes {

@@ -408,7 +408,8 @@ impl App {
     fn on_event(&mut self, e: Event) {
         match e {
             Event::ToolCall { call } => {
-                self.live_tools.push(format!("… {} {}", call.name, call.arguments));
+                self.live_tools
+                    .push(format!("… {} {}", call.name, call.arguments));
             }
             Event::ToolResult { name, ok, summary } => {
                 if let Some(last) = self.live_tools.last_mut() {

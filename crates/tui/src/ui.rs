@@ -265,7 +265,10 @@ pub fn profile(f: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::raw(format!("likes: {}", p.liked_genres.join(", "))));
     }
     if !p.avoided_genres.is_empty() {
-        lines.push(Line::raw(format!("avoids: {}", p.avoided_genres.join(", "))));
+        lines.push(Line::raw(format!(
+            "avoids: {}",
+            p.avoided_genres.join(", ")
+        )));
     }
     for fact in p.facts.iter().rev().take(3) {
         lines.push(Line::styled(
@@ -322,11 +325,16 @@ pub fn help(f: &mut Frame, area: Rect) {
         Line::raw("Ctrl+N       new conversation (the profile stays)"),
         Line::raw("Ctrl+C       quit"),
         Line::raw(""),
-        Line::styled("any key closes this help", Style::default().fg(Color::DarkGray)),
+        Line::styled(
+            "any key closes this help",
+            Style::default().fg(Color::DarkGray),
+        ),
     ];
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(text).block(block("Help", true)).wrap(Wrap { trim: false }),
+        Paragraph::new(text)
+            .block(block("Help", true))
+            .wrap(Wrap { trim: false }),
         r,
     );
 }

@@ -7,7 +7,10 @@ use crate::search::borrow_minilm;
 use crate::{json_of, recagent};
 
 fn tmux(args: &[&str]) -> String {
-    let out = Std::new("tmux").args(args).output().expect("tmux is installed");
+    let out = Std::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux is installed");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -17,7 +20,18 @@ fn chat_in_tmux_shows_the_recommended_title() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     recagent(h)
-        .args(["data", "synth", "--items", "300", "--users", "80", "--per-user", "25", "--name", "s"])
+        .args([
+            "data",
+            "synth",
+            "--items",
+            "300",
+            "--users",
+            "80",
+            "--per-user",
+            "25",
+            "--name",
+            "s",
+        ])
         .assert()
         .success();
     borrow_minilm(h);
@@ -29,7 +43,10 @@ fn chat_in_tmux_shows_the_recommended_title() {
         .unwrap();
     let err = String::from_utf8_lossy(&setup.stderr);
     assert!(setup.status.success(), "{err}");
-    assert!(err.contains("[1/4] fetch the catalog s: already there"), "{err}");
+    assert!(
+        err.contains("[1/4] fetch the catalog s: already there"),
+        "{err}"
+    );
     assert!(err.contains("[2/4] build the indexes: done"), "{err}");
     assert!(err.contains("[3/4] train the deepfm ranker: done"), "{err}");
     assert!(err.contains("[4/4] local model: not needed"), "{err}");
@@ -38,7 +55,10 @@ fn chat_in_tmux_shows_the_recommended_title() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&again.stderr);
-    assert!(err.contains("[3/4] train the deepfm ranker: already there"), "{err}");
+    assert!(
+        err.contains("[3/4] train the deepfm ranker: already there"),
+        "{err}"
+    );
 
     // What the agent recommends first for this request (a fresh user).
     let genre = "Comedy";
@@ -57,7 +77,17 @@ fn chat_in_tmux_shows_the_recommended_title() {
         "RECAGENT_HOME={} {bin} chat s --user tmux-user --controller rules",
         h.display()
     );
-    tmux(&["new-session", "-d", "-s", &session, "-x", "140", "-y", "40", &cmd]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "140",
+        "-y",
+        "40",
+        &cmd,
+    ]);
     let screen = || tmux(&["capture-pane", "-p", "-t", &session]);
     let wait = |needle: &str| {
         let t = Instant::now();
@@ -66,7 +96,10 @@ fn chat_in_tmux_shows_the_recommended_title() {
             if s.contains(needle) && s.contains(" ready ·") {
                 return s;
             }
-            assert!(t.elapsed() < Duration::from_secs(60), "no {needle:?} on screen:\n{s}");
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "no {needle:?} on screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     };
@@ -80,5 +113,8 @@ fn chat_in_tmux_shows_the_recommended_title() {
     let head: String = title.chars().take(20).collect();
     assert!(s.contains(&head), "{title:?} is not on screen:\n{s}");
     assert!(s.contains("you: I'd like a Comedy movie"), "{s}");
-    assert!(s.contains("search_items"), "the trace pane shows the tool calls:\n{s}");
+    assert!(
+        s.contains("search_items"),
+        "the trace pane shows the tool calls:\n{s}"
+    );
 }

@@ -29,7 +29,18 @@ fn eval_reports_every_arm_and_reruns_byte_identical() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     recagent(h)
-        .args(["data", "synth", "--items", "300", "--users", "80", "--per-user", "25", "--name", "s"])
+        .args([
+            "data",
+            "synth",
+            "--items",
+            "300",
+            "--users",
+            "80",
+            "--per-user",
+            "25",
+            "--name",
+            "s",
+        ])
         .assert()
         .success();
     borrow_minilm(h);
@@ -37,7 +48,16 @@ fn eval_reports_every_arm_and_reruns_byte_identical() {
     let run = |out: &str| {
         json_of(
             &recagent(h)
-                .args(["eval", "s", "--episodes", "24", "--seed", "3", "--json", "--out"])
+                .args([
+                    "eval",
+                    "s",
+                    "--episodes",
+                    "24",
+                    "--seed",
+                    "3",
+                    "--json",
+                    "--out",
+                ])
                 .arg(h.join(out))
                 .output()
                 .unwrap(),
@@ -64,8 +84,15 @@ fn eval_reports_every_arm_and_reruns_byte_identical() {
     let rules = &v["arms"][2];
     assert_eq!(rules["sim_truth_rate"], 1.0);
     assert_eq!(rules["leakage_rate_after_guard"], 0.0);
-    assert_eq!(v["ranker"]["held_out"].as_u64().unwrap() >= 24, true);
-    for f in ["report.json", "timings.json", "episodes.jsonl", "report.md", "hit_at_10.svg", "latency.svg"] {
+    assert!(v["ranker"]["held_out"].as_u64().unwrap() >= 24);
+    for f in [
+        "report.json",
+        "timings.json",
+        "episodes.jsonl",
+        "report.md",
+        "hit_at_10.svg",
+        "latency.svg",
+    ] {
         assert!(h.join("a").join(f).is_file(), "{f}");
     }
     // The evaluation ranker is cached, and a rerun is the same bytes.

@@ -21,7 +21,11 @@ fn client(run: &fixture::Running, key: &str) -> Client<OpenAIConfig> {
 }
 
 fn genre_of_catalog() -> String {
-    fixture::catalog().genre_vocab().into_iter().find(|g| g != "unknown").unwrap()
+    fixture::catalog()
+        .genre_vocab()
+        .into_iter()
+        .find(|g| g != "unknown")
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,11 +41,13 @@ async fn openai_clients_get_answers_items_and_traces_streamed_or_not() {
         .create(
             async_openai::types::chat::CreateChatCompletionRequestArgs::default()
                 .model("rules")
-                .messages([async_openai::types::chat::ChatCompletionRequestUserMessageArgs::default()
-                    .content(ask.clone())
-                    .build()
-                    .unwrap()
-                    .into()])
+                .messages([
+                    async_openai::types::chat::ChatCompletionRequestUserMessageArgs::default()
+                        .content(ask.clone())
+                        .build()
+                        .unwrap()
+                        .into(),
+                ])
                 .build()
                 .unwrap(),
         )
@@ -60,10 +66,27 @@ async fn openai_clients_get_answers_items_and_traces_streamed_or_not() {
     let items = v["recagent"]["items"].as_array().unwrap();
     assert!(!items.is_empty(), "{v}");
     for i in items {
-        assert!(i["genres"].as_array().unwrap().iter().any(|g| g == &json!(genre)), "{i}");
+        assert!(
+            i["genres"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g == &json!(genre)),
+            "{i}"
+        );
     }
-    assert!(!v["recagent"]["trace"]["tool_calls"].as_array().unwrap().is_empty());
-    assert!(!v["recagent"]["trace"]["stages"].as_array().unwrap().is_empty());
+    assert!(
+        !v["recagent"]["trace"]["tool_calls"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !v["recagent"]["trace"]["stages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(v["recagent"]["user"], "alice");
 
     // Streamed: the chunks add up to the answer; the last carries the items.
@@ -94,7 +117,10 @@ async fn openai_clients_get_answers_items_and_traces_streamed_or_not() {
     assert!(!again.is_empty());
     // "something else" is about the last list: none of it comes back.
     for i in again {
-        assert!(!items.iter().any(|j| j["id"] == i["id"]), "{i} was shown before");
+        assert!(
+            !items.iter().any(|j| j["id"] == i["id"]),
+            "{i} was shown before"
+        );
     }
 
     // The typed streaming client parses the chunks too.
@@ -104,11 +130,13 @@ async fn openai_clients_get_answers_items_and_traces_streamed_or_not() {
             async_openai::types::chat::CreateChatCompletionRequestArgs::default()
                 .model("rules")
                 .stream(true)
-                .messages([async_openai::types::chat::ChatCompletionRequestUserMessageArgs::default()
-                    .content("a movie from the 1990s")
-                    .build()
-                    .unwrap()
-                    .into()])
+                .messages([
+                    async_openai::types::chat::ChatCompletionRequestUserMessageArgs::default()
+                        .content("a movie from the 1990s")
+                        .build()
+                        .unwrap()
+                        .into(),
+                ])
                 .build()
                 .unwrap(),
         )
@@ -158,14 +186,19 @@ async fn one_users_likes_never_reach_another() {
         async move {
             let v: Value = c
                 .chat()
-                .create_byot(json!({"model": "rules", "messages": [{"role": "user", "content": text}]}))
+                .create_byot(
+                    json!({"model": "rules", "messages": [{"role": "user", "content": text}]}),
+                )
                 .await
                 .unwrap();
             v["recagent"]["items"].as_array().unwrap().clone()
         }
     };
     let titles = |items: &[Value]| -> Vec<String> {
-        items.iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect()
+        items
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect()
     };
     let has = |i: &Value, g: &str| i["genres"].as_array().unwrap().contains(&json!(g));
     let request = "a movie from the 1990s".to_owned();
@@ -183,7 +216,14 @@ async fn one_users_likes_never_reach_another() {
         let http = http.clone();
         let url = run.url("/v1/profile");
         async move {
-            http.get(url).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap()
+            http.get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
         }
     };
     let a = profile(ALICE).await;
@@ -201,7 +241,12 @@ async fn one_users_likes_never_reach_another() {
     assert_eq!(titles(&bob_after), titles(&bob_before));
     assert!(bob_after.iter().any(|i| has(i, &genre)));
     // Deleting is Alice's own.
-    let d = http.delete(run.url("/v1/profile")).bearer_auth(ALICE).send().await.unwrap();
+    let d = http
+        .delete(run.url("/v1/profile"))
+        .bearer_auth(ALICE)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.status(), 200);
     assert_eq!(profile(ALICE).await["avoided_genres"], json!([]));
     assert!(!run.memory.users().unwrap().contains(&"alice".to_owned()));
@@ -227,9 +272,19 @@ async fn bad_requests_get_clear_errors() {
         let msg = v["error"]["message"].as_str().unwrap().to_owned();
         assert!(msg.contains(needle), "{msg}");
     };
-    check(http.post(&url).json(&ok_body).send().await.unwrap(), 401, "Authorization: Bearer").await;
     check(
-        http.post(&url).bearer_auth("key-nobody-999").json(&ok_body).send().await.unwrap(),
+        http.post(&url).json(&ok_body).send().await.unwrap(),
+        401,
+        "Authorization: Bearer",
+    )
+    .await;
+    check(
+        http.post(&url)
+            .bearer_auth("key-nobody-999")
+            .json(&ok_body)
+            .send()
+            .await
+            .unwrap(),
         401,
         "not in the server's keys file",
     )
@@ -246,9 +301,16 @@ async fn bad_requests_get_clear_errors() {
         "not valid",
     )
     .await;
-    let many: Vec<Value> = (0..5).map(|_| json!({"role": "user", "content": "hi"})).collect();
+    let many: Vec<Value> = (0..5)
+        .map(|_| json!({"role": "user", "content": "hi"}))
+        .collect();
     check(
-        http.post(&url).bearer_auth(ALICE).json(&json!({"messages": many})).send().await.unwrap(),
+        http.post(&url)
+            .bearer_auth(ALICE)
+            .json(&json!({"messages": many}))
+            .send()
+            .await
+            .unwrap(),
         413,
         "at most 4",
     )
@@ -314,7 +376,9 @@ async fn shutdown_finishes_running_turns() {
     let started = Instant::now();
     let turn = tokio::spawn(async move {
         c.chat()
-            .create_byot::<_, Value>(json!({"model": "slow", "messages": [{"role": "user", "content": "a comedy"}]}))
+            .create_byot::<_, Value>(
+                json!({"model": "slow", "messages": [{"role": "user", "content": "a comedy"}]}),
+            )
             .await
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -329,5 +393,11 @@ async fn shutdown_finishes_running_turns() {
         .unwrap()
         .unwrap();
     // The port is closed now.
-    assert!(reqwest::Client::new().get(run.url("/v1/models")).send().await.is_err());
+    assert!(
+        reqwest::Client::new()
+            .get(run.url("/v1/models"))
+            .send()
+            .await
+            .is_err()
+    );
 }

@@ -58,10 +58,14 @@ pub async fn start(slow: Option<Arc<dyn ChatModel>>, limits: Limits) -> Running 
     let memory = Arc::new(Memory::open(&dir.path().join("memory.sqlite")).unwrap());
     let agent = |c: Controller| {
         Arc::new(
-            Agent::builder(Arc::clone(&catalog), Arc::clone(&recall), Arc::clone(&memory))
-                .controller(c)
-                .build()
-                .unwrap(),
+            Agent::builder(
+                Arc::clone(&catalog),
+                Arc::clone(&recall),
+                Arc::clone(&memory),
+            )
+            .controller(c)
+            .build()
+            .unwrap(),
         )
     };
     let mut agents = vec![("rules".to_owned(), agent(Controller::Rules))];

@@ -38,17 +38,31 @@ fn evaluation_models_are_cached_and_retrained_when_the_split_changes() {
     let home = Home::new(dir.path());
     let store = eval_store(&home, "sim");
     let manifest = store.root().join("split.json");
-    let before = std::fs::metadata(store.ranker_dir(ModelKind::DeepFm, false).join("config.json"))
-        .unwrap()
-        .modified()
-        .unwrap();
-    let again = EvalModels::ensure(&home, &store, &fixture::catalog(), ModelKind::DeepFm, &NoProgress)
-        .unwrap();
+    let before = std::fs::metadata(
+        store
+            .ranker_dir(ModelKind::DeepFm, false)
+            .join("config.json"),
+    )
+    .unwrap()
+    .modified()
+    .unwrap();
+    let again = EvalModels::ensure(
+        &home,
+        &store,
+        &fixture::catalog(),
+        ModelKind::DeepFm,
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(again.manifest, first.manifest);
-    let after = std::fs::metadata(store.ranker_dir(ModelKind::DeepFm, false).join("config.json"))
-        .unwrap()
-        .modified()
-        .unwrap();
+    let after = std::fs::metadata(
+        store
+            .ranker_dir(ModelKind::DeepFm, false)
+            .join("config.json"),
+    )
+    .unwrap()
+    .modified()
+    .unwrap();
     assert_eq!(before, after, "a valid cache is not retrained");
     assert!(manifest.is_file());
     // Popularity ranks by training positives, and never lists the history.
@@ -71,7 +85,11 @@ fn an_episode_that_would_show_the_ranker_its_target_fails() {
     let episodes = sample_episodes(&all_episodes(&catalog), 5, 1);
     for (n, ep) in episodes.iter().enumerate() {
         let target = catalog.item(ep.target).unwrap();
-        let history: Vec<_> = ep.history.iter().map(|i| catalog.item(*i).unwrap().clone()).collect();
+        let history: Vec<_> = ep
+            .history
+            .iter()
+            .map(|i| catalog.item(*i).unwrap().clone())
+            .collect();
         // As built: the ranker ran and never saw the target.
         let mut sim = RuleSimulator::new(target, &history);
         let r = rt
@@ -83,7 +101,13 @@ fn an_episode_that_would_show_the_ranker_its_target_fails() {
         leaky.history.push(ep.target);
         let mut sim = RuleSimulator::new(target, &history);
         let err = rt
-            .block_on(run_episode(&agent, &leaky, &mut sim, &format!("leak-{n}"), cfg))
+            .block_on(run_episode(
+                &agent,
+                &leaky,
+                &mut sim,
+                &format!("leak-{n}"),
+                cfg,
+            ))
             .unwrap_err();
         assert!(
             matches!(err, Error::RankerSawTarget { target, turn: 1 } if target == ep.target.0),

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use recagent_catalog::split::sample_episodes;
 use recagent_core::{Item, NoProgress, words};
 use recagent_sim::crm::all_episodes;
 use recagent_sim::run::{SimulatorKind, run_agent};
-use recagent_catalog::split::sample_episodes;
 use recagent_sim::{
     EpisodeConfig, RuleSimulator, Simulator, Statement, Summary, TargetFreeSimulator,
 };
@@ -147,15 +147,29 @@ fn target_free_simulator_judges_lists_against_its_preferences() {
     let sim = TargetFreeSimulator::new(&hist).unwrap();
     let prefs = sim.preferences().to_vec();
     let fits = |i: &Item| prefs.iter().all(|p| p.is_true_of(i, catalog.items()));
-    let good: Vec<Item> = catalog.items().iter().filter(|i| fits(i)).take(10).cloned().collect();
-    let bad: Vec<Item> = catalog.items().iter().filter(|i| !fits(i)).take(10).cloned().collect();
-    assert_eq!(good.len(), 10, "the synthetic catalog has ten matching items");
+    let good: Vec<Item> = catalog
+        .items()
+        .iter()
+        .filter(|i| fits(i))
+        .take(10)
+        .cloned()
+        .collect();
+    let bad: Vec<Item> = catalog
+        .items()
+        .iter()
+        .filter(|i| !fits(i))
+        .take(10)
+        .cloned()
+        .collect();
+    assert_eq!(
+        good.len(),
+        10,
+        "the synthetic catalog has ten matching items"
+    );
     assert_eq!(sim.accepts(&good), Some(true));
     assert_eq!(sim.accepts(&bad), Some(false));
     // 8 of 10 is enough; 7 of 10 is not.
-    let mix = |n: usize| -> Vec<Item> {
-        good[..n].iter().chain(&bad[..10 - n]).cloned().collect()
-    };
+    let mix = |n: usize| -> Vec<Item> { good[..n].iter().chain(&bad[..10 - n]).cloned().collect() };
     assert_eq!(sim.accepts(&mix(8)), Some(true));
     assert_eq!(sim.accepts(&mix(7)), Some(false));
 

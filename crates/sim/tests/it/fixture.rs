@@ -38,8 +38,8 @@ pub fn models() -> &'static (tempfile::TempDir, EvalModels) {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
         let store = eval_store(&home, "sim");
-        let m = EvalModels::ensure(&home, &store, &catalog(), ModelKind::DeepFm, &NoProgress)
-            .unwrap();
+        let m =
+            EvalModels::ensure(&home, &store, &catalog(), ModelKind::DeepFm, &NoProgress).unwrap();
         (dir, m)
     })
 }

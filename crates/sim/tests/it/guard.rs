@@ -1,9 +1,9 @@
 //! The text channel: a simulator scripted to name its target.
 
 use futures::future::BoxFuture;
+use recagent_catalog::split::sample_episodes;
 use recagent_core::{Item, words};
 use recagent_sim::crm::all_episodes;
-use recagent_catalog::split::sample_episodes;
 use recagent_sim::{EpisodeConfig, LeakGuard, Simulator, Statement, Summary, run_episode};
 
 use crate::fixture;
@@ -75,7 +75,13 @@ fn leaking_text_is_regenerated_or_redacted_before_the_agent_reads_it() {
             regenerated: 0,
         };
         let r = rt
-            .block_on(run_episode(&agent, ep, &mut sim, &format!("leaky-{n}"), cfg))
+            .block_on(run_episode(
+                &agent,
+                ep,
+                &mut sim,
+                &format!("leaky-{n}"),
+                cfg,
+            ))
             .unwrap();
         for t in &r.turns {
             assert!(t.leaked, "the draft named the target: {t:?}");

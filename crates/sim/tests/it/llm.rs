@@ -33,7 +33,10 @@ fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
         .unwrap();
     let decade = target.year.unwrap() - target.year.unwrap() % 10;
     let model = Arc::new(ScriptedModel::new([
-        says(&format!("\"I'd like a {} movie from the {decade}s.\"", target.genres[0])),
+        says(&format!(
+            "\"I'd like a {} movie from the {decade}s.\"",
+            target.genres[0]
+        )),
         // A lie: a genre the target does not have.
         says(&format!("Actually, make it a {other} film.")),
     ]));
@@ -70,11 +73,20 @@ fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
     assert!(said.contains(&Statement::Genre {
         genre: target.genres[0].clone()
     }));
-    assert!(said.contains(&Statement::Decade { start: decade }), "{said:?}");
-    assert!(said.contains(&Statement::Genre { genre: other.clone() }));
+    assert!(
+        said.contains(&Statement::Decade { start: decade }),
+        "{said:?}"
+    );
+    assert!(said.contains(&Statement::Genre {
+        genre: other.clone()
+    }));
     let truths: Vec<bool> = said
         .iter()
         .map(|s| sim.states_truly(s, &target, catalog.items()))
         .collect();
-    assert_eq!(truths.iter().filter(|t| !**t).count(), 1, "{said:?} {truths:?}");
+    assert_eq!(
+        truths.iter().filter(|t| !**t).count(),
+        1,
+        "{said:?} {truths:?}"
+    );
 }

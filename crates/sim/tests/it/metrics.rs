@@ -18,7 +18,13 @@ fn turn(leaked: bool, after: bool, tokens: u32) -> TurnRecord {
     }
 }
 
-fn ep(target: u32, hit: Option<(usize, usize)>, pool: &[u32], turns: usize, st: (usize, usize)) -> EpisodeResult {
+fn ep(
+    target: u32,
+    hit: Option<(usize, usize)>,
+    pool: &[u32],
+    turns: usize,
+    st: (usize, usize),
+) -> EpisodeResult {
     EpisodeResult {
         user: target,
         target: ItemId(target),
@@ -82,7 +88,11 @@ fn a_static_list_hits_only_in_its_top_k() {
     let mut with = pool.clone();
     with[12] = ItemId(7);
     let r = EpisodeResult::static_list(&e, with, 10);
-    assert_eq!((r.hit_turn, r.hit_rank), (None, None), "rank 13 is not shown");
+    assert_eq!(
+        (r.hit_turn, r.hit_rank),
+        (None, None),
+        "rank 13 is not shown"
+    );
     let s = Summary::of(&[r], 5, false);
     assert_eq!((s.recall_at_10, s.recall_at_50), (0.0, 1.0));
     assert_eq!(s.avg_turns, 6.0);

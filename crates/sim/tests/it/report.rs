@@ -103,7 +103,11 @@ fn every_report_file_is_written_and_the_json_and_markdown_hold() {
         assert!(hit.contains(arm), "the legend names {arm}");
     }
     assert_eq!(hit, recagent_sim::report::hit_plot(&report).unwrap());
-    assert_eq!(hit.matches("<circle").count(), 2 * 3, "a point per arm and turn");
+    assert_eq!(
+        hit.matches("<circle").count(),
+        2 * 3,
+        "a point per arm and turn"
+    );
     let lat = std::fs::read_to_string(dir.path().join("latency.svg")).unwrap();
     assert!(lat.contains("rules") && lat.contains("log scale"));
 }

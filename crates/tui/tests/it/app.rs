@@ -30,7 +30,10 @@ fn new_app() -> App {
 #[test]
 fn typing_sends_a_turn_and_history_recalls_it() {
     let mut app = new_app();
-    assert_eq!(typed(&mut app, "a comedy"), Some(Action::Submit("a comedy".into())));
+    assert_eq!(
+        typed(&mut app, "a comedy"),
+        Some(Action::Submit("a comedy".into()))
+    );
     assert!(app.busy && app.input.is_empty());
     assert_eq!(app.chat.last().unwrap().role, Role::User);
     // While busy, Enter sends nothing and says why; Esc cancels.
@@ -61,7 +64,11 @@ fn typing_sends_a_turn_and_history_recalls_it() {
 fn a_real_turn_fills_the_panes_and_candidate_keys_act_on_the_highlight() {
     let dir = tempfile::tempdir().unwrap();
     let agent = fixture::agent(dir.path());
-    let genre = fixture::catalog().genre_vocab().into_iter().find(|g| g != "unknown").unwrap();
+    let genre = fixture::catalog()
+        .genre_vocab()
+        .into_iter()
+        .find(|g| g != "unknown")
+        .unwrap();
     let mut app = new_app();
     typed(&mut app, &format!("a {genre} movie"));
     for e in fixture::turn_events(&agent, "me", &format!("a {genre} movie")) {
@@ -115,8 +122,12 @@ fn a_real_turn_fills_the_panes_and_candidate_keys_act_on_the_highlight() {
 fn streamed_words_show_while_the_turn_runs() {
     let mut app = new_app();
     typed(&mut app, "hi");
-    app.on_agent(AgentMsg::Event(recagent_agent::Event::TextDelta { text: "Here are ".into() }));
-    app.on_agent(AgentMsg::Event(recagent_agent::Event::TextDelta { text: "some".into() }));
+    app.on_agent(AgentMsg::Event(recagent_agent::Event::TextDelta {
+        text: "Here are ".into(),
+    }));
+    app.on_agent(AgentMsg::Event(recagent_agent::Event::TextDelta {
+        text: "some".into(),
+    }));
     assert_eq!(app.streaming, "Here are some");
     // Cancelled mid-answer: what was said stays in the chat.
     app.on_agent(AgentMsg::Cancelled);

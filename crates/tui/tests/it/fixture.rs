@@ -31,9 +31,13 @@ pub fn catalog() -> Arc<Catalog> {
 pub fn agent(dir: &std::path::Path) -> Agent {
     let catalog = catalog();
     let recall = LexicalRecall::build(Arc::clone(&catalog), &dir.join("lexical")).unwrap();
-    Agent::builder(catalog, Arc::new(recall), Arc::new(Memory::in_memory().unwrap()))
-        .build()
-        .unwrap()
+    Agent::builder(
+        catalog,
+        Arc::new(recall),
+        Arc::new(Memory::in_memory().unwrap()),
+    )
+    .build()
+    .unwrap()
 }
 
 /// Every event of one real turn, timings zeroed.

@@ -25,7 +25,11 @@ fn first_screen() {
 fn mid_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let agent = fixture::agent(dir.path());
-    let genre = fixture::catalog().genre_vocab().into_iter().find(|g| g != "unknown").unwrap();
+    let genre = fixture::catalog()
+        .genre_vocab()
+        .into_iter()
+        .find(|g| g != "unknown")
+        .unwrap();
     let mut profile = Profile::default();
     profile.avoided_genres.push("Horror".into());
     let mut app = App::new("tui", "me", "rules", profile);
