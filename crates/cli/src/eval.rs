@@ -233,7 +233,7 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     let mut runs: Vec<ArmRun> = Vec::new();
     for b in [Baseline::Popularity, Baseline::CrmOnly] {
         runs.push(run_baseline(
-            b, &models, &catalog, &episodes, args.k, &bars,
+            b, &models, &catalog, &episodes, &sim, args.k, &bars,
         )?);
     }
     for c in controllers {

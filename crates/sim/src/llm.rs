@@ -21,16 +21,18 @@ const TURN: &str = include_str!("../../../prompts/simulator_turn.j2");
 /// Tokens a simulated utterance may take.
 pub const UTTERANCE_TOKENS: u32 = 60;
 
-#[derive(Debug, Serialize)]
-struct SystemContext<'a> {
-    genres: Vec<&'a str>,
+/// What the fan knows and has seen, rendered into each turn's prompt.
+#[derive(Debug, Clone, Serialize)]
+struct TurnContext {
+    genres: Vec<String>,
     decade: Option<u16>,
     liked: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct TurnContext {
+    /// What the simulated user said in earlier turns.
+    said: Vec<String>,
+    /// The titles shown last (empty on the first turn).
     shown: Vec<String>,
+    /// Whether the last draft named a title and this is another try.
+    retry: bool,
 }
 
 /// The statements in `text`, as the rules parse of `reader` reads them:
@@ -64,7 +66,8 @@ pub struct LlmSimulator {
     model: Arc<dyn ChatModel>,
     reader: Arc<Agent>,
     env: Environment<'static>,
-    messages: Vec<Message>,
+    system: String,
+    context: TurnContext,
     said: Vec<Statement>,
     /// Where the last utterance's statements start in `said`.
     last_start: usize,
@@ -97,25 +100,29 @@ impl LlmSimulator {
             .take(3)
             .map(|h| spoken_title(&h.title))
             .collect();
-        let ctx = SystemContext {
+        let system = env
+            .get_template("system")
+            .and_then(|t| t.render(()))
+            .map_err(|e| Error::Prompt(e.to_string()))?;
+        let context = TurnContext {
             genres: target
                 .genres
                 .iter()
-                .map(String::as_str)
                 .filter(|g| !g.eq_ignore_ascii_case("unknown"))
+                .cloned()
                 .collect(),
             decade: target.year.map(|y| y - y % 10),
             liked,
+            said: Vec::new(),
+            shown: Vec::new(),
+            retry: false,
         };
-        let system = env
-            .get_template("system")
-            .and_then(|t| t.render(&ctx))
-            .map_err(|e| Error::Prompt(e.to_string()))?;
         Ok(Self {
             model,
             reader,
             env,
-            messages: vec![Message::system(system)],
+            system,
+            context,
             said: Vec::new(),
             last_start: 0,
             calls: 0,
@@ -124,35 +131,36 @@ impl LlmSimulator {
                 temperature: 0.0,
                 max_tokens: UTTERANCE_TOKENS,
                 seed: Some(0),
-                stop: vec!["\n\n".into()],
+                stop: vec!["\n".into()],
             },
         })
     }
 
     async fn say(&mut self, shown: &[Item]) -> Result<String> {
-        let ctx = TurnContext {
-            shown: shown.iter().map(|i| spoken_title(&i.title)).collect(),
-        };
+        self.context.shown = shown.iter().map(|i| spoken_title(&i.title)).collect();
+        self.context.retry = false;
+        let text = self.utter().await?;
+        self.context.said.push(text.clone());
+        Ok(text)
+    }
+
+    /// One model call: the system prompt and this turn's context. Each
+    /// call is self-contained, so a small model never mistakes itself for
+    /// the recommender.
+    async fn utter(&mut self) -> Result<String> {
+        self.calls += 1;
         let prompt = self
             .env
             .get_template("turn")
-            .and_then(|t| t.render(&ctx))
+            .and_then(|t| t.render(&self.context))
             .map_err(|e| Error::Prompt(e.to_string()))?;
-        self.messages.push(Message::user(prompt));
-        self.utter().await
-    }
-
-    /// One model call on the transcript so far; the answer joins it.
-    async fn utter(&mut self) -> Result<String> {
-        self.calls += 1;
         let request = ChatRequest {
-            messages: self.messages.clone(),
+            messages: vec![Message::system(self.system.clone()), Message::user(prompt)],
             tools: Vec::new(),
             options: self.options.clone(),
         };
         let answer = recagent_llm::complete(self.model.as_ref(), request).await?;
         let text = answer.text.trim().trim_matches('"').trim().to_owned();
-        self.messages.push(Message::assistant(text.clone()));
         self.last_start = self.said.len();
         self.said.extend(statements_in(&self.reader, &text));
         Ok(text)
@@ -170,14 +178,14 @@ impl Simulator for LlmSimulator {
 
     fn regenerate(&mut self) -> BoxFuture<'_, Result<Option<String>>> {
         Box::pin(async move {
-            // Drop the answer that named the film (and what it stated), and
-            // say why.
-            self.messages.pop();
+            // Forget the draft that named the film (and what it stated),
+            // and ask again, saying why.
+            self.context.said.pop();
             self.said.truncate(self.last_start);
-            self.messages.push(Message::user(
-                "You may not say a title for the film you have in mind. Say it again without any title for it.",
-            ));
-            self.utter().await.map(Some)
+            self.context.retry = true;
+            let text = self.utter().await?;
+            self.context.said.push(text.clone());
+            Ok(Some(text))
         })
     }
 

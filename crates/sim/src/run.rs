@@ -158,12 +158,14 @@ impl Baseline {
 }
 
 /// Shows each episode one list of 50 (the first `k` count as shown) and
-/// hears nothing back.
+/// hears nothing back. With a target-free simulator the list is judged by
+/// the simulator's preferences, as the agents' lists are.
 pub fn run_baseline(
     which: Baseline,
     models: &EvalModels,
     catalog: &Catalog,
     episodes: &[Episode],
+    sim: &SimulatorKind,
     k: usize,
     progress: &dyn Progress,
 ) -> Result<ArmRun> {
@@ -186,7 +188,23 @@ pub fn run_baseline(
             stages: vec![(Stage::Rank, micros)],
             model_ms: 0.0,
         });
-        results.push(EpisodeResult::static_list(ep, pool, k));
+        let mut r = EpisodeResult::static_list(ep, pool, k);
+        if let SimulatorKind::TargetFree = sim {
+            let Some(judge) = sim.build(catalog, ep)? else {
+                progress.advance(1);
+                continue;
+            };
+            let shown: Vec<Item> = r
+                .final_pool
+                .iter()
+                .take(k)
+                .filter_map(|i| catalog.item(*i).cloned())
+                .collect();
+            let ok = judge.accepts(&shown) == Some(true);
+            r.hit_turn = ok.then_some(1);
+            r.hit_rank = ok.then_some(0);
+        }
+        results.push(r);
         progress.advance(1);
     }
     progress.finish();

@@ -49,24 +49,31 @@ fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
         .collect();
     let mut sim = LlmSimulator::new(model.clone(), reader, &target, &history).unwrap();
     let rt = fixture::runtime();
-    let first = rt.block_on(sim.opening()).unwrap();
-    assert!(!first.starts_with('"'), "quotes are trimmed: {first}");
+    let first_said = rt.block_on(sim.opening()).unwrap();
+    assert!(!first_said.starts_with('"'), "quotes are trimmed: {first_said}");
     let shown = catalog.items()[10..13].to_vec();
     rt.block_on(sim.reply(&shown)).unwrap();
     assert_eq!(sim.model_calls(), 2);
 
     let requests = model.requests();
-    let system = &requests[0].messages[0].content;
-    assert!(!system.contains(&target.title), "{system}");
-    for g in &target.genres {
-        assert!(system.contains(g.as_str()), "{system}");
+    let first = &requests[0].messages;
+    assert_eq!(first.len(), 2, "each call is self-contained: {first:?}");
+    for m in first {
+        assert!(!m.content.contains(&target.title), "{}", m.content);
     }
-    assert!(system.contains(&format!("{decade}s")), "{system}");
-    // The second call shows the list and keeps the transcript.
+    let facts = &first[1].content;
+    for g in &target.genres {
+        assert!(facts.contains(g.as_str()), "{facts}");
+    }
+    assert!(facts.contains(&format!("{decade}s")), "{facts}");
+    // The second call shows the list and what the fan said before.
     let turn = &requests[1].messages;
-    assert_eq!(turn.len(), 4, "{turn:?}");
-    let listed = &turn[3].content;
-    assert!(listed.contains("1. "), "{listed}");
+    assert_eq!(turn.len(), 2, "{turn:?}");
+    let listed = &turn[1].content;
+    for t in &shown {
+        assert!(listed.contains(&recagent_sim::rules::spoken_title(&t.title)), "{listed}");
+    }
+    assert!(listed.contains(&first_said), "{listed}");
     insta::assert_snapshot!("persona_turn_prompt", listed);
 
     let said = sim.statements().to_vec();
