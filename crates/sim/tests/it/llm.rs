@@ -50,7 +50,10 @@ fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
     let mut sim = LlmSimulator::new(model.clone(), reader, &target, &history).unwrap();
     let rt = fixture::runtime();
     let first_said = rt.block_on(sim.opening()).unwrap();
-    assert!(!first_said.starts_with('"'), "quotes are trimmed: {first_said}");
+    assert!(
+        !first_said.starts_with('"'),
+        "quotes are trimmed: {first_said}"
+    );
     let shown = catalog.items()[10..13].to_vec();
     rt.block_on(sim.reply(&shown)).unwrap();
     assert_eq!(sim.model_calls(), 2);
@@ -71,7 +74,10 @@ fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
     assert_eq!(turn.len(), 2, "{turn:?}");
     let listed = &turn[1].content;
     for t in &shown {
-        assert!(listed.contains(&recagent_sim::rules::spoken_title(&t.title)), "{listed}");
+        assert!(
+            listed.contains(&recagent_sim::rules::spoken_title(&t.title)),
+            "{listed}"
+        );
     }
     assert!(listed.contains(&first_said), "{listed}");
     insta::assert_snapshot!("persona_turn_prompt", listed);
