@@ -148,6 +148,16 @@ pub fn memory_path(home: &Home, name: &str) -> PathBuf {
     home.root().join("memory").join(format!("{name}.sqlite"))
 }
 
+/// Every agent option at its default, as if no flag were given.
+pub(crate) fn default_options() -> AgentOptions {
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        options: AgentOptions,
+    }
+    <Defaults as clap::Parser>::parse_from(["recagent"]).options
+}
+
 pub(crate) fn strategy(args: &AgentOptions) -> Strategy {
     match args.strategy {
         StrategyName::PlanFirst => Strategy::PlanFirst,

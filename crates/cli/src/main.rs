@@ -10,6 +10,7 @@ mod chat;
 mod data;
 mod eval;
 mod index;
+mod knowledge;
 mod model;
 mod progress;
 mod serve;
@@ -70,6 +71,9 @@ enum Command {
     /// Build the search indexes of a catalog
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// LLM-written item knowledge (KAR) for recall and the ranker
+    #[command(subcommand)]
+    Knowledge(knowledge::KnowledgeCommand),
     /// Search a catalog by hand (lexical recall, or title linking with --link)
     Search(index::SearchArgs),
     /// Train a CTR ranker (or the two-tower pre-ranker) on a catalog
@@ -112,6 +116,7 @@ fn dispatch(
         Command::Train(args) => train::run(home, args),
         Command::Index(cmd) => index::run(home, cmd),
         Command::Search(args) => index::search(home, args),
+        Command::Knowledge(cmd) => knowledge::run(home, cmd),
         Command::Model(cmd) => model::run(home, pip, cmd),
         Command::Bench(cmd) => bench::run(home, cmd),
     }

@@ -66,6 +66,8 @@ fn every_command_has_help() {
         &["chat"],
         &["serve"],
         &["bench", "serve"],
+        &["knowledge"],
+        &["knowledge", "generate"],
     ] {
         let out = recagent(home.path())
             .args(args)

@@ -1,0 +1,214 @@
+//! Knowledge generation on a scripted model: resuming after a stop, the
+//! agreement gate, the manifest's provenance, and the prompt.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use recagent_catalog::synth::{SynthConfig, generate as synth};
+use recagent_core::{Catalog, Item, NoProgress};
+use recagent_knowledge::{
+    DEFAULT_THRESHOLD, Files, Record, generate, parse, prompt, prompt_digest,
+};
+use recagent_llm::{ChatResponse, scripted::ScriptedModel};
+
+fn catalog() -> Catalog {
+    synth(
+        &SynthConfig {
+            name: "k".into(),
+            items: 8,
+            users: 5,
+            per_user: 3,
+            seed: 4,
+            popularity_skew: 1.0,
+        },
+        &NoProgress,
+    )
+    .unwrap()
+}
+
+/// An answer that agrees with the item (or names `genres` instead).
+fn answer(item: &Item, genres: Option<&str>) -> ChatResponse {
+    let g = genres.map_or_else(|| item.genres.join(", "), str::to_owned);
+    ChatResponse {
+        text: format!(
+            "premise: a story about {t}\nsetting: a city\ntone: warm\npeople: unknown\naudience: families\ngenres: {g}\nyear: {y}",
+            t = item.title,
+            y = item.year.unwrap()
+        ),
+        ..ChatResponse::default()
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_stopped_run_continues_where_it_stopped() {
+    let c = catalog();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path().join("k"));
+    // First run: three items.
+    let model = ScriptedModel::new(c.items()[..3].iter().map(|i| answer(i, None)));
+    let out = rt()
+        .block_on(generate(
+            &model,
+            None,
+            &c,
+            &files,
+            Some(3),
+            DEFAULT_THRESHOLD,
+            &NoProgress,
+        ))
+        .unwrap();
+    assert_eq!((out.new, out.manifest.generated), (3, 3));
+    // A stop in the middle of writing the fourth line leaves it torn.
+    let mut text = std::fs::read_to_string(files.generated()).unwrap();
+    text.push_str("{\"id\": \"s3\", \"kep");
+    std::fs::write(files.generated(), text).unwrap();
+    // The next run asks only for the five items not done.
+    let model = ScriptedModel::new(c.items()[3..].iter().map(|i| answer(i, None)));
+    let out = rt()
+        .block_on(generate(
+            &model,
+            None,
+            &c,
+            &files,
+            None,
+            DEFAULT_THRESHOLD,
+            &NoProgress,
+        ))
+        .unwrap();
+    assert_eq!(out.new, 5);
+    assert_eq!(model.requests().len(), 5);
+    let records = files.records().unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let want: Vec<&str> = c.items().iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(ids, want, "every item once, in order");
+    // Nothing more to do.
+    let model = ScriptedModel::new([]);
+    let out = rt()
+        .block_on(generate(
+            &model,
+            None,
+            &c,
+            &files,
+            None,
+            DEFAULT_THRESHOLD,
+            &NoProgress,
+        ))
+        .unwrap();
+    assert_eq!(out.new, 0);
+    assert_eq!(out.manifest.kept, 8);
+    let kept = std::fs::read_to_string(files.knowledge()).unwrap();
+    assert_eq!(kept.lines().count(), 8);
+    let first: serde_json::Value = serde_json::from_str(kept.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], c.items()[0].key);
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("premise: a story about")
+    );
+}
+
+#[test]
+fn a_model_that_lies_about_genres_is_dropped() {
+    let c = catalog();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path().join("k"));
+    // Items 0-3 answered truly; 4-7 with a genre none of them has.
+    let model = ScriptedModel::new(
+        c.items()
+            .iter()
+            .enumerate()
+            .map(|(n, i)| answer(i, (n >= 4).then_some("Western, Musical"))),
+    );
+    let lies: Vec<bool> = c
+        .items()
+        .iter()
+        .map(|i| !i.genres.iter().any(|g| g == "Western" || g == "Musical"))
+        .collect();
+    let out = rt()
+        .block_on(generate(
+            &model,
+            None,
+            &c,
+            &files,
+            None,
+            DEFAULT_THRESHOLD,
+            &NoProgress,
+        ))
+        .unwrap();
+    let records: Vec<Record> = files.records().unwrap();
+    for (n, r) in records.iter().enumerate() {
+        if n < 4 {
+            assert!(r.kept, "{r:?}");
+            assert_eq!(r.agreement.genre_f1, 1.0);
+            assert!(r.agreement.year_ok);
+        } else if lies[n] {
+            assert!(!r.kept, "a wrong genre must not pass: {r:?}");
+            assert_eq!(r.agreement.genre_f1, 0.0);
+        }
+    }
+    let dropped = records.iter().filter(|r| !r.kept).count();
+    assert_eq!(out.manifest.kept, 8 - dropped);
+    let kept = std::fs::read_to_string(files.knowledge()).unwrap();
+    assert_eq!(kept.lines().count(), 8 - dropped);
+}
+
+#[test]
+fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
+    let c = catalog();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path().join("k"));
+    let model = ScriptedModel::new(c.items()[..2].iter().map(|i| answer(i, None)));
+    rt().block_on(generate(
+        &model,
+        Some("abc123".into()),
+        &c,
+        &files,
+        Some(2),
+        0.6,
+        &NoProgress,
+    ))
+    .unwrap();
+    let m = files.read_manifest().unwrap();
+    assert_eq!(m.catalog, "k");
+    assert_eq!(m.model, "scripted");
+    assert_eq!(m.model_sha256.as_deref(), Some("abc123"));
+    assert_eq!(m.prompt_sha256, prompt_digest());
+    assert_eq!(m.prompt_sha256.len(), 64);
+    assert_eq!((m.items, m.generated, m.threshold), (8, 2, 0.6));
+    assert!(m.started_unix > 1_700_000_000);
+    // Another model may not append to these files.
+    let text = std::fs::read_to_string(files.manifest())
+        .unwrap()
+        .replace("\"scripted\"", "\"local:other\"");
+    std::fs::write(files.manifest(), text).unwrap();
+    let err = rt()
+        .block_on(generate(
+            &ScriptedModel::new([]),
+            None,
+            &c,
+            &files,
+            None,
+            0.6,
+            &NoProgress,
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("local:other"), "{err}");
+    // The prompt asks for the year and does not give it.
+    let item = &c.items()[0];
+    let p = prompt(item).unwrap();
+    let year = item.year.unwrap().to_string();
+    assert!(!p.contains(&year), "{p}");
+    assert!(p.contains("year:") && p.contains("genres:") && p.contains("premise:"));
+    let parsed =
+        parse("premise: unknown\ngenres: Sci-Fi / Action\nyear: released in 1979\ntone: tense");
+    assert_eq!(parsed.genres, vec!["Sci-Fi", "Action"]);
+    assert_eq!(parsed.year, Some(1979));
+    assert_eq!(parsed.text, "tone: tense");
+}
