@@ -75,8 +75,12 @@ pub enum IndexCommand {
         #[arg(long, value_enum, default_value = "minilm")]
         encoder: EncoderArg,
         /// Extra text per item (JSONL of {"id", "text"}) to embed with it
+        /// [default: the knowledge `recagent knowledge generate` wrote, if any]
         #[arg(long, value_name = "FILE")]
         knowledge_text: Option<std::path::PathBuf>,
+        /// Leave generated knowledge out
+        #[arg(long, conflicts_with = "knowledge_text")]
+        no_knowledge: bool,
         #[command(flatten)]
         qdrant: QdrantArgs,
         /// Print the build report as JSON
@@ -151,9 +155,15 @@ pub fn run(home: &Home, cmd: IndexCommand) -> anyhow::Result<()> {
             name,
             encoder,
             knowledge_text,
+            no_knowledge,
             qdrant,
             json,
         } => {
+            let knowledge_text = match knowledge_text {
+                Some(p) => Some(p),
+                None if no_knowledge => None,
+                None => crate::knowledge::default_file(home, &name),
+            };
             let bars = Bars::new();
             let catalog = store::load(home, &name, &bars)?;
             let knowledge = match &knowledge_text {

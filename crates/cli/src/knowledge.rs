@@ -116,3 +116,38 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The generated knowledge `index build` and `train --knowledge` use when no
+/// `--knowledge-text` is given: of the models' folders under
+/// `$RECAGENT_HOME/knowledge/NAME/`, the one with the most kept texts
+/// (ties: the larger model). Says so on stderr.
+pub fn default_file(home: &Home, name: &str) -> Option<std::path::PathBuf> {
+    let root = home.root().join("knowledge").join(name);
+    let best = [
+        KnowledgeModel::Qwen15,
+        KnowledgeModel::Qwen05,
+        KnowledgeModel::Api,
+    ]
+    .into_iter()
+    .filter_map(|m| {
+        let files = Files::new(root.join(folder(m)));
+        let manifest = files.read_manifest()?;
+        (files.knowledge().is_file() && manifest.kept > 0).then_some((files, manifest))
+    })
+    .fold(
+        None::<(Files, recagent_knowledge::Manifest)>,
+        |best, next| match best {
+            Some(b) if b.1.kept >= next.1.kept => Some(b),
+            _ => Some(next),
+        },
+    )?;
+    let (files, m) = best;
+    eprintln!(
+        "using the generated knowledge in {} ({} of {} items kept, written by {}); --no-knowledge leaves it out",
+        files.knowledge().display(),
+        m.kept,
+        m.items,
+        m.model
+    );
+    Some(files.knowledge())
+}

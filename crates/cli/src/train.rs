@@ -116,8 +116,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub knowledge: bool,
     /// Extra per-item knowledge text (JSONL: {"id": ..., "text": ...}), e.g. LLM-written descriptions
+    /// [default with --knowledge: what `recagent knowledge generate` wrote, if any]
     #[arg(long, value_name = "FILE", requires = "knowledge")]
     pub knowledge_text: Option<PathBuf>,
+    /// With --knowledge, leave generated knowledge text out (titles and genres only)
+    #[arg(long, requires = "knowledge", conflicts_with = "knowledge_text")]
+    pub no_knowledge: bool,
     /// Where to save the model [default: $RECAGENT_HOME/index/NAME/ranker/MODEL]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -172,7 +176,11 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let knowledge = if args.knowledge {
         crate::index::ensure_minilm(home, &bars)?;
         let source = KnowledgeSource {
-            text_file: args.knowledge_text.clone(),
+            text_file: match &args.knowledge_text {
+                Some(p) => Some(p.clone()),
+                None if args.no_knowledge => None,
+                None => crate::knowledge::default_file(home, &args.name),
+            },
         };
         Some(knowledge_table(home, &catalog, &source, &bars)?)
     } else {

@@ -141,3 +141,79 @@ fn index_build_then_search_and_link() {
         .code(1)
         .stderr(predicate::str::contains("unknown genre"));
 }
+
+#[test]
+#[ignore = "fetches all-MiniLM-L6-v2: CI runs it with --include-ignored"]
+fn index_build_picks_up_generated_knowledge_unless_told_not_to() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    recagent(h)
+        .args([
+            "data",
+            "synth",
+            "--items",
+            "200",
+            "--users",
+            "40",
+            "--per-user",
+            "10",
+            "--name",
+            "s",
+        ])
+        .assert()
+        .success();
+    borrow_minilm(h);
+    // What `knowledge generate` would have written, for one item.
+    let dir = h.join("knowledge/s/qwen2.5-0.5b");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("knowledge.jsonl"),
+        "{\"id\": \"s7\", \"text\": \"premise: a great white shark terrorizes a small beach town. setting: a summer resort island\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::json!({
+            "catalog": "s", "model": "local:qwen2.5-0.5b", "model_sha256": null,
+            "prompt_sha256": "x", "threshold": 0.5, "started_unix": 0,
+            "items": 200, "generated": 1, "kept": 1
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let search = || {
+        json_of(
+            &recagent(h)
+                .args([
+                    "search",
+                    "s",
+                    "a shark attacks a beach town",
+                    "--mode",
+                    "dense",
+                    "--json",
+                ])
+                .output()
+                .unwrap(),
+        )
+    };
+    recagent(h)
+        .args(["index", "build", "s", "--no-knowledge"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("generated knowledge").not());
+    let without: Vec<String> = search().as_array().unwrap()[..3]
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!without.contains(&"s7".to_owned()), "{without:?}");
+    recagent(h)
+        .args(["index", "build", "s"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("using the generated knowledge")
+                .and(predicate::str::contains("1 of 200 items kept")),
+        );
+    let with = search();
+    assert_eq!(with[0]["id"], "s7", "{with}");
+}
