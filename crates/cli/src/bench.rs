@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Llm(LlmArgs),
     /// The agent on the labelled requests: right tool, filters and titles per controller, and turn latency
     Agent(AgentBenchArgs),
+    /// Recall on 36 labelled film descriptions that name no title word: hit@1 and hit@10 per search mode
+    Knowledge(KnowledgeBenchArgs),
     /// The server on loopback: concurrent sessions of several turns, p50/p99 latency, errors and cross-talk
     Serve(crate::serve::ServeBenchArgs),
 }
@@ -152,6 +154,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Llm(args) => bench_llm(home, args),
         BenchCommand::Agent(args) => bench_agent(home, args),
         BenchCommand::Serve(args) => crate::serve::bench(home, args),
+        BenchCommand::Knowledge(args) => bench_knowledge(home, args),
     }
 }
 
@@ -878,6 +881,83 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
                 c.filters,
                 c.titles,
                 c.calls.join(" | ")
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct KnowledgeBenchArgs {
+    /// Catalog name (the descriptions are of ml-100k films)
+    #[arg(default_value = "ml-100k")]
+    name: String,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    qdrant: crate::index::QdrantArgs,
+}
+
+#[derive(Debug, Serialize)]
+struct ModeHits {
+    mode: String,
+    hit_at_1: f64,
+    hit_at_10: f64,
+}
+
+/// Recall of the labelled descriptions with the indexes as built (with or
+/// without generated knowledge: `index build` says which).
+fn bench_knowledge(home: &Home, args: KnowledgeBenchArgs) -> anyhow::Result<()> {
+    use recagent_retrieval::{Filter, Mode};
+    let bars = Bars::new();
+    let catalog = store::load(home, &args.name, &bars)?;
+    let retriever = crate::index::open_retriever(home, &catalog, &args.qdrant)?;
+    let cases = recagent_knowledge::descriptions()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut out = Vec::new();
+    for (mode, name) in [
+        (Mode::Lexical, "lexical"),
+        (Mode::Dense, "dense"),
+        (Mode::Hybrid, "hybrid"),
+    ] {
+        let (mut h1, mut h10) = (0usize, 0usize);
+        for c in &cases {
+            let want = catalog.item_by_key(&c.id).ok_or_else(|| {
+                anyhow::anyhow!("item {} of the descriptions is not in {}", c.id, args.name)
+            })?;
+            let hits = rt.block_on(retriever.search(&c.text, &Filter::default(), 10, mode))?;
+            match hits.iter().position(|h| h.item == want) {
+                Some(0) => {
+                    h1 += 1;
+                    h10 += 1;
+                }
+                Some(_) => h10 += 1,
+                None => {}
+            }
+        }
+        let n = cases.len().max(1) as f64;
+        out.push(ModeHits {
+            mode: name.into(),
+            hit_at_1: h1 as f64 / n,
+            hit_at_10: h10 as f64 / n,
+        });
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"cases": cases.len(), "modes": out})
+        );
+    } else {
+        println!("{} labelled descriptions on {}", cases.len(), args.name);
+        for m in &out {
+            println!(
+                "{:<8} hit@1 {:>5.1}%  hit@10 {:>5.1}%",
+                m.mode,
+                m.hit_at_1 * 100.0,
+                m.hit_at_10 * 100.0
             );
         }
     }

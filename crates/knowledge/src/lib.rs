@@ -26,6 +26,28 @@ use sha2::{Digest, Sha256};
 /// The factorised prompt (embedded; `prompts/knowledge.j2`).
 pub const PROMPT: &str = include_str!("../../../prompts/knowledge.j2");
 
+/// Labelled content descriptions of ML-100K films, none naming a word of
+/// its film's title: `{"id", "title", "text"}` (`tests/fixtures/knowledge/`).
+/// `recagent bench knowledge` measures recall on them.
+pub const DESCRIPTIONS: &str = include_str!("../../../tests/fixtures/knowledge/descriptions.json");
+
+/// One labelled description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    /// The ML-100K item id it describes.
+    pub id: String,
+    pub title: String,
+    pub text: String,
+}
+
+/// The labelled descriptions.
+pub fn descriptions() -> Result<Vec<Description>> {
+    serde_json::from_str(DESCRIPTIONS).map_err(|e| Error::Io {
+        path: "tests/fixtures/knowledge/descriptions.json".into(),
+        reason: e.to_string(),
+    })
+}
+
 /// Tokens one item's answer may take.
 pub const ANSWER_TOKENS: u32 = 160;
 

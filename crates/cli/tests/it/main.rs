@@ -68,6 +68,7 @@ fn every_command_has_help() {
         &["bench", "serve"],
         &["knowledge"],
         &["knowledge", "generate"],
+        &["bench", "knowledge"],
     ] {
         let out = recagent(home.path())
             .args(args)

@@ -281,3 +281,32 @@ fn real_qwen_05b_writes_knowledge_for_three_films() {
     let kept = std::fs::read_to_string(files.knowledge()).unwrap();
     assert_eq!(kept.lines().count(), m.kept);
 }
+
+#[test]
+fn labelled_descriptions_never_name_a_title_word() {
+    let cases = recagent_knowledge::descriptions().unwrap();
+    assert!(cases.len() >= 30, "{}", cases.len());
+    let words = |s: &str| -> Vec<String> {
+        s.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 1)
+            .map(str::to_owned)
+            .collect()
+    };
+    let stop = ["the", "of", "in", "and", "to", "for", "on", "an"];
+    let mut ids = std::collections::HashSet::new();
+    for c in &cases {
+        assert!(ids.insert(c.id.clone()), "{} twice", c.id);
+        let text = words(&c.text);
+        for w in words(&c.title) {
+            if !stop.contains(&w.as_str()) {
+                assert!(
+                    !text.contains(&w),
+                    "{:?} names {w:?} of {:?}",
+                    c.text,
+                    c.title
+                );
+            }
+        }
+    }
+}
