@@ -4,7 +4,7 @@ use std::process::Command as Std;
 use std::time::{Duration, Instant};
 
 use crate::search::borrow_minilm;
-use crate::{json_of, recagent};
+use crate::{json_of, recagent, synth_catalog};
 
 fn tmux(args: &[&str]) -> String {
     let out = Std::new("tmux")
@@ -19,21 +19,7 @@ fn tmux(args: &[&str]) -> String {
 fn chat_in_tmux_shows_the_recommended_title() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    recagent(h)
-        .args([
-            "data",
-            "synth",
-            "--items",
-            "300",
-            "--users",
-            "80",
-            "--per-user",
-            "25",
-            "--name",
-            "s",
-        ])
-        .assert()
-        .success();
+    synth_catalog(h, 300, 80, 25);
     borrow_minilm(h);
     // Setup skips what is there and trains what is not; no model is pulled
     // for the rules controller.

@@ -3,7 +3,7 @@
 use predicates::prelude::*;
 
 use crate::search::borrow_minilm;
-use crate::{json_of, recagent};
+use crate::{json_of, recagent, synth_catalog};
 
 #[test]
 fn eval_names_what_is_missing_first() {
@@ -28,21 +28,7 @@ fn eval_names_what_is_missing_first() {
 fn eval_reports_every_arm_and_reruns_byte_identical() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    recagent(h)
-        .args([
-            "data",
-            "synth",
-            "--items",
-            "300",
-            "--users",
-            "80",
-            "--per-user",
-            "25",
-            "--name",
-            "s",
-        ])
-        .assert()
-        .success();
+    synth_catalog(h, 300, 80, 25);
     borrow_minilm(h);
     recagent(h).args(["index", "build", "s"]).assert().success();
     let run = |out: &str| {

@@ -37,6 +37,19 @@ pub fn recagent(home: &Path) -> Command {
     cmd
 }
 
+/// A synthetic catalog named `s` in `home`.
+pub fn synth_catalog(home: &Path, items: u32, users: u32, per_user: u32) {
+    recagent(home)
+        .args(["data", "synth", "--name", "s", "--items"])
+        .arg(items.to_string())
+        .arg("--users")
+        .arg(users.to_string())
+        .arg("--per-user")
+        .arg(per_user.to_string())
+        .assert()
+        .success();
+}
+
 #[test]
 fn every_command_has_help() {
     let home = tempfile::tempdir().unwrap();

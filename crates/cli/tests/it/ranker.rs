@@ -1,25 +1,11 @@
-use crate::{json_of, recagent};
+use crate::{json_of, recagent, synth_catalog};
 use predicates::prelude::*;
 
 #[test]
 fn train_then_bench_on_a_small_catalog() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    recagent(h)
-        .args([
-            "data",
-            "synth",
-            "--items",
-            "300",
-            "--users",
-            "80",
-            "--per-user",
-            "25",
-            "--name",
-            "s",
-        ])
-        .assert()
-        .success();
+    synth_catalog(h, 300, 80, 25);
 
     // Before training, bench says what to run.
     recagent(h)

@@ -1,6 +1,6 @@
 use predicates::prelude::*;
 
-use crate::{fixture, json_of, recagent};
+use crate::{fixture, json_of, recagent, synth_catalog};
 
 /// Links the shared home's all-MiniLM-L6-v2 (pulled there once with
 /// `recagent model pull minilm`) into a test home.
@@ -147,21 +147,7 @@ fn index_build_then_search_and_link() {
 fn index_build_picks_up_generated_knowledge_unless_told_not_to() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    recagent(h)
-        .args([
-            "data",
-            "synth",
-            "--items",
-            "200",
-            "--users",
-            "40",
-            "--per-user",
-            "10",
-            "--name",
-            "s",
-        ])
-        .assert()
-        .success();
+    synth_catalog(h, 200, 40, 10);
     borrow_minilm(h);
     // What `knowledge generate` would have written, for one item.
     let dir = h.join("knowledge/s/qwen2.5-0.5b");
