@@ -29,6 +29,30 @@ pub enum BenchCommand {
     Knowledge(KnowledgeBenchArgs),
     /// The server on loopback: concurrent sessions of several turns, p50/p99 latency, errors and cross-talk
     Serve(crate::serve::ServeBenchArgs),
+    /// Knowledge generation on the local model: tokens/s with 1, 4 and 8 sequences decoded in one batch, and the wall time for the whole catalog
+    Generation(GenerationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerationArgs {
+    /// Catalog name
+    #[arg(default_value = "ml-100k")]
+    name: String,
+    /// The local model (see `recagent model list`)
+    #[arg(long, value_enum, default_value = "qwen2.5-0.5b")]
+    model: crate::model::ChatModelName,
+    /// Items generated per setting (the first N of the catalog)
+    #[arg(long, default_value_t = 16)]
+    items: usize,
+    /// Sequences decoded at once, one run each
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4, 8])]
+    parallel: Vec<usize>,
+    /// CPU threads [default: all cores]
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +179,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Agent(args) => bench_agent(home, args),
         BenchCommand::Serve(args) => crate::serve::bench(home, args),
         BenchCommand::Knowledge(args) => bench_knowledge(home, args),
+        BenchCommand::Generation(args) => bench_generation(home, args),
     }
 }
 
@@ -958,6 +983,119 @@ fn bench_knowledge(home: &Home, args: KnowledgeBenchArgs) -> anyhow::Result<()> 
                 m.mode,
                 m.hit_at_1 * 100.0,
                 m.hit_at_10 * 100.0
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct GenerationRun {
+    parallel: usize,
+    items: usize,
+    seconds: f64,
+    prompt_tokens: u64,
+    /// Prompt tokens of each item decoded once for all (the shared prefix).
+    shared_prefix_tokens: u32,
+    completion_tokens: u64,
+    tokens_per_s: f64,
+    seconds_per_item: f64,
+    /// `seconds_per_item` times the catalog's items.
+    catalog_hours: f64,
+}
+
+/// Knowledge requests for the first items, decoded 1, 4, 8… at a time.
+fn bench_generation(home: &Home, args: GenerationArgs) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
+    use recagent_llm::ChatModel as _;
+    use recagent_llm::local::{LocalConfig, LocalModel};
+    let spec = args.model.spec();
+    anyhow::ensure!(
+        recagent_llm::pull::is_pulled(home, spec),
+        "{} is not pulled; run `recagent model pull {}` first",
+        spec.id,
+        spec.id
+    );
+    anyhow::ensure!(args.items > 0, "--items must be at least 1");
+    anyhow::ensure!(
+        args.parallel.iter().all(|p| (1..=64).contains(p)),
+        "--parallel takes numbers from 1 to 64"
+    );
+    let bars = Bars::new();
+    let catalog = store::load(home, &args.name, &bars)?;
+    let mut config = LocalConfig::new(recagent_llm::pull::model_path(home, spec));
+    if let Some(t) = args.threads {
+        config.threads = t;
+    }
+    let model = LocalModel::load(config)?;
+    let requests = catalog
+        .items()
+        .iter()
+        .take(args.items)
+        .map(recagent_knowledge::request)
+        .collect::<Result<Vec<_>, _>>()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut runs = Vec::new();
+    for &parallel in &args.parallel {
+        recagent_core::Progress::stage(
+            &bars,
+            &format!("{} items, {parallel} at once", requests.len()),
+            Some(requests.len() as u64),
+        );
+        let start = Instant::now();
+        let (mut prompt, mut completion, mut shared) = (0u64, 0u64, 0u32);
+        rt.block_on(async {
+            let mut answers = model.complete_many(requests.clone(), parallel);
+            while let Some((_, r)) = answers.next().await {
+                let r = r?;
+                prompt += u64::from(r.usage.prompt_tokens);
+                completion += u64::from(r.usage.completion_tokens);
+                shared = r.timings.cached_prompt_tokens;
+                recagent_core::Progress::advance(&bars, 1);
+            }
+            anyhow::Ok(())
+        })?;
+        recagent_core::Progress::finish(&bars);
+        let seconds = start.elapsed().as_secs_f64();
+        let per_item = seconds / requests.len() as f64;
+        runs.push(GenerationRun {
+            parallel,
+            items: requests.len(),
+            seconds,
+            prompt_tokens: prompt,
+            shared_prefix_tokens: shared,
+            completion_tokens: completion,
+            tokens_per_s: completion as f64 / seconds.max(1e-9),
+            seconds_per_item: per_item,
+            catalog_hours: per_item * catalog.items().len() as f64 / 3600.0,
+        });
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"model": spec.id, "catalog": args.name,
+                "catalog_items": catalog.items().len(), "runs": runs})
+        );
+    } else {
+        println!(
+            "{} writing knowledge for the first {} items of {} ({} items)",
+            spec.id,
+            args.items,
+            args.name,
+            catalog.items().len()
+        );
+        println!("at once  tokens/s  s/item  prompt (shared)  catalog");
+        for r in &runs {
+            println!(
+                "{:>7}  {:>8.1}  {:>6.2}  {:>6} ({:>4})  {:>5.2} h",
+                r.parallel,
+                r.tokens_per_s,
+                r.seconds_per_item,
+                r.prompt_tokens / r.items.max(1) as u64,
+                r.shared_prefix_tokens,
+                r.catalog_hours
             );
         }
     }

@@ -207,7 +207,24 @@ pub trait ChatModel: Send + Sync + std::fmt::Debug {
     fn name(&self) -> String;
     /// Starts a call. Nothing happens until the stream is polled.
     fn chat(&self, request: ChatRequest) -> EventStream;
+    /// Runs many independent calls, at most `parallel` at a time, and
+    /// yields each answer with its request's index as it finishes (not in
+    /// request order). The default runs [`ChatModel::chat`] calls
+    /// concurrently, which an endpoint serves in parallel; the local model
+    /// overrides it to decode the sequences together in one batch, their
+    /// shared prompt prefix evaluated once. Dropping the stream cancels
+    /// what has not finished.
+    fn complete_many(&self, requests: Vec<ChatRequest>, parallel: usize) -> ManyStream<'_> {
+        let calls = requests.into_iter().enumerate().map(move |(i, r)| {
+            let events = self.chat(r);
+            async move { (i, gather(events).await) }
+        });
+        Box::pin(futures::stream::iter(calls).buffer_unordered(parallel.max(1)))
+    }
 }
+
+/// Answers of [`ChatModel::complete_many`]: (request index, answer).
+pub type ManyStream<'a> = Pin<Box<dyn Stream<Item = (usize, Result<ChatResponse>)> + Send + 'a>>;
 
 /// A shared model is a model: wrappers such as the cassette
 /// [`replay::Recorder`] can take an `Arc<dyn ChatModel>`.
@@ -217,6 +234,9 @@ impl<M: ChatModel + ?Sized> ChatModel for std::sync::Arc<M> {
     }
     fn chat(&self, request: ChatRequest) -> EventStream {
         (**self).chat(request)
+    }
+    fn complete_many(&self, requests: Vec<ChatRequest>, parallel: usize) -> ManyStream<'_> {
+        (**self).complete_many(requests, parallel)
     }
 }
 
@@ -232,8 +252,12 @@ pub struct ChatResponse {
 
 /// Runs a call to the end and gathers its events.
 pub async fn complete(model: &dyn ChatModel, request: ChatRequest) -> Result<ChatResponse> {
+    gather(model.chat(request)).await
+}
+
+/// Gathers a call's events into one answer.
+pub async fn gather(mut events: EventStream) -> Result<ChatResponse> {
     let mut out = ChatResponse::default();
-    let mut events = model.chat(request);
     while let Some(e) = events.next().await {
         match e? {
             ChatEvent::TextDelta { text } => out.text.push_str(&text),

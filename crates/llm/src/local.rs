@@ -34,8 +34,8 @@ use serde_json::{Value, json};
 
 use crate::toolcall::parse_tool_calls;
 use crate::{
-    ChatEvent, ChatModel, ChatRequest, Error, EventStream, Message, Result, Role, Timings,
-    ToolChoice, ToolSpec, Usage,
+    ChatEvent, ChatModel, ChatRequest, ChatResponse, Error, EventStream, ManyStream, Message,
+    Result, Role, Timings, ToolChoice, ToolSpec, Usage,
 };
 
 /// How to run the model.
@@ -209,6 +209,19 @@ struct Job {
     cancel: Arc<AtomicBool>,
 }
 
+/// Many independent calls decoded together (see [`run_many`]).
+struct ManyJob {
+    requests: Vec<ChatRequest>,
+    parallel: usize,
+    results: tokio::sync::mpsc::UnboundedSender<(usize, Result<ChatResponse>)>,
+    cancel: Arc<AtomicBool>,
+}
+
+enum Work {
+    Chat(Job),
+    Many(ManyJob),
+}
+
 static BACKEND: OnceLock<std::result::Result<LlamaBackend, String>> = OnceLock::new();
 
 fn backend() -> Result<&'static LlamaBackend> {
@@ -227,7 +240,7 @@ fn backend() -> Result<&'static LlamaBackend> {
 #[derive(Debug)]
 pub struct LocalModel {
     name: String,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Mutex<mpsc::Sender<Work>>,
 }
 
 impl LocalModel {
@@ -247,7 +260,7 @@ impl LocalModel {
                 .and_then(Path::file_name)
                 .map_or_else(|| "gguf".into(), |n| n.to_string_lossy().into_owned())
         );
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Work>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
         std::thread::Builder::new()
             .name("recagent-llama".into())
@@ -281,11 +294,11 @@ impl ChatModel for LocalModel {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let sent = self.jobs.lock().map_err(|_| ()).and_then(|j| {
-            j.send(Job {
+            j.send(Work::Chat(Job {
                 request,
                 events: tx,
                 cancel: cancel.clone(),
-            })
+            }))
             .map_err(|_| ())
         });
         Box::pin(async_stream::try_stream! {
@@ -298,13 +311,40 @@ impl ChatModel for LocalModel {
             }
         })
     }
+
+    fn complete_many(&self, requests: Vec<ChatRequest>, parallel: usize) -> ManyStream<'_> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let n = requests.len();
+        let sent = self.jobs.lock().map_err(|_| ()).and_then(|j| {
+            j.send(Work::Many(ManyJob {
+                requests,
+                parallel,
+                results: tx,
+                cancel: cancel.clone(),
+            }))
+            .map_err(|_| ())
+        });
+        Box::pin(async_stream::stream! {
+            let _guard = CancelOnDrop(cancel);
+            if sent.is_err() {
+                for i in 0..n {
+                    yield (i, Err(Error::Config("the model thread has stopped".into())));
+                }
+                return;
+            }
+            while let Some(r) = rx.recv().await {
+                yield r;
+            }
+        })
+    }
 }
 
 fn cfg_err(e: impl std::fmt::Display) -> Error {
     Error::Config(format!("llama.cpp: {e}"))
 }
 
-fn worker(config: LocalConfig, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Result<()>>) {
+fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<Result<()>>) {
     let setup = (|| -> Result<(LlamaModel, String)> {
         let backend = backend()?;
         let model = LlamaModel::load_from_file(backend, &config.path, &LlamaModelParams::default())
@@ -339,7 +379,14 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Re
     };
     let _ = ready.send(Ok(()));
     let mut cached: Vec<LlamaToken> = Vec::new();
-    for job in jobs {
+    for work in jobs {
+        let job = match work {
+            Work::Chat(job) => job,
+            Work::Many(job) => {
+                run_many(&model, backend, &template, &config, job);
+                continue;
+            }
+        };
         let events = job.events.clone();
         if let Err(e) = run(&model, &mut ctx, &mut cached, &template, &config, job) {
             cached.clear();
@@ -690,5 +737,253 @@ impl Sampler {
         grammar.accept(token);
         self.base.accept(token);
         token
+    }
+}
+
+/// One running sequence of [`run_many`].
+struct Slot {
+    /// The request's index.
+    index: usize,
+    prompt_len: usize,
+    max_tokens: u32,
+    stop: Vec<String>,
+    sampler: Sampler,
+    /// Position of the next token in the sequence.
+    pos: usize,
+    bytes: Vec<u8>,
+    generated: u32,
+    /// Where this sequence's logits are in the batch just decoded.
+    logits_at: i32,
+    /// The token sampled last, to be decoded in the next step.
+    next: Option<LlamaToken>,
+    start: Instant,
+    first_token_ms: Option<f64>,
+}
+
+/// The length of the common prefix of two token runs.
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Decodes many independent calls together, without tools.
+///
+/// * The longest token prefix every prompt shares (the system prompt and
+///   the fixed part of the user prompt) is decoded once, into sequence 0.
+/// * Up to `parallel` sequences run at once. Each starts from a copy of
+///   sequence 0 (cells of a unified KV cache, shared, not recomputed) and
+///   decodes only its prompt's tail. A sequence that finishes hands its
+///   place to the next prompt at once (continuous batching).
+/// * Every step decodes one token of each running sequence, and the tails
+///   of new ones, in one batch: on a CPU, where a small model's decoding is
+///   bound by memory bandwidth, one pass over the weights then serves
+///   several sequences.
+///
+/// The context is made for the job, sized to fit, and dropped after it;
+/// the chat context and its prefix cache are untouched.
+fn run_many(
+    model: &LlamaModel,
+    backend: &LlamaBackend,
+    template: &str,
+    config: &LocalConfig,
+    job: ManyJob,
+) {
+    let send = |i: usize, r: Result<ChatResponse>| job.results.send((i, r)).is_ok();
+    let vocab = model.vocab();
+    let mut prompts: Vec<(usize, Vec<LlamaToken>)> = Vec::new();
+    for (i, req) in job.requests.iter().enumerate() {
+        if tools_on(req) {
+            if !send(
+                i,
+                Err(Error::Config(
+                    "complete_many does not offer tools; call chat for tool calls".into(),
+                )),
+            ) {
+                return;
+            }
+            continue;
+        }
+        match render_template(template, req) {
+            Ok(p) => prompts.push((
+                i,
+                vocab.tokenize(p.as_bytes(), vocab.should_add_bos(), true),
+            )),
+            Err(e) => {
+                if !send(i, Err(e)) {
+                    return;
+                }
+            }
+        }
+    }
+    let Some(first) = prompts.first().map(|p| p.1.clone()) else {
+        return;
+    };
+    // At least one token of each prompt is decoded in its own sequence, so
+    // that it has logits to sample from.
+    let prefix = prompts
+        .iter()
+        .map(|(_, t)| common_prefix(&first, t).min(t.len().saturating_sub(1)))
+        .min()
+        .unwrap_or(0);
+    let n_seq = job.parallel.clamp(1, prompts.len());
+    let longest_tail = prompts
+        .iter()
+        .map(|(_, t)| t.len() - prefix)
+        .max()
+        .unwrap_or(1);
+    let max_new = job
+        .requests
+        .iter()
+        .map(|r| r.options.max_tokens as usize)
+        .max()
+        .unwrap_or(0);
+    let n_ctx = (prefix + n_seq * (longest_tail + max_new + 1)).div_ceil(256) * 256;
+    let n_batch = (n_seq * (longest_tail + 1)).max(config.batch as usize);
+    let fail_all = |e: Error, from: &[(usize, Vec<LlamaToken>)]| {
+        for (i, _) in from {
+            let _ = job.results.send((*i, Err(Error::Config(e.to_string()))));
+        }
+    };
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx as u32))
+        .with_n_batch(n_batch as u32)
+        .with_n_seq_max(n_seq as u32 + 1)
+        .with_kv_unified(true)
+        .with_n_threads(config.threads)
+        .with_n_threads_batch(config.threads);
+    let mut ctx = match model.new_context(backend, params) {
+        Ok(c) => c,
+        Err(e) => return fail_all(cfg_err(e), &prompts),
+    };
+    let mut batch = LlamaBatch::new(n_batch, 1);
+    for start in (0..prefix).step_by(n_batch) {
+        batch.clear();
+        for (p, &t) in first[start..prefix.min(start + n_batch)].iter().enumerate() {
+            if let Err(e) = batch.add(t, (start + p) as i32, &[0], false) {
+                return fail_all(cfg_err(e), &prompts);
+            }
+        }
+        if let Err(e) = ctx.decode(&mut batch) {
+            return fail_all(cfg_err(e), &prompts);
+        }
+    }
+    let mut queue = prompts.into_iter();
+    let mut slots: Vec<Option<Slot>> = (0..n_seq).map(|_| None).collect();
+    loop {
+        if job.cancel.load(Ordering::SeqCst) || job.results.is_closed() {
+            return;
+        }
+        batch.clear();
+        let mut failed: Option<Error> = None;
+        for (s, place) in slots.iter_mut().enumerate() {
+            let seq = s as i32 + 1;
+            if place.is_none()
+                && let Some((index, tokens)) = queue.next()
+            {
+                let req = &job.requests[index];
+                let sampler = match Sampler::for_request(model, req) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        if !send(index, Err(e)) {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                let _ = ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
+                if prefix > 0
+                    && let Err(e) = ctx.copy_kv_cache_seq(0, seq, None, None)
+                {
+                    failed = Some(cfg_err(e));
+                    break;
+                }
+                for (p, &t) in tokens.iter().enumerate().skip(prefix) {
+                    if let Err(e) = batch.add(t, p as i32, &[seq], p + 1 == tokens.len()) {
+                        failed = Some(cfg_err(e));
+                        break;
+                    }
+                }
+                *place = Some(Slot {
+                    index,
+                    prompt_len: tokens.len(),
+                    max_tokens: req.options.max_tokens,
+                    stop: req.options.stop.clone(),
+                    sampler,
+                    pos: tokens.len(),
+                    bytes: Vec::new(),
+                    generated: 0,
+                    logits_at: batch.n_tokens() - 1,
+                    next: None,
+                    start: Instant::now(),
+                    first_token_ms: None,
+                });
+            } else if let Some(slot) = place.as_mut()
+                && let Some(t) = slot.next.take()
+            {
+                slot.logits_at = batch.n_tokens();
+                if let Err(e) = batch.add(t, slot.pos as i32, &[seq], true) {
+                    failed = Some(cfg_err(e));
+                    break;
+                }
+                slot.pos += 1;
+            }
+        }
+        if failed.is_none() && batch.n_tokens() == 0 {
+            return;
+        }
+        if let Some(e) = failed.or_else(|| ctx.decode(&mut batch).err().map(cfg_err)) {
+            for slot in slots.iter().flatten() {
+                let _ = job
+                    .results
+                    .send((slot.index, Err(Error::Config(e.to_string()))));
+            }
+            let rest: Vec<_> = queue.collect();
+            return fail_all(e, &rest);
+        }
+        for (s, place) in slots.iter_mut().enumerate() {
+            let Some(slot) = place.as_mut() else { continue };
+            let finish = if slot.generated >= slot.max_tokens {
+                Some("length")
+            } else {
+                let token = slot.sampler.sample(&ctx, slot.logits_at);
+                slot.first_token_ms
+                    .get_or_insert_with(|| slot.start.elapsed().as_secs_f64() * 1e3);
+                if vocab.is_eog(token) {
+                    Some("stop")
+                } else {
+                    slot.generated += 1;
+                    slot.bytes.extend(vocab.token_to_piece(token, false, None));
+                    let text = String::from_utf8_lossy(&slot.bytes);
+                    if slot.stop.iter().any(|s| text.ends_with(s.as_str())) {
+                        Some("stop")
+                    } else if slot.generated >= slot.max_tokens {
+                        Some("length")
+                    } else {
+                        slot.next = Some(token);
+                        None
+                    }
+                }
+            };
+            if let Some(finish) = finish {
+                let response = ChatResponse {
+                    text: String::from_utf8_lossy(&slot.bytes).into_owned(),
+                    tool_calls: Vec::new(),
+                    usage: Usage {
+                        prompt_tokens: slot.prompt_len as u32,
+                        completion_tokens: slot.generated,
+                    },
+                    timings: Timings {
+                        first_token_ms: slot.first_token_ms.unwrap_or(0.0),
+                        total_ms: slot.start.elapsed().as_secs_f64() * 1e3,
+                        cached_prompt_tokens: prefix as u32,
+                    },
+                    finish_reason: finish.to_owned(),
+                };
+                if !send(slot.index, Ok(response)) {
+                    return;
+                }
+                let _ = ctx.clear_kv_cache_seq(Some(s as u32 + 1), None, None);
+                *place = None;
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@
 use recagent_catalog::synth::{SynthConfig, generate as synth};
 use recagent_core::{Catalog, Item, NoProgress};
 use recagent_knowledge::{
-    DEFAULT_THRESHOLD, Files, Record, generate, parse, prompt, prompt_digest,
+    DEFAULT_THRESHOLD, Files, Record, Settings, generate, parse, prompt, prompt_digest,
 };
 use recagent_llm::{ChatResponse, scripted::ScriptedModel};
 
@@ -58,8 +58,11 @@ fn a_stopped_run_continues_where_it_stopped() {
             None,
             &c,
             &files,
-            Some(3),
-            DEFAULT_THRESHOLD,
+            &Settings {
+                limit: Some(3),
+                threshold: DEFAULT_THRESHOLD,
+                parallel: 3,
+            },
             &NoProgress,
         ))
         .unwrap();
@@ -76,8 +79,11 @@ fn a_stopped_run_continues_where_it_stopped() {
             None,
             &c,
             &files,
-            None,
-            DEFAULT_THRESHOLD,
+            &Settings {
+                limit: None,
+                threshold: DEFAULT_THRESHOLD,
+                parallel: 3,
+            },
             &NoProgress,
         ))
         .unwrap();
@@ -95,8 +101,11 @@ fn a_stopped_run_continues_where_it_stopped() {
             None,
             &c,
             &files,
-            None,
-            DEFAULT_THRESHOLD,
+            &Settings {
+                limit: None,
+                threshold: DEFAULT_THRESHOLD,
+                parallel: 3,
+            },
             &NoProgress,
         ))
         .unwrap();
@@ -137,8 +146,11 @@ fn a_model_that_lies_about_genres_is_dropped() {
             None,
             &c,
             &files,
-            None,
-            DEFAULT_THRESHOLD,
+            &Settings {
+                limit: None,
+                threshold: DEFAULT_THRESHOLD,
+                parallel: 3,
+            },
             &NoProgress,
         ))
         .unwrap();
@@ -170,8 +182,11 @@ fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
         Some("abc123".into()),
         &c,
         &files,
-        Some(2),
-        0.6,
+        &Settings {
+            limit: Some(2),
+            threshold: 0.6,
+            parallel: 3,
+        },
         &NoProgress,
     ))
     .unwrap();
@@ -194,12 +209,36 @@ fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
             None,
             &c,
             &files,
-            None,
-            0.6,
+            &Settings {
+                limit: None,
+                threshold: 0.6,
+                parallel: 3,
+            },
             &NoProgress,
         ))
         .unwrap_err();
     assert!(err.to_string().contains("local:other"), "{err}");
+    // Nor may the same model append answers to another prompt.
+    let text = std::fs::read_to_string(files.manifest())
+        .unwrap()
+        .replace("\"local:other\"", "\"scripted\"")
+        .replace(&prompt_digest(), "0123");
+    std::fs::write(files.manifest(), text).unwrap();
+    let err = rt()
+        .block_on(generate(
+            &ScriptedModel::new([]),
+            None,
+            &c,
+            &files,
+            &Settings::default(),
+            &NoProgress,
+        ))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("another version of prompts/knowledge.j2"),
+        "{err}"
+    );
     // The prompt asks for the year and does not give it.
     let item = &c.items()[0];
     let p = prompt(item).unwrap();
@@ -211,6 +250,18 @@ fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
     assert_eq!(parsed.genres, vec!["Sci-Fi", "Action"]);
     assert_eq!(parsed.year, Some(1979));
     assert_eq!(parsed.text, "tone: tense");
+    // Prose in the genres field: the genre words are picked out of it.
+    let prose = parse(
+        "genres: The film is a crime thriller, with elements of mystery and suspense, Space opera, with a focus on the city's unique culture",
+    );
+    assert_eq!(
+        prose.genres,
+        ["Crime", "Thriller", "Mystery", "Space opera"]
+    );
+    assert_eq!(
+        parse("genres: Toy Story is a science fiction film").genres,
+        ["Sci-Fi"]
+    );
 }
 
 #[test]
@@ -250,22 +301,33 @@ fn real_qwen_05b_writes_knowledge_for_three_films() {
         })
         .collect();
     let c = Catalog::new("three", items, vec![], vec![]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let files = Files::new(dir.path());
-    let out = rt()
-        .block_on(generate(
-            &model,
-            Some(spec.sha256.into()),
-            &c,
-            &files,
-            None,
-            DEFAULT_THRESHOLD,
-            &NoProgress,
-        ))
-        .unwrap();
+    // The three decoded together in one batch, then one at a time.
+    let run = |parallel: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files::new(dir.path());
+        let out = rt()
+            .block_on(generate(
+                &model,
+                Some(spec.sha256.into()),
+                &c,
+                &files,
+                &Settings {
+                    parallel,
+                    ..Settings::default()
+                },
+                &NoProgress,
+            ))
+            .unwrap();
+        let records = files.records().unwrap();
+        let m = files.read_manifest().unwrap();
+        let kept = std::fs::read_to_string(files.knowledge()).unwrap();
+        (out, records, m, kept)
+    };
+    let (out, records, m, kept) = run(3);
     assert_eq!(out.new, 3);
-    let records = files.records().unwrap();
     assert_eq!(records.len(), 3);
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["1", "2", "3"]);
     for r in &records {
         eprintln!("{} kept={} {:?} {:?}", r.id, r.kept, r.agreement, r.answer);
         assert!(r.completion_tokens > 0);
@@ -275,11 +337,30 @@ fn real_qwen_05b_writes_knowledge_for_three_films() {
             !r.answer.text.is_empty() && r.agreement.score >= DEFAULT_THRESHOLD
         );
     }
-    let m = files.read_manifest().unwrap();
     assert_eq!(m.model, "local:qwen2.5-0.5b");
     assert_eq!(m.model_sha256.as_deref(), Some(spec.sha256));
-    let kept = std::fs::read_to_string(files.knowledge()).unwrap();
     assert_eq!(kept.lines().count(), m.kept);
+    // Each sequence of the batch attends to its own prompt: its answer
+    // starts as the one written for that item alone does (greedy decoding;
+    // a near tie may later go the other way, as the kernels for a batch of
+    // three and of one round differently).
+    let (_, alone, _, _) = run(1);
+    for (a, b) in records.iter().zip(&alone) {
+        let same = a
+            .answer
+            .text
+            .chars()
+            .zip(b.answer.text.chars())
+            .take_while(|(x, y)| x == y)
+            .count();
+        assert!(
+            same >= 40,
+            "item {}: batched {:?}, alone {:?}",
+            a.id,
+            a.answer.text,
+            b.answer.text
+        );
+    }
 }
 
 #[test]
