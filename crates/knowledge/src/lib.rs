@@ -321,6 +321,8 @@ pub fn gate(item: &Item, answer: &Answer, threshold: f64) -> (bool, Agreement) {
 pub struct Record {
     /// The item's catalog key.
     pub id: String,
+    /// Whether the gate kept it at the threshold of the run that wrote it
+    /// (the export gates again with its own).
     pub kept: bool,
     pub agreement: Agreement,
     pub answer: Answer,
@@ -575,8 +577,8 @@ fn rewrite_valid(files: &Files) -> Result<()> {
     Ok(())
 }
 
-/// Writes `knowledge.jsonl` (the kept texts, in catalog order) and the
-/// manifest from `generated.jsonl`.
+/// Writes `knowledge.jsonl` (the texts whose agreement reaches
+/// `threshold`, in catalog order) and the manifest from `generated.jsonl`.
 pub fn export(
     files: &Files,
     catalog: &Catalog,
@@ -591,8 +593,11 @@ pub fn export(
     let mut body = String::new();
     let mut kept = 0;
     for item in catalog.items() {
+        // Gated again with this threshold: a later run with another
+        // `--threshold` re-gates what is there without generating again.
         if let Some(r) = by_id.get(item.key.as_str())
-            && r.kept
+            && !r.answer.text.is_empty()
+            && r.agreement.score >= threshold
         {
             kept += 1;
             let line = serde_json::json!({"id": item.key, "text": r.answer.text});

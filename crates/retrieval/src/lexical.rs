@@ -145,6 +145,17 @@ impl std::fmt::Debug for LexicalIndex {
 impl LexicalIndex {
     /// Builds the index of `catalog` in `dir` (created, must be empty or absent).
     pub fn build(catalog: &Catalog, dir: &Path, progress: &dyn Progress) -> Result<Self> {
+        Self::build_with(catalog, dir, &std::collections::HashMap::new(), progress)
+    }
+
+    /// [`LexicalIndex::build`], with extra text per item key (generated
+    /// knowledge) searched with the item's own text.
+    pub fn build_with(
+        catalog: &Catalog,
+        dir: &Path,
+        knowledge: &std::collections::HashMap<String, String>,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_owned(),
             source,
@@ -160,7 +171,11 @@ impl LexicalIndex {
             let mut d = doc!(
                 f.id => u64::from(item.id.0),
                 f.title => item.title.clone(),
-                f.text => item.text.clone(),
+                f.text => match knowledge.get(&item.key) {
+                    Some(k) if !item.text.is_empty() => format!("{}\n{k}", item.text),
+                    Some(k) => k.clone(),
+                    None => item.text.clone(),
+                },
             );
             for g in &item.genres {
                 d.add_text(f.genres, g);

@@ -60,8 +60,8 @@ pub struct VectorManifest {
 pub struct BuildOptions {
     pub encoding: Encoding,
     pub backend: Backend,
-    /// Extra text per item key, embedded with the item (see `recagent train
-    /// --knowledge-text`).
+    /// Extra text per item key (generated knowledge), embedded with the
+    /// item and searched by BM25 with its text.
     pub knowledge: HashMap<String, String>,
 }
 
@@ -193,9 +193,10 @@ impl Retriever {
         };
 
         let t = Instant::now();
-        drop(LexicalIndex::build(
+        drop(LexicalIndex::build_with(
             catalog,
             &stage.join("lexical"),
+            &options.knowledge,
             progress,
         )?);
         report.lexical_s = t.elapsed().as_secs_f64();

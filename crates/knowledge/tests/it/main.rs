@@ -6,7 +6,7 @@
 use recagent_catalog::synth::{SynthConfig, generate as synth};
 use recagent_core::{Catalog, Item, NoProgress};
 use recagent_knowledge::{
-    DEFAULT_THRESHOLD, Files, Record, Settings, generate, parse, prompt, prompt_digest,
+    DEFAULT_THRESHOLD, Files, Record, Settings, export, generate, parse, prompt, prompt_digest,
 };
 use recagent_llm::{ChatResponse, scripted::ScriptedModel};
 
@@ -169,6 +169,11 @@ fn a_model_that_lies_about_genres_is_dropped() {
     assert_eq!(out.manifest.kept, 8 - dropped);
     let kept = std::fs::read_to_string(files.knowledge()).unwrap();
     assert_eq!(kept.lines().count(), 8 - dropped);
+    // Another threshold re-gates what is there, with no model call.
+    let m = export(&files, &c, "scripted", None, 0.0, 0).unwrap();
+    assert_eq!((m.kept, m.threshold), (8, 0.0));
+    let kept = std::fs::read_to_string(files.knowledge()).unwrap();
+    assert_eq!(kept.lines().count(), 8);
 }
 
 #[test]

@@ -105,6 +105,29 @@ fn search_ranks_title_matches_and_applies_filters() {
 }
 
 #[test]
+fn generated_knowledge_is_searched_with_the_item() {
+    let c = tiny();
+    let (_d, plain) = built(&c);
+    let query = "great white shark terrorizes beach town";
+    assert!(
+        plain
+            .search(query, &Filter::default(), 10)
+            .unwrap()
+            .is_empty()
+    );
+    let key = c.items()[1].key.clone();
+    let knowledge = std::collections::HashMap::from([(
+        key.clone(),
+        "premise: a great white shark terrorizes a small beach town".to_owned(),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let idx =
+        LexicalIndex::build_with(&c, &dir.path().join("lexical"), &knowledge, &NoProgress).unwrap();
+    let hits = idx.search(query, &Filter::default(), 10).unwrap();
+    assert_eq!(keys(&c, hits.iter().map(|h| h.item)), vec![key]);
+}
+
+#[test]
 fn bad_input_gives_errors_or_nothing_never_a_panic() {
     let c = tiny();
     let (_d, idx) = built(&c);
