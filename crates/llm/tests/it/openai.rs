@@ -318,3 +318,77 @@ async fn nothing_listening_is_retried_then_reported() {
     assert!(matches!(e, Error::Transport(_)), "{e:?}");
     assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
 }
+
+/// Counts requests in flight; echoes the last user message back after a
+/// pause; answers the very first request with a 429.
+#[derive(Clone, Default)]
+struct Gauge {
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn echo(State(g): State<Gauge>, body: String) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    if g.calls.fetch_add(1, SeqCst) == 0 {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}}"#,
+        )
+            .into_response();
+    }
+    let now = g.in_flight.fetch_add(1, SeqCst) + 1;
+    g.most.fetch_max(now, SeqCst);
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    g.in_flight.fetch_sub(1, SeqCst);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let said = v["messages"][1]["content"].as_str().unwrap().to_owned();
+    let reply = json!({
+        "id": "cmpl-e", "object": "chat.completion", "created": 1, "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("you said {said}")},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        reply.to_string(),
+    )
+        .into_response()
+}
+
+#[tokio::test]
+async fn many_calls_run_at_most_parallel_at_once_with_retries() {
+    use futures::StreamExt as _;
+    use recagent_llm::ChatModel as _;
+    use std::sync::atomic::Ordering::SeqCst;
+    let gauge = Gauge::default();
+    let app = Router::new()
+        .route("/v1/chat/completions", post(echo))
+        .with_state(gauge.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let model = OpenAiModel::new(config(&format!("http://{addr}/v1"), false)).unwrap();
+    let requests: Vec<ChatRequest> = (0..10)
+        .map(|i| ChatRequest {
+            messages: vec![Message::system("echo"), Message::user(format!("item {i}"))],
+            tools: Vec::new(),
+            options: ChatOptions::default(),
+        })
+        .collect();
+    let answers: Vec<(usize, String)> = model
+        .complete_many(requests, 3)
+        .map(|(i, r)| (i, r.unwrap().text))
+        .collect()
+        .await;
+    let mut seen: Vec<usize> = answers.iter().map(|a| a.0).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    for (i, text) in &answers {
+        assert_eq!(text, &format!("you said item {i}"));
+    }
+    assert_eq!(gauge.most.load(SeqCst), 3, "at most 3 at once, and 3 were");
+    // Ten answers and the one 429 that was retried.
+    assert_eq!(gauge.calls.load(SeqCst), 11);
+}
