@@ -5,6 +5,7 @@
 mod chat;
 mod data;
 mod eval;
+mod knowledge;
 mod ranker;
 mod search;
 
