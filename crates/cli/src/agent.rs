@@ -177,14 +177,9 @@ pub(crate) fn chat_model(
         ControllerName::Rules => return Ok(None),
         ControllerName::Local => {
             use recagent_llm::local::{LocalConfig, LocalModel};
-            let spec = args.model.spec();
-            anyhow::ensure!(
-                recagent_llm::pull::is_pulled(home, spec),
-                "the local model {} is not downloaded; run `recagent model pull {}`, or use --controller rules (no model needed)",
-                spec.id,
-                spec.id
-            );
-            let path = recagent_llm::pull::model_path(home, spec);
+            let path = args
+                .model
+                .pulled(home, ", or use --controller rules (no model needed)")?;
             Arc::new(
                 LocalModel::load(LocalConfig::new(&path))
                     .with_context(|| format!("loading {}", path.display()))?,

@@ -642,23 +642,11 @@ struct LlmBench {
     runs: Vec<Decision>,
 }
 
-/// The file of a pulled local model, or an error naming the pull command.
-fn pulled(home: &Home, model: crate::model::ChatModelName) -> anyhow::Result<std::path::PathBuf> {
-    let spec = model.spec();
-    anyhow::ensure!(
-        recagent_llm::pull::is_pulled(home, spec),
-        "{} is not pulled; run `recagent model pull {}` first",
-        spec.id,
-        spec.id
-    );
-    Ok(recagent_llm::pull::model_path(home, spec))
-}
-
 fn bench_llm(home: &Home, args: LlmArgs) -> anyhow::Result<()> {
     use recagent_llm::examples::{REQUESTS, decision_request, recommendation_tools};
     use recagent_llm::local::{LocalConfig, LocalModel};
     let spec = args.model.spec();
-    let path = pulled(home, args.model)?;
+    let path = args.model.pulled(home, " first")?;
     let tools = recommendation_tools();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -1016,7 +1004,7 @@ fn bench_generation(home: &Home, args: GenerationArgs) -> anyhow::Result<()> {
     use recagent_llm::ChatModel as _;
     use recagent_llm::local::{LocalConfig, LocalModel};
     let spec = args.model.spec();
-    let path = pulled(home, args.model)?;
+    let path = args.model.pulled(home, " first")?;
     anyhow::ensure!(args.items > 0, "--items must be at least 1");
     anyhow::ensure!(
         args.parallel.iter().all(|p| (1..=64).contains(p)),

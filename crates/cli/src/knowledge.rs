@@ -87,18 +87,17 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
         KnowledgeModel::Qwen15 => (ControllerName::Local, ChatModelName::Qwen15),
     };
     if controller == ControllerName::Local {
-        let spec = local.spec();
-        anyhow::ensure!(
-            recagent_llm::pull::is_pulled(home, spec),
-            "the local model {} is not downloaded; run `recagent model pull {}`, pass --model {} for another local model, or --model api for an OpenAI-compatible endpoint",
-            spec.id,
-            spec.id,
-            if model == KnowledgeModel::Qwen15 {
-                "qwen2.5-0.5b"
-            } else {
-                "qwen2.5-1.5b"
-            },
-        );
+        let other = if model == KnowledgeModel::Qwen15 {
+            "qwen2.5-0.5b"
+        } else {
+            "qwen2.5-1.5b"
+        };
+        local.pulled(
+            home,
+            &format!(
+                ", pass --model {other} for another local model, or --model api for an OpenAI-compatible endpoint"
+            ),
+        )?;
     }
     let mut opts: AgentOptions = crate::agent::default_options();
     opts.model = local;

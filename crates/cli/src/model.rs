@@ -49,6 +49,18 @@ impl ChatModelName {
             ChatModelName::Qwen15 => &pull::LOCAL_MODELS[1],
         }
     }
+
+    /// The model's file once pulled, or an error naming the pull command
+    /// followed by `otherwise` (what else the caller can do).
+    pub fn pulled(self, home: &Home, otherwise: &str) -> anyhow::Result<std::path::PathBuf> {
+        let spec = self.spec();
+        anyhow::ensure!(
+            pull::is_pulled(home, spec),
+            "the local model {id} is not downloaded; run `recagent model pull {id}`{otherwise}",
+            id = spec.id
+        );
+        Ok(pull::model_path(home, spec))
+    }
 }
 
 impl ModelName {
