@@ -8,13 +8,27 @@ use std::collections::{BTreeSet, HashMap};
 
 use recagent_core::{Filter, ItemId, Scored, StageTrace};
 
+/// Which similarity signal put an item on the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimilarWhy {
+    /// People who liked the seed liked it (co-occurrence, genre-weighted).
+    Collaborative,
+    /// It shares cast or crew with the seed (checked relations).
+    Relations,
+    /// Its text (and generated knowledge) is close to the seed's.
+    Story,
+}
+
 /// Why an item is a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// Recalled by text search.
     Search,
-    /// Recalled as similar to this item.
-    SimilarTo(ItemId),
+    /// Recalled as similar to this item, by this signal.
+    SimilarTo(ItemId, SimilarWhy),
+    /// Recalled from the user's history by the next-item model; `cold`
+    /// when there was no history and it fell back to popularity.
+    ForYou { cold: bool },
 }
 
 /// Candidates and filters of one turn.
@@ -39,6 +53,8 @@ pub struct Bus {
     pub ranker_history: BTreeSet<ItemId>,
     /// Per-stage counts and times, in the order the stages ran.
     pub stages: Vec<StageTrace>,
+    /// The history recall had no history and fell back to popularity.
+    pub for_you_cold: bool,
 }
 
 impl Bus {

@@ -11,8 +11,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use recagent_core::{Catalog, Filter, ItemId, NoProgress, Scored};
-use recagent_retrieval::{LexicalIndex, Mode, Retriever, SimilarHit, Similarity, TitleLink};
+use recagent_core::{Catalog, Filter, ItemId, NoProgress, Scored, genre_key};
+use recagent_retrieval::{
+    LexicalIndex, Mode, Retriever, SimilarHit, SimilarWeights, Similarity, TitleLink, genre_overlap,
+};
 
 use crate::{Error, Result};
 
@@ -27,26 +29,17 @@ pub trait Recall: Send + Sync + fmt::Debug {
         k: usize,
     ) -> BoxFuture<'a, Result<Vec<Scored>>>;
 
-    /// Items like all of `seeds` together, seeds left out.
+    /// Items like all of `seeds` together, seeds left out, each with the
+    /// source that put it there.
     fn similar<'a>(
         &'a self,
         seeds: &'a [ItemId],
         filter: &'a Filter,
         k: usize,
-    ) -> BoxFuture<'a, Result<Vec<Scored>>>;
+    ) -> BoxFuture<'a, Result<Vec<SimilarHit>>>;
 
     /// Titles mentioned in free text, best first.
     fn link_titles(&self, text: &str) -> Result<Vec<TitleLink>>;
-}
-
-/// Similarity hits as scores (their source is not needed here).
-fn scored(hits: Vec<SimilarHit>) -> Vec<Scored> {
-    hits.into_iter()
-        .map(|h| Scored {
-            item: h.item,
-            score: h.score,
-        })
-        .collect()
 }
 
 fn recall_err(e: recagent_retrieval::Error) -> Error {
@@ -72,12 +65,11 @@ impl Recall for Retriever {
         seeds: &'a [ItemId],
         filter: &'a Filter,
         k: usize,
-    ) -> BoxFuture<'a, Result<Vec<Scored>>> {
+    ) -> BoxFuture<'a, Result<Vec<SimilarHit>>> {
         Box::pin(async move {
-            let hits = Retriever::similar(self, seeds, filter, k)
+            Retriever::similar(self, seeds, filter, k)
                 .await
-                .map_err(recall_err)?;
-            Ok(scored(hits))
+                .map_err(recall_err)
         })
     }
 
@@ -131,12 +123,21 @@ impl Recall for LexicalRecall {
         seeds: &'a [ItemId],
         filter: &'a Filter,
         k: usize,
-    ) -> BoxFuture<'a, Result<Vec<Scored>>> {
+    ) -> BoxFuture<'a, Result<Vec<SimilarHit>>> {
         Box::pin(async move {
             let keep = |j: ItemId| self.catalog.item(j).is_some_and(|it| filter.matches(it));
-            let mut hits = self.similarity.similar(seeds, keep);
+            let keys = |i: ItemId| -> Vec<String> {
+                self.catalog
+                    .item(i)
+                    .map(|it| it.genres.iter().map(|g| genre_key(g)).collect())
+                    .unwrap_or_default()
+            };
+            let overlap = |a: ItemId, b: ItemId| genre_overlap(&keys(a), &keys(b));
+            let mut hits =
+                self.similarity
+                    .similar(seeds, keep, overlap, &SimilarWeights::default());
             hits.truncate(k);
-            Ok(scored(hits))
+            Ok(hits)
         })
     }
 

@@ -433,7 +433,20 @@ impl Session {
             .chain(ctx.profile.liked.iter().copied())
             .collect();
         let filter_words = filter_words(&ctx.bus.filter);
+        let cold = ctx.bus.for_you_cold
+            && items.iter().any(|r| {
+                matches!(
+                    ctx.bus.origin.get(&r.id),
+                    Some(crate::bus::Origin::ForYou { cold: true })
+                )
+            });
         drop(ctx);
+        if cold {
+            notes.push(
+                "I know nothing of your taste yet, so these are the most popular films that fit; tell me one you liked and I will go from there."
+                    .into(),
+            );
+        }
         let reply = |notes: &[String], intro: Option<String>| {
             inner
                 .prompts

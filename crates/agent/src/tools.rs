@@ -9,16 +9,19 @@
 
 use std::time::Instant;
 
-use recagent_core::{Catalog, Filter, Item, ItemId, Scored, Stage, StageTrace, UserId};
+use recagent_core::{
+    Catalog, Filter, Item, ItemId, Scored, Stage, StageTrace, UserId, genre_key, words,
+};
 use recagent_llm::{ToolCall, ToolSpec};
 use recagent_memory::{Forget, GenrePreference, ItemFeedback, Profile};
 use recagent_ranker::{FunnelConfig, UserContext};
+use recagent_retrieval::Source;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::bus::{Bus, Origin};
+use crate::bus::{Bus, Origin, SimilarWhy};
 use crate::trace::ToolTrace;
 use crate::{Inner, Recommendation};
 
@@ -537,6 +540,30 @@ impl Ctx<'_> {
     async fn recall_text(&mut self, query: &str) -> Result<usize, ToolError> {
         let f = self.effective_filter();
         let t = Instant::now();
+        // A request with no text to match ("what should I watch tonight?",
+        // "a 90s comedy") recalls from the user's history through the
+        // next-item model, within the request's filters: its own source on
+        // the bus, ahead of browsing.
+        if words(query).is_empty()
+            && let Some(next) = self.inner.funnel.as_ref().and_then(|f| f.next())
+        {
+            let catalog = &self.inner.catalog;
+            let cold = next.is_cold(&self.history);
+            let hits = next.top_k(&self.history, RECALL_K, |i| {
+                catalog.item(i).is_some_and(|it| f.matches(it))
+            });
+            self.bus.for_you_cold = cold;
+            let n = self.bus.add(hits, Origin::ForYou { cold });
+            self.bus.stages.push(StageTrace {
+                stage: Stage::Recall,
+                count_in: self.inner.catalog.items().len(),
+                count_out: n,
+                micros: micros(t),
+            });
+            if n > 0 {
+                return Ok(n);
+            }
+        }
         let recall = &self.inner.recall;
         let mut hits = recall
             .search(query, &f, RECALL_K)
@@ -604,8 +631,21 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         .similar(&seeds, &eff, RECALL_K)
         .await
         .map_err(|e| ToolError(e.to_string()))?;
-    let origin = Origin::SimilarTo(seeds[0]);
-    let n = ctx.bus.add(hits, origin);
+    let mut n = 0;
+    for h in hits {
+        let why = match h.source {
+            Source::Cooccurrence => SimilarWhy::Collaborative,
+            Source::Relations => SimilarWhy::Relations,
+            Source::Content => SimilarWhy::Story,
+        };
+        n += ctx.bus.add(
+            vec![Scored {
+                item: h.item,
+                score: h.score,
+            }],
+            Origin::SimilarTo(seeds[0], why),
+        );
+    }
     ctx.bus.stages.push(StageTrace {
         stage: Stage::Recall,
         count_in: ctx.inner.catalog.items().len(),
@@ -659,33 +699,75 @@ fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
     Ok(out)
 }
 
-/// A one-line reason for an item, from its facts.
+/// A one-line reason for an item that names the signal which put it on
+/// the list, and only that one: "like X" only for what a similarity to X
+/// recalled, "people who liked X often pick this next" only where the
+/// next-item model's weight from X is the largest.
 pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
     let mut parts = Vec::new();
-    if let Some(Origin::SimilarTo(s)) = ctx.bus.origin.get(&it.id)
-        && let Some(seed) = ctx.catalog().item(*s)
-    {
-        parts.push(format!("like {}", fence(&seed.title, 80)));
-    }
-    let wanted: Vec<&String> = it
-        .genres
-        .iter()
-        .filter(|g| {
-            ctx.bus
-                .filter
-                .genres_any
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(g))
-        })
-        .collect();
-    let genres: Vec<&String> = if wanted.is_empty() {
-        it.genres.iter().take(2).collect()
-    } else {
-        wanted
+    let shared = |seed: &Item| -> Vec<String> {
+        it.genres
+            .iter()
+            .filter(|g| seed.genres.iter().any(|x| genre_key(x) == genre_key(g)))
+            .cloned()
+            .collect()
     };
-    if !genres.is_empty() {
-        let g: Vec<&str> = genres.iter().map(|s| s.as_str()).collect();
-        parts.push(g.join(", "));
+    let title = |i: ItemId| ctx.catalog().item(i).map(|s| fence(&s.title, 80));
+    match ctx.bus.origin.get(&it.id) {
+        Some(Origin::SimilarTo(s, why)) => {
+            if let Some(seed) = ctx.catalog().item(*s) {
+                let name = fence(&seed.title, 80);
+                let g = shared(seed);
+                match why {
+                    SimilarWhy::Collaborative if !g.is_empty() => {
+                        parts.push(format!("{}, like {name}", g.join(" · ")));
+                        parts.push(format!("people who liked {name} liked it too"));
+                    }
+                    SimilarWhy::Collaborative => {
+                        parts.push(format!("people who liked {name} liked it too"));
+                    }
+                    SimilarWhy::Relations => {
+                        parts.push(format!("shares cast or crew with {name}"));
+                    }
+                    SimilarWhy::Story => parts.push(format!("a story described like {name}'s")),
+                }
+            }
+        }
+        Some(Origin::ForYou { cold: true }) => parts.push("popular with viewers".into()),
+        Some(Origin::ForYou { cold: false }) => {
+            let from = ctx
+                .inner
+                .funnel
+                .as_ref()
+                .and_then(|f| f.next())
+                .and_then(|n| n.strongest_link(&ctx.history, it.id));
+            match from.and_then(title) {
+                Some(t) => parts.push(format!("people who liked {t} often pick this next")),
+                None => parts.push("popular with viewers like you".into()),
+            }
+        }
+        Some(Origin::Search) | None => {
+            let wanted: Vec<&String> = it
+                .genres
+                .iter()
+                .filter(|g| {
+                    ctx.bus
+                        .filter
+                        .genres_any
+                        .iter()
+                        .any(|w| genre_key(w) == genre_key(g))
+                })
+                .collect();
+            let genres: Vec<&String> = if wanted.is_empty() {
+                it.genres.iter().take(2).collect()
+            } else {
+                wanted
+            };
+            if !genres.is_empty() {
+                let g: Vec<&str> = genres.iter().map(|s| s.as_str()).collect();
+                parts.push(g.join(" · "));
+            }
+        }
     }
     if let Some(y) = it.year {
         parts.push(format!("{y}"));
@@ -694,7 +776,7 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
         .profile
         .liked_genres
         .iter()
-        .filter(|g| it.genres.iter().any(|x| x.eq_ignore_ascii_case(g)))
+        .filter(|g| it.genres.iter().any(|x| genre_key(x) == genre_key(g)))
         .collect();
     if let Some(g) = liked.first() {
         parts.push(format!("you like {g}"));
@@ -730,8 +812,12 @@ pub const RERANK_POOL: usize = 50;
 /// recall source). A CTR model alone knows the user, not the request: on
 /// "like Alien" it would put the user's favourite noir first.
 fn blend(bus: &Bus, ranked: Vec<Scored>, k: usize) -> Vec<Scored> {
-    let mut best = [f32::MIN_POSITIVE; 2];
-    let slot = |o: Option<&Origin>| usize::from(matches!(o, Some(Origin::SimilarTo(_))));
+    let mut best = [f32::MIN_POSITIVE; 3];
+    let slot = |o: Option<&Origin>| match o {
+        Some(Origin::SimilarTo(..)) => 1,
+        Some(Origin::ForYou { .. }) => 2,
+        _ => 0,
+    };
     let recall: std::collections::HashMap<ItemId, f32> =
         bus.candidates.iter().map(|s| (s.item, s.score)).collect();
     for s in &bus.candidates {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fetch;
 pub mod jsonl;
 pub mod movielens;
+pub mod relations;
 pub mod split;
 pub mod stats;
 pub mod store;

@@ -113,6 +113,9 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
     if !raw.join("ml-100k.kg").exists() {
         notes.push("this source has no knowledge-graph triples; items carry no relations".into());
     }
+    // Relations are used only where franchise pairs show them right.
+    let (catalog, note) = crate::relations::checked(catalog)?;
+    notes.extend(note);
     let manifest = staging.commit(&catalog, &source_label, progress)?;
     Ok(FetchOutcome::Fetched { manifest, notes })
 }

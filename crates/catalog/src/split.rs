@@ -107,10 +107,11 @@ pub struct EpisodeConfig {
 }
 
 impl Default for EpisodeConfig {
+    /// The whole history before the target (`--history-len` caps it).
     fn default() -> Self {
         Self {
             rule: LabelRule::default(),
-            max_history: 10,
+            max_history: usize::MAX,
             min_history: 1,
         }
     }
@@ -162,26 +163,130 @@ pub fn row_histories(n_users: usize, rows: &[Labeled]) -> Vec<Vec<ItemId>> {
     )
 }
 
+/// Every user's rated items with their order keys `(timestamp, position in
+/// the log)`, oldest first: the order all histories use.
+fn rated_in_order(catalog: &Catalog) -> Vec<Vec<((i64, usize), ItemId, f32)>> {
+    let mut per_user: Vec<Vec<((i64, usize), ItemId, f32)>> =
+        vec![Vec::new(); catalog.users().len()];
+    for (pos, x) in catalog.interactions().iter().enumerate() {
+        if let Some(v) = per_user.get_mut(x.user.index()) {
+            v.push(((x.timestamp, pos), x.item, x.rating));
+        }
+    }
+    for v in &mut per_user {
+        v.sort_by_key(|r| r.0);
+    }
+    per_user
+}
+
+/// The order key `(timestamp, position in the log)` of each user's
+/// positive `from_end` places before the last (0: the last positive, the
+/// episode target; 1: the validation target), or of the earliest positive
+/// when the user has fewer; `None` for users with none. Everything at or
+/// after it is the user's future, which no evaluation model may see.
+pub fn positive_cutoffs(
+    catalog: &Catalog,
+    rule: LabelRule,
+    from_end: usize,
+) -> Vec<Option<(i64, usize)>> {
+    rated_in_order(catalog)
+        .into_iter()
+        .map(|v| {
+            let keys: Vec<(i64, usize)> = v
+                .iter()
+                .filter(|r| rule.label(r.2) == Some(true))
+                .map(|r| r.0)
+                .collect();
+            keys.len()
+                .checked_sub(1 + from_end)
+                .and_then(|i| keys.get(i))
+                .or(keys.first())
+                .copied()
+        })
+        .collect()
+}
+
+/// The CTR split of [`ctr_split`] over only what each user did strictly
+/// before `cutoffs[user]` (all of it for `None`): what an evaluation's
+/// ranker may be trained on when `cutoffs` are its targets' order keys.
+pub fn ctr_split_before(
+    catalog: &Catalog,
+    rule: LabelRule,
+    seed: u64,
+    cutoffs: &[Option<(i64, usize)>],
+) -> CtrSplit {
+    let mut rows: Vec<Labeled> = catalog
+        .interactions()
+        .iter()
+        .enumerate()
+        .filter(|(pos, x)| {
+            cutoffs
+                .get(x.user.index())
+                .copied()
+                .flatten()
+                .is_none_or(|c| (x.timestamp, *pos) < c)
+        })
+        .filter_map(|(_, x)| {
+            rule.label(x.rating).map(|label| Labeled {
+                user: x.user,
+                item: x.item,
+                label,
+                timestamp: x.timestamp,
+            })
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rows.shuffle(&mut rng);
+    let n = rows.len();
+    let n_train = n * 8 / 10;
+    let n_valid = n / 10;
+    let test = rows.split_off(n_train + n_valid);
+    let valid = rows.split_off(n_train);
+    CtrSplit {
+        train: rows,
+        valid,
+        test,
+    }
+}
+
 /// One episode per eligible user: the target is the last positive by time
-/// (ties broken by position in the log), the history the positives just
-/// before it, oldest first. Users come out in id order.
+/// (ties broken by position in the log), the history the positives before
+/// it, oldest first (the last `max_history`), and `seen` every item rated
+/// before it (the last `max_history` ratings, plus the history). Users come
+/// out in id order.
 pub fn leave_last_positive_out(catalog: &Catalog, cfg: EpisodeConfig) -> Vec<Episode> {
     let mut out = Vec::new();
-    for (u, pos) in positive_histories(catalog, cfg.rule)
-        .into_iter()
-        .enumerate()
-    {
-        let Some((&target, before)) = pos.split_last() else {
+    for (u, rated) in rated_in_order(catalog).into_iter().enumerate() {
+        let Some(t) = rated
+            .iter()
+            .rposition(|r| cfg.rule.label(r.2) == Some(true))
+        else {
             continue;
         };
-        if before.len() < cfg.min_history {
+        let before = &rated[..t];
+        let liked: Vec<ItemId> = before
+            .iter()
+            .filter(|r| cfg.rule.label(r.2) == Some(true))
+            .map(|r| r.1)
+            .collect();
+        if liked.len() < cfg.min_history {
             continue;
         }
-        let start = before.len().saturating_sub(cfg.max_history);
+        let history = liked[liked.len().saturating_sub(cfg.max_history)..].to_vec();
+        let mut seen: Vec<ItemId> = before[before.len().saturating_sub(cfg.max_history)..]
+            .iter()
+            .map(|r| r.1)
+            .collect();
+        for h in &history {
+            if !seen.contains(h) {
+                seen.push(*h);
+            }
+        }
         out.push(Episode {
             user: catalog.users()[u].id,
-            target,
-            history: before[start..].to_vec(),
+            target: rated[t].1,
+            history,
+            seen,
         });
     }
     out

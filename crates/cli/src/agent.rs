@@ -10,7 +10,7 @@ use recagent_catalog::store;
 use recagent_core::{Catalog, Home};
 use recagent_llm::ChatModel;
 use recagent_memory::{Forget, Memory};
-use recagent_ranker::{Funnel, ModelKind, ModelStore};
+use recagent_ranker::{Combine, Funnel, ModelKind, ModelStore};
 
 use crate::index::QdrantArgs;
 use crate::model::ChatModelName;
@@ -234,9 +234,17 @@ pub fn build_agent(
     let models = ModelStore::for_catalog(home, name);
     let ranker = models.load_ranker(home, &catalog, args.options.ranker.kind(), false, bars)?;
     let prerank = models.load_prerank(&catalog).ok().map(Arc::new);
+    let mut funnel = Funnel::new(Arc::new(ranker), prerank);
+    // The next-item model (P(pick)) pre-ranks and is combined with the CTR
+    // model when it has been trained; without it the funnel ranks by the
+    // CTR model, as before.
+    match models.load_next(&catalog) {
+        Ok(next) => funnel = funnel.with_next(Arc::new(next), Combine::default()),
+        Err(e) => tracing::info!("no next-item model: {e}"),
+    }
     let memory = Memory::open(&memory_path(home, name))?;
     let mut b = Agent::builder(Arc::clone(&catalog), Arc::new(retriever), Arc::new(memory))
-        .funnel(Funnel::new(Arc::new(ranker), prerank))
+        .funnel(funnel)
         .controller(controller(home, args)?)
         .config(recagent_agent::AgentConfig {
             model_answer: model_answer(args.controller, &args.options),

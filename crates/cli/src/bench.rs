@@ -29,6 +29,8 @@ pub enum BenchCommand {
     Knowledge(KnowledgeBenchArgs),
     /// The server on loopback: concurrent sessions of several turns, p50/p99 latency, errors and cross-talk
     Serve(crate::serve::ServeBenchArgs),
+    /// "More like X" on 76 labelled requests: precision@10 of each similarity source and of the fusion
+    Similar(crate::bench_similar::SimilarBenchArgs),
     /// Knowledge generation on the local model: tokens/s with 1, 4 and 8 sequences decoded in one batch, and the wall time for the whole catalog
     Generation(GenerationArgs),
 }
@@ -180,6 +182,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Serve(args) => crate::serve::bench(home, args),
         BenchCommand::Knowledge(args) => bench_knowledge(home, args),
         BenchCommand::Generation(args) => bench_generation(home, args),
+        BenchCommand::Similar(args) => crate::bench_similar::run(home, args),
     }
 }
 

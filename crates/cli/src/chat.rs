@@ -79,7 +79,7 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         ControllerName::Local
     });
     let spec = args.agent.model.spec();
-    let of = 4;
+    let of = 5;
     if !store::exists(home, name) {
         anyhow::ensure!(
             name == movielens::NAME,
@@ -109,18 +109,25 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         || models.has_ranker(kind, false),
         || crate::run_command(home, pip, &["train", name, "--model", kind.name()]),
     )?;
+    step(
+        4,
+        of,
+        "train the next-item model",
+        || models.has_next(),
+        || crate::run_command(home, pip, &["train", name, "--model", "blend"]),
+    )?;
     let mut notes = Vec::new();
     let mut controller = wanted;
     if wanted == ControllerName::Local {
         let pulled = step(
-            4,
+            5,
             of,
             &format!("pull the local model {}", spec.id),
             || recagent_llm::pull::is_pulled(home, spec),
             || crate::run_command(home, pip, &["model", "pull", spec.id]),
         );
         if let Err(e) = pulled {
-            eprintln!("[4/{of}] the local model could not be had: {e:#}");
+            eprintln!("[5/{of}] the local model could not be had: {e:#}");
             notes.push(format!(
                 "the local model {} could not be had ({e:#}); the rules controller is live. `recagent model pull {}` fetches it.",
                 spec.id, spec.id
@@ -129,7 +136,7 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         }
     } else {
         eprintln!(
-            "[4/{of}] local model: not needed ({} controller)",
+            "[5/{of}] local model: not needed ({} controller)",
             match wanted {
                 ControllerName::Api => "api",
                 _ => "rules",

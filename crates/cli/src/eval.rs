@@ -15,7 +15,7 @@ use recagent_llm::ChatModel;
 use recagent_llm::replay::{Recorder, Replayer};
 use recagent_memory::Memory;
 use recagent_sim::EpisodeConfig;
-use recagent_sim::crm::{EvalModels, all_episodes, eval_store};
+use recagent_sim::crm::{EvalModels, all_episodes, capped_episodes, eval_store};
 use recagent_sim::report::{ArmReport, Report, Timings, write_all};
 use recagent_sim::run::{ArmRun, Baseline, SimulatorKind, run_agent, run_baseline};
 use recagent_sim::{Summary, round4};
@@ -68,6 +68,11 @@ pub struct EvalArgs {
     /// Items shown per turn
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// Cap each episode's history at the last N positives (and seen items
+    /// at the last N ratings): a new user. Default: everything the user
+    /// rated before the target
+    #[arg(long, value_name = "N")]
+    pub history_len: Option<usize>,
     /// Episodes run at once without a model [default: twice the cores];
     /// anything with a model runs one episode at a time, in order
     #[arg(long, value_name = "N")]
@@ -174,7 +179,11 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
         crate::index::open_retriever(home, &catalog, &args.agent.qdrant)
             .with_context(|| format!("opening the indexes of {}", args.name))?,
     );
-    let episodes = sample_episodes(&all_episodes(&catalog), args.episodes, args.seed);
+    let pool = match args.history_len {
+        Some(n) => capped_episodes(&catalog, n),
+        None => all_episodes(&catalog),
+    };
+    let episodes = sample_episodes(&pool, args.episodes, args.seed);
     let cfg = EpisodeConfig {
         k: args.k,
         max_turns: args.turns,
@@ -231,7 +240,7 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     });
     let rt = crate::runtime()?;
     let mut runs: Vec<ArmRun> = Vec::new();
-    for b in [Baseline::Popularity, Baseline::CrmOnly] {
+    for b in [Baseline::Popularity, Baseline::NextItem, Baseline::CrmOnly] {
         runs.push(run_baseline(
             b, &models, &catalog, &episodes, &sim, args.k, &bars,
         )?);
@@ -270,6 +279,10 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
         k: args.k,
         max_turns: args.turns,
         episodes: episodes.len(),
+        history: match args.history_len {
+            Some(n) => format!("the last {n} positives and ratings before the target"),
+            None => "all rated before the target".into(),
+        },
         ranker: models.manifest.clone(),
         arms: runs
             .iter()

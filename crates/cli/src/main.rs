@@ -6,6 +6,7 @@
 
 mod agent;
 mod bench;
+mod bench_similar;
 mod chat;
 mod data;
 mod eval;

@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
 use recagent_core::{Catalog, Home};
 use recagent_ranker::{
-    DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, PreRankConfig, TrainConfig,
-    TrainReport, knowledge_table, train_prerank,
+    DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, NextKind, PreRankConfig,
+    TrainConfig, TrainReport, knowledge_table, next::train_next, train_prerank,
 };
 use serde::Serialize;
 
@@ -26,6 +27,16 @@ pub enum ModelArg {
     Dcnv2,
     /// The two-tower pre-ranker (dot product), saved to index/NAME/prerank
     Twotower,
+    /// Next-item: popularity among positives (the floor to beat)
+    Pop,
+    /// Next-item: EASE, closed form, λ chosen on validation
+    Ease,
+    /// Next-item: co-rating item-kNN with shrinkage
+    Itemknn,
+    /// Next-item: what follows what within a short window
+    Transitions,
+    /// Next-item: EASE plus recent transitions, the default P(pick); saved to index/NAME/next
+    Blend,
 }
 
 impl ModelArg {
@@ -35,9 +46,82 @@ impl ModelArg {
             ModelArg::Fm => ModelKind::Fm,
             ModelArg::Deepfm => ModelKind::DeepFm,
             ModelArg::Dcnv2 => ModelKind::DcnV2,
-            ModelArg::Twotower => return None,
+            ModelArg::Twotower
+            | ModelArg::Pop
+            | ModelArg::Ease
+            | ModelArg::Itemknn
+            | ModelArg::Transitions
+            | ModelArg::Blend => return None,
         })
     }
+
+    /// The next-item model this names, if it names one.
+    pub fn next_kind(self) -> Option<NextKind> {
+        Some(match self {
+            ModelArg::Pop => NextKind::Pop,
+            ModelArg::Ease => NextKind::Ease,
+            ModelArg::Itemknn => NextKind::ItemKnn,
+            ModelArg::Transitions => NextKind::Transitions,
+            ModelArg::Blend => NextKind::Blend,
+            _ => return None,
+        })
+    }
+}
+
+/// Trains a next-item model on the leave-last-positive-out protocol,
+/// prints its report and saves the model fitted on every positive.
+fn run_next(
+    home: &Home,
+    args: &TrainArgs,
+    catalog: &Catalog,
+    kind: NextKind,
+    bars: &Bars,
+) -> anyhow::Result<()> {
+    let histories = split::positive_histories(catalog, LabelRule::default());
+    let (model, report) =
+        train_next(&histories, catalog.items().len(), kind, bars).with_context(|| {
+            format!("training the {} next-item model on {}", kind.name(), args.name)
+        })?;
+    let dir = match &args.out {
+        Some(dir) => {
+            recagent_ranker::store::replace_dir(dir, |stage| model.save(stage))?;
+            dir.clone()
+        }
+        None => ModelStore::for_catalog(home, &args.name).save_next(&model)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let c = &report.config;
+    println!("model            {} (next-item)", report.model);
+    match kind {
+        NextKind::Pop => {}
+        NextKind::Ease => println!("settings         λ {}", c.lambda),
+        NextKind::ItemKnn => println!("settings         shrink {}, {} neighbours", c.shrink, c.neighbours),
+        NextKind::Transitions => println!(
+            "settings         window {}, last {} picks, decay {}",
+            c.window, c.recent, c.decay
+        ),
+        NextKind::Blend => println!(
+            "settings         λ {}, transitions weight {} (window {}, last {} picks, decay {})",
+            c.lambda, c.blend, c.window, c.recent, c.decay
+        ),
+    }
+    println!(
+        "protocol         leave-last-positive-out, full ranking, {} users",
+        report.users
+    );
+    for (name, m) in [("valid", &report.valid), ("test", &report.test)] {
+        println!(
+            "{name:<6}           Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
+            m.hit1, m.hit10, m.hit50, m.ndcg10
+        );
+    }
+    println!("fit time         {:.2}s", report.fit_s);
+    println!("wall time        {:.1}s (with tuning)", report.wall_s);
+    println!("saved to         {}", dir.display());
+    Ok(())
 }
 
 fn run_prerank(
@@ -167,6 +251,9 @@ struct SeedsReport {
 pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
+    if let Some(next) = args.model.next_kind() {
+        return run_next(home, &args, &catalog, next, &bars);
+    }
     let Some(kind) = args.model.kind() else {
         return run_prerank(home, &args, &catalog, &bars);
     };

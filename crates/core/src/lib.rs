@@ -96,12 +96,18 @@ pub struct Labeled {
 }
 
 /// A conversation episode: a user, the held-out item they should be led to,
-/// and the positives they had before it (oldest first).
+/// the positives they had before it (oldest first), and every item they had
+/// rated before it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
     pub user: UserId,
     pub target: ItemId,
+    /// Liked before the target (rating ≥ 4), oldest first.
     pub history: Vec<ItemId>,
+    /// Rated before the target, any rating, oldest first: what the user has
+    /// seen, which no list may show.
+    #[serde(default)]
+    pub seen: Vec<ItemId>,
 }
 
 /// Errors of building a catalog from parts.

@@ -20,6 +20,8 @@
 //!   ranker with its knowledge vectors, and whole-folder saves.
 //! * [`batch`]: packing encoded rows into tensors, and the KAR-style
 //!   [`KnowledgeTable`] of per-item knowledge vectors.
+//! * [`next`]: next-item models (EASE, item-kNN, transitions, a blend):
+//!   P(pick), the score recall and pre-ranking use.
 //! * [`metrics`]: AUC and LogLoss.
 
 use std::cmp::Ordering;
@@ -33,6 +35,7 @@ pub mod features;
 pub mod funnel;
 pub mod metrics;
 pub mod model;
+pub mod next;
 pub mod prerank;
 pub mod ranker;
 pub mod store;
@@ -42,8 +45,9 @@ pub use batch::KnowledgeTable;
 pub use config::{KnowledgeSource, RankerConfig, TrainReport};
 pub use error::{Error, Result};
 pub use features::{Encoder, FeatureSpace};
-pub use funnel::{Funnel, FunnelConfig, FunnelOutput, UserContext};
+pub use funnel::{Combine, Funnel, FunnelConfig, FunnelOutput, Signals, UserContext};
 pub use model::{ModelKind, NetConfig};
+pub use next::{NextConfig, NextItemModel, NextKind, NextMetrics, NextSplit};
 pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;
 pub use store::{ModelStore, knowledge_table, load_ranker_dir};

@@ -21,6 +21,7 @@ use crate::batch::KnowledgeTable;
 use crate::config::{CONFIG_FILE, KnowledgeSource};
 use crate::error::{Error, Result};
 use crate::model::ModelKind;
+use crate::next::NextItemModel;
 use crate::prerank::{self, PreRanker};
 use crate::ranker::Ranker;
 
@@ -133,6 +134,36 @@ impl ModelStore {
     /// Where the pre-ranker is saved.
     pub fn prerank_dir(&self) -> PathBuf {
         self.root.join("prerank")
+    }
+
+    /// Where the next-item model is saved.
+    pub fn next_dir(&self) -> PathBuf {
+        self.root.join("next")
+    }
+
+    /// Whether a next-item model has been trained.
+    pub fn has_next(&self) -> bool {
+        self.next_dir().join(crate::next::model::FILE).is_file()
+    }
+
+    /// Saves the next-item model in its place and returns the folder.
+    pub fn save_next(&self, model: &NextItemModel) -> Result<PathBuf> {
+        let dir = self.next_dir();
+        replace_dir(&dir, |stage| model.save(stage))?;
+        Ok(dir)
+    }
+
+    /// Loads the next-item model of this catalog.
+    pub fn load_next(&self, catalog: &Catalog) -> Result<NextItemModel> {
+        let dir = self.next_dir();
+        if !self.has_next() {
+            return Err(Error::NotTrained {
+                what: "next-item model".into(),
+                dir,
+                command: format!("recagent train {} --model blend", self.catalog),
+            });
+        }
+        NextItemModel::load(&dir, catalog.items().len())
     }
 
     /// Whether a ranker of this kind has been trained.

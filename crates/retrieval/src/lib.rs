@@ -22,7 +22,7 @@ pub mod vector;
 pub use lexical::{LexicalIndex, SearchHit, TitleLink};
 pub use recagent_core::Filter;
 pub use retriever::{Backend, BuildOptions, BuildReport, Mode, Retriever, VectorManifest, rrf};
-pub use similar::{SimilarHit, Similarity, Source};
+pub use similar::{SimilarHit, SimilarWeights, Similarity, Source, genre_overlap};
 pub use vector::{EdgeStore, ServerStore, VectorPoint, VectorStore};
 
 use std::path::PathBuf;

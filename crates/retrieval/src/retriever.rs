@@ -11,7 +11,9 @@ use recagent_embed::{Encoding, StaticTable, TextEncoder};
 use serde::{Deserialize, Serialize};
 
 use crate::lexical::{LexicalIndex, SearchHit, TitleLink};
-use crate::similar::{SimilarHit, Similarity, Source};
+use crate::similar::{
+    CONTENT_NEIGHBOURS, SimilarHit, SimilarWeights, Similarity, Source, genre_overlap,
+};
 use crate::vector::{EdgeStore, ServerStore, VectorPoint, VectorStore, upsert_all};
 use crate::{Error, Result};
 
@@ -415,14 +417,36 @@ impl Retriever {
         self.lexical.link_titles(text)
     }
 
-    /// Items like `seeds`: co-occurrence and relation neighbours fused, then
-    /// topped up with the nearest vectors to the seeds' mean when those run
-    /// short (new items with no interactions or relations).
+    /// Items like `seeds` under the default [`SimilarWeights`].
     pub async fn similar(
         &self,
         seeds: &[ItemId],
         filter: &Filter,
         k: usize,
+    ) -> Result<Vec<SimilarHit>> {
+        self.similar_with(seeds, filter, k, &SimilarWeights::default())
+            .await
+    }
+
+    /// How much of their genres two catalog items share
+    /// ([`genre_overlap`]).
+    pub fn genre_overlap(&self, a: ItemId, b: ItemId) -> f32 {
+        match (self.facts.genres.get(a.index()), self.facts.genres.get(b.index())) {
+            (Some(x), Some(y)) => genre_overlap(x, y),
+            _ => 0.0,
+        }
+    }
+
+    /// Items like `seeds`: co-occurrence and relation neighbours and the
+    /// nearest item vectors of each seed, each scaled to its best per seed,
+    /// weighted by `w`, and multiplied by the genre overlap with the seed.
+    /// Each hit names the source that contributed most.
+    pub async fn similar_with(
+        &self,
+        seeds: &[ItemId],
+        filter: &Filter,
+        k: usize,
+        w: &SimilarWeights,
     ) -> Result<Vec<SimilarHit>> {
         self.lexical.check_filter(filter)?;
         let n = self.facts.years.len();
@@ -432,31 +456,41 @@ impl Retriever {
                 bad.0, self.name
             )));
         }
-        let mut out = self
+        let overlap = |a: ItemId, b: ItemId| self.genre_overlap(a, b);
+        let listed = self
             .similarity
-            .similar(seeds, |j| self.facts.passes(j, filter));
-        out.truncate(k);
-        if out.len() < k && !seeds.is_empty() {
+            .similar(seeds, |j| self.facts.passes(j, filter), overlap, w);
+        let mut acc: HashMap<ItemId, (f32, Source)> =
+            listed.into_iter().map(|h| (h.item, (h.score, h.source))).collect();
+        if w.content > 0.0 && !seeds.is_empty() {
             let vs = self.vectors.vectors(seeds).await?;
-            if !vs.is_empty() {
-                let mut mean = vec![0f32; self.manifest.dim];
-                for (_, v) in &vs {
-                    for (m, x) in mean.iter_mut().zip(v) {
-                        *m += x;
+            let mut f = filter.clone();
+            f.exclude.extend(seeds.iter().copied());
+            for (seed, v) in &vs {
+                let near = self.vectors.search(v, &f, CONTENT_NEIGHBOURS).await?;
+                let best = near.first().map_or(1.0, |h| h.score).max(1e-6);
+                for h in near {
+                    let g = if w.genres { overlap(*seed, h.item) } else { 1.0 };
+                    let v = w.content * (h.score.max(0.0) / best) * g;
+                    let e = acc.entry(h.item).or_insert((0.0, Source::Content));
+                    // The source is whichever part weighed most.
+                    if v > e.0 {
+                        e.1 = Source::Content;
                     }
+                    e.0 += v;
                 }
-                let mut f = filter.clone();
-                f.exclude.extend(seeds.iter().copied());
-                f.exclude.extend(out.iter().map(|h| h.item));
-                let more = self.vectors.search(&mean, &f, k - out.len()).await?;
-                out.extend(more.into_iter().map(|h| SimilarHit {
-                    item: h.item,
-                    // Below every fused score, which is at least 1/30.
-                    score: h.score * 1e-3,
-                    source: Source::Content,
-                }));
             }
         }
+        let mut out: Vec<SimilarHit> = acc
+            .into_iter()
+            .map(|(item, (score, source))| SimilarHit {
+                item,
+                score,
+                source,
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        out.truncate(k);
         Ok(out)
     }
 }

@@ -232,6 +232,8 @@ pub async fn run_episode(
     memory.forget(user, &recagent_memory::Forget::All)?;
     memory.set_items(user, &episode.history, ItemFeedback::Liked)?;
     memory.set_items(user, &episode.history, ItemFeedback::Seen)?;
+    // Everything rated before the target is seen, whatever its rating.
+    memory.set_items(user, &episode.seen, ItemFeedback::Seen)?;
     // The ranker knows the catalog user (features, embedding) but only
     // the history before the target.
     let mut session = agent.session_as(user, episode.user, episode.history.clone());
@@ -323,6 +325,37 @@ pub async fn run_episode(
     })
 }
 
+/// The 95 % percentile-bootstrap interval of the share of `true` in
+/// `hits`: 2,000 resamples drawn by a fixed-seed SplitMix64, so a rerun
+/// gives the same interval.
+pub fn bootstrap_ci(hits: &[bool]) -> (f64, f64) {
+    const RESAMPLES: usize = 2000;
+    let n = hits.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut shares: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let k = (0..n)
+                .filter(|_| hits[(next() % n as u64) as usize])
+                .count();
+            k as f64 / n as f64
+        })
+        .collect();
+    shares.sort_by(f64::total_cmp);
+    let lo = shares[RESAMPLES * 25 / 1000];
+    let hi = shares[RESAMPLES * 975 / 1000 - 1];
+    (round4(lo), round4(hi))
+}
+
 /// The share of `part` in `whole`, rounded to 4 places so that reports
 /// print the same on every machine.
 fn share(part: usize, whole: usize) -> f64 {
@@ -347,6 +380,10 @@ pub struct Summary {
     pub hit_at_1: Vec<f64>,
     pub hit_at_5: Vec<f64>,
     pub hit_at_10: Vec<f64>,
+    /// `hit_at_10_ci[t]`: the 95 % bootstrap interval of `hit_at_10[t]`
+    /// (2,000 resamples of the episodes, seeded).
+    #[serde(default)]
+    pub hit_at_10_ci: Vec<(f64, f64)>,
     /// Turns to a hit, a miss counted as `max_turns + 1`.
     pub avg_turns: f64,
     /// The target in the top 1, 10 and 50 of the final ranked pool.
@@ -414,6 +451,17 @@ impl Summary {
             hit_at_1: by_turn(1),
             hit_at_5: by_turn(5),
             hit_at_10: by_turn(10),
+            hit_at_10_ci: (1..=max_turns)
+                .map(|t| {
+                    let hits: Vec<bool> = results
+                        .iter()
+                        .map(|r| {
+                            r.hit_turn.is_some_and(|h| h <= t) && r.hit_rank.is_some_and(|x| x < 10)
+                        })
+                        .collect();
+                    bootstrap_ci(&hits)
+                })
+                .collect(),
             avg_turns: if n == 0 {
                 0.0
             } else {

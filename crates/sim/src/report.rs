@@ -35,6 +35,10 @@ pub struct Report {
     pub k: usize,
     pub max_turns: usize,
     pub episodes: usize,
+    /// Which history the episodes carry: "all rated before the target" or
+    /// "last N".
+    #[serde(default)]
+    pub history: String,
     /// The leak-free ranker every arm used.
     pub ranker: SplitManifest,
     pub arms: Vec<ArmReport>,
@@ -217,6 +221,14 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
         report.ranker.held_out,
         report.ranker.test_auc
     );
+    let _ = writeln!(
+        s,
+        "History: {}. Every list leaves out what the user has seen. The next-item model is {} (pick weight {} in pick^a · like^(1−a), fit on {} validation episodes).\n",
+        if report.history.is_empty() { "all rated before the target" } else { &report.history },
+        report.ranker.next.kind.name(),
+        report.ranker.combine.pick_weight,
+        report.ranker.valid_episodes
+    );
     let turns: Vec<String> = (1..=report.max_turns).map(|t| format!("t{t}")).collect();
     let _ = writeln!(
         s,
@@ -259,6 +271,20 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
         "\nHit@k is cumulative over turns, in percent; AvgTurns counts a miss as {}.\n",
         report.max_turns + 1
     );
+    let _ = writeln!(s, "Hit@10 by turn with 95 % bootstrap intervals:\n");
+    let _ = writeln!(s, "| arm | {} |", turns.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---|".repeat(report.max_turns));
+    for a in &report.arms {
+        let cells: Vec<String> = a
+            .summary
+            .hit_at_10
+            .iter()
+            .zip(&a.summary.hit_at_10_ci)
+            .map(|(h, (lo, hi))| format!("{} [{}, {}]", pct(*h), pct(*lo), pct(*hi)))
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", a.name, cells.join(" | "));
+    }
+    let _ = writeln!(s);
     let _ = writeln!(s, "![Hit@10 by turn](hit_at_10.svg)\n");
     let _ = writeln!(
         s,

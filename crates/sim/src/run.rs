@@ -144,6 +144,8 @@ pub async fn run_agent(
 pub enum Baseline {
     /// The most popular unseen items.
     Popularity,
+    /// The next-item model alone on the history.
+    NextItem,
     /// The ranker funnel on the history alone, no conversation.
     CrmOnly,
 }
@@ -152,6 +154,7 @@ impl Baseline {
     pub fn name(self) -> &'static str {
         match self {
             Baseline::Popularity => "popularity",
+            Baseline::NextItem => "next-item",
             Baseline::CrmOnly => "crm-only",
         }
     }
@@ -180,6 +183,7 @@ pub fn run_baseline(
         let t = Instant::now();
         let pool = match which {
             Baseline::Popularity => models.popular_list(ep, 50),
+            Baseline::NextItem => models.next_list(ep, 50),
             Baseline::CrmOnly => models.crm_list(catalog, ep, 50)?,
         };
         let micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);

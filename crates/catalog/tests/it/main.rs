@@ -6,6 +6,7 @@
 mod fetch;
 mod jsonl;
 mod movielens;
+mod relations;
 mod split;
 mod synth;
 

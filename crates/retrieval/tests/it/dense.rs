@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use recagent_core::{Catalog, Interaction, Item, ItemId, User, UserId, genre_key};
 use recagent_retrieval::similar::Source;
 use recagent_retrieval::vector::{EdgeStore, ServerStore, VectorPoint, VectorStore, upsert_all};
-use recagent_retrieval::{Filter, SearchHit, Similarity, rrf};
+use recagent_retrieval::{Filter, SearchHit, SimilarWeights, Similarity, genre_overlap, rrf};
 
 use crate::block;
 
@@ -316,20 +316,51 @@ fn similarity_from_cooccurrence_and_relations() {
     );
     assert!(kg.iter().any(|x| x.0 == ItemId(5)));
 
-    let fused = s.similar(&[ItemId(0)], |_| true);
+    let w = SimilarWeights::default();
+    let fused = s.similar(&[ItemId(0)], |_| true, |_, _| 1.0, &w);
     assert_eq!(fused[0].item, ItemId(1));
     assert_eq!(fused[0].source, Source::Cooccurrence);
     assert!(
         fused.iter().all(|h| h.item != ItemId(0)),
         "seeds are not returned"
     );
-    let kept = s.similar(&[ItemId(0)], |j| j != ItemId(1));
+    let kept = s.similar(&[ItemId(0)], |j| j != ItemId(1), |_, _| 1.0, &w);
     assert!(kept.iter().all(|h| h.item != ItemId(1)));
+
+    // "More like 0" where 1 is the popular neighbour of another genre and
+    // 2 shares 0's genres: the genre overlap puts 2 first, as "more like
+    // The Godfather" must put crime films before Star Wars.
+    let genres: [&[&str]; 7] = [
+        &["crime", "drama"],
+        &["sci-fi", "war"],
+        &["crime", "drama"],
+        &[],
+        &[],
+        &[],
+        &[],
+    ];
+    let overlap = |a: ItemId, b: ItemId| {
+        let g = |i: ItemId| genres[i.index()].iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        genre_overlap(&g(a), &g(b))
+    };
+    let like = s.similar(&[ItemId(0)], |_| true, overlap, &w);
+    assert_eq!(like[0].item, ItemId(2), "{like:?}");
+    assert!(like.iter().any(|h| h.item == ItemId(1)), "ranked low, not removed");
+    let plain = s.similar(
+        &[ItemId(0)],
+        |_| true,
+        overlap,
+        &SimilarWeights {
+            genres: false,
+            ..w
+        },
+    );
+    assert_eq!(plain[0].item, ItemId(1), "without genres the popular one wins");
 
     let dir = tempfile::tempdir().unwrap();
     s.save(dir.path()).unwrap();
     assert_eq!(Similarity::load(dir.path()).unwrap(), s);
-    std::fs::write(dir.path().join("similar.bin"), b"RASIM001\x05").unwrap();
+    std::fs::write(dir.path().join("similar.bin"), b"RASIM002\x05").unwrap();
     let e = Similarity::load(dir.path()).unwrap_err().to_string();
     assert!(e.contains("rebuild the index"), "{e}");
 }

@@ -1,35 +1,69 @@
 //! The recommender channel: the ranker is trained without the targets, is
 //! cached, and an episode that would hand it the target fails.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use recagent_catalog::split::{LabelRule, ctr_split_without_targets, sample_episodes};
-use recagent_core::{Home, NoProgress};
+use recagent_catalog::split::sample_episodes;
+use recagent_core::{Home, ItemId, NoProgress, UserId};
 use recagent_ranker::ModelKind;
-use recagent_sim::crm::{EvalModels, SPLIT_SEED, all_episodes, eval_store};
+use recagent_sim::crm::{EvalData, EvalModels, all_episodes, eval_store};
 use recagent_sim::{EpisodeConfig, Error, RuleSimulator, run_episode};
 
 use crate::fixture;
 
 #[test]
-fn the_evaluation_split_holds_every_target_out() {
+fn no_evaluation_model_sees_a_target_or_what_its_user_did_after_it() {
     let catalog = fixture::catalog();
-    let episodes = all_episodes(&catalog);
-    assert!(episodes.len() > 100);
-    let split = ctr_split_without_targets(&catalog, LabelRule::default(), SPLIT_SEED, &episodes);
-    let held: HashSet<_> = episodes.iter().map(|e| (e.user, e.target)).collect();
-    for part in [&split.train, &split.valid, &split.test] {
-        assert!(part.iter().all(|r| !held.contains(&(r.user, r.item))));
+    let data = EvalData::build(&catalog);
+    assert!(data.episodes.len() > 100);
+    assert!(data.valid_episodes.len() > 100);
+    // Each user's earliest held-out target, by (timestamp, log position).
+    let mut order: HashMap<(UserId, ItemId), (i64, usize)> = HashMap::new();
+    for (pos, x) in catalog.interactions().iter().enumerate() {
+        order.insert((x.user, x.item), (x.timestamp, pos));
     }
-    // Only the targets went: every other labelled row is still there.
-    let full = recagent_catalog::split::ctr_split(&catalog, LabelRule::default(), SPLIT_SEED);
-    let n = |s: &recagent_catalog::split::CtrSplit| s.train.len() + s.valid.len() + s.test.len();
-    assert_eq!(n(&full) - n(&split), episodes.len());
-    // The models the tests share were trained on exactly that split.
+    let mut cutoff: HashMap<UserId, (i64, usize)> = HashMap::new();
+    let mut held: HashSet<(UserId, ItemId)> = HashSet::new();
+    for e in data.episodes.iter().chain(&data.valid_episodes) {
+        held.insert((e.user, e.target));
+        let k = order[&(e.user, e.target)];
+        let c = cutoff.entry(e.user).or_insert(k);
+        *c = (*c).min(k);
+    }
+    // The CTR rows: no target, nothing at or after the user's first target.
+    let rows = data.ctr.train.iter().chain(&data.ctr.valid).chain(&data.ctr.test);
+    let mut n = 0;
+    for r in rows {
+        n += 1;
+        assert!(!held.contains(&(r.user, r.item)), "a target is a CTR row");
+        if let Some(c) = cutoff.get(&r.user) {
+            assert!(order[&(r.user, r.item)] < *c, "a CTR row comes after a target");
+        }
+    }
+    assert!(n > 1000);
+    // The next-item histories: the test model's end before the test
+    // target, the validation model's before the validation target.
+    for e in &data.episodes {
+        let h = &data.next_test[e.user.index()];
+        assert!(!h.contains(&e.target));
+        assert!(h.iter().all(|i| order[&(e.user, *i)] < order[&(e.user, e.target)]));
+    }
+    for e in &data.valid_episodes {
+        let h = &data.next_valid[e.user.index()];
+        assert!(!h.contains(&e.target));
+        assert!(h.iter().all(|i| order[&(e.user, *i)] < order[&(e.user, e.target)]));
+    }
+    // An episode's seen items all came before its target.
+    for e in &data.episodes {
+        assert!(!e.seen.contains(&e.target));
+        assert!(e.history.iter().all(|h| e.seen.contains(h)));
+    }
+    // The models the tests share were trained on exactly this data.
     let m = &fixture::models().1.manifest;
-    assert_eq!(m.held_out, episodes.len());
-    assert_eq!(m.train_rows, split.train.len());
+    assert_eq!(m.held_out, data.episodes.len());
+    assert_eq!(m.train_rows, data.ctr.train.len());
+    assert_eq!(m.valid_episodes, data.valid_episodes.len());
 }
 
 #[test]
@@ -65,14 +99,18 @@ fn evaluation_models_are_cached_and_retrained_when_the_split_changes() {
     .unwrap();
     assert_eq!(before, after, "a valid cache is not retrained");
     assert!(manifest.is_file());
-    // Popularity ranks by training positives, and never lists the history.
+    // Every baseline leaves out what the user has seen.
     let ep = &all_episodes(&fixture::catalog())[0];
+    assert!(ep.seen.len() >= ep.history.len());
     let pop = first.popular_list(ep, 50);
     assert_eq!(pop.len(), 50);
-    assert!(pop.iter().all(|i| !ep.history.contains(i)));
+    assert!(pop.iter().all(|i| !ep.seen.contains(i)));
+    let next = first.next_list(ep, 50);
+    assert_eq!(next.len(), 50);
+    assert!(next.iter().all(|i| !ep.seen.contains(i)));
     let crm = first.crm_list(&fixture::catalog(), ep, 50).unwrap();
     assert_eq!(crm.len(), 50);
-    assert!(crm.iter().all(|i| !ep.history.contains(i)));
+    assert!(crm.iter().all(|i| !ep.seen.contains(i)));
 }
 
 #[test]

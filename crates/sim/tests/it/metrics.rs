@@ -83,6 +83,7 @@ fn a_static_list_hits_only_in_its_top_k() {
         user: recagent_core::UserId(0),
         target: ItemId(7),
         history: vec![ItemId(1)],
+        seen: vec![ItemId(1)],
     };
     let pool: Vec<ItemId> = (10..60).map(ItemId).collect();
     let mut with = pool.clone();

@@ -1,0 +1,153 @@
+//! A check that a catalog's knowledge-graph relations belong to the items
+//! they are linked to.
+//!
+//! Titles of one franchise ("Godfather, The" and "Godfather: Part II, The",
+//! "Star Trek: First Contact" and "Star Trek: Generations", "Batman" and
+//! "Batman Returns") nearly always share a director, writer or actor. When
+//! most such pairs share no entity, the link file is misaligned, and
+//! similarity built on it recommends The Sword in the Stone for The
+//! Godfather. `data fetch` then drops the relations and says why.
+
+use recagent_core::{Catalog, Item, words};
+
+/// Franchise pairs needed before the check can judge.
+pub const MIN_PAIRS: usize = 5;
+/// The share of franchise pairs that must share an entity.
+pub const MIN_AGREEMENT: f64 = 0.5;
+
+/// What the check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationCheck {
+    /// Franchise pairs where both items carry relations.
+    pub pairs: usize,
+    /// Of those, pairs sharing at least one entity.
+    pub agreeing: usize,
+    /// Up to three pairs that share nothing, as titles.
+    pub disagreeing: Vec<(String, String)>,
+}
+
+impl RelationCheck {
+    /// Whether the relations can be trusted (or there was too little to
+    /// judge and there are none to distrust).
+    pub fn passes(&self) -> bool {
+        self.pairs < MIN_PAIRS || self.share() >= MIN_AGREEMENT
+    }
+
+    pub fn share(&self) -> f64 {
+        if self.pairs == 0 {
+            1.0
+        } else {
+            self.agreeing as f64 / self.pairs as f64
+        }
+    }
+}
+
+/// The words a franchise is known by: the title before any colon, with a
+/// trailing article ("Godfather, The") dropped.
+fn stem(title: &str) -> Vec<String> {
+    let head = title.split(':').next().unwrap_or(title);
+    let head = head
+        .strip_suffix(", The")
+        .or_else(|| head.strip_suffix(", A"))
+        .unwrap_or(head);
+    words(head)
+}
+
+/// Whether two items look like one franchise: one's stem starts the other's
+/// title words, and the stem is not a short common word.
+fn same_franchise(a: &Item, b: &Item) -> bool {
+    let (sa, sb) = (stem(&a.title), stem(&b.title));
+    let (wa, wb) = (words(&a.title), words(&b.title));
+    let starts = |stem: &[String], title: &[String]| {
+        !stem.is_empty()
+            && stem.iter().map(String::len).sum::<usize>() >= 5
+            && title.len() >= stem.len()
+            && title[..stem.len()] == *stem
+    };
+    a.id != b.id && (sa == sb && sa.iter().map(String::len).sum::<usize>() >= 5
+        || starts(&sa, &wb)
+        || starts(&sb, &wa))
+}
+
+fn shares_entity(a: &Item, b: &Item) -> bool {
+    a.relations.iter().any(|(rel, ids)| {
+        b.relations
+            .get(rel)
+            .is_some_and(|other| ids.iter().any(|i| other.contains(i)))
+    })
+}
+
+/// Checks the relations of `catalog` on its franchise pairs.
+pub fn check(catalog: &Catalog) -> RelationCheck {
+    let with: Vec<&Item> = catalog
+        .items()
+        .iter()
+        .filter(|i| !i.relations.is_empty())
+        .collect();
+    let mut out = RelationCheck {
+        pairs: 0,
+        agreeing: 0,
+        disagreeing: Vec::new(),
+    };
+    for (n, a) in with.iter().enumerate() {
+        for b in &with[n + 1..] {
+            if !same_franchise(a, b) {
+                continue;
+            }
+            out.pairs += 1;
+            if shares_entity(a, b) {
+                out.agreeing += 1;
+            } else if out.disagreeing.len() < 3 {
+                out.disagreeing.push((a.title.clone(), b.title.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// `catalog` with every item's relations removed.
+pub fn without_relations(catalog: &Catalog) -> Result<Catalog, recagent_core::CatalogError> {
+    let items: Vec<Item> = catalog
+        .items()
+        .iter()
+        .cloned()
+        .map(|mut i| {
+            i.relations.clear();
+            i
+        })
+        .collect();
+    Catalog::new(
+        catalog.name(),
+        items,
+        catalog.users().to_vec(),
+        catalog.interactions().to_vec(),
+    )
+}
+
+/// Runs the check and drops the relations when it fails; the note says
+/// what was found either way (`None` when there were no relations).
+pub fn checked(catalog: Catalog) -> Result<(Catalog, Option<String>), recagent_core::CatalogError> {
+    if catalog.items().iter().all(|i| i.relations.is_empty()) {
+        return Ok((catalog, None));
+    }
+    let c = check(&catalog);
+    if c.passes() {
+        let note = format!(
+            "knowledge-graph relations kept: {} of {} franchise pairs share a person",
+            c.agreeing, c.pairs
+        );
+        return Ok((catalog, Some(note)));
+    }
+    let examples: Vec<String> = c
+        .disagreeing
+        .iter()
+        .map(|(a, b)| format!("{a} / {b}"))
+        .collect();
+    let note = format!(
+        "knowledge-graph relations dropped: only {} of {} franchise pairs share a director, writer or actor (for example {}), so the link file does not match the items; similarity uses ratings, genres and text instead",
+        c.agreeing,
+        c.pairs,
+        examples.join("; ")
+    );
+    Ok((without_relations(&catalog)?, Some(note)))
+}

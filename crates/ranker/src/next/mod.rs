@@ -1,0 +1,29 @@
+//! Next-item models: P(pick), "which film will this user pick next",
+//! trained on the sequence of positives. The CTR models answer the other
+//! question, P(like | picked); the funnel multiplies the two.
+//!
+//! * [`ease`]: EASE, closed form (faer), dense, for catalogs up to
+//!   [`ease::MAX_ITEMS`];
+//! * [`knn`]: co-rating item-kNN with shrinkage (sparse);
+//! * [`transitions`]: what follows what within a short window (sparse);
+//! * [`model`]: [`NextItemModel`], one of them or EASE blended with
+//!   transitions, stored as sparse rows ([`rows::SparseRows`]);
+//! * [`train`]: [`train_next`], tune on validation, report test, fit the
+//!   served model on everything;
+//! * [`protocol`]: RecBole's leave-last-positive-out split, full-ranking
+//!   Hit@k and NDCG@10, and the validation grid that picks settings.
+//!
+//! SASRec is not here: RecBole's own SASRec reached validation Hit@10 0.127
+//! on this protocol, below EASE's 0.139, at minutes an epoch on two cores.
+
+pub mod ease;
+pub mod knn;
+pub mod model;
+pub mod protocol;
+pub mod rows;
+pub mod train;
+pub mod transitions;
+
+pub use model::{NextConfig, NextItemModel, NextKind};
+pub use protocol::{NextMetrics, NextSplit, Phase, Trial, evaluate, tune};
+pub use train::{NextReport, train_next};

@@ -1,0 +1,295 @@
+//! [`NextItemModel`]: P(pick) for a user with a given history, from one of
+//! the fitted models or a blend of EASE with transitions.
+
+use std::fs;
+use std::path::Path;
+
+use recagent_core::{ItemId, Scored};
+use serde::{Deserialize, Serialize};
+
+use super::rows::SparseRows;
+use super::{ease, knn, transitions};
+use crate::error::{Error, Result};
+
+/// Which next-item model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NextKind {
+    /// Positives in the training rows; the history is ignored.
+    Pop,
+    /// EASE's closed-form item weights.
+    Ease,
+    /// Co-rating item-kNN with shrinkage.
+    ItemKnn,
+    /// What follows what within a short window.
+    Transitions,
+    /// EASE plus transitions from the most recent picks.
+    Blend,
+}
+
+impl NextKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NextKind::Pop => "pop",
+            NextKind::Ease => "ease",
+            NextKind::ItemKnn => "itemknn",
+            NextKind::Transitions => "transitions",
+            NextKind::Blend => "blend",
+        }
+    }
+
+    pub const ALL: [NextKind; 5] = [
+        NextKind::Pop,
+        NextKind::ItemKnn,
+        NextKind::Ease,
+        NextKind::Transitions,
+        NextKind::Blend,
+    ];
+}
+
+/// Settings of a next-item model; [`super::protocol::tune`] chooses them on
+/// a validation split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NextConfig {
+    pub kind: NextKind,
+    /// EASE's L2 penalty λ.
+    pub lambda: f64,
+    /// item-kNN's shrinkage.
+    pub shrink: f32,
+    /// Transitions: a later pick counts when it is at most this many picks
+    /// after.
+    pub window: usize,
+    /// Transitions read the history's last `recent` picks, the one `r`
+    /// back weighted `decay^r`.
+    pub recent: usize,
+    pub decay: f32,
+    /// Blend: the weight of transitions against EASE's 1.
+    pub blend: f32,
+    /// Entries kept per item row.
+    pub neighbours: usize,
+}
+
+impl NextConfig {
+    pub fn new(kind: NextKind) -> Self {
+        Self {
+            kind,
+            lambda: 300.0,
+            shrink: 10.0,
+            window: 3,
+            recent: 5,
+            decay: 0.6,
+            blend: 0.3,
+            neighbours: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Part {
+    rows: SparseRows,
+    weight: f32,
+    /// `Some((recent, decay))`: only the last picks count, decayed.
+    recency: Option<(usize, f32)>,
+}
+
+/// A fitted next-item model. Like every model of this crate it never reads
+/// the log when it scores: the history is an argument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextItemModel {
+    pub config: NextConfig,
+    n_items: usize,
+    parts: Vec<Part>,
+    /// Positives per item in the fitting histories.
+    popularity: Vec<f32>,
+}
+
+/// The file a saved model is written to.
+pub const FILE: &str = "next.json";
+
+impl NextItemModel {
+    /// Fits `cfg.kind` on users' histories (positives, oldest first) over
+    /// `n_items` items.
+    pub fn fit(histories: &[Vec<ItemId>], n_items: usize, cfg: &NextConfig) -> Result<Self> {
+        let mut popularity = vec![0f32; n_items];
+        for h in histories {
+            for i in h {
+                if let Some(p) = popularity.get_mut(i.index()) {
+                    *p += 1.0;
+                }
+            }
+        }
+        let ease_part = || -> Result<Part> {
+            let b = ease::fit(histories, n_items, cfg.lambda)?;
+            Ok(Part {
+                rows: SparseRows::from_dense(&b, n_items, cfg.neighbours),
+                weight: 1.0,
+                recency: None,
+            })
+        };
+        let trans_part = |weight: f32| Part {
+            rows: transitions::fit(histories, n_items, cfg.window, cfg.neighbours),
+            weight,
+            recency: Some((cfg.recent, cfg.decay)),
+        };
+        let parts = match cfg.kind {
+            NextKind::Pop => Vec::new(),
+            NextKind::Ease => vec![ease_part()?],
+            NextKind::ItemKnn => vec![Part {
+                rows: knn::fit(histories, n_items, cfg.shrink, cfg.neighbours),
+                weight: 1.0,
+                recency: None,
+            }],
+            NextKind::Transitions => vec![trans_part(1.0)],
+            NextKind::Blend => vec![ease_part()?, trans_part(cfg.blend)],
+        };
+        Ok(Self {
+            config: *cfg,
+            n_items,
+            parts,
+            popularity,
+        })
+    }
+
+    pub fn kind(&self) -> NextKind {
+        self.config.kind
+    }
+
+    pub fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    /// Scores of every item for a user with `history` (oldest first). Each
+    /// part is scaled to a best score of 1 before the parts are weighted,
+    /// so the blend weight means the same on every catalog. An empty
+    /// history, or a `pop` model, scores by popularity.
+    pub fn scores(&self, history: &[ItemId]) -> Vec<f32> {
+        let mut out = vec![0f32; self.n_items];
+        let mut any = false;
+        let mut part_scores = vec![0f32; self.n_items];
+        for p in &self.parts {
+            part_scores.iter_mut().for_each(|s| *s = 0.0);
+            match p.recency {
+                None => {
+                    for h in history {
+                        p.rows.add_row_into(*h, 1.0, &mut part_scores);
+                    }
+                }
+                Some((recent, decay)) => {
+                    let mut w = 1.0f32;
+                    for h in history.iter().rev().take(recent) {
+                        p.rows.add_row_into(*h, w, &mut part_scores);
+                        w *= decay;
+                    }
+                }
+            }
+            let best = part_scores.iter().copied().fold(0f32, f32::max);
+            if best > 0.0 {
+                any = true;
+                for (o, s) in out.iter_mut().zip(&part_scores) {
+                    *o += p.weight * s / best;
+                }
+            }
+        }
+        if !any {
+            let best = self.popularity.iter().copied().fold(1f32, f32::max);
+            for (o, p) in out.iter_mut().zip(&self.popularity) {
+                *o = p / best;
+            }
+        }
+        out
+    }
+
+    /// Whether [`NextItemModel::scores`] falls back to popularity for this
+    /// history (no history, or nothing in it the model knows).
+    pub fn is_cold(&self, history: &[ItemId]) -> bool {
+        self.parts.is_empty()
+            || !history
+                .iter()
+                .any(|h| self.parts.iter().any(|p| p.rows.row(*h).next().is_some()))
+    }
+
+    /// The `k` best items `keep` accepts, best first, ties by id.
+    pub fn top_k(
+        &self,
+        history: &[ItemId],
+        k: usize,
+        keep: impl Fn(ItemId) -> bool,
+    ) -> Vec<Scored> {
+        let scores = self.scores(history);
+        let mut v: Vec<Scored> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| Scored {
+                item: ItemId(i as u32),
+                score: s,
+            })
+            .filter(|s| keep(s.item))
+            .collect();
+        let k = k.min(v.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        v.select_nth_unstable_by(k - 1, crate::best_first);
+        v.truncate(k);
+        crate::sort_best_first(&mut v);
+        v
+    }
+
+    /// The history item whose row gives `item` the largest weight (the
+    /// "people who liked X often pick this next" of a reason), if any does.
+    pub fn strongest_link(&self, history: &[ItemId], item: ItemId) -> Option<ItemId> {
+        let mut best: Option<(ItemId, f32)> = None;
+        for p in &self.parts {
+            for h in history {
+                if let Some((_, w)) = p.rows.row(*h).find(|(j, _)| *j == item)
+                    && w > 0.0
+                    && best.is_none_or(|b| w * p.weight > b.1)
+                {
+                    best = Some((*h, w * p.weight));
+                }
+            }
+        }
+        best.map(|b| b.0)
+    }
+
+    /// The collaborative neighbours of one item (the first part's row:
+    /// EASE or item-kNN weights), best first.
+    pub fn neighbours(&self, item: ItemId) -> Vec<(ItemId, f32)> {
+        self.parts
+            .iter()
+            .find(|p| p.recency.is_none())
+            .map(|p| p.rows.row(item).collect())
+            .unwrap_or_default()
+    }
+
+    /// Writes `next.json` into `dir` (the caller stages the folder).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(FILE);
+        let text = serde_json::to_vec(self).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        fs::write(&path, text).map_err(|source| Error::Io { path, source })
+    }
+
+    /// Reads what [`NextItemModel::save`] wrote, checking it covers
+    /// `n_items` items.
+    pub fn load(dir: &Path, n_items: usize) -> Result<Self> {
+        let path = dir.join(FILE);
+        if !path.exists() {
+            return Err(Error::NotTrained {
+                what: "next-item model".into(),
+                dir: dir.to_owned(),
+                command: "recagent train NAME --model blend".into(),
+            });
+        }
+        let m: Self = crate::error::read_json(&path)?;
+        if m.n_items != n_items {
+            return Err(Error::WrongItemCount {
+                expected: n_items,
+                got: m.n_items,
+            });
+        }
+        Ok(m)
+    }
+}
