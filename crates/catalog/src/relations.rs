@@ -64,9 +64,10 @@ fn same_franchise(a: &Item, b: &Item) -> bool {
             && title.len() >= stem.len()
             && title[..stem.len()] == *stem
     };
-    a.id != b.id && (sa == sb && sa.iter().map(String::len).sum::<usize>() >= 5
-        || starts(&sa, &wb)
-        || starts(&sb, &wa))
+    a.id != b.id
+        && (sa == sb && sa.iter().map(String::len).sum::<usize>() >= 5
+            || starts(&sa, &wb)
+            || starts(&sb, &wa))
 }
 
 fn shares_entity(a: &Item, b: &Item) -> bool {

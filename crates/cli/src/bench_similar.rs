@@ -66,7 +66,9 @@ fn title_index(catalog: &Catalog) -> HashMap<String, Vec<ItemId>> {
     for it in catalog.items() {
         m.entry(it.title.clone()).or_default().push(it.id);
         if let Some(y) = it.year {
-            m.entry(format!("{} ({y})", it.title)).or_default().push(it.id);
+            m.entry(format!("{} ({y})", it.title))
+                .or_default()
+                .push(it.id);
         }
     }
     m
@@ -165,7 +167,7 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             .items()
             .iter()
             .filter(|i| !c.seed.contains(&i.id))
-            .map(|i| (retriever.genre_overlap(s, i.id), count[i.index()], i.id))
+            .map(|i| (retriever.genre_overlap(s, i.id), count[i.id.index()], i.id))
             .collect();
         v.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         v.into_iter().take(10).map(|x| x.2).collect()
@@ -185,7 +187,12 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
     let keys = |i: ItemId| -> Vec<String> {
         catalog
             .item(i)
-            .map(|it| it.genres.iter().map(|g| recagent_core::genre_key(g)).collect())
+            .map(|it| {
+                it.genres
+                    .iter()
+                    .map(|g| recagent_core::genre_key(g))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for genres in [false, true] {
@@ -196,7 +203,11 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .filter(|(j, _)| !c.seed.contains(j))
                 .map(|(j, w)| {
-                    let g = if genres { genre_overlap(&keys(s), &keys(j)) } else { 1.0 };
+                    let g = if genres {
+                        genre_overlap(&keys(s), &keys(j))
+                    } else {
+                        1.0
+                    };
                     (j, w * g)
                 })
                 .collect();
@@ -204,7 +215,12 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             v.into_iter().take(10).map(|x| x.0).collect()
         });
         rows.push(Row {
-            source: if genres { "EASE × genres" } else { "EASE weights" }.into(),
+            source: if genres {
+                "EASE × genres"
+            } else {
+                "EASE weights"
+            }
+            .into(),
             dev,
             held_out,
         });
@@ -245,7 +261,9 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             })
         );
     } else {
-        println!("precision@10 on {n_dev} development and {n_held} held-out \"more like X\" requests");
+        println!(
+            "precision@10 on {n_dev} development and {n_held} held-out \"more like X\" requests"
+        );
         println!("{:<42} {:>8} {:>9}", "source", "dev", "held-out");
         for r in &rows {
             println!("{:<42} {:>8.3} {:>9.3}", r.source, r.dev, r.held_out);

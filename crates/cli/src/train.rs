@@ -80,7 +80,11 @@ fn run_next(
     let histories = split::positive_histories(catalog, LabelRule::default());
     let (model, report) =
         train_next(&histories, catalog.items().len(), kind, bars).with_context(|| {
-            format!("training the {} next-item model on {}", kind.name(), args.name)
+            format!(
+                "training the {} next-item model on {}",
+                kind.name(),
+                args.name
+            )
         })?;
     let dir = match &args.out {
         Some(dir) => {
@@ -98,7 +102,10 @@ fn run_next(
     match kind {
         NextKind::Pop => {}
         NextKind::Ease => println!("settings         λ {}", c.lambda),
-        NextKind::ItemKnn => println!("settings         shrink {}, {} neighbours", c.shrink, c.neighbours),
+        NextKind::ItemKnn => println!(
+            "settings         shrink {}, {} neighbours",
+            c.shrink, c.neighbours
+        ),
         NextKind::Transitions => println!(
             "settings         window {}, last {} picks, decay {}",
             c.window, c.recent, c.decay

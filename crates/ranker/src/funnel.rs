@@ -208,7 +208,10 @@ impl Funnel {
             last.micros += micros(t);
         }
         Ok(FunnelOutput {
-            signals: ranked.iter().filter_map(|s| by_item.get(&s.item).copied()).collect(),
+            signals: ranked
+                .iter()
+                .filter_map(|s| by_item.get(&s.item).copied())
+                .collect(),
             ranked,
             stages,
             pooled_history: self.ranker.pooled_history(user.history),

@@ -431,7 +431,10 @@ impl Retriever {
     /// How much of their genres two catalog items share
     /// ([`genre_overlap`]).
     pub fn genre_overlap(&self, a: ItemId, b: ItemId) -> f32 {
-        match (self.facts.genres.get(a.index()), self.facts.genres.get(b.index())) {
+        match (
+            self.facts.genres.get(a.index()),
+            self.facts.genres.get(b.index()),
+        ) {
             (Some(x), Some(y)) => genre_overlap(x, y),
             _ => 0.0,
         }
@@ -460,8 +463,10 @@ impl Retriever {
         let listed = self
             .similarity
             .similar(seeds, |j| self.facts.passes(j, filter), overlap, w);
-        let mut acc: HashMap<ItemId, (f32, Source)> =
-            listed.into_iter().map(|h| (h.item, (h.score, h.source))).collect();
+        let mut acc: HashMap<ItemId, (f32, Source)> = listed
+            .into_iter()
+            .map(|h| (h.item, (h.score, h.source)))
+            .collect();
         if w.content > 0.0 && !seeds.is_empty() {
             let vs = self.vectors.vectors(seeds).await?;
             let mut f = filter.clone();
@@ -470,7 +475,11 @@ impl Retriever {
                 let near = self.vectors.search(v, &f, CONTENT_NEIGHBOURS).await?;
                 let best = near.first().map_or(1.0, |h| h.score).max(1e-6);
                 for h in near {
-                    let g = if w.genres { overlap(*seed, h.item) } else { 1.0 };
+                    let g = if w.genres {
+                        overlap(*seed, h.item)
+                    } else {
+                        1.0
+                    };
                     let v = w.content * (h.score.max(0.0) / best) * g;
                     let e = acc.entry(h.item).or_insert((0.0, Source::Content));
                     // The source is whichever part weighed most.

@@ -98,8 +98,7 @@ impl EvalData {
     pub fn build(catalog: &Catalog) -> Self {
         let rule = LabelRule::default();
         let episodes = all_episodes(catalog);
-        let valid_episodes: Vec<Episode> =
-            episodes.iter().filter_map(validation_episode).collect();
+        let valid_episodes: Vec<Episode> = episodes.iter().filter_map(validation_episode).collect();
         let ctr = split::ctr_split_before(
             catalog,
             rule,
@@ -385,7 +384,12 @@ impl EvalModels {
     /// The popularity baseline: the most popular items the user has not
     /// seen, best first.
     pub fn popular_list(&self, episode: &Episode, n: usize) -> Vec<ItemId> {
-        let seen: HashSet<ItemId> = episode.seen.iter().chain(&episode.history).copied().collect();
+        let seen: HashSet<ItemId> = episode
+            .seen
+            .iter()
+            .chain(&episode.history)
+            .copied()
+            .collect();
         self.popularity
             .iter()
             .copied()
@@ -396,7 +400,12 @@ impl EvalModels {
 
     /// The next-item baseline: the next-item model alone on the history.
     pub fn next_list(&self, episode: &Episode, n: usize) -> Vec<ItemId> {
-        let seen: HashSet<ItemId> = episode.seen.iter().chain(&episode.history).copied().collect();
+        let seen: HashSet<ItemId> = episode
+            .seen
+            .iter()
+            .chain(&episode.history)
+            .copied()
+            .collect();
         self.next
             .top_k(&episode.history, n, |i| !seen.contains(&i))
             .into_iter()

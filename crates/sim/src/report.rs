@@ -224,7 +224,11 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
     let _ = writeln!(
         s,
         "History: {}. Every list leaves out what the user has seen. The next-item model is {} (pick weight {} in pick^a · like^(1−a), fit on {} validation episodes).\n",
-        if report.history.is_empty() { "all rated before the target" } else { &report.history },
+        if report.history.is_empty() {
+            "all rated before the target"
+        } else {
+            &report.history
+        },
         report.ranker.next.kind.name(),
         report.ranker.combine.pick_weight,
         report.ranker.valid_episodes

@@ -31,5 +31,8 @@ fn a_misaligned_link_file_loses_its_relations_and_the_note_says_why() {
     assert!(dropped.items().iter().all(|i| i.relations.is_empty()));
     let note = note.unwrap();
     assert!(note.contains("dropped"), "{note}");
-    assert!(note.contains("Godfather, The / Godfather: Part II, The"), "{note}");
+    assert!(
+        note.contains("Godfather, The / Godfather: Part II, The"),
+        "{note}"
+    );
 }

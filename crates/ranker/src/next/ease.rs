@@ -45,9 +45,11 @@ pub fn fit(histories: &[Vec<ItemId>], n: usize, lambda: f64) -> Result<Vec<f32>>
     for i in 0..n {
         g[(i, i)] += lambda;
     }
-    let llt = g
-        .llt(Side::Lower)
-        .map_err(|e| Error::Invalid(format!("EASE's Gram matrix is not positive definite: {e:?}")))?;
+    let llt = g.llt(Side::Lower).map_err(|e| {
+        Error::Invalid(format!(
+            "EASE's Gram matrix is not positive definite: {e:?}"
+        ))
+    })?;
     let p = llt.solve(Mat::<f64>::identity(n, n));
     let mut b = vec![0f32; n * n];
     for j in 0..n {

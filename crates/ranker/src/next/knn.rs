@@ -12,7 +12,11 @@ pub fn fit(histories: &[Vec<ItemId>], n: usize, shrink: f32, keep: usize) -> Spa
     let users: Vec<Vec<u32>> = histories
         .iter()
         .map(|h| {
-            let mut items: Vec<u32> = h.iter().map(|i| i.0).filter(|&i| (i as usize) < n).collect();
+            let mut items: Vec<u32> = h
+                .iter()
+                .map(|i| i.0)
+                .filter(|&i| (i as usize) < n)
+                .collect();
             items.sort_unstable();
             items.dedup();
             for &i in &items {

@@ -80,7 +80,7 @@ pub enum Phase {
 }
 
 /// Full-ranking metrics over users.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct NextMetrics {
     pub users: usize,
     pub hit1: f64,
@@ -163,7 +163,7 @@ pub fn tune(
 ) -> Result<(NextConfig, Vec<Trial>)> {
     let base = NextConfig::new(kind);
     let mut trials = Vec::new();
-    let mut try_all = |configs: Vec<NextConfig>, trials: &mut Vec<Trial>| -> Result<NextConfig> {
+    let try_all = |configs: Vec<NextConfig>, trials: &mut Vec<Trial>| -> Result<NextConfig> {
         progress.stage(
             &format!("tuning {} on validation", kind.name()),
             Some(configs.len() as u64),
@@ -175,7 +175,10 @@ pub fn tune(
                 config: c,
                 valid: evaluate(&m, split, Phase::Valid),
             };
-            if best.as_ref().is_none_or(|b| t.valid.ndcg10 > b.valid.ndcg10) {
+            if best
+                .as_ref()
+                .is_none_or(|b| t.valid.ndcg10 > b.valid.ndcg10)
+            {
                 best = Some(t.clone());
             }
             trials.push(t);

@@ -30,7 +30,8 @@ impl SparseRows {
                 r.ids.push(j);
                 r.weights.push(w);
             }
-            r.offsets.push(u32::try_from(r.ids.len()).unwrap_or(u32::MAX));
+            r.offsets
+                .push(u32::try_from(r.ids.len()).unwrap_or(u32::MAX));
         }
         r
     }

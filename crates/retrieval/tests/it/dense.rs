@@ -340,22 +340,31 @@ fn similarity_from_cooccurrence_and_relations() {
         &[],
     ];
     let overlap = |a: ItemId, b: ItemId| {
-        let g = |i: ItemId| genres[i.index()].iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let g = |i: ItemId| {
+            genres[i.index()]
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+        };
         genre_overlap(&g(a), &g(b))
     };
     let like = s.similar(&[ItemId(0)], |_| true, overlap, &w);
     assert_eq!(like[0].item, ItemId(2), "{like:?}");
-    assert!(like.iter().any(|h| h.item == ItemId(1)), "ranked low, not removed");
+    assert!(
+        like.iter().any(|h| h.item == ItemId(1)),
+        "ranked low, not removed"
+    );
     let plain = s.similar(
         &[ItemId(0)],
         |_| true,
         overlap,
-        &SimilarWeights {
-            genres: false,
-            ..w
-        },
+        &SimilarWeights { genres: false, ..w },
     );
-    assert_eq!(plain[0].item, ItemId(1), "without genres the popular one wins");
+    assert_eq!(
+        plain[0].item,
+        ItemId(1),
+        "without genres the popular one wins"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     s.save(dir.path()).unwrap();

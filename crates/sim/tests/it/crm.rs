@@ -32,13 +32,21 @@ fn no_evaluation_model_sees_a_target_or_what_its_user_did_after_it() {
         *c = (*c).min(k);
     }
     // The CTR rows: no target, nothing at or after the user's first target.
-    let rows = data.ctr.train.iter().chain(&data.ctr.valid).chain(&data.ctr.test);
+    let rows = data
+        .ctr
+        .train
+        .iter()
+        .chain(&data.ctr.valid)
+        .chain(&data.ctr.test);
     let mut n = 0;
     for r in rows {
         n += 1;
         assert!(!held.contains(&(r.user, r.item)), "a target is a CTR row");
         if let Some(c) = cutoff.get(&r.user) {
-            assert!(order[&(r.user, r.item)] < *c, "a CTR row comes after a target");
+            assert!(
+                order[&(r.user, r.item)] < *c,
+                "a CTR row comes after a target"
+            );
         }
     }
     assert!(n > 1000);
@@ -47,12 +55,18 @@ fn no_evaluation_model_sees_a_target_or_what_its_user_did_after_it() {
     for e in &data.episodes {
         let h = &data.next_test[e.user.index()];
         assert!(!h.contains(&e.target));
-        assert!(h.iter().all(|i| order[&(e.user, *i)] < order[&(e.user, e.target)]));
+        assert!(
+            h.iter()
+                .all(|i| order[&(e.user, *i)] < order[&(e.user, e.target)])
+        );
     }
     for e in &data.valid_episodes {
         let h = &data.next_valid[e.user.index()];
         assert!(!h.contains(&e.target));
-        assert!(h.iter().all(|i| order[&(e.user, *i)] < order[&(e.user, e.target)]));
+        assert!(
+            h.iter()
+                .all(|i| order[&(e.user, *i)] < order[&(e.user, e.target)])
+        );
     }
     // An episode's seen items all came before its target.
     for e in &data.episodes {
