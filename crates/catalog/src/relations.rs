@@ -70,12 +70,20 @@ fn same_franchise(a: &Item, b: &Item) -> bool {
             || starts(&sb, &wa))
 }
 
+/// The relations that name people; countries, languages and studios are
+/// shared by most films of a franchise and of everything else, so they
+/// prove nothing.
+pub const PEOPLE: [&str; 5] = ["actor", "director", "writer", "producer", "cinematographer"];
+
 fn shares_entity(a: &Item, b: &Item) -> bool {
-    a.relations.iter().any(|(rel, ids)| {
-        b.relations
-            .get(rel)
-            .is_some_and(|other| ids.iter().any(|i| other.contains(i)))
-    })
+    a.relations
+        .iter()
+        .filter(|(rel, _)| PEOPLE.contains(&rel.as_str()))
+        .any(|(rel, ids)| {
+            b.relations
+                .get(rel)
+                .is_some_and(|other| ids.iter().any(|i| other.contains(i)))
+        })
 }
 
 /// Checks the relations of `catalog` on its franchise pairs.
@@ -83,7 +91,7 @@ pub fn check(catalog: &Catalog) -> RelationCheck {
     let with: Vec<&Item> = catalog
         .items()
         .iter()
-        .filter(|i| !i.relations.is_empty())
+        .filter(|i| i.relations.keys().any(|r| PEOPLE.contains(&r.as_str())))
         .collect();
     let mut out = RelationCheck {
         pairs: 0,

@@ -187,7 +187,7 @@ pub fn tune(
         progress.finish();
         Ok(best.map_or(base, |b| b.config))
     };
-    let lambdas = [50.0, 100.0, 200.0, 400.0, 800.0, 1600.0];
+    let lambdas = [25.0, 50.0, 100.0, 200.0, 400.0, 800.0];
     let ease_grid = |c: NextConfig| -> Vec<NextConfig> {
         lambdas
             .iter()
@@ -196,8 +196,8 @@ pub fn tune(
     };
     let trans_grid = |c: NextConfig| -> Vec<NextConfig> {
         let mut v = Vec::new();
-        for window in [1, 3, 5] {
-            for (recent, decay) in [(1, 1.0), (3, 0.5), (5, 0.7), (10, 0.8)] {
+        for window in [1, 3, 5, 10] {
+            for (recent, decay) in [(1, 1.0), (3, 0.5), (5, 0.7), (10, 0.8), (20, 0.9)] {
                 v.push(NextConfig {
                     window,
                     recent,
@@ -247,7 +247,7 @@ pub fn tune(
                 ..base
             };
             try_all(
-                [0.1, 0.2, 0.3, 0.5, 0.8, 1.2]
+                [0.2, 0.5, 0.8, 1.2, 2.0, 3.0]
                     .iter()
                     .map(|&blend| NextConfig { blend, ..c })
                     .collect(),
