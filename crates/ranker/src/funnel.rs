@@ -40,7 +40,7 @@ impl Default for Combine {
     /// The weight `recagent eval` fit on ML-100K's validation episodes
     /// (docs/ranker.md).
     fn default() -> Self {
-        Self { pick_weight: 0.8 }
+        Self { pick_weight: 1.0 }
     }
 }
 

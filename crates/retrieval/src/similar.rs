@@ -90,7 +90,7 @@ impl Default for SimilarWeights {
 }
 
 /// Default weight of the nearest item vectors against co-occurrence's 1.
-pub const CONTENT_WEIGHT: f32 = 0.5;
+pub const CONTENT_WEIGHT: f32 = 1.0;
 /// Nearest item vectors fetched per seed.
 pub const CONTENT_NEIGHBOURS: usize = 100;
 

@@ -163,7 +163,20 @@ fn leave_last_positive_out_orders_by_time_and_caps_history() {
     assert_eq!(eps.len(), 1);
     // Item 0 has the latest time (1000), item 13 the earliest.
     assert_eq!(eps[0].target, ItemId(0));
+    // By default the history is everything before the target, and seen
+    // holds every item rated before it (the later negative is the future).
     let hist: Vec<u32> = eps[0].history.iter().map(|i| i.0).collect();
+    assert_eq!(hist, (1..=13).rev().collect::<Vec<u32>>());
+    assert_eq!(eps[0].seen, eps[0].history);
+    // `--history-len 10` keeps the last ten.
+    let capped = split::leave_last_positive_out(
+        &c,
+        EpisodeConfig {
+            max_history: 10,
+            ..EpisodeConfig::default()
+        },
+    );
+    let hist: Vec<u32> = capped[0].history.iter().map(|i| i.0).collect();
     assert_eq!(hist, vec![10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
 }
 
