@@ -70,6 +70,7 @@ fn every_command_has_help() {
         &["bench", "ranker"],
         &["bench", "retrieval"],
         &["bench", "llm"],
+        &["bench", "similar"],
         &["model"],
         &["model", "pull"],
         &["model", "list"],
