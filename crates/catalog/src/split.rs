@@ -50,20 +50,8 @@ pub struct CtrSplit {
     pub test: Vec<Labeled>,
 }
 
-/// Labels every kept interaction, shuffles with `seed` and cuts 8:1:1.
-pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
-    let mut rows: Vec<Labeled> = catalog
-        .interactions()
-        .iter()
-        .filter_map(|x| {
-            rule.label(x.rating).map(|label| Labeled {
-                user: x.user,
-                item: x.item,
-                label,
-                timestamp: x.timestamp,
-            })
-        })
-        .collect();
+/// Shuffles `rows` with `seed` and cuts them 8:1:1.
+fn shuffle_and_cut(mut rows: Vec<Labeled>, seed: u64) -> CtrSplit {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rows.shuffle(&mut rng);
     let n = rows.len();
@@ -76,6 +64,23 @@ pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
         valid,
         test,
     }
+}
+
+/// Labels every kept interaction, shuffles with `seed` and cuts 8:1:1.
+pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
+    let rows: Vec<Labeled> = catalog
+        .interactions()
+        .iter()
+        .filter_map(|x| {
+            rule.label(x.rating).map(|label| Labeled {
+                user: x.user,
+                item: x.item,
+                label,
+                timestamp: x.timestamp,
+            })
+        })
+        .collect();
+    shuffle_and_cut(rows, seed)
 }
 
 /// The CTR split of [`ctr_split`] with every episode's target taken out of
@@ -215,7 +220,7 @@ pub fn ctr_split_before(
     seed: u64,
     cutoffs: &[Option<(i64, usize)>],
 ) -> CtrSplit {
-    let mut rows: Vec<Labeled> = catalog
+    let rows: Vec<Labeled> = catalog
         .interactions()
         .iter()
         .enumerate()
@@ -235,18 +240,7 @@ pub fn ctr_split_before(
             })
         })
         .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rows.shuffle(&mut rng);
-    let n = rows.len();
-    let n_train = n * 8 / 10;
-    let n_valid = n / 10;
-    let test = rows.split_off(n_train + n_valid);
-    let valid = rows.split_off(n_train);
-    CtrSplit {
-        train: rows,
-        valid,
-        test,
-    }
+    shuffle_and_cut(rows, seed)
 }
 
 /// One episode per eligible user: the target is the last positive by time
