@@ -14,8 +14,9 @@ use recagent_llm::{
 };
 use serde_json::Value;
 
-use crate::plan::{Plan, PlanContext, plan_calls};
+use crate::plan::{Known, Plan, PlanContext, check, plan_calls, repair};
 use crate::prompts::{AnswerContext, ItemLine, Prompts};
+use crate::state::{Changes, DialogueState};
 use crate::tools::{self, RankCandidates, Tool, args_schema};
 use crate::{Error, Result};
 
@@ -123,6 +124,8 @@ pub struct TurnSetup {
     /// The rules parse of `user_text`.
     pub draft: Plan,
     pub plan_context: PlanContext,
+    /// What the catalog knows, to check a model's plan.
+    pub known: Arc<dyn Known>,
     /// System prompts, rendered.
     pub plan_system: String,
     pub step_system: String,
@@ -161,6 +164,16 @@ pub struct Controller {
     /// The model's plan call, answered by the ranked list.
     plan_call: Option<ToolCall>,
     ranked: Option<Vec<ItemLine>>,
+    /// The dialogue state after this turn's update, and what changed.
+    state: Option<(DialogueState, Changes)>,
+    /// The request as the state now has it.
+    request: Option<Plan>,
+    /// Whether the model was asked once to correct its plan.
+    asked_to_correct: bool,
+    /// Plans the model corrected when told what was wrong.
+    corrected: u32,
+    /// Slots replaced by the rules draft after a correction that failed.
+    replaced: u32,
 }
 
 /// Whether a model's answer is words for the user: not empty, not a tool
@@ -201,7 +214,24 @@ impl Controller {
             plan: None,
             plan_call: None,
             ranked: None,
+            state: None,
+            request: None,
+            asked_to_correct: false,
+            corrected: 0,
+            replaced: 0,
         }
+    }
+
+    /// The dialogue state after this turn's update (once a plan ran, or a
+    /// step-by-step turn started), with what changed.
+    pub fn state(&self) -> Option<&(DialogueState, Changes)> {
+        self.state.as_ref()
+    }
+
+    /// Plans the model corrected when told what was wrong, and plan slots
+    /// the rules draft replaced.
+    pub fn checks(&self) -> (u32, u32) {
+        (self.corrected, self.replaced)
     }
 
     /// The plan that was executed, once tools ran from one.
@@ -253,10 +283,28 @@ impl Controller {
         }
     }
 
+    /// Updates the dialogue state with `plan` and returns the request as
+    /// it now stands.
+    fn update_state(&mut self, plan: &Plan) -> Plan {
+        let ctx = &self.setup.plan_context;
+        let (state, effective, changes) =
+            ctx.state
+                .apply(&plan.normalized(), &ctx.cues, &ctx.last_shown);
+        self.state = Some((state, changes));
+        self.request = Some(effective.clone());
+        effective
+    }
+
+    /// The whole request as the dialogue state has it after this turn's
+    /// update: what a relaxed search starts from.
+    pub fn standing_request(&self) -> Option<&Plan> {
+        self.request.as_ref()
+    }
+
     fn run_plan(&mut self, plan: &Plan) -> Step {
-        let resolved = plan.resolved(&self.setup.plan_context);
-        let calls = plan_calls(&resolved, &self.setup.plan_context);
-        self.plan = Some(resolved);
+        let effective = self.update_state(plan);
+        let calls = plan_calls(&effective, &self.setup.plan_context);
+        self.plan = Some(effective);
         self.phase = Phase::Tools;
         Step::CallTools(calls)
     }
@@ -348,6 +396,12 @@ impl Controller {
                     Strategy::StepByStep => (&self.setup.step_system, &self.setup.step_request),
                 };
                 let (system, request) = (system.clone(), request.clone());
+                if strategy == Strategy::StepByStep {
+                    // The model calls the tools itself; the state follows
+                    // the user's words as the rules read them.
+                    let draft = self.setup.draft.clone();
+                    self.update_state(&draft);
+                }
                 self.messages = vec![Message::system(system)];
                 self.messages.extend(self.setup.history.iter().cloned());
                 self.messages.push(Message::user(request));
@@ -384,12 +438,44 @@ impl Controller {
                 };
                 match serde_json::from_value::<Plan>(call.arguments.clone()) {
                     Ok(plan) => {
-                        self.plan_call = Some(call.clone());
                         let plan = if self.setup.mode == Mode::Model(Strategy::PlanDraft) {
                             plan.filled_from(&self.setup.draft)
                         } else {
                             plan
                         };
+                        let issues = check(&plan, &self.setup.draft, self.setup.known.as_ref());
+                        if !issues.is_empty()
+                            && !self.asked_to_correct
+                            && self.model_calls < self.setup.max_steps
+                        {
+                            // Once: say what is wrong and let the model fix it.
+                            self.asked_to_correct = true;
+                            let why: Vec<String> = issues
+                                .iter()
+                                .map(|i| format!("{}: {}", i.slot, i.why))
+                                .collect();
+                            self.messages
+                                .push(Message::assistant_calls(vec![call.clone()]));
+                            self.messages.push(Message::tool(
+                                call.id.clone(),
+                                format!(
+                                    "This plan cannot be right: {}. Call plan again with these slots fixed; keep the rest.",
+                                    why.join("; ")
+                                ),
+                            ));
+                            return self.decide();
+                        }
+                        let plan = if issues.is_empty() {
+                            if self.asked_to_correct {
+                                self.corrected += 1;
+                            }
+                            plan
+                        } else {
+                            // Still wrong: the draft's slots stand in.
+                            self.replaced += issues.len() as u32;
+                            repair(&plan, &self.setup.draft, &issues, self.setup.known.as_ref())
+                        };
+                        self.plan_call = Some(call.clone());
                         self.run_plan(&plan)
                     }
                     Err(e) => self.retry_or_fall_back(format!("bad plan: {e}")),

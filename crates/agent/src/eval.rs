@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Agent;
+use crate::tools::{FilterArgs, RankArgs, RememberArgs, SearchArgs, SimilarArgs};
 use crate::trace::TurnTrace;
 
 /// The labelled requests for MovieLens-100K, written by hand.
@@ -56,23 +57,6 @@ pub struct CaseScore {
     pub titles: bool,
 }
 
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn year(v: &Value, key: &str) -> Option<u16> {
-    v.get(key)
-        .and_then(Value::as_u64)
-        .and_then(|y| u16::try_from(y).ok())
-}
-
 /// Scores what `trace` called against `case`.
 pub fn score(agent: &Agent, case: &Case, trace: &TurnTrace) -> CaseScore {
     let called: BTreeSet<&str> = trace.tool_calls.iter().map(|c| c.name.as_str()).collect();
@@ -92,27 +76,54 @@ pub fn score(agent: &Agent, case: &Case, trace: &TurnTrace) -> CaseScore {
     let resolve = |ts: Vec<String>| -> Vec<ItemId> {
         ts.iter().filter_map(|t| agent.resolve_title(t)).collect()
     };
+    // The calls' arguments read back as the tools' own typed structs: a
+    // call the tool would refuse scores nothing.
+    fn args<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+        serde_json::from_value(v.clone()).unwrap_or_default()
+    }
+    let mut bound = |y_min: Option<u16>, y_max: Option<u16>| {
+        if let Some(y) = y_min {
+            lo = Some(lo.map_or(y, |l| l.max(y)));
+        }
+        if let Some(y) = y_max {
+            hi = Some(hi.map_or(y, |h| h.min(y)));
+        }
+    };
     for c in &trace.tool_calls {
         let a = &c.arguments;
         match c.name.as_str() {
-            "search_items" | "similar_items" | "filter_candidates" => {
-                genres.extend(canon(strings(a, "genres")));
-                avoid.extend(canon(strings(a, "avoid_genres")));
-                if let Some(y) = year(a, "year_min") {
-                    lo = Some(lo.map_or(y, |l| l.max(y)));
-                }
-                if let Some(y) = year(a, "year_max") {
-                    hi = Some(hi.map_or(y, |h| h.min(y)));
-                }
-                if c.name == "similar_items" {
-                    liked.extend(resolve(strings(a, "titles")));
-                }
-                excluded.extend(resolve(strings(a, "exclude_titles")));
+            "search_items" => {
+                let a: SearchArgs = args(a);
+                genres.extend(canon(a.genres));
+                genres.extend(canon(a.require_genres));
+                avoid.extend(canon(a.avoid_genres));
+                bound(a.year_min, a.year_max);
+            }
+            "similar_items" => {
+                let a: SimilarArgs = args(a);
+                genres.extend(canon(a.genres));
+                genres.extend(canon(a.require_genres));
+                avoid.extend(canon(a.avoid_genres));
+                bound(a.year_min, a.year_max);
+                liked.extend(resolve(a.titles));
+            }
+            "filter_candidates" => {
+                let a: FilterArgs = args(a);
+                genres.extend(canon(a.genres));
+                genres.extend(canon(a.require_genres));
+                avoid.extend(canon(a.avoid_genres));
+                bound(a.year_min, a.year_max);
+                excluded.extend(resolve(a.exclude_titles));
+            }
+            "rank_candidates" => {
+                let a: RankArgs = args(a);
+                genres.extend(canon(a.prefer_genres));
             }
             "remember_preference" => {
-                avoid.extend(canon(strings(a, "avoided_genres")));
-                excluded.extend(resolve(strings(a, "seen_titles")));
-                excluded.extend(resolve(strings(a, "disliked_titles")));
+                let a: RememberArgs = args(a);
+                avoid.extend(canon(a.avoided_genres));
+                excluded.extend(resolve(a.seen_titles));
+                excluded.extend(resolve(a.disliked_titles));
             }
             _ => {}
         }

@@ -49,6 +49,7 @@ pub mod prompts;
 pub mod recall;
 pub mod rules;
 pub mod session;
+pub mod state;
 pub mod tools;
 pub mod trace;
 pub mod vocab;
@@ -57,6 +58,7 @@ pub use controller::{Mode, Strategy};
 pub use plan::{Feedback, Plan};
 pub use recall::{LexicalRecall, Recall};
 pub use session::{Event, Session, Turn};
+pub use state::DialogueState;
 pub use trace::TurnTrace;
 
 /// Errors of the agent. Tool failures are not here: they go back to the
@@ -266,8 +268,15 @@ impl Agent {
     /// A conversation with `user` (a memory key). A user whose name is a
     /// catalog user key also brings that user's rating history to the
     /// ranker.
+    /// A session with `user` that goes on with the conversation saved in
+    /// profile memory, if any.
     pub fn session(&self, user: &str) -> Session {
         Session::new(Arc::clone(&self.inner), user)
+    }
+
+    /// A session with `user` that starts a new conversation (`ask --new`).
+    pub fn new_session(&self, user: &str) -> Session {
+        Session::fresh(Arc::clone(&self.inner), user)
     }
 
     /// A conversation with memory key `user` that the ranker scores as

@@ -9,10 +9,10 @@
 use recagent_llm::ToolCall;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::tools::{
-    FilterCandidates, RankCandidates, RememberPreference, SearchItems, SimilarItems, Tool,
+    FilterArgs, FilterCandidates, RankArgs, RankCandidates, RememberArgs, RememberPreference,
+    SearchArgs, SearchItems, SimilarArgs, SimilarItems, Tool,
 };
 
 /// The year bounds of the plan's schema; a bound at either edge is none.
@@ -46,8 +46,11 @@ pub enum Feedback {
 pub struct Plan {
     /// What the user wants, in their words, without titles: the search text.
     pub intent: String,
-    /// Genres wanted now.
+    /// Genres wanted now: every recommendation has each of them.
     pub genres: Vec<String>,
+    /// Genres the user would enjoy but did not require ("funny" is Comedy):
+    /// they order the list, and filter only when no genre is required.
+    pub prefer_genres: Vec<String>,
     /// Genres not wanted now.
     pub avoid_genres: Vec<String>,
     /// Genres never to recommend again ("I never want horror").
@@ -74,8 +77,10 @@ pub struct Plan {
 pub struct PlanContext {
     /// Titles shown last turn, in order.
     pub last_shown: Vec<String>,
-    /// The plan of the last recommending turn.
-    pub last_plan: Option<Plan>,
+    /// The conversation so far; each plan updates it.
+    pub state: crate::state::DialogueState,
+    /// What the user's words say about the conversation (refine, clear).
+    pub cues: crate::rules::Cues,
 }
 
 impl Plan {
@@ -106,6 +111,16 @@ impl Plan {
             p.intent.clone_from(&draft.intent);
         }
         fill(&mut p.genres, &draft.genres);
+        fill(&mut p.prefer_genres, &draft.prefer_genres);
+        // The draft read "funny" as a preference: a model that made it a
+        // requirement is overruled where the two overlap.
+        p.genres
+            .retain(|g| !draft.prefer_genres.contains(g) || draft.genres.contains(g));
+        for g in &draft.prefer_genres {
+            if !p.genres.contains(g) && !p.prefer_genres.contains(g) && self.genres.contains(g) {
+                p.prefer_genres.push(g.clone());
+            }
+        }
         fill(&mut p.avoid_genres, &draft.avoid_genres);
         fill(&mut p.never_genres, &draft.never_genres);
         fill(&mut p.liked_titles, &draft.liked_titles);
@@ -119,78 +134,33 @@ impl Plan {
         }
         p
     }
-
-    /// The plan with the last turn's request carried over where this one
-    /// is feedback only ("something else", "seen it").
-    pub fn resolved(&self, ctx: &PlanContext) -> Plan {
-        let mut p = self.normalized();
-        let feedback_only = p.intent.trim().is_empty()
-            && p.genres.is_empty()
-            && p.liked_titles.is_empty()
-            && p.year_min.is_none()
-            && p.year_max.is_none();
-        let pos = p.feedback_position.map_or(0, |x| usize::from(x.max(1)) - 1);
-        let at = ctx
-            .last_shown
-            .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
-            .cloned();
-        match p.feedback {
-            Feedback::MoreLike => p
-                .liked_titles
-                .extend(at.filter(|t| !p.liked_titles.contains(t))),
-            Feedback::SeenIt => p
-                .seen_titles
-                .extend(at.filter(|t| !p.seen_titles.contains(t))),
-            Feedback::SeenAll => {
-                for t in &ctx.last_shown {
-                    if !p.seen_titles.contains(t) {
-                        p.seen_titles.push(t.clone());
-                    }
-                }
-            }
-            _ => {}
-        }
-        if feedback_only
-            && p.feedback != Feedback::MoreLike
-            && let Some(last) = &ctx.last_plan
-        {
-            p.intent.clone_from(&last.intent);
-            p.genres.clone_from(&last.genres);
-            p.year_min = last.year_min;
-            p.year_max = last.year_max;
-            p.liked_titles.clone_from(&last.liked_titles);
-            for g in &last.avoid_genres {
-                if !p.avoid_genres.contains(g) {
-                    p.avoid_genres.push(g.clone());
-                }
-            }
-            for t in &last.excluded_titles {
-                if !p.excluded_titles.contains(t) {
-                    p.excluded_titles.push(t.clone());
-                }
-            }
-        }
-        p
-    }
 }
 
-fn call(n: usize, name: &str, args: serde_json::Value) -> ToolCall {
+fn call<T: Serialize>(n: usize, name: &str, args: &T) -> ToolCall {
     ToolCall {
         id: format!("call_{n}"),
         name: name.into(),
-        arguments: args,
+        // The argument structs serialise to objects; nothing here fails.
+        arguments: serde_json::to_value(args).unwrap_or_default(),
     }
 }
 
-/// The tool calls that carry out `plan` (already [`Plan::resolved`]).
-/// Items the feedback names come from `ctx.last_shown`.
+/// The genre arguments of a recall or filter call: required genres when
+/// there are any, else the preferred ones as alternatives.
+fn genre_args(plan: &Plan) -> (Vec<String>, Vec<String>) {
+    if plan.genres.is_empty() {
+        (plan.prefer_genres.clone(), Vec::new())
+    } else {
+        (Vec::new(), plan.genres.clone())
+    }
+}
+
+/// The tool calls that carry out `plan`: the request as the dialogue
+/// state now has it ([`crate::state::DialogueState::apply`]). Items the
+/// feedback names come from `ctx.last_shown`. The arguments are the tools'
+/// own typed structs.
 pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
     let mut calls = Vec::new();
-    let mut n = 0;
-    let mut push = |calls: &mut Vec<ToolCall>, name: &str, args: serde_json::Value| {
-        n += 1;
-        calls.push(call(n, name, args));
-    };
     let pos = plan
         .feedback_position
         .map_or(0, |p| usize::from(p.max(1)) - 1);
@@ -198,9 +168,6 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
         .last_shown
         .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
         .cloned();
-    // Seen and more-like feedback is already in the slots (`resolved`).
-    let liked = plan.liked_titles.clone();
-    let seen = plan.seen_titles.clone();
     let mut disliked = Vec::new();
     let mut liked_now = Vec::new();
     match plan.feedback {
@@ -211,20 +178,18 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
     // Liked titles named in the request are remembered as liked.
     liked_now.extend(plan.liked_titles.iter().cloned());
     if !liked_now.is_empty()
-        || !seen.is_empty()
+        || !plan.seen_titles.is_empty()
         || !disliked.is_empty()
         || !plan.never_genres.is_empty()
     {
-        push(
-            &mut calls,
-            RememberPreference::NAME,
-            json!({
-                "liked_titles": liked_now,
-                "disliked_titles": disliked,
-                "seen_titles": seen,
-                "avoided_genres": plan.never_genres,
-            }),
-        );
+        let a = RememberArgs {
+            liked_titles: liked_now,
+            disliked_titles: disliked,
+            seen_titles: plan.seen_titles.clone(),
+            avoided_genres: plan.never_genres.clone(),
+            ..RememberArgs::default()
+        };
+        calls.push(call(calls.len() + 1, RememberPreference::NAME, &a));
     }
     let mut avoid = plan.avoid_genres.clone();
     for g in &plan.never_genres {
@@ -232,39 +197,257 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
             avoid.push(g.clone());
         }
     }
-    let filters = |args: &mut serde_json::Value| {
-        args["genres"] = json!(plan.genres);
-        args["avoid_genres"] = json!(avoid);
-        if let Some(y) = plan.year_min {
-            args["year_min"] = json!(y);
-        }
-        if let Some(y) = plan.year_max {
-            args["year_max"] = json!(y);
-        }
-    };
-    if !liked.is_empty() {
-        let mut a = json!({"titles": liked});
-        filters(&mut a);
-        push(&mut calls, SimilarItems::NAME, a);
+    let (genres, require_genres) = genre_args(plan);
+    if !plan.liked_titles.is_empty() {
+        let a = SimilarArgs {
+            titles: plan.liked_titles.clone(),
+            genres: genres.clone(),
+            require_genres: require_genres.clone(),
+            avoid_genres: avoid.clone(),
+            year_min: plan.year_min,
+            year_max: plan.year_max,
+        };
+        calls.push(call(calls.len() + 1, SimilarItems::NAME, &a));
     }
-    let wants_search = liked.is_empty()
+    let wants_search = plan.liked_titles.is_empty()
         || !plan.intent.trim().is_empty()
-            && (!plan.genres.is_empty() || plan.year_min.is_some() || plan.year_max.is_some());
+            && (!plan.genres.is_empty()
+                || !plan.prefer_genres.is_empty()
+                || plan.year_min.is_some()
+                || plan.year_max.is_some());
     if wants_search {
-        let mut a = json!({"query": plan.intent});
-        filters(&mut a);
-        push(&mut calls, SearchItems::NAME, a);
+        let a = SearchArgs {
+            query: plan.intent.clone(),
+            genres,
+            require_genres,
+            avoid_genres: avoid,
+            year_min: plan.year_min,
+            year_max: plan.year_max,
+        };
+        calls.push(call(calls.len() + 1, SearchItems::NAME, &a));
     }
     // "Something else" leaves out the last list by id, in the session
     // (see `Session`), not by title here.
-    let exclude = &plan.excluded_titles;
-    if !exclude.is_empty() {
-        push(
-            &mut calls,
-            FilterCandidates::NAME,
-            json!({"exclude_titles": exclude}),
+    if !plan.excluded_titles.is_empty() {
+        let a = FilterArgs {
+            exclude_titles: plan.excluded_titles.clone(),
+            ..FilterArgs::default()
+        };
+        calls.push(call(calls.len() + 1, FilterCandidates::NAME, &a));
+    }
+    let rank = RankArgs {
+        k: None,
+        prefer_genres: plan.prefer_genres.clone(),
+    };
+    calls.push(call(calls.len() + 1, RankCandidates::NAME, &rank));
+    calls
+}
+
+/// A slot of a plan that cannot be right as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    /// The slot: "years", "genres", "avoid_genres", "liked_titles",
+    /// "excluded_titles" or "seen_titles".
+    pub slot: String,
+    pub why: String,
+}
+
+/// What [`check`] needs to know of the catalog.
+pub trait Known: std::fmt::Debug + Send + Sync {
+    /// Whether `name` is a genre the catalog knows (or a synonym of one).
+    fn genre(&self, name: &str) -> bool;
+    /// Whether `title` links to an item.
+    fn title(&self, title: &str) -> bool;
+}
+
+/// The slots of a model's `plan` that contradict each other, the catalog,
+/// or the user's words where the rules parse (`draft`) is confident.
+pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
+    let mut out = Vec::new();
+    let mut issue = |slot: &str, why: String| {
+        if !out.iter().any(|i: &Issue| i.slot == slot) {
+            out.push(Issue {
+                slot: slot.into(),
+                why,
+            });
+        }
+    };
+    let p = plan.normalized();
+    if let (Some(lo), Some(hi)) = (p.year_min, p.year_max)
+        && lo > hi
+    {
+        issue(
+            "years",
+            format!("year_min {lo} is after year_max {hi}: no film is both"),
         );
     }
-    push(&mut calls, RankCandidates::NAME, json!({}));
-    calls
+    if let (Some(hi), Some(lo)) = (p.year_max, draft.year_min)
+        && hi < lo
+    {
+        issue(
+            "years",
+            format!(
+                "the user asked for films from {lo} on, and year_max {hi} leaves out all of them"
+            ),
+        );
+    }
+    if let (Some(lo), Some(hi)) = (p.year_min, draft.year_max)
+        && lo > hi
+    {
+        issue(
+            "years",
+            format!(
+                "the user asked for films up to {hi}, and year_min {lo} leaves out all of them"
+            ),
+        );
+    }
+    let avoided: Vec<&String> = p
+        .avoid_genres
+        .iter()
+        .chain(&p.never_genres)
+        .chain(&draft.avoid_genres)
+        .chain(&draft.never_genres)
+        .collect();
+    for g in p.genres.iter().chain(&p.prefer_genres) {
+        if !known.genre(g) {
+            issue(
+                "genres",
+                format!("{g:?} is not one of the catalog's genres"),
+            );
+        } else if avoided.contains(&g) {
+            issue("genres", format!("{g} is wanted and also excluded"));
+        }
+    }
+    for g in p.avoid_genres.iter().chain(&p.never_genres) {
+        if !known.genre(g) {
+            issue(
+                "avoid_genres",
+                format!("{g:?} is not one of the catalog's genres"),
+            );
+        } else if draft.genres.contains(g) || draft.prefer_genres.contains(g) {
+            issue(
+                "avoid_genres",
+                format!("the user asked for {g}, not to avoid it"),
+            );
+        }
+    }
+    for (slot, titles) in [
+        ("liked_titles", &p.liked_titles),
+        ("excluded_titles", &p.excluded_titles),
+        ("seen_titles", &p.seen_titles),
+    ] {
+        if let Some(t) = titles.iter().find(|t| !known.title(t)) {
+            issue(slot, format!("no title in the catalog matches {t:?}"));
+        }
+    }
+    out
+}
+
+/// `plan` with each slot that has an issue replaced by the draft's.
+pub fn repair(plan: &Plan, draft: &Plan, issues: &[Issue], known: &dyn Known) -> Plan {
+    let mut p = plan.normalized();
+    for i in issues {
+        match i.slot.as_str() {
+            "years" => {
+                p.year_min = draft.year_min;
+                p.year_max = draft.year_max;
+            }
+            "genres" => {
+                p.genres.clone_from(&draft.genres);
+                p.prefer_genres.clone_from(&draft.prefer_genres);
+            }
+            "avoid_genres" => {
+                p.avoid_genres.clone_from(&draft.avoid_genres);
+                p.never_genres.clone_from(&draft.never_genres);
+            }
+            slot @ ("liked_titles" | "excluded_titles" | "seen_titles") => {
+                let (mine, theirs) = match slot {
+                    "liked_titles" => (&mut p.liked_titles, &draft.liked_titles),
+                    "excluded_titles" => (&mut p.excluded_titles, &draft.excluded_titles),
+                    _ => (&mut p.seen_titles, &draft.seen_titles),
+                };
+                mine.retain(|t| known.title(t));
+                for t in theirs {
+                    if !mine.contains(t) {
+                        mine.push(t.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+/// The fewest items a list may have before the request is relaxed.
+pub const MIN_LIST: usize = 3;
+
+/// `plan` with its weakest constraint loosened, and the sentence that
+/// tells the user; `None` when nothing is left to loosen. The ladder:
+/// preferred genres that filtered, then the years by a decade each way,
+/// then all but the first required genre, then the search words, then
+/// the last required genre, then the years.
+pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
+    let mut p = plan.clone();
+    let lower = |gs: &[String]| gs.iter().map(|g| g.to_lowercase()).collect::<Vec<_>>();
+    if p.genres.is_empty() && !p.prefer_genres.is_empty() {
+        let said = lower(&p.prefer_genres).join(" or ");
+        p.prefer_genres.clear();
+        return Some((
+            p,
+            format!("Too few films were {said}, so not all of these are."),
+        ));
+    }
+    if !widened && (p.year_min.is_some() || p.year_max.is_some()) {
+        p.year_min = p.year_min.map(|y| y.saturating_sub(10).max(YEAR_FLOOR + 1));
+        p.year_max = p.year_max.map(|y| (y + 10).min(YEAR_CEILING - 1));
+        let span = match (p.year_min, p.year_max) {
+            (Some(a), Some(b)) => format!("{a}–{b}"),
+            (Some(a), None) => format!("{a} on"),
+            (None, Some(b)) => format!("up to {b}"),
+            (None, None) => String::new(),
+        };
+        return Some((
+            p,
+            format!("Too few films fit those years exactly, so I widened them to {span}."),
+        ));
+    }
+    if p.genres.len() > 1 {
+        let all = lower(&p.genres).join(" and ");
+        p.genres.truncate(1);
+        return Some((
+            p.clone(),
+            format!(
+                "Too few films are {all} at once, so I kept to {}.",
+                lower(&p.genres)[0]
+            ),
+        ));
+    }
+    let anything_else = !p.genres.is_empty() || !p.liked_titles.is_empty();
+    if !p.intent.trim().is_empty() && anything_else {
+        let words = std::mem::take(&mut p.intent);
+        return Some((
+            p,
+            format!(
+                "Nothing matched \u{201c}{words}\u{201d} closely, so these fit the rest of what you asked."
+            ),
+        ));
+    }
+    if p.genres.len() == 1 {
+        let g = p.genres[0].to_lowercase();
+        p.genres.clear();
+        return Some((
+            p,
+            format!("Too few films were {g} as well, so these are not all {g}."),
+        ));
+    }
+    if p.year_min.is_some() || p.year_max.is_some() {
+        p.year_min = None;
+        p.year_max = None;
+        return Some((
+            p,
+            "Too few films fit the years, so these are from any year.".into(),
+        ));
+    }
+    None
 }

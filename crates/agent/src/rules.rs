@@ -314,7 +314,7 @@ fn years(w: &[String], plan: &mut Plan) {
     for (i, x) in w.iter().enumerate() {
         let prev = if i > 0 { w[i - 1].as_str() } else { "" };
         let prev2 = if i > 1 { w[i - 2].as_str() } else { "" };
-        let negated = has_any(&w[..i], &["nothing", "no", "not"]);
+        let negated = has_any(&w[i.saturating_sub(4)..i], &["nothing", "no", "not"]);
         if let Some((lo, hi)) = decade(x) {
             let (lo, hi) = match prev {
                 "early" => (lo, lo + 4),
@@ -322,7 +322,12 @@ fn years(w: &[String], plan: &mut Plan) {
                 "late" => (lo + 5, hi),
                 _ => (lo, hi),
             };
+            // "nothing before the 80s": from the 80s on.
+            let neg_before = negated && (prev == "before" || prev2 == "before");
+            let neg_after = negated && (prev == "after" || prev2 == "after");
             match (prev, prev2) {
+                _ if neg_before => plan.year_min = Some(lo),
+                _ if neg_after => plan.year_max = Some(hi),
                 ("before", _) | ("the", "before") => plan.year_max = Some(lo - 1),
                 ("after", _) | ("the", "after") => plan.year_min = Some(hi + 1),
                 ("since", _) | ("the", "since") => plan.year_min = Some(lo),
@@ -334,6 +339,9 @@ fn years(w: &[String], plan: &mut Plan) {
         } else if let Some(y) = year(x) {
             let than = prev == "than";
             match (prev, prev2) {
+                // "nothing before 1980", "no films after 1995".
+                ("before" | "until" | "pre", _) if negated => plan.year_min = Some(y),
+                ("after", _) if negated => plan.year_max = Some(y),
                 ("before" | "until" | "pre", _) => plan.year_max = Some(y - 1),
                 ("after", _) => plan.year_min = Some(y + 1),
                 ("since", _) => plan.year_min = Some(y),
@@ -379,7 +387,9 @@ fn ordinal(w: &[String]) -> Option<u8> {
 }
 
 /// Feedback on the last list; `None` when the clause is not about it.
-fn feedback(w: &[String], titled: bool) -> Option<(Feedback, Option<u8>)> {
+/// `asks` is whether the clause names a genre or a year: "more crime
+/// please" asks for crime, it does not reject the list.
+fn feedback(w: &[String], titled: bool, asks: bool) -> Option<(Feedback, Option<u8>)> {
     let ord = ordinal(w);
     if !titled && has_any(w, SEEN_CUES) {
         if has_any(w, &["them", "all", "those", "these", "both"]) {
@@ -400,19 +410,21 @@ fn feedback(w: &[String], titled: bool) -> Option<(Feedback, Option<u8>)> {
             return Some((Feedback::Liked, ord));
         }
     }
-    if has_phrase(w, &["something", "else"])
-        || has_phrase(w, &["anything", "else"])
-        || has_phrase(w, &["more", "options"])
-        || has_phrase(w, &["show", "me", "more"])
-        || has_any(w, &["different", "others", "next"])
-        || (w.len() <= 3 && has_any(w, &["other", "else", "more"]))
-    {
-        return Some((Feedback::SomethingElse, None));
-    }
     if !titled
         && (has_phrase(w, &["more", "like", "that"]) || has_phrase(w, &["more", "like", "this"]))
     {
-        return Some((Feedback::MoreLike, Some(1)));
+        // "More like that": the list's first, unless the request named
+        // a title it refers to (see `parse`).
+        return Some((Feedback::MoreLike, None));
+    }
+    if has_phrase(w, &["something", "else"])
+        || has_phrase(w, &["anything", "else"])
+        || has_phrase(w, &["more", "options"])
+        || has_phrase(w, &["show", "me", "more"]) && !asks
+        || has_any(w, &["different", "others", "next"]) && !asks
+        || (w.len() <= 3 && !asks && has_any(w, &["other", "else", "more"]))
+    {
+        return Some((Feedback::SomethingElse, None));
     }
     None
 }
@@ -473,6 +485,103 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
     out
 }
 
+/// What a turn's words say about the conversation, beyond its slots.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cues {
+    /// It refines what stands ("more crime please", "only the 90s",
+    /// "and nothing before 1980") rather than asking anew.
+    pub refine: bool,
+    /// Its titles add to the anchors ("also like Heat").
+    pub also: bool,
+    /// Its genres replace the standing ones ("actually, a comedy").
+    pub replace_genres: bool,
+    /// "Older films are fine", "any year": the year bounds go.
+    pub clear_years: bool,
+    /// "Any genre": the wanted genres go.
+    pub clear_genres: bool,
+    /// "Horror is fine": these genres are no longer avoided.
+    pub allow_genres: Vec<String>,
+}
+
+/// Words that make a turn refine the request that stands, anywhere in it.
+const REFINE_CUES: &[&str] = &[
+    "more",
+    "also",
+    "too",
+    "only",
+    "instead",
+    "rather",
+    "actually",
+    "now",
+    "just",
+    "less",
+    "fewer",
+    "prefer",
+    "preferably",
+    "though",
+];
+/// Words that do so when a clause starts with them ("and nothing before
+/// 1980", "but newer").
+const LEADING_REFINE_CUES: &[&str] = &[
+    "make", "but", "and", "plus", "still", "again", "same", "lighter", "darker", "newer", "older",
+    "earlier", "later", "nothing", "no", "not", "without",
+];
+const FINE: &[&str] = &["fine", "ok", "okay", "welcome", "allowed", "mind"];
+
+fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
+    let mut c = Cues::default();
+    let first = w.first().map(String::as_str).unwrap_or("");
+    c.refine = has_any(w, REFINE_CUES) || LEADING_REFINE_CUES.contains(&first);
+    c.also = has_any(w, &["also", "too"]) || has_phrase(w, &["as", "well"]);
+    c.replace_genres = has_any(w, &["instead", "rather", "actually"]);
+    let year_words = ["year", "years", "decade", "decades", "era", "date", "when"];
+    let any_year = has_phrase(w, &["any", "year"])
+        || has_phrase(w, &["any", "decade"])
+        || has_phrase(w, &["any", "era"])
+        || has_phrase(w, &["any", "time"]);
+    let old_ok = has_any(
+        w,
+        &[
+            "older", "old", "newer", "new", "recent", "classic", "classics",
+        ],
+    ) && has_any(w, FINE)
+        && !has_any(w, &["than", "before", "after", "since"]);
+    let year_dont_matter = has_any(w, &year_words) && has_any(w, &["matter", "matters", "care"]);
+    c.clear_years = any_year || old_ok || year_dont_matter;
+    c.clear_genres = has_phrase(w, &["any", "genre"])
+        || has_any(w, &["genre", "genres"]) && has_any(w, &["matter", "matters", "care"]);
+    if has_any(w, FINE) {
+        for g in vocab.mentions(w) {
+            if !c.allow_genres.contains(&g.genre) {
+                c.allow_genres.push(g.genre);
+            }
+        }
+    }
+    if c.clear_years || c.clear_genres || !c.allow_genres.is_empty() {
+        c.refine = true;
+    }
+    c
+}
+
+/// The cues of a whole request, clause by clause.
+pub fn cues(text: &str, vocab: &Vocab) -> Cues {
+    let mut out = Cues::default();
+    for w in clauses(text) {
+        let c = cues_of(&w, vocab);
+        out.refine |= c.refine;
+        out.also |= c.also;
+        out.replace_genres |= c.replace_genres;
+        out.clear_years |= c.clear_years;
+        out.clear_genres |= c.clear_genres;
+        for g in c.allow_genres {
+            if !out.allow_genres.contains(&g) {
+                out.allow_genres.push(g);
+            }
+        }
+    }
+    out
+}
+
 /// Reads one request. `last_len` is the length of the list shown last turn
 /// (0 when none), so "the last one" has a position.
 pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) -> Plan {
@@ -513,10 +622,23 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
             }
         }
 
-        // Genres, with negation within the clause.
+        // Genres, with negation within the clause. Genres joined by "or"
+        // are alternatives: each is a preference, not a requirement.
         let found = vocab.mentions(&w);
+        let either: Vec<bool> = found
+            .iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let before =
+                    k > 0 && w[found[k - 1].at + found[k - 1].len..g.at].contains(&"or".to_owned());
+                let after = found
+                    .get(k + 1)
+                    .is_some_and(|n| w[g.at + g.len..n.at].contains(&"or".to_owned()));
+                before || after
+            })
+            .collect();
         let mut consumed = vec![false; w.len()];
-        for g in &found {
+        for (k, g) in found.iter().enumerate() {
             for c in consumed.iter_mut().skip(g.at).take(g.len) {
                 *c = true;
             }
@@ -529,6 +651,11 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                         plan.avoid_genres.push(g.genre.clone());
                     }
                 }
+                None if g.soft || either[k] => {
+                    if !plan.prefer_genres.contains(&g.genre) {
+                        plan.prefer_genres.push(g.genre.clone());
+                    }
+                }
                 None => {
                     if !plan.genres.contains(&g.genre) {
                         plan.genres.push(g.genre.clone());
@@ -536,8 +663,13 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                 }
             }
         }
-        years(&w, &mut plan);
-        if let Some((fb, pos)) = feedback(&w, titled)
+        let clause_cues = cues_of(&w, vocab);
+        let years_before = (plan.year_min, plan.year_max);
+        if !clause_cues.clear_years {
+            years(&w, &mut plan);
+        }
+        let asks = !found.is_empty() || (plan.year_min, plan.year_max) != years_before;
+        if let Some((fb, pos)) = feedback(&w, titled, asks)
             && (plan.feedback == Feedback::None || fb != Feedback::SomethingElse)
         {
             plan.feedback = fb;
@@ -564,9 +696,21 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
             }
         }
     }
-    // A genre both wanted and avoided in one request is avoided.
+    // A genre both wanted and avoided in one request is avoided; one both
+    // required and preferred is required.
     plan.genres
         .retain(|g| !plan.avoid_genres.contains(g) && !plan.never_genres.contains(g));
+    plan.prefer_genres.retain(|g| {
+        !plan.genres.contains(g) && !plan.avoid_genres.contains(g) && !plan.never_genres.contains(g)
+    });
+    // "We loved Heat. More like that?": "that" is the title just named.
+    if plan.feedback == Feedback::MoreLike && plan.feedback_position.is_none() {
+        if plan.liked_titles.is_empty() {
+            plan.feedback_position = Some(1);
+        } else {
+            plan.feedback = Feedback::None;
+        }
+    }
     plan.intent = intent.join(" ");
     plan
 }

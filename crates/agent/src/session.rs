@@ -21,8 +21,9 @@ use crate::bus::Bus;
 use crate::controller::{
     Controller as Machine, Input, Mode, Purpose, Step, ToolMessage, TurnSetup,
 };
-use crate::plan::{Feedback, Plan, PlanContext};
+use crate::plan::{Known, MIN_LIST, Plan, PlanContext, plan_calls, relax};
 use crate::prompts::{ItemLine, ReplyContext, RequestContext, SystemContext};
+use crate::state::DialogueState;
 use crate::tools::{self, Ctx, RankCandidates, Tool, fence};
 use crate::trace::{ModelTrace, TurnTrace};
 use crate::{Controller, Error, Inner, Recommendation, Result, rules};
@@ -76,10 +77,9 @@ pub struct Session {
     /// whole log (an evaluation holds the target out).
     ranker_log: Option<Vec<ItemId>>,
     history: Vec<Message>,
-    last_shown: Vec<ItemId>,
-    last_plan: Option<Plan>,
-    /// Items rejected in this session ("something else").
-    excluded: Vec<ItemId>,
+    /// The conversation so far: loaded from profile memory when the
+    /// session opens, saved after every turn.
+    state: DialogueState,
 }
 
 fn micros(t: Instant) -> u64 {
@@ -94,16 +94,36 @@ fn send(tx: &UnboundedSender<Event>, e: Event) {
 impl Session {
     pub(crate) fn new(inner: Arc<Inner>, user: &str) -> Self {
         let catalog_user = inner.catalog.user_by_key(user);
+        // A conversation saved by an earlier process goes on; one that
+        // cannot be read (another version wrote it) starts over.
+        let state = match inner.memory.conversation(user) {
+            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "the saved conversation of {user} cannot be read ({e}); starting over"
+                );
+                DialogueState::default()
+            }),
+            Ok(None) => DialogueState::default(),
+            Err(e) => {
+                tracing::warn!("cannot read the saved conversation of {user}: {e}");
+                DialogueState::default()
+            }
+        };
         Self {
             inner,
             user: user.to_owned(),
             catalog_user,
             ranker_log: None,
             history: Vec::new(),
-            last_shown: Vec::new(),
-            last_plan: None,
-            excluded: Vec::new(),
+            state,
         }
+    }
+
+    /// A session that starts a new conversation, whatever was saved.
+    pub(crate) fn fresh(inner: Arc<Inner>, user: &str) -> Self {
+        let mut s = Self::new(inner, user);
+        s.reset();
+        s
     }
 
     /// The same session, ranking as catalog user `user` whose positives
@@ -120,15 +140,22 @@ impl Session {
 
     /// The items shown last turn.
     pub fn last_shown(&self) -> &[ItemId] {
-        &self.last_shown
+        &self.state.last_list
     }
 
-    /// Forgets this conversation (not the profile).
+    /// The conversation so far.
+    pub fn state(&self) -> &DialogueState {
+        &self.state
+    }
+
+    /// Forgets this conversation, here and in profile memory (not the
+    /// profile).
     pub fn reset(&mut self) {
         self.history.clear();
-        self.last_shown.clear();
-        self.last_plan = None;
-        self.excluded.clear();
+        self.state = DialogueState::default();
+        if let Err(e) = self.inner.memory.end_conversation(&self.user) {
+            tracing::warn!("cannot end the saved conversation of {}: {e}", self.user);
+        }
     }
 
     /// Explicit feedback on an item (a key press in the TUI, a POST to the
@@ -237,11 +264,17 @@ impl Session {
             &text,
             &inner.vocab,
             inner.recall.as_ref(),
-            self.last_shown.len(),
+            self.state.last_list.len(),
         );
         let plan_context = PlanContext {
-            last_shown: self.last_shown.iter().map(|i| self.title(*i)).collect(),
-            last_plan: self.last_plan.clone(),
+            last_shown: self
+                .state
+                .last_list
+                .iter()
+                .map(|i| self.title(*i))
+                .collect(),
+            state: self.state.clone(),
+            cues: rules::cues(&text, &inner.vocab),
         };
         let lines = self.profile_lines(&profile);
         let system = SystemContext {
@@ -290,6 +323,7 @@ impl Session {
             history: self.history.clone(),
             draft,
             plan_context,
+            known: Arc::new(KnownCatalog(Arc::clone(&inner))),
             plan_system,
             step_system,
             plan_request,
@@ -308,8 +342,8 @@ impl Session {
                 .cloned()
                 .unwrap_or_default(),
         };
-        let mut notes: Vec<String> = Vec::new();
-        let mut excluded_last = false;
+        // Tool errors go to the model and the trace, never to the user.
+        let mut tool_errors = 0usize;
         let mut input = Input::Start;
         let answer = loop {
             let step = match machine.next_step(input) {
@@ -334,21 +368,11 @@ impl Session {
                     input = Input::Model(reply);
                 }
                 Step::CallTools(calls) => {
-                    // Feedback on the last list ("seen it", "something
-                    // else"): that list leaves this session's candidates.
-                    if !excluded_last
-                        && let Some(p) = machine.plan()
-                        && matches!(
-                            p.feedback,
-                            Feedback::SeenIt
-                                | Feedback::SeenAll
-                                | Feedback::SomethingElse
-                                | Feedback::Disliked
-                        )
-                    {
-                        excluded_last = true;
-                        self.excluded.extend(self.last_shown.iter().copied());
-                    }
+                    // What the conversation set aside (seen, rejected) is
+                    // never a candidate: the state after this turn's update.
+                    let never = machine
+                        .state()
+                        .map_or_else(|| self.state.never_again(), |(s, _)| s.never_again());
                     let mut results = Vec::with_capacity(calls.len());
                     for call in calls {
                         send(&tx, Event::ToolCall { call: call.clone() });
@@ -363,14 +387,14 @@ impl Session {
                             catalog_user: self.catalog_user,
                             profile: &mut profile,
                             history: history.clone(),
-                            session_excluded: &self.excluded,
+                            session_excluded: &never,
                             bus: &mut bus,
                         };
                         let (result, tt) = tools::dispatch(&mut ctx, &call).await;
                         let ranked = (call.name == RankCandidates::NAME && result.is_ok())
                             .then(|| item_lines(&tools::recommendations(&ctx)));
-                        if let Err(e) = &result {
-                            notes.push(e.0.clone());
+                        if result.is_err() {
+                            tool_errors += 1;
                         }
                         send(
                             &tx,
@@ -393,6 +417,11 @@ impl Session {
             }
         };
 
+        let (next_state, changes) = machine
+            .state()
+            .cloned()
+            .unwrap_or_else(|| (self.state.clone(), Vec::new()));
+        let never = next_state.never_again();
         // Whatever the controller did, the answer stands on a ranked list
         // when there are candidates.
         if bus.ranked.is_empty() && !bus.candidates.is_empty() {
@@ -407,12 +436,65 @@ impl Session {
                 catalog_user: self.catalog_user,
                 profile: &mut profile,
                 history: history.clone(),
-                session_excluded: &self.excluded,
+                session_excluded: &never,
                 bus: &mut bus,
             };
             let (_, tt) = tools::dispatch(&mut ctx, &call).await;
             trace.tools_micros += tt.micros;
             trace.tool_calls.push(tt);
+        }
+        // Nothing found is never a dead end: too short a list loosens the
+        // request's weakest constraint, step by step, and says so.
+        let mut relaxed: Vec<String> = Vec::new();
+        let mut answer = answer;
+        if bus.ranked.len() < MIN_LIST
+            && let Some(request) = machine.standing_request().cloned()
+        {
+            let plan_context = PlanContext {
+                last_shown: self
+                    .state
+                    .last_list
+                    .iter()
+                    .map(|i| self.title(*i))
+                    .collect(),
+                ..PlanContext::default()
+            };
+            let mut plan = request;
+            let mut widened = false;
+            let mut steps: Vec<String> = Vec::new();
+            while bus.ranked.len() < MIN_LIST {
+                let Some((looser, why)) = relax(&plan, widened) else {
+                    break;
+                };
+                widened |= looser.year_min != plan.year_min || looser.year_max != plan.year_max;
+                plan = looser;
+                let mut try_bus = Bus::default();
+                for call in plan_calls(&plan, &plan_context)
+                    .into_iter()
+                    .filter(|c| c.name != tools::RememberPreference::NAME)
+                {
+                    let mut ctx = Ctx {
+                        inner: &inner,
+                        user: &self.user,
+                        catalog_user: self.catalog_user,
+                        profile: &mut profile,
+                        history: history.clone(),
+                        session_excluded: &never,
+                        bus: &mut try_bus,
+                    };
+                    let (_, tt) = tools::dispatch(&mut ctx, &call).await;
+                    trace.tools_micros += tt.micros;
+                    trace.tool_calls.push(tt);
+                }
+                steps.push(why);
+                if try_bus.ranked.len() > bus.ranked.len() {
+                    bus = try_bus;
+                    // What was loosened to reach this list.
+                    relaxed.clone_from(&steps);
+                    // A model's words were about the stricter list.
+                    answer = None;
+                }
+            }
         }
         let ctx = Ctx {
             inner: &inner,
@@ -420,7 +502,7 @@ impl Session {
             catalog_user: self.catalog_user,
             profile: &mut profile,
             history,
-            session_excluded: &self.excluded,
+            session_excluded: &never,
             bus: &mut bus,
         };
         let items = tools::recommendations(&ctx);
@@ -441,6 +523,20 @@ impl Session {
                 )
             });
         drop(ctx);
+        let mut notes: Vec<String> = relaxed.clone();
+        if items.is_empty() {
+            // Never an error text: a question the user can answer.
+            notes.push(
+                "I could not find a film that fits all of that. Could you name a film you liked, or loosen a genre or the years?"
+                    .into(),
+            );
+            if tool_errors > 0 {
+                tracing::debug!(
+                    tool_errors,
+                    "the turn's tools failed; the user was asked instead"
+                );
+            }
+        }
         if cold {
             notes.push(
                 "I know nothing of your taste yet, so these are the most popular films that fit; tell me one you liked and I will go from there."
@@ -455,41 +551,63 @@ impl Session {
                     &ReplyContext {
                         intro,
                         items: item_lines(&items),
-                        seeds: seeds.iter().map(|s| self.title(*s)).collect(),
+                        seeds: seeds
+                            .iter()
+                            .map(|s| recagent_core::display_title(&self.title(*s)))
+                            .collect(),
                         filters: filter_words.clone(),
                         notes: notes.to_vec(),
                     },
                 )
-                .unwrap_or_else(|e| format!("(could not write the answer: {e})"))
+                .unwrap_or_else(|e| {
+                    tracing::warn!("reply.j2: {e}");
+                    "Here is what I found:".into()
+                })
         };
         let answer = match answer {
             Some(text) => {
                 let off = rules::off_list(&text, inner.recall.as_ref(), &inner.vocab, &allowed);
                 if off.is_empty() {
-                    reply(&[], Some(text.trim().to_owned()))
+                    reply(&notes, Some(text.trim().to_owned()))
                 } else {
                     trace.repairs += 1;
                     tracing::debug!(?off, "answer named items off the list; repaired");
-                    reply(&[], None)
+                    reply(&notes, None)
                 }
             }
             None => reply(&notes, None),
         };
+        let (corrected, replaced) = machine.checks();
+        trace.plan_corrected = corrected;
+        trace.plan_replaced = replaced;
+        trace.relaxed = relaxed;
         trace.model_failures = machine.failures();
         trace.fallback = machine.fell_back();
         trace.stages = bus.stages.clone();
         trace.ranker_history = bus.ranker_history.iter().copied().collect();
         trace.total_micros = micros(started);
 
-        // Session state for the next turn.
+        // The conversation for the next turn, in this process and the next.
+        let mut next_state = next_state;
         if !items.is_empty() {
-            self.last_shown = items.iter().map(|r| r.id).collect();
+            next_state.last_list = items.iter().map(|r| r.id).collect();
         }
-        if let Some(p) = machine.plan()
-            && !p.is_empty()
-        {
-            self.last_plan = Some(p.clone());
+        self.state = next_state;
+        match serde_json::to_string(&self.state) {
+            Ok(json) => {
+                if let Err(e) = inner.memory.save_conversation(&self.user, &json) {
+                    send(
+                        &tx,
+                        Event::Error {
+                            message: format!("the conversation could not be saved: {e}"),
+                        },
+                    );
+                }
+            }
+            Err(e) => tracing::warn!("the conversation state does not serialise: {e}"),
         }
+        trace.state = Some(self.state.clone());
+        trace.state_changes = changes;
         self.history.push(Message::user(text));
         self.history.push(Message::assistant(answer.clone()));
         let keep = inner.config.history_messages;
@@ -512,6 +630,20 @@ impl Session {
                 pool: bus.pool.clone(),
             })),
         );
+    }
+}
+
+/// What a model's plan is checked against: the catalog's genres and
+/// titles.
+#[derive(Debug)]
+struct KnownCatalog(Arc<Inner>);
+
+impl Known for KnownCatalog {
+    fn genre(&self, name: &str) -> bool {
+        self.0.vocab.canonical(name).is_some()
+    }
+    fn title(&self, title: &str) -> bool {
+        self.0.resolve_title(title).ok().flatten().is_some()
     }
 }
 

@@ -10,7 +10,8 @@
 use std::time::Instant;
 
 use recagent_core::{
-    Catalog, Filter, Item, ItemId, Scored, Stage, StageTrace, UserId, genre_key, words,
+    Catalog, Filter, Item, ItemId, Scored, Stage, StageTrace, UserId, display_title, genre_key,
+    words,
 };
 use recagent_llm::{ToolCall, ToolSpec};
 use recagent_memory::{Forget, GenrePreference, ItemFeedback, Profile};
@@ -135,6 +136,8 @@ pub struct SearchArgs {
     pub query: String,
     /// Wanted genres: an item needs at least one.
     pub genres: Vec<String>,
+    /// Required genres: an item needs every one ("animated", "for kids").
+    pub require_genres: Vec<String>,
     /// Genres to leave out.
     pub avoid_genres: Vec<String>,
     /// Released in or after this year.
@@ -153,6 +156,8 @@ pub struct SimilarArgs {
     pub titles: Vec<String>,
     /// Wanted genres: an item needs at least one.
     pub genres: Vec<String>,
+    /// Required genres: an item needs every one ("animated", "for kids").
+    pub require_genres: Vec<String>,
     /// Genres to leave out.
     pub avoid_genres: Vec<String>,
     /// Released in or after this year.
@@ -169,6 +174,8 @@ pub struct SimilarArgs {
 pub struct FilterArgs {
     /// Keep items with at least one of these genres.
     pub genres: Vec<String>,
+    /// Keep items with every one of these genres.
+    pub require_genres: Vec<String>,
     /// Drop items with any of these genres.
     pub avoid_genres: Vec<String>,
     /// Keep items released in or after this year.
@@ -187,6 +194,9 @@ pub struct FilterArgs {
 pub struct RankArgs {
     /// How many to return (1 to 20, default 10).
     pub k: Option<u8>,
+    /// Genres the user would enjoy: items with them come first among
+    /// equals.
+    pub prefer_genres: Vec<String>,
 }
 
 /// Arguments of `item_details`.
@@ -414,6 +424,7 @@ impl Ctx<'_> {
     fn filter_of(
         &self,
         genres: &[String],
+        require: &[String],
         avoid: &[String],
         year_min: Option<u16>,
         year_max: Option<u16>,
@@ -441,6 +452,7 @@ impl Ctx<'_> {
         }
         Ok(Filter {
             genres_any: resolve(genres)?,
+            genres_all: resolve(require)?,
             genres_none: resolve(avoid)?,
             year_min,
             year_max,
@@ -461,8 +473,12 @@ impl Ctx<'_> {
             }
         }
         // A genre the user asks for now wins over an older "avoid".
-        f.genres_none
-            .retain(|g| !f.genres_any.iter().any(|w| w.eq_ignore_ascii_case(g)));
+        f.genres_none.retain(|g| {
+            !f.genres_any
+                .iter()
+                .chain(&f.genres_all)
+                .any(|w| genre_key(w) == genre_key(g))
+        });
         f.exclude = self.profile.excluded();
         f.exclude.extend(self.session_excluded.iter().copied());
         f.exclude.extend(self.bus.excluded.iter().copied());
@@ -513,6 +529,7 @@ impl Ctx<'_> {
         let f = self.effective_filter();
         let filters = json!({
             "genres": f.genres_any,
+            "require_genres": f.genres_all,
             "avoid_genres": f.genres_none,
             "year_min": f.year_min,
             "year_max": f.year_max,
@@ -596,7 +613,13 @@ impl Ctx<'_> {
 // ---------------------------------------------------------------- bodies
 
 async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
-    let f = ctx.filter_of(&a.genres, &a.avoid_genres, a.year_min, a.year_max)?;
+    let f = ctx.filter_of(
+        &a.genres,
+        &a.require_genres,
+        &a.avoid_genres,
+        a.year_min,
+        a.year_max,
+    )?;
     ctx.bus.narrow(&f);
     let n = ctx.recall_text(&a.query).await?;
     if ctx.bus.candidates.is_empty() {
@@ -614,7 +637,13 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         ));
     }
     let seeds = ctx.resolve_titles(&a.titles)?;
-    let f = ctx.filter_of(&a.genres, &a.avoid_genres, a.year_min, a.year_max)?;
+    let f = ctx.filter_of(
+        &a.genres,
+        &a.require_genres,
+        &a.avoid_genres,
+        a.year_min,
+        a.year_max,
+    )?;
     ctx.bus.narrow(&f);
     for s in &seeds {
         // The user named them: they have seen them.
@@ -688,7 +717,13 @@ fn apply_filter(ctx: &mut Ctx<'_>) {
 }
 
 fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
-    let f = ctx.filter_of(&a.genres, &a.avoid_genres, a.year_min, a.year_max)?;
+    let f = ctx.filter_of(
+        &a.genres,
+        &a.require_genres,
+        &a.avoid_genres,
+        a.year_min,
+        a.year_max,
+    )?;
     let ex = ctx.resolve_titles(&a.exclude_titles)?;
     ctx.bus.narrow(&f);
     ctx.bus.excluded.extend(ex);
@@ -712,11 +747,15 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
             .cloned()
             .collect()
     };
-    let title = |i: ItemId| ctx.catalog().item(i).map(|s| fence(&s.title, 80));
+    let title = |i: ItemId| {
+        ctx.catalog()
+            .item(i)
+            .map(|s| fence(&display_title(&s.title), 80))
+    };
     match ctx.bus.origin.get(&it.id) {
         Some(Origin::SimilarTo(s, why)) => {
             if let Some(seed) = ctx.catalog().item(*s) {
-                let name = fence(&seed.title, 80);
+                let name = fence(&display_title(&seed.title), 80);
                 let g = shared(seed);
                 match why {
                     SimilarWhy::Collaborative if !g.is_empty() => {
@@ -755,6 +794,7 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
                         .filter
                         .genres_any
                         .iter()
+                        .chain(&ctx.bus.filter.genres_all)
                         .any(|w| genre_key(w) == genre_key(g))
                 })
                 .collect();
@@ -794,7 +834,8 @@ pub(crate) fn recommendations(ctx: &Ctx<'_>) -> Vec<Recommendation> {
             Some(Recommendation {
                 id: it.id,
                 key: it.key.clone(),
-                title: it.title.clone(),
+                // As people write it: "The Godfather".
+                title: display_title(&it.title),
                 year: it.year,
                 genres: it.genres.clone(),
                 score: s.score,
@@ -811,7 +852,16 @@ pub const RERANK_POOL: usize = 50;
 /// answers this request (its recall score, scaled to the best of the same
 /// recall source). A CTR model alone knows the user, not the request: on
 /// "like Alien" it would put the user's favourite noir first.
-fn blend(bus: &Bus, ranked: Vec<Scored>, k: usize) -> Vec<Scored> {
+///
+/// Genres the user prefers (`prefer`, genre keys) lift an item by half:
+/// "funny" orders an animated list, it does not filter it.
+fn blend(
+    bus: &Bus,
+    catalog: &Catalog,
+    prefer: &[String],
+    ranked: Vec<Scored>,
+    k: usize,
+) -> Vec<Scored> {
     let mut best = [f32::MIN_POSITIVE; 3];
     let slot = |o: Option<&Origin>| match o {
         Some(Origin::SimilarTo(..)) => 1,
@@ -829,9 +879,20 @@ fn blend(bus: &Bus, ranked: Vec<Scored>, k: usize) -> Vec<Scored> {
         .map(|s| {
             let r = recall.get(&s.item).copied().unwrap_or(0.0).max(0.0);
             let rel = r / best[slot(bus.origin.get(&s.item))];
+            let liked = if prefer.is_empty() {
+                0.0
+            } else {
+                let has = catalog.item(s.item).map_or(0, |it| {
+                    prefer
+                        .iter()
+                        .filter(|p| it.genres.iter().any(|g| genre_key(g) == **p))
+                        .count()
+                });
+                has as f32 / prefer.len() as f32
+            };
             Scored {
                 item: s.item,
-                score: s.score * (0.25 + 0.75 * rel.clamp(0.0, 1.0)),
+                score: s.score * (0.25 + 0.75 * rel.clamp(0.0, 1.0)) * (1.0 + 0.5 * liked),
             }
         })
         .collect();
@@ -867,7 +928,19 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
                 .map_err(|e| ToolError(format!("ranking failed: {e}")))?;
             ctx.bus.stages.extend(out.stages);
             ctx.bus.ranker_history.extend(ctx.history.iter().copied());
-            let pool = blend(ctx.bus, out.ranked, RERANK_POOL.max(k));
+            let prefer: Vec<String> = a
+                .prefer_genres
+                .iter()
+                .filter_map(|g| ctx.inner.vocab.canonical(g))
+                .map(|g| genre_key(&g))
+                .collect();
+            let pool = blend(
+                ctx.bus,
+                &ctx.inner.catalog,
+                &prefer,
+                out.ranked,
+                RERANK_POOL.max(k),
+            );
             ctx.bus.pool = pool.iter().map(|s| s.item).collect();
             ctx.bus.ranked = pool.into_iter().take(k).collect();
         }
@@ -947,7 +1020,8 @@ fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
     let disliked = ctx.resolve_titles(&a.disliked_titles)?;
     let seen = ctx.resolve_titles(&a.seen_titles)?;
     let canon = |gs: &[String]| -> Result<Vec<String>, ToolError> {
-        ctx.filter_of(gs, &[], None, None).map(|f| f.genres_any)
+        ctx.filter_of(gs, &[], &[], None, None)
+            .map(|f| f.genres_any)
     };
     let liked_g = canon(&a.liked_genres)?;
     let avoided_g = canon(&a.avoided_genres)?;

@@ -52,6 +52,24 @@ pub struct TurnTrace {
     pub model_failures: u32,
     /// Whether the rules parse stood in for a model that failed.
     pub fallback: bool,
+    /// Model plans that were wrong (inverted years, a genre both wanted
+    /// and excluded, an unknown title) and that the model corrected when
+    /// told.
+    #[serde(default)]
+    pub plan_corrected: u32,
+    /// Plan slots still wrong after that, replaced by the rules draft's.
+    #[serde(default)]
+    pub plan_replaced: u32,
+    /// What was loosened because the list came out too short, in the words
+    /// the user was told.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relaxed: Vec<String>,
+    /// The conversation after this turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<crate::state::DialogueState>,
+    /// How this turn changed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub state_changes: Vec<String>,
     /// Every history item the ranker was given this turn, so that an
     /// evaluation can prove its target never reached the ranker.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -55,13 +55,32 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("fantasy", "Fantasy"),
 ];
 
+/// Phrases that name a mood rather than a kind of film: "funny" is a
+/// preference, where "animated" or "a comedy" is a requirement. A soft
+/// genre filters only when nothing harder does, and otherwise orders.
+const SOFT: &[&str] = &[
+    "funny",
+    "comedic",
+    "hilarious",
+    "laugh",
+    "scary",
+    "frightening",
+    "spooky",
+    "creepy",
+    "romantic",
+    "suspense",
+    "suspenseful",
+    "dramatic",
+    "action packed",
+];
+
 /// Genre vocabulary of one catalog.
 #[derive(Debug, Clone)]
 pub struct Vocab {
     /// The catalog's genre names.
     genres: Vec<String>,
-    /// (phrase words, genre name), longest phrases first.
-    phrases: Vec<(Vec<String>, String)>,
+    /// (phrase words, genre name, soft), longest phrases first.
+    phrases: Vec<(Vec<String>, String, bool)>,
 }
 
 /// A genre found in text, at a word position.
@@ -71,6 +90,8 @@ pub struct GenreMention {
     /// Index of the phrase's first word in [`words`] of the text.
     pub at: usize,
     pub len: usize,
+    /// Named as a mood ("funny"), not a kind of film: a preference.
+    pub soft: bool,
 }
 
 impl Vocab {
@@ -80,16 +101,16 @@ impl Vocab {
             .into_iter()
             .filter(|g| genre_key(g) != "unknown")
             .collect();
-        let mut phrases: Vec<(Vec<String>, String)> = Vec::new();
+        let mut phrases: Vec<(Vec<String>, String, bool)> = Vec::new();
         for g in &genres {
-            phrases.push((words(g), g.clone()));
+            phrases.push((words(g), g.clone(), false));
         }
         for (phrase, g) in SYNONYMS {
             if let Some(name) = genres.iter().find(|n| genre_key(n) == genre_key(g)) {
-                phrases.push((words(phrase), name.clone()));
+                phrases.push((words(phrase), name.clone(), SOFT.contains(phrase)));
             }
         }
-        phrases.retain(|(w, _)| !w.is_empty());
+        phrases.retain(|(w, _, _)| !w.is_empty());
         phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         phrases.dedup();
         Self { genres, phrases }
@@ -111,8 +132,8 @@ impl Vocab {
         }
         self.phrases
             .iter()
-            .find(|(p, _)| *p == w)
-            .map(|(_, g)| g.clone())
+            .find(|(p, _, _)| *p == w)
+            .map(|(_, g, _)| g.clone())
     }
 
     /// Every genre phrase in `text_words`, left to right, longest phrase
@@ -121,15 +142,16 @@ impl Vocab {
         let mut out = Vec::new();
         let mut i = 0;
         while i < text_words.len() {
-            let hit = self.phrases.iter().find(|(p, _)| {
+            let hit = self.phrases.iter().find(|(p, _, _)| {
                 text_words.len() >= i + p.len() && text_words[i..i + p.len()] == p[..]
             });
             match hit {
-                Some((p, g)) => {
+                Some((p, g, soft)) => {
                     out.push(GenreMention {
                         genre: g.clone(),
                         at: i,
                         len: p.len(),
+                        soft: *soft,
                     });
                     i += p.len();
                 }

@@ -168,11 +168,13 @@ pub fn row_histories(n_users: usize, rows: &[Labeled]) -> Vec<Vec<ItemId>> {
     )
 }
 
+/// One rating with its order key `(timestamp, position in the log)`.
+type Rated = ((i64, usize), ItemId, f32);
+
 /// Every user's rated items with their order keys `(timestamp, position in
 /// the log)`, oldest first: the order all histories use.
-fn rated_in_order(catalog: &Catalog) -> Vec<Vec<((i64, usize), ItemId, f32)>> {
-    let mut per_user: Vec<Vec<((i64, usize), ItemId, f32)>> =
-        vec![Vec::new(); catalog.users().len()];
+fn rated_in_order(catalog: &Catalog) -> Vec<Vec<Rated>> {
+    let mut per_user: Vec<Vec<Rated>> = vec![Vec::new(); catalog.users().len()];
     for (pos, x) in catalog.interactions().iter().enumerate() {
         if let Some(v) = per_user.get_mut(x.user.index()) {
             v.push(((x.timestamp, pos), x.item, x.rating));

@@ -1,5 +1,6 @@
 //! `recagent bench …`
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -163,6 +164,79 @@ struct RankerBench {
     train_samples_per_s: Option<f64>,
     prerank_train_samples_per_s: Option<f64>,
     threads: usize,
+    /// A wordless turn ("what should I watch tonight?") when a next-item
+    /// model is trained: its recall over the whole catalog, then the
+    /// funnel over what it recalled.
+    next_turn: Option<NextTurn>,
+}
+
+#[derive(Debug, Serialize)]
+struct NextTurn {
+    /// What the next-item model adds up ("EASE + transitions", …).
+    sources: String,
+    /// Items it recalls, then ranks.
+    recalled: usize,
+    recall_p50_ms: f64,
+    recall_p99_ms: f64,
+    /// Recall plus the funnel (pre-rank, CTR model, combine).
+    recall_rank_p50_ms: f64,
+    recall_rank_p99_ms: f64,
+}
+
+/// Times [`NextTurn`] for `requests` random users with a history.
+fn time_next_turn(
+    next: Arc<recagent_ranker::NextItemModel>,
+    funnel: &Funnel,
+    histories: &[Vec<ItemId>],
+    requests: usize,
+    seed: u64,
+    bars: &Bars,
+) -> anyhow::Result<NextTurn> {
+    const RECALLED: usize = 300;
+    let funnel = funnel
+        .clone()
+        .with_next(Arc::clone(&next), recagent_ranker::Combine::default());
+    let users: Vec<usize> = (0..histories.len())
+        .filter(|&u| !histories[u].is_empty())
+        .collect();
+    anyhow::ensure!(!users.is_empty(), "no user has a history to recall from");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut recall_ms, mut total_ms) = (Vec::new(), Vec::new());
+    recagent_core::Progress::stage(bars, "wordless turns", Some(requests as u64));
+    for r in 0..requests + 10 {
+        let u = users[rng.random_range(0..users.len())];
+        let history = &histories[u];
+        let seen: HashSet<ItemId> = history.iter().copied().collect();
+        let t = Instant::now();
+        let recalled: Vec<ItemId> = next
+            .top_k(history, RECALLED, |i| !seen.contains(&i))
+            .into_iter()
+            .map(|s| s.item)
+            .collect();
+        let a = t.elapsed().as_secs_f64() * 1e3;
+        let ctx = UserContext {
+            user: Some(UserId(u as u32)),
+            history,
+        };
+        std::hint::black_box(funnel.run(&ctx, &recalled, &FunnelConfig::default())?);
+        let b = t.elapsed().as_secs_f64() * 1e3;
+        if r >= 10 {
+            recall_ms.push(a);
+            total_ms.push(b);
+            recagent_core::Progress::advance(bars, 1);
+        }
+    }
+    recagent_core::Progress::finish(bars);
+    recall_ms.sort_by(f64::total_cmp);
+    total_ms.sort_by(f64::total_cmp);
+    Ok(NextTurn {
+        sources: next.sources().to_owned(),
+        recalled: RECALLED,
+        recall_p50_ms: percentile(&recall_ms, 0.5),
+        recall_p99_ms: percentile(&recall_ms, 0.99),
+        recall_rank_p50_ms: percentile(&total_ms, 0.5),
+        recall_rank_p99_ms: percentile(&total_ms, 0.99),
+    })
 }
 
 pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -266,6 +340,20 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let next_turn = match models.load_next(&catalog) {
+        Ok(next) => Some(time_next_turn(
+            Arc::new(next),
+            &funnel,
+            &histories,
+            args.requests,
+            args.seed,
+            &bars,
+        )?),
+        Err(e) => {
+            tracing::info!("no next-item model, so no wordless turn is timed: {e}");
+            None
+        }
+    };
     let out = RankerBench {
         catalog: args.name.clone(),
         model: dir
@@ -285,6 +373,7 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
         threads: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
+        next_turn,
     };
     if args.json {
         println!("{}", serde_json::to_string(&out)?);
@@ -326,6 +415,21 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
         }
         if let Some(t) = out.prerank_train_samples_per_s {
             println!("pre-ranker training  {t:.0} samples/s");
+        }
+        match &out.next_turn {
+            Some(n) => println!(
+                "wordless turn ({}, {} recalled): recall p50 {:.3} ms p99 {:.3} ms; recall + rank p50 {:.3} ms p99 {:.3} ms",
+                n.sources,
+                n.recalled,
+                n.recall_p50_ms,
+                n.recall_p99_ms,
+                n.recall_rank_p50_ms,
+                n.recall_rank_p99_ms
+            ),
+            None => println!(
+                "wordless turn: not timed (no next-item model; `recagent train {} --model blend`)",
+                out.catalog
+            ),
         }
     }
     Ok(())

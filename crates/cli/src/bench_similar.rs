@@ -25,8 +25,13 @@ pub struct SimilarBenchArgs {
     /// Catalog name
     #[arg(default_value = "ml-100k")]
     name: String,
+    /// The agent whose answer to "More like X?" is scored beside the
+    /// sources (its list after the funnel, what a user sees)
     #[command(flatten)]
-    qdrant: crate::index::QdrantArgs,
+    agent: crate::agent::AgentArgs,
+    /// Score only the sources, not the agent's answer
+    #[arg(long)]
+    no_agent: bool,
     /// Print one JSON object instead of a table
     #[arg(long)]
     json: bool,
@@ -47,6 +52,8 @@ struct Case {
 
 /// A case resolved to catalog ids.
 struct Resolved {
+    /// The seed's title as a person writes it ("The Godfather").
+    asked: String,
     seed: Vec<ItemId>,
     good: HashSet<ItemId>,
     held_out: bool,
@@ -95,6 +102,7 @@ fn resolve(catalog: &Catalog) -> anyhow::Result<Vec<Resolved>> {
         );
         let good: HashSet<ItemId> = c.good.iter().flat_map(|g| find(g)).collect();
         out.push(Resolved {
+            asked: recagent_core::display_title(&c.seed),
             seed,
             good,
             held_out: c.split == "held-out",
@@ -120,7 +128,7 @@ fn precision(cases: &[Resolved], mut top10: impl FnMut(&Resolved) -> Vec<ItemId>
 pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
-    let retriever = crate::index::open_retriever(home, &catalog, &args.qdrant)?;
+    let retriever = crate::index::open_retriever(home, &catalog, &args.agent.options.qdrant)?;
     let cases = resolve(&catalog)?;
     let rt = crate::runtime()?;
     let mut rows = Vec::new();
@@ -249,6 +257,32 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
         dev,
         held_out,
     });
+    // What a user sees: the agent's answer to "More like X?", after the
+    // funnel and its blend with the request's relevance.
+    if !args.no_agent {
+        let agent = crate::agent::build_agent(home, &args.name, &args.agent, &bars)?;
+        let mut i = 0usize;
+        let (dev, held_out) = precision(&cases, |c| {
+            i += 1;
+            let user = format!("bench-similar-{i}");
+            let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
+            let mut session = agent.session(&user);
+            let got = rt
+                .block_on(session.turn(&format!("More like {}?", c.asked)))
+                .map(|t| t.items.iter().map(|r| r.id).collect())
+                .unwrap_or_default();
+            let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
+            got
+        });
+        rows.push(Row {
+            source: format!(
+                "agent's answer ({} controller)",
+                format!("{:?}", args.agent.controller).to_lowercase()
+            ),
+            dev,
+            held_out,
+        });
+    }
     let n_dev = cases.iter().filter(|c| !c.held_out).count();
     let n_held = cases.len() - n_dev;
     if args.json {

@@ -26,7 +26,7 @@ pub enum KnowledgeModel {
 #[derive(Debug, Subcommand)]
 pub enum KnowledgeCommand {
     /// Write what a model knows about each item (premise, setting, tone,
-    /// people, audience), kept only where the model's genres and year agree
+    /// audience; never people, which it cannot know), kept only where the model's genres and year agree
     /// with the catalog; resumable
     Generate {
         /// Catalog name
@@ -183,7 +183,18 @@ pub fn default_file(home: &Home, name: &str) -> Option<std::path::PathBuf> {
             _ => Some(next),
         },
     )?;
-    let (files, m) = best;
+    let (files, mut m) = best;
+    match recagent_knowledge::refresh(&files) {
+        Ok(true) => {
+            eprintln!(
+                "rewrote {} without the people an earlier prompt asked for",
+                files.knowledge().display()
+            );
+            m = files.read_manifest().unwrap_or(m);
+        }
+        Ok(false) => {}
+        Err(e) => eprintln!("could not rewrite {}: {e}", files.knowledge().display()),
+    }
     eprintln!(
         "using the generated knowledge in {} ({} of {} items kept, written by {}); --no-knowledge leaves it out",
         files.knowledge().display(),

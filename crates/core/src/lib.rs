@@ -20,7 +20,7 @@ pub mod text;
 
 pub use filter::Filter;
 pub use funnel::{Scored, Stage, StageTrace};
-pub use text::{genre_key, words};
+pub use text::{display_title, genre_key, words};
 
 /// A dense index of an item in its [`Catalog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -17,6 +17,32 @@ pub fn genre_key(genre: &str) -> String {
     out
 }
 
+/// Articles a sorted catalog title moves to its end ("Godfather, The").
+const TRAILING_ARTICLES: &[&str] = &[
+    "The", "A", "An", "L'", "La", "Le", "Les", "Il", "El", "Das", "Der", "Die",
+];
+
+/// A title as people write it: a sorted catalog title's article put back
+/// in front ("Godfather, The" → "The Godfather", "City of Lost Children,
+/// The (Cité des enfants perdus, La)" → "The City of Lost Children (Cité
+/// des enfants perdus, La)"). Other titles come back unchanged.
+pub fn display_title(title: &str) -> String {
+    let t = title.trim();
+    let (head, tail) = match t.find(" (") {
+        Some(i) if i > 0 => (&t[..i], &t[i..]),
+        _ => (t, ""),
+    };
+    for a in TRAILING_ARTICLES {
+        if let Some(rest) = head.strip_suffix(&format!(", {a}"))
+            && !rest.is_empty()
+        {
+            let sep = if a.ends_with('\'') { "" } else { " " };
+            return format!("{a}{sep}{rest}{tail}");
+        }
+    }
+    t.to_owned()
+}
+
 /// Lower-case words of a text: runs of letters and digits; apostrophes are
 /// dropped inside a word ("Schindler's" → "schindlers", "don’t" → "dont"),
 /// anything else separates words.
@@ -41,6 +67,24 @@ pub fn words(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorted_titles_read_as_people_write_them() {
+        assert_eq!(display_title("Godfather, The"), "The Godfather");
+        assert_eq!(
+            display_title("Godfather: Part II, The"),
+            "The Godfather: Part II"
+        );
+        assert_eq!(
+            display_title("City of Lost Children, The (Cité des enfants perdus, La)"),
+            "The City of Lost Children (Cité des enfants perdus, La)"
+        );
+        assert_eq!(display_title("Femme Nikita, La"), "La Femme Nikita");
+        assert_eq!(display_title("Toy Story"), "Toy Story");
+        assert_eq!(display_title("Big Sleep, The "), "The Big Sleep");
+        assert_eq!(display_title(", The"), ", The");
+        assert_eq!(display_title("Mr. Holland's Opus"), "Mr. Holland's Opus");
+    }
 
     #[test]
     fn genre_keys_fold_case_and_whitespace() {

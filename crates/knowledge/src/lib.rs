@@ -1,9 +1,14 @@
 //! LLM-written item knowledge, after KAR (knowledge augmentation for
 //! recommendation): a model writes what it knows about each item along a
 //! few fixed dimensions (factorised prompting: premise, setting, tone,
-//! people, audience), and in the same answer states the item's genres and
-//! year. Those are compared with the catalog's facts, and the text is kept
-//! only where they agree ([`gate`]): a small model can invent a plot.
+//! audience), and in the same answer states the item's genres and year.
+//! Those are compared with the catalog's facts, and the text is kept only
+//! where they agree ([`gate`]): a small model can invent a plot.
+//!
+//! The text is the model's words, not facts. Fields a small model cannot
+//! know and the gate cannot check, the people (director, cast), are never
+//! asked for and, where an earlier prompt's answer holds them, never kept
+//! ([`UNKNOWABLE_FIELDS`]): they are not indexed, embedded or shown.
 //!
 //! [`generate`] runs over a catalog, appending one JSON line per item to
 //! `generated.jsonl` as it goes, so a stopped run continues where it
@@ -121,20 +126,46 @@ pub fn prompt_digest() -> String {
     hex::encode(Sha256::digest(PROMPT.as_bytes()))
 }
 
+/// Digests of earlier prompts whose answers read the same as today's
+/// once [`parse`] drops [`UNKNOWABLE_FIELDS`]: the prompt that also asked
+/// for the people. A folder they wrote resumes, and exports without them.
+pub const EARLIER_PROMPTS: &[&str] =
+    &["9258ff08648e16b12e6ae1df2aa5572bf444f579f059fa90dc820b8189c09173"];
+
+/// Whether answers to the prompt with this digest can be read today.
+pub fn prompt_compatible(digest: &str) -> bool {
+    digest == prompt_digest() || EARLIER_PROMPTS.contains(&digest)
+}
+
 /// One answer, read into its fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
-    /// Premise, setting, tone, people and audience, joined: the knowledge.
+    /// Premise, setting, tone and audience, joined: the knowledge.
     pub text: String,
     /// The genres the model stated (as it wrote them).
     pub genres: Vec<String>,
     pub year: Option<u16>,
 }
 
-const TEXT_FIELDS: &[&str] = &["premise", "setting", "tone", "people", "audience"];
+/// The fields that make the knowledge text, in this order.
+pub const TEXT_FIELDS: &[&str] = &["premise", "setting", "tone", "audience"];
+
+/// Fields a small model cannot know and the gate cannot check. A spot
+/// check of the 1.5B's kept texts found four of six naming wrong people
+/// (GoldenEye "with Daniel Craig"), so an answer's people are dropped
+/// wherever they appear.
+pub const UNKNOWABLE_FIELDS: &[&str] = &[
+    "people",
+    "director",
+    "directors",
+    "cast",
+    "actors",
+    "starring",
+    "stars",
+];
 
 /// Reads `field: value` lines; fields the model did not know ("unknown")
-/// are left out.
+/// and [`UNKNOWABLE_FIELDS`] are left out.
 pub fn parse(answer: &str) -> Answer {
     let mut out = Answer::default();
     let mut parts = Vec::new();
@@ -143,6 +174,9 @@ pub fn parse(answer: &str) -> Answer {
             continue;
         };
         let key = k.trim().trim_start_matches(['-', '*', ' ']).to_lowercase();
+        if UNKNOWABLE_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
         let v = v
             .trim()
             .trim_matches('"')
@@ -492,7 +526,7 @@ pub async fn generate(
                 wanted: name,
             });
         }
-        if m.prompt_sha256 != prompt_digest() {
+        if !prompt_compatible(&m.prompt_sha256) {
             return Err(Error::OtherPrompt {
                 path: files.dir.display().to_string(),
             });
@@ -586,6 +620,51 @@ fn rewrite_valid(files: &Files) -> Result<()> {
     Ok(())
 }
 
+/// Rewrites `knowledge.jsonl` by today's [`parse`] rules when an earlier
+/// prompt's run wrote it (its texts may name people), keeping the
+/// manifest's threshold; `Ok(true)` when it rewrote. The records are in
+/// catalog order already, so no catalog is needed.
+pub fn refresh(files: &Files) -> Result<bool> {
+    let Some(mut m) = files.read_manifest() else {
+        return Ok(false);
+    };
+    if m.prompt_sha256 == prompt_digest() || !EARLIER_PROMPTS.contains(&m.prompt_sha256.as_str()) {
+        return Ok(false);
+    }
+    let mut body = String::new();
+    let mut kept = 0;
+    let mut seen = HashSet::new();
+    for r in files.records()? {
+        if !seen.insert(r.id.clone()) || r.agreement.score < m.threshold {
+            continue;
+        }
+        let text = record_text(&r);
+        if text.is_empty() {
+            continue;
+        }
+        kept += 1;
+        let line = serde_json::json!({"id": r.id, "text": text});
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+    write_atomic(&files.knowledge(), &body)?;
+    m.prompt_sha256 = prompt_digest();
+    m.kept = kept;
+    let text = serde_json::to_string_pretty(&m).map_err(|e| io(&files.manifest(), e))?;
+    write_atomic(&files.manifest(), &text)?;
+    Ok(true)
+}
+
+/// A record's knowledge text, read again from its raw answer when it has
+/// one (today's [`parse`] rules), else as stored.
+fn record_text(r: &Record) -> String {
+    if r.raw.trim().is_empty() {
+        r.answer.text.clone()
+    } else {
+        parse(&r.raw).text
+    }
+}
+
 /// Writes `knowledge.jsonl` (the texts whose agreement reaches
 /// `threshold`, in catalog order) and the manifest from `generated.jsonl`.
 pub fn export(
@@ -604,12 +683,15 @@ pub fn export(
     for item in catalog.items() {
         // Gated again with this threshold: a later run with another
         // `--threshold` re-gates what is there without generating again.
+        // The text is read again from the raw answer, so that a record an
+        // earlier version wrote loses its people too.
         if let Some(r) = by_id.get(item.key.as_str())
-            && !r.answer.text.is_empty()
             && r.agreement.score >= threshold
+            && let text = record_text(r)
+            && !text.is_empty()
         {
             kept += 1;
-            let line = serde_json::json!({"id": item.key, "text": r.answer.text});
+            let line = serde_json::json!({"id": item.key, "text": text});
             body.push_str(&line.to_string());
             body.push('\n');
         }

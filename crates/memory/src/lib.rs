@@ -127,6 +127,10 @@ CREATE TABLE IF NOT EXISTS genres (
     seq INTEGER NOT NULL,
     PRIMARY KEY(user, key)
 );
+CREATE TABLE IF NOT EXISTS conversations (
+    user TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+);
 ";
 
 /// Profile memory of one catalog. Cheap to share behind an `Arc`; calls
@@ -374,10 +378,47 @@ impl Memory {
                     tx.execute("DELETE FROM facts WHERE user = ?1", [user])?
                         + tx.execute("DELETE FROM items WHERE user = ?1", [user])?
                         + tx.execute("DELETE FROM genres WHERE user = ?1", [user])?
+                        + tx.execute("DELETE FROM conversations WHERE user = ?1", [user])?
                 }
             };
             tx.commit()?;
             Ok(n)
+        })
+    }
+
+    /// The state of `user`'s conversation as the agent last saved it (an
+    /// opaque JSON text), so that a conversation goes on across processes
+    /// and requests. `None` when there is none.
+    pub fn conversation(&self, user: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT state FROM conversations WHERE user = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Saves `user`'s conversation state, replacing the last one.
+    pub fn save_conversation(&self, user: &str, state: &str) -> Result<()> {
+        Self::check_user(user)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO conversations (user, state) VALUES (?1, ?2)
+                 ON CONFLICT(user) DO UPDATE SET state = excluded.state",
+                params![user, state],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Ends `user`'s conversation (the profile stays); `true` when there
+    /// was one.
+    pub fn end_conversation(&self, user: &str) -> Result<bool> {
+        self.with(|c| {
+            c.execute("DELETE FROM conversations WHERE user = ?1", [user])
+                .map(|n| n > 0)
         })
     }
 
@@ -411,6 +452,25 @@ mod tests {
         assert_eq!(p.seen, vec![ItemId(3), ItemId(9)]);
         assert_eq!(p.excluded(), vec![ItemId(3), ItemId(9)]);
         assert!(m.profile("bob").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_conversation_is_saved_replaced_and_ended() {
+        let m = Memory::in_memory().unwrap();
+        assert_eq!(m.conversation("ann").unwrap(), None);
+        m.save_conversation("ann", "{\"turns\":1}").unwrap();
+        m.save_conversation("ann", "{\"turns\":2}").unwrap();
+        m.save_conversation("bob", "{}").unwrap();
+        assert_eq!(
+            m.conversation("ann").unwrap().as_deref(),
+            Some("{\"turns\":2}")
+        );
+        assert!(m.end_conversation("ann").unwrap());
+        assert!(!m.end_conversation("ann").unwrap());
+        assert_eq!(m.conversation("ann").unwrap(), None);
+        m.forget("bob", &Forget::All).unwrap();
+        assert_eq!(m.conversation("bob").unwrap(), None);
+        assert!(m.save_conversation(" ", "{}").is_err());
     }
 
     #[test]

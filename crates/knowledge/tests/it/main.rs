@@ -6,7 +6,8 @@
 use recagent_catalog::synth::{SynthConfig, generate as synth};
 use recagent_core::{Catalog, Item, NoProgress};
 use recagent_knowledge::{
-    DEFAULT_THRESHOLD, Files, Record, Settings, export, generate, parse, prompt, prompt_digest,
+    DEFAULT_THRESHOLD, EARLIER_PROMPTS, Files, Record, Settings, export, generate, parse, prompt,
+    prompt_digest, refresh,
 };
 use recagent_llm::{ChatResponse, scripted::ScriptedModel};
 
@@ -395,4 +396,98 @@ fn labelled_descriptions_never_name_a_title_word() {
             }
         }
     }
+}
+
+/// An answer that names people the model cannot know.
+fn with_people(item: &Item) -> ChatResponse {
+    ChatResponse {
+        text: format!(
+            "premise: a spy stops a satellite\npeople: Martin Scorsese, Daniel Craig\ntone: tense\naudience: action fans\ngenres: {g}\nyear: {y}",
+            g = item.genres.join(", "),
+            y = item.year.unwrap()
+        ),
+        ..ChatResponse::default()
+    }
+}
+
+#[test]
+fn people_are_never_asked_for_indexed_or_kept() {
+    // The prompt does not ask.
+    let c = catalog();
+    let p = prompt(&c.items()[0]).unwrap();
+    assert!(!p.contains("people") && !p.contains("actors"), "{p}");
+    // An answer that names them anyway keeps the rest.
+    let a = parse("premise: a heist\nDirector: Martin Scorsese\ncast: Robert De Niro\ntone: cool");
+    assert_eq!(a.text, "premise: a heist. tone: cool");
+    // A folder an earlier prompt wrote, people in its stored texts: it
+    // resumes, and its export and refresh drop them.
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path().join("k"));
+    let model = ScriptedModel::new(c.items()[..2].iter().map(with_people));
+    rt().block_on(generate(
+        &model,
+        None,
+        &c,
+        &files,
+        &Settings {
+            limit: Some(2),
+            threshold: DEFAULT_THRESHOLD,
+            parallel: 2,
+        },
+        &NoProgress,
+    ))
+    .unwrap();
+    let old_text = "premise: a spy stops a satellite. people: Martin Scorsese, Daniel Craig. tone: tense. audience: action fans";
+    let lines: Vec<String> = std::fs::read_to_string(files.generated())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut r: Record = serde_json::from_str(l).unwrap();
+            r.answer.text = old_text.into();
+            serde_json::to_string(&r).unwrap()
+        })
+        .collect();
+    std::fs::write(files.generated(), lines.join("\n") + "\n").unwrap();
+    let old_line = serde_json::json!({"id": c.items()[0].key, "text": old_text}).to_string();
+    std::fs::write(files.knowledge(), format!("{old_line}\n")).unwrap();
+    let manifest = std::fs::read_to_string(files.manifest())
+        .unwrap()
+        .replace(&prompt_digest(), EARLIER_PROMPTS[0]);
+    std::fs::write(files.manifest(), manifest).unwrap();
+    assert!(refresh(&files).unwrap());
+    let knowledge = std::fs::read_to_string(files.knowledge()).unwrap();
+    assert_eq!(knowledge.lines().count(), 2, "{knowledge}");
+    assert!(
+        !knowledge.contains("Scorsese") && !knowledge.contains("people"),
+        "{knowledge}"
+    );
+    assert!(knowledge.contains("a spy stops a satellite"), "{knowledge}");
+    assert_eq!(
+        files.read_manifest().unwrap().prompt_sha256,
+        prompt_digest()
+    );
+    assert!(
+        !refresh(&files).unwrap(),
+        "a folder of today's prompt is left as it is"
+    );
+    // Resuming the earlier prompt's folder is allowed, and the export
+    // reads texts again from the raw answers.
+    let manifest = std::fs::read_to_string(files.manifest())
+        .unwrap()
+        .replace(&prompt_digest(), EARLIER_PROMPTS[0]);
+    std::fs::write(files.manifest(), manifest).unwrap();
+    let model = ScriptedModel::new(c.items()[2..].iter().map(with_people));
+    let out = rt()
+        .block_on(generate(
+            &model,
+            None,
+            &c,
+            &files,
+            &Settings::default(),
+            &NoProgress,
+        ))
+        .unwrap();
+    assert_eq!(out.manifest.kept, 8);
+    let knowledge = std::fs::read_to_string(files.knowledge()).unwrap();
+    assert!(!knowledge.contains("Craig"), "{knowledge}");
 }

@@ -23,7 +23,9 @@ pub enum NextKind {
     ItemKnn,
     /// What follows what within a short window.
     Transitions,
-    /// EASE plus transitions from the most recent picks.
+    /// EASE plus transitions from the most recent picks. Above
+    /// [`ease::MAX_ITEMS`] items, where EASE's dense matrix cannot exist,
+    /// the co-rating item-kNN's sparse neighbours take EASE's place.
     Blend,
 }
 
@@ -126,6 +128,11 @@ impl NextItemModel {
                 recency: None,
             })
         };
+        let knn_part = || Part {
+            rows: knn::fit(histories, n_items, cfg.shrink, cfg.neighbours),
+            weight: 1.0,
+            recency: None,
+        };
         let trans_part = |weight: f32| Part {
             rows: transitions::fit(histories, n_items, cfg.window, cfg.neighbours),
             weight,
@@ -134,12 +141,11 @@ impl NextItemModel {
         let parts = match cfg.kind {
             NextKind::Pop => Vec::new(),
             NextKind::Ease => vec![ease_part()?],
-            NextKind::ItemKnn => vec![Part {
-                rows: knn::fit(histories, n_items, cfg.shrink, cfg.neighbours),
-                weight: 1.0,
-                recency: None,
-            }],
+            NextKind::ItemKnn => vec![knn_part()],
             NextKind::Transitions => vec![trans_part(1.0)],
+            NextKind::Blend if n_items > ease::MAX_ITEMS => {
+                vec![knn_part(), trans_part(cfg.blend)]
+            }
             NextKind::Blend => vec![ease_part()?, trans_part(cfg.blend)],
         };
         Ok(Self {
@@ -152,6 +158,20 @@ impl NextItemModel {
 
     pub fn kind(&self) -> NextKind {
         self.config.kind
+    }
+
+    /// The signals this model adds up, in words: "EASE + transitions", or
+    /// "item-kNN + transitions" for a blend over a catalog too large for
+    /// EASE.
+    pub fn sources(&self) -> &'static str {
+        match self.config.kind {
+            NextKind::Pop => "popularity",
+            NextKind::Ease => "EASE",
+            NextKind::ItemKnn => "item-kNN",
+            NextKind::Transitions => "transitions",
+            NextKind::Blend if self.n_items > ease::MAX_ITEMS => "item-kNN + transitions",
+            NextKind::Blend => "EASE + transitions",
+        }
     }
 
     pub fn n_items(&self) -> usize {
@@ -291,5 +311,32 @@ impl NextItemModel {
             });
         }
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blend_above_ease_size_uses_sparse_neighbours() {
+        let n = ease::MAX_ITEMS + 1;
+        let h = |v: &[usize]| v.iter().map(|&i| ItemId(i as u32)).collect::<Vec<_>>();
+        // Item n-1 follows item 0 for every user; item 5 is liked with it.
+        let histories = vec![
+            h(&[0, n - 1, 5]),
+            h(&[0, n - 1, 5]),
+            h(&[7, 0, n - 1]),
+            h(&[3, 4]),
+        ];
+        let blend = NextItemModel::fit(&histories, n, &NextConfig::new(NextKind::Blend))
+            .expect("no dense matrix is needed");
+        assert_eq!(blend.sources(), "item-kNN + transitions");
+        let top = blend.top_k(&h(&[0]), 2, |i| i != ItemId(0));
+        assert_eq!(top.first().map(|s| s.item), Some(ItemId((n - 1) as u32)));
+        // EASE itself refuses, saying what to use.
+        let err = NextItemModel::fit(&histories, n, &NextConfig::new(NextKind::Ease))
+            .expect_err("too large for EASE");
+        assert!(err.to_string().contains("itemknn"), "{err}");
     }
 }

@@ -110,8 +110,24 @@ pub fn rank_of(scores: &[f32], target: ItemId, masked: &[ItemId]) -> usize {
 
 /// Hit@1/10/50 and NDCG@10 of `model` on `phase`'s targets.
 pub fn evaluate(model: &NextItemModel, split: &NextSplit, phase: Phase) -> NextMetrics {
+    evaluate_every(model, split, phase, 1)
+}
+
+/// Users evaluated per trial while tuning on a catalog above EASE's size,
+/// where scoring every item for every user is the cost.
+pub const TUNE_USERS_AT_SCALE: usize = 2000;
+
+/// [`evaluate`] over every `stride`-th user.
+fn evaluate_every(
+    model: &NextItemModel,
+    split: &NextSplit,
+    phase: Phase,
+    stride: usize,
+) -> NextMetrics {
+    let stride = stride.max(1);
     let ranks: Vec<usize> = (0..split.train.len())
         .into_par_iter()
+        .filter(|u| u % stride == 0)
         .filter_map(|u| {
             let train = &split.train[u];
             let (target, history): (ItemId, Vec<ItemId>) = match phase {
@@ -163,6 +179,12 @@ pub fn tune(
 ) -> Result<(NextConfig, Vec<Trial>)> {
     let base = NextConfig::new(kind);
     let mut trials = Vec::new();
+    // On a catalog too large for EASE, each trial reads a sample of users.
+    let stride = if split.n_items > super::ease::MAX_ITEMS {
+        split.train.len().div_ceil(TUNE_USERS_AT_SCALE)
+    } else {
+        1
+    };
     let try_all = |configs: Vec<NextConfig>, trials: &mut Vec<Trial>| -> Result<NextConfig> {
         progress.stage(
             &format!("tuning {} on validation", kind.name()),
@@ -173,7 +195,7 @@ pub fn tune(
             let m = NextItemModel::fit(&split.train, split.n_items, &c)?;
             let t = Trial {
                 config: c,
-                valid: evaluate(&m, split, Phase::Valid),
+                valid: evaluate_every(&m, split, Phase::Valid, stride),
             };
             if best
                 .as_ref()
@@ -194,6 +216,16 @@ pub fn tune(
             .map(|&lambda| NextConfig { lambda, ..c })
             .collect()
     };
+    let knn_grid = |c: NextConfig| -> Vec<NextConfig> {
+        [0.0, 10.0, 50.0, 100.0]
+            .iter()
+            .map(|&shrink| NextConfig {
+                shrink,
+                neighbours: 100,
+                ..c
+            })
+            .collect()
+    };
     let trans_grid = |c: NextConfig| -> Vec<NextConfig> {
         let mut v = Vec::new();
         for window in [1, 3, 5, 10] {
@@ -211,26 +243,28 @@ pub fn tune(
     let chosen = match kind {
         NextKind::Pop => base,
         NextKind::Ease => try_all(ease_grid(base), &mut trials)?,
-        NextKind::ItemKnn => try_all(
-            [0.0, 10.0, 50.0, 100.0]
-                .iter()
-                .map(|&shrink| NextConfig {
-                    shrink,
-                    neighbours: 100,
-                    ..base
-                })
-                .collect(),
-            &mut trials,
-        )?,
+        NextKind::ItemKnn => try_all(knn_grid(base), &mut trials)?,
         NextKind::Transitions => try_all(trans_grid(base), &mut trials)?,
         NextKind::Blend => {
-            let e = try_all(
-                ease_grid(NextConfig {
-                    kind: NextKind::Ease,
-                    ..base
-                }),
-                &mut trials,
-            )?;
+            // Above EASE's size the blend's collaborative part is item-kNN
+            // (`NextItemModel::fit`), so its shrinkage is what is tuned.
+            let e = if split.n_items > super::ease::MAX_ITEMS {
+                try_all(
+                    knn_grid(NextConfig {
+                        kind: NextKind::ItemKnn,
+                        ..base
+                    }),
+                    &mut trials,
+                )?
+            } else {
+                try_all(
+                    ease_grid(NextConfig {
+                        kind: NextKind::Ease,
+                        ..base
+                    }),
+                    &mut trials,
+                )?
+            };
             let t = try_all(
                 trans_grid(NextConfig {
                     kind: NextKind::Transitions,
@@ -241,6 +275,8 @@ pub fn tune(
             let c = NextConfig {
                 kind: NextKind::Blend,
                 lambda: e.lambda,
+                shrink: e.shrink,
+                neighbours: e.neighbours,
                 window: t.window,
                 recent: t.recent,
                 decay: t.decay,

@@ -1,0 +1,492 @@
+//! The dialogue state: what the conversation has asked for so far.
+//!
+//! Each turn's plan, from the rules or from a model, is an update to it
+//! ([`DialogueState::apply`]): a refinement ("more crime please, nothing
+//! before 1980") adds to what stands, a new request ("something like
+//! Alien") replaces it, a removal ("older films are fine") takes a slot
+//! away, and feedback on the last list ("seen them all") moves that list
+//! into what is never shown again. The state after the turn is what the
+//! executor runs, what the trace and the TUI show, and what profile memory
+//! keeps between processes, so `ask --user U` continues a conversation.
+
+use recagent_core::ItemId;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Feedback, Plan};
+use crate::rules::Cues;
+
+/// The conversation so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DialogueState {
+    /// Genres every recommendation must have ("animated", "for my kids").
+    pub hard_genres: Vec<String>,
+    /// Genres preferred ("funny"): a filter only when no genre is hard,
+    /// otherwise an order.
+    pub soft_genres: Vec<String>,
+    /// Genres not wanted in this conversation.
+    pub avoid_genres: Vec<String>,
+    pub year_min: Option<u16>,
+    pub year_max: Option<u16>,
+    /// Titles the recommendations should be like ("like The Godfather").
+    pub anchors: Vec<String>,
+    /// The request's own words, without titles: the search text.
+    pub intent: String,
+    /// Titles the user does not want ("not Alien").
+    pub excluded_titles: Vec<String>,
+    /// Items rejected in this conversation ("something else", "not the
+    /// first one"): never shown again in it.
+    pub excluded: Vec<ItemId>,
+    /// Items the user said they have seen.
+    pub seen: Vec<ItemId>,
+    /// The list shown last, in order.
+    pub last_list: Vec<ItemId>,
+    /// What the user said about it.
+    pub last_feedback: Feedback,
+    /// Turns so far.
+    pub turns: u32,
+}
+
+/// How a turn changed the state, in words for the trace.
+pub type Changes = Vec<String>;
+
+fn add_all(to: &mut Vec<String>, from: &[String]) -> bool {
+    let mut changed = false;
+    for x in from {
+        if !to.contains(x) {
+            to.push(x.clone());
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn add_id(to: &mut Vec<ItemId>, id: ItemId) {
+    if !to.contains(&id) {
+        to.push(id);
+    }
+}
+
+impl DialogueState {
+    /// Whether the conversation asks for nothing yet.
+    pub fn is_empty(&self) -> bool {
+        self.hard_genres.is_empty()
+            && self.soft_genres.is_empty()
+            && self.avoid_genres.is_empty()
+            && self.year_min.is_none()
+            && self.year_max.is_none()
+            && self.anchors.is_empty()
+            && self.intent.trim().is_empty()
+    }
+
+    /// Items never to recommend again in this conversation.
+    pub fn never_again(&self) -> Vec<ItemId> {
+        let mut out: Vec<ItemId> = self.excluded.iter().chain(&self.seen).copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The item at a 1-based feedback position in the last list (the
+    /// first when none is given).
+    fn at(&self, position: Option<u8>) -> Option<ItemId> {
+        let pos = position.map_or(0, |p| usize::from(p.max(1)) - 1);
+        self.last_list
+            .get(pos.min(self.last_list.len().saturating_sub(1)))
+            .copied()
+    }
+
+    /// This state updated by one turn's `plan` (already normalised) and
+    /// the `cues` of the user's words; `last_titles` are the titles of
+    /// [`Self::last_list`], for feedback that names a position. Returns the
+    /// new state, the plan the executor runs (the whole request as it now
+    /// stands), and what changed.
+    pub fn apply(&self, plan: &Plan, cues: &Cues, last_titles: &[String]) -> (Self, Plan, Changes) {
+        let mut s = self.clone();
+        let mut changes = Changes::new();
+        s.turns += 1;
+        let title_at = |p: Option<u8>| -> Option<String> {
+            let pos = p.map_or(0, |p| usize::from(p.max(1)) - 1);
+            last_titles
+                .get(pos.min(last_titles.len().saturating_sub(1)))
+                .cloned()
+        };
+        let mut seen_titles = plan.seen_titles.clone();
+
+        // Feedback on the last list.
+        match plan.feedback {
+            Feedback::SeenIt => {
+                if let Some(id) = s.at(plan.feedback_position) {
+                    add_id(&mut s.seen, id);
+                    changes.push("one item of the last list is seen".into());
+                }
+                seen_titles.extend(title_at(plan.feedback_position));
+            }
+            Feedback::SeenAll => {
+                for id in s.last_list.clone() {
+                    add_id(&mut s.seen, id);
+                }
+                seen_titles.extend(last_titles.iter().cloned());
+                changes.push("the last list is seen".into());
+            }
+            Feedback::SomethingElse => {
+                for id in s.last_list.clone() {
+                    add_id(&mut s.excluded, id);
+                }
+                changes.push("the last list is set aside".into());
+            }
+            Feedback::Disliked => {
+                if let Some(id) = s.at(plan.feedback_position) {
+                    add_id(&mut s.excluded, id);
+                    changes.push("one item of the last list is rejected".into());
+                }
+            }
+            Feedback::MoreLike => {
+                if let Some(t) = title_at(plan.feedback_position) {
+                    changes.push(format!("anchor → {t}"));
+                    s.anchors = vec![t];
+                }
+            }
+            Feedback::Liked | Feedback::None => {}
+        }
+        s.last_feedback = plan.feedback;
+
+        let new_anchors: Vec<String> = plan
+            .liked_titles
+            .iter()
+            .filter(|t| !s.anchors.contains(t))
+            .cloned()
+            .collect();
+        let has_content = !plan.genres.is_empty()
+            || !plan.prefer_genres.is_empty()
+            || !new_anchors.is_empty()
+            || !plan.intent.trim().is_empty();
+        // A request with content of its own starts over, unless the words
+        // say it refines ("more crime please", "only the 90s", "also like
+        // Heat"); feedback and bare constraints always refine.
+        let fresh = has_content
+            && plan.feedback != Feedback::MoreLike
+            && (!new_anchors.is_empty() && !cues.also || new_anchors.is_empty() && !cues.refine);
+        if fresh && !self.is_empty() {
+            changes.push("a new request".into());
+            s.hard_genres.clear();
+            s.soft_genres.clear();
+            s.avoid_genres.clear();
+            s.year_min = None;
+            s.year_max = None;
+            s.anchors.clear();
+            s.intent.clear();
+        }
+
+        // Removals.
+        if cues.clear_years && (s.year_min.is_some() || s.year_max.is_some()) {
+            s.year_min = None;
+            s.year_max = None;
+            changes.push("any year".into());
+        }
+        if cues.clear_genres && !(s.hard_genres.is_empty() && s.soft_genres.is_empty()) {
+            s.hard_genres.clear();
+            s.soft_genres.clear();
+            changes.push("any genre".into());
+        }
+        for g in &cues.allow_genres {
+            if s.avoid_genres.contains(g) {
+                s.avoid_genres.retain(|x| x != g);
+                changes.push(format!("{g} allowed again"));
+            }
+        }
+
+        // Genres: a replacement ("actually, a comedy") or an addition.
+        if cues.replace_genres && !(plan.genres.is_empty() && plan.prefer_genres.is_empty()) {
+            s.hard_genres.clone_from(&plan.genres);
+            s.soft_genres.clone_from(&plan.prefer_genres);
+            changes.push("genres replaced".into());
+        } else {
+            if add_all(&mut s.hard_genres, &plan.genres) {
+                changes.push(format!("wants {}", plan.genres.join(", ")));
+            }
+            if add_all(&mut s.soft_genres, &plan.prefer_genres) {
+                changes.push(format!("prefers {}", plan.prefer_genres.join(", ")));
+            }
+        }
+        s.soft_genres.retain(|g| !s.hard_genres.contains(g));
+        // What is asked for now wins over an earlier "no".
+        s.avoid_genres
+            .retain(|g| !plan.genres.contains(g) && !plan.prefer_genres.contains(g));
+        let mut avoid: Vec<String> = plan.avoid_genres.clone();
+        add_all(&mut avoid, &plan.never_genres);
+        if add_all(&mut s.avoid_genres, &avoid) {
+            changes.push(format!("avoids {}", avoid.join(", ")));
+        }
+        s.hard_genres.retain(|g| !s.avoid_genres.contains(g));
+        s.soft_genres.retain(|g| !s.avoid_genres.contains(g));
+
+        // Years: a bound given replaces the one standing; a bound that
+        // would cross the other one drops it.
+        if let Some(lo) = plan.year_min {
+            s.year_min = Some(lo);
+            if plan.year_max.is_none() && s.year_max.is_some_and(|hi| hi < lo) {
+                s.year_max = None;
+            }
+            changes.push(format!("from {lo}"));
+        }
+        if let Some(hi) = plan.year_max {
+            s.year_max = Some(hi);
+            if plan.year_min.is_none() && s.year_min.is_some_and(|lo| lo > hi) {
+                s.year_min = None;
+            }
+            changes.push(format!("up to {hi}"));
+        }
+        if let (Some(lo), Some(hi)) = (s.year_min, s.year_max)
+            && lo > hi
+        {
+            s.year_min = Some(hi);
+            s.year_max = Some(lo);
+        }
+
+        // Anchors: new titles replace the old unless "also".
+        if !new_anchors.is_empty() {
+            if !cues.also {
+                s.anchors.clear();
+            }
+            add_all(&mut s.anchors, &new_anchors);
+            changes.push(format!("like {}", new_anchors.join(", ")));
+        }
+        for t in plan.excluded_titles.iter().chain(&plan.seen_titles) {
+            s.anchors.retain(|a| a != t);
+        }
+        if !plan.intent.trim().is_empty() {
+            s.intent = plan.intent.trim().to_owned();
+        }
+        add_all(&mut s.excluded_titles, &plan.excluded_titles);
+
+        let effective = Plan {
+            intent: s.intent.clone(),
+            genres: s.hard_genres.clone(),
+            prefer_genres: s.soft_genres.clone(),
+            avoid_genres: s.avoid_genres.clone(),
+            never_genres: plan.never_genres.clone(),
+            year_min: s.year_min,
+            year_max: s.year_max,
+            liked_titles: s.anchors.clone(),
+            excluded_titles: s.excluded_titles.clone(),
+            seen_titles,
+            feedback: plan.feedback,
+            feedback_position: plan.feedback_position,
+        };
+        (s, effective, changes)
+    }
+
+    /// The state in a few words for the TUI and the trace: "crime · from
+    /// 1980 · like The Godfather · 10 set aside".
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.hard_genres.is_empty() {
+            parts.push(self.hard_genres.join(" + "));
+        }
+        if !self.soft_genres.is_empty() {
+            parts.push(format!("preferably {}", self.soft_genres.join(" or ")));
+        }
+        if !self.avoid_genres.is_empty() {
+            parts.push(format!("no {}", self.avoid_genres.join(", no ")));
+        }
+        match (self.year_min, self.year_max) {
+            (Some(a), Some(b)) => parts.push(format!("{a}–{b}")),
+            (Some(a), None) => parts.push(format!("from {a}")),
+            (None, Some(b)) => parts.push(format!("up to {b}")),
+            (None, None) => {}
+        }
+        if !self.anchors.is_empty() {
+            let a: Vec<String> = self
+                .anchors
+                .iter()
+                .map(|t| recagent_core::display_title(t))
+                .collect();
+            parts.push(format!("like {}", a.join(", ")));
+        }
+        if !self.intent.is_empty() {
+            parts.push(format!("\u{201c}{}\u{201d}", self.intent));
+        }
+        let gone = self.never_again().len();
+        if gone > 0 {
+            parts.push(format!("{gone} set aside"));
+        }
+        if parts.is_empty() {
+            "nothing asked yet".into()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan::default()
+    }
+
+    fn refine() -> Cues {
+        Cues {
+            refine: true,
+            ..Cues::default()
+        }
+    }
+
+    #[test]
+    fn a_refinement_keeps_the_anchor_and_adds_constraints() {
+        let s = DialogueState::default();
+        let (s, eff, _) = s.apply(
+            &Plan {
+                liked_titles: vec!["Godfather, The".into()],
+                ..plan()
+            },
+            &Cues::default(),
+            &[],
+        );
+        assert_eq!(eff.liked_titles, vec!["Godfather, The"]);
+        let s = DialogueState {
+            last_list: vec![ItemId(1), ItemId(2)],
+            ..s
+        };
+        let (s, eff, changes) = s.apply(
+            &Plan {
+                genres: vec!["Crime".into()],
+                year_min: Some(1980),
+                ..plan()
+            },
+            &refine(),
+            &["A".into(), "B".into()],
+        );
+        assert_eq!(eff.liked_titles, vec!["Godfather, The"], "{changes:?}");
+        assert_eq!(eff.genres, vec!["Crime"]);
+        assert_eq!((eff.year_min, eff.year_max), (Some(1980), None));
+        // "seen them all, something else": the list is never shown again,
+        // and the request stands.
+        let (s, eff, _) = s.apply(
+            &Plan {
+                feedback: Feedback::SeenAll,
+                ..plan()
+            },
+            &Cues::default(),
+            &["A".into(), "B".into()],
+        );
+        assert_eq!(s.never_again(), vec![ItemId(1), ItemId(2)]);
+        assert_eq!(eff.liked_titles, vec!["Godfather, The"]);
+        assert_eq!(eff.genres, vec!["Crime"]);
+        assert_eq!(eff.seen_titles, vec!["A", "B"]);
+    }
+
+    #[test]
+    fn a_new_request_starts_over_but_keeps_what_was_set_aside() {
+        let s = DialogueState {
+            hard_genres: vec!["Crime".into()],
+            year_min: Some(1980),
+            anchors: vec!["Godfather, The".into()],
+            excluded: vec![ItemId(7)],
+            turns: 2,
+            ..DialogueState::default()
+        };
+        let (s2, eff, changes) = s.apply(
+            &Plan {
+                liked_titles: vec!["Alien".into()],
+                ..plan()
+            },
+            &refine(),
+            &[],
+        );
+        assert!(changes.contains(&"a new request".to_owned()), "{changes:?}");
+        assert_eq!(eff.liked_titles, vec!["Alien"]);
+        assert!(eff.genres.is_empty() && eff.year_min.is_none());
+        assert_eq!(s2.never_again(), vec![ItemId(7)]);
+        // "also like Heat" adds an anchor instead.
+        let (_, eff, _) = s.apply(
+            &Plan {
+                liked_titles: vec!["Heat".into()],
+                ..plan()
+            },
+            &Cues {
+                also: true,
+                ..Cues::default()
+            },
+            &[],
+        );
+        assert_eq!(eff.liked_titles, vec!["Godfather, The", "Heat"]);
+        assert_eq!(eff.genres, vec!["Crime"]);
+    }
+
+    #[test]
+    fn removals_and_crossing_bounds() {
+        let s = DialogueState {
+            year_min: Some(1980),
+            avoid_genres: vec!["Horror".into()],
+            hard_genres: vec!["Comedy".into()],
+            turns: 1,
+            ..DialogueState::default()
+        };
+        let (s1, eff, _) = s.apply(
+            &plan(),
+            &Cues {
+                clear_years: true,
+                allow_genres: vec!["Horror".into()],
+                ..Cues::default()
+            },
+            &[],
+        );
+        assert_eq!((eff.year_min, eff.year_max), (None, None));
+        assert!(eff.avoid_genres.is_empty());
+        assert_eq!(s1.hard_genres, vec!["Comedy"]);
+        // "before 1970" after "from 1980": the new bound wins.
+        let (_, eff, _) = s.apply(
+            &Plan {
+                year_max: Some(1969),
+                ..plan()
+            },
+            &refine(),
+            &[],
+        );
+        assert_eq!((eff.year_min, eff.year_max), (None, Some(1969)));
+        // Asking for a genre now lifts an earlier "no".
+        let (_, eff, _) = s.apply(
+            &Plan {
+                genres: vec!["Horror".into()],
+                ..plan()
+            },
+            &refine(),
+            &[],
+        );
+        assert!(eff.avoid_genres.is_empty());
+        assert_eq!(eff.genres, vec!["Comedy", "Horror"]);
+        // "actually, a drama" replaces the genres.
+        let (_, eff, _) = s.apply(
+            &Plan {
+                genres: vec!["Drama".into()],
+                ..plan()
+            },
+            &Cues {
+                refine: true,
+                replace_genres: true,
+                ..Cues::default()
+            },
+            &[],
+        );
+        assert_eq!(eff.genres, vec!["Drama"]);
+    }
+
+    #[test]
+    fn the_state_survives_json() {
+        let s = DialogueState {
+            hard_genres: vec!["Animation".into()],
+            soft_genres: vec!["Comedy".into()],
+            seen: vec![ItemId(3)],
+            last_feedback: Feedback::SeenIt,
+            turns: 3,
+            ..DialogueState::default()
+        };
+        let back: DialogueState =
+            serde_json::from_str(&serde_json::to_string(&s).expect("json")).expect("parse");
+        assert_eq!(back, s);
+        assert_eq!(s.summary(), "Animation · preferably Comedy · 1 set aside");
+    }
+}
