@@ -67,6 +67,9 @@ pub struct ReplyContext {
     pub seeds: Vec<String>,
     /// Filters in force, in words ("Comedy", "1990–1999", "no Horror").
     pub filters: Vec<String>,
+    /// The sentence that says what was done ("Here are 10 crime films from
+    /// 1980 on, like The Godfather:"), written from the dialogue state.
+    pub opening: String,
     pub notes: Vec<String>,
 }
 

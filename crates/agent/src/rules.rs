@@ -501,6 +501,9 @@ pub struct Cues {
     pub clear_genres: bool,
     /// "Horror is fine": these genres are no longer avoided.
     pub allow_genres: Vec<String>,
+    /// "Something else", "others": the whole last list is set aside, even
+    /// when the feedback names one item of it ("seen it, something else").
+    pub something_else: bool,
 }
 
 /// Words that make a turn refine the request that stands, anywhere in it.
@@ -557,6 +560,9 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
             }
         }
     }
+    c.something_else = has_phrase(w, &["something", "else"])
+        || has_phrase(w, &["anything", "else"])
+        || has_any(w, &["different", "others"]);
     if c.clear_years || c.clear_genres || !c.allow_genres.is_empty() {
         c.refine = true;
     }
@@ -573,6 +579,7 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
         out.replace_genres |= c.replace_genres;
         out.clear_years |= c.clear_years;
         out.clear_genres |= c.clear_genres;
+        out.something_else |= c.something_else;
         for g in c.allow_genres {
             if !out.allow_genres.contains(&g) {
                 out.allow_genres.push(g);

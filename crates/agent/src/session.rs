@@ -487,6 +487,22 @@ impl Session {
                     trace.tool_calls.push(tt);
                 }
                 steps.push(why);
+                // What fit exactly stays first; the looser search fills in.
+                for s in bus.ranked.iter().rev() {
+                    try_bus.ranked.retain(|t| t.item != s.item);
+                    try_bus.ranked.insert(0, *s);
+                    if let Some(o) = bus.origin.get(&s.item) {
+                        try_bus.origin.insert(s.item, *o);
+                    }
+                }
+                try_bus
+                    .ranked
+                    .truncate(tools::DEFAULT_K.max(bus.ranked.len()));
+                for s in &bus.seeds {
+                    if !try_bus.seeds.contains(s) {
+                        try_bus.seeds.push(*s);
+                    }
+                }
                 if try_bus.ranked.len() > bus.ranked.len() {
                     bus = try_bus;
                     // What was loosened to reach this list.
@@ -543,6 +559,10 @@ impl Session {
                     .into(),
             );
         }
+        let opening_line = match machine.standing_request() {
+            Some(r) if !items.is_empty() => opening(r, &relaxed, items.len(), cold),
+            _ => String::new(),
+        };
         let reply = |notes: &[String], intro: Option<String>| {
             inner
                 .prompts
@@ -556,6 +576,7 @@ impl Session {
                             .map(|s| recagent_core::display_title(&self.title(*s)))
                             .collect(),
                         filters: filter_words.clone(),
+                        opening: opening_line.clone(),
                         notes: notes.to_vec(),
                     },
                 )
@@ -631,6 +652,96 @@ impl Session {
             })),
         );
     }
+}
+
+/// A genre as a word before "films": "animated", "crime", "sci-fi".
+fn genre_word(g: &str) -> String {
+    match recagent_core::genre_key(g).as_str() {
+        "animation" => "animated".into(),
+        "children's" | "childrens" => "children's".into(),
+        "documentary" => "documentary".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// A preferred genre as the mood it was likely asked as: "funny".
+fn mood_word(g: &str) -> String {
+    match recagent_core::genre_key(g).as_str() {
+        "comedy" => "funny".into(),
+        "horror" => "scary".into(),
+        "romance" => "romantic".into(),
+        "thriller" => "suspenseful".into(),
+        "action" => "action-packed".into(),
+        _ => genre_word(g),
+    }
+}
+
+/// The sentence that says what the list is: "Here are 10 crime films from
+/// 1980 on, like The Godfather:". A request the list had to be relaxed
+/// for is described by the relaxation notes instead of its constraints.
+pub fn opening(request: &Plan, relaxed: &[String], n: usize, cold: bool) -> String {
+    let count = if n == 1 {
+        "is one".to_owned()
+    } else {
+        format!("are {n}")
+    };
+    if !relaxed.is_empty() {
+        return format!("Here {count} that come close:");
+    }
+    let mut what = String::new();
+    if !request.genres.is_empty() {
+        let g: Vec<String> = request.genres.iter().map(|g| genre_word(g)).collect();
+        what.push_str(&g.join(" "));
+        what.push(' ');
+    }
+    what.push_str(if n == 1 { "film" } else { "films" });
+    if request.genres.is_empty() && !request.prefer_genres.is_empty() {
+        let g: Vec<String> = request
+            .prefer_genres
+            .iter()
+            .map(|g| genre_word(g))
+            .collect();
+        what = format!("{} {what}", g.join(" or "));
+    }
+    let mut tail: Vec<String> = Vec::new();
+    match (request.year_min, request.year_max) {
+        (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
+        (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
+        (Some(a), Some(b)) => tail.push(format!("from {a} to {b}")),
+        (Some(a), None) => tail.push(format!("from {a} on")),
+        (None, Some(b)) => tail.push(format!("up to {b}")),
+        (None, None) => {}
+    }
+    if !request.avoid_genres.is_empty() {
+        let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_word(g)).collect();
+        tail.push(format!("with no {}", g.join(" or ")));
+    }
+    let mut line = format!("Here {count} {what}");
+    if !tail.is_empty() {
+        line.push(' ');
+        line.push_str(&tail.join(" "));
+    }
+    if !request.genres.is_empty() && !request.prefer_genres.is_empty() {
+        let g: Vec<String> = request.prefer_genres.iter().map(|g| mood_word(g)).collect();
+        line.push_str(&format!(", {} ones first", g.join(" or ")));
+    }
+    if !request.liked_titles.is_empty() {
+        let t: Vec<String> = request
+            .liked_titles
+            .iter()
+            .map(|t| recagent_core::display_title(t))
+            .collect();
+        line.push_str(&format!(", like {}", t.join(" and ")));
+    } else if cold {
+        line.push_str(" that many people liked");
+    } else if request.genres.is_empty()
+        && request.prefer_genres.is_empty()
+        && request.intent.trim().is_empty()
+    {
+        line.push_str(" picked for you from what you watched");
+    }
+    line.push(':');
+    line
 }
 
 /// What a model's plan is checked against: the catalog's genres and

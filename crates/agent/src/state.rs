@@ -150,6 +150,14 @@ impl DialogueState {
             Feedback::Liked | Feedback::None => {}
         }
         s.last_feedback = plan.feedback;
+        if cues.something_else && plan.feedback != Feedback::SomethingElse {
+            for id in s.last_list.clone() {
+                if !s.seen.contains(&id) {
+                    add_id(&mut s.excluded, id);
+                }
+            }
+            changes.push("the rest of the last list is set aside".into());
+        }
 
         let new_anchors: Vec<String> = plan
             .liked_titles

@@ -110,6 +110,11 @@ pub struct AskArgs {
     /// that user's rating history
     #[arg(long, default_value = "me")]
     pub user: String,
+    /// Start a new conversation: without it, a follow-up ("seen it,
+    /// something else") goes on from this user's last request, even in a
+    /// new process
+    #[arg(long)]
+    pub new: bool,
     /// Print one JSON object (answer, items, trace)
     #[arg(long)]
     pub json: bool,
@@ -273,6 +278,18 @@ fn print_turn(t: &Turn) {
     }
     println!();
     let tr = &t.trace;
+    if let Some(state) = &tr.state {
+        println!("conversation: {}", state.summary());
+        if !tr.state_changes.is_empty() {
+            println!("  this turn: {}", tr.state_changes.join("; "));
+        }
+        if tr.plan_corrected + tr.plan_replaced > 0 {
+            println!(
+                "  plan checks: {} corrected by the model, {} slots replaced by the rules",
+                tr.plan_corrected, tr.plan_replaced
+            );
+        }
+    }
     println!("trace ({}, {}):", tr.controller, tr.strategy);
     for c in &tr.tool_calls {
         println!(
@@ -327,7 +344,11 @@ pub fn ask(home: &Home, args: AskArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let agent = build_agent(home, &args.name, &args.agent, &bars)?;
     let rt = crate::runtime()?;
-    let mut session = agent.session(&args.user);
+    let mut session = if args.new {
+        agent.new_session(&args.user)
+    } else {
+        agent.session(&args.user)
+    };
     let turn = rt.block_on(session.turn(&args.text))?;
     if args.json {
         println!("{}", serde_json::to_string(&turn)?);

@@ -219,6 +219,18 @@ pub fn trace(f: &mut Frame, area: Rect, app: &App) {
             ),
             Style::default().fg(Color::DarkGray),
         ));
+        if let Some(state) = &t.state {
+            lines.push(Line::styled(
+                format!("asked: {}", state.summary()),
+                Style::default().fg(Color::Cyan),
+            ));
+        }
+        for r in &t.relaxed {
+            lines.push(Line::styled(
+                format!("relaxed: {r}"),
+                Style::default().fg(Color::Yellow),
+            ));
+        }
         for s in stages {
             lines.push(Line::raw(s));
         }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod conversation;
 mod fixture;
 mod model;
 mod snapshots;

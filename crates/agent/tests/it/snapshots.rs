@@ -69,6 +69,7 @@ fn prompts_render() {
                 items,
                 seeds: vec!["Toy Story".into()],
                 filters: vec!["Comedy".into(), "1990–1999".into()],
+                opening: "Here are 2 comedy films from the 1990s, like Toy Story:".into(),
                 notes: vec![],
             },
         )
@@ -82,7 +83,8 @@ fn prompts_render() {
                 items: vec![],
                 seeds: vec![],
                 filters: vec!["Horror".into()],
-                notes: vec!["no title in the catalog matches \"Zorgon\"".into()],
+                opening: String::new(),
+                notes: vec!["I could not find a film that fits all of that. Could you name a film you liked, or loosen a genre or the years?".into()],
             },
         )
         .unwrap();
@@ -95,6 +97,7 @@ fn prompts_render() {
                 items: vec![item("Babe", 1995, "Comedy · 1995")],
                 seeds: vec![],
                 filters: vec![],
+                opening: String::new(),
                 notes: vec![],
             },
         )
@@ -133,6 +136,7 @@ fn an_override_folder_replaces_a_prompt() {
                 items: vec![],
                 seeds: vec![],
                 filters: vec![],
+                opening: String::new(),
                 notes: vec![],
             },
         )
