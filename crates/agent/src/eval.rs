@@ -145,3 +145,111 @@ pub fn score(agent: &Agent, case: &Case, trace: &TurnTrace) -> CaseScore {
         titles,
     }
 }
+
+/// Multi-turn dialogues with the dialogue state expected after each turn
+/// (`tests/labelled/dialogues.json`), some held out from tuning.
+pub const DIALOGUES: &str = include_str!("../../../tests/labelled/dialogues.json");
+
+/// One labelled dialogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dialogue {
+    pub id: String,
+    /// "dev" or "held-out".
+    pub split: String,
+    pub turns: Vec<ExpectedTurn>,
+}
+
+/// What the user says, and the state expected after it. A field left out
+/// is expected empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedTurn {
+    pub text: String,
+    /// Required genres.
+    #[serde(default)]
+    pub genres: Vec<String>,
+    /// Preferred genres.
+    #[serde(default)]
+    pub prefer: Vec<String>,
+    #[serde(default)]
+    pub avoid: Vec<String>,
+    #[serde(default)]
+    pub year_min: Option<u16>,
+    #[serde(default)]
+    pub year_max: Option<u16>,
+    /// Titles the list should be like.
+    #[serde(default)]
+    pub anchors: Vec<String>,
+    #[serde(default)]
+    pub feedback: crate::Feedback,
+}
+
+#[derive(Debug, Deserialize)]
+struct DialogueFile {
+    dialogues: Vec<Dialogue>,
+}
+
+/// The labelled dialogues.
+pub fn dialogues() -> Result<Vec<Dialogue>, serde_json::Error> {
+    Ok(serde_json::from_str::<DialogueFile>(DIALOGUES)?.dialogues)
+}
+
+/// Where `got` differs from what `want` expects, slot by slot (empty when
+/// the state is right). Genres compare by catalog name, anchors by the
+/// item their titles link to.
+pub fn state_mismatches(
+    agent: &Agent,
+    want: &ExpectedTurn,
+    got: &crate::DialogueState,
+) -> Vec<String> {
+    let canon = |names: &[String]| -> BTreeSet<String> {
+        names
+            .iter()
+            .map(|n| agent.canonical_genre(n).unwrap_or_else(|| n.clone()))
+            .collect()
+    };
+    let items = |titles: &[String]| -> BTreeSet<Option<ItemId>> {
+        titles.iter().map(|t| agent.resolve_title(t)).collect()
+    };
+    let mut out = Vec::new();
+    let mut slot = |name: &str, right: bool, detail: String| {
+        if !right {
+            out.push(format!("{name}: {detail}"));
+        }
+    };
+    slot(
+        "genres",
+        canon(&want.genres) == canon(&got.hard_genres),
+        format!("want {:?}, got {:?}", want.genres, got.hard_genres),
+    );
+    slot(
+        "prefer",
+        canon(&want.prefer) == canon(&got.soft_genres),
+        format!("want {:?}, got {:?}", want.prefer, got.soft_genres),
+    );
+    slot(
+        "avoid",
+        canon(&want.avoid) == canon(&got.avoid_genres),
+        format!("want {:?}, got {:?}", want.avoid, got.avoid_genres),
+    );
+    slot(
+        "years",
+        (want.year_min, want.year_max) == (got.year_min, got.year_max),
+        format!(
+            "want {:?}–{:?}, got {:?}–{:?}",
+            want.year_min, want.year_max, got.year_min, got.year_max
+        ),
+    );
+    slot(
+        "anchors",
+        items(&want.anchors) == items(&got.anchors),
+        format!("want {:?}, got {:?}", want.anchors, got.anchors),
+    );
+    slot(
+        "feedback",
+        want.feedback == got.last_feedback,
+        format!("want {:?}, got {:?}", want.feedback, got.last_feedback),
+    );
+    out
+}

@@ -357,13 +357,30 @@ fn years(w: &[String], plan: &mut Plan) {
             }
         }
     }
-    if has_any(w, &["recent", "newer", "new"]) && plan.year_min.is_none() && !has_any(w, &["than"])
+    // "Recent", "classic": loose bounds, only where no year was given and
+    // nothing negates them ("nothing too old").
+    let negated_word = |word: &str| {
+        w.iter().position(|x| x == word).is_some_and(|at| {
+            has_any(
+                &w[at.saturating_sub(3)..at],
+                &["no", "not", "nothing", "never", "too"],
+            )
+        })
+    };
+    let no_years = plan.year_min.is_none() && plan.year_max.is_none();
+    if no_years
+        && !has_any(w, &["than"])
+        && ["recent", "newer", "new"]
+            .iter()
+            .any(|x| w.contains(&x.to_string()) && !negated_word(x))
     {
         plan.year_min = Some(1995);
     }
-    if has_any(w, &["classic", "classics", "old"])
-        && plan.year_max.is_none()
+    if no_years
         && !has_any(w, &["than"])
+        && ["classic", "classics", "old"]
+            .iter()
+            .any(|x| w.contains(&x.to_string()) && !negated_word(x))
     {
         plan.year_max = Some(1970);
     }
@@ -527,7 +544,7 @@ const REFINE_CUES: &[&str] = &[
 /// 1980", "but newer").
 const LEADING_REFINE_CUES: &[&str] = &[
     "make", "but", "and", "plus", "still", "again", "same", "lighter", "darker", "newer", "older",
-    "earlier", "later", "nothing", "no", "not", "without",
+    "earlier", "later", "nothing", "no", "not", "without", "with", "or", "what", "how",
 ];
 const FINE: &[&str] = &["fine", "ok", "okay", "welcome", "allowed", "mind"];
 
@@ -731,4 +748,135 @@ pub fn off_list(text: &str, recall: &dyn Recall, vocab: &Vocab, allowed: &[ItemI
         .map(|m| m.item)
         .filter(|i| !allowed.contains(i))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::future::BoxFuture;
+    use recagent_core::{Catalog, Filter, Item, Scored};
+    use recagent_retrieval::{SimilarHit, TitleLink};
+
+    /// Recall that links no title: the parse of words alone.
+    #[derive(Debug)]
+    struct NoTitles;
+
+    impl Recall for NoTitles {
+        fn search<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a Filter,
+            _: usize,
+        ) -> BoxFuture<'a, crate::Result<Vec<Scored>>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn similar<'a>(
+            &'a self,
+            _: &'a [ItemId],
+            _: &'a Filter,
+            _: usize,
+        ) -> BoxFuture<'a, crate::Result<Vec<SimilarHit>>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn link_titles(&self, _: &str) -> crate::Result<Vec<TitleLink>> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn vocab() -> Vocab {
+        let genres = [
+            "Action",
+            "Animation",
+            "Children's",
+            "Comedy",
+            "Crime",
+            "Drama",
+            "Horror",
+            "Sci-Fi",
+            "Western",
+        ];
+        let items = genres
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Item {
+                id: ItemId(i as u32),
+                key: i.to_string(),
+                title: format!("t{i}"),
+                year: Some(1990),
+                genres: vec![(*g).into()],
+                text: String::new(),
+                relations: Default::default(),
+            })
+            .collect();
+        Vocab::new(&Catalog::new("v", items, Vec::new(), Vec::new()).expect("catalog"))
+    }
+
+    fn p(text: &str) -> Plan {
+        parse(text, &vocab(), &NoTitles, 10)
+    }
+
+    #[test]
+    fn nothing_before_a_year_is_a_lower_bound() {
+        let a = p("crime films, nothing before 1980");
+        assert_eq!(
+            (a.genres.clone(), a.year_min, a.year_max),
+            (vec!["Crime".into()], Some(1980), None)
+        );
+        assert_eq!(
+            (
+                p("Nothing older than 1980").year_min,
+                p("Nothing older than 1980").year_max
+            ),
+            (Some(1980), None)
+        );
+        assert_eq!(p("no films after 1995").year_max, Some(1995));
+        assert_eq!(p("nothing before the 80s").year_min, Some(1980));
+        assert_eq!(p("made before 1980").year_max, Some(1979));
+    }
+
+    #[test]
+    fn more_of_a_genre_asks_for_it_and_rejects_nothing() {
+        let a = p("more crime please, and nothing before 1980");
+        assert_eq!(a.feedback, Feedback::None);
+        assert_eq!(a.genres, vec!["Crime"]);
+        assert_eq!(a.year_min, Some(1980));
+        assert!(cues("more crime please, and nothing before 1980", &vocab()).refine);
+        assert_eq!(p("something else").feedback, Feedback::SomethingElse);
+        assert_eq!(p("show me more").feedback, Feedback::SomethingElse);
+    }
+
+    #[test]
+    fn a_mood_is_a_preference_and_a_kind_of_film_a_requirement() {
+        let a = p("a funny animated movie from the 90s for my kids");
+        assert_eq!(a.genres, vec!["Animation", "Children's"]);
+        assert_eq!(a.prefer_genres, vec!["Comedy"]);
+        let b = p("horror or sci-fi");
+        assert!(b.genres.is_empty());
+        assert_eq!(b.prefer_genres, vec!["Horror", "Sci-Fi"]);
+    }
+
+    #[test]
+    fn cues_say_what_the_turn_does_to_the_conversation() {
+        let v = vocab();
+        let c = cues("seen them all, something else", &v);
+        assert!(c.something_else);
+        assert_eq!(
+            p("seen them all, something else").feedback,
+            Feedback::SeenAll
+        );
+        let c = cues("actually, older films are fine", &v);
+        assert!(c.clear_years && c.refine);
+        assert_eq!(p("actually, older films are fine").year_max, None);
+        assert_eq!(cues("horror is fine", &v).allow_genres, vec!["Horror"]);
+        assert!(cues("also like Heat", &v).also);
+        assert!(cues("make it a comedy instead", &v).replace_genres);
+        assert!(!cues("a western", &v).refine);
+        assert!(cues("any year", &v).clear_years);
+        // "More like that" with no title named is about the list.
+        let m = p("more like that");
+        assert_eq!(
+            (m.feedback, m.feedback_position),
+            (Feedback::MoreLike, Some(1))
+        );
+    }
 }

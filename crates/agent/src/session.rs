@@ -447,6 +447,7 @@ impl Session {
         // request's weakest constraint, step by step, and says so.
         let mut relaxed: Vec<String> = Vec::new();
         let mut answer = answer;
+        let exact = bus.ranked.len();
         if bus.ranked.len() < MIN_LIST
             && let Some(request) = machine.standing_request().cloned()
         {
@@ -560,7 +561,7 @@ impl Session {
             );
         }
         let opening_line = match machine.standing_request() {
-            Some(r) if !items.is_empty() => opening(r, &relaxed, items.len(), cold),
+            Some(r) if !items.is_empty() => opening(r, &relaxed, items.len(), exact, cold),
             _ => String::new(),
         };
         let reply = |notes: &[String], intro: Option<String>| {
@@ -679,14 +680,19 @@ fn mood_word(g: &str) -> String {
 /// The sentence that says what the list is: "Here are 10 crime films from
 /// 1980 on, like The Godfather:". A request the list had to be relaxed
 /// for is described by the relaxation notes instead of its constraints.
-pub fn opening(request: &Plan, relaxed: &[String], n: usize, cold: bool) -> String {
+/// `exact` is how many of the `n` items fit before anything was loosened.
+pub fn opening(request: &Plan, relaxed: &[String], n: usize, exact: usize, cold: bool) -> String {
     let count = if n == 1 {
         "is one".to_owned()
     } else {
         format!("are {n}")
     };
     if !relaxed.is_empty() {
-        return format!("Here {count} that come close:");
+        return match exact {
+            0 => format!("Nothing fit every part of that; here {count} that come close:"),
+            1 => format!("Here {count}: the first fits exactly, the rest come close:"),
+            e => format!("Here {count}: the first {e} fit exactly, the rest come close:"),
+        };
     }
     let mut what = String::new();
     if !request.genres.is_empty() {

@@ -165,21 +165,41 @@ impl DialogueState {
             .filter(|t| !s.anchors.contains(t))
             .cloned()
             .collect();
-        let has_content = !plan.genres.is_empty()
-            || !plan.prefer_genres.is_empty()
-            || !new_anchors.is_empty()
-            || !plan.intent.trim().is_empty();
-        // A request with content of its own starts over, unless the words
-        // say it refines ("more crime please", "only the 90s", "also like
-        // Heat"); feedback and bare constraints always refine.
-        let fresh = has_content
-            && plan.feedback != Feedback::MoreLike
-            && (!new_anchors.is_empty() && !cues.also || new_anchors.is_empty() && !cues.refine);
+        // Genres the words only allow again ("horror is fine") are not
+        // asked for.
+        let wanted: Vec<String> = plan
+            .genres
+            .iter()
+            .filter(|g| !cues.allow_genres.contains(g))
+            .cloned()
+            .collect();
+        let preferred: Vec<String> = plan
+            .prefer_genres
+            .iter()
+            .filter(|g| !cues.allow_genres.contains(g))
+            .cloned()
+            .collect();
+        // When does a turn start over? A new film to be like, where one
+        // stands, starts over unless "also"; a new kind of film or new
+        // words, where no film stands, start over unless the words refine
+        // ("more crime please", "only the 90s"). A mood ("funny"),
+        // feedback and bare constraints always refine; so does anything
+        // said about a film that stands ("for kids" after "like Jurassic
+        // Park").
+        let fresh = plan.feedback != Feedback::MoreLike
+            && if new_anchors.is_empty() {
+                (!wanted.is_empty() || !plan.intent.trim().is_empty())
+                    && !cues.refine
+                    && s.anchors.is_empty()
+            } else {
+                !cues.also && !s.anchors.is_empty()
+            };
         if fresh && !self.is_empty() {
+            // What the user does not want stays out, as do the films set
+            // aside.
             changes.push("a new request".into());
             s.hard_genres.clear();
             s.soft_genres.clear();
-            s.avoid_genres.clear();
             s.year_min = None;
             s.year_max = None;
             s.anchors.clear();
@@ -205,22 +225,22 @@ impl DialogueState {
         }
 
         // Genres: a replacement ("actually, a comedy") or an addition.
-        if cues.replace_genres && !(plan.genres.is_empty() && plan.prefer_genres.is_empty()) {
-            s.hard_genres.clone_from(&plan.genres);
-            s.soft_genres.clone_from(&plan.prefer_genres);
+        if cues.replace_genres && !(wanted.is_empty() && preferred.is_empty()) {
+            s.hard_genres.clone_from(&wanted);
+            s.soft_genres.clone_from(&preferred);
             changes.push("genres replaced".into());
         } else {
-            if add_all(&mut s.hard_genres, &plan.genres) {
-                changes.push(format!("wants {}", plan.genres.join(", ")));
+            if add_all(&mut s.hard_genres, &wanted) {
+                changes.push(format!("wants {}", wanted.join(", ")));
             }
-            if add_all(&mut s.soft_genres, &plan.prefer_genres) {
-                changes.push(format!("prefers {}", plan.prefer_genres.join(", ")));
+            if add_all(&mut s.soft_genres, &preferred) {
+                changes.push(format!("prefers {}", preferred.join(", ")));
             }
         }
         s.soft_genres.retain(|g| !s.hard_genres.contains(g));
         // What is asked for now wins over an earlier "no".
         s.avoid_genres
-            .retain(|g| !plan.genres.contains(g) && !plan.prefer_genres.contains(g));
+            .retain(|g| !wanted.contains(g) && !preferred.contains(g));
         let mut avoid: Vec<String> = plan.avoid_genres.clone();
         add_all(&mut avoid, &plan.never_genres);
         if add_all(&mut s.avoid_genres, &avoid) {
@@ -259,9 +279,6 @@ impl DialogueState {
             }
             add_all(&mut s.anchors, &new_anchors);
             changes.push(format!("like {}", new_anchors.join(", ")));
-        }
-        for t in plan.excluded_titles.iter().chain(&plan.seen_titles) {
-            s.anchors.retain(|a| a != t);
         }
         if !plan.intent.trim().is_empty() {
             s.intent = plan.intent.trim().to_owned();

@@ -886,6 +886,80 @@ struct AgentBench {
     tools: Percentiles,
     turn: Percentiles,
     per_case: Vec<AgentCase>,
+    /// The dialogue state after each turn of the labelled dialogues.
+    dialogues: DialogueBench,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct DialogueBench {
+    dialogues: usize,
+    /// Turns whose state is right in every slot, of all turns: the
+    /// development dialogues, then the held-out ones.
+    dev_right: usize,
+    dev_turns: usize,
+    held_out_right: usize,
+    held_out_turns: usize,
+    /// Turns with a wrong slot: "id turn: text — slot: want …, got …".
+    wrong: Vec<String>,
+}
+
+/// Runs each labelled dialogue in a new conversation and scores the
+/// dialogue state after every turn.
+fn dialogue_accuracy(
+    agent: &recagent_agent::Agent,
+    rt: &tokio::runtime::Runtime,
+    bars: &Bars,
+    limit: Option<usize>,
+) -> anyhow::Result<DialogueBench> {
+    use recagent_agent::eval;
+    let mut dialogues = eval::dialogues()?;
+    if let Some(n) = limit {
+        dialogues.truncate(n);
+    }
+    let mut out = DialogueBench {
+        dialogues: dialogues.len(),
+        ..DialogueBench::default()
+    };
+    let turns: usize = dialogues.iter().map(|d| d.turns.len()).sum();
+    recagent_core::Progress::stage(bars, "labelled dialogues", Some(turns as u64));
+    for d in &dialogues {
+        let user = format!("bench-dialogue-{}", d.id);
+        agent
+            .memory()
+            .forget(&user, &recagent_memory::Forget::All)?;
+        let mut session = agent.new_session(&user);
+        let held_out = d.split == "held-out";
+        for (n, want) in d.turns.iter().enumerate() {
+            let turn = rt.block_on(session.turn(&want.text))?;
+            let wrong = match &turn.trace.state {
+                Some(got) => eval::state_mismatches(agent, want, got),
+                None => vec!["no state in the trace".into()],
+            };
+            let right = wrong.is_empty();
+            if held_out {
+                out.held_out_turns += 1;
+                out.held_out_right += usize::from(right);
+            } else {
+                out.dev_turns += 1;
+                out.dev_right += usize::from(right);
+            }
+            if !right {
+                out.wrong.push(format!(
+                    "{} turn {}: {:?} — {}",
+                    d.id,
+                    n + 1,
+                    want.text,
+                    wrong.join("; ")
+                ));
+            }
+            recagent_core::Progress::advance(bars, 1);
+        }
+        agent
+            .memory()
+            .forget(&user, &recagent_memory::Forget::All)?;
+    }
+    recagent_core::Progress::finish(bars);
+    Ok(out)
 }
 
 fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
@@ -960,6 +1034,7 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
         }
     }
     recagent_core::Progress::finish(&bars);
+    let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.limit)?;
     let n = per_case.len().max(1) as f64;
     let share =
         |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
@@ -978,6 +1053,7 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
         tools: percentiles(tools),
         turn: percentiles(turns),
         per_case,
+        dialogues,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -998,6 +1074,19 @@ fn bench_agent(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
         "  tool pipeline p50 {:.1} ms p99 {:.1} ms · whole turn p50 {:.1} ms p99 {:.1} ms",
         report.tools.p50_ms, report.tools.p99_ms, report.turn.p50_ms, report.turn.p99_ms
     );
+    let d = &report.dialogues;
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!(
+        "  dialogue state right after {:.0}% of {} development turns, {:.0}% of {} held-out turns ({} dialogues)",
+        pct(d.dev_right, d.dev_turns),
+        d.dev_turns,
+        pct(d.held_out_right, d.held_out_turns),
+        d.held_out_turns,
+        d.dialogues
+    );
+    for w in &d.wrong {
+        println!("  ✗ {w}");
+    }
     for c in &report.per_case {
         if !(c.tool && c.filters && c.titles) {
             println!(

@@ -141,12 +141,15 @@ fn seen_it_sticks_across_turns_and_restarts() {
             ids2.iter().all(|i| !ids1.contains(i)),
             "something else repeats {ids1:?} {ids2:?}"
         );
-        // The request carried over: still crime or drama.
-        for g in genres(&t2) {
-            assert!(
-                g.contains(&"Crime".to_string()) || g.contains(&"Drama".to_string()),
-                "{g:?}"
-            );
+        // The request carried over: still crime or drama, as far as the
+        // small catalog has them; past that, the answer says it loosened
+        // the request.
+        let fits = |g: &Vec<String>| g.contains(&"Crime".to_string()) || g.contains(&"Drama".to_string());
+        let all = genres(&t2);
+        assert!(fits(&all[0]), "{:?}", all[0]);
+        if !all.iter().all(fits) {
+            assert!(!t2.trace.relaxed.is_empty(), "{}", t2.answer);
+            assert!(t2.answer.contains(&t2.trace.relaxed[0]), "{}", t2.answer);
         }
         let t3 = rt().block_on(s.turn("any drama")).unwrap();
         assert!(!t3.items.iter().any(|r| r.id == first));
