@@ -737,7 +737,12 @@ pub fn opening(request: &Plan, relaxed: &[String], n: usize, exact: usize, cold:
             .iter()
             .map(|t| recagent_core::display_title(t))
             .collect();
-        line.push_str(&format!(", like {}", t.join(" and ")));
+        let sep = if tail.is_empty() && request.prefer_genres.is_empty() {
+            " "
+        } else {
+            ", "
+        };
+        line.push_str(&format!("{sep}like {}", t.join(" and ")));
     } else if cold {
         line.push_str(" that many people liked");
     } else if request.genres.is_empty()

@@ -768,7 +768,13 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
                     SimilarWhy::Relations => {
                         parts.push(format!("shares cast or crew with {name}"));
                     }
-                    SimilarWhy::Story => parts.push(format!("a story described like {name}'s")),
+                    // The vectors hold the item's text: on a catalog with
+                    // little more than titles and genres, that is what the
+                    // closeness is, and the reason says so.
+                    SimilarWhy::Story if !g.is_empty() => {
+                        parts.push(format!("{}, like {name}", g.join(" · ")));
+                    }
+                    SimilarWhy::Story => parts.push(format!("described much like {name}")),
                 }
             }
         }
@@ -859,9 +865,11 @@ fn blend(
     bus: &Bus,
     catalog: &Catalog,
     prefer: &[String],
+    weight: f32,
     ranked: Vec<Scored>,
     k: usize,
 ) -> Vec<Scored> {
+    let weight = weight.clamp(0.0, 1.0);
     let mut best = [f32::MIN_POSITIVE; 3];
     let slot = |o: Option<&Origin>| match o {
         Some(Origin::SimilarTo(..)) => 1,
@@ -890,9 +898,18 @@ fn blend(
                 });
                 has as f32 / prefer.len() as f32
             };
+            let rel = rel.clamp(0.0, 1.0);
+            // Items like a named film follow the similarity closely; a text
+            // or history recall leaves more to what the user will pick.
+            let fit = match bus.origin.get(&s.item) {
+                Some(Origin::SimilarTo(..)) => {
+                    s.score.max(1e-9).powf(1.0 - weight) * (0.05 + 0.95 * rel).powf(weight)
+                }
+                _ => s.score * (0.25 + 0.75 * rel),
+            };
             Scored {
                 item: s.item,
-                score: s.score * (0.25 + 0.75 * rel.clamp(0.0, 1.0)) * (1.0 + 0.5 * liked),
+                score: fit * (1.0 + 0.5 * liked),
             }
         })
         .collect();
@@ -919,9 +936,12 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
                 user: ctx.catalog_user,
                 history: &ctx.history,
             };
+            // Every candidate the pre-rank keeps is ranked and re-sorted:
+            // cutting to the ranker's best 50 first would drop what the
+            // request asked for before its relevance counts.
             let cfg = FunnelConfig {
                 prerank_to: ctx.inner.config.prerank_to,
-                k: k.max(RERANK_POOL),
+                k: ids.len().max(k),
             };
             let out = funnel
                 .run(&user, &ids, &cfg)
@@ -938,6 +958,7 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
                 ctx.bus,
                 &ctx.inner.catalog,
                 &prefer,
+                ctx.inner.config.relevance_weight,
                 out.ranked,
                 RERANK_POOL.max(k),
             );

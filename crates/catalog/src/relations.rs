@@ -53,16 +53,26 @@ fn stem(title: &str) -> Vec<String> {
     words(head)
 }
 
-/// Whether two items look like one franchise: one's stem starts the other's
-/// title words, and the stem is not a short common word.
+/// Words that mark a sequel right after a franchise's name ("Alien 3",
+/// "Batman Returns", "Godfather: Part II"); "Dead Man Walking" is not a
+/// sequel of "Dead Man".
+const SEQUEL_WORDS: &[&str] = &[
+    "2", "3", "4", "5", "6", "ii", "iii", "iv", "v", "vi", "part", "returns", "forever", "again",
+    "resurrection", "strikes",
+];
+
+/// Whether two items look like one franchise: the same stem (the title
+/// before any subtitle), or one's stem followed in the other's title by a
+/// sequel word; a stem of under five letters proves nothing.
 fn same_franchise(a: &Item, b: &Item) -> bool {
     let (sa, sb) = (stem(&a.title), stem(&b.title));
     let (wa, wb) = (words(&a.title), words(&b.title));
     let starts = |stem: &[String], title: &[String]| {
         !stem.is_empty()
             && stem.iter().map(String::len).sum::<usize>() >= 5
-            && title.len() >= stem.len()
+            && title.len() > stem.len()
             && title[..stem.len()] == *stem
+            && SEQUEL_WORDS.contains(&title[stem.len()].as_str())
     };
     a.id != b.id
         && (sa == sb && sa.iter().map(String::len).sum::<usize>() >= 5

@@ -236,6 +236,19 @@ pub fn build_agent(
                 e.context(format!("opening the indexes of {name}"))
             }
         })?;
+    build_agent_on(home, name, args, bars, catalog, Arc::new(retriever))
+}
+
+/// [`build_agent`] over a catalog and indexes the caller has open already
+/// (Qdrant Edge lets one process open them once).
+pub fn build_agent_on(
+    home: &Home,
+    name: &str,
+    args: &AgentArgs,
+    bars: &Bars,
+    catalog: Arc<Catalog>,
+    retriever: Arc<recagent_retrieval::Retriever>,
+) -> anyhow::Result<Agent> {
     let models = ModelStore::for_catalog(home, name);
     let ranker = models.load_ranker(home, &catalog, args.options.ranker.kind(), false, bars)?;
     let prerank = models.load_prerank(&catalog).ok().map(Arc::new);
@@ -248,7 +261,7 @@ pub fn build_agent(
         Err(e) => tracing::info!("no next-item model: {e}"),
     }
     let memory = Memory::open(&memory_path(home, name))?;
-    let mut b = Agent::builder(Arc::clone(&catalog), Arc::new(retriever), Arc::new(memory))
+    let mut b = Agent::builder(Arc::clone(&catalog), retriever, Arc::new(memory))
         .funnel(funnel)
         .controller(controller(home, args)?)
         .config(recagent_agent::AgentConfig {

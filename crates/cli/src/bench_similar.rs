@@ -127,8 +127,12 @@ fn precision(cases: &[Resolved], mut top10: impl FnMut(&Resolved) -> Vec<ItemId>
 
 pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
-    let catalog = store::load(home, &args.name, &bars)?;
-    let retriever = crate::index::open_retriever(home, &catalog, &args.agent.options.qdrant)?;
+    let catalog = std::sync::Arc::new(store::load(home, &args.name, &bars)?);
+    let retriever = std::sync::Arc::new(crate::index::open_retriever(
+        home,
+        &catalog,
+        &args.agent.options.qdrant,
+    )?);
     let cases = resolve(&catalog)?;
     let rt = crate::runtime()?;
     let mut rows = Vec::new();
@@ -260,24 +264,49 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
     // What a user sees: the agent's answer to "More like X?", after the
     // funnel and its blend with the request's relevance.
     if !args.no_agent {
-        let agent = crate::agent::build_agent(home, &args.name, &args.agent, &bars)?;
-        let mut i = 0usize;
-        let (dev, held_out) = precision(&cases, |c| {
-            i += 1;
-            let user = format!("bench-similar-{i}");
-            let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
-            let mut session = agent.session(&user);
-            let got = rt
-                .block_on(session.turn(&format!("More like {}?", c.asked)))
-                .map(|t| t.items.iter().map(|r| r.id).collect())
-                .unwrap_or_default();
-            let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
-            got
-        });
+        let agent = crate::agent::build_agent_on(
+            home,
+            &args.name,
+            &args.agent,
+            &bars,
+            std::sync::Arc::clone(&catalog),
+            std::sync::Arc::clone(&retriever),
+        )?;
+        let controller = format!("{:?}", args.agent.controller).to_lowercase();
+        let answer = |agent: &recagent_agent::Agent| {
+            let mut i = 0usize;
+            precision(&cases, |c| {
+                i += 1;
+                let user = format!("bench-similar-{i}");
+                let _ = agent
+                    .memory()
+                    .forget(&user, &recagent_memory::Forget::All);
+                let mut session = agent.new_session(&user);
+                let got = rt
+                    .block_on(session.turn(&format!("More like {}?", c.asked)))
+                    .map(|t| t.items.iter().map(|r| r.id).collect())
+                    .unwrap_or_default();
+                let _ = agent
+                    .memory()
+                    .forget(&user, &recagent_memory::Forget::All);
+                got
+            })
+        };
+        // The final order's relevance weight, chosen on dev like the
+        // content weight above.
+        for w in [0.0f32, 0.25, 0.5, 0.75, 0.9, 1.0] {
+            let (dev, held_out) = answer(&agent.with_relevance_weight(w));
+            rows.push(Row {
+                source: format!("agent ({controller}), relevance weight {w}"),
+                dev,
+                held_out,
+            });
+        }
+        let (dev, held_out) = answer(&agent);
         rows.push(Row {
             source: format!(
-                "agent's answer ({} controller)",
-                format!("{:?}", args.agent.controller).to_lowercase()
+                "agent's answer ({controller}), shipped weight {}",
+                recagent_agent::DEFAULT_RELEVANCE_WEIGHT
             ),
             dev,
             held_out,
