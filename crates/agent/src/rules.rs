@@ -439,7 +439,7 @@ fn feedback(w: &[String], titled: bool, asks: bool) -> Option<(Feedback, Option<
         || has_phrase(w, &["more", "options"])
         || has_phrase(w, &["show", "me", "more"]) && !asks
         || has_any(w, &["different", "others", "next"]) && !asks
-        || (w.len() <= 3 && !asks && has_any(w, &["other", "else", "more"]))
+        || (w.len() <= 3 && !asks && !titled && has_any(w, &["other", "else", "more"]))
     {
         return Some((Feedback::SomethingElse, None));
     }
@@ -485,7 +485,15 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
                 .unwrap_or("");
             let written = text
                 .split(|c: char| !c.is_alphanumeric())
-                .any(|p| p == cap && p.chars().next().is_some_and(char::is_uppercase));
+                .any(|p| p == cap && p.chars().next().is_some_and(char::is_uppercase))
+                // "the godfather": typed in lower case, but with the
+                // article the title has.
+                || ["The", "A", "An"].iter().any(|a| {
+                    base.trim_end().ends_with(&format!(", {a}"))
+                        && words(text)
+                            .windows(2)
+                            .any(|p| p[0] == a.to_lowercase() && p[1] == tw[0])
+                });
             // A one-word title that is also a genre word ("Horror") or a
             // stopword is read as that word.
             if !written || vocab_words.contains(&tw[0]) || STOPWORDS.contains(&tw[0].as_str()) {
@@ -635,6 +643,16 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                     .into_iter()
                     .filter_map(|(p, k)| p.map(|p| (p, k)))
                     .max();
+                // "We watched Titanic and loved it": a liking said after
+                // the title wins over the seeing said before it.
+                let liked_after = w[at + m.words.len().min(w.len() - at)..]
+                    .iter()
+                    .take(6)
+                    .any(|x| ["loved", "liked", "enjoyed", "adored"].contains(&x.as_str()));
+                let best = match best {
+                    Some((p, 0)) if liked_after => Some((p, 2)),
+                    b => b,
+                };
                 let list = match best {
                     Some((_, 0)) => &mut plan.seen_titles,
                     Some((_, 1)) => &mut plan.excluded_titles,

@@ -73,6 +73,11 @@ pub struct EvalArgs {
     /// rated before the target
     #[arg(long, value_name = "N")]
     pub history_len: Option<usize>,
+    /// Rank the agent's lists with the CTR model alone, without the
+    /// next-item model: an ablation of what the next-item model adds (the
+    /// baselines are unchanged)
+    #[arg(long)]
+    pub ctr_only: bool,
     /// Episodes run at once without a model [default: twice the cores];
     /// anything with a model runs one episode at a time, in order
     #[arg(long, value_name = "N")]
@@ -210,7 +215,11 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
             Arc::clone(&retriever),
             Arc::new(Memory::in_memory()?),
         )
-        .funnel(models.funnel.clone())
+        .funnel(if args.ctr_only {
+            models.funnel.without_next()
+        } else {
+            models.funnel.clone()
+        })
         .controller(controller)
         .config(AgentConfig {
             model_answer: answer,
@@ -279,9 +288,16 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
         k: args.k,
         max_turns: args.turns,
         episodes: episodes.len(),
-        history: match args.history_len {
-            Some(n) => format!("the last {n} positives and ratings before the target"),
-            None => "all rated before the target".into(),
+        history: {
+            let h = match args.history_len {
+                Some(n) => format!("the last {n} positives and ratings before the target"),
+                None => "all rated before the target".into(),
+            };
+            if args.ctr_only {
+                format!("{h}; the agent ranks with the CTR model alone (--ctr-only)")
+            } else {
+                h
+            }
         },
         ranker: models.manifest.clone(),
         arms: runs

@@ -158,6 +158,17 @@ impl Funnel {
         self
     }
 
+    /// The same funnel with no next-item model: the CTR model (after the
+    /// two-tower pre-rank, if any) ranks alone, as before next-item models
+    /// existed. For ablations.
+    pub fn without_next(&self) -> Funnel {
+        Funnel {
+            next: None,
+            combine: Combine::default(),
+            ..self.clone()
+        }
+    }
+
     pub fn next(&self) -> Option<&NextItemModel> {
         self.next.as_deref()
     }
