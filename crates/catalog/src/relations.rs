@@ -57,8 +57,22 @@ fn stem(title: &str) -> Vec<String> {
 /// "Batman Returns", "Godfather: Part II"); "Dead Man Walking" is not a
 /// sequel of "Dead Man".
 const SEQUEL_WORDS: &[&str] = &[
-    "2", "3", "4", "5", "6", "ii", "iii", "iv", "v", "vi", "part", "returns", "forever", "again",
-    "resurrection", "strikes",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "ii",
+    "iii",
+    "iv",
+    "v",
+    "vi",
+    "part",
+    "returns",
+    "forever",
+    "again",
+    "resurrection",
+    "strikes",
 ];
 
 /// Whether two items look like one franchise: the same stem (the title

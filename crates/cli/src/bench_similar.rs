@@ -278,17 +278,13 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             precision(&cases, |c| {
                 i += 1;
                 let user = format!("bench-similar-{i}");
-                let _ = agent
-                    .memory()
-                    .forget(&user, &recagent_memory::Forget::All);
+                let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
                 let mut session = agent.new_session(&user);
                 let got = rt
                     .block_on(session.turn(&format!("More like {}?", c.asked)))
                     .map(|t| t.items.iter().map(|r| r.id).collect())
                     .unwrap_or_default();
-                let _ = agent
-                    .memory()
-                    .forget(&user, &recagent_memory::Forget::All);
+                let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
                 got
             })
         };

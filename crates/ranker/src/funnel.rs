@@ -255,7 +255,12 @@ impl Funnel {
             .collect();
         let mut stages = Vec::with_capacity(2);
         let t = Instant::now();
-        let picks = self.next.as_ref().map(|m| m.scores(user.history));
+        // P(pick) of the candidates only: on a large catalog the rows the
+        // history touches are added up, not the whole catalog.
+        let picks: Option<std::collections::HashMap<ItemId, f32>> = self
+            .next
+            .as_ref()
+            .map(|m| m.scores_of(user.history, &unique));
         let cold = self.next.as_ref().is_some_and(|m| m.is_cold(user.history));
         let pool: Vec<ItemId> = match (&picks, &self.prerank) {
             (Some(p), _) if unique.len() > prerank_to => {
@@ -263,7 +268,7 @@ impl Funnel {
                     .iter()
                     .map(|&item| Scored {
                         item,
-                        score: p.get(item.index()).copied().unwrap_or(0.0),
+                        score: p.get(&item).copied().unwrap_or(0.0),
                     })
                     .collect();
                 crate::sort_best_first(&mut v);
@@ -297,7 +302,7 @@ impl Funnel {
         let likes = self.ranker.score(user.user, user.history, &pool)?;
         let best_pick = picks.as_ref().map_or(1.0, |p| {
             pool.iter()
-                .map(|i| p.get(i.index()).copied().unwrap_or(0.0))
+                .map(|i| p.get(i).copied().unwrap_or(0.0))
                 .fold(0f32, f32::max)
         });
         let signals: Vec<Signals> = pool
@@ -307,7 +312,7 @@ impl Funnel {
                 item,
                 pick: match &picks {
                     Some(p) if best_pick > 0.0 => {
-                        (p.get(item.index()).copied().unwrap_or(0.0) / best_pick).max(0.0)
+                        (p.get(&item).copied().unwrap_or(0.0) / best_pick).max(0.0)
                     }
                     _ => 1.0,
                 },

