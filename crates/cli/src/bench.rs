@@ -271,8 +271,16 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
     }
     let models = ModelStore::for_catalog(home, &args.name);
     let ranker = Arc::new(models.load_ranker(home, &catalog, kind, args.knowledge, &bars)?);
-    let pre = Arc::new(models.load_prerank(&catalog)?);
-    let funnel = Funnel::new(Arc::clone(&ranker), Some(Arc::clone(&pre)));
+    // The two-tower pre-ranker is timed when it is trained; with a
+    // next-item model the funnel does not need it.
+    let pre = match models.load_prerank(&catalog) {
+        Ok(p) => Some(Arc::new(p)),
+        Err(e) => {
+            eprintln!("no pre-ranker timed ({e})");
+            None
+        }
+    };
+    let funnel = Funnel::new(Arc::clone(&ranker), pre.clone());
     // Each user's logged positives are their history here, as in `search`.
     let histories = positive_histories(&catalog, LabelRule::default());
     let dir = models.ranker_dir(kind, args.knowledge);
@@ -293,7 +301,9 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
                 .and_then(|u| histories.get(u.index()))
                 .map_or(&[][..], Vec::as_slice);
             let t = Instant::now();
-            let top = pre.top_k(user, history, &cands, 300);
+            let top = pre
+                .as_ref()
+                .map(|pre| pre.top_k(user, history, &cands, 300));
             let p = t.elapsed().as_secs_f64() * 1e3;
             std::hint::black_box(&top);
             let t = Instant::now();
@@ -369,7 +379,9 @@ fn bench_ranker(home: &Home, args: RankerArgs) -> anyhow::Result<()> {
             .report
             .as_ref()
             .map(|r| r.train_samples_per_s),
-        prerank_train_samples_per_s: pre.report().map(|r| r.train_samples_per_s),
+        prerank_train_samples_per_s: pre
+            .as_ref()
+            .and_then(|p| p.report().map(|r| r.train_samples_per_s)),
         threads: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),

@@ -489,7 +489,11 @@ mod tests {
         let probe = h(&[big - 1, 5, 7, 3, 42]);
         let dense = m.scores(&h(&[0]));
         for (i, s) in m.scores_of(&h(&[0]), &probe) {
-            assert!((s - dense[i.index()]).abs() < 1e-6, "{i:?} {s} {}", dense[i.index()]);
+            assert!(
+                (s - dense[i.index()]).abs() < 1e-6,
+                "{i:?} {s} {}",
+                dense[i.index()]
+            );
         }
         let top = m.top_k(&h(&[0]), 3, |i| i != ItemId(0));
         assert_eq!(top[0].item, ItemId((big - 1) as u32));
