@@ -30,19 +30,23 @@ fn chat_in_tmux_shows_the_recommended_title() {
     let err = String::from_utf8_lossy(&setup.stderr);
     assert!(setup.status.success(), "{err}");
     assert!(
-        err.contains("[1/4] fetch the catalog s: already there"),
+        err.contains("[1/5] fetch the catalog s: already there"),
         "{err}"
     );
-    assert!(err.contains("[2/4] build the indexes: done"), "{err}");
-    assert!(err.contains("[3/4] train the deepfm ranker: done"), "{err}");
-    assert!(err.contains("[4/4] local model: not needed"), "{err}");
+    assert!(err.contains("[2/5] build the indexes: done"), "{err}");
+    assert!(err.contains("[3/5] train the deepfm ranker: done"), "{err}");
+    assert!(
+        err.contains("[4/5] train the next-item model: done"),
+        "{err}"
+    );
+    assert!(err.contains("[5/5] local model: not needed"), "{err}");
     let again = recagent(h)
         .args(["chat", "s", "--controller", "rules", "--setup-only"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(
-        err.contains("[3/4] train the deepfm ranker: already there"),
+        err.contains("[3/5] train the deepfm ranker: already there"),
         "{err}"
     );
 

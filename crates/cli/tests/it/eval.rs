@@ -56,7 +56,7 @@ fn eval_reports_every_arm_and_reruns_byte_identical() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(arms, ["popularity", "crm-only", "rules"]);
+    assert_eq!(arms, ["popularity", "next-item", "crm-only", "rules"]);
     for a in v["arms"].as_array().unwrap() {
         assert_eq!(a["episodes"], 24, "{a}");
         assert_eq!(a["hit_at_10"].as_array().unwrap().len(), 5, "{a}");
@@ -67,7 +67,8 @@ fn eval_reports_every_arm_and_reruns_byte_identical() {
             assert!(a.get(key).is_some(), "{key} in {a}");
         }
     }
-    let rules = &v["arms"][2];
+    let rules = &v["arms"][3];
+    assert_eq!(rules["name"], "rules");
     assert_eq!(rules["sim_truth_rate"], 1.0);
     assert_eq!(rules["leakage_rate_after_guard"], 0.0);
     assert!(v["ranker"]["held_out"].as_u64().unwrap() >= 24);
