@@ -126,8 +126,16 @@ impl Plan {
         fill(&mut p.liked_titles, &draft.liked_titles);
         fill(&mut p.excluded_titles, &draft.excluded_titles);
         fill(&mut p.seen_titles, &draft.seen_titles);
-        p.year_min = p.year_min.or(draft.year_min);
-        p.year_max = p.year_max.or(draft.year_max);
+        // Years the user wrote are read exactly by the rules ("after 1960"
+        // is from 1961); where the draft has a bound, its bounds stand.
+        if draft.year_min.is_some() || draft.year_max.is_some() {
+            p.year_min = draft.year_min;
+            p.year_max = draft.year_max;
+        }
+        // A preference is a mood the user named: a model that lists
+        // genres nobody asked for is not followed there.
+        p.prefer_genres
+            .retain(|g| draft.prefer_genres.contains(g) || draft.genres.contains(g));
         if p.feedback == Feedback::None {
             p.feedback = draft.feedback;
             p.feedback_position = draft.feedback_position;

@@ -274,7 +274,13 @@ impl Session {
                 .map(|i| self.title(*i))
                 .collect(),
             state: self.state.clone(),
-            cues: rules::cues(&text, &inner.vocab),
+            cues: {
+                // Feedback on the list goes on with the request, whatever
+                // words a model puts in the plan's intent.
+                let mut c = rules::cues(&text, &inner.vocab);
+                c.refine |= draft.feedback != crate::plan::Feedback::None;
+                c
+            },
         };
         let lines = self.profile_lines(&profile);
         let system = SystemContext {

@@ -111,12 +111,14 @@ fn the_1980_follow_up_keeps_the_anchor_with_a_model_that_inverts_the_years() {
         plan_call(json!({"feedback": "seen_all"})),
         text("Some others."),
     ]));
+    // Plan first: the model's own slots run unless the check finds them
+    // wrong (plan + draft would take the draft's years at once).
     let agent = fixture::agent(
         dir.path(),
         false,
         Controller::Model {
             model: Arc::clone(&m) as _,
-            strategy: Strategy::PlanDraft,
+            strategy: Strategy::PlanFirst,
         },
     );
     let mut s = agent.session("ann");
