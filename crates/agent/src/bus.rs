@@ -47,7 +47,7 @@ pub struct Bus {
     /// The ranked list, once `rank_candidates` ran.
     pub ranked: Vec<Scored>,
     /// The longer ranked pool whose head is `ranked` (up to
-    /// [`crate::tools::RERANK_POOL`] items), for evaluation's Recall@50.
+    /// `RERANK_POOL` (tools) items), for evaluation's Recall@50.
     pub pool: Vec<ItemId>,
     /// Every history item handed to the ranker this turn.
     pub ranker_history: BTreeSet<ItemId>,

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::plan::{Known, Plan, PlanContext, check, plan_calls, repair};
 use crate::prompts::{AnswerContext, ItemLine, Prompts};
 use crate::state::{Changes, DialogueState};
-use crate::tools::{self, RankCandidates, Tool, args_schema};
+use crate::tools::{RankCandidates, Tool, args_schema};
 use crate::{Error, Result};
 
 /// The name of the one tool a plan-first model calls.
@@ -118,7 +118,6 @@ pub enum Input {
 #[derive(Debug, Clone)]
 pub struct TurnSetup {
     pub mode: Mode,
-    pub user_text: String,
     /// Earlier turns (user and assistant messages), oldest first.
     pub history: Vec<Message>,
     /// The rules parse of `user_text`.
@@ -132,6 +131,8 @@ pub struct TurnSetup {
     /// The user message each strategy's model reads (context + text).
     pub plan_request: String,
     pub step_request: String,
+    /// The tools a step-by-step model is offered (the registry's specs).
+    pub tools: Vec<ToolSpec>,
     /// Most model calls in one turn (decisions, steps and the answer).
     pub max_steps: usize,
     /// Whether the model writes the answer's opening sentences; without,
@@ -260,7 +261,7 @@ impl Controller {
             Purpose::Step => {
                 options.tool_choice = ToolChoice::Auto;
                 options.max_tokens = options.max_tokens.min(256);
-                tools::specs()
+                self.setup.tools.clone()
             }
             // The answer continues the decision's conversation with the same
             // tools offered, so a local model reuses its whole prefix.
@@ -268,7 +269,7 @@ impl Controller {
                 options.tool_choice = ToolChoice::None;
                 options.max_tokens = options.max_tokens.min(ANSWER_TOKENS);
                 match self.setup.mode {
-                    Mode::Model(Strategy::StepByStep) => tools::specs(),
+                    Mode::Model(Strategy::StepByStep) => self.setup.tools.clone(),
                     _ => vec![plan_tool()],
                 }
             }
@@ -543,5 +544,19 @@ impl Controller {
             }
             Mode::Model(Strategy::PlanFirst | Strategy::PlanDraft) => self.answer(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_prose;
+
+    /// A model that copies the list out (often cut off mid-list) has not
+    /// written an introduction; a sentence has.
+    #[test]
+    fn a_copied_list_is_not_prose() {
+        assert!(!is_prose("The list:\n1. Babe (1995)\n2. Ba"));
+        assert!(!is_prose(r#"{"name": "plan", "arguments": {}}"#));
+        assert!(is_prose("Two gentle comedies for tonight."));
     }
 }

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Agent;
-use crate::tools::{FilterArgs, RankArgs, RememberArgs, SearchArgs, SimilarArgs};
+use crate::tools::{
+    FilterArgs, FilterCandidates, RankArgs, RankCandidates, RememberArgs, RememberPreference,
+    SearchArgs, SearchItems, SimilarArgs, SimilarItems, Tool,
+};
 use crate::trace::TurnTrace;
 
 /// The labelled requests for MovieLens-100K, written by hand.
@@ -61,88 +64,111 @@ pub struct CaseScore {
 pub fn score(agent: &Agent, case: &Case, trace: &TurnTrace) -> CaseScore {
     let called: BTreeSet<&str> = trace.tool_calls.iter().map(|c| c.name.as_str()).collect();
     let tool = case.tools.iter().all(|t| called.contains(t.as_str()));
-
-    let canon = |names: Vec<String>| -> BTreeSet<String> {
-        names
-            .into_iter()
-            .map(|n| agent.canonical_genre(&n).unwrap_or(n))
-            .collect()
-    };
-    let mut genres = BTreeSet::new();
-    let mut avoid = BTreeSet::new();
-    let (mut lo, mut hi): (Option<u16>, Option<u16>) = (None, None);
-    let mut liked: BTreeSet<ItemId> = BTreeSet::new();
-    let mut excluded: BTreeSet<ItemId> = BTreeSet::new();
-    let resolve = |ts: Vec<String>| -> Vec<ItemId> {
-        ts.iter().filter_map(|t| agent.resolve_title(t)).collect()
-    };
-    // The calls' arguments read back as the tools' own typed structs: a
-    // call the tool would refuse scores nothing.
-    fn args<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
-        serde_json::from_value(v.clone()).unwrap_or_default()
-    }
-    let mut bound = |y_min: Option<u16>, y_max: Option<u16>| {
-        if let Some(y) = y_min {
-            lo = Some(lo.map_or(y, |l| l.max(y)));
-        }
-        if let Some(y) = y_max {
-            hi = Some(hi.map_or(y, |h| h.min(y)));
-        }
-    };
-    for c in &trace.tool_calls {
-        let a = &c.arguments;
-        match c.name.as_str() {
-            "search_items" => {
-                let a: SearchArgs = args(a);
-                genres.extend(canon(a.genres));
-                genres.extend(canon(a.require_genres));
-                avoid.extend(canon(a.avoid_genres));
-                bound(a.year_min, a.year_max);
-            }
-            "similar_items" => {
-                let a: SimilarArgs = args(a);
-                genres.extend(canon(a.genres));
-                genres.extend(canon(a.require_genres));
-                avoid.extend(canon(a.avoid_genres));
-                bound(a.year_min, a.year_max);
-                liked.extend(resolve(a.titles));
-            }
-            "filter_candidates" => {
-                let a: FilterArgs = args(a);
-                genres.extend(canon(a.genres));
-                genres.extend(canon(a.require_genres));
-                avoid.extend(canon(a.avoid_genres));
-                bound(a.year_min, a.year_max);
-                excluded.extend(resolve(a.exclude_titles));
-            }
-            "rank_candidates" => {
-                let a: RankArgs = args(a);
-                genres.extend(canon(a.prefer_genres));
-            }
-            "remember_preference" => {
-                let a: RememberArgs = args(a);
-                avoid.extend(canon(a.avoided_genres));
-                excluded.extend(resolve(a.seen_titles));
-                excluded.extend(resolve(a.disliked_titles));
-            }
-            _ => {}
-        }
-    }
-    let filters = genres == canon(case.genres.clone())
-        && avoid == canon(case.avoid.clone())
-        && lo == case.year_min
-        && hi == case.year_max;
-    let want_liked: BTreeSet<ItemId> = resolve(case.liked.clone()).into_iter().collect();
-    let want_excluded: Vec<ItemId> = resolve(case.excluded.clone());
+    let asked = Asked::read(agent, trace);
+    let filters = asked.genres == canon(agent, case.genres.clone())
+        && asked.avoid == canon(agent, case.avoid.clone())
+        && asked.year_min == case.year_min
+        && asked.year_max == case.year_max;
+    let want_liked: BTreeSet<ItemId> = resolve(agent, case.liked.clone()).into_iter().collect();
+    let want_excluded: Vec<ItemId> = resolve(agent, case.excluded.clone());
     // Similarity seeds are left out of the list, so a seed counts as excluded.
-    let titles = liked == want_liked
+    let titles = asked.liked == want_liked
         && want_excluded
             .iter()
-            .all(|i| excluded.contains(i) || liked.contains(i));
+            .all(|i| asked.excluded.contains(i) || asked.liked.contains(i));
     CaseScore {
         tool,
         filters,
         titles,
+    }
+}
+
+/// Genre names as the catalog spells them.
+fn canon(agent: &Agent, names: Vec<String>) -> BTreeSet<String> {
+    names
+        .into_iter()
+        .map(|n| agent.canonical_genre(&n).unwrap_or(n))
+        .collect()
+}
+
+/// The items titles name, where they name one.
+fn resolve(agent: &Agent, titles: Vec<String>) -> Vec<ItemId> {
+    titles
+        .iter()
+        .filter_map(|t| agent.resolve_title(t))
+        .collect()
+}
+
+/// What a turn's calls asked for, all calls together.
+#[derive(Debug, Default)]
+struct Asked {
+    genres: BTreeSet<String>,
+    avoid: BTreeSet<String>,
+    year_min: Option<u16>,
+    year_max: Option<u16>,
+    liked: BTreeSet<ItemId>,
+    excluded: BTreeSet<ItemId>,
+}
+
+impl Asked {
+    /// The calls' arguments read back as the tools' own typed structs: a
+    /// call the tool would refuse scores nothing.
+    fn read(agent: &Agent, trace: &TurnTrace) -> Self {
+        fn args<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        }
+        let mut out = Self::default();
+        for c in &trace.tool_calls {
+            let a = &c.arguments;
+            match c.name.as_str() {
+                SearchItems::NAME => {
+                    let a: SearchArgs = args(a);
+                    out.add_genres(agent, [a.genres, a.require_genres], a.avoid_genres);
+                    out.bound(a.year_min, a.year_max);
+                }
+                SimilarItems::NAME => {
+                    let a: SimilarArgs = args(a);
+                    out.add_genres(agent, [a.genres, a.require_genres], a.avoid_genres);
+                    out.bound(a.year_min, a.year_max);
+                    out.liked.extend(resolve(agent, a.titles));
+                }
+                FilterCandidates::NAME => {
+                    let a: FilterArgs = args(a);
+                    out.add_genres(agent, [a.genres, a.require_genres], a.avoid_genres);
+                    out.bound(a.year_min, a.year_max);
+                    out.excluded.extend(resolve(agent, a.exclude_titles));
+                }
+                RankCandidates::NAME => {
+                    let a: RankArgs = args(a);
+                    out.genres.extend(canon(agent, a.prefer_genres));
+                }
+                RememberPreference::NAME => {
+                    let a: RememberArgs = args(a);
+                    out.avoid.extend(canon(agent, a.avoided_genres));
+                    out.excluded.extend(resolve(agent, a.seen_titles));
+                    out.excluded.extend(resolve(agent, a.disliked_titles));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn add_genres(&mut self, agent: &Agent, wanted: [Vec<String>; 2], avoid: Vec<String>) {
+        for w in wanted {
+            self.genres.extend(canon(agent, w));
+        }
+        self.avoid.extend(canon(agent, avoid));
+    }
+
+    /// Year bounds tighten across calls.
+    fn bound(&mut self, y_min: Option<u16>, y_max: Option<u16>) {
+        if let Some(y) = y_min {
+            self.year_min = Some(self.year_min.map_or(y, |l| l.max(y)));
+        }
+        if let Some(y) = y_max {
+            self.year_max = Some(self.year_max.map_or(y, |h| h.min(y)));
+        }
     }
 }
 

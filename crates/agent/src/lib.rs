@@ -1,22 +1,31 @@
 //! The recagent agent: a conversation that drives the recommendation
 //! pipeline through tools.
 //!
-//! How the pieces fit:
-//! - [`tools`]: typed tools (`search_items`, `similar_items`,
+//! How the pieces fit (all private but [`prompts`] and [`eval`]; the
+//! crate root re-exports what an embedding app uses):
+//! - `tools`: typed tools (`search_items`, `similar_items`,
 //!   `filter_candidates`, `rank_candidates`, `item_details`,
-//!   `remember_preference`, `forget_preference`, `show_profile`) and the
-//!   private registry that dispatches a call by name. They share a
-//!   [`bus::Bus`] of candidates for the turn; the model only ever sees
-//!   summaries.
-//! - [`controller`]: the sans-IO state machine of a turn (call the model,
-//!   run tools, done), with two strategies for a model (plan first, step by
-//!   step) and a rules mode with no model.
-//! - [`rules`] and [`plan`]: the rules controller's parse of a request into
-//!   slots, and the executor that turns slots into tool calls.
-//! - [`session`]: the async driver. [`Session::send`] streams [`Event`]s
-//!   and ends with the grounded answer and its [`trace::TurnTrace`].
-//! - [`recall`]: what the tools need from retrieval ([`Recall`]), for the
-//!   full hybrid [`recagent_retrieval::Retriever`] or a lexical-only one.
+//!   `remember_preference`, `forget_preference`, `show_profile`), one file
+//!   per family, and the one registry (`ToolSet`) that yields their names,
+//!   schemas ([`tool_schemas`]) and dispatch. They share a `Bus` of
+//!   candidates for the turn; the model only ever sees summaries.
+//! - `turn`: the sans-IO machine of a turn. It wraps `controller` (call
+//!   the model, run tools, done: two strategies for a model, plan first
+//!   and step by step, and a rules mode with no model) and owns the
+//!   dialogue state's update, the feedback exclusion, the final rank,
+//!   relaxation and grounding. Unit tests drive it with scripted inputs.
+//! - `rules` and `plan`: the rules controller's parse of a request into
+//!   slots, and the executor that turns slots into typed tool calls.
+//! - `session`: the async driver. [`Session::send`] does the IO the turn
+//!   machine asks for, streams [`Event`]s and ends with the grounded answer
+//!   and its [`TurnTrace`].
+//! - `recall`: what the tools need from retrieval ([`Recall`]), for the
+//!   full hybrid [`recagent_retrieval::Retriever`] or a lexical-only one
+//!   ([`LexicalRecall`]).
+//! - [`prompts`]: the minijinja templates and their typed contexts (public
+//!   so that [`AgentBuilder::prompt_overrides`] can be written against
+//!   them); [`eval`]: the labelled requests and dialogues, and their
+//!   scores.
 //! - Profile memory ([`recagent_memory::Memory`]) feeds every filter (seen
 //!   and disliked items, avoided genres) and the ranker's history.
 //!
@@ -41,25 +50,35 @@ use recagent_memory::Memory;
 use recagent_ranker::Funnel;
 use serde::{Deserialize, Serialize};
 
-pub mod bus;
-pub mod controller;
+mod bus;
+mod controller;
 pub mod eval;
-pub mod plan;
+mod plan;
 pub mod prompts;
-pub mod recall;
-pub mod rules;
-pub mod session;
-pub mod state;
-pub mod tools;
-pub mod trace;
-pub mod vocab;
+mod recall;
+mod reply;
+mod rules;
+mod session;
+mod state;
+mod tools;
+mod trace;
+mod turn;
+mod vocab;
 
-pub use controller::{Mode, Strategy};
+pub use controller::Strategy;
 pub use plan::{Feedback, Plan};
 pub use recall::{LexicalRecall, Recall};
 pub use session::{Event, Session, Turn};
 pub use state::DialogueState;
-pub use trace::TurnTrace;
+pub use trace::{ModelTrace, ToolTrace, TurnTrace};
+
+/// Every schema a model may be offered, as it is sent: the tools in the
+/// registry's order, then the plan tool of plan-first strategies.
+pub fn tool_schemas() -> Vec<recagent_llm::ToolSpec> {
+    let mut specs = tools::ToolSet::default().specs();
+    specs.push(controller::plan_tool());
+    specs
+}
 
 /// Errors of the agent. Tool failures are not here: they go back to the
 /// model as results.
@@ -170,6 +189,8 @@ pub(crate) struct Inner {
     pub memory: Arc<Memory>,
     pub controller: Controller,
     pub prompts: Arc<prompts::Prompts>,
+    /// The tool registry: names, schemas and dispatch.
+    pub tools: Arc<tools::ToolSet>,
     pub vocab: vocab::Vocab,
     pub config: AgentConfig,
     /// Each catalog user's positives, oldest first (the one definition of a
@@ -252,6 +273,7 @@ impl AgentBuilder {
                 memory: self.memory,
                 controller: self.controller,
                 prompts: Arc::new(prompts),
+                tools: Arc::new(tools::ToolSet::default()),
                 vocab,
                 config: self.config,
                 histories,

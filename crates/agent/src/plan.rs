@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::tools::{
     FilterArgs, FilterCandidates, RankArgs, RankCandidates, RememberArgs, RememberPreference,
-    SearchArgs, SearchItems, SimilarArgs, SimilarItems, Tool,
+    SearchArgs, SearchItems, SimilarArgs, SimilarItems, Tool, typed_call,
 };
 
 /// The year bounds of the plan's schema; a bound at either edge is none.
@@ -144,13 +144,9 @@ impl Plan {
     }
 }
 
-fn call<T: Serialize>(n: usize, name: &str, args: &T) -> ToolCall {
-    ToolCall {
-        id: format!("call_{n}"),
-        name: name.into(),
-        // The argument structs serialise to objects; nothing here fails.
-        arguments: serde_json::to_value(args).unwrap_or_default(),
-    }
+/// The `n`th call of a plan, to tool `T` with `T`'s own arguments.
+fn call<T: Tool>(n: usize, args: &T::Args) -> ToolCall {
+    typed_call::<T>(format!("call_{n}"), args)
 }
 
 /// The genre arguments of a recall or filter call: required genres when
@@ -169,35 +165,8 @@ fn genre_args(plan: &Plan) -> (Vec<String>, Vec<String>) {
 /// own typed structs.
 pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
     let mut calls = Vec::new();
-    let pos = plan
-        .feedback_position
-        .map_or(0, |p| usize::from(p.max(1)) - 1);
-    let at = ctx
-        .last_shown
-        .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
-        .cloned();
-    let mut disliked = Vec::new();
-    let mut liked_now = Vec::new();
-    match plan.feedback {
-        Feedback::Liked => liked_now.extend(at),
-        Feedback::Disliked => disliked.extend(at),
-        _ => {}
-    }
-    // Liked titles named in the request are remembered as liked.
-    liked_now.extend(plan.liked_titles.iter().cloned());
-    if !liked_now.is_empty()
-        || !plan.seen_titles.is_empty()
-        || !disliked.is_empty()
-        || !plan.never_genres.is_empty()
-    {
-        let a = RememberArgs {
-            liked_titles: liked_now,
-            disliked_titles: disliked,
-            seen_titles: plan.seen_titles.clone(),
-            avoided_genres: plan.never_genres.clone(),
-            ..RememberArgs::default()
-        };
-        calls.push(call(calls.len() + 1, RememberPreference::NAME, &a));
+    if let Some(a) = remember_args(plan, ctx) {
+        calls.push(call::<RememberPreference>(calls.len() + 1, &a));
     }
     let mut avoid = plan.avoid_genres.clone();
     for g in &plan.never_genres {
@@ -215,7 +184,7 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
             year_min: plan.year_min,
             year_max: plan.year_max,
         };
-        calls.push(call(calls.len() + 1, SimilarItems::NAME, &a));
+        calls.push(call::<SimilarItems>(calls.len() + 1, &a));
     }
     let wants_search = plan.liked_titles.is_empty()
         || !plan.intent.trim().is_empty()
@@ -232,7 +201,7 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
             year_min: plan.year_min,
             year_max: plan.year_max,
         };
-        calls.push(call(calls.len() + 1, SearchItems::NAME, &a));
+        calls.push(call::<SearchItems>(calls.len() + 1, &a));
     }
     // "Something else" leaves out the last list by id, in the session
     // (see `Session`), not by title here.
@@ -241,14 +210,47 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
             exclude_titles: plan.excluded_titles.clone(),
             ..FilterArgs::default()
         };
-        calls.push(call(calls.len() + 1, FilterCandidates::NAME, &a));
+        calls.push(call::<FilterCandidates>(calls.len() + 1, &a));
     }
     let rank = RankArgs {
         k: None,
         prefer_genres: plan.prefer_genres.clone(),
     };
-    calls.push(call(calls.len() + 1, RankCandidates::NAME, &rank));
+    calls.push(call::<RankCandidates>(calls.len() + 1, &rank));
     calls
+}
+
+/// What a plan tells profile memory: titles liked (named, or liked in
+/// the last list), disliked and seen, and genres never wanted; `None`
+/// when nothing.
+fn remember_args(plan: &Plan, ctx: &PlanContext) -> Option<RememberArgs> {
+    let pos = plan
+        .feedback_position
+        .map_or(0, |p| usize::from(p.max(1)) - 1);
+    let at = ctx
+        .last_shown
+        .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
+        .cloned();
+    let mut disliked = Vec::new();
+    let mut liked_now = Vec::new();
+    match plan.feedback {
+        Feedback::Liked => liked_now.extend(at),
+        Feedback::Disliked => disliked.extend(at),
+        _ => {}
+    }
+    // Liked titles named in the request are remembered as liked.
+    liked_now.extend(plan.liked_titles.iter().cloned());
+    let nothing = liked_now.is_empty()
+        && plan.seen_titles.is_empty()
+        && disliked.is_empty()
+        && plan.never_genres.is_empty();
+    (!nothing).then(|| RememberArgs {
+        liked_titles: liked_now,
+        disliked_titles: disliked,
+        seen_titles: plan.seen_titles.clone(),
+        avoided_genres: plan.never_genres.clone(),
+        ..RememberArgs::default()
+    })
 }
 
 /// A slot of a plan that cannot be right as written.

@@ -121,3 +121,22 @@ impl Prompts {
             .map_err(fail)
     }
 }
+
+/// Item text as data: control characters and chat-template markers removed,
+/// whitespace collapsed, cut to `max` characters. Tool results carry it
+/// inside JSON strings, so it can never close the result or open a turn.
+pub(crate) fn fence(text: &str, max: usize) -> String {
+    let mut s: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    for marker in ["<|", "|>", "<tool_call>", "</tool_call>", "```"] {
+        s = s.replace(marker, " ");
+    }
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = s.chars().take(max).collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
+}

@@ -624,93 +624,14 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
     let mut intent: Vec<String> = Vec::new();
 
     for w in clauses(text) {
-        // Titles in this clause and the cue before each occurrence.
-        let mut titled = false;
-        for m in &mentions {
-            for at in 0..w.len() {
-                if w[at] != m.words[0] {
-                    continue;
-                }
-                titled = true;
-                let cue_window = 4;
-                let seen = cue_before(&w, at, cue_window, SEEN_CUES);
-                let excl = cue_before(&w, at, cue_window, EXCLUDE_CUES);
-                let liked = cue_before(&w, at, cue_window, LIKED_CUES);
-                let nearest =
-                    |c: Option<&str>| c.and_then(|c| w[..at].iter().rposition(|x| x == c));
-                let (ps, pe, pl) = (nearest(seen), nearest(excl), nearest(liked));
-                let best = [(ps, 0), (pe, 1), (pl, 2)]
-                    .into_iter()
-                    .filter_map(|(p, k)| p.map(|p| (p, k)))
-                    .max();
-                // "We watched Titanic and loved it": a liking said after
-                // the title wins over the seeing said before it.
-                let liked_after = w[at + m.words.len().min(w.len() - at)..]
-                    .iter()
-                    .take(6)
-                    .any(|x| ["loved", "liked", "enjoyed", "adored"].contains(&x.as_str()));
-                let best = match best {
-                    Some((p, 0)) if liked_after => Some((p, 2)),
-                    b => b,
-                };
-                let list = match best {
-                    Some((_, 0)) => &mut plan.seen_titles,
-                    Some((_, 1)) => &mut plan.excluded_titles,
-                    _ => &mut plan.liked_titles,
-                };
-                if !list.contains(&m.title) {
-                    list.push(m.title.clone());
-                }
-            }
-        }
-
-        // Genres, with negation within the clause. Genres joined by "or"
-        // are alternatives: each is a preference, not a requirement.
-        let found = vocab.mentions(&w);
-        let either: Vec<bool> = found
-            .iter()
-            .enumerate()
-            .map(|(k, g)| {
-                let before =
-                    k > 0 && w[found[k - 1].at + found[k - 1].len..g.at].contains(&"or".to_owned());
-                let after = found
-                    .get(k + 1)
-                    .is_some_and(|n| w[g.at + g.len..n.at].contains(&"or".to_owned()));
-                before || after
-            })
-            .collect();
-        let mut consumed = vec![false; w.len()];
-        for (k, g) in found.iter().enumerate() {
-            for c in consumed.iter_mut().skip(g.at).take(g.len) {
-                *c = true;
-            }
-            let neg = cue_before(&w, g.at, 5, NEGATORS);
-            match neg {
-                Some(n) => {
-                    if LASTING.contains(&n) && !plan.never_genres.contains(&g.genre) {
-                        plan.never_genres.push(g.genre.clone());
-                    } else if !LASTING.contains(&n) && !plan.avoid_genres.contains(&g.genre) {
-                        plan.avoid_genres.push(g.genre.clone());
-                    }
-                }
-                None if g.soft || either[k] => {
-                    if !plan.prefer_genres.contains(&g.genre) {
-                        plan.prefer_genres.push(g.genre.clone());
-                    }
-                }
-                None => {
-                    if !plan.genres.contains(&g.genre) {
-                        plan.genres.push(g.genre.clone());
-                    }
-                }
-            }
-        }
+        let titled = clause_titles(&w, &mentions, &mut plan);
+        let (found, consumed) = clause_genres(&w, vocab, &mut plan);
         let clause_cues = cues_of(&w, vocab);
         let years_before = (plan.year_min, plan.year_max);
         if !clause_cues.clear_years {
             years(&w, &mut plan);
         }
-        let asks = !found.is_empty() || (plan.year_min, plan.year_max) != years_before;
+        let asks = found || (plan.year_min, plan.year_max) != years_before;
         if let Some((fb, pos)) = feedback(&w, titled, asks)
             && (plan.feedback == Feedback::None || fb != Feedback::SomethingElse)
         {
@@ -757,14 +678,94 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
     plan
 }
 
-/// Items an answer names that are not in `allowed` (the ranked list, the
-/// titles the user named, the profile's likes): what grounding repairs.
-pub fn off_list(text: &str, recall: &dyn Recall, vocab: &Vocab, allowed: &[ItemId]) -> Vec<ItemId> {
+/// The titles in one clause, each filed as seen, excluded or liked by the
+/// cue nearest before it. Returns whether the clause names a title.
+fn clause_titles(w: &[String], mentions: &[Mention], plan: &mut Plan) -> bool {
+    let mut titled = false;
+    for m in mentions {
+        for at in 0..w.len() {
+            if w[at] != m.words[0] {
+                continue;
+            }
+            titled = true;
+            let cue_window = 4;
+            let seen = cue_before(w, at, cue_window, SEEN_CUES);
+            let excl = cue_before(w, at, cue_window, EXCLUDE_CUES);
+            let liked = cue_before(w, at, cue_window, LIKED_CUES);
+            let nearest = |c: Option<&str>| c.and_then(|c| w[..at].iter().rposition(|x| x == c));
+            let (ps, pe, pl) = (nearest(seen), nearest(excl), nearest(liked));
+            let best = [(ps, 0), (pe, 1), (pl, 2)]
+                .into_iter()
+                .filter_map(|(p, k)| p.map(|p| (p, k)))
+                .max();
+            // "We watched Titanic and loved it": a liking said after the
+            // title wins over the seeing said before it.
+            let liked_after = w[at + m.words.len().min(w.len() - at)..]
+                .iter()
+                .take(6)
+                .any(|x| ["loved", "liked", "enjoyed", "adored"].contains(&x.as_str()));
+            let best = match best {
+                Some((p, 0)) if liked_after => Some((p, 2)),
+                b => b,
+            };
+            let list = match best {
+                Some((_, 0)) => &mut plan.seen_titles,
+                Some((_, 1)) => &mut plan.excluded_titles,
+                _ => &mut plan.liked_titles,
+            };
+            if !list.contains(&m.title) {
+                list.push(m.title.clone());
+            }
+        }
+    }
+    titled
+}
+
+/// The genres in one clause, with negation within it. Genres joined by
+/// "or" are alternatives: each is a preference, not a requirement.
+/// Returns whether the clause names a genre, and which of its words the
+/// genres took.
+fn clause_genres(w: &[String], vocab: &Vocab, plan: &mut Plan) -> (bool, Vec<bool>) {
+    let found = vocab.mentions(w);
+    let either: Vec<bool> = found
+        .iter()
+        .enumerate()
+        .map(|(k, g)| {
+            let before =
+                k > 0 && w[found[k - 1].at + found[k - 1].len..g.at].contains(&"or".to_owned());
+            let after = found
+                .get(k + 1)
+                .is_some_and(|n| w[g.at + g.len..n.at].contains(&"or".to_owned()));
+            before || after
+        })
+        .collect();
+    let mut consumed = vec![false; w.len()];
+    for (k, g) in found.iter().enumerate() {
+        for c in consumed.iter_mut().skip(g.at).take(g.len) {
+            *c = true;
+        }
+        let add = |list: &mut Vec<String>| {
+            if !list.contains(&g.genre) {
+                list.push(g.genre.clone());
+            }
+        };
+        match cue_before(w, g.at, 5, NEGATORS) {
+            Some(n) if LASTING.contains(&n) => add(&mut plan.never_genres),
+            Some(_) => add(&mut plan.avoid_genres),
+            None if g.soft || either[k] => add(&mut plan.prefer_genres),
+            None => add(&mut plan.genres),
+        }
+    }
+    (!found.is_empty(), consumed)
+}
+
+/// The catalog items a text (a model's answer) names by title: what
+/// grounding checks against the list.
+pub fn named_items(text: &str, recall: &dyn Recall, vocab: &Vocab) -> Vec<ItemId> {
     let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
     titles(text, recall, &vocab_words)
         .into_iter()
         .map(|m| m.item)
-        .filter(|i| !allowed.contains(i))
         .collect()
 }
 

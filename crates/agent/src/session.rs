@@ -1,10 +1,13 @@
 //! The async driver: a session with one user, turn by turn.
 //!
-//! [`Session::send`] runs the [`Controller`] to its end, doing the model
-//! calls and tool calls it asks for, and streams [`Event`]s as they happen.
-//! The last event of every turn is [`Event::Answer`], grounded in the
-//! ranked list: an answer that names an item off the list is replaced by
-//! one written from the list, and the repair is counted in the trace.
+//! [`Session::send`] runs a turn's [`TurnMachine`] to its end, doing the
+//! model calls, tool calls and title linking it asks for, and streams
+//! [`Event`]s as they happen. Every decision (the plan, the state update,
+//! the final rank, relaxation, grounding) is the machine's; this file does
+//! the IO and writes the answer from the machine's [`Outcome`]. The last
+//! event of every turn is [`Event::Answer`], grounded in the ranked list:
+//! an answer that names an item off the list is replaced by one written
+//! from the list, and the repair is counted in the trace.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,15 +20,14 @@ use recagent_llm::{ChatEvent, ChatRequest, ChatResponse, Message};
 use recagent_memory::{ItemFeedback, Profile};
 use serde::{Deserialize, Serialize};
 
-use crate::bus::Bus;
-use crate::controller::{
-    Controller as Machine, Input, Mode, Purpose, Step, ToolMessage, TurnSetup,
-};
-use crate::plan::{Known, MIN_LIST, Plan, PlanContext, plan_calls, relax};
-use crate::prompts::{ItemLine, ReplyContext, RequestContext, SystemContext};
+use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
+use crate::plan::{Known, Plan, PlanContext};
+use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
+use crate::reply::{filter_words, item_lines};
 use crate::state::DialogueState;
-use crate::tools::{self, Ctx, RankCandidates, Tool, fence};
+use crate::tools::{self, Ctx, RankCandidates, Tool};
 use crate::trace::{ModelTrace, TurnTrace};
+use crate::turn::{Input, Outcome, Step, ToolRun, TurnMachine};
 use crate::{Controller, Error, Inner, Recommendation, Result, rules};
 
 /// What a turn reports, in order. The last event is always `Answer`.
@@ -236,36 +238,67 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// Runs one turn: the [`TurnMachine`] decides, this does the IO it
+    /// asks for (model calls, tool calls, title linking, memory).
     async fn drive(&mut self, text: &str, tx: UnboundedSender<Event>) {
         let started = Instant::now();
         let inner = Arc::clone(&self.inner);
-        let mut trace = TurnTrace {
-            controller: inner.controller.name(),
-            strategy: match &inner.controller {
-                Controller::Rules => "rules".into(),
-                Controller::Model { strategy, .. } => strategy.name().into(),
-            },
-            ..TurnTrace::default()
-        };
         let mut profile = match inner.memory.profile(&self.user) {
             Ok(p) => p,
             Err(e) => {
-                send(
-                    &tx,
-                    Event::Error {
-                        message: e.to_string(),
-                    },
-                );
+                report(&tx, e.to_string());
                 Profile::default()
             }
         };
         let text: String = text.chars().take(2000).collect();
+        let setup = self.turn_setup(&text, &profile, &tx);
+        let mut machine = TurnMachine::new(setup, Arc::clone(&inner.prompts));
+        let mut io = TurnIo {
+            trace: TurnTrace {
+                controller: inner.controller.name(),
+                strategy: match &inner.controller {
+                    Controller::Rules => "rules".into(),
+                    Controller::Model { strategy, .. } => strategy.name().into(),
+                },
+                ..TurnTrace::default()
+            },
+            history: self.ranker_history(),
+            tool_errors: 0,
+        };
+        let mut input = Input::Start;
+        let outcome = loop {
+            input = match machine.next_step(input) {
+                Step::Done(outcome) => break outcome,
+                Step::CallModel { purpose, request } => Input::Model(match &inner.controller {
+                    Controller::Model { model, .. } => {
+                        call_model(model.as_ref(), purpose, request, &tx, &mut io.trace).await
+                    }
+                    Controller::Rules => Err("no model".to_owned()),
+                }),
+                Step::CallTools(run) => self.run_tools(run, &mut profile, &mut io, &tx).await,
+                Step::Ground { text } => Input::Named {
+                    named: rules::named_items(&text, inner.recall.as_ref(), &inner.vocab),
+                    liked: profile.liked.clone(),
+                },
+            };
+        };
+        self.finish(&text, *outcome, &mut profile, io, started, &tx);
+    }
+
+    /// What the turn starts from: the rules parse of `text` as a draft,
+    /// the conversation so far, and the prompts, rendered.
+    fn turn_setup(&self, text: &str, profile: &Profile, tx: &UnboundedSender<Event>) -> TurnSetup {
+        let inner = &self.inner;
         let draft = rules::parse(
-            &text,
+            text,
             &inner.vocab,
             inner.recall.as_ref(),
             self.state.last_list.len(),
         );
+        // Feedback on the list goes on with the request, whatever words a
+        // model puts in the plan's intent.
+        let mut cues = rules::cues(text, &inner.vocab);
+        cues.refine |= draft.feedback != crate::plan::Feedback::None;
         let plan_context = PlanContext {
             last_shown: self
                 .state
@@ -274,368 +307,190 @@ impl Session {
                 .map(|i| self.title(*i))
                 .collect(),
             state: self.state.clone(),
-            cues: {
-                // Feedback on the list goes on with the request, whatever
-                // words a model puts in the plan's intent.
-                let mut c = rules::cues(&text, &inner.vocab);
-                c.refine |= draft.feedback != crate::plan::Feedback::None;
-                c
+            cues,
+        };
+        let [plan_system, step_system, plan_request, step_request] =
+            match self.render_prompts(text, &draft, &plan_context.last_shown, profile) {
+                Ok(x) => x,
+                Err(e) => {
+                    report(tx, e.to_string());
+                    Default::default()
+                }
+            };
+        TurnSetup {
+            mode: match &inner.controller {
+                Controller::Rules => Mode::Rules,
+                Controller::Model { strategy, .. } => Mode::Model(*strategy),
             },
-        };
-        let lines = self.profile_lines(&profile);
-        let system = SystemContext {
-            catalog: inner.catalog.name().to_owned(),
-            genres: inner.vocab.genres().to_vec(),
-        };
-        let request = |draft: Option<String>| RequestContext {
-            last_shown: plan_context.last_shown.clone(),
-            profile: lines.clone(),
-            draft,
-            text: text.clone(),
-        };
-        let p = &inner.prompts;
-        let rendered = (|| -> Result<[String; 4]> {
-            Ok([
-                p.render("plan.j2", &system)?,
-                p.render("system.j2", &system)?,
-                p.render(
-                    "request.j2",
-                    &request(Some(serde_json::to_string(&draft).unwrap_or_default())),
-                )?,
-                p.render("request.j2", &request(None))?,
-            ])
-        })();
-        let [plan_system, step_system, plan_request, step_request] = match rendered {
-            Ok(x) => x,
-            Err(e) => {
-                send(
-                    &tx,
-                    Event::Error {
-                        message: e.to_string(),
-                    },
-                );
-                Default::default()
-            }
-        };
-        let (mode, model) = match &inner.controller {
-            Controller::Rules => (Mode::Rules, None),
-            Controller::Model { model, strategy } => {
-                (Mode::Model(*strategy), Some(Arc::clone(model)))
-            }
-        };
-        let setup = TurnSetup {
-            mode,
-            user_text: text.clone(),
             history: self.history.clone(),
             draft,
             plan_context,
-            known: Arc::new(KnownCatalog(Arc::clone(&inner))),
+            known: Arc::new(KnownCatalog(Arc::clone(inner))),
             plan_system,
             step_system,
             plan_request,
             step_request,
+            tools: inner.tools.specs(),
             max_steps: inner.config.max_steps,
             model_answer: inner.config.model_answer,
             options: inner.config.options.clone(),
+        }
+    }
+
+    /// The system prompts and requests of both strategies: plan first's
+    /// (with the draft) and step by step's.
+    fn render_prompts(
+        &self,
+        text: &str,
+        draft: &Plan,
+        last_shown: &[String],
+        profile: &Profile,
+    ) -> Result<[String; 4]> {
+        let inner = &self.inner;
+        let system = SystemContext {
+            catalog: inner.catalog.name().to_owned(),
+            genres: inner.vocab.genres().to_vec(),
         };
-        let mut machine = Machine::new(setup, Arc::clone(&inner.prompts));
-        let mut bus = Bus::default();
-        let mut history: Vec<ItemId> = match &self.ranker_log {
+        let lines = self.profile_lines(profile);
+        let request = |draft: Option<String>| RequestContext {
+            last_shown: last_shown.to_vec(),
+            profile: lines.clone(),
+            draft,
+            text: text.to_owned(),
+        };
+        let p = &inner.prompts;
+        Ok([
+            p.render("plan.j2", &system)?,
+            p.render("system.j2", &system)?,
+            p.render(
+                "request.j2",
+                &request(Some(serde_json::to_string(draft).unwrap_or_default())),
+            )?,
+            p.render("request.j2", &request(None))?,
+        ])
+    }
+
+    /// The positives the ranker starts from: the log given for an
+    /// evaluation, or the catalog user's.
+    fn ranker_history(&self) -> Vec<ItemId> {
+        match &self.ranker_log {
             Some(log) => log.clone(),
             None => self
                 .catalog_user
-                .and_then(|u| inner.histories.get(u.index()))
+                .and_then(|u| self.inner.histories.get(u.index()))
                 .cloned()
                 .unwrap_or_default(),
-        };
-        // Tool errors go to the model and the trace, never to the user.
-        let mut tool_errors = 0usize;
-        let mut input = Input::Start;
-        let answer = loop {
-            let step = match machine.next_step(input) {
-                Ok(s) => s,
-                Err(e) => {
-                    send(
-                        &tx,
-                        Event::Error {
-                            message: e.to_string(),
-                        },
-                    );
-                    break None;
-                }
-            };
-            match step {
-                Step::Done(text) => break text,
-                Step::CallModel { purpose, request } => {
-                    let reply = match &model {
-                        Some(m) => call_model(m.as_ref(), purpose, request, &tx, &mut trace).await,
-                        None => Err("no model".to_owned()),
-                    };
-                    input = Input::Model(reply);
-                }
-                Step::CallTools(calls) => {
-                    // What the conversation set aside (seen, rejected) is
-                    // never a candidate: the state after this turn's update.
-                    let never = machine
-                        .state()
-                        .map_or_else(|| self.state.never_again(), |(s, _)| s.never_again());
-                    let mut results = Vec::with_capacity(calls.len());
-                    for call in calls {
-                        send(&tx, Event::ToolCall { call: call.clone() });
-                        for i in &profile.liked {
-                            if !history.contains(i) {
-                                history.push(*i);
-                            }
-                        }
-                        let mut ctx = Ctx {
-                            inner: &inner,
-                            user: &self.user,
-                            catalog_user: self.catalog_user,
-                            profile: &mut profile,
-                            history: history.clone(),
-                            session_excluded: &never,
-                            bus: &mut bus,
-                        };
-                        let (result, tt) = tools::dispatch(&mut ctx, &call).await;
-                        let ranked = (call.name == RankCandidates::NAME && result.is_ok())
-                            .then(|| item_lines(&tools::recommendations(&ctx)));
-                        if result.is_err() {
-                            tool_errors += 1;
-                        }
-                        send(
-                            &tx,
-                            Event::ToolResult {
-                                name: tt.name.clone(),
-                                ok: tt.ok,
-                                summary: tt.summary.clone(),
-                            },
-                        );
-                        trace.tools_micros += tt.micros;
-                        trace.tool_calls.push(tt);
-                        results.push(ToolMessage {
-                            content: tools::result_content(&result),
-                            call,
-                            ranked,
-                        });
+        }
+    }
+
+    /// Runs a [`ToolRun`] on the bus it lends. The conversation's calls
+    /// are shown as events and answered to the controller; a quiet run is
+    /// only traced.
+    async fn run_tools(
+        &self,
+        run: ToolRun,
+        profile: &mut Profile,
+        io: &mut TurnIo,
+        tx: &UnboundedSender<Event>,
+    ) -> Input {
+        let inner = &self.inner;
+        let mut bus = run.bus;
+        let mut results = Vec::new();
+        for call in run.calls {
+            if !run.quiet {
+                send(tx, Event::ToolCall { call: call.clone() });
+                // Items liked so far in this turn join the ranker's history.
+                for i in &profile.liked {
+                    if !io.history.contains(i) {
+                        io.history.push(*i);
                     }
-                    input = Input::Tools(results);
                 }
             }
-        };
-
-        let (next_state, changes) = machine
-            .state()
-            .cloned()
-            .unwrap_or_else(|| (self.state.clone(), Vec::new()));
-        let never = next_state.never_again();
-        // Whatever the controller did, the answer stands on a ranked list
-        // when there are candidates.
-        if bus.ranked.is_empty() && !bus.candidates.is_empty() {
-            let call = recagent_llm::ToolCall {
-                id: "call_final_rank".into(),
-                name: RankCandidates::NAME.into(),
-                arguments: serde_json::json!({}),
-            };
             let mut ctx = Ctx {
-                inner: &inner,
+                inner,
                 user: &self.user,
                 catalog_user: self.catalog_user,
-                profile: &mut profile,
-                history: history.clone(),
-                session_excluded: &never,
+                profile: &mut *profile,
+                history: io.history.clone(),
+                session_excluded: &run.exclude,
                 bus: &mut bus,
             };
-            let (_, tt) = tools::dispatch(&mut ctx, &call).await;
-            trace.tools_micros += tt.micros;
-            trace.tool_calls.push(tt);
-        }
-        // Nothing found is never a dead end: too short a list loosens the
-        // request's weakest constraint, step by step, and says so.
-        let mut relaxed: Vec<String> = Vec::new();
-        let mut answer = answer;
-        let exact = bus.ranked.len();
-        if bus.ranked.len() < MIN_LIST
-            && let Some(request) = machine.standing_request().cloned()
-        {
-            let plan_context = PlanContext {
-                last_shown: self
-                    .state
-                    .last_list
-                    .iter()
-                    .map(|i| self.title(*i))
-                    .collect(),
-                ..PlanContext::default()
-            };
-            let mut plan = request;
-            let mut widened = false;
-            let mut steps: Vec<String> = Vec::new();
-            while bus.ranked.len() < MIN_LIST {
-                let Some((looser, why)) = relax(&plan, widened) else {
-                    break;
-                };
-                widened |= looser.year_min != plan.year_min || looser.year_max != plan.year_max;
-                plan = looser;
-                let mut try_bus = Bus::default();
-                for call in plan_calls(&plan, &plan_context)
-                    .into_iter()
-                    .filter(|c| c.name != tools::RememberPreference::NAME)
-                {
-                    let mut ctx = Ctx {
-                        inner: &inner,
-                        user: &self.user,
-                        catalog_user: self.catalog_user,
-                        profile: &mut profile,
-                        history: history.clone(),
-                        session_excluded: &never,
-                        bus: &mut try_bus,
-                    };
-                    let (_, tt) = tools::dispatch(&mut ctx, &call).await;
-                    trace.tools_micros += tt.micros;
-                    trace.tool_calls.push(tt);
-                }
-                steps.push(why);
-                // What fit exactly stays first; the looser search fills in.
-                for s in bus.ranked.iter().rev() {
-                    try_bus.ranked.retain(|t| t.item != s.item);
-                    try_bus.ranked.insert(0, *s);
-                    if let Some(o) = bus.origin.get(&s.item) {
-                        try_bus.origin.insert(s.item, *o);
-                    }
-                }
-                try_bus
-                    .ranked
-                    .truncate(tools::DEFAULT_K.max(bus.ranked.len()));
-                for s in &bus.seeds {
-                    if !try_bus.seeds.contains(s) {
-                        try_bus.seeds.push(*s);
-                    }
-                }
-                if try_bus.ranked.len() > bus.ranked.len() {
-                    bus = try_bus;
-                    // What was loosened to reach this list.
-                    relaxed.clone_from(&steps);
-                    // A model's words were about the stricter list.
-                    answer = None;
-                }
+            let (result, tt) = inner.tools.dispatch(&mut ctx, &call).await;
+            io.trace.tools_micros += tt.micros;
+            if run.quiet {
+                io.trace.tool_calls.push(tt);
+                continue;
             }
+            let ranked = (call.name == RankCandidates::NAME && result.is_ok())
+                .then(|| item_lines(&tools::recommendations(&ctx)));
+            // Tool errors go to the model and the trace, never to the user.
+            if result.is_err() {
+                io.tool_errors += 1;
+            }
+            send(
+                tx,
+                Event::ToolResult {
+                    name: tt.name.clone(),
+                    ok: tt.ok,
+                    summary: tt.summary.clone(),
+                },
+            );
+            io.trace.tool_calls.push(tt);
+            results.push(ToolMessage {
+                content: tools::result_content(&result),
+                call,
+                ranked,
+            });
         }
+        Input::Tools { results, bus }
+    }
+
+    /// Writes the answer from the outcome, keeps the conversation for the
+    /// next turn, and sends the turn's last events.
+    fn finish(
+        &mut self,
+        text: &str,
+        mut outcome: Outcome,
+        profile: &mut Profile,
+        io: TurnIo,
+        started: Instant,
+        tx: &UnboundedSender<Event>,
+    ) {
+        if let Some(e) = outcome.error.take() {
+            report(tx, e);
+        }
+        let inner = Arc::clone(&self.inner);
         let ctx = Ctx {
             inner: &inner,
             user: &self.user,
             catalog_user: self.catalog_user,
-            profile: &mut profile,
-            history,
-            session_excluded: &never,
-            bus: &mut bus,
+            profile,
+            history: io.history,
+            session_excluded: &[],
+            bus: &mut outcome.bus,
         };
         let items = tools::recommendations(&ctx);
-        let seeds: Vec<ItemId> = ctx.bus.seeds.clone();
-        let allowed: Vec<ItemId> = items
-            .iter()
-            .map(|r| r.id)
-            .chain(seeds.iter().copied())
-            .chain(ctx.bus.excluded.iter().copied())
-            .chain(ctx.profile.liked.iter().copied())
-            .collect();
-        let filter_words = filter_words(&ctx.bus.filter);
-        let cold = ctx.bus.for_you_cold
-            && items.iter().any(|r| {
-                matches!(
-                    ctx.bus.origin.get(&r.id),
-                    Some(crate::bus::Origin::ForYou { cold: true })
-                )
-            });
         drop(ctx);
-        let mut notes: Vec<String> = relaxed.clone();
-        if items.is_empty() {
-            // Never an error text: a question the user can answer.
-            notes.push(
-                "I could not find a film that fits all of that. Could you name a film you liked, or loosen a genre or the years?"
-                    .into(),
-            );
-            if tool_errors > 0 {
-                tracing::debug!(
-                    tool_errors,
-                    "the turn's tools failed; the user was asked instead"
-                );
-            }
-        }
-        if cold {
-            notes.push(
-                "I know nothing of your taste yet, so these are the most popular films that fit; tell me one you liked and I will go from there."
-                    .into(),
+        if items.is_empty() && io.tool_errors > 0 {
+            tracing::debug!(
+                tool_errors = io.tool_errors,
+                "the turn's tools failed; the user was asked instead"
             );
         }
-        let opening_line = match machine.standing_request() {
-            Some(r) if !items.is_empty() => opening(r, &relaxed, items.len(), exact, cold),
-            _ => String::new(),
-        };
-        let reply = |notes: &[String], intro: Option<String>| {
-            inner
-                .prompts
-                .render(
-                    "reply.j2",
-                    &ReplyContext {
-                        intro,
-                        items: item_lines(&items),
-                        seeds: seeds
-                            .iter()
-                            .map(|s| recagent_core::display_title(&self.title(*s)))
-                            .collect(),
-                        filters: filter_words.clone(),
-                        opening: opening_line.clone(),
-                        notes: notes.to_vec(),
-                    },
-                )
-                .unwrap_or_else(|e| {
-                    tracing::warn!("reply.j2: {e}");
-                    "Here is what I found:".into()
-                })
-        };
-        let answer = match answer {
-            Some(text) => {
-                let off = rules::off_list(&text, inner.recall.as_ref(), &inner.vocab, &allowed);
-                if off.is_empty() {
-                    reply(&notes, Some(text.trim().to_owned()))
-                } else {
-                    trace.repairs += 1;
-                    tracing::debug!(?off, "answer named items off the list; repaired");
-                    reply(&notes, None)
-                }
-            }
-            None => reply(&notes, None),
-        };
-        let (corrected, replaced) = machine.checks();
-        trace.plan_corrected = corrected;
-        trace.plan_replaced = replaced;
-        trace.relaxed = relaxed;
-        trace.model_failures = machine.failures();
-        trace.fallback = machine.fell_back();
-        trace.stages = bus.stages.clone();
-        trace.ranker_history = bus.ranker_history.iter().copied().collect();
+        let answer = self.reply(&outcome, &items);
+        let mut trace = io.trace;
+        trace.repairs = outcome.repairs;
+        trace.plan_corrected = outcome.plan_corrected;
+        trace.plan_replaced = outcome.plan_replaced;
+        trace.relaxed = outcome.relaxed;
+        trace.model_failures = outcome.model_failures;
+        trace.fallback = outcome.fallback;
+        trace.stages = outcome.bus.stages.clone();
+        trace.ranker_history = outcome.bus.ranker_history.iter().copied().collect();
         trace.total_micros = micros(started);
-
-        // The conversation for the next turn, in this process and the next.
-        let mut next_state = next_state;
-        if !items.is_empty() {
-            next_state.last_list = items.iter().map(|r| r.id).collect();
-        }
-        self.state = next_state;
-        match serde_json::to_string(&self.state) {
-            Ok(json) => {
-                if let Err(e) = inner.memory.save_conversation(&self.user, &json) {
-                    send(
-                        &tx,
-                        Event::Error {
-                            message: format!("the conversation could not be saved: {e}"),
-                        },
-                    );
-                }
-            }
-            Err(e) => tracing::warn!("the conversation state does not serialise: {e}"),
-        }
+        self.keep(outcome.state, tx);
         trace.state = Some(self.state.clone());
-        trace.state_changes = changes;
+        trace.state_changes = outcome.changes;
         self.history.push(Message::user(text));
         self.history.push(Message::assistant(answer.clone()));
         let keep = inner.config.history_messages;
@@ -643,122 +498,75 @@ impl Session {
             self.history.drain(..self.history.len() - keep);
         }
         send(
-            &tx,
+            tx,
             Event::Candidates {
                 items: items.clone(),
             },
         );
         send(
-            &tx,
+            tx,
             Event::Answer(Box::new(Turn {
                 answer,
                 items,
                 trace,
-                plan: machine.plan().cloned(),
-                pool: bus.pool.clone(),
+                plan: outcome.plan,
+                pool: outcome.bus.pool,
             })),
         );
     }
-}
 
-/// A genre as a word before "films": "animated", "crime", "sci-fi".
-fn genre_word(g: &str) -> String {
-    match recagent_core::genre_key(g).as_str() {
-        "animation" => "animated".into(),
-        "children's" | "childrens" => "children's".into(),
-        "documentary" => "documentary".into(),
-        other => other.to_owned(),
-    }
-}
-
-/// A preferred genre as the mood it was likely asked as: "funny".
-fn mood_word(g: &str) -> String {
-    match recagent_core::genre_key(g).as_str() {
-        "comedy" => "funny".into(),
-        "horror" => "scary".into(),
-        "romance" => "romantic".into(),
-        "thriller" => "suspenseful".into(),
-        "action" => "action-packed".into(),
-        _ => genre_word(g),
-    }
-}
-
-/// The sentence that says what the list is: "Here are 10 crime films from
-/// 1980 on, like The Godfather:". A request the list had to be relaxed
-/// for is described by the relaxation notes instead of its constraints.
-/// `exact` is how many of the `n` items fit before anything was loosened.
-pub fn opening(request: &Plan, relaxed: &[String], n: usize, exact: usize, cold: bool) -> String {
-    let count = if n == 1 {
-        "is one".to_owned()
-    } else {
-        format!("are {n}")
-    };
-    if !relaxed.is_empty() {
-        return match exact {
-            0 => format!("Nothing fit every part of that; here {count} that come close:"),
-            1 => format!("Here {count}: the first fits exactly, the rest come close:"),
-            e => format!("Here {count}: the first {e} fit exactly, the rest come close:"),
+    /// The answer: the model's grounded words or the template's opening,
+    /// then the list and the notes.
+    fn reply(&self, outcome: &Outcome, items: &[Recommendation]) -> String {
+        let context = ReplyContext {
+            intro: outcome.intro.clone(),
+            items: item_lines(items),
+            seeds: outcome
+                .bus
+                .seeds
+                .iter()
+                .map(|s| recagent_core::display_title(&self.title(*s)))
+                .collect(),
+            filters: filter_words(&outcome.bus.filter),
+            opening: outcome.opening.clone(),
+            notes: outcome.notes.clone(),
         };
+        self.inner
+            .prompts
+            .render("reply.j2", &context)
+            .unwrap_or_else(|e| {
+                tracing::warn!("reply.j2: {e}");
+                "Here is what I found:".into()
+            })
     }
-    let mut what = String::new();
-    if !request.genres.is_empty() {
-        let g: Vec<String> = request.genres.iter().map(|g| genre_word(g)).collect();
-        what.push_str(&g.join(" "));
-        what.push(' ');
+
+    /// The conversation for the next turn, in this process and the next.
+    fn keep(&mut self, state: DialogueState, tx: &UnboundedSender<Event>) {
+        self.state = state;
+        match serde_json::to_string(&self.state) {
+            Ok(json) => {
+                if let Err(e) = self.inner.memory.save_conversation(&self.user, &json) {
+                    report(tx, format!("the conversation could not be saved: {e}"));
+                }
+            }
+            Err(e) => tracing::warn!("the conversation state does not serialise: {e}"),
+        }
     }
-    what.push_str(if n == 1 { "film" } else { "films" });
-    if request.genres.is_empty() && !request.prefer_genres.is_empty() {
-        let g: Vec<String> = request
-            .prefer_genres
-            .iter()
-            .map(|g| genre_word(g))
-            .collect();
-        what = format!("{} {what}", g.join(" or "));
-    }
-    let mut tail: Vec<String> = Vec::new();
-    match (request.year_min, request.year_max) {
-        (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
-        (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
-        (Some(a), Some(b)) => tail.push(format!("from {a} to {b}")),
-        (Some(a), None) => tail.push(format!("from {a} on")),
-        (None, Some(b)) => tail.push(format!("up to {b}")),
-        (None, None) => {}
-    }
-    if !request.avoid_genres.is_empty() {
-        let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_word(g)).collect();
-        tail.push(format!("with no {}", g.join(" or ")));
-    }
-    let mut line = format!("Here {count} {what}");
-    if !tail.is_empty() {
-        line.push(' ');
-        line.push_str(&tail.join(" "));
-    }
-    if !request.genres.is_empty() && !request.prefer_genres.is_empty() {
-        let g: Vec<String> = request.prefer_genres.iter().map(|g| mood_word(g)).collect();
-        line.push_str(&format!(", {} ones first", g.join(" or ")));
-    }
-    if !request.liked_titles.is_empty() {
-        let t: Vec<String> = request
-            .liked_titles
-            .iter()
-            .map(|t| recagent_core::display_title(t))
-            .collect();
-        let sep = if tail.is_empty() && request.prefer_genres.is_empty() {
-            " "
-        } else {
-            ", "
-        };
-        line.push_str(&format!("{sep}like {}", t.join(" and ")));
-    } else if cold {
-        line.push_str(" that many people liked");
-    } else if request.genres.is_empty()
-        && request.prefer_genres.is_empty()
-        && request.intent.trim().is_empty()
-    {
-        line.push_str(" picked for you from what you watched");
-    }
-    line.push(':');
-    line
+}
+
+/// What the driver keeps while a turn runs: the trace, the ranker's
+/// history, and the count of failed tools.
+#[derive(Debug)]
+struct TurnIo {
+    trace: TurnTrace,
+    /// The catalog's positives for the user, then the profile's likes.
+    history: Vec<ItemId>,
+    tool_errors: usize,
+}
+
+/// Something outside the model's reach failed; the turn goes on.
+fn report(tx: &UnboundedSender<Event>, message: String) {
+    send(tx, Event::Error { message });
 }
 
 /// What a model's plan is checked against: the catalog's genres and
@@ -773,35 +581,6 @@ impl Known for KnownCatalog {
     fn title(&self, title: &str) -> bool {
         self.0.resolve_title(title).ok().flatten().is_some()
     }
-}
-
-fn item_lines(items: &[Recommendation]) -> Vec<ItemLine> {
-    items
-        .iter()
-        .map(|r| ItemLine {
-            title: fence(&r.title, 120),
-            year: r.year,
-            reason: r.reason.clone(),
-        })
-        .collect()
-}
-
-fn filter_words(f: &recagent_core::Filter) -> Vec<String> {
-    let mut out = Vec::new();
-    if !f.genres_any.is_empty() {
-        out.push(f.genres_any.join(" or "));
-    }
-    match (f.year_min, f.year_max) {
-        (Some(a), Some(b)) if a == b => out.push(format!("{a}")),
-        (Some(a), Some(b)) => out.push(format!("{a}–{b}")),
-        (Some(a), None) => out.push(format!("from {a}")),
-        (None, Some(b)) => out.push(format!("up to {b}")),
-        (None, None) => {}
-    }
-    if !f.genres_none.is_empty() {
-        out.push(format!("no {}", f.genres_none.join(", no ")));
-    }
-    out
 }
 
 /// One model call, streamed: answer text goes out as it comes.

@@ -101,63 +101,17 @@ impl DialogueState {
     /// [`Self::last_list`], for feedback that names a position. Returns the
     /// new state, the plan the executor runs (the whole request as it now
     /// stands), and what changed.
-    pub fn apply(&self, plan: &Plan, cues: &Cues, last_titles: &[String]) -> (Self, Plan, Changes) {
+    pub(crate) fn apply(
+        &self,
+        plan: &Plan,
+        cues: &Cues,
+        last_titles: &[String],
+    ) -> (Self, Plan, Changes) {
         let mut s = self.clone();
         let mut changes = Changes::new();
         s.turns += 1;
-        let title_at = |p: Option<u8>| -> Option<String> {
-            let pos = p.map_or(0, |p| usize::from(p.max(1)) - 1);
-            last_titles
-                .get(pos.min(last_titles.len().saturating_sub(1)))
-                .cloned()
-        };
         let mut seen_titles = plan.seen_titles.clone();
-
-        // Feedback on the last list.
-        match plan.feedback {
-            Feedback::SeenIt => {
-                if let Some(id) = s.at(plan.feedback_position) {
-                    add_id(&mut s.seen, id);
-                    changes.push("one item of the last list is seen".into());
-                }
-                seen_titles.extend(title_at(plan.feedback_position));
-            }
-            Feedback::SeenAll => {
-                for id in s.last_list.clone() {
-                    add_id(&mut s.seen, id);
-                }
-                seen_titles.extend(last_titles.iter().cloned());
-                changes.push("the last list is seen".into());
-            }
-            Feedback::SomethingElse => {
-                for id in s.last_list.clone() {
-                    add_id(&mut s.excluded, id);
-                }
-                changes.push("the last list is set aside".into());
-            }
-            Feedback::Disliked => {
-                if let Some(id) = s.at(plan.feedback_position) {
-                    add_id(&mut s.excluded, id);
-                    changes.push("one item of the last list is rejected".into());
-                }
-            }
-            Feedback::MoreLike => {
-                if let Some(t) = title_at(plan.feedback_position) {
-                    changes.push(format!("anchor → {t}"));
-                    s.anchors = vec![t];
-                }
-            }
-            Feedback::Liked | Feedback::None => {}
-        }
-        s.last_feedback = plan.feedback;
-        if cues.something_else && plan.feedback != Feedback::SomethingElse {
-            for id in s.last_list.clone() {
-                if !s.seen.contains(&id) {
-                    add_id(&mut s.excluded, id);
-                }
-            }
-            changes.push("the rest of the last list is set aside".into());
-        }
+        seen_titles.extend(s.take_feedback(plan, cues, last_titles, &mut changes));
 
         let new_anchors: Vec<String> = plan
             .liked_titles
@@ -167,18 +121,14 @@ impl DialogueState {
             .collect();
         // Genres the words only allow again ("horror is fine") are not
         // asked for.
-        let wanted: Vec<String> = plan
-            .genres
-            .iter()
-            .filter(|g| !cues.allow_genres.contains(g))
-            .cloned()
-            .collect();
-        let preferred: Vec<String> = plan
-            .prefer_genres
-            .iter()
-            .filter(|g| !cues.allow_genres.contains(g))
-            .cloned()
-            .collect();
+        let not_allowed = |gs: &[String]| -> Vec<String> {
+            gs.iter()
+                .filter(|g| !cues.allow_genres.contains(g))
+                .cloned()
+                .collect()
+        };
+        let wanted = not_allowed(&plan.genres);
+        let preferred = not_allowed(&plan.prefer_genres);
         // When does a turn start over? A new film to be like, where one
         // stands, starts over unless "also"; a new kind of film or new
         // words, where no film stands, start over unless the words refine
@@ -205,72 +155,9 @@ impl DialogueState {
             s.anchors.clear();
             s.intent.clear();
         }
-
-        // Removals.
-        if cues.clear_years && (s.year_min.is_some() || s.year_max.is_some()) {
-            s.year_min = None;
-            s.year_max = None;
-            changes.push("any year".into());
-        }
-        if cues.clear_genres && !(s.hard_genres.is_empty() && s.soft_genres.is_empty()) {
-            s.hard_genres.clear();
-            s.soft_genres.clear();
-            changes.push("any genre".into());
-        }
-        for g in &cues.allow_genres {
-            if s.avoid_genres.contains(g) {
-                s.avoid_genres.retain(|x| x != g);
-                changes.push(format!("{g} allowed again"));
-            }
-        }
-
-        // Genres: a replacement ("actually, a comedy") or an addition.
-        if cues.replace_genres && !(wanted.is_empty() && preferred.is_empty()) {
-            s.hard_genres.clone_from(&wanted);
-            s.soft_genres.clone_from(&preferred);
-            changes.push("genres replaced".into());
-        } else {
-            if add_all(&mut s.hard_genres, &wanted) {
-                changes.push(format!("wants {}", wanted.join(", ")));
-            }
-            if add_all(&mut s.soft_genres, &preferred) {
-                changes.push(format!("prefers {}", preferred.join(", ")));
-            }
-        }
-        s.soft_genres.retain(|g| !s.hard_genres.contains(g));
-        // What is asked for now wins over an earlier "no".
-        s.avoid_genres
-            .retain(|g| !wanted.contains(g) && !preferred.contains(g));
-        let mut avoid: Vec<String> = plan.avoid_genres.clone();
-        add_all(&mut avoid, &plan.never_genres);
-        if add_all(&mut s.avoid_genres, &avoid) {
-            changes.push(format!("avoids {}", avoid.join(", ")));
-        }
-        s.hard_genres.retain(|g| !s.avoid_genres.contains(g));
-        s.soft_genres.retain(|g| !s.avoid_genres.contains(g));
-
-        // Years: a bound given replaces the one standing; a bound that
-        // would cross the other one drops it.
-        if let Some(lo) = plan.year_min {
-            s.year_min = Some(lo);
-            if plan.year_max.is_none() && s.year_max.is_some_and(|hi| hi < lo) {
-                s.year_max = None;
-            }
-            changes.push(format!("from {lo}"));
-        }
-        if let Some(hi) = plan.year_max {
-            s.year_max = Some(hi);
-            if plan.year_min.is_none() && s.year_min.is_some_and(|lo| lo > hi) {
-                s.year_min = None;
-            }
-            changes.push(format!("up to {hi}"));
-        }
-        if let (Some(lo), Some(hi)) = (s.year_min, s.year_max)
-            && lo > hi
-        {
-            s.year_min = Some(hi);
-            s.year_max = Some(lo);
-        }
+        s.take_removals(cues, &mut changes);
+        s.take_genres(plan, &wanted, &preferred, cues, &mut changes);
+        s.take_years(plan, &mut changes);
 
         // Anchors: new titles replace the old unless "also".
         if !new_anchors.is_empty() {
@@ -300,6 +187,150 @@ impl DialogueState {
             feedback_position: plan.feedback_position,
         };
         (s, effective, changes)
+    }
+
+    /// Feedback on the last list: what is seen, set aside or rejected, and
+    /// the anchor "more like the second one" names. Returns the titles
+    /// the feedback says are seen.
+    fn take_feedback(
+        &mut self,
+        plan: &Plan,
+        cues: &Cues,
+        last_titles: &[String],
+        changes: &mut Changes,
+    ) -> Vec<String> {
+        let title_at = |p: Option<u8>| -> Option<String> {
+            let pos = p.map_or(0, |p| usize::from(p.max(1)) - 1);
+            last_titles
+                .get(pos.min(last_titles.len().saturating_sub(1)))
+                .cloned()
+        };
+        let mut seen_titles = Vec::new();
+        match plan.feedback {
+            Feedback::SeenIt => {
+                if let Some(id) = self.at(plan.feedback_position) {
+                    add_id(&mut self.seen, id);
+                    changes.push("one item of the last list is seen".into());
+                }
+                seen_titles.extend(title_at(plan.feedback_position));
+            }
+            Feedback::SeenAll => {
+                for id in self.last_list.clone() {
+                    add_id(&mut self.seen, id);
+                }
+                seen_titles.extend(last_titles.iter().cloned());
+                changes.push("the last list is seen".into());
+            }
+            Feedback::SomethingElse => {
+                for id in self.last_list.clone() {
+                    add_id(&mut self.excluded, id);
+                }
+                changes.push("the last list is set aside".into());
+            }
+            Feedback::Disliked => {
+                if let Some(id) = self.at(plan.feedback_position) {
+                    add_id(&mut self.excluded, id);
+                    changes.push("one item of the last list is rejected".into());
+                }
+            }
+            Feedback::MoreLike => {
+                if let Some(t) = title_at(plan.feedback_position) {
+                    changes.push(format!("anchor → {t}"));
+                    self.anchors = vec![t];
+                }
+            }
+            Feedback::Liked | Feedback::None => {}
+        }
+        self.last_feedback = plan.feedback;
+        if cues.something_else && plan.feedback != Feedback::SomethingElse {
+            for id in self.last_list.clone() {
+                if !self.seen.contains(&id) {
+                    add_id(&mut self.excluded, id);
+                }
+            }
+            changes.push("the rest of the last list is set aside".into());
+        }
+        seen_titles
+    }
+
+    /// Removals: "any year", "any genre", "horror is fine".
+    fn take_removals(&mut self, cues: &Cues, changes: &mut Changes) {
+        if cues.clear_years && (self.year_min.is_some() || self.year_max.is_some()) {
+            self.year_min = None;
+            self.year_max = None;
+            changes.push("any year".into());
+        }
+        if cues.clear_genres && !(self.hard_genres.is_empty() && self.soft_genres.is_empty()) {
+            self.hard_genres.clear();
+            self.soft_genres.clear();
+            changes.push("any genre".into());
+        }
+        for g in &cues.allow_genres {
+            if self.avoid_genres.contains(g) {
+                self.avoid_genres.retain(|x| x != g);
+                changes.push(format!("{g} allowed again"));
+            }
+        }
+    }
+
+    /// Genres: a replacement ("actually, a comedy") or an addition, and
+    /// what is avoided.
+    fn take_genres(
+        &mut self,
+        plan: &Plan,
+        wanted: &[String],
+        preferred: &[String],
+        cues: &Cues,
+        changes: &mut Changes,
+    ) {
+        if cues.replace_genres && !(wanted.is_empty() && preferred.is_empty()) {
+            self.hard_genres = wanted.to_vec();
+            self.soft_genres = preferred.to_vec();
+            changes.push("genres replaced".into());
+        } else {
+            if add_all(&mut self.hard_genres, wanted) {
+                changes.push(format!("wants {}", wanted.join(", ")));
+            }
+            if add_all(&mut self.soft_genres, preferred) {
+                changes.push(format!("prefers {}", preferred.join(", ")));
+            }
+        }
+        self.soft_genres.retain(|g| !self.hard_genres.contains(g));
+        // What is asked for now wins over an earlier "no".
+        self.avoid_genres
+            .retain(|g| !wanted.contains(g) && !preferred.contains(g));
+        let mut avoid: Vec<String> = plan.avoid_genres.clone();
+        add_all(&mut avoid, &plan.never_genres);
+        if add_all(&mut self.avoid_genres, &avoid) {
+            changes.push(format!("avoids {}", avoid.join(", ")));
+        }
+        self.hard_genres.retain(|g| !self.avoid_genres.contains(g));
+        self.soft_genres.retain(|g| !self.avoid_genres.contains(g));
+    }
+
+    /// Years: a bound given replaces the one standing; a bound that would
+    /// cross the other one drops it.
+    fn take_years(&mut self, plan: &Plan, changes: &mut Changes) {
+        if let Some(lo) = plan.year_min {
+            self.year_min = Some(lo);
+            if plan.year_max.is_none() && self.year_max.is_some_and(|hi| hi < lo) {
+                self.year_max = None;
+            }
+            changes.push(format!("from {lo}"));
+        }
+        if let Some(hi) = plan.year_max {
+            self.year_max = Some(hi);
+            if plan.year_min.is_none() && self.year_min.is_some_and(|lo| lo > hi) {
+                self.year_min = None;
+            }
+            changes.push(format!("up to {hi}"));
+        }
+        if let (Some(lo), Some(hi)) = (self.year_min, self.year_max)
+            && lo > hi
+        {
+            self.year_min = Some(hi);
+            self.year_max = Some(lo);
+        }
     }
 
     /// The state in a few words for the TUI and the trace: "crime · from

@@ -1,0 +1,142 @@
+//! What the answer says besides the list: the opening sentence that says
+//! what the list is, the filters in words, and the list as the prompts
+//! show it. Pure functions of the request and the list.
+
+use crate::Recommendation;
+use crate::plan::Plan;
+use crate::prompts::{ItemLine, fence};
+
+/// A genre as a word before "films": "animated", "crime", "sci-fi".
+fn genre_word(g: &str) -> String {
+    match recagent_core::genre_key(g).as_str() {
+        "animation" => "animated".into(),
+        "children's" | "childrens" => "children's".into(),
+        "documentary" => "documentary".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// A preferred genre as the mood it was likely asked as: "funny".
+fn mood_word(g: &str) -> String {
+    match recagent_core::genre_key(g).as_str() {
+        "comedy" => "funny".into(),
+        "horror" => "scary".into(),
+        "romance" => "romantic".into(),
+        "thriller" => "suspenseful".into(),
+        "action" => "action-packed".into(),
+        _ => genre_word(g),
+    }
+}
+
+/// The sentence that says what the list is: "Here are 10 crime films from
+/// 1980 on, like The Godfather:". A request the list had to be relaxed
+/// for is described by the relaxation notes instead of its constraints.
+/// `exact` is how many of the `n` items fit before anything was loosened.
+pub(crate) fn opening(
+    request: &Plan,
+    relaxed: &[String],
+    n: usize,
+    exact: usize,
+    cold: bool,
+) -> String {
+    let count = if n == 1 {
+        "is one".to_owned()
+    } else {
+        format!("are {n}")
+    };
+    if !relaxed.is_empty() {
+        return match exact {
+            0 => format!("Nothing fit every part of that; here {count} that come close:"),
+            1 => format!("Here {count}: the first fits exactly, the rest come close:"),
+            e => format!("Here {count}: the first {e} fit exactly, the rest come close:"),
+        };
+    }
+    let mut what = String::new();
+    if !request.genres.is_empty() {
+        let g: Vec<String> = request.genres.iter().map(|g| genre_word(g)).collect();
+        what.push_str(&g.join(" "));
+        what.push(' ');
+    }
+    what.push_str(if n == 1 { "film" } else { "films" });
+    if request.genres.is_empty() && !request.prefer_genres.is_empty() {
+        let g: Vec<String> = request
+            .prefer_genres
+            .iter()
+            .map(|g| genre_word(g))
+            .collect();
+        what = format!("{} {what}", g.join(" or "));
+    }
+    let mut tail: Vec<String> = Vec::new();
+    match (request.year_min, request.year_max) {
+        (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
+        (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
+        (Some(a), Some(b)) => tail.push(format!("from {a} to {b}")),
+        (Some(a), None) => tail.push(format!("from {a} on")),
+        (None, Some(b)) => tail.push(format!("up to {b}")),
+        (None, None) => {}
+    }
+    if !request.avoid_genres.is_empty() {
+        let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_word(g)).collect();
+        tail.push(format!("with no {}", g.join(" or ")));
+    }
+    let mut line = format!("Here {count} {what}");
+    if !tail.is_empty() {
+        line.push(' ');
+        line.push_str(&tail.join(" "));
+    }
+    if !request.genres.is_empty() && !request.prefer_genres.is_empty() {
+        let g: Vec<String> = request.prefer_genres.iter().map(|g| mood_word(g)).collect();
+        line.push_str(&format!(", {} ones first", g.join(" or ")));
+    }
+    if !request.liked_titles.is_empty() {
+        let t: Vec<String> = request
+            .liked_titles
+            .iter()
+            .map(|t| recagent_core::display_title(t))
+            .collect();
+        let sep = if tail.is_empty() && request.prefer_genres.is_empty() {
+            " "
+        } else {
+            ", "
+        };
+        line.push_str(&format!("{sep}like {}", t.join(" and ")));
+    } else if cold {
+        line.push_str(" that many people liked");
+    } else if request.genres.is_empty()
+        && request.prefer_genres.is_empty()
+        && request.intent.trim().is_empty()
+    {
+        line.push_str(" picked for you from what you watched");
+    }
+    line.push(':');
+    line
+}
+
+pub(crate) fn item_lines(items: &[Recommendation]) -> Vec<ItemLine> {
+    items
+        .iter()
+        .map(|r| ItemLine {
+            title: fence(&r.title, 120),
+            year: r.year,
+            reason: r.reason.clone(),
+        })
+        .collect()
+}
+
+pub(crate) fn filter_words(f: &recagent_core::Filter) -> Vec<String> {
+    let mut out = Vec::new();
+    if !f.genres_any.is_empty() {
+        out.push(f.genres_any.join(" or "));
+    }
+    match (f.year_min, f.year_max) {
+        (Some(a), Some(b)) if a == b => out.push(format!("{a}")),
+        (Some(a), Some(b)) => out.push(format!("{a}–{b}")),
+        (Some(a), None) => out.push(format!("from {a}")),
+        (None, Some(b)) => out.push(format!("up to {b}")),
+        (None, None) => {}
+    }
+    if !f.genres_none.is_empty() {
+        out.push(format!("no {}", f.genres_none.join(", no ")));
+    }
+    out
+}

@@ -1,0 +1,154 @@
+//! The filter policy: what a filter means for this user and this
+//! conversation (the request's genres and years, the profile's avoided
+//! genres, everything seen or rejected), and [`FilterCandidates`].
+
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use recagent_core::{Filter, Stage, StageTrace, genre_key};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, Tool, ToolError, ToolResult, micros};
+
+/// Arguments of `filter_candidates`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct FilterArgs {
+    /// Keep items with at least one of these genres.
+    pub genres: Vec<String>,
+    /// Keep items with every one of these genres.
+    pub require_genres: Vec<String>,
+    /// Drop items with any of these genres.
+    pub avoid_genres: Vec<String>,
+    /// Keep items released in or after this year.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year_min: Option<u16>,
+    /// Keep items released in or before this year.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year_max: Option<u16>,
+    /// Titles the user does not want (seen, named as unwanted).
+    pub exclude_titles: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct FilterCandidates;
+
+impl Tool for FilterCandidates {
+    const NAME: &'static str = "filter_candidates";
+    const DESCRIPTION: &'static str =
+        "Narrow the recalled candidates by genre and year, and drop titles the user does not want.";
+    type Args = FilterArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: FilterArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(std::future::ready(filter_candidates(ctx, args)))
+    }
+}
+
+impl Ctx<'_> {
+    /// A filter from a tool's genre and year arguments, genre names
+    /// resolved through the vocabulary.
+    pub(super) fn filter_of(
+        &self,
+        genres: &[String],
+        require: &[String],
+        avoid: &[String],
+        year_min: Option<u16>,
+        year_max: Option<u16>,
+    ) -> Result<Filter, ToolError> {
+        let resolve = |names: &[String]| -> Result<Vec<String>, ToolError> {
+            names
+                .iter()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| {
+                    self.inner.vocab.canonical(n).ok_or_else(|| {
+                        ToolError(format!(
+                            "unknown genre {n:?}; the catalog's genres are: {}",
+                            self.inner.vocab.genres().join(", ")
+                        ))
+                    })
+                })
+                .collect()
+        };
+        if let (Some(lo), Some(hi)) = (year_min, year_max)
+            && lo > hi
+        {
+            return Err(ToolError(format!(
+                "year_min {lo} is after year_max {hi}; swap them or drop one"
+            )));
+        }
+        Ok(Filter {
+            genres_any: resolve(genres)?,
+            genres_all: resolve(require)?,
+            genres_none: resolve(avoid)?,
+            year_min,
+            year_max,
+            ..Filter::default()
+        })
+    }
+
+    /// The bus filter plus everything that is never recommended: the
+    /// profile's avoided genres, seen and disliked items, this session's
+    /// rejections and this turn's exclusions.
+    pub(super) fn effective_filter(&self) -> Filter {
+        let mut f = self.bus.filter.clone();
+        for g in &self.profile.avoided_genres {
+            if let Some(c) = self.inner.vocab.canonical(g)
+                && !f.genres_none.contains(&c)
+            {
+                f.genres_none.push(c);
+            }
+        }
+        // A genre the user asks for now wins over an older "avoid".
+        f.genres_none.retain(|g| {
+            !f.genres_any
+                .iter()
+                .chain(&f.genres_all)
+                .any(|w| genre_key(w) == genre_key(g))
+        });
+        f.exclude = self.profile.excluded();
+        f.exclude.extend(self.session_excluded.iter().copied());
+        f.exclude.extend(self.bus.excluded.iter().copied());
+        f.exclude.sort_unstable();
+        f.exclude.dedup();
+        f
+    }
+}
+
+/// Drops candidates the effective filter rejects; records a Filter stage
+/// when it removed any.
+pub(super) fn apply_filter(ctx: &mut Ctx<'_>) {
+    let t = Instant::now();
+    let f = ctx.effective_filter();
+    let before = ctx.bus.candidates.len();
+    let catalog = &ctx.inner.catalog;
+    ctx.bus
+        .candidates
+        .retain(|s| catalog.item(s.item).is_some_and(|it| f.matches(it)));
+    if ctx.bus.candidates.len() != before {
+        ctx.bus.stages.push(StageTrace {
+            stage: Stage::Filter,
+            count_in: before,
+            count_out: ctx.bus.candidates.len(),
+            micros: micros(t),
+        });
+    }
+}
+
+fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
+    let f = ctx.filter_of(
+        &a.genres,
+        &a.require_genres,
+        &a.avoid_genres,
+        a.year_min,
+        a.year_max,
+    )?;
+    let ex = ctx.resolve_titles(&a.exclude_titles)?;
+    ctx.bus.narrow(&f);
+    ctx.bus.excluded.extend(ex);
+    let before = ctx.bus.candidates.len();
+    apply_filter(ctx);
+    let mut out = ctx.summary_content("filter", 0);
+    out.summary = format!("filter: {before} → {}", ctx.bus.candidates.len());
+    Ok(out)
+}

@@ -1,0 +1,191 @@
+//! Profile memory tools: [`RememberPreference`], [`ForgetPreference`] and
+//! [`ShowProfile`].
+
+use futures::future::BoxFuture;
+use recagent_memory::{Forget, GenrePreference, ItemFeedback};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Ctx, Tool, ToolError, ToolOutput, ToolResult};
+use crate::prompts::fence;
+
+/// Arguments of `remember_preference`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RememberArgs {
+    /// A fact about the user worth keeping, in one sentence.
+    pub fact: Option<String>,
+    pub liked_titles: Vec<String>,
+    pub disliked_titles: Vec<String>,
+    /// Titles the user has already seen.
+    pub seen_titles: Vec<String>,
+    pub liked_genres: Vec<String>,
+    /// Genres never to recommend.
+    pub avoided_genres: Vec<String>,
+}
+
+/// Arguments of `forget_preference`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ForgetArgs {
+    /// Titles whose likes, dislikes and seen marks to drop.
+    pub titles: Vec<String>,
+    /// Genres whose preference to drop.
+    pub genres: Vec<String>,
+    /// Ids of facts (from show_profile) to drop.
+    pub fact_ids: Vec<i64>,
+    /// Drop the whole profile.
+    pub everything: bool,
+}
+
+/// Arguments of `show_profile`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct NoArgs {}
+
+#[derive(Debug)]
+pub(crate) struct RememberPreference;
+#[derive(Debug)]
+pub(crate) struct ForgetPreference;
+#[derive(Debug)]
+pub(crate) struct ShowProfile;
+
+impl Tool for RememberPreference {
+    const NAME: &'static str = "remember_preference";
+    const DESCRIPTION: &'static str = "Store what the user likes, dislikes, has seen or never wants, for this and later sessions.";
+    type Args = RememberArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: RememberArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(std::future::ready(remember_preference(ctx, args)))
+    }
+}
+
+impl Tool for ForgetPreference {
+    const NAME: &'static str = "forget_preference";
+    const DESCRIPTION: &'static str = "Drop stored preferences, or the whole profile.";
+    type Args = ForgetArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: ForgetArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(std::future::ready(forget_preference(ctx, args)))
+    }
+}
+
+impl Tool for ShowProfile {
+    const NAME: &'static str = "show_profile";
+    const DESCRIPTION: &'static str = "Show what is stored about the user.";
+    type Args = NoArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, _: NoArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(std::future::ready(Ok(show_profile(ctx))))
+    }
+}
+
+fn memory_err(e: recagent_memory::Error) -> ToolError {
+    ToolError(format!("profile memory failed: {e}"))
+}
+
+fn refresh(ctx: &mut Ctx<'_>) -> Result<(), ToolError> {
+    *ctx.profile = ctx.inner.memory.profile(ctx.user).map_err(memory_err)?;
+    Ok(())
+}
+
+fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
+    let liked = ctx.resolve_titles(&a.liked_titles)?;
+    let disliked = ctx.resolve_titles(&a.disliked_titles)?;
+    let seen = ctx.resolve_titles(&a.seen_titles)?;
+    let canon = |gs: &[String]| -> Result<Vec<String>, ToolError> {
+        ctx.filter_of(gs, &[], &[], None, None)
+            .map(|f| f.genres_any)
+    };
+    let liked_g = canon(&a.liked_genres)?;
+    let avoided_g = canon(&a.avoided_genres)?;
+    let m = &ctx.inner.memory;
+    let mut stored = Vec::new();
+    if let Some(f) = a.fact.as_deref().filter(|f| !f.trim().is_empty()) {
+        m.add_fact(ctx.user, f).map_err(memory_err)?;
+        stored.push("a fact".to_owned());
+    }
+    for (ids, fb, what) in [
+        (&liked, ItemFeedback::Liked, "liked"),
+        (&disliked, ItemFeedback::Disliked, "disliked"),
+        (&seen, ItemFeedback::Seen, "seen"),
+    ] {
+        if !ids.is_empty() {
+            m.set_items(ctx.user, ids, fb).map_err(memory_err)?;
+            stored.push(format!("{what}: {}", ctx.titles(ids).join(", ")));
+        }
+    }
+    for (gs, p, what) in [
+        (&liked_g, GenrePreference::Liked, "liked genres"),
+        (&avoided_g, GenrePreference::Avoided, "avoided genres"),
+    ] {
+        for g in gs {
+            m.set_genre(ctx.user, g, p).map_err(memory_err)?;
+        }
+        if !gs.is_empty() {
+            stored.push(format!("{what}: {}", gs.join(", ")));
+        }
+    }
+    if stored.is_empty() {
+        return Err(ToolError(
+            "nothing to remember: fill at least one field".into(),
+        ));
+    }
+    // Seen and disliked items leave this turn's candidates too.
+    ctx.bus
+        .excluded
+        .extend(disliked.iter().chain(&seen).copied());
+    refresh(ctx)?;
+    Ok(ToolOutput {
+        summary: format!("remembered {}", stored.join("; ")),
+        content: json!({"ok": true, "remembered": stored}),
+    })
+}
+
+fn forget_preference(ctx: &mut Ctx<'_>, a: ForgetArgs) -> ToolResult {
+    let m = &ctx.inner.memory;
+    let mut n = 0;
+    if a.everything {
+        n += m.forget(ctx.user, &Forget::All).map_err(memory_err)?;
+    } else {
+        for id in ctx.resolve_titles(&a.titles)? {
+            n += m.forget(ctx.user, &Forget::Item(id)).map_err(memory_err)?;
+        }
+        for g in &a.genres {
+            let g = ctx.inner.vocab.canonical(g).unwrap_or_else(|| g.clone());
+            n += m.forget(ctx.user, &Forget::Genre(g)).map_err(memory_err)?;
+        }
+        for id in &a.fact_ids {
+            n += m.forget(ctx.user, &Forget::Fact(*id)).map_err(memory_err)?;
+        }
+    }
+    refresh(ctx)?;
+    Ok(ToolOutput {
+        summary: format!("forgot {n} records"),
+        content: json!({"ok": true, "forgotten": n}),
+    })
+}
+
+fn show_profile(ctx: &mut Ctx<'_>) -> ToolOutput {
+    let p = &*ctx.profile;
+    let content = json!({
+        "ok": true,
+        "facts": p.facts.iter().map(|f| json!({"id": f.id, "text": fence(&f.text, 200)})).collect::<Vec<_>>(),
+        "liked": ctx.titles(&p.liked),
+        "disliked": ctx.titles(&p.disliked),
+        "seen": p.seen.len(),
+        "liked_genres": p.liked_genres,
+        "avoided_genres": p.avoided_genres,
+    });
+    ToolOutput {
+        summary: format!(
+            "profile: {} facts, {} liked, {} disliked, {} seen",
+            p.facts.len(),
+            p.liked.len(),
+            p.disliked.len(),
+            p.seen.len()
+        ),
+        content,
+    }
+}

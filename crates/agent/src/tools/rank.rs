@@ -1,0 +1,337 @@
+//! Ranking: [`RankCandidates`], the final order (the ranker's score
+//! re-sorted by how well each item answers the request), and the reason
+//! the answer gives for each item.
+
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use recagent_core::{Catalog, Item, ItemId, Scored, Stage, StageTrace, display_title, genre_key};
+use recagent_ranker::{Funnel, FunnelConfig, UserContext};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::filter::apply_filter;
+use super::{Ctx, Tool, ToolError, ToolOutput, ToolResult, micros};
+use crate::Recommendation;
+use crate::bus::{Bus, Origin, SimilarWhy};
+use crate::prompts::fence;
+
+/// The default and largest length of a ranked list.
+pub(crate) const DEFAULT_K: usize = 10;
+pub(crate) const MAX_K: usize = 20;
+
+/// Arguments of `rank_candidates`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RankArgs {
+    /// How many to return (1 to 20, default 10).
+    pub k: Option<u8>,
+    /// Genres the user would enjoy: items with them come first among
+    /// equals.
+    pub prefer_genres: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RankCandidates;
+
+impl Tool for RankCandidates {
+    const NAME: &'static str = "rank_candidates";
+    const DESCRIPTION: &'static str = "Rank the candidates for this user with the recommendation model and return the top k with reasons.";
+    type Args = RankArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: RankArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(std::future::ready(rank_candidates(ctx, args)))
+    }
+}
+
+/// A one-line reason for an item that names the signal which put it on
+/// the list, and only that one: "like X" only for what a similarity to X
+/// recalled, "people who liked X often pick this next" only where the
+/// next-item model's weight from X is the largest.
+pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
+    let mut parts = match ctx.bus.origin.get(&it.id) {
+        Some(Origin::SimilarTo(s, why)) => ctx
+            .catalog()
+            .item(*s)
+            .map(|seed| similar_reason(it, seed, *why))
+            .unwrap_or_default(),
+        Some(Origin::ForYou { cold: true }) => vec!["popular with viewers".into()],
+        Some(Origin::ForYou { cold: false }) => vec![next_item_reason(ctx, it)],
+        Some(Origin::Search) | None => search_reason(ctx, it).into_iter().collect(),
+    };
+    if let Some(y) = it.year {
+        parts.push(format!("{y}"));
+    }
+    let liked: Vec<&String> = ctx
+        .profile
+        .liked_genres
+        .iter()
+        .filter(|g| it.genres.iter().any(|x| genre_key(x) == genre_key(g)))
+        .collect();
+    if let Some(g) = liked.first() {
+        parts.push(format!("you like {g}"));
+    }
+    parts.join(" · ")
+}
+
+/// Why an item recalled as similar to `seed` is on the list, by the
+/// signal that recalled it.
+fn similar_reason(it: &Item, seed: &Item, why: SimilarWhy) -> Vec<String> {
+    let name = fence(&display_title(&seed.title), 80);
+    let g: Vec<String> = it
+        .genres
+        .iter()
+        .filter(|g| seed.genres.iter().any(|x| genre_key(x) == genre_key(g)))
+        .cloned()
+        .collect();
+    match why {
+        SimilarWhy::Collaborative if !g.is_empty() => vec![
+            format!("{}, like {name}", g.join(" · ")),
+            format!("people who liked {name} liked it too"),
+        ],
+        SimilarWhy::Collaborative => vec![format!("people who liked {name} liked it too")],
+        SimilarWhy::Relations => vec![format!("shares cast or crew with {name}")],
+        // The vectors hold the item's text: on a catalog with little more
+        // than titles and genres, that is what the closeness is, and the
+        // reason says so.
+        SimilarWhy::Story if !g.is_empty() => vec![format!("{}, like {name}", g.join(" · "))],
+        SimilarWhy::Story => vec![format!("described much like {name}")],
+    }
+}
+
+/// Why the next-item model recalled an item from the user's history: the
+/// watched film with the strongest link to it, when there is one.
+fn next_item_reason(ctx: &Ctx<'_>, it: &Item) -> String {
+    let from = ctx
+        .inner
+        .funnel
+        .as_ref()
+        .and_then(|f| f.next())
+        .and_then(|n| n.strongest_link(&ctx.history, it.id))
+        .and_then(|i| ctx.catalog().item(i))
+        .map(|s| fence(&display_title(&s.title), 80));
+    match from {
+        Some(t) => format!("people who liked {t} often pick this next"),
+        None => "popular with viewers like you".into(),
+    }
+}
+
+/// Why a searched item is on the list: the wanted genres it has, or its
+/// first two.
+fn search_reason(ctx: &Ctx<'_>, it: &Item) -> Option<String> {
+    let wanted: Vec<&String> = it
+        .genres
+        .iter()
+        .filter(|g| {
+            ctx.bus
+                .filter
+                .genres_any
+                .iter()
+                .chain(&ctx.bus.filter.genres_all)
+                .any(|w| genre_key(w) == genre_key(g))
+        })
+        .collect();
+    let genres: Vec<&String> = if wanted.is_empty() {
+        it.genres.iter().take(2).collect()
+    } else {
+        wanted
+    };
+    if genres.is_empty() {
+        return None;
+    }
+    let g: Vec<&str> = genres.iter().map(|s| s.as_str()).collect();
+    Some(g.join(" · "))
+}
+
+/// The ranked list as recommendations, with reasons.
+pub(crate) fn recommendations(ctx: &Ctx<'_>) -> Vec<Recommendation> {
+    ctx.bus
+        .ranked
+        .iter()
+        .filter_map(|s| {
+            let it = ctx.catalog().item(s.item)?;
+            Some(Recommendation {
+                id: it.id,
+                key: it.key.clone(),
+                // As people write it: "The Godfather".
+                title: display_title(&it.title),
+                year: it.year,
+                genres: it.genres.clone(),
+                score: s.score,
+                reason: reason(ctx, it),
+            })
+        })
+        .collect()
+}
+
+/// How many of the ranker's best the request's relevance re-sorts.
+pub(crate) const RERANK_POOL: usize = 50;
+
+/// The final order: the ranker's click probability times how well the item
+/// answers this request (its recall score, scaled to the best of the same
+/// recall source). A CTR model alone knows the user, not the request: on
+/// "like Alien" it would put the user's favourite noir first.
+///
+/// Genres the user prefers (`prefer`, genre keys) lift an item by half:
+/// "funny" orders an animated list, it does not filter it.
+fn blend(
+    bus: &Bus,
+    catalog: &Catalog,
+    prefer: &[String],
+    weight: f32,
+    ranked: Vec<Scored>,
+    k: usize,
+) -> Vec<Scored> {
+    let weight = weight.clamp(0.0, 1.0);
+    let mut best = [f32::MIN_POSITIVE; 3];
+    let slot = |o: Option<&Origin>| match o {
+        Some(Origin::SimilarTo(..)) => 1,
+        Some(Origin::ForYou { .. }) => 2,
+        _ => 0,
+    };
+    let recall: std::collections::HashMap<ItemId, f32> =
+        bus.candidates.iter().map(|s| (s.item, s.score)).collect();
+    for s in &bus.candidates {
+        let b = &mut best[slot(bus.origin.get(&s.item))];
+        *b = b.max(s.score);
+    }
+    let mut out: Vec<Scored> = ranked
+        .into_iter()
+        .map(|s| {
+            let r = recall.get(&s.item).copied().unwrap_or(0.0).max(0.0);
+            let rel = r / best[slot(bus.origin.get(&s.item))];
+            let liked = if prefer.is_empty() {
+                0.0
+            } else {
+                let has = catalog.item(s.item).map_or(0, |it| {
+                    prefer
+                        .iter()
+                        .filter(|p| it.genres.iter().any(|g| genre_key(g) == **p))
+                        .count()
+                });
+                has as f32 / prefer.len() as f32
+            };
+            let rel = rel.clamp(0.0, 1.0);
+            // Items like a named film follow the similarity closely; a text
+            // or history recall leaves more to what the user will pick.
+            let fit = match bus.origin.get(&s.item) {
+                Some(Origin::SimilarTo(..)) => {
+                    s.score.max(1e-9).powf(1.0 - weight) * (0.05 + 0.95 * rel).powf(weight)
+                }
+                _ => s.score * (0.25 + 0.75 * rel),
+            };
+            Scored {
+                item: s.item,
+                score: fit * (1.0 + 0.5 * liked),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+    out.truncate(k);
+    out
+}
+
+pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
+    let k = a.k.map_or(DEFAULT_K, usize::from);
+    if !(1..=MAX_K).contains(&k) {
+        return Err(ToolError(format!("k must be 1 to {MAX_K}, got {k}")));
+    }
+    apply_filter(ctx);
+    if ctx.bus.candidates.is_empty() {
+        return Err(ToolError(
+            "there are no candidates to rank; call search_items or similar_items first".into(),
+        ));
+    }
+    let ids: Vec<ItemId> = ctx.bus.candidates.iter().map(|s| s.item).collect();
+    let inner = ctx.inner;
+    match &inner.funnel {
+        Some(funnel) => rank_with_funnel(ctx, funnel, &ids, k, &a.prefer_genres)?,
+        None => rank_by_recall(ctx, ids.len(), k),
+    }
+    let recs = recommendations(ctx);
+    let items: Vec<Value> = recs
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            json!({
+                "n": n + 1,
+                "title": fence(&r.title, 120),
+                "year": r.year,
+                "genres": r.genres,
+                "reason": r.reason,
+            })
+        })
+        .collect();
+    Ok(ToolOutput {
+        summary: format!("ranked {} of {}", recs.len(), ids.len()),
+        content: json!({
+            "ok": true,
+            "ranked": items,
+            "note": "recommend only these titles, in this order, with their reasons",
+        }),
+    })
+}
+
+/// The funnel's order of the candidates `ids`, re-sorted by the
+/// request's relevance ([`blend`]): the pool and its head of `k`.
+fn rank_with_funnel(
+    ctx: &mut Ctx<'_>,
+    funnel: &Funnel,
+    ids: &[ItemId],
+    k: usize,
+    prefer_genres: &[String],
+) -> Result<(), ToolError> {
+    let user = UserContext {
+        user: ctx.catalog_user,
+        history: &ctx.history,
+    };
+    // Every candidate the pre-rank keeps is ranked and re-sorted: cutting
+    // to the ranker's best 50 first would drop what the request asked for
+    // before its relevance counts.
+    let cfg = FunnelConfig {
+        prerank_to: ctx.inner.config.prerank_to,
+        k: ids.len().max(k),
+    };
+    let out = funnel
+        .run(&user, ids, &cfg)
+        .map_err(|e| ToolError(format!("ranking failed: {e}")))?;
+    ctx.bus.stages.extend(out.stages);
+    ctx.bus.ranker_history.extend(ctx.history.iter().copied());
+    let prefer: Vec<String> = prefer_genres
+        .iter()
+        .filter_map(|g| ctx.inner.vocab.canonical(g))
+        .map(|g| genre_key(&g))
+        .collect();
+    let pool = blend(
+        ctx.bus,
+        &ctx.inner.catalog,
+        &prefer,
+        ctx.inner.config.relevance_weight,
+        out.ranked,
+        RERANK_POOL.max(k),
+    );
+    ctx.bus.pool = pool.iter().map(|s| s.item).collect();
+    ctx.bus.ranked = pool.into_iter().take(k).collect();
+    Ok(())
+}
+
+/// No ranker: the candidates keep their recall order, stated in the
+/// trace.
+fn rank_by_recall(ctx: &mut Ctx<'_>, count_in: usize, k: usize) {
+    let t = Instant::now();
+    ctx.bus.ranked = ctx.bus.candidates.iter().take(k).copied().collect();
+    ctx.bus.pool = ctx
+        .bus
+        .candidates
+        .iter()
+        .take(RERANK_POOL.max(k))
+        .map(|s| s.item)
+        .collect();
+    ctx.bus.stages.push(StageTrace {
+        stage: Stage::Rank,
+        count_in,
+        count_out: ctx.bus.ranked.len(),
+        micros: micros(t),
+    });
+}

@@ -1,0 +1,226 @@
+//! Recall: candidates by text ([`SearchItems`]) and by similarity to
+//! titles the user named ([`SimilarItems`]).
+
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use recagent_core::{Scored, Stage, StageTrace, words};
+use recagent_retrieval::Source;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, DEFAULT_K, Tool, ToolError, ToolResult, micros};
+use crate::bus::{Origin, SimilarWhy};
+
+/// How many items one recall call brings onto the bus.
+pub(crate) const RECALL_K: usize = 200;
+
+/// Arguments of `search_items`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct SearchArgs {
+    /// What the user is looking for, in their words (plot, mood, topic).
+    pub query: String,
+    /// Wanted genres: an item needs at least one.
+    pub genres: Vec<String>,
+    /// Required genres: an item needs every one ("animated", "for kids").
+    pub require_genres: Vec<String>,
+    /// Genres to leave out.
+    pub avoid_genres: Vec<String>,
+    /// Released in or after this year.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year_min: Option<u16>,
+    /// Released in or before this year.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year_max: Option<u16>,
+}
+
+/// Arguments of `similar_items`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct SimilarArgs {
+    /// Titles the user liked, as they wrote them.
+    pub titles: Vec<String>,
+    /// Wanted genres: an item needs at least one.
+    pub genres: Vec<String>,
+    /// Required genres: an item needs every one ("animated", "for kids").
+    pub require_genres: Vec<String>,
+    /// Genres to leave out.
+    pub avoid_genres: Vec<String>,
+    /// Released in or after this year.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year_min: Option<u16>,
+    /// Released in or before this year.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year_max: Option<u16>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SearchItems;
+#[derive(Debug)]
+pub(crate) struct SimilarItems;
+
+impl Tool for SearchItems {
+    const NAME: &'static str = "search_items";
+    const DESCRIPTION: &'static str = "Recall catalog items matching the user's description, with optional genre and year filters.";
+    type Args = SearchArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: SearchArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(search_items(ctx, args))
+    }
+}
+
+impl Tool for SimilarItems {
+    const NAME: &'static str = "similar_items";
+    const DESCRIPTION: &'static str =
+        "Recall items similar to titles the user liked (the titles themselves are left out).";
+    type Args = SimilarArgs;
+
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: SimilarArgs) -> BoxFuture<'a, ToolResult> {
+        Box::pin(similar_items(ctx, args))
+    }
+}
+
+impl Ctx<'_> {
+    /// Recalls by text; text that matches few items is topped up by
+    /// browsing the filtered items, so "a 90s comedy" never comes back
+    /// empty because no title says "comedy".
+    async fn recall_text(&mut self, query: &str) -> Result<usize, ToolError> {
+        let f = self.effective_filter();
+        let t = Instant::now();
+        // A request with no text to match ("what should I watch tonight?",
+        // "a 90s comedy") recalls from the user's history through the
+        // next-item model, within the request's filters: its own source on
+        // the bus, ahead of browsing.
+        if words(query).is_empty()
+            && let Some(next) = self.inner.funnel.as_ref().and_then(|f| f.next())
+        {
+            let catalog = &self.inner.catalog;
+            let cold = next.is_cold(&self.history);
+            let hits = next.top_k(&self.history, RECALL_K, |i| {
+                catalog.item(i).is_some_and(|it| f.matches(it))
+            });
+            self.bus.for_you_cold = cold;
+            let n = self.bus.add(hits, Origin::ForYou { cold });
+            self.bus.stages.push(StageTrace {
+                stage: Stage::Recall,
+                count_in: self.inner.catalog.items().len(),
+                count_out: n,
+                micros: micros(t),
+            });
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+        let recall = &self.inner.recall;
+        let mut hits = recall
+            .search(query, &f, RECALL_K)
+            .await
+            .map_err(|e| ToolError(e.to_string()))?;
+        if hits.len() < RECALL_K / 4 && !query.trim().is_empty() {
+            let more = recall
+                .search("", &f, RECALL_K)
+                .await
+                .map_err(|e| ToolError(e.to_string()))?;
+            // Browsed items rank after every text match.
+            let floor = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
+            let floor = if floor.is_finite() { floor } else { 1.0 };
+            hits.extend(more.into_iter().enumerate().map(|(r, h)| Scored {
+                item: h.item,
+                score: floor * 0.5 / (1.0 + r as f32),
+            }));
+        }
+        let n = self.bus.add(hits, Origin::Search);
+        self.bus.stages.push(StageTrace {
+            stage: Stage::Recall,
+            count_in: self.inner.catalog.items().len(),
+            count_out: n,
+            micros: micros(t),
+        });
+        Ok(n)
+    }
+}
+
+async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
+    let f = ctx.filter_of(
+        &a.genres,
+        &a.require_genres,
+        &a.avoid_genres,
+        a.year_min,
+        a.year_max,
+    )?;
+    ctx.bus.narrow(&f);
+    let n = ctx.recall_text(&a.query).await?;
+    if ctx.bus.candidates.is_empty() {
+        return Err(ToolError(
+            "nothing matches these filters; loosen the genres or years".into(),
+        ));
+    }
+    Ok(ctx.summary_content("search", n))
+}
+
+async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
+    if a.titles.iter().all(|t| t.trim().is_empty()) {
+        return Err(ToolError(
+            "similar_items needs at least one title in `titles`".into(),
+        ));
+    }
+    let seeds = ctx.resolve_titles(&a.titles)?;
+    let f = ctx.filter_of(
+        &a.genres,
+        &a.require_genres,
+        &a.avoid_genres,
+        a.year_min,
+        a.year_max,
+    )?;
+    ctx.bus.narrow(&f);
+    for s in &seeds {
+        // The user named them: they have seen them.
+        ctx.bus.excluded.insert(*s);
+        if !ctx.bus.seeds.contains(s) {
+            ctx.bus.seeds.push(*s);
+        }
+    }
+    let eff = ctx.effective_filter();
+    let t = Instant::now();
+    let hits = ctx
+        .inner
+        .recall
+        .similar(&seeds, &eff, RECALL_K)
+        .await
+        .map_err(|e| ToolError(e.to_string()))?;
+    let mut n = 0;
+    for h in hits {
+        let why = match h.source {
+            Source::Cooccurrence => SimilarWhy::Collaborative,
+            Source::Relations => SimilarWhy::Relations,
+            Source::Content => SimilarWhy::Story,
+        };
+        n += ctx.bus.add(
+            vec![Scored {
+                item: h.item,
+                score: h.score,
+            }],
+            Origin::SimilarTo(seeds[0], why),
+        );
+    }
+    ctx.bus.stages.push(StageTrace {
+        stage: Stage::Recall,
+        count_in: ctx.inner.catalog.items().len(),
+        count_out: n,
+        micros: micros(t),
+    });
+    if ctx.bus.candidates.len() < DEFAULT_K {
+        // Few neighbours under these filters: add the filtered items whose
+        // text is closest to the seeds' titles.
+        let q = ctx.titles(&seeds).join(" ");
+        ctx.recall_text(&q).await?;
+    }
+    if ctx.bus.candidates.is_empty() {
+        return Err(ToolError(
+            "nothing similar passes these filters; loosen the genres or years".into(),
+        ));
+    }
+    let label = format!("similar to {}", ctx.titles(&seeds).join(", "));
+    Ok(ctx.summary_content(&label, n))
+}

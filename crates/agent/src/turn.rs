@@ -1,0 +1,779 @@
+//! The turn machine: every decision of one turn, with no IO.
+//!
+//! [`TurnMachine::next_step`] takes what the last step produced and
+//! returns the next. It wraps the [`Controller`] (which model calls and
+//! tool calls the conversation makes) and owns what comes around it:
+//! - the dialogue state's update, and with it which items are never
+//!   candidates (seen, rejected: the feedback exclusion every tool run
+//!   carries);
+//! - the final rank, when the controller left candidates unranked;
+//! - relaxation, when the list came out too short;
+//! - grounding: a model's words that name an item off the list are
+//!   dropped, and the answer is written from the list;
+//! - the answer's opening sentence and notes.
+//!
+//! The async driver in `session.rs` does what the steps ask (model calls,
+//! tool calls on the candidate [`Bus`] the step lends it, title linking)
+//! and feeds the results back. Unit tests drive it with scripted inputs
+//! and no catalog, index or database.
+
+use std::sync::Arc;
+
+use recagent_core::ItemId;
+use recagent_llm::{ChatRequest, ChatResponse, ToolCall};
+
+use crate::bus::{Bus, Origin};
+use crate::controller::{self, Controller, Purpose, ToolMessage, TurnSetup};
+use crate::plan::{MIN_LIST, Plan, PlanContext, plan_calls, relax};
+use crate::prompts::Prompts;
+use crate::reply::opening;
+use crate::state::{Changes, DialogueState};
+use crate::tools::{RankCandidates, RememberPreference, Tool};
+
+/// The note of a turn that found nothing: never an error text, a question
+/// the user can answer.
+pub(crate) const NOTHING_FOUND: &str = "I could not find a film that fits all of that. Could you name a film you liked, or loosen a genre or the years?";
+
+/// The note of a list drawn from popularity for a user with no history.
+pub(crate) const COLD_START: &str = "I know nothing of your taste yet, so these are the most popular films that fit; tell me one you liked and I will go from there.";
+
+/// Tool calls to run, in order, on a bus the machine lends out.
+#[derive(Debug)]
+pub(crate) struct ToolRun {
+    pub calls: Vec<ToolCall>,
+    /// The candidates the calls work on; it comes back in
+    /// [`Input::Tools`].
+    pub bus: Bus,
+    /// Items that are never candidates: what the conversation set aside
+    /// (seen, rejected), after this turn's update.
+    pub exclude: Vec<ItemId>,
+    /// A run the machine makes on its own (the final rank, a relaxed
+    /// search): traced, not shown to the user or the model.
+    pub quiet: bool,
+}
+
+/// What the driver should do next.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Call the model; feed back [`Input::Model`].
+    CallModel {
+        purpose: Purpose,
+        request: ChatRequest,
+    },
+    /// Run the calls; feed back [`Input::Tools`].
+    CallTools(ToolRun),
+    /// Find the catalog items `text` names; feed back [`Input::Named`].
+    Ground { text: String },
+    /// The turn is over.
+    Done(Box<Outcome>),
+}
+
+/// What the last step produced.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Start,
+    /// The model's reply, or the error that ended the call.
+    Model(Result<ChatResponse, String>),
+    /// The results of a [`ToolRun`] (none for a quiet one) and its bus.
+    Tools {
+        results: Vec<ToolMessage>,
+        bus: Bus,
+    },
+    /// The items the answer names, and the items the profile likes now
+    /// (which an answer may name).
+    Named {
+        named: Vec<ItemId>,
+        liked: Vec<ItemId>,
+    },
+}
+
+/// How a turn ended: the list, the words around it, the new state.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The candidates, with the ranked list that is the answer.
+    pub bus: Bus,
+    /// The model's opening sentences, grounded in the list; `None` when
+    /// the template writes the answer.
+    pub intro: Option<String>,
+    /// The sentence that says what the list is (empty without a list).
+    pub opening: String,
+    /// Notes after the list: what was relaxed, nothing found, cold start.
+    pub notes: Vec<String>,
+    /// What was loosened to reach the list.
+    pub relaxed: Vec<String>,
+    /// The dialogue state after the turn, with the list as shown.
+    pub state: DialogueState,
+    pub changes: Changes,
+    /// The plan that was executed.
+    pub plan: Option<Plan>,
+    /// Model answers that named an item off the list and were dropped.
+    pub repairs: u32,
+    pub model_failures: u32,
+    pub fallback: bool,
+    pub plan_corrected: u32,
+    pub plan_replaced: u32,
+    /// A protocol error of the controller (a driver that fed the wrong
+    /// input); the turn still ends with an answer.
+    pub error: Option<String>,
+}
+
+/// Where the relaxation ladder stands.
+#[derive(Debug)]
+struct Relaxing {
+    /// The request as loosened so far.
+    plan: Plan,
+    /// Whether the years were widened once already.
+    widened: bool,
+    /// What was loosened so far, in the user's words.
+    steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The controller runs the conversation.
+    Conversing,
+    /// The final rank is out.
+    FinalRank,
+    /// A relaxed search is out.
+    Relaxing,
+    /// Title linking of the answer is out.
+    Grounding,
+    Finished,
+}
+
+/// The state of one turn.
+#[derive(Debug)]
+pub(crate) struct TurnMachine {
+    controller: Controller,
+    phase: Phase,
+    /// The state before this turn.
+    prior: DialogueState,
+    /// Titles shown last turn, in order.
+    last_shown: Vec<String>,
+    /// The turn's candidates; lent out while tools run.
+    bus: Bus,
+    /// The model's answer text, while it stands.
+    answer: Option<String>,
+    /// How many items fit before anything was loosened.
+    exact: usize,
+    relaxing: Option<Relaxing>,
+    relaxed: Vec<String>,
+    repairs: u32,
+    error: Option<String>,
+}
+
+impl TurnMachine {
+    pub(crate) fn new(setup: TurnSetup, prompts: Arc<Prompts>) -> Self {
+        Self {
+            prior: setup.plan_context.state.clone(),
+            last_shown: setup.plan_context.last_shown.clone(),
+            controller: Controller::new(setup, prompts),
+            phase: Phase::Conversing,
+            bus: Bus::default(),
+            answer: None,
+            exact: 0,
+            relaxing: None,
+            relaxed: Vec::new(),
+            repairs: 0,
+            error: None,
+        }
+    }
+
+    /// The next step, given what the last one produced.
+    pub(crate) fn next_step(&mut self, input: Input) -> Step {
+        match (self.phase, input) {
+            (Phase::Conversing, Input::Start) => self.converse(controller::Input::Start),
+            (Phase::Conversing, Input::Model(reply)) => {
+                self.converse(controller::Input::Model(reply))
+            }
+            (Phase::Conversing, Input::Tools { results, bus }) => {
+                self.bus = bus;
+                self.converse(controller::Input::Tools(results))
+            }
+            (Phase::FinalRank, Input::Tools { bus, .. }) => {
+                self.bus = bus;
+                self.relax_if_short()
+            }
+            (Phase::Relaxing, Input::Tools { bus, .. }) => {
+                self.take_relaxed(bus);
+                self.relax_step()
+            }
+            (Phase::Grounding, Input::Named { named, liked }) => {
+                self.ground(&named, &liked);
+                self.finish()
+            }
+            (phase, input) => {
+                self.error = Some(format!("the turn in phase {phase:?} cannot take {input:?}"));
+                if let Input::Tools { bus, .. } = input {
+                    self.bus = bus;
+                }
+                self.answer = None;
+                self.finish()
+            }
+        }
+    }
+
+    /// What the conversation set aside (seen, rejected) and is never a
+    /// candidate: the state after this turn's update, once there is one.
+    fn never_again(&self) -> Vec<ItemId> {
+        self.controller
+            .state()
+            .map_or_else(|| self.prior.never_again(), |(s, _)| s.never_again())
+    }
+
+    fn run(&mut self, calls: Vec<ToolCall>, bus: Bus, quiet: bool) -> Step {
+        Step::CallTools(ToolRun {
+            calls,
+            bus,
+            exclude: self.never_again(),
+            quiet,
+        })
+    }
+
+    fn converse(&mut self, input: controller::Input) -> Step {
+        match self.controller.next_step(input) {
+            Ok(controller::Step::CallModel { purpose, request }) => {
+                Step::CallModel { purpose, request }
+            }
+            Ok(controller::Step::CallTools(calls)) => {
+                let bus = std::mem::take(&mut self.bus);
+                self.run(calls, bus, false)
+            }
+            Ok(controller::Step::Done(answer)) => {
+                self.answer = answer;
+                self.final_rank()
+            }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                self.answer = None;
+                self.final_rank()
+            }
+        }
+    }
+
+    /// Whatever the controller did, the answer stands on a ranked list
+    /// when there are candidates.
+    fn final_rank(&mut self) -> Step {
+        if self.bus.ranked.is_empty() && !self.bus.candidates.is_empty() {
+            self.phase = Phase::FinalRank;
+            let call = ToolCall {
+                id: "call_final_rank".into(),
+                name: RankCandidates::NAME.into(),
+                arguments: serde_json::json!({}),
+            };
+            let bus = std::mem::take(&mut self.bus);
+            return self.run(vec![call], bus, true);
+        }
+        self.relax_if_short()
+    }
+
+    /// Nothing found is never a dead end: too short a list loosens the
+    /// request's weakest constraint, step by step, and says so.
+    fn relax_if_short(&mut self) -> Step {
+        self.exact = self.bus.ranked.len();
+        if self.bus.ranked.len() < MIN_LIST
+            && let Some(request) = self.controller.standing_request()
+        {
+            self.relaxing = Some(Relaxing {
+                plan: request.clone(),
+                widened: false,
+                steps: Vec::new(),
+            });
+            return self.relax_step();
+        }
+        self.ground_or_finish()
+    }
+
+    /// The next rung of the ladder, while the list is short and something
+    /// is left to loosen: its calls run quietly on a fresh bus.
+    fn relax_step(&mut self) -> Step {
+        let next = match &mut self.relaxing {
+            Some(r) if self.bus.ranked.len() < MIN_LIST => {
+                relax(&r.plan, r.widened).map(|(looser, why)| {
+                    r.widened |=
+                        looser.year_min != r.plan.year_min || looser.year_max != r.plan.year_max;
+                    r.plan = looser;
+                    r.steps.push(why);
+                    r.plan.clone()
+                })
+            }
+            _ => None,
+        };
+        let Some(plan) = next else {
+            self.relaxing = None;
+            return self.ground_or_finish();
+        };
+        self.phase = Phase::Relaxing;
+        let context = PlanContext {
+            last_shown: self.last_shown.clone(),
+            ..PlanContext::default()
+        };
+        // A relaxed search remembers nothing: the turn's own calls did.
+        let calls = plan_calls(&plan, &context)
+            .into_iter()
+            .filter(|c| c.name != RememberPreference::NAME)
+            .collect();
+        self.run(calls, Bus::default(), true)
+    }
+
+    /// Merges a relaxed search into the list: what fit exactly stays
+    /// first, the looser search fills in, and the longer list wins.
+    fn take_relaxed(&mut self, mut looser: Bus) {
+        let bus = &self.bus;
+        for s in bus.ranked.iter().rev() {
+            looser.ranked.retain(|t| t.item != s.item);
+            looser.ranked.insert(0, *s);
+            if let Some(o) = bus.origin.get(&s.item) {
+                looser.origin.insert(s.item, *o);
+            }
+        }
+        looser
+            .ranked
+            .truncate(crate::tools::DEFAULT_K.max(bus.ranked.len()));
+        for s in &bus.seeds {
+            if !looser.seeds.contains(s) {
+                looser.seeds.push(*s);
+            }
+        }
+        if looser.ranked.len() > self.bus.ranked.len() {
+            self.bus = looser;
+            // What was loosened to reach this list.
+            if let Some(r) = &self.relaxing {
+                self.relaxed.clone_from(&r.steps);
+            }
+            // A model's words were about the stricter list.
+            self.answer = None;
+        }
+    }
+
+    fn ground_or_finish(&mut self) -> Step {
+        match &self.answer {
+            Some(text) => {
+                self.phase = Phase::Grounding;
+                Step::Ground { text: text.clone() }
+            }
+            None => self.finish(),
+        }
+    }
+
+    /// An answer that names an item off the list (the ranked items, the
+    /// titles the user named, the profile's likes) is dropped, and the
+    /// answer is written from the list.
+    fn ground(&mut self, named: &[ItemId], liked: &[ItemId]) {
+        let bus = &self.bus;
+        let allowed = |i: &ItemId| {
+            bus.ranked.iter().any(|s| s.item == *i)
+                || bus.seeds.contains(i)
+                || bus.excluded.contains(i)
+                || liked.contains(i)
+        };
+        let off: Vec<ItemId> = named.iter().copied().filter(|i| !allowed(i)).collect();
+        if !off.is_empty() {
+            self.repairs += 1;
+            tracing::debug!(?off, "answer named items off the list; repaired");
+            self.answer = None;
+        }
+    }
+
+    fn finish(&mut self) -> Step {
+        self.phase = Phase::Finished;
+        let bus = std::mem::take(&mut self.bus);
+        let n = bus.ranked.len();
+        let (mut state, changes) = self
+            .controller
+            .state()
+            .cloned()
+            .unwrap_or_else(|| (self.prior.clone(), Vec::new()));
+        let cold = bus.for_you_cold
+            && bus
+                .ranked
+                .iter()
+                .any(|s| matches!(bus.origin.get(&s.item), Some(Origin::ForYou { cold: true })));
+        let mut notes = self.relaxed.clone();
+        if n == 0 {
+            notes.push(NOTHING_FOUND.into());
+        }
+        if cold {
+            notes.push(COLD_START.into());
+        }
+        let opening = match self.controller.standing_request() {
+            Some(r) if n > 0 => opening(r, &self.relaxed, n, self.exact, cold),
+            _ => String::new(),
+        };
+        // The conversation for the next turn shows this list.
+        if n > 0 {
+            state.last_list = bus.ranked.iter().map(|s| s.item).collect();
+        }
+        let (plan_corrected, plan_replaced) = self.controller.checks();
+        Step::Done(Box::new(Outcome {
+            intro: self.answer.take().map(|t| t.trim().to_owned()),
+            opening,
+            notes,
+            relaxed: self.relaxed.clone(),
+            state,
+            changes,
+            plan: self.controller.plan().cloned(),
+            repairs: self.repairs,
+            model_failures: self.controller.failures(),
+            fallback: self.controller.fell_back(),
+            plan_corrected,
+            plan_replaced,
+            error: self.error.take(),
+            bus,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The turn machine driven by scripted inputs: no catalog, no index,
+    //! no database. The buses fed back stand for what the tools would
+    //! have found.
+
+    use recagent_core::Scored;
+    use recagent_llm::{ChatOptions, ChatResponse};
+    use serde_json::json;
+
+    use super::*;
+    use crate::controller::{Mode, Strategy};
+    use crate::plan::{Feedback, Known};
+    use crate::rules::Cues;
+    use crate::tools::{SearchArgs, SearchItems};
+
+    /// A catalog that knows every genre and every title.
+    #[derive(Debug)]
+    struct KnowsAll;
+
+    impl Known for KnowsAll {
+        fn genre(&self, _: &str) -> bool {
+            true
+        }
+        fn title(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    fn machine(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnMachine {
+        let setup = TurnSetup {
+            mode,
+            history: Vec::new(),
+            draft,
+            plan_context: PlanContext {
+                last_shown: state
+                    .last_list
+                    .iter()
+                    .map(|i| format!("Film {}", i.0))
+                    .collect(),
+                state,
+                cues,
+            },
+            known: Arc::new(KnowsAll),
+            plan_system: "plan system".into(),
+            step_system: "step system".into(),
+            plan_request: "plan request".into(),
+            step_request: "step request".into(),
+            tools: Vec::new(),
+            max_steps: 6,
+            model_answer: true,
+            options: ChatOptions::default(),
+        };
+        let prompts = Prompts::embedded().expect("the embedded prompts");
+        TurnMachine::new(setup, Arc::new(prompts))
+    }
+
+    fn ids(items: &[u32]) -> Vec<ItemId> {
+        items.iter().map(|i| ItemId(*i)).collect()
+    }
+
+    /// A bus whose tools recalled and ranked `ranked`, best first.
+    fn ranked(items: &[u32]) -> Bus {
+        let scored: Vec<Scored> = items
+            .iter()
+            .enumerate()
+            .map(|(n, i)| Scored {
+                item: ItemId(*i),
+                score: 1.0 / (1.0 + n as f32),
+            })
+            .collect();
+        let mut bus = Bus::default();
+        bus.add(scored.clone(), Origin::Search);
+        bus.ranked = scored;
+        bus
+    }
+
+    fn plan_reply(arguments: serde_json::Value) -> Input {
+        Input::Model(Ok(ChatResponse {
+            tool_calls: vec![ToolCall {
+                id: "call_plan".into(),
+                name: controller::PLAN_TOOL.into(),
+                arguments,
+            }],
+            ..ChatResponse::default()
+        }))
+    }
+
+    fn text_reply(text: &str) -> Input {
+        Input::Model(Ok(ChatResponse {
+            text: text.into(),
+            ..ChatResponse::default()
+        }))
+    }
+
+    fn tools_done(bus: Bus) -> Input {
+        Input::Tools {
+            results: Vec::new(),
+            bus,
+        }
+    }
+
+    fn expect_tools(step: Step) -> ToolRun {
+        match step {
+            Step::CallTools(run) => run,
+            other => panic!("expected tool calls, got {other:?}"),
+        }
+    }
+
+    fn expect_model(step: Step, want: Purpose) -> ChatRequest {
+        match step {
+            Step::CallModel { purpose, request } if purpose == want => request,
+            other => panic!("expected a {want:?} model call, got {other:?}"),
+        }
+    }
+
+    fn expect_done(step: Step) -> Outcome {
+        match step {
+            Step::Done(outcome) => *outcome,
+            other => panic!("expected the end of the turn, got {other:?}"),
+        }
+    }
+
+    fn search_args(run: &ToolRun) -> SearchArgs {
+        let call = run
+            .calls
+            .iter()
+            .find(|c| c.name == SearchItems::NAME)
+            .expect("a search call");
+        serde_json::from_value(call.arguments.clone()).expect("search arguments")
+    }
+
+    /// A model's plan with inverted years is sent back once with what is
+    /// wrong; the same mistake again is replaced by the rules draft's
+    /// years, and the executor runs the repaired plan.
+    #[test]
+    fn inverted_years_are_returned_once_then_replaced_by_the_draft() {
+        let draft = Plan {
+            genres: vec!["Crime".into()],
+            year_min: Some(1980),
+            ..Plan::default()
+        };
+        let mut m = machine(
+            Mode::Model(Strategy::PlanFirst),
+            draft,
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_model(m.next_step(Input::Start), Purpose::Plan);
+        let inverted = json!({"genres": ["Crime"], "year_min": 2000, "year_max": 1990});
+        let again = expect_model(m.next_step(plan_reply(inverted.clone())), Purpose::Plan);
+        let told = again.messages.last().expect("a message to the model");
+        assert!(
+            told.content
+                .contains("year_min 2000 is after year_max 1990"),
+            "{}",
+            told.content
+        );
+        let run = expect_tools(m.next_step(plan_reply(inverted)));
+        assert!(!run.quiet);
+        let search = search_args(&run);
+        assert_eq!((search.year_min, search.year_max), (Some(1980), None));
+        expect_model(
+            m.next_step(tools_done(ranked(&[1, 2, 3, 4]))),
+            Purpose::Answer,
+        );
+        let text = "Four crime films from 1980 on.";
+        match m.next_step(text_reply(text)) {
+            Step::Ground { text: t } => assert_eq!(t, text),
+            other => panic!("expected grounding, got {other:?}"),
+        }
+        let out = expect_done(m.next_step(Input::Named {
+            named: Vec::new(),
+            liked: Vec::new(),
+        }));
+        assert_eq!((out.plan_corrected, out.plan_replaced), (0, 1));
+        let plan = out.plan.expect("the executed plan");
+        assert_eq!((plan.year_min, plan.year_max), (Some(1980), None));
+        assert_eq!(out.intro.as_deref(), Some(text));
+    }
+
+    /// "Seen it" about the second item of the last list: that item is
+    /// never a candidate again, from this turn's first tool call on, and
+    /// the state keeps it as seen.
+    #[test]
+    fn seen_it_excludes_that_item_of_the_last_list() {
+        let before = DialogueState {
+            hard_genres: vec!["Comedy".into()],
+            last_list: ids(&[7, 8, 9]),
+            turns: 1,
+            ..DialogueState::default()
+        };
+        let draft = Plan {
+            feedback: Feedback::SeenIt,
+            feedback_position: Some(2),
+            ..Plan::default()
+        };
+        let cues = Cues {
+            refine: true,
+            ..Cues::default()
+        };
+        let mut m = machine(Mode::Rules, draft, before, cues);
+        let run = expect_tools(m.next_step(Input::Start));
+        assert_eq!(run.exclude, ids(&[8]));
+        let out = expect_done(m.next_step(tools_done(ranked(&[1, 2, 3]))));
+        assert_eq!(out.state.seen, ids(&[8]));
+        assert_eq!(out.state.last_list, ids(&[1, 2, 3]));
+    }
+
+    /// "Something else": the whole last list is set aside, in the turn's
+    /// calls and in its final rank.
+    #[test]
+    fn something_else_excludes_the_whole_last_list_from_the_final_rank_too() {
+        let before = DialogueState {
+            hard_genres: vec!["Comedy".into()],
+            last_list: ids(&[7, 8, 9]),
+            turns: 1,
+            ..DialogueState::default()
+        };
+        let draft = Plan {
+            feedback: Feedback::SomethingElse,
+            ..Plan::default()
+        };
+        let mut m = machine(Mode::Rules, draft, before, Cues::default());
+        let run = expect_tools(m.next_step(Input::Start));
+        assert_eq!(run.exclude, ids(&[7, 8, 9]));
+        // The calls recalled candidates and ranked none: the machine ranks.
+        let mut unranked = ranked(&[1, 2, 3]);
+        unranked.ranked.clear();
+        let rank = expect_tools(m.next_step(tools_done(unranked)));
+        assert!(rank.quiet);
+        assert_eq!(rank.exclude, ids(&[7, 8, 9]));
+        let names: Vec<&str> = rank.calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, [RankCandidates::NAME]);
+        assert_eq!(rank.bus.candidates.len(), 3);
+        let out = expect_done(m.next_step(tools_done(ranked(&[3, 1, 2]))));
+        assert_eq!(out.state.excluded, ids(&[7, 8, 9]));
+        assert_eq!(out.state.last_list, ids(&[3, 1, 2]));
+    }
+
+    fn answered(named: &[u32], liked: &[u32]) -> Outcome {
+        let draft = Plan {
+            genres: vec!["Comedy".into()],
+            ..Plan::default()
+        };
+        let mut m = machine(
+            Mode::Model(Strategy::PlanFirst),
+            draft,
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_model(m.next_step(Input::Start), Purpose::Plan);
+        expect_tools(m.next_step(plan_reply(json!({"genres": ["Comedy"]}))));
+        expect_model(
+            m.next_step(tools_done(ranked(&[1, 2, 3, 4]))),
+            Purpose::Answer,
+        );
+        match m.next_step(text_reply("  Try Film 1, or Film 99.  ")) {
+            Step::Ground { .. } => {}
+            other => panic!("expected grounding, got {other:?}"),
+        }
+        expect_done(m.next_step(Input::Named {
+            named: ids(named),
+            liked: ids(liked),
+        }))
+    }
+
+    /// Words that name an item off the list are dropped and counted; the
+    /// template writes the answer. Items on the list, or liked, may be
+    /// named.
+    #[test]
+    fn the_final_grounding_drops_an_answer_that_names_an_off_list_title() {
+        let off = answered(&[1, 99], &[]);
+        assert_eq!((off.intro, off.repairs), (None, 1));
+        let on = answered(&[1], &[]);
+        assert_eq!(
+            (on.intro.as_deref(), on.repairs),
+            (Some("Try Film 1, or Film 99."), 0)
+        );
+        let liked = answered(&[1, 99], &[99]);
+        assert_eq!(liked.repairs, 0);
+        assert!(liked.intro.is_some());
+    }
+
+    /// Too few items: the years widen by a decade each way, the looser
+    /// search runs quietly on a fresh bus, what fit exactly stays first,
+    /// and the answer says what was loosened.
+    #[test]
+    fn too_few_items_relax_the_request_and_keep_the_exact_ones_first() {
+        let draft = Plan {
+            genres: vec!["Crime".into()],
+            year_min: Some(1990),
+            year_max: Some(1999),
+            ..Plan::default()
+        };
+        let mut m = machine(
+            Mode::Rules,
+            draft,
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_tools(m.next_step(Input::Start));
+        let looser = expect_tools(m.next_step(tools_done(ranked(&[1]))));
+        assert!(looser.quiet);
+        assert!(looser.bus.candidates.is_empty(), "a fresh bus");
+        let search = search_args(&looser);
+        assert_eq!((search.year_min, search.year_max), (Some(1980), Some(2009)));
+        assert!(
+            looser
+                .calls
+                .iter()
+                .all(|c| c.name != RememberPreference::NAME)
+        );
+        let out = expect_done(m.next_step(tools_done(ranked(&[2, 3, 1, 4]))));
+        let list: Vec<ItemId> = out.bus.ranked.iter().map(|s| s.item).collect();
+        assert_eq!(list, ids(&[1, 2, 3, 4]));
+        assert_eq!(
+            out.relaxed,
+            ["Too few films fit those years exactly, so I widened them to 1980–2009."]
+        );
+        assert_eq!(out.notes, out.relaxed);
+        assert_eq!(
+            out.opening,
+            "Here are 4: the first fits exactly, the rest come close:"
+        );
+        assert_eq!(out.state.last_list, ids(&[1, 2, 3, 4]));
+    }
+
+    /// A ladder that runs out leaves the list as it was and asks the user
+    /// instead of failing.
+    #[test]
+    fn nothing_found_after_every_rung_asks_the_user() {
+        let draft = Plan {
+            genres: vec!["Western".into()],
+            ..Plan::default()
+        };
+        let mut m = machine(
+            Mode::Rules,
+            draft,
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_tools(m.next_step(Input::Start));
+        // The only rung: drop the genre. It finds nothing either.
+        let rung = expect_tools(m.next_step(tools_done(Bus::default())));
+        assert!(rung.quiet);
+        let out = expect_done(m.next_step(tools_done(Bus::default())));
+        assert!(out.bus.ranked.is_empty());
+        assert!(out.relaxed.is_empty());
+        assert_eq!(out.notes, [NOTHING_FOUND]);
+        assert_eq!(out.opening, "");
+    }
+}
