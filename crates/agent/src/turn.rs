@@ -43,7 +43,7 @@ pub(crate) struct ToolRun {
     pub calls: Vec<ToolCall>,
     /// The candidates the calls work on; it comes back in
     /// [`Input::Tools`].
-    pub bus: Bus,
+    pub bus: Box<Bus>,
     /// Items that are never candidates: what the conversation set aside
     /// (seen, rejected), after this turn's update.
     pub exclude: Vec<ItemId>,
@@ -77,7 +77,7 @@ pub(crate) enum Input {
     /// The results of a [`ToolRun`] (none for a quiet one) and its bus.
     Tools {
         results: Vec<ToolMessage>,
-        bus: Bus,
+        bus: Box<Bus>,
     },
     /// The items the answer names, and the items the profile likes now
     /// (which an answer may name).
@@ -187,15 +187,15 @@ impl TurnMachine {
                 self.converse(controller::Input::Model(reply))
             }
             (Phase::Conversing, Input::Tools { results, bus }) => {
-                self.bus = bus;
+                self.bus = *bus;
                 self.converse(controller::Input::Tools(results))
             }
             (Phase::FinalRank, Input::Tools { bus, .. }) => {
-                self.bus = bus;
+                self.bus = *bus;
                 self.relax_if_short()
             }
             (Phase::Relaxing, Input::Tools { bus, .. }) => {
-                self.take_relaxed(bus);
+                self.take_relaxed(*bus);
                 self.relax_step()
             }
             (Phase::Grounding, Input::Named { named, liked }) => {
@@ -205,7 +205,7 @@ impl TurnMachine {
             (phase, input) => {
                 self.error = Some(format!("the turn in phase {phase:?} cannot take {input:?}"));
                 if let Input::Tools { bus, .. } = input {
-                    self.bus = bus;
+                    self.bus = *bus;
                 }
                 self.answer = None;
                 self.finish()
@@ -224,7 +224,7 @@ impl TurnMachine {
     fn run(&mut self, calls: Vec<ToolCall>, bus: Bus, quiet: bool) -> Step {
         Step::CallTools(ToolRun {
             calls,
-            bus,
+            bus: Box::new(bus),
             exclude: self.never_again(),
             quiet,
         })
@@ -522,7 +522,7 @@ mod tests {
     fn tools_done(bus: Bus) -> Input {
         Input::Tools {
             results: Vec::new(),
-            bus,
+            bus: Box::new(bus),
         }
     }
 
