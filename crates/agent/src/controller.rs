@@ -1,11 +1,15 @@
-//! The controller: a sans-IO state machine over one turn.
+//! The controller: the conversation part of a turn, as a sans-IO state
+//! machine.
 //!
 //! [`Controller::next_step`] takes what the last step produced and returns
-//! the next: call the model, run tools, or stop. It does no IO, so tests
-//! drive it with scripted replies, and the async driver in `session.rs`
-//! does the calls. Steps are bounded, and every path ends in
-//! [`Step::Done`]: a model that fails is replaced by the rules parse, and
-//! an answer the model does not write is written from the ranked list.
+//! the next: call the model, run tools, or stop. It decides which model
+//! calls and tool calls the conversation makes (rules, plan first, step by
+//! step) and checks a model's plan. It does no IO: the turn machine in
+//! `turn.rs` wraps it (and adds the final rank, relaxation and grounding),
+//! and the async driver in `session.rs` does the calls. Steps are bounded,
+//! and every path ends in [`Step::Done`]: a model that fails is replaced by
+//! the rules parse, and an answer the model does not write is written from
+//! the ranked list.
 
 use std::sync::Arc;
 

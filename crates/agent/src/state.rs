@@ -129,22 +129,7 @@ impl DialogueState {
         };
         let wanted = not_allowed(&plan.genres);
         let preferred = not_allowed(&plan.prefer_genres);
-        // When does a turn start over? A new film to be like, where one
-        // stands, starts over unless "also"; a new kind of film or new
-        // words, where no film stands, start over unless the words refine
-        // ("more crime please", "only the 90s"). A mood ("funny"),
-        // feedback and bare constraints always refine; so does anything
-        // said about a film that stands ("for kids" after "like Jurassic
-        // Park").
-        let fresh = plan.feedback != Feedback::MoreLike
-            && if new_anchors.is_empty() {
-                (!wanted.is_empty() || !plan.intent.trim().is_empty())
-                    && !cues.refine
-                    && s.anchors.is_empty()
-            } else {
-                !cues.also && !s.anchors.is_empty()
-            };
-        if fresh && !self.is_empty() {
+        if s.starts_over(plan, cues, &new_anchors, &wanted) && !self.is_empty() {
             // What the user does not want stays out, as do the films set
             // aside.
             changes.push("a new request".into());
@@ -187,6 +172,29 @@ impl DialogueState {
             feedback_position: plan.feedback_position,
         };
         (s, effective, changes)
+    }
+
+    /// When does a turn start over? A new film to be like, where one
+    /// stands, starts over unless "also"; a new kind of film or new words,
+    /// where no film stands, start over unless the words refine ("more
+    /// crime please", "only the 90s"). A mood ("funny"), feedback and bare
+    /// constraints always refine; so does anything said about a film that
+    /// stands ("for kids" after "like Jurassic Park").
+    fn starts_over(
+        &self,
+        plan: &Plan,
+        cues: &Cues,
+        new_anchors: &[String],
+        wanted: &[String],
+    ) -> bool {
+        plan.feedback != Feedback::MoreLike
+            && if new_anchors.is_empty() {
+                (!wanted.is_empty() || !plan.intent.trim().is_empty())
+                    && !cues.refine
+                    && self.anchors.is_empty()
+            } else {
+                !cues.also && !self.anchors.is_empty()
+            }
     }
 
     /// Feedback on the last list: what is seen, set aside or rejected, and
