@@ -186,7 +186,7 @@ pub(crate) fn chat_model(
                 .model
                 .pulled(home, ", or use --controller rules (no model needed)")?;
             Arc::new(
-                LocalModel::load(LocalConfig::new(&path))
+                LocalModel::load(LocalConfig::new(&path).with_state_dir(home.prompt_state_dir()))
                     .with_context(|| format!("loading {}", path.display()))?,
             )
         }

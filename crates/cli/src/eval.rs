@@ -27,8 +27,12 @@ use crate::progress::Bars;
 pub enum SimulatorName {
     /// Reveals one or two true attributes of the target a turn
     Rules,
-    /// A model plays the user from the target's facts (see --sim-model)
+    /// The rules simulator's acts in a model's words, each checked against
+    /// its act (see --sim-model)
     Llm,
+    /// A free model persona from the target's facts (for API models; see
+    /// --sim-model)
+    Persona,
     /// Preferences (a genre and a decade) but no single target
     TargetFree,
 }
@@ -156,7 +160,7 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
             .filter(|c| **c != ControllerName::Rules)
             .map(|c| controller_label(*c))
             .collect();
-        if args.simulator == SimulatorName::Llm {
+        if matches!(args.simulator, SimulatorName::Llm | SimulatorName::Persona) {
             labels.push("simulator");
         }
         for label in labels {
@@ -233,14 +237,19 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     let sim = match args.simulator {
         SimulatorName::Rules => SimulatorKind::Rules,
         SimulatorName::TargetFree => SimulatorKind::TargetFree,
-        SimulatorName::Llm => {
+        SimulatorName::Llm | SimulatorName::Persona => {
             let which = match args.sim_model {
                 SimModel::Local => ControllerName::Local,
                 SimModel::Api => ControllerName::Api,
             };
-            SimulatorKind::Llm {
-                model: tape.model("simulator", || load(which))?,
-                reader: agent(Controller::Rules, false)?,
+            let model = tape.model("simulator", || load(which))?;
+            if args.simulator == SimulatorName::Llm {
+                SimulatorKind::Voiced { model }
+            } else {
+                SimulatorKind::Persona {
+                    model,
+                    reader: agent(Controller::Rules, false)?,
+                }
             }
         }
     };

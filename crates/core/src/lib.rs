@@ -300,6 +300,13 @@ impl Home {
     pub fn models_dir(&self) -> std::path::PathBuf {
         self.root.join("models")
     }
+
+    /// `models/prompt-state/`: the saved KV state of local models' static
+    /// prompt prefixes, one file per model and prompt (rebuilt when either
+    /// changes; safe to delete).
+    pub fn prompt_state_dir(&self) -> std::path::PathBuf {
+        self.models_dir().join("prompt-state")
+    }
 }
 
 /// Reports progress of long work. Library crates take `&dyn Progress` so

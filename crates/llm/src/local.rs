@@ -13,6 +13,12 @@
 //!   runtime. The tokens of the last prompt stay in the KV cache, and the
 //!   next call decodes only what differs after their common prefix, so the
 //!   static system prompt and tool schemas are evaluated once.
+//! * With [`LocalConfig::state_dir`] set, the KV state of that static prefix
+//!   (the leading system message and the tools) is saved to a file after
+//!   the first prefill and loaded by the next process, so a fresh process
+//!   (every `ask`, the first chat turn) skips the cold prefill. The file is
+//!   keyed by the model's hash and the prefix tokens' digest: a different
+//!   model or prompt finds no file and writes its own.
 //! * Dropping the event stream cancels generation.
 
 use std::num::NonZeroU32;
@@ -50,6 +56,9 @@ pub struct LocalConfig {
     pub batch: u32,
     /// Keep the KV cache of the last prompt for the next call.
     pub prefix_cache: bool,
+    /// Where the KV state of the static prompt prefix is kept across
+    /// processes (`None`: not kept). Only used with `prefix_cache`.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl LocalConfig {
@@ -60,7 +69,14 @@ impl LocalConfig {
             context: 4096,
             batch: 512,
             prefix_cache: true,
+            state_dir: None,
         }
+    }
+
+    /// The same model with the prefix's KV state kept in `dir`.
+    pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
     }
 }
 
@@ -378,6 +394,11 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
         }
     };
     let _ = ready.send(Ok(()));
+    let store = config
+        .state_dir
+        .as_ref()
+        .filter(|_| config.prefix_cache)
+        .map(|dir| PrefixStore::new(dir, &config.path));
     let mut cached: Vec<LlamaToken> = Vec::new();
     for work in jobs {
         let job = match work {
@@ -388,12 +409,150 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
             }
         };
         let events = job.events.clone();
-        if let Err(e) = run(&model, &mut ctx, &mut cached, &template, &config, job) {
+        if let Err(e) = run(
+            &model,
+            &mut ctx,
+            &mut cached,
+            &template,
+            &config,
+            store.as_ref(),
+            job,
+        ) {
             cached.clear();
             let _ = ctx.clear_kv_cache_seq(Some(0), None, None);
             let _ = events.send(Err(e));
         }
     }
+}
+
+/// The KV state of static prompt prefixes, one file per model and prefix.
+#[derive(Debug, Clone)]
+struct PrefixStore {
+    dir: PathBuf,
+    /// The model's pinned SHA-256 (from its pull), or its size and mtime.
+    model_key: String,
+}
+
+/// Prefixes shorter than this are cheaper to decode than to load.
+const MIN_SAVED_PREFIX: usize = 32;
+
+impl PrefixStore {
+    fn new(dir: &Path, model: &Path) -> Self {
+        let pinned = std::fs::read_to_string(model.with_file_name("sha256"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+        let model_key = pinned.unwrap_or_else(|| {
+            let meta = std::fs::metadata(model).ok();
+            let len = meta.as_ref().map_or(0, std::fs::Metadata::len);
+            let mtime = meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            format!("{len:x}-{mtime:x}")
+        });
+        Self {
+            dir: dir.to_path_buf(),
+            model_key,
+        }
+    }
+
+    /// The file for a prefix: the model's key and the tokens' digest.
+    fn path(&self, prefix: &[LlamaToken]) -> PathBuf {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for t in prefix {
+            h.update(t.0.to_le_bytes());
+        }
+        let digest = h.finalize();
+        let digest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let model: String = self.model_key.chars().take(16).collect();
+        self.dir.join(format!("{model}-{digest}.kv"))
+    }
+
+    /// Fills `cached` with the request's static prefix: loaded from its
+    /// file when there is one, else decoded and saved.
+    fn restore_or_save(
+        &self,
+        model: &LlamaModel,
+        ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        cached: &mut Vec<LlamaToken>,
+        template: &str,
+        config: &LocalConfig,
+        req: &ChatRequest,
+    ) -> Result<()> {
+        let Some(prefix) = static_prefix(model, template, req)? else {
+            return Ok(());
+        };
+        if prefix.len() < MIN_SAVED_PREFIX || prefix.len() >= ctx.n_ctx() as usize {
+            return Ok(());
+        }
+        let path = self.path(&prefix);
+        if path.is_file() {
+            match ctx.state_seq_load_file(&path, 0, prefix.len()) {
+                Ok((tokens, _)) if tokens == prefix => {
+                    *cached = tokens;
+                    return Ok(());
+                }
+                // A file from another build of llama.cpp, or damaged: it is
+                // replaced below.
+                _ => {
+                    ctx.clear_kv_cache_seq(Some(0), None, None)
+                        .map_err(cfg_err)?;
+                }
+            }
+        }
+        let mut batch = LlamaBatch::new(config.batch.max(1) as usize, 1);
+        let never = AtomicBool::new(false);
+        prefill(ctx, cached, &prefix, config, &mut batch, &never)?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::Config(format!("cannot create {}: {e}", self.dir.display())))?;
+        // Write, then rename: a reader never sees half a file.
+        let tmp = path.with_extension(format!("kv.{}.tmp", std::process::id()));
+        ctx.state_seq_save_file(&tmp, 0, cached)
+            .map_err(|e| Error::Config(format!("saving {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| Error::Config(format!("saving {}: {e}", path.display())))?;
+        Ok(())
+    }
+}
+
+/// The tokens of the request's static part: its leading system messages
+/// and its tools, as the full prompt starts with them. `None` without a
+/// system message.
+fn static_prefix(
+    model: &LlamaModel,
+    template: &str,
+    req: &ChatRequest,
+) -> Result<Option<Vec<LlamaToken>>> {
+    let lead = req
+        .messages
+        .iter()
+        .take_while(|m| m.role == Role::System)
+        .count();
+    if lead == 0 {
+        return Ok(None);
+    }
+    let head = ChatRequest {
+        messages: req.messages[..lead].to_vec(),
+        tools: req.tools.clone(),
+        options: req.options.clone(),
+    };
+    let vocab = model.vocab();
+    let full = vocab.tokenize(
+        render_template(template, req)?.as_bytes(),
+        vocab.should_add_bos(),
+        true,
+    );
+    let head = vocab.tokenize(
+        render_template(template, &head)?.as_bytes(),
+        vocab.should_add_bos(),
+        true,
+    );
+    // What the two renderings share: the generation prompt after the head
+    // is not part of the full prompt.
+    let n = common_prefix(&head, &full);
+    Ok(Some(head[..n].to_vec()))
 }
 
 /// One call: the prompt is prefilled (reusing the cached prefix), tokens are
@@ -404,10 +563,24 @@ fn run(
     cached: &mut Vec<LlamaToken>,
     template: &str,
     config: &LocalConfig,
+    store: Option<&PrefixStore>,
     job: Job,
 ) -> Result<()> {
     let start = Instant::now();
     let req = &job.request;
+    if cached.is_empty()
+        && let Some(store) = store
+    {
+        // A fresh context: start from the saved static prefix, or save it
+        // for the next process. Either failing only costs the time a cold
+        // prefill takes, so it is logged, not returned.
+        if let Err(e) = store.restore_or_save(model, ctx, cached, template, config, req) {
+            tracing::debug!("prompt prefix state: {e}");
+            cached.clear();
+            ctx.clear_kv_cache_seq(Some(0), None, None)
+                .map_err(cfg_err)?;
+        }
+    }
     let tokens = prompt_tokens(model, ctx.n_ctx() as usize, template, req)?;
     let mut batch = LlamaBatch::new(config.batch.max(1) as usize, 1);
     let Some(keep) = prefill(ctx, cached, &tokens, config, &mut batch, &job.cancel)? else {

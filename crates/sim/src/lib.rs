@@ -32,11 +32,13 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod target_free;
+pub mod voice;
 
 pub use guard::LeakGuard;
-pub use llm::LlmSimulator;
+pub use llm::PersonaSimulator;
 pub use rules::RuleSimulator;
 pub use target_free::TargetFreeSimulator;
+pub use voice::{VoiceStats, VoicedSimulator};
 
 /// Errors of a simulation.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +129,11 @@ pub trait Simulator: Send {
     fn model_calls(&self) -> usize {
         0
     }
+    /// How a voiced simulator's words fared against its acts (`None` for a
+    /// simulator whose words are its own).
+    fn voice_stats(&self) -> Option<VoiceStats> {
+        None
+    }
 }
 
 /// Limits of one episode.
@@ -193,6 +200,9 @@ pub struct EpisodeResult {
     pub statements: usize,
     pub true_statements: usize,
     pub turns: Vec<TurnRecord>,
+    /// A voiced simulator's drafts: regenerated and templated utterances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceStats>,
 }
 
 impl EpisodeResult {
@@ -208,6 +218,7 @@ impl EpisodeResult {
             statements: 0,
             true_statements: 0,
             turns: Vec::new(),
+            voice: None,
         }
     }
 }
@@ -322,6 +333,7 @@ pub async fn run_episode(
             .filter(|s| sim.states_truly(s, &target, catalog.items()))
             .count(),
         turns,
+        voice: sim.voice_stats(),
     })
 }
 
@@ -397,6 +409,14 @@ pub struct Summary {
     pub leakage_rate_after_guard: Option<f64>,
     /// The share of the simulators' statements that are true of the target.
     pub sim_truth_rate: Option<f64>,
+    /// A voiced simulator: the share of utterances whose first draft
+    /// dropped or added a fact (or named the target) and was written again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_regenerated_rate: Option<f64>,
+    /// A voiced simulator: the share of utterances the rules template said
+    /// after every draft failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_templated_rate: Option<f64>,
     pub turns: usize,
     pub prompt_tokens_per_turn: f64,
     pub completion_tokens_per_turn: f64,
@@ -438,6 +458,14 @@ impl Summary {
         let turns: Vec<&TurnRecord> = results.iter().flat_map(|r| &r.turns).collect();
         let statements: usize = results.iter().map(|r| r.statements).sum();
         let true_ones: usize = results.iter().map(|r| r.true_statements).sum();
+        let voice = results
+            .iter()
+            .filter_map(|r| r.voice)
+            .reduce(|a, b| VoiceStats {
+                utterances: a.utterances + b.utterances,
+                regenerated: a.regenerated + b.regenerated,
+                templated: a.templated + b.templated,
+            });
         let per_turn = |f: fn(&TurnRecord) -> u32| {
             if turns.is_empty() {
                 0.0
@@ -491,6 +519,8 @@ impl Summary {
                     share(true_ones, statements)
                 }
             }),
+            sim_regenerated_rate: voice.map(|v| share(v.regenerated, v.utterances)),
+            sim_templated_rate: voice.map(|v| share(v.templated, v.utterances)),
             turns: turns.len(),
             prompt_tokens_per_turn: per_turn(|t| t.prompt_tokens),
             completion_tokens_per_turn: per_turn(|t| t.completion_tokens),

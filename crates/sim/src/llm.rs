@@ -1,7 +1,11 @@
-//! An LLM persona simulator: any [`ChatModel`] plays the user, prompted
+//! A free LLM persona simulator: any [`ChatModel`] plays the user, prompted
 //! (minijinja, `prompts/simulator*.j2`) with the target's facts, never its
 //! title. What it says is read back with the rules parse into
 //! [`Statement`]s, so its validity is measured, not assumed.
+//!
+//! A small local model cannot hold this role (it repeats its prompt turn
+//! after turn); [`crate::VoicedSimulator`] is the simulator for those. The
+//! persona stays for API models that can.
 
 use std::sync::Arc;
 
@@ -62,7 +66,7 @@ pub fn statements_in(reader: &Agent, text: &str) -> Vec<Statement> {
 
 /// A model playing the user.
 #[derive(Debug)]
-pub struct LlmSimulator {
+pub struct PersonaSimulator {
     model: Arc<dyn ChatModel>,
     reader: Arc<Agent>,
     env: Environment<'static>,
@@ -75,7 +79,7 @@ pub struct LlmSimulator {
     options: ChatOptions,
 }
 
-impl LlmSimulator {
+impl PersonaSimulator {
     /// A persona for `target` who liked `history`; `reader` parses what it
     /// says into statements (any agent over the same catalog).
     pub fn new(
@@ -167,7 +171,7 @@ impl LlmSimulator {
     }
 }
 
-impl Simulator for LlmSimulator {
+impl Simulator for PersonaSimulator {
     fn opening(&mut self) -> BoxFuture<'_, Result<String>> {
         Box::pin(self.say(&[]))
     }

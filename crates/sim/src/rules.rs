@@ -3,6 +3,7 @@
 
 use futures::future::BoxFuture;
 use recagent_core::{Item, ItemId};
+use serde::Serialize;
 
 use crate::{Result, Simulator, Statement};
 
@@ -138,9 +139,8 @@ impl RuleSimulator {
     }
 
     /// Why the list missed, in terms of what is true of the target: the
-    /// first stated attribute that most of the list breaks, or the first
-    /// one still to come.
-    fn reason(&self, shown: &[Item]) -> Option<String> {
+    /// first stated genre or decade that most of the list breaks.
+    fn broken(&self, shown: &[Item]) -> Option<Statement> {
         let broken = |s: &Statement| {
             let off = shown
                 .iter()
@@ -148,34 +148,108 @@ impl RuleSimulator {
                 .count();
             off * 2 > shown.len()
         };
-        // Phrased so that no word of it reads as a negation of the genre.
         self.said
             .iter()
             .filter(|s| matches!(s, Statement::Genre { .. } | Statement::Decade { .. }))
             .find(|s| broken(s))
-            .map(|s| match s {
-                Statement::Genre { genre } => format!("I asked for {genre}."),
-                Statement::Decade { start } => format!("I asked for the {start}s."),
-                _ => String::new(),
-            })
+            .cloned()
+    }
+}
+
+/// What kind of turn an [`Act`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActKind {
+    /// The first message.
+    Open,
+    /// A reply to a turn that showed no list (the agent asked instead).
+    Answer,
+    /// A reply to a list that missed.
+    React,
+}
+
+/// What the simulated user does in one turn, decided by the agenda: the
+/// words come later (a template in [`RuleSimulator`], a model in
+/// [`crate::VoicedSimulator`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Act {
+    pub kind: ActKind,
+    /// The attribute revealed for the first time this turn.
+    pub new: Option<Statement>,
+    /// A reaction's reason: the stated attribute most of the list broke.
+    pub reason: Option<Statement>,
+    /// Everything said so far, `new` included.
+    pub said: Vec<Statement>,
+}
+
+impl RuleSimulator {
+    /// The next act: the opening when `shown` is `None`, else the reaction
+    /// to `shown` (an answer when it is empty). Reveals the next attribute.
+    pub fn next_act(&mut self, shown: Option<&[Item]>) -> Act {
+        let (kind, reason) = match shown {
+            None => (ActKind::Open, None),
+            Some([]) => (ActKind::Answer, None),
+            Some(list) => (ActKind::React, self.broken(list)),
+        };
+        let new = self.reveal().then(|| self.said.last().cloned()).flatten();
+        Act {
+            kind,
+            new,
+            reason,
+            said: self.said.clone(),
+        }
+    }
+
+    /// The words the rules simulator says for `act`.
+    pub fn template(&self, act: &Act) -> String {
+        match act.kind {
+            ActKind::Open => self.request(),
+            _ if act.new.is_none() => format!("Something else, please. {}", self.request()),
+            _ => {
+                let why = act
+                    .reason
+                    .as_ref()
+                    .and_then(reason_text)
+                    .map(|r| format!("{r} "))
+                    .unwrap_or_default();
+                format!("Not quite. {why}{}", self.request())
+            }
+        }
+    }
+
+    /// The spoken title of a history item the simulator may name.
+    pub fn title_of(&self, item: ItemId) -> Option<&str> {
+        self.titles
+            .iter()
+            .find(|(id, _)| *id == item)
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// The history's titles as the simulator says them.
+    pub fn titles(&self) -> &[(ItemId, String)] {
+        &self.titles
+    }
+}
+
+/// "I asked for Comedy." for a reaction's reason.
+fn reason_text(s: &Statement) -> Option<String> {
+    match s {
+        Statement::Genre { genre } => Some(format!("I asked for {genre}.")),
+        Statement::Decade { start } => Some(format!("I asked for the {start}s.")),
+        _ => None,
     }
 }
 
 impl Simulator for RuleSimulator {
     fn opening(&mut self) -> BoxFuture<'_, Result<String>> {
-        self.reveal();
-        let text = self.request();
+        let act = self.next_act(None);
+        let text = self.template(&act);
         Box::pin(async move { Ok(text) })
     }
 
     fn reply<'a>(&'a mut self, shown: &'a [Item]) -> BoxFuture<'a, Result<String>> {
-        let reason = self.reason(shown);
-        let text = if self.reveal() {
-            let why = reason.map(|r| format!("{r} ")).unwrap_or_default();
-            format!("Not quite. {why}{}", self.request())
-        } else {
-            format!("Something else, please. {}", self.request())
-        };
+        let act = self.next_act(Some(shown));
+        let text = self.template(&act);
         Box::pin(async move { Ok(text) })
     }
 

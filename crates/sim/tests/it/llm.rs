@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use recagent_llm::{ChatResponse, scripted::ScriptedModel};
-use recagent_sim::{LlmSimulator, Simulator, Statement};
+use recagent_sim::{PersonaSimulator, Simulator, Statement};
 
 use crate::fixture;
 
@@ -47,7 +47,7 @@ fn persona_prompt_has_the_facts_never_the_title_and_its_claims_are_checked() {
         .take(5)
         .cloned()
         .collect();
-    let mut sim = LlmSimulator::new(model.clone(), reader, &target, &history).unwrap();
+    let mut sim = PersonaSimulator::new(model.clone(), reader, &target, &history).unwrap();
     let rt = fixture::runtime();
     let first_said = rt.block_on(sim.opening()).unwrap();
     assert!(

@@ -10,3 +10,4 @@ mod guard;
 mod llm;
 mod metrics;
 mod report;
+mod voice;

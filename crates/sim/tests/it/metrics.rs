@@ -34,7 +34,33 @@ fn ep(
         statements: st.0,
         true_statements: st.1,
         turns: (0..turns).map(|t| turn(t == 0, false, 100)).collect(),
+        voice: None,
     }
+}
+
+#[test]
+fn voiced_drafts_are_shares_of_all_utterances() {
+    let mut a = ep(1, None, &[], 3, (3, 3));
+    a.voice = Some(recagent_sim::VoiceStats {
+        utterances: 3,
+        regenerated: 1,
+        templated: 0,
+    });
+    let mut b = ep(2, None, &[], 5, (5, 5));
+    b.voice = Some(recagent_sim::VoiceStats {
+        utterances: 5,
+        regenerated: 2,
+        templated: 1,
+    });
+    let s = Summary::of(&[a, b], 5, true);
+    assert_eq!(s.sim_regenerated_rate, Some(0.375));
+    assert_eq!(s.sim_templated_rate, Some(0.125));
+    // A simulator with its own words has no such figures, in the report
+    // either.
+    let s = Summary::of(&[ep(3, None, &[], 1, (1, 1))], 5, true);
+    assert_eq!(s.sim_regenerated_rate, None);
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(!json.contains("sim_regenerated_rate"), "{json}");
 }
 
 #[test]

@@ -17,6 +17,7 @@ fn results(hits: &[Option<(usize, usize)>]) -> Vec<EpisodeResult> {
             statements: 2,
             true_statements: 2,
             turns: Vec::new(),
+            voice: None,
         })
         .collect()
 }
