@@ -776,4 +776,21 @@ mod tests {
         assert_eq!(out.notes, [NOTHING_FOUND]);
         assert_eq!(out.opening, "");
     }
+
+    /// A driver that feeds the wrong input gets an error in the outcome,
+    /// and the turn still ends, with the note that asks the user.
+    #[test]
+    fn a_wrong_input_still_ends_the_turn() {
+        let mut m = machine(
+            Mode::Rules,
+            Plan::default(),
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_tools(m.next_step(Input::Start));
+        let out = expect_done(m.next_step(text_reply("not a tool result")));
+        let error = out.error.expect("the protocol error");
+        assert!(error.contains("cannot take"), "{error}");
+        assert_eq!(out.notes, [NOTHING_FOUND]);
+    }
 }
