@@ -10,10 +10,10 @@
 //!   schemas ([`tool_schemas`]) and dispatch. They share a `Bus` of
 //!   candidates for the turn; the model only ever sees summaries.
 //! - `turn`: the sans-IO machine of a turn. It wraps `controller` (call
-//!   the model, run tools, done: two strategies for a model, plan first
-//!   and step by step, and a rules mode with no model) and owns the
-//!   dialogue state's update, the feedback exclusion, the final rank,
-//!   relaxation and grounding. Unit tests drive it with scripted inputs.
+//!   the model, run tools, done: three strategies for a model, plan first,
+//!   plan + draft and step by step, and a rules mode with no model) and
+//!   owns the dialogue state's update, the feedback exclusion, the final
+//!   rank, relaxation and grounding. Unit tests drive it with scripted inputs.
 //! - `rules` and `plan`: the rules controller's parse of a request into
 //!   slots, and the executor that turns slots into typed tool calls.
 //! - `session`: the async driver. [`Session::send`] does the IO the turn

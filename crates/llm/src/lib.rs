@@ -7,7 +7,9 @@
 //! * `local::LocalModel` (feature `local`, on by default): a GGUF model run
 //!   in-process through llama.cpp (`llama-cpp-2`), with the model's own chat
 //!   template (minijinja) and tool calls decoded under a grammar built from
-//!   the tools' JSON schemas. [`pull`] fetches the models.
+//!   the tools' JSON schemas; with a state folder, the static prompt
+//!   prefix's KV state is saved and loaded by the next process. [`pull`]
+//!   fetches the models.
 //! * [`replay`]: wraps any model and records each call to a cassette
 //!   (JSONL), or plays a cassette back deterministically.
 //! * [`scripted::ScriptedModel`]: answers from a fixed script (tests and

@@ -14,7 +14,7 @@
 //!   next call decodes only what differs after their common prefix, so the
 //!   static system prompt and tool schemas are evaluated once.
 //! * With [`LocalConfig::state_dir`] set, the KV state of that static prefix
-//!   (the leading system message and the tools) is saved to a file after
+//!   (the leading system messages and the tools) is saved to a file after
 //!   the first prefill and loaded by the next process, so a fresh process
 //!   (every `ask`, the first chat turn) skips the cold prefill. The file is
 //!   keyed by the model's hash and the prefix tokens' digest: a different
