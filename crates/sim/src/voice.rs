@@ -66,6 +66,13 @@ pub struct Reading {
     pub years: Vec<u16>,
     /// History titles named.
     pub titles: Vec<ItemId>,
+    /// Decades said with a negation ("not from the 90s").
+    pub negated_decades: Vec<u16>,
+    /// Words no person asking for a film writes ("assist", "recommender",
+    /// "facts"): the model talked about its task or refused it.
+    pub meta: Vec<String>,
+    /// Whether the text turns the last list down ("none", "else", "nope").
+    pub rejects: bool,
 }
 
 impl Reading {
@@ -149,6 +156,32 @@ const CUES: &[(&str, &[&str])] = &[
 /// Words that negate a genre cue within the three words before it.
 const NEGATORS: &[&str] = &[
     "no", "not", "nothing", "without", "dont", "never", "isnt", "avoid", "hate", "except",
+];
+
+/// Words of a model talking about its task instead of doing it.
+const META: &[&str] = &[
+    "assist",
+    "sorry",
+    "recommender",
+    "fact",
+    "facts",
+    "instructions",
+    "message",
+];
+
+/// Words that turn a list down.
+const REJECTS: &[&str] = &[
+    "none",
+    "else",
+    "nope",
+    "no",
+    "not",
+    "other",
+    "another",
+    "different",
+    "instead",
+    "those",
+    "these",
 ];
 
 const DECADE_WORDS: &[(&str, u16)] = &[
@@ -240,9 +273,23 @@ pub fn read_facts(text: &str, genres: &[String], titles: &[(ItemId, String)]) ->
             }
         }
     }
-    for x in &w {
+    reading.meta = w
+        .iter()
+        .filter(|x| META.contains(&x.as_str()))
+        .cloned()
+        .collect();
+    reading.rejects = w.iter().any(|x| REJECTS.contains(&x.as_str()));
+    for (at, x) in w.iter().enumerate() {
+        let negated = w[at.saturating_sub(3)..at]
+            .iter()
+            .any(|x| NEGATORS.contains(&x.as_str()));
+        let decades = if negated {
+            &mut reading.negated_decades
+        } else {
+            &mut reading.decades
+        };
         if let Some((_, d)) = DECADE_WORDS.iter().find(|(name, _)| name == x) {
-            reading.decades.push(*d);
+            decades.push(*d);
             continue;
         }
         let Some(digits) = x.strip_suffix('s') else {
@@ -263,23 +310,25 @@ pub fn read_facts(text: &str, genres: &[String], titles: &[(ItemId, String)]) ->
             _ => None,
         };
         if let Some(d) = decade {
-            reading.decades.push(d);
+            decades.push(d);
         }
     }
     reading.decades.dedup();
     reading
 }
 
-/// What is wrong with a draft for `act`: facts it dropped, facts it added.
+/// What is wrong with a draft for `act`: facts it dropped, facts it added,
+/// and anything else that is not a person's message for the act.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub dropped: Vec<Statement>,
     pub added: Vec<Statement>,
+    pub other: Vec<String>,
 }
 
 impl Verdict {
     pub fn ok(&self) -> bool {
-        self.dropped.is_empty() && self.added.is_empty()
+        self.dropped.is_empty() && self.added.is_empty() && self.other.is_empty()
     }
 }
 
@@ -293,6 +342,20 @@ pub fn check(act: &Act, reading: &Reading) -> Verdict {
         }
         _ => false,
     };
+    let mut other: Vec<String> = reading
+        .negated_decades
+        .iter()
+        .map(|d| format!("it said the film is not from the {d}s"))
+        .collect();
+    if !reading.meta.is_empty() {
+        other.push(format!(
+            "it talked about the task ({}) instead of asking for a film",
+            reading.meta.join(", ")
+        ));
+    }
+    if act.kind == ActKind::React && act.new.is_none() && act.reason.is_none() && !reading.rejects {
+        other.push("it did not turn the list down".into());
+    }
     Verdict {
         dropped: act
             .new
@@ -301,7 +364,29 @@ pub fn check(act: &Act, reading: &Reading) -> Verdict {
             .cloned()
             .collect(),
         added: said.into_iter().filter(|s| !allowed(s)).collect(),
+        other,
     }
+}
+
+/// The rendered few-shot prompt as chat messages: `USER:` lines are the
+/// facts given (user turns), `YOU:` lines the messages written (assistant
+/// turns); a line with neither continues the one before.
+fn conversation(system: &str, rendered: &str) -> Vec<Message> {
+    let mut out = vec![Message::system(system.to_owned())];
+    for line in rendered.lines() {
+        if let Some(t) = line.strip_prefix("USER:") {
+            out.push(Message::user(t.trim().to_owned()));
+        } else if let Some(t) = line.strip_prefix("YOU:") {
+            out.push(Message::assistant(t.trim().to_owned()));
+        } else if !line.trim().is_empty()
+            && out.len() > 1
+            && let Some(last) = out.last_mut()
+        {
+            last.content.push(' ');
+            last.content.push_str(line.trim());
+        }
+    }
+    out
 }
 
 /// What a voice prompt is rendered with.
@@ -400,7 +485,7 @@ impl VoicedSimulator {
             .and_then(|t| t.render(&context))
             .map_err(|e| Error::Prompt(e.to_string()))?;
         Ok(ChatRequest {
-            messages: vec![Message::system(self.system.clone()), Message::user(prompt)],
+            messages: conversation(&self.system, &prompt),
             tools: Vec::new(),
             options: ChatOptions {
                 tool_choice: ToolChoice::None,
@@ -440,6 +525,7 @@ impl VoicedSimulator {
                 let a: Vec<String> = verdict.added.iter().map(phrase).collect();
                 why.push(format!("it said what you were not given: {}", a.join(", ")));
             }
+            why.extend(verdict.other);
             if text.is_empty() {
                 why.push("it was empty".into());
             }

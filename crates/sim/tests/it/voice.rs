@@ -127,9 +127,38 @@ fn a_draft_is_checked_against_its_act() {
     );
     assert!(check(&react, &read_facts("nope. from the nineties?", &g, &t)).ok());
     assert!(!check(&react, &read_facts("nope, not a comedy", &g, &t)).ok());
+    // Regression: the 0.5B echoed its prompt, "the film is not from the
+    // 1990s", and refused with "I'm sorry, I can't assist with that".
+    assert!(!check(&react, &read_facts("it is not from the 1990s", &g, &t)).ok());
+    let exhausted = rules_act_with_nothing_new(&react);
+    assert!(
+        !check(
+            &exhausted,
+            &read_facts("I'm sorry, but I can't assist with that.", &g, &t)
+        )
+        .ok()
+    );
+    assert!(!check(&exhausted, &read_facts("great, thanks", &g, &t)).ok());
+    assert!(
+        check(
+            &exhausted,
+            &read_facts("none of these, something else?", &g, &t)
+        )
+        .ok()
+    );
     // The rules simulator's own words for the act pass its check.
     assert!(check(&react, &read_facts(&agenda.template(&react), &g, &t)).ok());
     assert_eq!(agenda.next_act(Some(&[])).kind, ActKind::Answer);
+}
+
+/// A reaction with nothing new to say and no reason.
+fn rules_act_with_nothing_new(like: &recagent_sim::rules::Act) -> recagent_sim::rules::Act {
+    recagent_sim::rules::Act {
+        kind: ActKind::React,
+        new: None,
+        reason: None,
+        said: like.said.clone(),
+    }
 }
 
 #[test]
@@ -172,18 +201,19 @@ fn drafts_that_add_or_drop_a_fact_are_written_again_then_templated() {
     }
     // The rewrite is told what was wrong, and samples.
     let retry = &requests[1];
-    assert!(
-        retry.messages[1]
-            .content
-            .contains("you were not given: horror"),
-        "{}",
-        retry.messages[1].content
-    );
+    let last = &retry.messages.last().unwrap().content;
+    assert!(last.contains("you were not given: horror"), "{last}");
     assert!(retry.options.temperature > 0.0);
-    let react = &requests[2].messages[1].content;
-    assert!(react.contains("Reminder: comedy"), "{react}");
-    assert!(react.contains("New fact: from the 1990s"), "{react}");
-    insta::assert_snapshot!("voiced_react_prompt", react);
+    // The examples are earlier turns of the chat; the act is the last one.
+    let react = &requests[2].messages;
+    let act = &react.last().unwrap().content;
+    assert!(act.contains("Remind: comedy"), "{act}");
+    assert!(act.contains("Add: from the 1990s"), "{act}");
+    let shown: Vec<String> = react
+        .iter()
+        .map(|m| format!("{:?}: {}", m.role, m.content))
+        .collect();
+    insta::assert_snapshot!("voiced_react_prompt", shown.join("\n"));
     // What was said is what the agent read: true of the target.
     let said = sim.statements();
     assert!(said.contains(&genre("Comedy")), "{said:?}");
