@@ -471,7 +471,8 @@ impl PrefixStore {
     }
 
     /// Fills `cached` with the request's static prefix: loaded from its
-    /// file when there is one, else decoded and saved.
+    /// file when there is one, else decoded and saved. Returns how many
+    /// tokens were decoded now (0 when loaded), which are not cached ones.
     fn restore_or_save(
         &self,
         model: &LlamaModel,
@@ -480,19 +481,19 @@ impl PrefixStore {
         template: &str,
         config: &LocalConfig,
         req: &ChatRequest,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let Some(prefix) = static_prefix(model, template, req)? else {
-            return Ok(());
+            return Ok(0);
         };
         if prefix.len() < MIN_SAVED_PREFIX || prefix.len() >= ctx.n_ctx() as usize {
-            return Ok(());
+            return Ok(0);
         }
         let path = self.path(&prefix);
         if path.is_file() {
             match ctx.state_seq_load_file(&path, 0, prefix.len()) {
                 Ok((tokens, _)) if tokens == prefix => {
                     *cached = tokens;
-                    return Ok(());
+                    return Ok(0);
                 }
                 // A file from another build of llama.cpp, or damaged: it is
                 // replaced below.
@@ -513,7 +514,7 @@ impl PrefixStore {
             .map_err(|e| Error::Config(format!("saving {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, &path)
             .map_err(|e| Error::Config(format!("saving {}: {e}", path.display())))?;
-        Ok(())
+        Ok(cached.len())
     }
 }
 
@@ -568,17 +569,21 @@ fn run(
 ) -> Result<()> {
     let start = Instant::now();
     let req = &job.request;
+    let mut decoded_now = 0;
     if cached.is_empty()
         && let Some(store) = store
     {
         // A fresh context: start from the saved static prefix, or save it
         // for the next process. Either failing only costs the time a cold
         // prefill takes, so it is logged, not returned.
-        if let Err(e) = store.restore_or_save(model, ctx, cached, template, config, req) {
-            tracing::debug!("prompt prefix state: {e}");
-            cached.clear();
-            ctx.clear_kv_cache_seq(Some(0), None, None)
-                .map_err(cfg_err)?;
+        match store.restore_or_save(model, ctx, cached, template, config, req) {
+            Ok(n) => decoded_now = n,
+            Err(e) => {
+                tracing::debug!("prompt prefix state: {e}");
+                cached.clear();
+                ctx.clear_kv_cache_seq(Some(0), None, None)
+                    .map_err(cfg_err)?;
+            }
         }
     }
     let tokens = prompt_tokens(model, ctx.n_ctx() as usize, template, req)?;
@@ -605,7 +610,9 @@ fn run(
         prompt_tokens: tokens.len() as u32,
         completion_tokens: generated.tokens,
     };
-    send_closing_events(&job, &generated, usage, start, prefill_ms, keep as u32);
+    // Tokens decoded in this call to save the prefix were not cached.
+    let cached_tokens = keep.saturating_sub(decoded_now) as u32;
+    send_closing_events(&job, &generated, usage, start, prefill_ms, cached_tokens);
     Ok(())
 }
 
