@@ -279,3 +279,345 @@ pub fn state_mismatches(
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! `score` on hand-written traces: each row is one labelled request and
+    //! the calls a controller might have made for it.
+
+    use std::sync::Arc;
+
+    use recagent_core::{Catalog, Item};
+    use recagent_memory::Memory;
+    use serde_json::json;
+
+    use super::*;
+    use crate::recall::LexicalRecall;
+    use crate::tools::ForgetPreference;
+    use crate::trace::ToolTrace;
+
+    fn agent(dir: &std::path::Path) -> Agent {
+        let films: &[(&str, u16, &[&str])] = &[
+            ("Fargo", 1996, &["Crime", "Drama", "Thriller"]),
+            ("Heat", 1995, &["Action", "Crime", "Thriller"]),
+            ("Pulp Fiction", 1994, &["Crime", "Drama"]),
+            ("Alien", 1979, &["Action", "Horror", "Sci-Fi", "Thriller"]),
+            ("Toy Story", 1995, &["Animation", "Children's", "Comedy"]),
+        ];
+        let items = films
+            .iter()
+            .enumerate()
+            .map(|(i, (title, year, genres))| Item {
+                id: ItemId(i as u32),
+                key: i.to_string(),
+                title: (*title).into(),
+                year: Some(*year),
+                genres: genres.iter().map(|g| (*g).into()).collect(),
+                text: String::new(),
+                relations: Default::default(),
+            })
+            .collect();
+        let catalog =
+            Arc::new(Catalog::new("films", items, Vec::new(), Vec::new()).expect("catalog"));
+        let recall = LexicalRecall::build(Arc::clone(&catalog), dir).expect("recall");
+        let memory = Memory::in_memory().expect("memory");
+        Agent::builder(catalog, Arc::new(recall), Arc::new(memory))
+            .build()
+            .expect("agent")
+    }
+
+    /// "A 90s crime film like Fargo, but not Heat."
+    fn fargo_not_heat() -> Case {
+        Case {
+            text: "a 90s crime film like Fargo, but not Heat".into(),
+            tools: vec![SimilarItems::NAME.into()],
+            genres: vec!["Crime".into()],
+            avoid: Vec::new(),
+            year_min: Some(1990),
+            year_max: Some(1999),
+            liked: vec!["Fargo".into()],
+            excluded: vec!["Heat".into()],
+        }
+    }
+
+    /// "No horror, something like Alien but not Alien itself."
+    fn alien_no_horror() -> Case {
+        Case {
+            text: "no horror, something like Alien but not Alien itself".into(),
+            tools: vec![SimilarItems::NAME.into()],
+            genres: Vec::new(),
+            avoid: vec!["Horror".into()],
+            year_min: None,
+            year_max: None,
+            liked: vec!["Alien".into()],
+            excluded: vec!["Alien".into()],
+        }
+    }
+
+    fn call<T: Tool>(args: &T::Args) -> (&'static str, Value) {
+        (T::NAME, serde_json::to_value(args).expect("args serialise"))
+    }
+
+    fn similar(
+        titles: &[&str],
+        genres: &[&str],
+        years: (Option<u16>, Option<u16>),
+    ) -> (&'static str, Value) {
+        call::<SimilarItems>(&SimilarArgs {
+            titles: titles.iter().map(|t| (*t).into()).collect(),
+            genres: genres.iter().map(|g| (*g).into()).collect(),
+            year_min: years.0,
+            year_max: years.1,
+            ..SimilarArgs::default()
+        })
+    }
+
+    fn exclude(titles: &[&str]) -> (&'static str, Value) {
+        call::<FilterCandidates>(&FilterArgs {
+            exclude_titles: titles.iter().map(|t| (*t).into()).collect(),
+            ..FilterArgs::default()
+        })
+    }
+
+    const NINETIES: (Option<u16>, Option<u16>) = (Some(1990), Some(1999));
+
+    /// (what the row shows, the case, the calls, right tool / filters / titles).
+    type Row = (
+        &'static str,
+        Case,
+        Vec<(&'static str, Value)>,
+        (bool, bool, bool),
+    );
+
+    fn table() -> Vec<Row> {
+        vec![
+            (
+                "all right",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &["Crime"], NINETIES),
+                    exclude(&["Heat"]),
+                ],
+                (true, true, true),
+            ),
+            (
+                "genre and title as a user writes them, in lower case",
+                fargo_not_heat(),
+                vec![
+                    similar(&["fargo"], &["crime"], NINETIES),
+                    exclude(&["heat"]),
+                ],
+                (true, true, true),
+            ),
+            (
+                "year bounds tighten across calls",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &["Crime"], (Some(1990), None)),
+                    call::<FilterCandidates>(&FilterArgs {
+                        year_max: Some(1999),
+                        exclude_titles: vec!["Heat".into()],
+                        ..FilterArgs::default()
+                    }),
+                ],
+                (true, true, true),
+            ),
+            (
+                "wrong tool: a text search has no seed",
+                fargo_not_heat(),
+                vec![
+                    call::<SearchItems>(&SearchArgs {
+                        query: "crime like fargo".into(),
+                        genres: vec!["Crime".into()],
+                        year_min: Some(1990),
+                        year_max: Some(1999),
+                        ..SearchArgs::default()
+                    }),
+                    exclude(&["Heat"]),
+                ],
+                (false, true, false),
+            ),
+            (
+                "wrong tool: nothing called",
+                fargo_not_heat(),
+                Vec::new(),
+                (false, false, false),
+            ),
+            (
+                "wrong genre",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &["Drama"], NINETIES),
+                    exclude(&["Heat"]),
+                ],
+                (true, false, true),
+            ),
+            (
+                "a genre more than asked",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &["Crime", "Thriller"], NINETIES),
+                    exclude(&["Heat"]),
+                ],
+                (true, false, true),
+            ),
+            (
+                "a year bound missing",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &["Crime"], (Some(1990), None)),
+                    exclude(&["Heat"]),
+                ],
+                (true, false, true),
+            ),
+            (
+                "wrong seed",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Pulp Fiction"], &["Crime"], NINETIES),
+                    exclude(&["Heat"]),
+                ],
+                (true, true, false),
+            ),
+            (
+                "a seed more than asked",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo", "Pulp Fiction"], &["Crime"], NINETIES),
+                    exclude(&["Heat"]),
+                ],
+                (true, true, false),
+            ),
+            (
+                "the excluded title missing",
+                fargo_not_heat(),
+                vec![similar(&["Fargo"], &["Crime"], NINETIES)],
+                (true, true, false),
+            ),
+            (
+                "excluded as seen, through memory",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &["Crime"], NINETIES),
+                    call::<RememberPreference>(&RememberArgs {
+                        seen_titles: vec!["Heat".into()],
+                        ..RememberArgs::default()
+                    }),
+                ],
+                (true, true, true),
+            ),
+            (
+                "an argument the tool does not know: the call reads as empty",
+                fargo_not_heat(),
+                vec![(
+                    SimilarItems::NAME,
+                    json!({"titles": ["Fargo"], "genres": ["Crime"], "year_min": 1990,
+                           "year_max": 1999, "exclude": ["Heat"]}),
+                )],
+                (true, false, false),
+            ),
+            (
+                "a seed is left out of the list, so it counts as excluded",
+                alien_no_horror(),
+                vec![call::<SimilarItems>(&SimilarArgs {
+                    titles: vec!["Alien".into()],
+                    avoid_genres: vec!["Horror".into()],
+                    ..SimilarArgs::default()
+                })],
+                (true, true, true),
+            ),
+            (
+                "a genre avoided for good counts as avoided",
+                alien_no_horror(),
+                vec![
+                    similar(&["Alien"], &[], (None, None)),
+                    call::<RememberPreference>(&RememberArgs {
+                        avoided_genres: vec!["horror".into()],
+                        ..RememberArgs::default()
+                    }),
+                ],
+                (true, true, true),
+            ),
+            (
+                "the avoided genre missing",
+                alien_no_horror(),
+                vec![similar(&["Alien"], &[], (None, None))],
+                (true, false, true),
+            ),
+            (
+                "a genre preferred in the rank is a wanted genre",
+                fargo_not_heat(),
+                vec![
+                    similar(&["Fargo"], &[], NINETIES),
+                    exclude(&["Heat"]),
+                    call::<RankCandidates>(&RankArgs {
+                        k: None,
+                        prefer_genres: vec!["Crime".into()],
+                    }),
+                ],
+                (true, true, true),
+            ),
+            (
+                "a genre preferred in the rank that was not asked for",
+                alien_no_horror(),
+                vec![
+                    call::<SimilarItems>(&SimilarArgs {
+                        titles: vec!["Alien".into()],
+                        avoid_genres: vec!["Horror".into()],
+                        ..SimilarArgs::default()
+                    }),
+                    call::<RankCandidates>(&RankArgs {
+                        k: None,
+                        prefer_genres: vec!["Sci-Fi".into()],
+                    }),
+                ],
+                (true, false, true),
+            ),
+            (
+                "a tool that is not scored changes nothing",
+                alien_no_horror(),
+                vec![
+                    call::<SimilarItems>(&SimilarArgs {
+                        titles: vec!["Alien".into()],
+                        avoid_genres: vec!["Horror".into()],
+                        ..SimilarArgs::default()
+                    }),
+                    (ForgetPreference::NAME, json!({"genres": ["Horror"]})),
+                ],
+                (true, true, true),
+            ),
+        ]
+    }
+
+    #[test]
+    fn score_checks_tool_filters_and_titles() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let agent = agent(dir.path());
+        let mut wrong = Vec::new();
+        for (what, case, calls, (tool, filters, titles)) in table() {
+            let trace = TurnTrace {
+                tool_calls: calls
+                    .into_iter()
+                    .map(|(name, arguments)| ToolTrace {
+                        name: name.into(),
+                        arguments,
+                        ok: true,
+                        summary: String::new(),
+                        micros: 0,
+                    })
+                    .collect(),
+                ..TurnTrace::default()
+            };
+            let want = CaseScore {
+                tool,
+                filters,
+                titles,
+            };
+            let got = score(&agent, &case, &trace);
+            if got != want {
+                wrong.push(format!("{what}: want {want:?}, got {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}

@@ -775,6 +775,9 @@ mod tests {
     use futures::future::BoxFuture;
     use recagent_core::{Catalog, Filter, Item, Scored};
     use recagent_retrieval::{SimilarHit, TitleLink};
+    use std::sync::Arc;
+
+    use crate::recall::LexicalRecall;
 
     /// Recall that links no title: the parse of words alone.
     #[derive(Debug)]
@@ -897,5 +900,432 @@ mod tests {
             (m.feedback, m.feedback_position),
             (Feedback::MoreLike, Some(1))
         );
+    }
+
+    // ------------------------------------------------------------ table
+
+    /// A catalog with ML-100K's genres and a few real titles, one of them
+    /// a one-word title that is also an everyday word ("Kids").
+    fn films() -> Catalog {
+        let films: &[(&str, u16, &[&str])] = &[
+            ("Toy Story", 1995, &["Animation", "Children's", "Comedy"]),
+            ("Alien", 1979, &["Action", "Horror", "Sci-Fi", "Thriller"]),
+            ("Godfather, The", 1972, &["Action", "Crime", "Drama"]),
+            ("Pulp Fiction", 1994, &["Crime", "Drama"]),
+            ("Heat", 1995, &["Action", "Crime", "Thriller"]),
+            ("Fargo", 1996, &["Crime", "Drama", "Thriller"]),
+            ("Schindler's List", 1993, &["Drama", "War"]),
+            ("Usual Suspects, The", 1995, &["Crime", "Thriller"]),
+            ("Kids", 1995, &["Drama"]),
+            ("Hoop Dreams", 1994, &["Documentary"]),
+            ("Big Sleep, The", 1946, &["Film-Noir", "Mystery"]),
+            ("Sound of Music, The", 1965, &["Musical", "Romance"]),
+            ("Unforgiven", 1992, &["Western"]),
+            ("Jumanji", 1995, &["Adventure", "Children's", "Fantasy"]),
+        ];
+        let items = films
+            .iter()
+            .enumerate()
+            .map(|(i, (title, year, genres))| Item {
+                id: ItemId(i as u32),
+                key: i.to_string(),
+                title: (*title).into(),
+                year: Some(*year),
+                genres: genres.iter().map(|g| (*g).into()).collect(),
+                text: String::new(),
+                relations: Default::default(),
+            })
+            .collect();
+        Catalog::new("films", items, Vec::new(), Vec::new()).expect("catalog")
+    }
+
+    /// What a request means, slot by slot; [`NOTHING`] is the empty plan.
+    #[derive(Debug, Clone, Copy)]
+    struct Means {
+        genres: &'static [&'static str],
+        prefer: &'static [&'static str],
+        avoid: &'static [&'static str],
+        never: &'static [&'static str],
+        years: (Option<u16>, Option<u16>),
+        liked: &'static [&'static str],
+        excluded: &'static [&'static str],
+        seen: &'static [&'static str],
+        feedback: Feedback,
+        position: Option<u8>,
+    }
+
+    const NOTHING: Means = Means {
+        genres: &[],
+        prefer: &[],
+        avoid: &[],
+        never: &[],
+        years: (None, None),
+        liked: &[],
+        excluded: &[],
+        seen: &[],
+        feedback: Feedback::None,
+        position: None,
+    };
+
+    /// A request, what its user means, and the parser bug (if any) that
+    /// keeps the parse from meaning it today.
+    struct Row {
+        text: &'static str,
+        means: Means,
+        bug: Option<&'static str>,
+    }
+
+    const fn row(text: &'static str, means: Means) -> Row {
+        Row {
+            text,
+            means,
+            bug: None,
+        }
+    }
+
+    /// A row the parser gets wrong today: the expectation stays what the
+    /// user means, and the test fails once the parse is fixed, so that the
+    /// mark is removed with the bug.
+    const fn bug(text: &'static str, means: Means, why: &'static str) -> Row {
+        Row {
+            text,
+            means,
+            bug: Some(why),
+        }
+    }
+
+    impl Means {
+        /// The plan that means this; the search words are not in the
+        /// table, so they are taken from `parsed`.
+        fn plan(&self, parsed: &Plan) -> Plan {
+            let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            Plan {
+                intent: parsed.intent.clone(),
+                genres: own(self.genres),
+                prefer_genres: own(self.prefer),
+                avoid_genres: own(self.avoid),
+                never_genres: own(self.never),
+                year_min: self.years.0,
+                year_max: self.years.1,
+                liked_titles: own(self.liked),
+                excluded_titles: own(self.excluded),
+                seen_titles: own(self.seen),
+                feedback: self.feedback,
+                feedback_position: self.position,
+            }
+        }
+    }
+
+    const TABLE: &[Row] = &[
+        // Genres, required and preferred, in any case.
+        row(
+            "a western",
+            Means {
+                genres: &["Western"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "HORROR OR SCI FI",
+            Means {
+                prefer: &["Horror", "Sci-Fi"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "romantic comedy from the nineties",
+            Means {
+                genres: &["Comedy"],
+                prefer: &["Romance"],
+                years: (Some(1990), Some(1999)),
+                ..NOTHING
+            },
+        ),
+        row(
+            "a funny animated movie from the 90s for my kids",
+            Means {
+                genres: &["Animation", "Children's"],
+                prefer: &["Comedy"],
+                years: (Some(1990), Some(1999)),
+                ..NOTHING
+            },
+        ),
+        // Negation, within its clause and no further.
+        row(
+            "no horror",
+            Means {
+                avoid: &["Horror"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "I never want horror again",
+            Means {
+                never: &["Horror"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "an action movie without any horror",
+            Means {
+                genres: &["Action"],
+                avoid: &["Horror"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "no comedy and no drama",
+            Means {
+                avoid: &["Comedy", "Drama"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "not too long, a comedy",
+            Means {
+                genres: &["Comedy"],
+                ..NOTHING
+            },
+        ),
+        bug(
+            "I don't like horror but love comedy",
+            Means {
+                genres: &["Comedy"],
+                avoid: &["Horror"],
+                ..NOTHING
+            },
+            "a negator reaches five words on, past \"but\": comedy is avoided",
+        ),
+        // Years: decades, bounds, negated bounds.
+        row(
+            "crime films, nothing before 1980",
+            Means {
+                genres: &["Crime"],
+                years: (Some(1980), None),
+                ..NOTHING
+            },
+        ),
+        row(
+            "nothing newer than 2000",
+            Means {
+                years: (None, Some(2000)),
+                ..NOTHING
+            },
+        ),
+        row(
+            "something older than 1970",
+            Means {
+                years: (None, Some(1969)),
+                ..NOTHING
+            },
+        ),
+        row(
+            "westerns after 1990",
+            Means {
+                genres: &["Western"],
+                years: (Some(1991), None),
+                ..NOTHING
+            },
+        ),
+        row(
+            "a drama since 1995",
+            Means {
+                genres: &["Drama"],
+                years: (Some(1995), None),
+                ..NOTHING
+            },
+        ),
+        row(
+            "late seventies thriller",
+            Means {
+                genres: &["Thriller"],
+                years: (Some(1975), Some(1979)),
+                ..NOTHING
+            },
+        ),
+        row(
+            "early 2000s",
+            Means {
+                years: (Some(2000), Some(2004)),
+                ..NOTHING
+            },
+        ),
+        row(
+            "a 1985 sci fi film",
+            Means {
+                genres: &["Sci-Fi"],
+                years: (Some(1985), Some(1985)),
+                ..NOTHING
+            },
+        ),
+        bug(
+            "a western from the 60s or 70s",
+            Means {
+                genres: &["Western"],
+                years: (Some(1960), Some(1979)),
+                ..NOTHING
+            },
+            "two decades joined by \"or\": the second replaces the first",
+        ),
+        bug(
+            "a comedy made between 1980 and 1990",
+            Means {
+                genres: &["Comedy"],
+                years: (Some(1980), Some(1990)),
+                ..NOTHING
+            },
+            "\"between A and B\" is read as the single year B",
+        ),
+        // Typos.
+        row(
+            "a thriller like the usual suspcets",
+            Means {
+                genres: &["Thriller"],
+                liked: &["Usual Suspects, The"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "loved pulp fictoin",
+            Means {
+                liked: &["Pulp Fiction"],
+                ..NOTHING
+            },
+        ),
+        bug(
+            "any good horor films?",
+            Means {
+                genres: &["Horror"],
+                ..NOTHING
+            },
+            "genre words must be spelled right; titles forgive a typo, genres do not",
+        ),
+        // Anchors: liked, excluded, seen.
+        row(
+            "we loved the godfather",
+            Means {
+                liked: &["Godfather, The"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "war films like Schindler's List",
+            Means {
+                genres: &["War"],
+                liked: &["Schindler's List"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "something like Alien, but not Alien itself",
+            Means {
+                liked: &["Alien"],
+                excluded: &["Alien"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "a crime film, but not Heat",
+            Means {
+                genres: &["Crime"],
+                excluded: &["Heat"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "I already saw Heat, something like Fargo",
+            Means {
+                liked: &["Fargo"],
+                seen: &["Heat"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "we watched Fargo and loved it",
+            Means {
+                liked: &["Fargo"],
+                ..NOTHING
+            },
+        ),
+        // Feedback on the last list (ten items long).
+        row(
+            "seen it, something else",
+            Means {
+                feedback: Feedback::SeenIt,
+                ..NOTHING
+            },
+        ),
+        row(
+            "seen them all",
+            Means {
+                feedback: Feedback::SeenAll,
+                ..NOTHING
+            },
+        ),
+        row(
+            "more like the second one",
+            Means {
+                feedback: Feedback::MoreLike,
+                position: Some(2),
+                ..NOTHING
+            },
+        ),
+        row(
+            "not the first one",
+            Means {
+                feedback: Feedback::Disliked,
+                position: Some(1),
+                ..NOTHING
+            },
+        ),
+        row(
+            "I liked the third one",
+            Means {
+                feedback: Feedback::Liked,
+                position: Some(3),
+                ..NOTHING
+            },
+        ),
+        row(
+            "the last one was great",
+            Means {
+                feedback: Feedback::Liked,
+                position: Some(10),
+                ..NOTHING
+            },
+        ),
+        row(
+            "something else",
+            Means {
+                feedback: Feedback::SomethingElse,
+                ..NOTHING
+            },
+        ),
+    ];
+
+    #[test]
+    fn requests_parse_to_what_their_users_mean() {
+        let catalog = Arc::new(films());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let recall = LexicalRecall::build(Arc::clone(&catalog), dir.path()).expect("recall");
+        let vocab = Vocab::new(&catalog);
+        let mut wrong = Vec::new();
+        for r in TABLE {
+            let parsed = parse(r.text, &vocab, &recall, 10);
+            let means = r.means.plan(&parsed);
+            match (r.bug, parsed == means) {
+                (None, false) => wrong.push(format!(
+                    "{:?}\n    means  {means:?}\n    parsed {parsed:?}",
+                    r.text
+                )),
+                (Some(why), true) => wrong.push(format!(
+                    "{:?} now parses right; remove its bug mark ({why})",
+                    r.text
+                )),
+                _ => {}
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert!(TABLE.len() >= 20 && TABLE.iter().filter(|r| r.bug.is_none()).count() >= 20);
     }
 }

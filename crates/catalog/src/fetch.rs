@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use md5::Md5;
-use recagent_core::Progress;
+use recagent_core::{Progress, fsx};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -112,14 +112,15 @@ pub fn http_download(
             out.write_all(&buf[..n]).map_err(Error::io(&tmp))?;
             progress.advance(n as u64);
         }
-        out.sync_all().map_err(Error::io(&tmp))
+        drop(out);
+        // Synced, then renamed into place.
+        fsx::persist(&tmp, dest).map_err(Error::io(dest))
     })();
     progress.finish();
-    if let Err(e) = result {
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
-        return Err(e);
     }
-    fs::rename(&tmp, dest).map_err(Error::io(dest))
+    result
 }
 
 /// The pip that `pip download` runs: a program and the arguments that come

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use recagent_core::{Catalog, Home, Interaction, Item, ItemId, Progress, User, UserId};
+use recagent_core::{Catalog, Home, Interaction, Item, ItemId, Progress, User, UserId, fsx};
 
 use crate::error::{Error, Result};
 use crate::fetch::{self, Checksum, Pip};
@@ -157,7 +157,7 @@ fn fetch_recbole(
             .map_err(Error::io(downloads))?;
         let got = pip.download(RECBOLE_REQUIREMENT, tmp.path(), progress)?;
         fetch::verify(&got, sum, RECBOLE_WHEEL)?;
-        fs::rename(&got, &wheel).map_err(Error::io(&wheel))?;
+        fsx::persist(&got, &wheel).map_err(Error::io(&wheel))?;
     }
     fetch::extract_zip_folder(&wheel, RECBOLE_PREFIX, raw)?;
     Ok(format!("{RECBOLE_REQUIREMENT} wheel"))

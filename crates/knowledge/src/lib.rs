@@ -25,7 +25,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use futures::StreamExt as _;
 
 use minijinja::{Environment, UndefinedBehavior};
-use recagent_core::{Catalog, Item, Progress};
+use recagent_core::text::is_unknown_genre;
+use recagent_core::{Catalog, Item, Progress, fsx, genre_key};
 use recagent_llm::{ChatModel, ChatOptions, ChatRequest, Message, ToolChoice};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -239,7 +240,8 @@ const GENRE_WORDS: &[(&str, &str)] = &[
 pub fn genres_in(value: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |g: String| {
-        if !out.iter().any(|o| o.eq_ignore_ascii_case(&g)) {
+        let key = genre_key(&g);
+        if !out.iter().any(|o| genre_key(o) == key) {
             out.push(g);
         }
     };
@@ -279,10 +281,10 @@ pub fn genres_in(value: &str) -> Vec<String> {
 }
 
 /// Genre names compared loosely: "Sci-Fi" = "science fiction", "Children's"
-/// = "children", "Film-Noir" = "noir".
-fn genre_key(g: &str) -> String {
-    let g: String = g
-        .to_lowercase()
+/// = "children", "Film-Noir" = "noir". The synonyms sit on top of
+/// [`genre_key`], so case and spacing fold the one way every crate folds them.
+fn loose_genre_key(g: &str) -> String {
+    let g: String = genre_key(g)
         .chars()
         .filter(|c| c.is_alphanumeric())
         .collect();
@@ -318,10 +320,10 @@ pub fn agreement(item: &Item, answer: &Answer) -> Agreement {
     let truth: HashSet<String> = item
         .genres
         .iter()
-        .filter(|g| !g.eq_ignore_ascii_case("unknown"))
-        .map(|g| genre_key(g))
+        .filter(|g| !is_unknown_genre(g))
+        .map(|g| loose_genre_key(g))
         .collect();
-    let said: HashSet<String> = answer.genres.iter().map(|g| genre_key(g)).collect();
+    let said: HashSet<String> = answer.genres.iter().map(|g| loose_genre_key(g)).collect();
     let hit = truth.intersection(&said).count() as f64;
     let genre_f1 = if truth.is_empty() || said.is_empty() || hit == 0.0 {
         0.0
@@ -431,12 +433,6 @@ impl Files {
     pub fn read_manifest(&self) -> Option<Manifest> {
         serde_json::from_str(&fs::read_to_string(self.manifest()).ok()?).ok()
     }
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| io(path, e))
 }
 
 /// What [`generate`] did.
@@ -615,7 +611,7 @@ fn rewrite_valid(files: &Files) -> Result<()> {
         if !body.is_empty() {
             body.push('\n');
         }
-        write_atomic(&path, &body)?;
+        fsx::write_atomic(&path, &body).map_err(|e| io(&path, e))?;
     }
     Ok(())
 }
@@ -647,11 +643,11 @@ pub fn refresh(files: &Files) -> Result<bool> {
         body.push_str(&line.to_string());
         body.push('\n');
     }
-    write_atomic(&files.knowledge(), &body)?;
+    fsx::write_atomic(&files.knowledge(), &body).map_err(|e| io(&files.knowledge(), e))?;
     m.prompt_sha256 = prompt_digest();
     m.kept = kept;
     let text = serde_json::to_string_pretty(&m).map_err(|e| io(&files.manifest(), e))?;
-    write_atomic(&files.manifest(), &text)?;
+    fsx::write_atomic(&files.manifest(), &text).map_err(|e| io(&files.manifest(), e))?;
     Ok(true)
 }
 
@@ -696,7 +692,7 @@ pub fn export(
             body.push('\n');
         }
     }
-    write_atomic(&files.knowledge(), &body)?;
+    fsx::write_atomic(&files.knowledge(), &body).map_err(|e| io(&files.knowledge(), e))?;
     let manifest = Manifest {
         catalog: catalog.name().to_owned(),
         model: model.to_owned(),
@@ -709,6 +705,6 @@ pub fn export(
         kept,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| io(&files.manifest(), e))?;
-    write_atomic(&files.manifest(), &text)?;
+    fsx::write_atomic(&files.manifest(), &text).map_err(|e| io(&files.manifest(), e))?;
     Ok(manifest)
 }

@@ -512,7 +512,7 @@ impl PrefixStore {
         let tmp = path.with_extension(format!("kv.{}.tmp", std::process::id()));
         ctx.state_seq_save_file(&tmp, 0, cached)
             .map_err(|e| Error::Config(format!("saving {}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, &path)
+        recagent_core::fsx::persist(&tmp, &path)
             .map_err(|e| Error::Config(format!("saving {}: {e}", path.display())))?;
         Ok(cached.len())
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// `python3 -m pip`.
 pub use recagent_catalog::fetch::Pip;
 use recagent_catalog::fetch::{self, Checksum};
-use recagent_core::{Home, Progress};
+use recagent_core::{Home, Progress, fsx};
 
 use crate::{Error, Result};
 
@@ -169,9 +169,9 @@ pub fn pull(
             fetch_err(e)
         })?;
     }
-    fs::rename(&staged, &path).map_err(io(&path))?;
+    fsx::persist(&staged, &path).map_err(io(&path))?;
     let stamp = dir.join("sha256");
-    fs::write(&stamp, spec.sha256).map_err(io(&stamp))?;
+    fsx::write_atomic(&stamp, spec.sha256).map_err(io(&stamp))?;
     Ok(path)
 }
 

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use recagent_core::fsx::micros_since;
 use recagent_core::{ItemId, Scored, Stage, StageTrace, UserId};
 
 use crate::error::{Error, Result};
@@ -135,10 +136,6 @@ pub struct Funnel {
     combine: Combine,
 }
 
-fn micros(t: Instant) -> u64 {
-    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
-}
-
 impl Funnel {
     pub fn new(ranker: Arc<Ranker>, prerank: Option<Arc<PreRanker>>) -> Self {
         Self {
@@ -216,7 +213,7 @@ impl Funnel {
         let mut stages = stages;
         if let Some(last) = stages.last_mut() {
             last.count_out = ranked.len();
-            last.micros += micros(t);
+            last.micros += micros_since(t);
         }
         Ok(FunnelOutput {
             signals: ranked
@@ -278,7 +275,7 @@ impl Funnel {
                     stage: Stage::PreRank,
                     count_in: unique.len(),
                     count_out: kept.len(),
-                    micros: micros(t),
+                    micros: micros_since(t),
                 });
                 kept
             }
@@ -292,7 +289,7 @@ impl Funnel {
                     stage: Stage::PreRank,
                     count_in: unique.len(),
                     count_out: kept.len(),
-                    micros: micros(t),
+                    micros: micros_since(t),
                 });
                 kept
             }
@@ -323,7 +320,7 @@ impl Funnel {
             stage: Stage::Rank,
             count_in: pool.len(),
             count_out: pool.len(),
-            micros: micros(t),
+            micros: micros_since(t),
         });
         Ok((signals, stages, cold))
     }

@@ -3,7 +3,7 @@
 //! * [`features`]: vocabularies fixed at training time ([`FeatureSpace`]) and
 //!   the [`Encoder`] that maps catalog users and items onto them; anything
 //!   unseen maps to an out-of-vocabulary row.
-//! * [`model`]: LR, FM, DeepFM and DCNv2 (full or low-rank crossing) in
+//! * `model` (private; [`ModelKind`] and [`NetConfig`] are re-exported): LR, FM, DeepFM and DCNv2 (full or low-rank crossing) in
 //!   candle, split into a user side, an item side and a head so that scoring
 //!   can cache the item side.
 //! * [`train`]: AdamW mini-batch training with early stopping on validation
@@ -16,9 +16,11 @@
 //!   candidates to hundreds.
 //! * [`funnel`]: [`Funnel`], pre-rank then rank for one [`UserContext`],
 //!   with counts and time per stage.
-//! * [`store`]: [`ModelStore`], where a catalog's models live, loading a
-//!   ranker with its knowledge vectors, and whole-folder saves.
-//! * [`batch`]: packing encoded rows into tensors, and the KAR-style
+//! * [`store`]: [`ModelStore`], where a catalog's models live, and loading a
+//!   ranker with its knowledge vectors.
+//! * `save` (private): whole-folder saves ([`store::replace_dir`]), a leaf
+//!   that the models and the store both use, so neither imports the other.
+//! * `batch` (private; [`KnowledgeTable`] is re-exported): packing encoded rows into tensors, and the KAR-style
 //!   [`KnowledgeTable`] of per-item knowledge vectors.
 //! * [`next`]: next-item models (EASE, item-kNN, transitions, a blend):
 //!   P(pick), the score recall and pre-ranking use.
@@ -28,16 +30,17 @@ use std::cmp::Ordering;
 
 use recagent_core::Scored;
 
-pub mod batch;
+mod batch;
 pub mod config;
 pub mod error;
 pub mod features;
 pub mod funnel;
 pub mod metrics;
-pub mod model;
+mod model;
 pub mod next;
 pub mod prerank;
 pub mod ranker;
+mod save;
 pub mod store;
 pub mod train;
 

@@ -255,9 +255,9 @@ impl PreRanker {
     /// Writes the weights and config into `dir` together (a staging folder
     /// replaces `dir`).
     pub fn save(&self, dir: &Path, varmap: &VarMap) -> Result<()> {
-        crate::store::replace_dir(dir, |stage| {
+        crate::save::replace_dir(dir, |stage| {
             varmap.save(stage.join(WEIGHTS_FILE))?;
-            crate::store::write_json(&stage.join(CONFIG_FILE), &self.saved)
+            crate::save::write_json(&stage.join(CONFIG_FILE), &self.saved)
         })
     }
 

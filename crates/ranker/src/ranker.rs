@@ -164,9 +164,9 @@ impl Ranker {
     /// staging folder beside `dir` that then replaces it, so a reader never
     /// finds new weights with an old config or a half-written file.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        crate::store::replace_dir(dir, |stage| {
+        crate::save::replace_dir(dir, |stage| {
             self.varmap.save(stage.join(WEIGHTS_FILE))?;
-            crate::store::write_json(&stage.join(CONFIG_FILE), &self.config)
+            crate::save::write_json(&stage.join(CONFIG_FILE), &self.config)
         })
     }
 

@@ -9,13 +9,13 @@
 //!
 //! [`ModelStore`] knows this layout, loads a ranker together with the
 //! knowledge vectors it was trained with, and every save goes through
-//! [`replace_dir`], so a model folder is complete or absent.
+//! [`replace_dir`] (from the leaf module `save`, which the models use too,
+//! so that they never import the store), so a model folder is complete or
+//! absent.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use recagent_core::{Catalog, Home, Progress};
-use serde::Serialize;
 
 use crate::batch::KnowledgeTable;
 use crate::config::{CONFIG_FILE, KnowledgeSource};
@@ -25,54 +25,7 @@ use crate::next::NextItemModel;
 use crate::prerank::{self, PreRanker};
 use crate::ranker::Ranker;
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-/// Writes a folder as a whole: `write` fills a fresh staging folder beside
-/// `dir`, which then takes `dir`'s place. If `write` fails, `dir` is left as
-/// it was and the staging folder is removed.
-pub fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let leaf = dir
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io(parent))?;
-    let pid = std::process::id();
-    let stage = parent.join(format!(".{leaf}.staging-{pid}"));
-    let old = parent.join(format!(".{leaf}.old-{pid}"));
-    for p in [&stage, &old] {
-        if p.exists() {
-            fs::remove_dir_all(p).map_err(io(p))?;
-        }
-    }
-    fs::create_dir_all(&stage).map_err(io(&stage))?;
-    if let Err(e) = write(&stage) {
-        let _ = fs::remove_dir_all(&stage);
-        return Err(e);
-    }
-    if dir.exists() {
-        fs::rename(dir, &old).map_err(io(dir))?;
-    }
-    fs::rename(&stage, dir).map_err(io(dir))?;
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
-    Ok(())
-}
-
-/// Pretty JSON into `path`, naming the file in any error.
-pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::BadConfig {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    fs::write(path, text).map_err(io(path))
-}
+pub use crate::save::replace_dir;
 
 /// The knowledge vectors of every catalog item: the all-MiniLM-L6-v2
 /// embedding of its text, plus the source's extra text when it names a file.

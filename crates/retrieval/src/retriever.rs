@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use recagent_core::{Catalog, Filter, Home, ItemId, Progress, genre_key, words};
+use recagent_core::{Catalog, Filter, Home, ItemId, Progress, fsx, genre_key, words};
 use recagent_embed::{Encoding, StaticTable, TextEncoder};
 use serde::{Deserialize, Serialize};
 
@@ -263,13 +263,15 @@ impl Retriever {
         for part in PARTS {
             let from = stage.join(part);
             let to = root.join(part);
-            if to.is_dir() {
+            if from.is_dir() {
+                fsx::replace_dir(&from, &to).map_err(io(&to))?;
+            } else if from.exists() {
+                fsx::persist(&from, &to).map_err(io(&to))?;
+            } else if to.is_dir() {
+                // Not built this time (vectors on a server): drop the stale copy.
                 fs::remove_dir_all(&to).map_err(io(&to))?;
             } else if to.exists() {
                 fs::remove_file(&to).map_err(io(&to))?;
-            }
-            if from.exists() {
-                fs::rename(&from, &to).map_err(io(&to))?;
             }
         }
         fs::remove_dir_all(&stage).map_err(io(&stage))?;

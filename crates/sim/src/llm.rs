@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 use minijinja::{Environment, UndefinedBehavior};
 use recagent_agent::Agent;
 use recagent_core::Item;
+use recagent_core::text::is_unknown_genre;
 use recagent_llm::{ChatModel, ChatOptions, ChatRequest, Message, ToolChoice};
 use serde::Serialize;
 
@@ -112,7 +113,7 @@ impl PersonaSimulator {
             genres: target
                 .genres
                 .iter()
-                .filter(|g| !g.eq_ignore_ascii_case("unknown"))
+                .filter(|g| !is_unknown_genre(g))
                 .cloned()
                 .collect(),
             decade: target.year.map(|y| y - y % 10),

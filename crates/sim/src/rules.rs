@@ -2,6 +2,7 @@
 //! one or two a turn and never its title.
 
 use futures::future::BoxFuture;
+use recagent_core::text::is_unknown_genre;
 use recagent_core::{Item, ItemId};
 use serde::Serialize;
 
@@ -43,7 +44,7 @@ pub fn spoken_title(title: &str) -> String {
 fn genres(item: &Item) -> Vec<&String> {
     item.genres
         .iter()
-        .filter(|g| !g.eq_ignore_ascii_case("unknown"))
+        .filter(|g| !is_unknown_genre(g))
         .collect()
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
 use recagent_core::Item;
+use recagent_core::text::is_unknown_genre;
 
 use crate::{Result, Simulator, Statement};
 
@@ -28,7 +29,7 @@ impl TargetFreeSimulator {
         let mut decades: BTreeMap<u16, usize> = BTreeMap::new();
         for h in history {
             for g in &h.genres {
-                if !g.eq_ignore_ascii_case("unknown") {
+                if !is_unknown_genre(g) {
                     *genres.entry(g.as_str()).or_default() += 1;
                 }
             }

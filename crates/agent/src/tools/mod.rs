@@ -23,6 +23,8 @@
 use std::time::Instant;
 
 use futures::future::BoxFuture;
+// Every tool times itself the one way the traces share.
+use recagent_core::fsx::micros_since as micros;
 use recagent_core::{Catalog, Item, ItemId, UserId};
 use recagent_llm::{ToolCall, ToolSpec};
 use recagent_memory::Profile;
@@ -273,10 +275,6 @@ pub(crate) fn result_content(r: &ToolResult) -> Value {
         Ok(o) => o.content.clone(),
         Err(e) => json!({"ok": false, "error": e.0}),
     }
-}
-
-fn micros(t: Instant) -> u64 {
-    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 fn item_label(it: &Item) -> String {

@@ -1,0 +1,37 @@
+//! The GBNF grammars a local model decodes under, built from the tools the
+//! agent really offers: the plan tool alone (plan first, plan + draft) and
+//! the registry's tools (step by step). The grammar tests of the llm crate
+//! use look-alike tools; these are the ones that ship.
+
+use recagent_agent::tool_schemas;
+use recagent_llm::local::tool_grammar;
+
+#[test]
+fn the_grammars_of_the_shipped_tools() {
+    let (plan, tools): (Vec<_>, Vec<_>) =
+        tool_schemas().into_iter().partition(|t| t.name == "plan");
+    assert_eq!(plan.len(), 1, "one plan tool");
+    assert!(tools.len() >= 8, "{} tools", tools.len());
+    let plan_grammar = tool_grammar(&plan).unwrap();
+    let step_grammar = tool_grammar(&tools).unwrap();
+    for g in [&plan_grammar, &step_grammar] {
+        assert!(
+            g.starts_with("root ::= \"<tool_call>\\n\" call \"\\n</tool_call>\""),
+            "{g}"
+        );
+    }
+    // Every slot of the plan and every tool can be written.
+    let slots = plan[0].parameters["properties"].as_object().unwrap();
+    assert!(slots.len() >= 10, "{slots:?}");
+    for slot in slots.keys() {
+        assert!(
+            plan_grammar.contains(slot.as_str()),
+            "plan slot {slot} missing"
+        );
+    }
+    for t in &tools {
+        assert!(step_grammar.contains(&t.name), "{} missing", t.name);
+    }
+    insta::assert_snapshot!("grammar_plan", plan_grammar);
+    insta::assert_snapshot!("grammar_step_by_step", step_grammar);
+}
