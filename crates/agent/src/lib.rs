@@ -48,7 +48,7 @@ use recagent_core::{Catalog, ItemId, UserId};
 use recagent_llm::ChatModel;
 use recagent_memory::Memory;
 use recagent_ranker::Funnel;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 mod bus;
 mod controller;
@@ -99,10 +99,16 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One recommended item, with the reason the answer gives for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// In JSON it has the shape of every item recagent writes
+/// ([`recagent_core::ItemJson`]): `id` is the catalog's own id (`key`
+/// here); the dense [`ItemId`] is not written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
+    #[serde(skip)]
     pub id: ItemId,
-    /// The catalog's own id for the item.
+    /// The catalog's own id for the item, written as `id`.
+    #[serde(rename = "id")]
     pub key: String,
     pub title: String,
     pub year: Option<u16>,

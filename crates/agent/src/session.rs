@@ -15,10 +15,11 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::stream::BoxStream;
+use recagent_core::fsx::micros_since;
 use recagent_core::{ItemId, UserId};
 use recagent_llm::{ChatEvent, ChatRequest, ChatResponse, Message};
 use recagent_memory::{ItemFeedback, Profile};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
 use crate::plan::{Known, Plan, PlanContext};
@@ -31,7 +32,7 @@ use crate::turn::{Input, Outcome, Step, ToolRun, TurnMachine};
 use crate::{Controller, Error, Inner, Recommendation, Result, rules};
 
 /// What a turn reports, in order. The last event is always `Answer`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A tool call is about to run.
@@ -55,7 +56,7 @@ pub enum Event {
 }
 
 /// One finished turn.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Turn {
     pub answer: String,
     pub items: Vec<Recommendation>,
@@ -82,10 +83,6 @@ pub struct Session {
     /// The conversation so far: loaded from profile memory when the
     /// session opens, saved after every turn.
     state: DialogueState,
-}
-
-fn micros(t: Instant) -> u64 {
-    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 fn send(tx: &UnboundedSender<Event>, e: Event) {
@@ -487,7 +484,7 @@ impl Session {
         trace.fallback = outcome.fallback;
         trace.stages = outcome.bus.stages.clone();
         trace.ranker_history = outcome.bus.ranker_history.iter().copied().collect();
-        trace.total_micros = micros(started);
+        trace.total_micros = micros_since(started);
         self.keep(outcome.state, tx);
         trace.state = Some(self.state.clone());
         trace.state_changes = outcome.changes;

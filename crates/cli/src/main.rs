@@ -3,19 +3,18 @@
 //! This crate only turns flags and environment into the libraries' checked
 //! configs, draws progress, and prints results. The work happens in the
 //! library crates.
+//!
+//! Here are the top-level flags and the dispatch. Each command lives in
+//! `cmd/`, each benchmark in `bench/`; what they share is in `open` (how
+//! to open things from the home), `names` (the values flags take), `out`
+//! (how turns and items are printed) and `progress` (the bars).
 
-mod agent;
 mod bench;
-mod bench_similar;
-mod chat;
-mod data;
-mod eval;
-mod index;
-mod knowledge;
-mod model;
+mod cmd;
+mod names;
+mod open;
+mod out;
 mod progress;
-mod serve;
-mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,35 +49,35 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Chat with the agent in the terminal (sets a new machine up first)
-    Chat(chat::ChatArgs),
+    Chat(cmd::chat::ChatArgs),
     /// Ask the agent one thing and print the answer, the items and the trace
-    Ask(agent::AskArgs),
+    Ask(cmd::ask::AskArgs),
     /// Show or forget what the agent remembers about a user
     #[command(subcommand)]
-    Profile(agent::ProfileCommand),
+    Profile(cmd::profile::ProfileCommand),
     /// Simulated users against each controller and the baselines: Hit@k by turn, reports and plots
-    Eval(eval::EvalArgs),
+    Eval(cmd::eval::EvalArgs),
     /// Serve the agent over an OpenAI-compatible HTTP API with per-user keys
-    Serve(serve::ServeArgs),
+    Serve(cmd::serve::ServeArgs),
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
-    Data(data::DataCommand),
+    Data(cmd::data::DataCommand),
     /// Measure latency and throughput
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Download and list models
     #[command(subcommand)]
-    Model(model::ModelCommand),
+    Model(cmd::model::ModelCommand),
     /// Build the search indexes of a catalog
     #[command(subcommand)]
-    Index(index::IndexCommand),
+    Index(cmd::index::IndexCommand),
     /// LLM-written item knowledge (KAR) for recall and the ranker
     #[command(subcommand)]
-    Knowledge(knowledge::KnowledgeCommand),
+    Knowledge(cmd::knowledge::KnowledgeCommand),
     /// Search a catalog by hand (lexical recall, or title linking with --link)
-    Search(index::SearchArgs),
+    Search(cmd::search::SearchArgs),
     /// Train a CTR ranker (or the two-tower pre-ranker) on a catalog
-    Train(train::TrainArgs),
+    Train(cmd::train::TrainArgs),
 }
 
 fn home(cli_home: Option<PathBuf>) -> anyhow::Result<Home> {
@@ -108,25 +107,26 @@ fn dispatch(
     command: Command,
 ) -> anyhow::Result<()> {
     match command {
-        Command::Chat(args) => chat::run(home, pip, args),
-        Command::Ask(args) => agent::ask(home, args),
-        Command::Profile(cmd) => agent::profile(home, cmd),
-        Command::Eval(args) => eval::run(home, args),
-        Command::Serve(args) => serve::run(home, args),
-        Command::Data(cmd) => data::run(home, pip, cmd),
-        Command::Train(args) => train::run(home, args),
-        Command::Index(cmd) => index::run(home, cmd),
-        Command::Search(args) => index::search(home, args),
-        Command::Knowledge(cmd) => knowledge::run(home, cmd),
-        Command::Model(cmd) => model::run(home, pip, cmd),
-        Command::Bench(cmd) => bench::run(home, cmd),
+        Command::Chat(args) => cmd::chat::run(home, &|argv| run_command(home, pip, argv), args),
+        Command::Ask(args) => cmd::ask::run(home, args),
+        Command::Profile(c) => cmd::profile::run(home, c),
+        Command::Eval(args) => cmd::eval::run(home, args),
+        Command::Serve(args) => cmd::serve::run(home, args),
+        Command::Data(c) => cmd::data::run(home, pip, c),
+        Command::Train(args) => cmd::train::run(home, args),
+        Command::Index(c) => cmd::index::run(home, c),
+        Command::Search(args) => cmd::search::run(home, args),
+        Command::Knowledge(c) => cmd::knowledge::run(home, c),
+        Command::Model(c) => cmd::model::run(home, pip, c),
+        Command::Bench(c) => bench::run(home, c),
     }
 }
 
 /// Runs a command as if typed (`["train", "ml-100k"]`), with every flag at
 /// its default: how `chat` sets a new machine up with the very commands a
-/// user would run.
-pub(crate) fn run_command(
+/// user would run (it is handed this function, so that no command imports
+/// another).
+fn run_command(
     home: &Home,
     pip: &recagent_catalog::fetch::Pip,
     args: &[&str],
@@ -148,7 +148,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     // The libraries read no environment; what they need from it is read here.
-    let pip = data::pip_from_env();
+    let pip = open::pip_from_env();
     let result = home(cli.home).and_then(|home| dispatch(&home, &pip, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,5 +156,57 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Every `crate::NAME` and `super::NAME` a file names.
+    fn paths<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+        text.match_indices(prefix)
+            .map(|(at, _)| {
+                let rest = &text[at + prefix.len()..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect()
+    }
+
+    /// The module rule of ARCHITECTURE.md: a command or a benchmark uses
+    /// only the shared modules, so no cycle can form between them.
+    #[test]
+    fn commands_and_benchmarks_import_only_the_shared_modules() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for (dir, shared_within) in [("cmd", &[][..]), ("bench", &["stats"][..])] {
+            for entry in std::fs::read_dir(src.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let file = path.display();
+                for name in paths(&text, "crate::") {
+                    assert!(
+                        ["open", "names", "out", "progress", "runtime"].contains(&name),
+                        "{file} uses crate::{name}; commands and benchmarks use only open, names, out, progress and runtime (a grouped `crate::{{…}}` is not allowed either)"
+                    );
+                }
+                if !path.ends_with("mod.rs") {
+                    for name in paths(&text, "super::") {
+                        assert!(
+                            shared_within.contains(&name),
+                            "{file} uses super::{name}: no command or benchmark imports another"
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 20,
+            "only {checked} files under src/cmd and src/bench"
+        );
     }
 }

@@ -3,8 +3,10 @@
 //! Everything else in the workspace speaks in these types: dense ids
 //! ([`ItemId`], [`UserId`]), the catalog model ([`Item`], [`User`],
 //! [`Interaction`], [`Catalog`]) and the labelled rows that the splits
-//! produce ([`Labeled`], [`Episode`]). The crate does no IO, so that every
-//! other crate can depend on it without pulling in a runtime or a file format.
+//! produce ([`Labeled`], [`Episode`]). The crate does no IO of its own, so
+//! that every other crate can depend on it without pulling in a runtime or a
+//! file format; [`fsx`] only holds the std-only helpers that the IO crates
+//! share (whole-file and whole-folder writes, elapsed micros, percentiles).
 //!
 //! Ids are dense `u32` indexes into the catalog's vectors. The id a data
 //! source used (a MovieLens number, a SKU, a UUID) is kept as the `key`
@@ -15,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 pub mod filter;
+pub mod fsx;
 pub mod funnel;
 pub mod text;
 
@@ -61,6 +64,50 @@ pub struct Item {
     pub text: String,
     /// Named relations to other entities, e.g. `director -> ["m.0abc"]`.
     pub relations: BTreeMap<String, Vec<String>>,
+}
+
+/// One item as every JSON output writes it: `search --json`, `ask --json`,
+/// the server's items and profiles, and evaluation episodes. `id` is the
+/// catalog's own id ([`Item::key`]), never the dense [`ItemId`]; the title
+/// is written as people write it ("The Godfather"). `score` and `reason`
+/// appear where they apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemJson {
+    pub id: String,
+    pub title: String,
+    pub year: Option<u16>,
+    pub genres: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ItemJson {
+    /// The item's catalog id, display title, year and genres.
+    pub fn of(item: &Item) -> Self {
+        Self {
+            id: item.key.clone(),
+            title: display_title(&item.title),
+            year: item.year,
+            genres: item.genres.clone(),
+            score: None,
+            reason: None,
+        }
+    }
+
+    /// The same, for each id the catalog knows (unknown ids are skipped).
+    pub fn list(catalog: &Catalog, ids: &[ItemId]) -> Vec<Self> {
+        ids.iter()
+            .filter_map(|&i| catalog.item(i))
+            .map(Self::of)
+            .collect()
+    }
+
+    pub fn with_score(mut self, score: f32) -> Self {
+        self.score = Some(score);
+        self
+    }
 }
 
 /// Someone whose interactions are in the log.
@@ -296,6 +343,54 @@ impl Home {
         self.root.join("index").join(name)
     }
 
+    /// `index/NAME/lexical/`: the tantivy index.
+    pub fn lexical_dir(&self, name: &str) -> std::path::PathBuf {
+        self.index_dir(name).join("lexical")
+    }
+
+    /// `index/NAME/vectors/`: the embedded Qdrant Edge shard.
+    pub fn vectors_dir(&self, name: &str) -> std::path::PathBuf {
+        self.index_dir(name).join("vectors")
+    }
+
+    /// `index/NAME/similar.bin`: item-to-item neighbours.
+    pub fn similar_file(&self, name: &str) -> std::path::PathBuf {
+        self.index_dir(name).join("similar.bin")
+    }
+
+    /// `index/NAME/build.json`: the report of the last `index build`.
+    pub fn build_report_file(&self, name: &str) -> std::path::PathBuf {
+        self.index_dir(name).join("build.json")
+    }
+
+    /// `index/NAME/embeddings/`: cached item embeddings (and static word
+    /// tables).
+    pub fn embeddings_dir(&self, name: &str) -> std::path::PathBuf {
+        self.index_dir(name).join("embeddings")
+    }
+
+    /// `index/NAME/eval/`: the evaluation's models, trained with every
+    /// episode target held out.
+    pub fn eval_dir(&self, name: &str) -> std::path::PathBuf {
+        self.index_dir(name).join("eval")
+    }
+
+    /// `knowledge/NAME/MODEL/`: the item knowledge `model` wrote for
+    /// catalog `name`.
+    pub fn knowledge_dir(&self, name: &str, model: &str) -> std::path::PathBuf {
+        self.root.join("knowledge").join(name).join(model)
+    }
+
+    /// `memory/NAME.sqlite`: the profile memory of a catalog's users.
+    pub fn memory_file(&self, name: &str) -> std::path::PathBuf {
+        self.root.join("memory").join(format!("{name}.sqlite"))
+    }
+
+    /// `server/keys.txt`: the server's API keys, a line of `KEY USER` each.
+    pub fn server_keys_file(&self) -> std::path::PathBuf {
+        self.root.join("server").join("keys.txt")
+    }
+
     /// `models/`: model weights.
     pub fn models_dir(&self) -> std::path::PathBuf {
         self.root.join("models")
@@ -352,6 +447,27 @@ mod tests {
             key: key.into(),
             ..User::default()
         }
+    }
+
+    #[test]
+    fn an_item_is_written_with_its_catalog_id() {
+        let mut godfather = item(0, "127");
+        godfather.title = "Godfather, The".into();
+        godfather.year = Some(1972);
+        godfather.genres = vec!["Crime".into()];
+        let v = serde_json::to_value(ItemJson::of(&godfather)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": "127", "title": "The Godfather", "year": 1972, "genres": ["Crime"]})
+        );
+        let scored = serde_json::to_value(ItemJson::of(&godfather).with_score(0.5)).unwrap();
+        assert_eq!(scored["score"], 0.5);
+        let c = Catalog::new("x", vec![item(0, "a"), item(1, "b")], vec![], vec![]).unwrap();
+        let ids: Vec<String> = ItemJson::list(&c, &[ItemId(1), ItemId(7), ItemId(0)])
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(ids, ["b", "a"]);
     }
 
     #[test]

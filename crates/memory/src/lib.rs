@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use recagent_core::{ItemId, genre_key};
+use recagent_core::{Catalog, ItemId, ItemJson, genre_key};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +74,34 @@ pub struct Profile {
     pub avoided_genres: Vec<String>,
 }
 
+/// A profile as `profile show --json` and the server write it: items in
+/// the shape of every item recagent writes ([`ItemJson`], `id` the
+/// catalog's id), facts with the ids `forget` takes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileJson {
+    pub user: String,
+    pub facts: Vec<Fact>,
+    pub liked: Vec<ItemJson>,
+    pub disliked: Vec<ItemJson>,
+    pub seen: Vec<ItemJson>,
+    pub liked_genres: Vec<String>,
+    pub avoided_genres: Vec<String>,
+}
+
 impl Profile {
+    /// The profile with its items looked up in `catalog`.
+    pub fn to_json(&self, catalog: &Catalog) -> ProfileJson {
+        ProfileJson {
+            user: self.user.clone(),
+            facts: self.facts.clone(),
+            liked: ItemJson::list(catalog, &self.liked),
+            disliked: ItemJson::list(catalog, &self.disliked),
+            seen: ItemJson::list(catalog, &self.seen),
+            liked_genres: self.liked_genres.clone(),
+            avoided_genres: self.avoided_genres.clone(),
+        }
+    }
+
     /// Whether nothing is remembered.
     pub fn is_empty(&self) -> bool {
         self.facts.is_empty()

@@ -31,7 +31,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
 use recagent_agent::{Agent, Event, Session, Turn};
-use recagent_core::ItemId;
 use recagent_memory::{Forget, ItemFeedback};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -506,24 +505,10 @@ async fn models(State(state): State<Arc<AppState>>, _user: User) -> Json<Value> 
     Json(json!({"object": "list", "data": data}))
 }
 
-/// A profile as the API shows it: items with their titles.
+/// A profile as the API shows it: the same shape as `profile show --json`.
 fn profile_json(agent: &Agent, user: &str) -> Result<Value, ApiError> {
     let p = agent.memory().profile(user).map_err(internal)?;
-    let items = |ids: &[ItemId]| -> Vec<Value> {
-        ids.iter()
-            .filter_map(|i| agent.catalog().item(*i))
-            .map(|i| json!({"id": i.key, "title": i.title, "year": i.year}))
-            .collect()
-    };
-    Ok(json!({
-        "user": user,
-        "facts": p.facts.iter().map(|f| f.text.clone()).collect::<Vec<_>>(),
-        "liked": items(&p.liked),
-        "disliked": items(&p.disliked),
-        "seen": items(&p.seen),
-        "liked_genres": p.liked_genres,
-        "avoided_genres": p.avoided_genres,
-    }))
+    serde_json::to_value(p.to_json(agent.catalog())).map_err(internal)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -198,7 +198,7 @@ pub struct EvalModels {
 /// Where the evaluation models of a catalog live:
 /// `$RECAGENT_HOME/index/NAME/eval/`.
 pub fn eval_store(home: &Home, name: &str) -> ModelStore {
-    ModelStore::at(home.index_dir(name).join("eval"), name)
+    ModelStore::at(home.eval_dir(name), name)
 }
 
 fn manifest_path(store: &ModelStore) -> PathBuf {

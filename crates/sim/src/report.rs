@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use plotters::prelude::*;
-use recagent_core::Stage;
+use recagent_core::{Catalog, ItemJson, Stage, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::crm::SplitManifest;
@@ -151,9 +151,7 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
 
 fn write(path: &Path, text: &str) -> Result<()> {
     // Written whole then renamed, so a reader never sees half a report.
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+    recagent_core::fsx::write_atomic(path, text).map_err(|e| io_err(path, e))
 }
 
 /// The files [`write_all`] writes.
@@ -172,6 +170,7 @@ pub fn write_all(
     report: &Report,
     timings: &Timings,
     episodes: &[(String, Vec<EpisodeResult>)],
+    catalog: &Catalog,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     write(&dir.join("report.json"), &(pretty(dir, report)? + "\n"))?;
@@ -179,9 +178,8 @@ pub fn write_all(
     let mut lines = String::new();
     for (arm, results) in episodes {
         for r in results {
-            let mut v = serde_json::to_value(r).map_err(|e| io_err(dir, e))?;
-            v["arm"] = arm.clone().into();
-            lines.push_str(&v.to_string());
+            let line = EpisodeLine::new(arm, r, catalog);
+            lines.push_str(&serde_json::to_string(&line).map_err(|e| io_err(dir, e))?);
             lines.push('\n');
         }
     }
@@ -190,6 +188,76 @@ pub fn write_all(
     write(&dir.join("hit_at_10.svg"), &hit_plot(report)?)?;
     write(&dir.join("latency.svg"), &latency_plot(timings)?)?;
     Ok(())
+}
+
+/// One line of `episodes.jsonl`: the episode with its items in the shape
+/// every item recagent writes ([`ItemJson`], `id` the catalog's id) and the
+/// user by the catalog's id.
+#[derive(Debug, Serialize)]
+struct EpisodeLine<'a> {
+    arm: &'a str,
+    user: String,
+    target: Option<ItemJson>,
+    hit_turn: Option<usize>,
+    hit_rank: Option<usize>,
+    /// The last turn's ranked pool, best first, as catalog ids.
+    final_pool: Vec<&'a str>,
+    statements: usize,
+    true_statements: usize,
+    turns: Vec<TurnLine<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice: Option<crate::VoiceStats>,
+}
+
+#[derive(Debug, Serialize)]
+struct TurnLine<'a> {
+    utterance: &'a str,
+    leaked: bool,
+    leaked_after_guard: bool,
+    shown: Vec<ItemJson>,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    failed_tool_calls: u32,
+    repairs: u32,
+    model_failures: u32,
+}
+
+impl<'a> EpisodeLine<'a> {
+    fn new(arm: &'a str, r: &'a EpisodeResult, catalog: &'a Catalog) -> Self {
+        Self {
+            arm,
+            user: catalog
+                .user(UserId(r.user))
+                .map_or_else(|| r.user.to_string(), |u| u.key.clone()),
+            target: catalog.item(r.target).map(ItemJson::of),
+            hit_turn: r.hit_turn,
+            hit_rank: r.hit_rank,
+            final_pool: r
+                .final_pool
+                .iter()
+                .filter_map(|&i| catalog.item(i))
+                .map(|i| i.key.as_str())
+                .collect(),
+            statements: r.statements,
+            true_statements: r.true_statements,
+            turns: r
+                .turns
+                .iter()
+                .map(|t| TurnLine {
+                    utterance: &t.utterance,
+                    leaked: t.leaked,
+                    leaked_after_guard: t.leaked_after_guard,
+                    shown: ItemJson::list(catalog, &t.shown),
+                    prompt_tokens: t.prompt_tokens,
+                    completion_tokens: t.completion_tokens,
+                    failed_tool_calls: t.failed_tool_calls,
+                    repairs: t.repairs,
+                    model_failures: t.model_failures,
+                })
+                .collect(),
+            voice: r.voice,
+        }
+    }
 }
 
 fn pretty<T: Serialize>(dir: &Path, v: &T) -> Result<String> {

@@ -60,6 +60,18 @@ fn chat_in_tmux_shows_the_recommended_title() {
             .unwrap(),
     );
     let title = v["items"][0]["title"].as_str().unwrap().to_owned();
+    // One item shape: `ask` and `search` name the film by the catalog's id.
+    let id = v["items"][0]["id"]
+        .as_str()
+        .expect("the catalog id, a string");
+    assert!(v["items"][0].get("key").is_none(), "{}", v["items"][0]);
+    let linked = json_of(
+        &recagent(h)
+            .args(["search", "s", &title, "--link", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(linked[0]["id"], id, "{linked}");
 
     let session = format!("recagent-test-{}", std::process::id());
     let bin = env!("CARGO_BIN_EXE_recagent");

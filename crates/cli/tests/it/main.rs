@@ -51,55 +51,94 @@ pub fn synth_catalog(home: &Path, items: u32, users: u32, per_user: u32) {
         .success();
 }
 
+/// The subcommands a `--help` text lists under "Commands:", each with its
+/// about text, clap's own `help` left out. An entry is `  name  about`;
+/// a wrapped about goes on in lines indented further.
+fn subcommands(help: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let section = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty());
+    for line in section {
+        if let Some(entry) = line.strip_prefix("  ")
+            && !entry.starts_with(' ')
+        {
+            let (name, about) = entry.split_once(' ').unwrap_or((entry, ""));
+            if name != "help" {
+                out.push((name.to_owned(), about.trim().to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// Every command and subcommand, found by walking the binary's own help
+/// from the top, so a new one cannot be missed: each has an about text,
+/// `--help` exits 0, and its help is a snapshot. A snapshot of a command
+/// that is gone fails too.
 #[test]
 fn every_command_has_help() {
     let home = tempfile::tempdir().unwrap();
-    for args in [
-        &[][..],
-        &["data"],
-        &["data", "fetch"],
-        &["data", "import"],
-        &["data", "synth"],
-        &["data", "stats"],
-        &["data", "list"],
-        &["index"],
-        &["index", "build"],
-        &["search"],
-        &["train"],
-        &["bench"],
-        &["bench", "ranker"],
-        &["bench", "retrieval"],
-        &["bench", "llm"],
-        &["bench", "similar"],
-        &["model"],
-        &["model", "pull"],
-        &["model", "list"],
-        &["ask"],
-        &["profile"],
-        &["bench", "agent"],
-        &["eval"],
-        &["chat"],
-        &["serve"],
-        &["bench", "serve"],
-        &["knowledge"],
-        &["knowledge", "generate"],
-        &["bench", "knowledge"],
-    ] {
+    let mut walked = Vec::new();
+    let mut todo = std::collections::VecDeque::from([Vec::<String>::new()]);
+    while let Some(args) = todo.pop_front() {
+        let command = format!("recagent {}", args.join(" "));
         let out = recagent(home.path())
-            .args(args)
+            .args(&args)
             .arg("--help")
             .env("COLUMNS", "100")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}");
+        assert!(
+            out.status.success(),
+            "`{command} --help` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
+        let about = text.lines().next().unwrap_or("");
+        assert!(
+            !about.trim().is_empty() && !about.starts_with("Usage:"),
+            "`{command}` has no about text:\n{text}"
+        );
+        for (name, about) in subcommands(&text) {
+            assert!(!about.is_empty(), "`{command} {name}` has no about text");
+            let mut sub = args.clone();
+            sub.push(name);
+            todo.push_back(sub);
+        }
         let name = if args.is_empty() {
             "help".to_owned()
         } else {
             format!("help-{}", args.join("-"))
         };
-        insta::assert_snapshot!(name, text);
+        insta::assert_snapshot!(name.as_str(), text);
+        walked.push(name);
     }
+    // The walk reads what it walks: a parse of "Commands:" that found
+    // nothing would leave the older snapshots unvisited, and fail here.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(name) = file
+            .strip_prefix("it__")
+            .and_then(|f| f.strip_suffix(".snap"))
+            .filter(|n| *n == "help" || n.starts_with("help-"))
+            && !walked.iter().any(|w| w == name)
+        {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "help snapshots of no command (delete them): {stale:?}"
+    );
+    assert!(
+        walked.iter().any(|w| w.matches('-').count() >= 2),
+        "the walk reached no subcommand: {walked:?}"
+    );
 }
 
 #[test]

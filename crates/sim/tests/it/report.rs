@@ -85,7 +85,8 @@ fn sample() -> (Report, Timings, Vec<(String, Vec<EpisodeResult>)>) {
 fn every_report_file_is_written_and_the_json_and_markdown_hold() {
     let (report, timings, episodes) = sample();
     let dir = tempfile::tempdir().unwrap();
-    write_all(dir.path(), &report, &timings, &episodes).unwrap();
+    let catalog = crate::fixture::catalog();
+    write_all(dir.path(), &report, &timings, &episodes, &catalog).unwrap();
     for f in FILES {
         let path = dir.path().join(f);
         assert!(path.metadata().unwrap().len() > 0, "{f} is empty");
@@ -96,6 +97,14 @@ fn every_report_file_is_written_and_the_json_and_markdown_hold() {
     insta::assert_snapshot!("report_md", md);
     let lines = std::fs::read_to_string(dir.path().join("episodes.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 8);
+    // Items and users by the catalog's own ids, items in the one item shape.
+    let second: serde_json::Value = serde_json::from_str(lines.lines().nth(1).unwrap()).unwrap();
+    let item = catalog.item(ItemId(1)).unwrap();
+    assert_eq!(second["arm"], "popularity");
+    assert_eq!(second["user"], catalog.users()[1].key.as_str());
+    assert_eq!(second["target"]["id"], item.key.as_str());
+    assert_eq!(second["target"]["genres"], serde_json::json!(item.genres));
+    assert_eq!(second["final_pool"], serde_json::json!([item.key]));
     let t: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("timings.json")).unwrap())
             .unwrap();

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
 use recagent_core::{Catalog, Home};
@@ -13,60 +13,9 @@ use recagent_ranker::{
 };
 use serde::Serialize;
 
+use crate::names::TrainModel;
+use crate::open;
 use crate::progress::Bars;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    /// Logistic regression over the field weights
-    Lr,
-    /// Factorisation machine
-    Fm,
-    /// DeepFM: FM plus an MLP over the field embeddings
-    Deepfm,
-    /// DCNv2: cross network plus an MLP
-    Dcnv2,
-    /// The two-tower pre-ranker (dot product), saved to index/NAME/prerank
-    Twotower,
-    /// Next-item: popularity among positives (the floor to beat)
-    Pop,
-    /// Next-item: EASE, closed form, λ chosen on validation
-    Ease,
-    /// Next-item: co-rating item-kNN with shrinkage
-    Itemknn,
-    /// Next-item: what follows what within a short window
-    Transitions,
-    /// Next-item: EASE plus recent transitions, the default P(pick); saved to index/NAME/next
-    Blend,
-}
-
-impl ModelArg {
-    pub fn kind(self) -> Option<ModelKind> {
-        Some(match self {
-            ModelArg::Lr => ModelKind::Lr,
-            ModelArg::Fm => ModelKind::Fm,
-            ModelArg::Deepfm => ModelKind::DeepFm,
-            ModelArg::Dcnv2 => ModelKind::DcnV2,
-            ModelArg::Twotower
-            | ModelArg::Pop
-            | ModelArg::Ease
-            | ModelArg::Itemknn
-            | ModelArg::Transitions
-            | ModelArg::Blend => return None,
-        })
-    }
-
-    /// The next-item model this names, if it names one.
-    pub fn next_kind(self) -> Option<NextKind> {
-        Some(match self {
-            ModelArg::Pop => NextKind::Pop,
-            ModelArg::Ease => NextKind::Ease,
-            ModelArg::Itemknn => NextKind::ItemKnn,
-            ModelArg::Transitions => NextKind::Transitions,
-            ModelArg::Blend => NextKind::Blend,
-            _ => return None,
-        })
-    }
-}
 
 /// Trains a next-item model on the leave-last-positive-out protocol,
 /// prints its report and saves the model fitted on every positive.
@@ -181,7 +130,7 @@ pub struct TrainArgs {
     pub name: String,
     /// Which model
     #[arg(long, value_enum, default_value = "deepfm")]
-    pub model: ModelArg,
+    pub model: TrainModel,
     /// Seed of the split, the initialisation and the batch order
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
@@ -272,12 +221,12 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let defaults = TrainConfig::new(kind);
     let cross_rank = (kind == ModelKind::DcnV2 && args.cross_rank > 0).then_some(args.cross_rank);
     let knowledge = if args.knowledge {
-        crate::index::ensure_minilm(home, &bars)?;
+        open::ensure_minilm(home, &bars)?;
         let source = KnowledgeSource {
             text_file: match &args.knowledge_text {
                 Some(p) => Some(p.clone()),
                 None if args.no_knowledge => None,
-                None => crate::knowledge::default_file(home, &args.name),
+                None => open::knowledge_file(home, &args.name),
             },
         };
         Some(knowledge_table(home, &catalog, &source, &bars)?)

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
-use recagent_agent::{Agent, AgentConfig, Controller};
+use clap::Args;
+use recagent_agent::{Agent, Controller};
 use recagent_catalog::split::sample_episodes;
 use recagent_catalog::store;
-use recagent_core::{Catalog, Home, Progress};
+use recagent_core::{Catalog, Episode, Home, Progress};
 use recagent_llm::ChatModel;
 use recagent_llm::replay::{Recorder, Replayer};
 use recagent_memory::Memory;
@@ -20,30 +20,9 @@ use recagent_sim::report::{ArmReport, Report, Timings, write_all};
 use recagent_sim::run::{ArmRun, Baseline, SimulatorKind, run_agent, run_baseline};
 use recagent_sim::{Summary, round4};
 
-use crate::agent::{AgentOptions, ControllerName, chat_model, model_answer, strategy};
+use crate::names::{ControllerName, SimModel, SimulatorName};
+use crate::open::{self, AgentOptions, Pieces};
 use crate::progress::Bars;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SimulatorName {
-    /// Reveals one or two true attributes of the target a turn
-    Rules,
-    /// The rules simulator's acts in a model's words, each checked against
-    /// its act (see --sim-model)
-    Llm,
-    /// A free model persona from the target's facts (for API models; see
-    /// --sim-model)
-    Persona,
-    /// Preferences (a genre and a decade) but no single target
-    TargetFree,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SimModel {
-    /// The local GGUF model (--model)
-    Local,
-    /// The OpenAI-compatible endpoint (--api-model)
-    Api,
-}
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -137,12 +116,12 @@ impl Tape {
     }
 }
 
-fn controller_label(c: ControllerName) -> &'static str {
-    match c {
-        ControllerName::Rules => "rules",
-        ControllerName::Local => "local",
-        ControllerName::Api => "api",
-    }
+/// What an evaluation measured: the report, its timings, and each arm's
+/// episodes.
+struct Evaluation {
+    report: Report,
+    timings: Timings,
+    per_arm: Vec<(String, Vec<recagent_sim::EpisodeResult>)>,
 }
 
 pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
@@ -155,37 +134,60 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     let tape = Tape::of(&args);
     // Missing cassettes are named before anything slow runs.
     if let Tape::Replay(dir) = &tape {
-        let mut labels: Vec<&str> = controllers
-            .iter()
-            .filter(|c| **c != ControllerName::Rules)
-            .map(|c| controller_label(*c))
-            .collect();
-        if matches!(args.simulator, SimulatorName::Llm | SimulatorName::Persona) {
-            labels.push("simulator");
-        }
-        for label in labels {
-            let path = dir.join(format!("{label}.jsonl"));
-            anyhow::ensure!(
-                path.is_file(),
-                "no cassette {}: record one with the same command and --record {}",
-                path.display(),
-                dir.display()
-            );
-        }
+        check_cassettes(dir, &controllers, args.simulator)?;
     }
-    let started = Instant::now();
-    let bars = Bars::new();
-    let catalog: Arc<Catalog> = Arc::new(store::load(home, &args.name, &bars)?);
+    let (out, catalog) = evaluate(home, &args, &controllers, &tape)?;
+    write_all(&args.out, &out.report, &out.timings, &out.per_arm, &catalog)?;
+    print(&out, &args)
+}
+
+/// Every cassette a replay needs is in `dir`.
+fn check_cassettes(
+    dir: &Path,
+    controllers: &[ControllerName],
+    simulator: SimulatorName,
+) -> anyhow::Result<()> {
+    let mut labels: Vec<&str> = controllers
+        .iter()
+        .filter(|c| **c != ControllerName::Rules)
+        .map(|c| c.label())
+        .collect();
+    if matches!(simulator, SimulatorName::Llm | SimulatorName::Persona) {
+        labels.push("simulator");
+    }
+    for label in labels {
+        let path = dir.join(format!("{label}.jsonl"));
+        anyhow::ensure!(
+            path.is_file(),
+            "no cassette {}: record one with the same command and --record {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// What every arm shares: the catalog, the evaluation models, recall and
+/// the sampled episodes.
+struct Ground {
+    catalog: Arc<Catalog>,
+    models: EvalModels,
+    retriever: Arc<dyn recagent_agent::Recall>,
+    episodes: Vec<Episode>,
+}
+
+fn ground(home: &Home, args: &EvalArgs, bars: &Bars) -> anyhow::Result<Ground> {
+    let catalog: Arc<Catalog> = Arc::new(store::load(home, &args.name, bars)?);
     let models = EvalModels::ensure(
         home,
         &eval_store(home, &args.name),
         &catalog,
         args.agent.ranker.kind(),
-        &bars,
+        bars,
     )
     .with_context(|| format!("training the evaluation ranker of {}", args.name))?;
     let retriever: Arc<dyn recagent_agent::Recall> = Arc::new(
-        crate::index::open_retriever(home, &catalog, &args.agent.qdrant)
+        open::retriever(home, &catalog, &args.agent.qdrant)
             .with_context(|| format!("opening the indexes of {}", args.name))?,
     );
     let pool = match args.history_len {
@@ -193,66 +195,110 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
         None => all_episodes(&catalog),
     };
     let episodes = sample_episodes(&pool, args.episodes, args.seed);
-    let cfg = EpisodeConfig {
-        k: args.k,
-        max_turns: args.turns,
-        ..EpisodeConfig::default()
-    };
-    // One local model serves every role that needs it.
-    let mut local: Option<Arc<dyn ChatModel>> = None;
-    let mut load = |c: ControllerName| -> anyhow::Result<Arc<dyn ChatModel>> {
+    Ok(Ground {
+        catalog,
+        models,
+        retriever,
+        episodes,
+    })
+}
+
+impl Ground {
+    /// An agent over the ground, with a memory of its own.
+    fn agent(
+        &self,
+        args: &EvalArgs,
+        controller: Controller,
+        answer: bool,
+    ) -> anyhow::Result<Arc<Agent>> {
+        let pieces = Pieces {
+            catalog: Arc::clone(&self.catalog),
+            recall: Arc::clone(&self.retriever),
+            memory: Arc::new(Memory::in_memory()?),
+            funnel: if args.ctr_only {
+                self.models.funnel.without_next()
+            } else {
+                self.models.funnel.clone()
+            },
+        };
+        Ok(Arc::new(pieces.agent(
+            controller,
+            answer,
+            args.agent.prompts.as_deref(),
+        )?))
+    }
+}
+
+/// The chat models of the controllers, opened when first asked for; one
+/// local model serves every role that needs it.
+struct ChatModels<'a> {
+    home: &'a Home,
+    opts: &'a AgentOptions,
+    local: Option<Arc<dyn ChatModel>>,
+}
+
+impl ChatModels<'_> {
+    fn get(&mut self, c: ControllerName) -> anyhow::Result<Arc<dyn ChatModel>> {
         if c == ControllerName::Local
-            && let Some(m) = &local
+            && let Some(m) = &self.local
         {
             return Ok(Arc::clone(m));
         }
-        let m = chat_model(home, c, &args.agent)?
+        let m = open::chat_model(self.home, c, self.opts.model, &self.opts.api_model)?
             .ok_or_else(|| anyhow::anyhow!("the rules controller has no model"))?;
         if c == ControllerName::Local {
-            local = Some(Arc::clone(&m));
+            self.local = Some(Arc::clone(&m));
         }
         Ok(m)
-    };
-    let agent = |controller: Controller, answer: bool| -> anyhow::Result<Arc<Agent>> {
-        let mut b = Agent::builder(
-            Arc::clone(&catalog),
-            Arc::clone(&retriever),
-            Arc::new(Memory::in_memory()?),
-        )
-        .funnel(if args.ctr_only {
-            models.funnel.without_next()
-        } else {
-            models.funnel.clone()
-        })
-        .controller(controller)
-        .config(AgentConfig {
-            model_answer: answer,
-            ..AgentConfig::default()
-        });
-        if let Some(dir) = &args.agent.prompts {
-            b = b.prompt_overrides(dir);
-        }
-        Ok(Arc::new(b.build()?))
-    };
-    let sim = match args.simulator {
+    }
+}
+
+/// Who plays the user (`--simulator`), with its model when it speaks.
+fn simulator(
+    args: &EvalArgs,
+    tape: &Tape,
+    ground: &Ground,
+    chat: &mut ChatModels,
+) -> anyhow::Result<SimulatorKind> {
+    Ok(match args.simulator {
         SimulatorName::Rules => SimulatorKind::Rules,
         SimulatorName::TargetFree => SimulatorKind::TargetFree,
         SimulatorName::Llm | SimulatorName::Persona => {
-            let which = match args.sim_model {
-                SimModel::Local => ControllerName::Local,
-                SimModel::Api => ControllerName::Api,
-            };
-            let model = tape.model("simulator", || load(which))?;
+            let model = tape.model("simulator", || chat.get(args.sim_model.controller()))?;
             if args.simulator == SimulatorName::Llm {
                 SimulatorKind::Voiced { model }
             } else {
                 SimulatorKind::Persona {
                     model,
-                    reader: agent(Controller::Rules, false)?,
+                    reader: ground.agent(args, Controller::Rules, false)?,
                 }
             }
         }
+    })
+}
+
+/// Runs the baselines and each controller on the same sampled episodes.
+fn evaluate(
+    home: &Home,
+    args: &EvalArgs,
+    controllers: &[ControllerName],
+    tape: &Tape,
+) -> anyhow::Result<(Evaluation, Arc<Catalog>)> {
+    let started = Instant::now();
+    let bars = Bars::new();
+    let ground = ground(home, args, &bars)?;
+    let (catalog, models, episodes) = (&ground.catalog, &ground.models, &ground.episodes);
+    let cfg = EpisodeConfig {
+        k: args.k,
+        max_turns: args.turns,
+        ..EpisodeConfig::default()
     };
+    let mut chat = ChatModels {
+        home,
+        opts: &args.agent,
+        local: None,
+    };
+    let sim = simulator(args, tape, &ground, &mut chat)?;
     let concurrency = args.concurrency.unwrap_or_else(|| {
         2 * std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
     });
@@ -260,27 +306,27 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     let mut runs: Vec<ArmRun> = Vec::new();
     for b in [Baseline::Popularity, Baseline::NextItem, Baseline::CrmOnly] {
         runs.push(run_baseline(
-            b, &models, &catalog, &episodes, &sim, args.k, &bars,
+            b, models, catalog, episodes, &sim, args.k, &bars,
         )?);
     }
-    for c in controllers {
-        let label = controller_label(c);
+    for &c in controllers {
+        let label = c.label();
         let (controller, answer) = match c {
             ControllerName::Rules => (Controller::Rules, false),
             _ => (
                 Controller::Model {
-                    model: tape.model(label, || load(c))?,
-                    strategy: strategy(&args.agent),
+                    model: tape.model(label, || chat.get(c))?,
+                    strategy: args.agent.strategy.into(),
                 },
-                model_answer(c, &args.agent),
+                open::model_answer(c, &args.agent),
             ),
         };
         let with_model = c != ControllerName::Rules || sim.uses_model();
-        let agent = agent(controller, answer)?;
+        let agent = ground.agent(args, controller, answer)?;
         let run = rt.block_on(run_agent(
             label,
             agent,
-            &episodes,
+            episodes,
             &sim,
             cfg,
             if with_model { 1 } else { concurrency },
@@ -290,13 +336,49 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
     }
     bars.finish();
     let wall = started.elapsed().as_secs_f64();
-    let report = Report {
+    let report = report(args, sim.name(), episodes.len(), models, &runs);
+    let timings = timings(wall, &runs);
+    let per_arm = runs.into_iter().map(|r| (r.name, r.results)).collect();
+    Ok((
+        Evaluation {
+            report,
+            timings,
+            per_arm,
+        },
+        Arc::clone(&ground.catalog),
+    ))
+}
+
+/// How long the whole evaluation and each arm took.
+fn timings(wall: f64, runs: &[ArmRun]) -> Timings {
+    let episodes_run: usize = runs.iter().map(|r| r.results.len()).sum();
+    let run_s: f64 = runs.iter().map(|r| r.timings.wall_s).sum();
+    Timings {
+        wall_s: round4(wall),
+        episodes_per_s: if run_s > 0.0 {
+            round4(episodes_run as f64 / run_s)
+        } else {
+            0.0
+        },
+        arms: runs.iter().map(|r| r.timings.clone()).collect(),
+    }
+}
+
+/// The report of the arms run, with what the episodes' histories held.
+fn report(
+    args: &EvalArgs,
+    simulator: &str,
+    episodes: usize,
+    models: &EvalModels,
+    runs: &[ArmRun],
+) -> Report {
+    Report {
         catalog: args.name.clone(),
         seed: args.seed,
-        simulator: sim.name().to_owned(),
+        simulator: simulator.to_owned(),
         k: args.k,
         max_turns: args.turns,
-        episodes: episodes.len(),
+        episodes,
         history: {
             let h = match args.history_len {
                 Some(n) => format!("the last {n} positives and ratings before the target"),
@@ -322,28 +404,20 @@ pub fn run(home: &Home, args: EvalArgs) -> anyhow::Result<()> {
                 summary: Summary::of(&r.results, args.turns, r.conversational),
             })
             .collect(),
-    };
-    let episodes_run: usize = runs.iter().map(|r| r.results.len()).sum();
-    let run_s: f64 = runs.iter().map(|r| r.timings.wall_s).sum();
-    let timings = Timings {
-        wall_s: round4(wall),
-        episodes_per_s: if run_s > 0.0 {
-            round4(episodes_run as f64 / run_s)
-        } else {
-            0.0
-        },
-        arms: runs.iter().map(|r| r.timings.clone()).collect(),
-    };
-    let per_arm: Vec<(String, Vec<recagent_sim::EpisodeResult>)> =
-        runs.into_iter().map(|r| (r.name, r.results)).collect();
-    write_all(&args.out, &report, &timings, &per_arm)?;
+    }
+}
+
+fn print(out: &Evaluation, args: &EvalArgs) -> anyhow::Result<()> {
     if args.json {
-        let mut v = serde_json::to_value(&report)?;
-        v["timings"] = serde_json::to_value(&timings)?;
+        let mut v = serde_json::to_value(&out.report)?;
+        v["timings"] = serde_json::to_value(&out.timings)?;
         v["out"] = args.out.display().to_string().into();
         println!("{v}");
     } else {
-        print!("{}", recagent_sim::report::markdown(&report, &timings));
+        print!(
+            "{}",
+            recagent_sim::report::markdown(&out.report, &out.timings)
+        );
         println!("\nreports in {}", args.out.display());
     }
     Ok(())

@@ -3,25 +3,15 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use recagent_catalog::store;
 use recagent_core::Home;
-use recagent_knowledge::{DEFAULT_PARALLEL, DEFAULT_THRESHOLD, Files, Settings};
+use recagent_knowledge::{DEFAULT_PARALLEL, DEFAULT_THRESHOLD, Files, Outcome, Settings};
 use recagent_llm::ChatModel;
 
-use crate::agent::{AgentOptions, ControllerName, chat_model};
-use crate::model::ChatModelName;
+use crate::names::{ChatModelName, ControllerName, KnowledgeModel};
+use crate::open;
 use crate::progress::Bars;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KnowledgeModel {
-    #[value(name = "qwen2.5-0.5b")]
-    Qwen05,
-    #[value(name = "qwen2.5-1.5b")]
-    Qwen15,
-    /// The OpenAI-compatible endpoint ($OPENAI_BASE_URL, --api-model)
-    Api,
-}
 
 #[derive(Debug, Subcommand)]
 pub enum KnowledgeCommand {
@@ -56,14 +46,6 @@ pub enum KnowledgeCommand {
     },
 }
 
-fn folder(m: KnowledgeModel) -> &'static str {
-    match m {
-        KnowledgeModel::Qwen05 => "qwen2.5-0.5b",
-        KnowledgeModel::Qwen15 => "qwen2.5-1.5b",
-        KnowledgeModel::Api => "api",
-    }
-}
-
 pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
     let KnowledgeCommand::Generate {
         name,
@@ -81,36 +63,9 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
     anyhow::ensure!((1..=64).contains(&parallel), "--parallel must be 1 to 64");
     let bars = Bars::new();
     let catalog = store::load(home, &name, &bars)?;
-    let (controller, local) = match model {
-        KnowledgeModel::Api => (ControllerName::Api, ChatModelName::Qwen05),
-        KnowledgeModel::Qwen05 => (ControllerName::Local, ChatModelName::Qwen05),
-        KnowledgeModel::Qwen15 => (ControllerName::Local, ChatModelName::Qwen15),
-    };
-    if controller == ControllerName::Local {
-        let other = if model == KnowledgeModel::Qwen15 {
-            "qwen2.5-0.5b"
-        } else {
-            "qwen2.5-1.5b"
-        };
-        local.pulled(
-            home,
-            &format!(
-                ", pass --model {other} for another local model, or --model api for an OpenAI-compatible endpoint"
-            ),
-        )?;
-    }
-    let mut opts: AgentOptions = crate::agent::default_options();
-    opts.model = local;
-    opts.api_model = api_model;
-    let chat: Arc<dyn ChatModel> =
-        chat_model(home, controller, &opts)?.context("knowledge needs a model")?;
-    let sha = (controller == ControllerName::Local).then(|| local.spec().sha256.to_owned());
-    let files = Files::new(
-        home.root()
-            .join("knowledge")
-            .join(&name)
-            .join(folder(model)),
-    );
+    let chat = writer(home, model, &api_model)?;
+    let sha = model.local().map(|local| local.spec().sha256.to_owned());
+    let files = open::knowledge_files(home, &name, model);
     let out = crate::runtime()?.block_on(recagent_knowledge::generate(
         chat.as_ref(),
         sha,
@@ -123,6 +78,39 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
         },
         &bars,
     ))?;
+    print(&out, &files, parallel, json);
+    Ok(())
+}
+
+/// The model that writes: a local model (saying how to get it or what else
+/// to pass when it is missing) or the endpoint asked for `api_model`.
+fn writer(
+    home: &Home,
+    model: KnowledgeModel,
+    api_model: &str,
+) -> anyhow::Result<Arc<dyn ChatModel>> {
+    let (controller, local) = match model.local() {
+        None => (ControllerName::Api, ChatModelName::Qwen05),
+        Some(local) => (ControllerName::Local, local),
+    };
+    if controller == ControllerName::Local {
+        let other = if model == KnowledgeModel::Qwen15 {
+            "qwen2.5-0.5b"
+        } else {
+            "qwen2.5-1.5b"
+        };
+        open::local_model(
+            home,
+            local,
+            &format!(
+                ", pass --model {other} for another local model, or --model api for an OpenAI-compatible endpoint"
+            ),
+        )?;
+    }
+    open::chat_model(home, controller, local, api_model)?.context("knowledge needs a model")
+}
+
+fn print(out: &Outcome, files: &Files, parallel: usize, json: bool) {
     let m = &out.manifest;
     if json {
         let run = serde_json::json!({
@@ -156,51 +144,4 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
         }
         println!("knowledge: {}", files.knowledge().display());
     }
-    Ok(())
-}
-
-/// The generated knowledge `index build` and `train --knowledge` use when no
-/// `--knowledge-text` is given: of the models' folders under
-/// `$RECAGENT_HOME/knowledge/NAME/`, the one with the most kept texts
-/// (ties: the larger model). Says so on stderr.
-pub fn default_file(home: &Home, name: &str) -> Option<std::path::PathBuf> {
-    let root = home.root().join("knowledge").join(name);
-    let best = [
-        KnowledgeModel::Qwen15,
-        KnowledgeModel::Qwen05,
-        KnowledgeModel::Api,
-    ]
-    .into_iter()
-    .filter_map(|m| {
-        let files = Files::new(root.join(folder(m)));
-        let manifest = files.read_manifest()?;
-        (files.knowledge().is_file() && manifest.kept > 0).then_some((files, manifest))
-    })
-    .fold(
-        None::<(Files, recagent_knowledge::Manifest)>,
-        |best, next| match best {
-            Some(b) if b.1.kept >= next.1.kept => Some(b),
-            _ => Some(next),
-        },
-    )?;
-    let (files, mut m) = best;
-    match recagent_knowledge::refresh(&files) {
-        Ok(true) => {
-            eprintln!(
-                "rewrote {} without the people an earlier prompt asked for",
-                files.knowledge().display()
-            );
-            m = files.read_manifest().unwrap_or(m);
-        }
-        Ok(false) => {}
-        Err(e) => eprintln!("could not rewrite {}: {e}", files.knowledge().display()),
-    }
-    eprintln!(
-        "using the generated knowledge in {} ({} of {} items kept, written by {}); --no-knowledge leaves it out",
-        files.knowledge().display(),
-        m.kept,
-        m.items,
-        m.model
-    );
-    Some(files.knowledge())
 }

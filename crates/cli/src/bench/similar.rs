@@ -5,20 +5,24 @@
 //! held-out half is reported beside it and never used to choose.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use recagent_agent::Agent;
 use recagent_catalog::split::{LabelRule, positive_histories};
 use recagent_catalog::store;
 use recagent_core::{Catalog, Filter, Home, ItemId};
+use recagent_memory::Forget;
 use recagent_ranker::{NextConfig, NextItemModel, NextKind};
 use recagent_retrieval::{Retriever, SimilarWeights, genre_overlap};
 use serde::{Deserialize, Serialize};
 
+use crate::open::{self, AgentArgs};
 use crate::progress::Bars;
 
 /// The labelled requests, embedded so the bench runs from any folder.
-const CASES: &str = include_str!("../../../tests/labelled/more_like.json");
+const CASES: &str = include_str!("../../../../tests/labelled/more_like.json");
 
 #[derive(Debug, Args)]
 pub struct SimilarBenchArgs {
@@ -28,7 +32,7 @@ pub struct SimilarBenchArgs {
     /// The agent whose answer to "More like X?" is scored beside the
     /// sources (its list after the funnel, what a user sees)
     #[command(flatten)]
-    agent: crate::agent::AgentArgs,
+    agent: AgentArgs,
     /// Score only the sources, not the agent's answer
     #[arg(long)]
     no_agent: bool,
@@ -125,26 +129,28 @@ fn precision(cases: &[Resolved], mut top10: impl FnMut(&Resolved) -> Vec<ItemId>
     (mean(sums[0]), mean(sums[1]))
 }
 
+/// What the benchmark measured: the cases on each half, the content weight
+/// best on dev, and a row per source.
+struct SimilarBench {
+    n_dev: usize,
+    n_held: usize,
+    best: Option<(f32, f64, f64)>,
+    rows: Vec<Row>,
+}
+
 pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
+    let report = measure(home, &args)?;
+    print(&report, args.json);
+    Ok(())
+}
+
+fn measure(home: &Home, args: &SimilarBenchArgs) -> anyhow::Result<SimilarBench> {
     let bars = Bars::new();
-    let catalog = std::sync::Arc::new(store::load(home, &args.name, &bars)?);
-    let retriever = std::sync::Arc::new(crate::index::open_retriever(
-        home,
-        &catalog,
-        &args.agent.options.qdrant,
-    )?);
+    let catalog = Arc::new(store::load(home, &args.name, &bars)?);
+    let retriever = Arc::new(open::retriever(home, &catalog, &args.agent.options.qdrant)?);
     let cases = resolve(&catalog)?;
     let rt = crate::runtime()?;
     let mut rows = Vec::new();
-    let filter_for = |c: &Resolved| Filter {
-        exclude: c.seed.clone(),
-        ..Filter::default()
-    };
-    let ask = |r: &Retriever, c: &Resolved, w: &SimilarWeights| -> Vec<ItemId> {
-        rt.block_on(r.similar_with(&c.seed[..1], &filter_for(c), 10, w))
-            .map(|v| v.into_iter().map(|h| h.item).collect())
-            .unwrap_or_default()
-    };
     let only = |collaborative: f32, relations: f32, content: f32, genres: bool| SimilarWeights {
         collaborative,
         relations,
@@ -158,17 +164,93 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
         ("co-occurrence × genres", only(1.0, 0.0, 0.0, true)),
         ("content × genres", only(0.0, 0.0, 1.0, true)),
     ] {
-        let (dev, held_out) = precision(&cases, |c| ask(&retriever, c, &w));
+        let (dev, held_out) = precision(&cases, |c| ask(&rt, &retriever, c, &w));
         rows.push(Row {
             source: name.into(),
             dev,
             held_out,
         });
     }
-    // Genres alone: overlap, ties by popularity.
     let histories = positive_histories(&catalog, LabelRule::default());
+    rows.push(genre_row(&catalog, &retriever, &histories, &cases));
+    rows.extend(ease_rows(&catalog, &histories, &cases)?);
+    // The fusion, its content weight chosen on dev.
+    let mut best: Option<(f32, f64, f64)> = None;
+    for content in [0.0f32, 0.25, 0.5, 1.0, 2.0] {
+        let w = SimilarWeights {
+            content,
+            ..SimilarWeights::default()
+        };
+        let (dev, held_out) = precision(&cases, |c| ask(&rt, &retriever, c, &w));
+        rows.push(Row {
+            source: format!("fusion, content weight {content}"),
+            dev,
+            held_out,
+        });
+        if best.is_none_or(|b| dev > b.1) {
+            best = Some((content, dev, held_out));
+        }
+    }
+    let shipped = SimilarWeights::default();
+    let (dev, held_out) = precision(&cases, |c| ask(&rt, &retriever, c, &shipped));
+    rows.push(Row {
+        source: format!("shipped default (content weight {})", shipped.content),
+        dev,
+        held_out,
+    });
+    // What a user sees: the agent's answer to "More like X?", after the
+    // funnel and its blend with the request's relevance.
+    if !args.no_agent {
+        let agent = open::agent_on(
+            home,
+            &args.name,
+            &args.agent,
+            &bars,
+            Arc::clone(&catalog),
+            Arc::clone(&retriever),
+        )?;
+        rows.extend(agent_rows(
+            &agent,
+            &rt,
+            &cases,
+            args.agent.controller.label(),
+        ));
+    }
+    let n_dev = cases.iter().filter(|c| !c.held_out).count();
+    Ok(SimilarBench {
+        n_dev,
+        n_held: cases.len() - n_dev,
+        best,
+        rows,
+    })
+}
+
+/// The top 10 like the case's first seed under weights `w`, the seeds
+/// left out.
+fn ask(
+    rt: &tokio::runtime::Runtime,
+    r: &Retriever,
+    c: &Resolved,
+    w: &SimilarWeights,
+) -> Vec<ItemId> {
+    let filter = Filter {
+        exclude: c.seed.clone(),
+        ..Filter::default()
+    };
+    rt.block_on(r.similar_with(&c.seed[..1], &filter, 10, w))
+        .map(|v| v.into_iter().map(|h| h.item).collect())
+        .unwrap_or_default()
+}
+
+/// Genres alone: overlap, ties by popularity.
+fn genre_row(
+    catalog: &Catalog,
+    retriever: &Retriever,
+    histories: &[Vec<ItemId>],
+    cases: &[Resolved],
+) -> Row {
     let mut count = vec![0usize; catalog.items().len()];
-    for h in &histories {
+    for h in histories {
         for i in h {
             count[i.index()] += 1;
         }
@@ -184,15 +266,22 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
         v.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         v.into_iter().take(10).map(|x| x.2).collect()
     };
-    let (dev, held_out) = precision(&cases, genre_top);
-    rows.push(Row {
+    let (dev, held_out) = precision(cases, genre_top);
+    Row {
         source: "genres (ties by popularity)".into(),
         dev,
         held_out,
-    });
-    // EASE's item weights, alone and times the genre overlap.
+    }
+}
+
+/// EASE's item weights, alone and times the genre overlap.
+fn ease_rows(
+    catalog: &Catalog,
+    histories: &[Vec<ItemId>],
+    cases: &[Resolved],
+) -> anyhow::Result<Vec<Row>> {
     let ease = NextItemModel::fit(
-        &histories,
+        histories,
         catalog.items().len(),
         &NextConfig::new(NextKind::Ease),
     )?;
@@ -207,8 +296,9 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             })
             .unwrap_or_default()
     };
+    let mut rows = Vec::new();
     for genres in [false, true] {
-        let (dev, held_out) = precision(&cases, |c| {
+        let (dev, held_out) = precision(cases, |c| {
             let s = c.seed[0];
             let mut v: Vec<(ItemId, f32)> = ease
                 .neighbours(s)
@@ -237,80 +327,61 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             held_out,
         });
     }
-    // The fusion, its content weight chosen on dev.
-    let mut best: Option<(f32, f64, f64)> = None;
-    for content in [0.0f32, 0.25, 0.5, 1.0, 2.0] {
-        let w = SimilarWeights {
-            content,
-            ..SimilarWeights::default()
-        };
-        let (dev, held_out) = precision(&cases, |c| ask(&retriever, c, &w));
+    Ok(rows)
+}
+
+/// The agent's answers to "More like X?", at each relevance weight of the
+/// final order (chosen on dev like the content weight) and as shipped.
+fn agent_rows(
+    agent: &Agent,
+    rt: &tokio::runtime::Runtime,
+    cases: &[Resolved],
+    controller: &str,
+) -> Vec<Row> {
+    let answer = |agent: &Agent| {
+        let mut i = 0usize;
+        precision(cases, |c| {
+            i += 1;
+            let user = format!("bench-similar-{i}");
+            let _ = agent.memory().forget(&user, &Forget::All);
+            let mut session = agent.new_session(&user);
+            let got = rt
+                .block_on(session.turn(&format!("More like {}?", c.asked)))
+                .map(|t| t.items.iter().map(|r| r.id).collect())
+                .unwrap_or_default();
+            let _ = agent.memory().forget(&user, &Forget::All);
+            got
+        })
+    };
+    let mut rows = Vec::new();
+    for w in [0.0f32, 0.25, 0.5, 0.75, 0.9, 1.0] {
+        let (dev, held_out) = answer(&agent.with_relevance_weight(w));
         rows.push(Row {
-            source: format!("fusion, content weight {content}"),
+            source: format!("agent ({controller}), relevance weight {w}"),
             dev,
             held_out,
         });
-        if best.is_none_or(|b| dev > b.1) {
-            best = Some((content, dev, held_out));
-        }
     }
-    let shipped = SimilarWeights::default();
-    let (dev, held_out) = precision(&cases, |c| ask(&retriever, c, &shipped));
+    let (dev, held_out) = answer(agent);
     rows.push(Row {
-        source: format!("shipped default (content weight {})", shipped.content),
+        source: format!(
+            "agent's answer ({controller}), shipped weight {}",
+            recagent_agent::DEFAULT_RELEVANCE_WEIGHT
+        ),
         dev,
         held_out,
     });
-    // What a user sees: the agent's answer to "More like X?", after the
-    // funnel and its blend with the request's relevance.
-    if !args.no_agent {
-        let agent = crate::agent::build_agent_on(
-            home,
-            &args.name,
-            &args.agent,
-            &bars,
-            std::sync::Arc::clone(&catalog),
-            std::sync::Arc::clone(&retriever),
-        )?;
-        let controller = format!("{:?}", args.agent.controller).to_lowercase();
-        let answer = |agent: &recagent_agent::Agent| {
-            let mut i = 0usize;
-            precision(&cases, |c| {
-                i += 1;
-                let user = format!("bench-similar-{i}");
-                let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
-                let mut session = agent.new_session(&user);
-                let got = rt
-                    .block_on(session.turn(&format!("More like {}?", c.asked)))
-                    .map(|t| t.items.iter().map(|r| r.id).collect())
-                    .unwrap_or_default();
-                let _ = agent.memory().forget(&user, &recagent_memory::Forget::All);
-                got
-            })
-        };
-        // The final order's relevance weight, chosen on dev like the
-        // content weight above.
-        for w in [0.0f32, 0.25, 0.5, 0.75, 0.9, 1.0] {
-            let (dev, held_out) = answer(&agent.with_relevance_weight(w));
-            rows.push(Row {
-                source: format!("agent ({controller}), relevance weight {w}"),
-                dev,
-                held_out,
-            });
-        }
-        let (dev, held_out) = answer(&agent);
-        rows.push(Row {
-            source: format!(
-                "agent's answer ({controller}), shipped weight {}",
-                recagent_agent::DEFAULT_RELEVANCE_WEIGHT
-            ),
-            dev,
-            held_out,
-        });
-    }
-    let n_dev = cases.iter().filter(|c| !c.held_out).count();
-    let n_held = cases.len() - n_dev;
-    if args.json {
+    rows
+}
+
+fn print(report: &SimilarBench, json: bool) {
+    let SimilarBench {
+        n_dev,
+        n_held,
+        best,
+        rows,
+    } = report;
+    if json {
         println!(
             "{}",
             serde_json::json!({
@@ -324,12 +395,11 @@ pub fn run(home: &Home, args: SimilarBenchArgs) -> anyhow::Result<()> {
             "precision@10 on {n_dev} development and {n_held} held-out \"more like X\" requests"
         );
         println!("{:<42} {:>8} {:>9}", "source", "dev", "held-out");
-        for r in &rows {
+        for r in rows {
             println!("{:<42} {:>8.3} {:>9.3}", r.source, r.dev, r.held_out);
         }
         if let Some((c, _, _)) = best {
             println!("best content weight on dev: {c}");
         }
     }
-    Ok(())
 }

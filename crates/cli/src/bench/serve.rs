@@ -1,176 +1,22 @@
-//! `recagent serve` (the OpenAI-compatible server) and `recagent bench
-//! serve` (concurrent sessions against it on loopback).
+//! `recagent bench serve`: concurrent sessions against the server on
+//! loopback, each checking that it only ever sees its own user's data.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use recagent_agent::{Agent, AgentConfig, Controller, Recall};
-use recagent_catalog::store;
-use recagent_core::{Catalog, Home};
+use recagent_core::Home;
 use recagent_memory::Memory;
-use recagent_ranker::{Funnel, ModelStore};
 use recagent_server::{AppState, Keys, Limits};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::agent::{AgentOptions, ControllerName, chat_model, memory_path, model_answer, strategy};
+use super::stats::percentile;
+use crate::names::ControllerName;
+use crate::open::{self, AgentOptions};
 use crate::progress::Bars;
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Catalog name
-    #[arg(default_value = "ml-100k")]
-    pub name: String,
-    /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-    /// API keys: lines of `KEY USER` [default: $RECAGENT_HOME/server/keys.txt]
-    #[arg(long, value_name = "FILE")]
-    pub keys: Option<PathBuf>,
-    /// Controllers to serve, comma-separated; each is a `model` name
-    /// (`rules`, `local`, or the --api-model name for `api`); the first is
-    /// the default
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "rules")]
-    pub controller: Vec<ControllerName>,
-    /// Largest request body in bytes
-    #[arg(long, default_value_t = 64 * 1024)]
-    pub max_body: usize,
-    /// Most messages in one request
-    #[arg(long, default_value_t = 64)]
-    pub max_messages: usize,
-    #[command(flatten)]
-    pub agent: AgentOptions,
-}
-
-/// The agents a server serves, by model name, over one memory.
-fn agents(
-    home: &Home,
-    name: &str,
-    controllers: &[ControllerName],
-    opts: &AgentOptions,
-    memory: Arc<Memory>,
-    bars: &Bars,
-) -> anyhow::Result<Vec<(String, Arc<Agent>)>> {
-    let catalog: Arc<Catalog> = Arc::new(store::load(home, name, bars)?);
-    let retriever: Arc<dyn Recall> = Arc::new(
-        crate::index::open_retriever(home, &catalog, &opts.qdrant)
-            .with_context(|| format!("opening the indexes of {name}"))?,
-    );
-    let models = ModelStore::for_catalog(home, name);
-    let ranker = models.load_ranker(home, &catalog, opts.ranker.kind(), false, bars)?;
-    let funnel = Funnel::new(
-        Arc::new(ranker),
-        models.load_prerank(&catalog).ok().map(Arc::new),
-    );
-    let mut out = Vec::new();
-    for c in controllers {
-        let (label, controller) = match chat_model(home, *c, opts)? {
-            None => ("rules".to_owned(), Controller::Rules),
-            Some(model) => (
-                match c {
-                    ControllerName::Api => opts.api_model.clone(),
-                    _ => "local".to_owned(),
-                },
-                Controller::Model {
-                    model,
-                    strategy: strategy(opts),
-                },
-            ),
-        };
-        if out.iter().any(|(l, _)| *l == label) {
-            continue;
-        }
-        let mut b = Agent::builder(
-            Arc::clone(&catalog),
-            Arc::clone(&retriever),
-            Arc::clone(&memory),
-        )
-        .funnel(funnel.clone())
-        .controller(controller)
-        .config(AgentConfig {
-            model_answer: model_answer(*c, opts),
-            ..AgentConfig::default()
-        });
-        if let Some(dir) = &opts.prompts {
-            b = b.prompt_overrides(dir);
-        }
-        out.push((label, Arc::new(b.build()?)));
-    }
-    Ok(out)
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    eprintln!("shutting down: finishing running turns");
-}
-
-pub fn run(home: &Home, args: ServeArgs) -> anyhow::Result<()> {
-    let keys_path = args
-        .keys
-        .clone()
-        .unwrap_or_else(|| home.root().join("server").join("keys.txt"));
-    anyhow::ensure!(
-        keys_path.is_file(),
-        "no keys file at {0}; create one with a line of `KEY USER` per user, e.g.\n  mkdir -p {1} && echo \"$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n') alice\" >> {0}",
-        keys_path.display(),
-        keys_path
-            .parent()
-            .map_or_else(|| ".".into(), |p| p.display().to_string())
-    );
-    let keys = Keys::load(&keys_path)?;
-    let bars = Bars::new();
-    let memory = Arc::new(Memory::open(&memory_path(home, &args.name))?);
-    let agents = agents(
-        home,
-        &args.name,
-        &args.controller,
-        &args.agent,
-        memory,
-        &bars,
-    )?;
-    let names: Vec<String> = agents.iter().map(|(n, _)| n.clone()).collect();
-    let limits = Limits {
-        max_body_bytes: args.max_body,
-        max_messages: args.max_messages,
-        ..Limits::default()
-    };
-    let state = Arc::new(AppState::new(agents, keys.clone(), limits)?);
-    let rt = crate::runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .with_context(|| format!("listening on {}", args.addr))?;
-        eprintln!(
-            "serving {} on http://{}/v1 (models: {}; {} keys from {})",
-            args.name,
-            listener.local_addr()?,
-            names.join(", "),
-            keys.len(),
-            keys_path.display()
-        );
-        recagent_server::serve(listener, state, shutdown_signal()).await?;
-        anyhow::Ok(())
-    })
-}
 
 #[derive(Debug, Args)]
 pub struct ServeBenchArgs {
@@ -222,14 +68,29 @@ fn script(n: usize, genres: &[String]) -> Vec<String> {
     ]
 }
 
-pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
+pub fn run(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.sessions >= 1 && args.turns >= 1,
         "--sessions and --turns must be at least 1"
     );
+    let report = measure(home, &args)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print(&report);
+    }
+    anyhow::ensure!(
+        report.cross_talk == 0,
+        "{} responses held another user's data",
+        report.cross_talk
+    );
+    Ok(())
+}
+
+fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
     let bars = Bars::new();
     let memory = Arc::new(Memory::in_memory()?);
-    let agents = agents(
+    let agents = open::served_agents(
         home,
         &args.name,
         &[args.controller],
@@ -256,7 +117,7 @@ pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
     let keys = Keys::parse(&keys_text, "bench")?;
     let state = Arc::new(AppState::new(agents, keys, Limits::default())?);
     let rt = crate::runtime()?;
-    let report = rt.block_on(async move {
+    rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -287,7 +148,7 @@ pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
         let _ = stop.send(());
         server.await.context("the server task failed")??;
         ms.sort_by(f64::total_cmp);
-        let pct = |q: f64| crate::bench::percentile(&ms, q);
+        let pct = |q: f64| percentile(&ms, q);
         anyhow::Ok(ServeReport {
             catalog: args.name.clone(),
             controller: model.clone(),
@@ -302,31 +163,24 @@ pub fn bench(home: &Home, args: ServeBenchArgs) -> anyhow::Result<()> {
             wall_s,
             requests_per_s: ms.len() as f64 / wall_s.max(1e-9),
         })
-    })?;
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!(
-            "{} sessions × {} turns on {} ({}): {} requests, {} errors, {} cross-talk",
-            report.sessions,
-            report.turns,
-            report.catalog,
-            report.controller,
-            report.requests,
-            report.errors,
-            report.cross_talk
-        );
-        println!(
-            "latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {:.1} requests/s over {:.1} s",
-            report.p50_ms, report.p99_ms, report.max_ms, report.requests_per_s, report.wall_s
-        );
-    }
-    anyhow::ensure!(
-        report.cross_talk == 0,
-        "{} responses held another user's data",
+    })
+}
+
+fn print(report: &ServeReport) {
+    println!(
+        "{} sessions × {} turns on {} ({}): {} requests, {} errors, {} cross-talk",
+        report.sessions,
+        report.turns,
+        report.catalog,
+        report.controller,
+        report.requests,
+        report.errors,
         report.cross_talk
     );
-    Ok(())
+    println!(
+        "latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {:.1} requests/s over {:.1} s",
+        report.p50_ms, report.p99_ms, report.max_ms, report.requests_per_s, report.wall_s
+    );
 }
 
 struct SessionResult {
@@ -376,10 +230,10 @@ async fn session(
             out.cross_talk += 1;
         }
         if first_item.is_none() {
-            first_item = v["recagent"]["items"][0]["key"].as_str().map(str::to_owned);
+            first_item = v["recagent"]["items"][0]["id"].as_str().map(str::to_owned);
         }
         for i in v["recagent"]["items"].as_array().into_iter().flatten() {
-            if let Some(k) = i["key"].as_str() {
+            if let Some(k) = i["id"].as_str() {
                 shown.insert(k.to_owned());
             }
         }

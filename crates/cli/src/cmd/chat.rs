@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use recagent_catalog::fetch::Pip;
+use recagent_agent::Agent;
 use recagent_catalog::{movielens, store};
 use recagent_core::Home;
 use recagent_ranker::ModelStore;
 
-use crate::agent::{AgentArgs, AgentOptions, ControllerName, build_agent};
+use crate::names::ControllerName;
+use crate::open::{self, AgentArgs, AgentOptions};
 use crate::progress::Bars;
 
 #[derive(Debug, Args)]
@@ -32,6 +33,10 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub agent: AgentOptions,
 }
+
+/// Runs a command as a user would type it (`["train", "ml-100k"]`), every
+/// flag at its default.
+pub type RunCommand<'a> = &'a dyn Fn(&[&str]) -> anyhow::Result<()>;
 
 /// One setup step: skipped when `done` says its artefact is there.
 fn step(
@@ -56,7 +61,7 @@ fn step(
 }
 
 fn index_ready(home: &Home, name: &str) -> bool {
-    home.index_dir(name).join("build.json").is_file()
+    home.build_report_file(name).is_file()
         && store::load(home, name, &recagent_core::NoProgress)
             .ok()
             .is_some_and(|c| {
@@ -69,15 +74,16 @@ fn index_ready(home: &Home, name: &str) -> bool {
             })
 }
 
-pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
+/// The five setup steps, each the command a user would run. Returns the
+/// controller to start (the rules one when the local model could not be
+/// had) and notes for the user.
+fn set_up(
+    home: &Home,
+    run_command: RunCommand,
+    args: &ChatArgs,
+    wanted: ControllerName,
+) -> anyhow::Result<(ControllerName, Vec<String>)> {
     let name = args.name.as_str();
-    let api_configured = std::env::var_os("OPENAI_BASE_URL").is_some();
-    let wanted = args.controller.unwrap_or(if api_configured {
-        ControllerName::Api
-    } else {
-        ControllerName::Local
-    });
     let spec = args.agent.model.spec();
     let of = 5;
     if !store::exists(home, name) {
@@ -91,14 +97,14 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         of,
         &format!("fetch the catalog {name}"),
         || store::exists(home, name),
-        || crate::run_command(home, pip, &["data", "fetch", name]),
+        || run_command(&["data", "fetch", name]),
     )?;
     step(
         2,
         of,
         "build the indexes",
         || index_ready(home, name),
-        || crate::run_command(home, pip, &["index", "build", name]),
+        || run_command(&["index", "build", name]),
     )?;
     let kind = args.agent.ranker.kind();
     let models = ModelStore::for_catalog(home, name);
@@ -107,14 +113,14 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         of,
         &format!("train the {} ranker", kind.name()),
         || models.has_ranker(kind, false),
-        || crate::run_command(home, pip, &["train", name, "--model", kind.name()]),
+        || run_command(&["train", name, "--model", kind.name()]),
     )?;
     step(
         4,
         of,
         "train the next-item model",
         || models.has_next(),
-        || crate::run_command(home, pip, &["train", name, "--model", "blend"]),
+        || run_command(&["train", name, "--model", "blend"]),
     )?;
     let mut notes = Vec::new();
     let mut controller = wanted;
@@ -124,7 +130,7 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
             of,
             &format!("pull the local model {}", spec.id),
             || recagent_llm::pull::is_pulled(home, spec),
-            || crate::run_command(home, pip, &["model", "pull", spec.id]),
+            || run_command(&["model", "pull", spec.id]),
         );
         if let Err(e) = pulled {
             eprintln!("[5/{of}] the local model could not be had: {e:#}");
@@ -137,17 +143,25 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
     } else {
         eprintln!(
             "[5/{of}] local model: not needed ({} controller)",
-            match wanted {
-                ControllerName::Api => "api",
-                _ => "rules",
-            }
+            wanted.label()
         );
     }
+    Ok((controller, notes))
+}
+
+/// The agent with `controller`, or with the rules controller (and a note)
+/// when that one cannot start. Returns the agent and its label.
+fn start(
+    home: &Home,
+    args: &ChatArgs,
+    mut controller: ControllerName,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(Agent, String)> {
     let bars = Bars::new();
     let build = |c: ControllerName| {
-        build_agent(
+        open::agent(
             home,
-            name,
+            &args.name,
             &AgentArgs {
                 controller: c,
                 options: args.agent.clone(),
@@ -160,10 +174,7 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         Err(e) if controller != ControllerName::Rules => {
             notes.push(format!(
                 "the {} controller could not start ({e:#}); the rules controller is live",
-                match controller {
-                    ControllerName::Api => "api",
-                    _ => "local",
-                }
+                controller.label()
             ));
             controller = ControllerName::Rules;
             build(ControllerName::Rules)?
@@ -174,9 +185,23 @@ pub fn run(home: &Home, pip: &Pip, args: ChatArgs) -> anyhow::Result<()> {
         ControllerName::Rules => "rules".to_owned(),
         _ => agent.controller_name(),
     };
+    Ok((agent, label))
+}
+
+pub fn run(home: &Home, run_command: RunCommand, args: ChatArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let api_configured = std::env::var_os("OPENAI_BASE_URL").is_some();
+    let wanted = args.controller.unwrap_or(if api_configured {
+        ControllerName::Api
+    } else {
+        ControllerName::Local
+    });
+    let (controller, mut notes) = set_up(home, run_command, &args, wanted)?;
+    let (agent, label) = start(home, &args, controller, &mut notes)?;
     eprintln!(
-        "ready in {:.1} s: {name}, user {}, {label}",
+        "ready in {:.1} s: {}, user {}, {label}",
         started.elapsed().as_secs_f64(),
+        args.name,
         args.user
     );
     if args.setup_only {

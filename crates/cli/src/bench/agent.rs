@@ -1,0 +1,279 @@
+//! `recagent bench agent`: the agent on the labelled requests and
+//! dialogues: right tool, filters and titles, dialogue state, and latency.
+
+use clap::Args;
+use recagent_agent::eval::{self, Case};
+use recagent_agent::{Agent, Turn};
+use recagent_core::{Home, Progress};
+use recagent_memory::Forget;
+use serde::Serialize;
+
+use super::stats::{Percentiles, percentiles};
+use crate::names::ControllerName;
+use crate::open::{self, AgentArgs};
+use crate::progress::Bars;
+
+#[derive(Debug, Args)]
+pub struct AgentBenchArgs {
+    /// Catalog name (the labelled set is written for ml-100k)
+    #[arg(default_value = "ml-100k")]
+    name: String,
+    /// Times to run the whole set for latency (rightness is from the first run)
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Run only the first N requests
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    agent: AgentArgs,
+}
+
+#[derive(Debug, Serialize)]
+struct AgentCase {
+    text: String,
+    tool: bool,
+    filters: bool,
+    titles: bool,
+    /// Whether the list shown satisfies the labelled filters.
+    satisfied: bool,
+    calls: Vec<String>,
+    tools_ms: f64,
+    turn_ms: f64,
+    first_token_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct AgentBench {
+    catalog: String,
+    controller: String,
+    strategy: String,
+    cases: usize,
+    right_tool: f64,
+    right_filters: f64,
+    right_titles: f64,
+    satisfied: f64,
+    /// Tool pipeline per turn (recall, filters, ranking, memory), model excluded.
+    tools: Percentiles,
+    turn: Percentiles,
+    per_case: Vec<AgentCase>,
+    /// The dialogue state after each turn of the labelled dialogues.
+    dialogues: DialogueBench,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct DialogueBench {
+    dialogues: usize,
+    /// Turns whose state is right in every slot, of all turns: the
+    /// development dialogues, then the held-out ones.
+    dev_right: usize,
+    dev_turns: usize,
+    held_out_right: usize,
+    held_out_turns: usize,
+    /// Turns with a wrong slot: "id turn: text — slot: want …, got …".
+    wrong: Vec<String>,
+}
+
+pub fn run(home: &Home, args: AgentBenchArgs) -> anyhow::Result<()> {
+    let report = measure(home, &args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print(&report);
+    }
+    Ok(())
+}
+
+fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
+    let bars = Bars::new();
+    let agent = open::agent(home, &args.name, &args.agent, &bars)?;
+    let mut cases = eval::cases(eval::LABELLED_ML100K)?;
+    if let Some(n) = args.limit {
+        cases.truncate(n);
+    }
+    let rt = crate::runtime()?;
+    let mut per_case = Vec::new();
+    let (mut tools, mut turns) = (Vec::new(), Vec::new());
+    bars.stage(
+        "labelled requests",
+        Some((cases.len() * args.repeat.max(1)) as u64),
+    );
+    for round in 0..args.repeat.max(1) {
+        for (i, case) in cases.iter().enumerate() {
+            let user = format!("bench-agent-{i}");
+            agent.memory().forget(&user, &Forget::All)?;
+            let mut session = agent.session(&user);
+            let turn = rt.block_on(session.turn(&case.text))?;
+            agent.memory().forget(&user, &Forget::All)?;
+            let tr = &turn.trace;
+            tools.push(tr.tools_micros as f64 / 1e3);
+            turns.push(tr.total_micros as f64 / 1e3);
+            bars.advance(1);
+            if round > 0 {
+                continue;
+            }
+            per_case.push(score_case(&agent, case, &turn));
+        }
+    }
+    bars.finish();
+    let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.limit)?;
+    let n = per_case.len().max(1) as f64;
+    let share =
+        |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
+    Ok(AgentBench {
+        catalog: args.name.clone(),
+        controller: agent.controller_name(),
+        strategy: match args.agent.controller {
+            ControllerName::Rules => "rules".into(),
+            _ => format!("{:?}", args.agent.options.strategy),
+        },
+        cases: per_case.len(),
+        right_tool: share(&|c| c.tool),
+        right_filters: share(&|c| c.filters),
+        right_titles: share(&|c| c.titles),
+        satisfied: share(&|c| c.satisfied),
+        tools: percentiles(tools),
+        turn: percentiles(turns),
+        per_case,
+        dialogues,
+    })
+}
+
+/// How one turn did on its labelled request.
+fn score_case(agent: &Agent, case: &Case, turn: &Turn) -> AgentCase {
+    let tr = &turn.trace;
+    let sc = eval::score(agent, case, tr);
+    let filter = recagent_core::Filter {
+        genres_any: case.genres.clone(),
+        genres_none: case.avoid.clone(),
+        year_min: case.year_min,
+        year_max: case.year_max,
+        exclude: case
+            .excluded
+            .iter()
+            .filter_map(|t| agent.resolve_title(t))
+            .collect(),
+        ..Default::default()
+    };
+    let satisfied = !turn.items.is_empty()
+        && turn.items.iter().all(|r| {
+            agent
+                .catalog()
+                .item(r.id)
+                .is_some_and(|it| filter.matches(it))
+        });
+    AgentCase {
+        text: case.text.clone(),
+        tool: sc.tool,
+        filters: sc.filters,
+        titles: sc.titles,
+        satisfied,
+        calls: tr
+            .tool_calls
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.arguments))
+            .collect(),
+        tools_ms: tr.tools_micros as f64 / 1e3,
+        turn_ms: tr.total_micros as f64 / 1e3,
+        first_token_ms: tr.model_calls.first().map(|m| m.first_token_ms),
+    }
+}
+
+/// Runs each labelled dialogue in a new conversation and scores the
+/// dialogue state after every turn.
+fn dialogue_accuracy(
+    agent: &Agent,
+    rt: &tokio::runtime::Runtime,
+    bars: &Bars,
+    limit: Option<usize>,
+) -> anyhow::Result<DialogueBench> {
+    let mut dialogues = eval::dialogues()?;
+    if let Some(n) = limit {
+        dialogues.truncate(n);
+    }
+    let mut out = DialogueBench {
+        dialogues: dialogues.len(),
+        ..DialogueBench::default()
+    };
+    let turns: usize = dialogues.iter().map(|d| d.turns.len()).sum();
+    bars.stage("labelled dialogues", Some(turns as u64));
+    for d in &dialogues {
+        let user = format!("bench-dialogue-{}", d.id);
+        agent.memory().forget(&user, &Forget::All)?;
+        let mut session = agent.new_session(&user);
+        let held_out = d.split == "held-out";
+        for (n, want) in d.turns.iter().enumerate() {
+            let turn = rt.block_on(session.turn(&want.text))?;
+            let wrong = match &turn.trace.state {
+                Some(got) => eval::state_mismatches(agent, want, got),
+                None => vec!["no state in the trace".into()],
+            };
+            let right = wrong.is_empty();
+            if held_out {
+                out.held_out_turns += 1;
+                out.held_out_right += usize::from(right);
+            } else {
+                out.dev_turns += 1;
+                out.dev_right += usize::from(right);
+            }
+            if !right {
+                out.wrong.push(format!(
+                    "{} turn {}: {:?} — {}",
+                    d.id,
+                    n + 1,
+                    want.text,
+                    wrong.join("; ")
+                ));
+            }
+            bars.advance(1);
+        }
+        agent.memory().forget(&user, &Forget::All)?;
+    }
+    bars.finish();
+    Ok(out)
+}
+
+fn print(report: &AgentBench) {
+    println!(
+        "{} ({}) on {} labelled requests of {}",
+        report.controller, report.strategy, report.cases, report.catalog
+    );
+    println!(
+        "  right tool {:.0}% · right filters {:.0}% · right titles {:.0}% · list satisfies the request {:.0}%",
+        report.right_tool * 100.0,
+        report.right_filters * 100.0,
+        report.right_titles * 100.0,
+        report.satisfied * 100.0
+    );
+    println!(
+        "  tool pipeline p50 {:.1} ms p99 {:.1} ms · whole turn p50 {:.1} ms p99 {:.1} ms",
+        report.tools.p50_ms, report.tools.p99_ms, report.turn.p50_ms, report.turn.p99_ms
+    );
+    let d = &report.dialogues;
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!(
+        "  dialogue state right after {:.0}% of {} development turns, {:.0}% of {} held-out turns ({} dialogues)",
+        pct(d.dev_right, d.dev_turns),
+        d.dev_turns,
+        pct(d.held_out_right, d.held_out_turns),
+        d.held_out_turns,
+        d.dialogues
+    );
+    for w in &d.wrong {
+        println!("  ✗ {w}");
+    }
+    for c in &report.per_case {
+        if !(c.tool && c.filters && c.titles) {
+            println!(
+                "  ✗ {:?}: tool {} filters {} titles {} — {}",
+                c.text,
+                c.tool,
+                c.filters,
+                c.titles,
+                c.calls.join(" | ")
+            );
+        }
+    }
+}
