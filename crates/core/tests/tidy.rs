@@ -258,3 +258,71 @@ fn the_genre_rule_catches_hand_folds_and_passes_display() {
     // The home of folding may fold.
     assert!(genre_folds(Path::new(GENRE_HOME), bad[0]).is_empty());
 }
+
+// ---------------------------------------------------------------------
+// No library builds a runtime; only two block on the caller's.
+
+/// Where a library blocks on the caller's runtime, from a
+/// `spawn_blocking` thread (ARCHITECTURE.md says why).
+const ALLOWED_BLOCKING: &[Allowed] = &[
+    Allowed {
+        path: "crates/server/src/lib.rs",
+        line: "handle.block_on(",
+        why: "a whole agent turn runs in spawn_blocking; its async IO blocks on the server's runtime there",
+    },
+    Allowed {
+        path: "crates/tui/src/run.rs",
+        line: "handle.block_on(",
+        why: "the chat's turn runs in spawn_blocking, as the server's does",
+    },
+];
+
+/// `block_on` or a runtime built in a library (the binary, `crates/cli`,
+/// is the one place that builds a runtime and blocks on it).
+fn runtime_use(path: &Path, text: &str) -> Vec<Hit> {
+    if path.starts_with("crates/cli") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (line, code) in code_lines(text) {
+        let why = if code.contains("block_on(") {
+            Some("blocks on a runtime; a library is async or sync, and blocks only where ARCHITECTURE.md says")
+        } else if code.contains("runtime::Builder") || code.contains("Runtime::new(") {
+            Some("builds a runtime; only the binary does")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            out.push(Hit {
+                path: path.to_owned(),
+                line,
+                text: code.to_owned(),
+                why,
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn block_on_only_where_the_architecture_says() {
+    check(
+        runtime_use,
+        ALLOWED_BLOCKING,
+        "No library builds a runtime or blocks on one outside the two places \
+         ARCHITECTURE.md names: make the function async, or sync and let the \
+         caller choose.",
+    );
+}
+
+#[test]
+fn the_runtime_rule_catches_block_on_and_new_runtimes() {
+    let lib = Path::new("crates/x/src/lib.rs");
+    let bad = "let rt = tokio::runtime::Builder::new_current_thread().build()?;\n\
+               rt.block_on(turn)\n\
+               Handle::current().block_on(async {})";
+    let lines: Vec<usize> = runtime_use(lib, bad).iter().map(|h| h.line).collect();
+    assert_eq!(lines, [1, 2, 3]);
+    assert!(runtime_use(lib, "// block_on( in prose\nasync fn turn() {}").is_empty());
+    assert!(runtime_use(Path::new("crates/cli/src/main.rs"), bad).is_empty());
+}

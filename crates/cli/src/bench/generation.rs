@@ -104,9 +104,7 @@ fn measure(home: &Home, args: &GenerationArgs) -> anyhow::Result<(usize, Vec<Gen
         .take(args.items)
         .map(recagent_knowledge::request)
         .collect::<Result<Vec<_>, _>>()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime()?;
     let mut runs = Vec::new();
     for &parallel in &args.parallel {
         bars.stage(

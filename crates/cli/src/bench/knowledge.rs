@@ -55,9 +55,7 @@ fn measure(home: &Home, args: &KnowledgeBenchArgs) -> anyhow::Result<(usize, Vec
     let catalog = store::load(home, &args.name, &bars)?;
     let retriever = open::retriever(home, &catalog, &args.qdrant)?;
     let cases = recagent_knowledge::descriptions()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime()?;
     let mut out = Vec::new();
     for (mode, name) in [
         (Mode::Lexical, "lexical"),

@@ -68,9 +68,7 @@ fn measure(home: &Home, args: &LlmArgs) -> anyhow::Result<LlmBench> {
     let spec = args.model.spec();
     let path = open::local_model(home, args.model, " first")?;
     let tools = recommendation_tools();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime()?;
     let bars = Bars::new();
     let mut runs = Vec::new();
     let run_all = |cache: bool, runs: &mut Vec<Decision>| -> anyhow::Result<Vec<f64>> {

@@ -81,9 +81,7 @@ fn measure(home: &Home, args: &RetrievalArgs) -> anyhow::Result<RetrievalBench> 
     let retriever = open::retriever(home, &catalog, &args.qdrant)?;
     // One thread drives the searches one after another: the timings are of
     // the search, not of handing work between threads.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime()?;
     let n = catalog.items().len();
     anyhow::ensure!(n > 0, "catalog {} has no items", args.name);
     let cases = draw_cases(&catalog, args.requests + 10, args.seed);
