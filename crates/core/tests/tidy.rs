@@ -286,7 +286,9 @@ fn runtime_use(path: &Path, text: &str) -> Vec<Hit> {
     let mut out = Vec::new();
     for (line, code) in code_lines(text) {
         let why = if code.contains("block_on(") {
-            Some("blocks on a runtime; a library is async or sync, and blocks only where ARCHITECTURE.md says")
+            Some(
+                "blocks on a runtime; a library is async or sync, and blocks only where ARCHITECTURE.md says",
+            )
         } else if code.contains("runtime::Builder") || code.contains("Runtime::new(") {
             Some("builds a runtime; only the binary does")
         } else {
