@@ -281,6 +281,8 @@ pub fn state_mismatches(
 }
 
 #[cfg(test)]
+// The test agent recalls through `LexicalRecall`.
+#[cfg(feature = "retrieval")]
 mod tests {
     //! `score` on hand-written traces: each row is one labelled request and
     //! the calls a controller might have made for it.

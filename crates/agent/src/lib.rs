@@ -19,9 +19,11 @@
 //! - `session`: the async driver. [`Session::send`] does the IO the turn
 //!   machine asks for, streams [`Event`]s and ends with the grounded answer
 //!   and its [`TurnTrace`].
-//! - `recall`: what the tools need from retrieval ([`Recall`]), for the
-//!   full hybrid [`recagent_retrieval::Retriever`] or a lexical-only one
-//!   ([`LexicalRecall`]).
+//! - `recall`: what the tools need from retrieval ([`Recall`], in core
+//!   types only). With the default `retrieval` feature it is implemented
+//!   for the full hybrid `recagent_retrieval::Retriever` and a lexical-only
+//!   `LexicalRecall`; without it, an app brings its own `Arc<dyn Recall>`
+//!   to [`Agent::builder`] and compiles no tantivy or Qdrant.
 //! - [`prompts`]: the minijinja templates and their typed contexts (public
 //!   so that [`AgentBuilder::prompt_overrides`] can be written against
 //!   them); [`eval`]: the labelled requests and dialogues, and their
@@ -67,7 +69,9 @@ mod vocab;
 
 pub use controller::Strategy;
 pub use plan::{Feedback, Plan};
-pub use recall::{LexicalRecall, Recall};
+#[cfg(feature = "retrieval")]
+pub use recall::LexicalRecall;
+pub use recall::Recall;
 pub use session::{Event, Session, Turn};
 pub use state::DialogueState;
 pub use trace::{ModelTrace, ToolTrace, TurnTrace};

@@ -19,10 +19,12 @@ use serde::{Deserialize, Serialize};
 pub mod filter;
 pub mod fsx;
 pub mod funnel;
+pub mod recall;
 pub mod text;
 
 pub use filter::Filter;
 pub use funnel::{Scored, Stage, StageTrace};
+pub use recall::{SimilarHit, Source, TitleLink};
 pub use text::{display_title, genre_key, words};
 
 /// A dense index of an item in its [`Catalog`].

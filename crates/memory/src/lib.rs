@@ -77,7 +77,7 @@ pub struct Profile {
 /// A profile as `profile show --json` and the server write it: items in
 /// the shape of every item recagent writes ([`ItemJson`], `id` the
 /// catalog's id), facts with the ids `forget` takes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProfileJson {
     pub user: String,
     pub facts: Vec<Fact>,

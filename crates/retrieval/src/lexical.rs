@@ -5,7 +5,6 @@ use std::ops::Bound;
 use std::path::Path;
 
 use recagent_core::{Catalog, Filter, ItemId, Progress, genre_key, words};
-use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
     AllQuery, BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
@@ -22,15 +21,9 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 /// One search result: an item and its score in this search.
 pub type SearchHit = recagent_core::Scored;
 
-/// A title found in free text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TitleLink {
-    pub item: ItemId,
-    pub title: String,
-    /// 0..=1: the share of the title's words found in order in the text,
-    /// lowered for typos.
-    pub confidence: f32,
-}
+// A title found in free text is defined in core, so that the agent's
+// `Recall` trait names no retrieval type.
+pub use recagent_core::TitleLink;
 
 #[derive(Debug, Clone, Copy)]
 struct Fields {

@@ -41,15 +41,9 @@ pub const MAX_ENTITY_ITEMS: usize = 200;
 /// Weight of the relation list against the co-occurrence list.
 pub const RELATION_WEIGHT: f32 = 0.5;
 
-/// Where a neighbour came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    Cooccurrence,
-    Relations,
-    /// Nearest item vectors: the item text with its generated knowledge.
-    Content,
-}
+// One similar item and where it came from are defined in core, so that the
+// agent's `Recall` trait names no retrieval type.
+pub use recagent_core::{SimilarHit, Source};
 
 /// How much of their genres two items share: `|A ∩ B| / |A ∪ B|` over
 /// genre keys, with a floor so that an item is ranked low, not removed,
@@ -173,15 +167,6 @@ impl Rows {
             scores,
         })
     }
-}
-
-/// One similar item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimilarHit {
-    pub item: ItemId,
-    pub score: f32,
-    /// The source that contributed most.
-    pub source: Source,
 }
 
 /// Co-occurrence and relation neighbours of every item.

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use futures::future::BoxFuture;
+use recagent_core::Source;
 use recagent_core::{Scored, Stage, StageTrace, words};
-use recagent_retrieval::Source;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
 use recagent_agent::{Agent, Controller, LexicalRecall, Recall, Strategy, Turn};
-use recagent_core::{Filter, ItemId, Scored};
+use recagent_core::{Filter, ItemId, Scored, SimilarHit, TitleLink};
 use recagent_llm::scripted::ScriptedModel;
 use recagent_llm::{ChatResponse, ToolCall};
 use recagent_memory::Memory;
-use recagent_retrieval::{SimilarHit, TitleLink};
 use serde_json::json;
 
 use crate::{fixture, rt};

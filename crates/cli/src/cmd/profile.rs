@@ -38,13 +38,22 @@ pub fn run(home: &Home, cmd: ProfileCommand) -> anyhow::Result<()> {
         ProfileCommand::Show { name, user, json } => {
             let m = open::memory(home, &name)?;
             let p = m.profile(&user)?;
+            if p.is_empty() {
+                // Nothing to look up: no catalog needed.
+                if json {
+                    let empty = recagent_memory::ProfileJson {
+                        user: user.clone(),
+                        ..Default::default()
+                    };
+                    println!("{}", serde_json::to_string(&empty)?);
+                } else {
+                    println!("nothing is remembered about {user:?} in {name}");
+                }
+                return Ok(());
+            }
             let catalog = store::load(home, &name, &recagent_core::NoProgress)?;
             if json {
                 println!("{}", serde_json::to_string(&p.to_json(&catalog))?);
-                return Ok(());
-            }
-            if p.is_empty() {
-                println!("nothing is remembered about {user:?} in {name}");
                 return Ok(());
             }
             let titles = |ids: &[recagent_core::ItemId]| -> String {
