@@ -328,3 +328,111 @@ fn the_runtime_rule_catches_block_on_and_new_runtimes() {
     assert!(runtime_use(lib, "// block_on( in prose\nasync fn turn() {}").is_empty());
     assert!(runtime_use(Path::new("crates/cli/src/main.rs"), bad).is_empty());
 }
+
+// ---------------------------------------------------------------------
+// No module cycles in the crates that had them.
+
+/// The top-level modules each file of `krate` names through `crate::`,
+/// keyed by the file's own top-level module (`lib.rs` and `main.rs`, the
+/// crate root, are left out: everything may call the root's helpers).
+fn module_edges(
+    krate: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = Path::new("crates").join(krate).join("src");
+    let mut edges = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for (path, text) in rust_sources() {
+        let Ok(rel) = path.strip_prefix(&src) else {
+            continue;
+        };
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let module = first.trim_end_matches(".rs").to_owned();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let to = edges.entry(module.clone()).or_default();
+        for (_, code) in code_lines(&text) {
+            for (i, _) in code.match_indices("crate::") {
+                let rest = &code[i + "crate::".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != module {
+                    to.insert(name);
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle among `edges`, as the path that closes it, if there is one.
+fn find_cycle(
+    edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == at) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(at.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(at) {
+            return None;
+        }
+        path.push(at.to_owned());
+        for next in edges.get(at).into_iter().flatten() {
+            if edges.contains_key(next)
+                && let Some(c) = visit(next, edges, path, done)
+            {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(at.to_owned());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|m| visit(m, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn cli_and_ranker_modules_have_no_cycle() {
+    for krate in ["cli", "ranker"] {
+        let edges = module_edges(krate);
+        assert!(edges.len() > 3, "{krate}: the walk found {edges:?}");
+        if let Some(cycle) = find_cycle(&edges) {
+            panic!(
+                "crates/{krate}/src has a module cycle: {}; move what both need into a leaf module",
+                cycle.join(" → ")
+            );
+        }
+    }
+}
+
+#[test]
+fn the_cycle_rule_finds_a_cycle() {
+    let edges = |pairs: &[(&str, &str)]| {
+        let mut m = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+        for (a, b) in pairs {
+            m.entry((*a).into()).or_default().insert((*b).into());
+            m.entry((*b).into()).or_default();
+        }
+        m
+    };
+    let cyclic = edges(&[("store", "ranker"), ("ranker", "save"), ("ranker", "store")]);
+    assert_eq!(find_cycle(&cyclic).unwrap(), ["ranker", "store", "ranker"]);
+    let fine = edges(&[("store", "ranker"), ("ranker", "save"), ("store", "save")]);
+    assert_eq!(find_cycle(&fine), None);
+}
