@@ -5,7 +5,7 @@
 //! Loading checks every row before anything is built, and every error names
 //! the file, the 1-based line and the field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -190,12 +190,26 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
             hint: "a catalog folder needs at least items.jsonl (see docs/catalogs.md)".into(),
         });
     }
+    let items = load_items(&items_path, progress)?;
+    let (mut users, mut user_keys) = load_users(&dir.join(USERS_FILE), progress)?;
+    let interactions = load_interactions(
+        &dir.join(INTERACTIONS_FILE),
+        &items,
+        &mut users,
+        &mut user_keys,
+        progress,
+    )?;
+    Ok(Catalog::new(name, items, users, interactions)?)
+}
+
+/// `items.jsonl`: titles and genres must not be empty, ids not repeat.
+fn load_items(items_path: &Path, progress: &dyn Progress) -> Result<Vec<Item>> {
     let mut items: Vec<Item> = Vec::new();
-    let mut item_keys = std::collections::HashMap::new();
-    read_rows(&items_path, progress, |line, row: ItemRow| {
+    let mut item_keys = HashMap::new();
+    read_rows(items_path, progress, |line, row: ItemRow| {
         if row.title.trim().is_empty() {
             return Err(malformed(
-                &items_path,
+                items_path,
                 line,
                 "title",
                 "title must not be empty",
@@ -204,7 +218,7 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
         for (i, g) in row.genres.iter().enumerate() {
             if g.trim().is_empty() {
                 return Err(malformed(
-                    &items_path,
+                    items_path,
                     line,
                     &format!("genres[{i}]"),
                     "genre must not be empty",
@@ -216,7 +230,7 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
         );
         if let Some(prev) = item_keys.insert(row.id.0.clone(), line) {
             return Err(malformed(
-                &items_path,
+                items_path,
                 line,
                 "id",
                 format!("duplicate id {:?} (first on line {prev})", row.id.0),
@@ -233,19 +247,24 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
         });
         Ok(())
     })?;
-    drop(item_keys);
+    Ok(items)
+}
 
+/// `users.jsonl` when there is one: the users, and their row by id.
+fn load_users(
+    users_path: &Path,
+    progress: &dyn Progress,
+) -> Result<(Vec<User>, HashMap<String, UserId>)> {
     let mut users: Vec<User> = Vec::new();
-    let mut user_keys: std::collections::HashMap<String, UserId> = std::collections::HashMap::new();
-    let users_path = dir.join(USERS_FILE);
+    let mut user_keys: HashMap<String, UserId> = HashMap::new();
     if users_path.is_file() {
-        read_rows(&users_path, progress, |line, row: UserRow| {
+        read_rows(users_path, progress, |line, row: UserRow| {
             let id = UserId(
                 u32::try_from(users.len()).map_err(|_| Error::Invalid("too many users".into()))?,
             );
             if user_keys.insert(row.id.0.clone(), id).is_some() {
                 return Err(malformed(
-                    &users_path,
+                    users_path,
                     line,
                     "id",
                     format!("duplicate id {:?}", row.id.0),
@@ -262,16 +281,26 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
             Ok(())
         })?;
     }
+    Ok((users, user_keys))
+}
 
+/// `interactions.jsonl` when there is one; a user seen only here joins
+/// `users` with no attributes.
+fn load_interactions(
+    inter_path: &Path,
+    items: &[Item],
+    users: &mut Vec<User>,
+    user_keys: &mut HashMap<String, UserId>,
+    progress: &dyn Progress,
+) -> Result<Vec<Interaction>> {
     let mut interactions = Vec::new();
-    let inter_path = dir.join(INTERACTIONS_FILE);
     if inter_path.is_file() {
-        let item_by_key: std::collections::HashMap<&str, ItemId> =
+        let item_by_key: HashMap<&str, ItemId> =
             items.iter().map(|i| (i.key.as_str(), i.id)).collect();
-        read_rows(&inter_path, progress, |line, row: InteractionRow| {
+        read_rows(inter_path, progress, |line, row: InteractionRow| {
             if !row.rating.is_finite() {
                 return Err(malformed(
-                    &inter_path,
+                    inter_path,
                     line,
                     "rating",
                     "rating must be a finite number",
@@ -279,7 +308,7 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
             }
             let Some(&item) = item_by_key.get(row.item.0.as_str()) else {
                 return Err(malformed(
-                    &inter_path,
+                    inter_path,
                     line,
                     "item",
                     format!("unknown item id {:?}: not in items.jsonl", row.item.0),
@@ -310,7 +339,7 @@ pub fn load_dir(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Catal
             Ok(())
         })?;
     }
-    Ok(Catalog::new(name, items, users, interactions)?)
+    Ok(interactions)
 }
 
 /// Writes a catalog into `dir` (which must exist) in the JSONL format.

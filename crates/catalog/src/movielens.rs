@@ -278,6 +278,15 @@ fn relation_name(rel: &str) -> Option<&'static str> {
 }
 
 fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
+    let (mut items, item_ids) = atomic_items(dir)?;
+    let (mut users, mut user_ids) = atomic_users(dir)?;
+    let interactions = atomic_interactions(dir, &item_ids, &mut users, &mut user_ids)?;
+    atomic_relations(dir, &item_ids, &mut items)?;
+    Ok(Catalog::new(name, items, users, interactions)?)
+}
+
+/// `ml-100k.item`: the items, and their row by file id.
+fn atomic_items(dir: &Path) -> Result<(Vec<Item>, HashMap<String, ItemId>)> {
     let item_file = Atomic::read(&dir.join("ml-100k.item"))?;
     let (c_id, c_title, c_year, c_class) = (
         item_file.col("item_id")?,
@@ -318,7 +327,11 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
             relations: BTreeMap::new(),
         });
     }
+    Ok((items, item_ids))
+}
 
+/// `ml-100k.user`, when there is one: the users, and their row by file id.
+fn atomic_users(dir: &Path) -> Result<(Vec<User>, HashMap<String, UserId>)> {
     let mut users = Vec::new();
     let mut user_ids = HashMap::new();
     let user_path = dir.join("ml-100k.user");
@@ -354,7 +367,16 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
             });
         }
     }
+    Ok((users, user_ids))
+}
 
+/// `ml-100k.inter`; a user seen only here joins `users` with no attributes.
+fn atomic_interactions(
+    dir: &Path,
+    item_ids: &HashMap<String, ItemId>,
+    users: &mut Vec<User>,
+    user_ids: &mut HashMap<String, UserId>,
+) -> Result<Vec<Interaction>> {
     let f = Atomic::read(&dir.join("ml-100k.inter"))?;
     let (c_user, c_item, c_rating, c_ts) = (
         f.col("user_id")?,
@@ -395,7 +417,16 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
             timestamp: ts as i64,
         });
     }
+    Ok(interactions)
+}
 
+/// `ml-100k.link` and `ml-100k.kg`, when both are there: the film
+/// relations we keep (actor, director, …), added to `items`.
+fn atomic_relations(
+    dir: &Path,
+    item_ids: &HashMap<String, ItemId>,
+    items: &mut [Item],
+) -> Result<()> {
     let link_path = dir.join("ml-100k.link");
     let kg_path = dir.join("ml-100k.kg");
     if link_path.is_file() && kg_path.is_file() {
@@ -430,7 +461,7 @@ fn read_atomic(dir: &Path, name: &str) -> Result<Catalog> {
             }
         }
     }
-    Ok(Catalog::new(name, items, users, interactions)?)
+    Ok(())
 }
 
 /// Splits `Toy Story (1995)` into `("Toy Story", Some(1995))`.
@@ -447,6 +478,15 @@ fn split_title_year(raw: &str) -> (String, Option<u16>) {
 }
 
 fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
+    let genre_names = grouplens_genres(dir)?;
+    let (items, item_ids) = grouplens_items(dir, &genre_names)?;
+    let (users, user_ids) = grouplens_users(dir)?;
+    let interactions = grouplens_ratings(dir, &item_ids, &user_ids)?;
+    Ok(Catalog::new(name, items, users, interactions)?)
+}
+
+/// `u.genre`: genre names by column index.
+fn grouplens_genres(dir: &Path) -> Result<Vec<String>> {
     let genre_path = dir.join("u.genre");
     let mut genre_names: Vec<String> = Vec::new();
     for (i, line) in read_text(&genre_path)?.lines().enumerate() {
@@ -462,7 +502,14 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
         }
         genre_names[idx] = g.to_owned();
     }
+    Ok(genre_names)
+}
 
+/// `u.item`: the items, and their row by file id.
+fn grouplens_items(
+    dir: &Path,
+    genre_names: &[String],
+) -> Result<(Vec<Item>, HashMap<String, ItemId>)> {
     let item_path = dir.join("u.item");
     let mut items = Vec::new();
     let mut item_ids = HashMap::new();
@@ -499,7 +546,7 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
         }
         let genres = cells[5..]
             .iter()
-            .zip(&genre_names)
+            .zip(genre_names)
             .filter(|(flag, g)| flag.trim() == "1" && g.as_str() != "unknown")
             .map(|(_, g)| g.clone())
             .collect();
@@ -513,7 +560,11 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
             relations: BTreeMap::new(),
         });
     }
+    Ok((items, item_ids))
+}
 
+/// `u.user`: the users, and their row by file id.
+fn grouplens_users(dir: &Path) -> Result<(Vec<User>, HashMap<String, UserId>)> {
     let user_path = dir.join("u.user");
     let mut users = Vec::new();
     let mut user_ids = HashMap::new();
@@ -543,7 +594,15 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
             attrs,
         });
     }
+    Ok((users, user_ids))
+}
 
+/// `u.data`: the ratings.
+fn grouplens_ratings(
+    dir: &Path,
+    item_ids: &HashMap<String, ItemId>,
+    user_ids: &HashMap<String, UserId>,
+) -> Result<Vec<Interaction>> {
     let data_path = dir.join("u.data");
     let mut interactions = Vec::new();
     for (i, line) in read_text(&data_path)?.lines().enumerate() {
@@ -572,7 +631,7 @@ fn read_grouplens(dir: &Path, name: &str) -> Result<Catalog> {
             timestamp: parse_num(&data_path, i + 1, "timestamp", cells[3])?,
         });
     }
-    Ok(Catalog::new(name, items, users, interactions)?)
+    Ok(interactions)
 }
 
 #[cfg(test)]

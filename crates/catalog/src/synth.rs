@@ -263,6 +263,72 @@ fn title(rng: &mut ChaCha8Rng) -> String {
 
 /// Generates a catalog. Deterministic for a given config.
 pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
+    check(cfg)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let genre_pick = rand_distr::weighted::WeightedIndex::new(GENRE_WEIGHTS)
+        .map_err(|e| Error::Invalid(format!("genre weights: {e}")))?;
+    let cast = Cast {
+        directors: (cfg.items / 20).max(1),
+        actors: (cfg.items / 5).max(1),
+    };
+
+    progress.stage("generating items", Some(cfg.items as u64));
+    let mut items = Vec::with_capacity(cfg.items);
+    let mut quality = Vec::with_capacity(cfg.items);
+    let q_dist = Normal::new(0.0f32, 0.7).map_err(|e| Error::Invalid(e.to_string()))?;
+    for i in 0..cfg.items {
+        items.push(synth_item(&mut rng, i, &genre_pick, cast));
+        quality.push(q_dist.sample(&mut rng));
+        if i % 8192 == 8191 {
+            progress.advance(8192);
+        }
+    }
+    progress.finish();
+
+    // Popularity rank r (0 = most popular) maps to a random item, so that
+    // popular items are spread over the id space.
+    let mut by_rank: Vec<u32> = (0..cfg.items as u32).collect();
+    by_rank.shuffle(&mut rng);
+    let taste = Taste {
+        zipf: Zipf::new(cfg.items as f64, cfg.popularity_skew)
+            .map_err(|e| Error::Invalid(format!("zipf: {e}")))?,
+        noise: Normal::new(0.0f32, 0.8).map_err(|e| Error::Invalid(e.to_string()))?,
+        by_rank: &by_rank,
+        items: &items,
+        quality: &quality,
+    };
+
+    progress.stage("generating users and interactions", Some(cfg.users as u64));
+    let mut users = Vec::with_capacity(cfg.users);
+    let mut interactions = Vec::with_capacity(cfg.users * cfg.per_user);
+    let mut seen = HashSet::new();
+    for u in 0..cfg.users {
+        let (user, liked, disliked) = synth_user(&mut rng, u, &genre_pick);
+        users.push(user);
+        // Activity varies a lot between users: uniform in [1, 2 × mean].
+        let n = rng
+            .random_range(1..=(2 * cfg.per_user).max(1))
+            .min(cfg.items);
+        taste.rate(
+            &mut rng,
+            UserId(u as u32),
+            n,
+            &liked,
+            disliked,
+            &mut seen,
+            &mut interactions,
+        );
+        if u % 1024 == 1023 {
+            progress.advance(1024);
+        }
+    }
+    progress.finish();
+    Ok(Catalog::new(cfg.name.clone(), items, users, interactions)?)
+}
+
+/// Refuses an empty catalog, counts past 32 bits and a skew that is not a
+/// positive number.
+fn check(cfg: &SynthConfig) -> Result<()> {
     if cfg.items == 0 {
         return Err(Error::Invalid(
             "a synthetic catalog needs at least 1 item".into(),
@@ -278,111 +344,127 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
             "popularity skew must be a positive number".into(),
         ));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let genre_pick = rand_distr::weighted::WeightedIndex::new(GENRE_WEIGHTS)
-        .map_err(|e| Error::Invalid(format!("genre weights: {e}")))?;
-    let directors = (cfg.items / 20).max(1);
-    let actors = (cfg.items / 5).max(1);
+    Ok(())
+}
 
-    progress.stage("generating items", Some(cfg.items as u64));
-    let mut items = Vec::with_capacity(cfg.items);
-    let mut quality = Vec::with_capacity(cfg.items);
-    let q_dist = Normal::new(0.0f32, 0.7).map_err(|e| Error::Invalid(e.to_string()))?;
-    for i in 0..cfg.items {
-        let n_genres = 1 + usize::from(rng.random_bool(0.5)) + usize::from(rng.random_bool(0.2));
-        let mut genres: Vec<&str> = Vec::with_capacity(n_genres);
-        while genres.len() < n_genres {
-            let g = GENRES[genre_pick.sample(&mut rng)];
-            if !genres.contains(&g) {
-                genres.push(g);
-            }
-        }
-        genres.sort_unstable();
-        // Years lean recent, as catalogs do.
-        let year = 2025 - (rng.random::<f64>().powi(2) * 95.0) as u16;
-        let t = title(&mut rng);
-        let text = format!(
-            "A {} {} film about {} who {} in {}.",
-            MOODS.choose(&mut rng).copied().unwrap_or("tense"),
-            genres[0].to_lowercase(),
-            PEOPLE.choose(&mut rng).copied().unwrap_or("a stranger"),
-            ACTIONS.choose(&mut rng).copied().unwrap_or("falls in love"),
-            PLACES.choose(&mut rng).copied().unwrap_or("Paris"),
-        );
-        let mut relations = BTreeMap::new();
-        relations.insert(
-            "director".to_owned(),
-            vec![format!("d{}", rng.random_range(0..directors))],
-        );
-        let cast = (0..rng.random_range(2..5))
-            .map(|_| format!("a{}", rng.random_range(0..actors)))
-            .collect();
-        relations.insert("actor".to_owned(), cast);
-        items.push(Item {
-            id: ItemId(i as u32),
-            key: format!("s{i}"),
-            title: t,
-            year: Some(year),
-            genres: genres.into_iter().map(str::to_owned).collect(),
-            text,
-            relations,
-        });
-        quality.push(q_dist.sample(&mut rng));
-        if i % 8192 == 8191 {
-            progress.advance(8192);
+/// How many directors and actors the items' credits are drawn from.
+#[derive(Clone, Copy)]
+struct Cast {
+    directors: usize,
+    actors: usize,
+}
+
+/// Item `i`: one to three genres, a year leaning recent, a title, a line
+/// of text, a director and two to four actors.
+fn synth_item(
+    rng: &mut ChaCha8Rng,
+    i: usize,
+    genre_pick: &rand_distr::weighted::WeightedIndex<u32>,
+    cast: Cast,
+) -> Item {
+    let n_genres = 1 + usize::from(rng.random_bool(0.5)) + usize::from(rng.random_bool(0.2));
+    let mut genres: Vec<&str> = Vec::with_capacity(n_genres);
+    while genres.len() < n_genres {
+        let g = GENRES[genre_pick.sample(rng)];
+        if !genres.contains(&g) {
+            genres.push(g);
         }
     }
-    progress.finish();
+    genres.sort_unstable();
+    // Years lean recent, as catalogs do.
+    let year = 2025 - (rng.random::<f64>().powi(2) * 95.0) as u16;
+    let t = title(rng);
+    let text = format!(
+        "A {} {} film about {} who {} in {}.",
+        MOODS.choose(rng).copied().unwrap_or("tense"),
+        genres[0].to_lowercase(),
+        PEOPLE.choose(rng).copied().unwrap_or("a stranger"),
+        ACTIONS.choose(rng).copied().unwrap_or("falls in love"),
+        PLACES.choose(rng).copied().unwrap_or("Paris"),
+    );
+    let mut relations = BTreeMap::new();
+    relations.insert(
+        "director".to_owned(),
+        vec![format!("d{}", rng.random_range(0..cast.directors))],
+    );
+    let actors = (0..rng.random_range(2..5))
+        .map(|_| format!("a{}", rng.random_range(0..cast.actors)))
+        .collect();
+    relations.insert("actor".to_owned(), actors);
+    Item {
+        id: ItemId(i as u32),
+        key: format!("s{i}"),
+        title: t,
+        year: Some(year),
+        genres: genres.into_iter().map(str::to_owned).collect(),
+        text,
+        relations,
+    }
+}
 
-    // Popularity rank r (0 = most popular) maps to a random item, so that
-    // popular items are spread over the id space.
-    let mut by_rank: Vec<u32> = (0..cfg.items as u32).collect();
-    by_rank.shuffle(&mut rng);
-    let zipf = Zipf::new(cfg.items as f64, cfg.popularity_skew)
-        .map_err(|e| Error::Invalid(format!("zipf: {e}")))?;
-    let noise = Normal::new(0.0f32, 0.8).map_err(|e| Error::Invalid(e.to_string()))?;
+/// User `u` with demographics, two liked genres and one disliked.
+fn synth_user(
+    rng: &mut ChaCha8Rng,
+    u: usize,
+    genre_pick: &rand_distr::weighted::WeightedIndex<u32>,
+) -> (User, Vec<&'static str>, &'static str) {
+    let liked: Vec<&str> = (0..2).map(|_| GENRES[genre_pick.sample(rng)]).collect();
+    let disliked = GENRES[rng.random_range(0..GENRES.len())];
+    let mut attrs = BTreeMap::new();
+    attrs.insert(
+        "zip".to_owned(),
+        format!("{:05}", rng.random_range(0..100_000)),
+    );
+    let user = User {
+        id: UserId(u as u32),
+        key: format!("u{u}"),
+        age: Some(rng.random_range(16..75)),
+        gender: Some(if rng.random_bool(0.5) { "F" } else { "M" }.to_owned()),
+        occupation: OCCUPATIONS.choose(rng).map(|s| (*s).to_owned()),
+        attrs,
+    };
+    (user, liked, disliked)
+}
 
-    progress.stage("generating users and interactions", Some(cfg.users as u64));
-    let mut users = Vec::with_capacity(cfg.users);
-    let mut interactions = Vec::with_capacity(cfg.users * cfg.per_user);
-    let base_time: i64 = 1_577_836_800; // 2020-01-01
-    let mut seen = HashSet::new();
-    for u in 0..cfg.users {
-        let liked: Vec<&str> = (0..2)
-            .map(|_| GENRES[genre_pick.sample(&mut rng)])
-            .collect();
-        let disliked = GENRES[rng.random_range(0..GENRES.len())];
-        let mut attrs = BTreeMap::new();
-        attrs.insert(
-            "zip".to_owned(),
-            format!("{:05}", rng.random_range(0..100_000)),
-        );
-        users.push(User {
-            id: UserId(u as u32),
-            key: format!("u{u}"),
-            age: Some(rng.random_range(16..75)),
-            gender: Some(if rng.random_bool(0.5) { "F" } else { "M" }.to_owned()),
-            occupation: OCCUPATIONS.choose(&mut rng).map(|s| (*s).to_owned()),
-            attrs,
-        });
-        // Activity varies a lot between users: uniform in [1, 2 × mean].
-        let n = rng
-            .random_range(1..=(2 * cfg.per_user).max(1))
-            .min(cfg.items);
-        let mut t = base_time + rng.random_range(0..86_400 * 365);
+/// What a rating depends on: popularity (a Zipf rank mapped to an item),
+/// the item's quality, the user's genres and noise.
+struct Taste<'a> {
+    zipf: Zipf<f64>,
+    noise: Normal<f32>,
+    by_rank: &'a [u32],
+    items: &'a [Item],
+    quality: &'a [f32],
+}
+
+impl Taste<'_> {
+    /// Up to `n` distinct items rated by `user`, a few minutes to three
+    /// days apart, appended to `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn rate(
+        &self,
+        rng: &mut ChaCha8Rng,
+        user: UserId,
+        n: usize,
+        liked: &[&str],
+        disliked: &str,
+        seen: &mut HashSet<u32>,
+        out: &mut Vec<Interaction>,
+    ) {
+        const BASE_TIME: i64 = 1_577_836_800; // 2020-01-01
+        let mut t = BASE_TIME + rng.random_range(0..86_400 * 365);
         seen.clear();
         let mut tries = 0;
         while seen.len() < n && tries < n * 4 {
             tries += 1;
-            let rank = (zipf.sample(&mut rng) as usize)
+            let rank = (self.zipf.sample(rng) as usize)
                 .saturating_sub(1)
-                .min(cfg.items - 1);
-            let item = by_rank[rank];
+                .min(self.items.len() - 1);
+            let item = self.by_rank[rank];
             if !seen.insert(item) {
                 continue;
             }
-            let it = &items[item as usize];
-            let mut score = 3.3 + quality[item as usize] + noise.sample(&mut rng);
+            let it = &self.items[item as usize];
+            let mut score = 3.3 + self.quality[item as usize] + self.noise.sample(rng);
             if it.genres.iter().any(|g| liked.contains(&g.as_str())) {
                 score += 1.0;
             }
@@ -390,17 +472,12 @@ pub fn generate(cfg: &SynthConfig, progress: &dyn Progress) -> Result<Catalog> {
                 score -= 1.3;
             }
             t += rng.random_range(60..86_400 * 3);
-            interactions.push(Interaction {
-                user: UserId(u as u32),
+            out.push(Interaction {
+                user,
                 item: ItemId(item),
                 rating: score.round().clamp(1.0, 5.0),
                 timestamp: t,
             });
         }
-        if u % 1024 == 1023 {
-            progress.advance(1024);
-        }
     }
-    progress.finish();
-    Ok(Catalog::new(cfg.name.clone(), items, users, interactions)?)
 }

@@ -36,6 +36,7 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+use llama_cpp_2::vocab::LlamaVocab;
 use serde_json::{Value, json};
 
 use crate::toolcall::parse_tool_calls;
@@ -945,6 +946,188 @@ fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+/// Renders and tokenizes each request of `job`, answering at once those
+/// that cannot run (tools asked for, a template error). `None` once the
+/// caller has gone.
+fn tokenize_many(
+    vocab: &LlamaVocab<'_>,
+    template: &str,
+    job: &ManyJob,
+) -> Option<Vec<(usize, Vec<LlamaToken>)>> {
+    let mut prompts = Vec::new();
+    for (i, req) in job.requests.iter().enumerate() {
+        let rendered = if tools_on(req) {
+            Err(Error::Config(
+                "complete_many does not offer tools; call chat for tool calls".into(),
+            ))
+        } else {
+            render_template(template, req)
+        };
+        match rendered {
+            Ok(p) => prompts.push((
+                i,
+                vocab.tokenize(p.as_bytes(), vocab.should_add_bos(), true),
+            )),
+            Err(e) => job.results.send((i, Err(e))).ok()?,
+        }
+    }
+    Some(prompts)
+}
+
+/// How [`run_many`] lays out its context.
+struct ManyShape {
+    /// Prompt tokens every request shares, decoded once into sequence 0.
+    prefix: usize,
+    /// Sequences running at once.
+    n_seq: usize,
+    n_ctx: usize,
+    n_batch: usize,
+}
+
+impl ManyShape {
+    fn of(
+        prompts: &[(usize, Vec<LlamaToken>)],
+        first: &[LlamaToken],
+        job: &ManyJob,
+        config: &LocalConfig,
+    ) -> Self {
+        // At least one token of each prompt is decoded in its own sequence,
+        // so that it has logits to sample from.
+        let prefix = prompts
+            .iter()
+            .map(|(_, t)| common_prefix(first, t).min(t.len().saturating_sub(1)))
+            .min()
+            .unwrap_or(0);
+        let n_seq = job.parallel.clamp(1, prompts.len().max(1));
+        let longest_tail = prompts
+            .iter()
+            .map(|(_, t)| t.len() - prefix)
+            .max()
+            .unwrap_or(1);
+        let max_new = job
+            .requests
+            .iter()
+            .map(|r| r.options.max_tokens as usize)
+            .max()
+            .unwrap_or(0);
+        Self {
+            prefix,
+            n_seq,
+            n_ctx: (prefix + n_seq * (longest_tail + max_new + 1)).div_ceil(256) * 256,
+            n_batch: (n_seq * (longest_tail + 1)).max(config.batch as usize),
+        }
+    }
+}
+
+/// Decodes the shared prefix into sequence 0, `n_batch` tokens (the
+/// batch's size) at a time.
+fn decode_prefix(
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    batch: &mut LlamaBatch,
+    prefix: &[LlamaToken],
+    n_batch: usize,
+) -> Result<()> {
+    for (c, chunk) in prefix.chunks(n_batch).enumerate() {
+        batch.clear();
+        for (p, &t) in chunk.iter().enumerate() {
+            batch
+                .add(t, (c * n_batch + p) as i32, &[0], false)
+                .map_err(cfg_err)?;
+        }
+        ctx.decode(batch).map_err(cfg_err)?;
+    }
+    Ok(())
+}
+
+impl Slot {
+    /// Starts request `index` in sequence `seq`: a copy of the shared
+    /// prefix's cells, then its prompt's tail added to `batch`.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        batch: &mut LlamaBatch,
+        req: &ChatRequest,
+        index: usize,
+        tokens: &[LlamaToken],
+        prefix: usize,
+        seq: i32,
+        sampler: Sampler,
+    ) -> Result<Self> {
+        let _ = ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
+        if prefix > 0 {
+            ctx.copy_kv_cache_seq(0, seq, None, None).map_err(cfg_err)?;
+        }
+        for (p, &t) in tokens.iter().enumerate().skip(prefix) {
+            batch
+                .add(t, p as i32, &[seq], p + 1 == tokens.len())
+                .map_err(cfg_err)?;
+        }
+        Ok(Slot {
+            index,
+            prompt_len: tokens.len(),
+            max_tokens: req.options.max_tokens,
+            stop: req.options.stop.clone(),
+            sampler,
+            pos: tokens.len(),
+            bytes: Vec::new(),
+            generated: 0,
+            logits_at: batch.n_tokens() - 1,
+            next: None,
+            start: Instant::now(),
+            first_token_ms: None,
+        })
+    }
+
+    /// Samples this sequence's next token from the batch just decoded;
+    /// the finish reason once the sequence is done.
+    fn step(
+        &mut self,
+        ctx: &llama_cpp_2::context::LlamaContext<'_>,
+        vocab: &LlamaVocab<'_>,
+    ) -> Option<&'static str> {
+        if self.generated >= self.max_tokens {
+            return Some("length");
+        }
+        let token = self.sampler.sample(ctx, self.logits_at);
+        let start = self.start;
+        self.first_token_ms
+            .get_or_insert_with(|| start.elapsed().as_secs_f64() * 1e3);
+        if vocab.is_eog(token) {
+            return Some("stop");
+        }
+        self.generated += 1;
+        self.bytes.extend(vocab.token_to_piece(token, false, None));
+        let text = String::from_utf8_lossy(&self.bytes);
+        if self.stop.iter().any(|s| text.ends_with(s.as_str())) {
+            Some("stop")
+        } else if self.generated >= self.max_tokens {
+            Some("length")
+        } else {
+            self.next = Some(token);
+            None
+        }
+    }
+
+    /// The finished sequence's answer; `cached` prompt tokens came from
+    /// the shared prefix.
+    fn response(&self, finish: &str, cached: usize) -> ChatResponse {
+        ChatResponse {
+            text: String::from_utf8_lossy(&self.bytes).into_owned(),
+            tool_calls: Vec::new(),
+            usage: Usage {
+                prompt_tokens: self.prompt_len as u32,
+                completion_tokens: self.generated,
+            },
+            timings: Timings {
+                first_token_ms: self.first_token_ms.unwrap_or(0.0),
+                total_ms: self.start.elapsed().as_secs_f64() * 1e3,
+                cached_prompt_tokens: cached as u32,
+            },
+            finish_reason: finish.to_owned(),
+        }
+    }
+}
+
 /// Decodes many independent calls together, without tools.
 ///
 /// * The longest token prefix every prompt shares (the system prompt and
@@ -969,55 +1152,18 @@ fn run_many(
 ) {
     let send = |i: usize, r: Result<ChatResponse>| job.results.send((i, r)).is_ok();
     let vocab = model.vocab();
-    let mut prompts: Vec<(usize, Vec<LlamaToken>)> = Vec::new();
-    for (i, req) in job.requests.iter().enumerate() {
-        if tools_on(req) {
-            if !send(
-                i,
-                Err(Error::Config(
-                    "complete_many does not offer tools; call chat for tool calls".into(),
-                )),
-            ) {
-                return;
-            }
-            continue;
-        }
-        match render_template(template, req) {
-            Ok(p) => prompts.push((
-                i,
-                vocab.tokenize(p.as_bytes(), vocab.should_add_bos(), true),
-            )),
-            Err(e) => {
-                if !send(i, Err(e)) {
-                    return;
-                }
-            }
-        }
-    }
+    let Some(prompts) = tokenize_many(&vocab, template, &job) else {
+        return;
+    };
     let Some(first) = prompts.first().map(|p| p.1.clone()) else {
         return;
     };
-    // At least one token of each prompt is decoded in its own sequence, so
-    // that it has logits to sample from.
-    let prefix = prompts
-        .iter()
-        .map(|(_, t)| common_prefix(&first, t).min(t.len().saturating_sub(1)))
-        .min()
-        .unwrap_or(0);
-    let n_seq = job.parallel.clamp(1, prompts.len());
-    let longest_tail = prompts
-        .iter()
-        .map(|(_, t)| t.len() - prefix)
-        .max()
-        .unwrap_or(1);
-    let max_new = job
-        .requests
-        .iter()
-        .map(|r| r.options.max_tokens as usize)
-        .max()
-        .unwrap_or(0);
-    let n_ctx = (prefix + n_seq * (longest_tail + max_new + 1)).div_ceil(256) * 256;
-    let n_batch = (n_seq * (longest_tail + 1)).max(config.batch as usize);
+    let ManyShape {
+        prefix,
+        n_seq,
+        n_ctx,
+        n_batch,
+    } = ManyShape::of(&prompts, &first, &job, config);
     let fail_all = |e: Error, from: &[(usize, Vec<LlamaToken>)]| {
         for (i, _) in from {
             let _ = job.results.send((*i, Err(Error::Config(e.to_string()))));
@@ -1035,16 +1181,8 @@ fn run_many(
         Err(e) => return fail_all(cfg_err(e), &prompts),
     };
     let mut batch = LlamaBatch::new(n_batch, 1);
-    for start in (0..prefix).step_by(n_batch) {
-        batch.clear();
-        for (p, &t) in first[start..prefix.min(start + n_batch)].iter().enumerate() {
-            if let Err(e) = batch.add(t, (start + p) as i32, &[0], false) {
-                return fail_all(cfg_err(e), &prompts);
-            }
-        }
-        if let Err(e) = ctx.decode(&mut batch) {
-            return fail_all(cfg_err(e), &prompts);
-        }
+    if let Err(e) = decode_prefix(&mut ctx, &mut batch, &first[..prefix], n_batch) {
+        return fail_all(e, &prompts);
     }
     let mut queue = prompts.into_iter();
     let mut slots: Vec<Option<Slot>> = (0..n_seq).map(|_| None).collect();
@@ -1069,33 +1207,15 @@ fn run_many(
                         continue;
                     }
                 };
-                let _ = ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
-                if prefix > 0
-                    && let Err(e) = ctx.copy_kv_cache_seq(0, seq, None, None)
-                {
-                    failed = Some(cfg_err(e));
-                    break;
-                }
-                for (p, &t) in tokens.iter().enumerate().skip(prefix) {
-                    if let Err(e) = batch.add(t, p as i32, &[seq], p + 1 == tokens.len()) {
-                        failed = Some(cfg_err(e));
+                match Slot::start(
+                    &mut ctx, &mut batch, req, index, &tokens, prefix, seq, sampler,
+                ) {
+                    Ok(slot) => *place = Some(slot),
+                    Err(e) => {
+                        failed = Some(e);
                         break;
                     }
                 }
-                *place = Some(Slot {
-                    index,
-                    prompt_len: tokens.len(),
-                    max_tokens: req.options.max_tokens,
-                    stop: req.options.stop.clone(),
-                    sampler,
-                    pos: tokens.len(),
-                    bytes: Vec::new(),
-                    generated: 0,
-                    logits_at: batch.n_tokens() - 1,
-                    next: None,
-                    start: Instant::now(),
-                    first_token_ms: None,
-                });
             } else if let Some(slot) = place.as_mut()
                 && let Some(t) = slot.next.take()
             {
@@ -1119,51 +1239,33 @@ fn run_many(
             let rest: Vec<_> = queue.collect();
             return fail_all(e, &rest);
         }
-        for (s, place) in slots.iter_mut().enumerate() {
-            let Some(slot) = place.as_mut() else { continue };
-            let finish = if slot.generated >= slot.max_tokens {
-                Some("length")
-            } else {
-                let token = slot.sampler.sample(&ctx, slot.logits_at);
-                slot.first_token_ms
-                    .get_or_insert_with(|| slot.start.elapsed().as_secs_f64() * 1e3);
-                if vocab.is_eog(token) {
-                    Some("stop")
-                } else {
-                    slot.generated += 1;
-                    slot.bytes.extend(vocab.token_to_piece(token, false, None));
-                    let text = String::from_utf8_lossy(&slot.bytes);
-                    if slot.stop.iter().any(|s| text.ends_with(s.as_str())) {
-                        Some("stop")
-                    } else if slot.generated >= slot.max_tokens {
-                        Some("length")
-                    } else {
-                        slot.next = Some(token);
-                        None
-                    }
-                }
-            };
-            if let Some(finish) = finish {
-                let response = ChatResponse {
-                    text: String::from_utf8_lossy(&slot.bytes).into_owned(),
-                    tool_calls: Vec::new(),
-                    usage: Usage {
-                        prompt_tokens: slot.prompt_len as u32,
-                        completion_tokens: slot.generated,
-                    },
-                    timings: Timings {
-                        first_token_ms: slot.first_token_ms.unwrap_or(0.0),
-                        total_ms: slot.start.elapsed().as_secs_f64() * 1e3,
-                        cached_prompt_tokens: prefix as u32,
-                    },
-                    finish_reason: finish.to_owned(),
-                };
-                if !send(slot.index, Ok(response)) {
-                    return;
-                }
-                let _ = ctx.clear_kv_cache_seq(Some(s as u32 + 1), None, None);
-                *place = None;
-            }
+        if !sample_all(&mut ctx, &vocab, &mut slots, prefix, &job.results) {
+            return;
         }
     }
+}
+
+/// Samples the next token of every running sequence; answers and frees
+/// those that finished. `false` once the caller has gone.
+fn sample_all(
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    vocab: &LlamaVocab<'_>,
+    slots: &mut [Option<Slot>],
+    prefix: usize,
+    results: &tokio::sync::mpsc::UnboundedSender<(usize, Result<ChatResponse>)>,
+) -> bool {
+    for (s, place) in slots.iter_mut().enumerate() {
+        let Some(slot) = place.as_mut() else { continue };
+        if let Some(finish) = slot.step(ctx, vocab) {
+            if results
+                .send((slot.index, Ok(slot.response(finish, prefix))))
+                .is_err()
+            {
+                return false;
+            }
+            let _ = ctx.clear_kv_cache_seq(Some(s as u32 + 1), None, None);
+            *place = None;
+        }
+    }
+    true
 }

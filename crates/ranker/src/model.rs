@@ -468,11 +468,14 @@ impl Net {
                 let xu = eu.reshape((1, fu * d))?;
                 let x0 = Tensor::cat(&[xu.broadcast_as((n, fu * d))?, ei.flatten_from(1)?], 1)?;
                 // The first cross layer's and the first MLP layer's matrix
-                // products split into a user share (once) and a cached item share.
+                // products split into a user share (once) and a cached item
+                // share. The layer's residual, x0 ⊙ (W x0 + b) + x0, is
+                // x0 ⊙ (W x0 + b + 1): the 1 joins the user's share, which is
+                // one row, so the layer costs one elementwise pass, not two.
                 let lin1 = c1
                     .index_select(idx, 0)?
-                    .broadcast_add(&layer1.user_share(&xu, fu * d)?)?;
-                let mut x = ((&x0 * lin1)? + &x0)?;
+                    .broadcast_add(&(layer1.user_share(&xu, fu * d)? + 1.0)?)?;
+                let mut x = (&x0 * lin1)?;
                 for layer in &self.cross[1..] {
                     x = ((&x0 * layer.forward(&x)?)? + &x)?;
                 }
@@ -483,8 +486,18 @@ impl Net {
                 for layer in &self.mlp[1..] {
                     h = layer.forward(&h)?.relu()?;
                 }
-                Ok((first_order.broadcast_add(&self.bias)?
-                    + out.forward(&Tensor::cat(&[x, h], 1)?)?.squeeze(1)?)?)
+                // The output layer over [x, h] as two products, so that the
+                // two are never copied into one matrix.
+                let w = out.weight();
+                let width = x.dim(1)?;
+                let logit = (x.matmul(&w.narrow(1, 0, width)?.t()?)?
+                    + h.matmul(&w.narrow(1, width, h.dim(1)?)?.t()?)?)?
+                .squeeze(1)?;
+                let bias = match out.bias() {
+                    Some(b) => self.bias.broadcast_add(b)?,
+                    None => self.bias.clone(),
+                };
+                Ok((first_order.broadcast_add(&bias)? + logit)?)
             }
             ModelKind::Lr => Ok(cache
                 .scalar

@@ -304,15 +304,13 @@ pub fn train_prerank(
     Ok((pre, varmap))
 }
 
-/// The training loop: returns the towers, their parameters, the feature
-/// space and the training speed in samples/s.
-fn fit_towers(
-    catalog: &Catalog,
+/// The training split's positive (user, item) pairs; refuses a split
+/// without any, a catalog of one item, and zero dimension or batch size.
+fn train_positives(
     split: &CtrSplit,
+    n_items: usize,
     cfg: &PreRankConfig,
-    progress: &dyn Progress,
-) -> Result<(Towers, VarMap, FeatureSpace, f64)> {
-    let n_items = catalog.items().len();
+) -> Result<Vec<(UserId, ItemId)>> {
     let positives: Vec<(UserId, ItemId)> = split
         .train
         .iter()
@@ -329,6 +327,19 @@ fn fit_towers(
             "dimension and batch size must be at least 1".into(),
         ));
     }
+    Ok(positives)
+}
+
+/// The training loop: returns the towers, their parameters, the feature
+/// space and the training speed in samples/s.
+fn fit_towers(
+    catalog: &Catalog,
+    split: &CtrSplit,
+    cfg: &PreRankConfig,
+    progress: &dyn Progress,
+) -> Result<(Towers, VarMap, FeatureSpace, f64)> {
+    let n_items = catalog.items().len();
+    let positives = train_positives(split, n_items, cfg)?;
     let device = Device::Cpu;
     let space = FeatureSpace::from_catalog(catalog, cfg.history_len);
     let encoder = Encoder::new(space.clone(), catalog);

@@ -94,52 +94,72 @@ fn encode(rows: &[Labeled], encoder: &Encoder, train_pos: &[Vec<ItemId>], h: usi
     out
 }
 
-fn predict(
-    net: &Net,
-    rows: &Rows,
-    idx: &[usize],
+/// A network with what its forward pass needs besides the rows.
+struct Scorer<'a> {
+    net: &'a Net,
     n_genres: usize,
-    h: usize,
-    k: Option<&KnowledgeTable>,
-    device: &Device,
-) -> Result<Tensor> {
-    let us: Vec<&UserFeatures> = idx.iter().map(|&i| &rows.users[i]).collect();
-    let is: Vec<&ItemFeatures> = idx.iter().map(|&i| &rows.items[i]).collect();
-    let cs: Vec<usize> = idx.iter().map(|&i| rows.catalog_items[i]).collect();
-    let u = batch::user_inputs(&us, h, device)?;
-    let it = batch::item_inputs(&is, &cs, n_genres, k, device)?;
-    net.forward(&u, &it)
+    history_len: usize,
+    knowledge: Option<&'a KnowledgeTable>,
+    device: &'a Device,
 }
 
-/// Probabilities for every row, in order.
-fn predict_all(
-    net: &Net,
-    rows: &Rows,
-    n_genres: usize,
-    h: usize,
-    k: Option<&KnowledgeTable>,
-    device: &Device,
-) -> Result<Vec<f32>> {
-    let mut out = Vec::with_capacity(rows.labels.len());
-    let all: Vec<usize> = (0..rows.labels.len()).collect();
-    for chunk in all.chunks(8192) {
-        let logits = predict(net, rows, chunk, n_genres, h, k, device)?;
-        out.extend(candle_nn::ops::sigmoid(&logits)?.to_vec1::<f32>()?);
+impl Scorer<'_> {
+    /// Logits of the rows at `idx`.
+    fn logits(&self, rows: &Rows, idx: &[usize]) -> Result<Tensor> {
+        let us: Vec<&UserFeatures> = idx.iter().map(|&i| &rows.users[i]).collect();
+        let is: Vec<&ItemFeatures> = idx.iter().map(|&i| &rows.items[i]).collect();
+        let cs: Vec<usize> = idx.iter().map(|&i| rows.catalog_items[i]).collect();
+        let u = batch::user_inputs(&us, self.history_len, self.device)?;
+        let it = batch::item_inputs(&is, &cs, self.n_genres, self.knowledge, self.device)?;
+        self.net.forward(&u, &it)
     }
-    Ok(out)
-}
 
-fn evaluate(
-    net: &Net,
-    rows: &Rows,
-    n_genres: usize,
-    h: usize,
-    k: Option<&KnowledgeTable>,
-    device: &Device,
-) -> Result<(f64, f64)> {
-    let p = predict_all(net, rows, n_genres, h, k, device)?;
-    let auc = metrics::auc(&p, &rows.labels).unwrap_or(0.5);
-    Ok((auc, metrics::logloss(&p, &rows.labels)))
+    /// Probabilities for every row, in order.
+    fn probabilities(&self, rows: &Rows) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(rows.labels.len());
+        let all: Vec<usize> = (0..rows.labels.len()).collect();
+        for chunk in all.chunks(8192) {
+            let logits = self.logits(rows, chunk)?;
+            out.extend(candle_nn::ops::sigmoid(&logits)?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+
+    /// AUC and log loss over `rows`.
+    fn evaluate(&self, rows: &Rows) -> Result<(f64, f64)> {
+        let p = self.probabilities(rows)?;
+        let auc = metrics::auc(&p, &rows.labels).unwrap_or(0.5);
+        Ok((auc, metrics::logloss(&p, &rows.labels)))
+    }
+
+    /// One pass over `rows` in the order given, a batch per step; the
+    /// mean loss.
+    fn epoch(
+        &self,
+        opt: &mut AdamW,
+        rows: &Rows,
+        order: &[usize],
+        batch_size: usize,
+        progress: &dyn Progress,
+    ) -> Result<f64> {
+        let mut loss_sum = 0f64;
+        for chunk in order.chunks(batch_size) {
+            let logits = self.logits(rows, chunk)?;
+            let y = Tensor::from_vec(
+                chunk
+                    .iter()
+                    .map(|&i| if rows.labels[i] { 1.0f32 } else { 0.0 })
+                    .collect::<Vec<f32>>(),
+                chunk.len(),
+                self.device,
+            )?;
+            let loss = model::bce_with_logits(&logits, &y)?;
+            opt.backward_step(&loss)?;
+            loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            progress.advance(1);
+        }
+        Ok(loss_sum / order.len().max(1) as f64)
+    }
 }
 
 fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
@@ -165,16 +185,14 @@ fn restore(varmap: &VarMap, snap: &HashMap<String, Tensor>) -> Result<()> {
     Ok(())
 }
 
-/// Trains a model on `split` (from `catalog`), with early stopping on
-/// validation AUC, and returns it bound to `catalog` with its report.
-pub fn train(
+/// Refuses a split part with no rows, zero batch size or epochs, and
+/// knowledge vectors for another catalog.
+fn check_inputs(
     catalog: &Catalog,
     split: &CtrSplit,
     cfg: &TrainConfig,
     knowledge: Option<&KnowledgeTable>,
-    progress: &dyn Progress,
-) -> Result<(Ranker, TrainReport)> {
-    let started = Instant::now();
+) -> Result<()> {
     if split.train.is_empty() || split.valid.is_empty() || split.test.is_empty() {
         return Err(Error::NotEnoughData(format!(
             "train/valid/test have {}/{}/{} rows",
@@ -196,6 +214,111 @@ pub fn train(
             got: k.n_items(),
         });
     }
+    Ok(())
+}
+
+/// A freshly initialised network (seeded from `cfg.seed`), its variables
+/// and their optimiser.
+fn new_net(
+    net_cfg: &NetConfig,
+    card: crate::features::Cardinalities,
+    cfg: &TrainConfig,
+    device: &Device,
+) -> Result<(Net, VarMap, AdamW)> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let net = Net::new(net_cfg.clone(), card, vb)?;
+    model::seeded_init(&varmap, cfg.seed, device)?;
+    let opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    Ok((net, varmap, opt))
+}
+
+/// What [`fit`] did.
+struct Fit {
+    epochs: usize,
+    best_epoch: usize,
+    samples: usize,
+    /// Seconds spent in training steps (not in validation).
+    train_time: f64,
+}
+
+/// Runs epochs until validation AUC has not improved for `cfg.patience`
+/// of them, then restores the best epoch's weights.
+fn fit(
+    scorer: &Scorer<'_>,
+    varmap: &VarMap,
+    opt: &mut AdamW,
+    train_rows: &Rows,
+    valid_rows: &Rows,
+    cfg: &TrainConfig,
+    progress: &dyn Progress,
+) -> Result<Fit> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..train_rows.labels.len()).collect();
+    let n_batches = order.len().div_ceil(cfg.batch_size);
+    let (mut best_auc, mut best_epoch, mut best) = (f64::NEG_INFINITY, 0, None);
+    let mut train_time = 0f64;
+    let mut samples = 0usize;
+    let mut epochs = 0;
+    let mut last = String::new();
+    for epoch in 1..=cfg.max_epochs {
+        epochs = epoch;
+        progress.stage(
+            &format!("{} epoch {epoch}/{}{last}", cfg.kind.name(), cfg.max_epochs),
+            Some(n_batches as u64),
+        );
+        order.shuffle(&mut rng);
+        let t = Instant::now();
+        let loss = scorer.epoch(opt, train_rows, &order, cfg.batch_size, progress)?;
+        samples += order.len();
+        train_time += t.elapsed().as_secs_f64();
+        progress.finish();
+        let (auc, ll) = scorer.evaluate(valid_rows)?;
+        tracing::info!(
+            epoch,
+            loss,
+            valid_auc = auc,
+            valid_logloss = ll,
+            "epoch done"
+        );
+        last = format!(" (loss {loss:.4}, val AUC {auc:.4})");
+        if auc > best_auc + 1e-5 {
+            best_auc = auc;
+            best_epoch = epoch;
+            best = Some(snapshot(varmap)?);
+        } else if epoch - best_epoch >= cfg.patience {
+            break;
+        }
+    }
+    if let Some(snap) = &best {
+        restore(varmap, snap)?;
+    }
+    Ok(Fit {
+        epochs,
+        best_epoch,
+        samples,
+        train_time,
+    })
+}
+
+/// Trains a model on `split` (from `catalog`), with early stopping on
+/// validation AUC, and returns it bound to `catalog` with its report.
+pub fn train(
+    catalog: &Catalog,
+    split: &CtrSplit,
+    cfg: &TrainConfig,
+    knowledge: Option<&KnowledgeTable>,
+    progress: &dyn Progress,
+) -> Result<(Ranker, TrainReport)> {
+    let started = Instant::now();
+    check_inputs(catalog, split, cfg, knowledge)?;
     let device = Device::Cpu;
     let space = FeatureSpace::from_catalog(catalog, cfg.history_len);
     let encoder = Encoder::new(space.clone(), catalog);
@@ -217,95 +340,40 @@ pub fn train(
         cross_rank: cfg.cross_rank,
         knowledge_dim: knowledge.map(|k| k.dim),
     };
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let net = Net::new(net_cfg.clone(), card, vb)?;
-    model::seeded_init(&varmap, cfg.seed, &device)?;
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: cfg.lr,
-            weight_decay: cfg.weight_decay,
-            ..ParamsAdamW::default()
-        },
+    let (net, varmap, mut opt) = new_net(&net_cfg, card, cfg, &device)?;
+    let scorer = Scorer {
+        net: &net,
+        n_genres: card.genres,
+        history_len: h,
+        knowledge,
+        device: &device,
+    };
+    let fit = fit(
+        &scorer,
+        &varmap,
+        &mut opt,
+        &train_rows,
+        &valid_rows,
+        cfg,
+        progress,
     )?;
-
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut order: Vec<usize> = (0..train_rows.labels.len()).collect();
-    let labels_f: Vec<f32> = train_rows
-        .labels
-        .iter()
-        .map(|&l| if l { 1.0 } else { 0.0 })
-        .collect();
-    let n_batches = order.len().div_ceil(cfg.batch_size);
-    let (mut best_auc, mut best_epoch, mut best) = (f64::NEG_INFINITY, 0, None);
-    let mut train_time = 0f64;
-    let mut samples = 0usize;
-    let mut epochs = 0;
-    let mut last = String::new();
-    for epoch in 1..=cfg.max_epochs {
-        epochs = epoch;
-        progress.stage(
-            &format!("{} epoch {epoch}/{}{last}", cfg.kind.name(), cfg.max_epochs),
-            Some(n_batches as u64),
-        );
-        order.shuffle(&mut rng);
-        let t = Instant::now();
-        let mut loss_sum = 0f64;
-        for chunk in order.chunks(cfg.batch_size) {
-            let logits = predict(&net, &train_rows, chunk, card.genres, h, knowledge, &device)?;
-            let y = Tensor::from_vec(
-                chunk.iter().map(|&i| labels_f[i]).collect::<Vec<f32>>(),
-                chunk.len(),
-                &device,
-            )?;
-            let loss = model::bce_with_logits(&logits, &y)?;
-            opt.backward_step(&loss)?;
-            loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
-            samples += chunk.len();
-            progress.advance(1);
-        }
-        train_time += t.elapsed().as_secs_f64();
-        progress.finish();
-        let (auc, ll) = evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
-        let loss = loss_sum / order.len() as f64;
-        tracing::info!(
-            epoch,
-            loss,
-            valid_auc = auc,
-            valid_logloss = ll,
-            "epoch done"
-        );
-        last = format!(" (loss {loss:.4}, val AUC {auc:.4})");
-        if auc > best_auc + 1e-5 {
-            best_auc = auc;
-            best_epoch = epoch;
-            best = Some(snapshot(&varmap)?);
-        } else if epoch - best_epoch >= cfg.patience {
-            break;
-        }
-    }
-    if let Some(snap) = &best {
-        restore(&varmap, snap)?;
-    }
-    let (valid_auc, valid_logloss) =
-        evaluate(&net, &valid_rows, card.genres, h, knowledge, &device)?;
-    let (test_auc, test_logloss) = evaluate(&net, &test_rows, card.genres, h, knowledge, &device)?;
+    let (valid_auc, valid_logloss) = scorer.evaluate(&valid_rows)?;
+    let (test_auc, test_logloss) = scorer.evaluate(&test_rows)?;
     let report = TrainReport {
         model: cfg.kind.name().to_owned(),
         knowledge: knowledge.is_some(),
         seed: cfg.seed,
         history_len: cfg.history_len,
         cross_rank: cfg.cross_rank,
-        epochs,
-        best_epoch,
+        epochs: fit.epochs,
+        best_epoch: fit.best_epoch,
         train_rows: train_rows.labels.len(),
         valid_auc,
         valid_logloss,
         test_auc,
         test_logloss,
-        train_samples_per_s: if train_time > 0.0 {
-            samples as f64 / train_time
+        train_samples_per_s: if fit.train_time > 0.0 {
+            fit.samples as f64 / fit.train_time
         } else {
             0.0
         },

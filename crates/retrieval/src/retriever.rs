@@ -168,6 +168,26 @@ impl std::fmt::Debug for Retriever {
     }
 }
 
+/// Moves every part built in `stage` over its copy in `root`, drops a
+/// part not built this time, then removes `stage`.
+fn swap_in(stage: &Path, root: &Path) -> Result<()> {
+    for part in PARTS {
+        let from = stage.join(part);
+        let to = root.join(part);
+        if from.is_dir() {
+            fsx::replace_dir(&from, &to).map_err(io(&to))?;
+        } else if from.exists() {
+            fsx::persist(&from, &to).map_err(io(&to))?;
+        } else if to.is_dir() {
+            // Not built this time (vectors on a server): drop the stale copy.
+            fs::remove_dir_all(&to).map_err(io(&to))?;
+        } else if to.exists() {
+            fs::remove_file(&to).map_err(io(&to))?;
+        }
+    }
+    fs::remove_dir_all(stage).map_err(io(stage))
+}
+
 impl Retriever {
     /// Builds every index of `catalog` under `$RECAGENT_HOME/index/NAME/`:
     /// the tantivy index, item vectors in Qdrant (embedded or server), and
@@ -260,21 +280,7 @@ impl Retriever {
         Similarity::build(catalog, progress).save(&stage)?;
         report.similar_s = t.elapsed().as_secs_f64();
 
-        for part in PARTS {
-            let from = stage.join(part);
-            let to = root.join(part);
-            if from.is_dir() {
-                fsx::replace_dir(&from, &to).map_err(io(&to))?;
-            } else if from.exists() {
-                fsx::persist(&from, &to).map_err(io(&to))?;
-            } else if to.is_dir() {
-                // Not built this time (vectors on a server): drop the stale copy.
-                fs::remove_dir_all(&to).map_err(io(&to))?;
-            } else if to.exists() {
-                fs::remove_file(&to).map_err(io(&to))?;
-            }
-        }
-        fs::remove_dir_all(&stage).map_err(io(&stage))?;
+        swap_in(&stage, &root)?;
         report.lexical_bytes = disk_size(&root.join("lexical"));
         report.vectors_bytes = disk_size(&root.join("vectors"));
         report.similar_bytes = disk_size(&root.join("similar.bin"));

@@ -206,6 +206,11 @@ pub struct EpisodeResult {
 }
 
 impl EpisodeResult {
+    /// Whether the target was shown in the top `k` by turn `t`.
+    fn hit_by(&self, t: usize, k: usize) -> bool {
+        self.hit_turn.is_some_and(|h| h <= t) && self.hit_rank.is_some_and(|x| x < k)
+    }
+
     /// A one-list episode of a baseline that does not converse.
     pub fn static_list(episode: &Episode, pool: Vec<ItemId>, k: usize) -> Self {
         let rank = pool.iter().take(k).position(|i| *i == episode.target);
@@ -219,6 +224,55 @@ impl EpisodeResult {
             true_statements: 0,
             turns: Vec::new(),
             voice: None,
+        }
+    }
+}
+
+/// The text channel: a draft that names the target is regenerated up to
+/// `regenerate` times, then redacted. Returns the text to send, whether
+/// the draft leaked, and whether the text still does.
+async fn guarded(
+    sim: &mut dyn Simulator,
+    guard: &LeakGuard,
+    draft: String,
+    regenerate: usize,
+) -> Result<(String, bool, bool)> {
+    let leaked = guard.leaks(&draft);
+    let mut text = draft;
+    let mut tries = 0;
+    while guard.leaks(&text) && tries < regenerate {
+        tries += 1;
+        match sim.regenerate().await? {
+            Some(again) => text = again,
+            None => break,
+        }
+    }
+    if guard.leaks(&text) {
+        text = guard.redact(&text);
+    }
+    let leaked_after = guard.leaks(&text);
+    Ok((text, leaked, leaked_after))
+}
+
+impl TurnRecord {
+    /// What a turn said, showed and spent, as its trace tells (leak flags
+    /// unset).
+    fn of(utterance: String, shown: Vec<ItemId>, tr: &recagent_agent::TurnTrace) -> Self {
+        Self {
+            utterance,
+            leaked: false,
+            leaked_after_guard: false,
+            shown,
+            prompt_tokens: tr.prompt_tokens(),
+            completion_tokens: tr.completion_tokens(),
+            failed_tool_calls: tr.tool_calls.iter().filter(|c| !c.ok).count() as u32,
+            repairs: tr.repairs,
+            model_failures: tr.model_failures,
+            timing: TurnTiming {
+                total_micros: tr.total_micros,
+                stages: tr.stages.iter().map(|s| (s.stage, s.micros)).collect(),
+                model_ms: tr.model_calls.iter().map(|m| m.total_ms).sum(),
+            },
         }
     }
 }
@@ -253,21 +307,8 @@ pub async fn run_episode(
     let mut final_pool = Vec::new();
     let mut draft = sim.opening().await?;
     for turn in 1..=cfg.max_turns {
-        // The text channel: regenerate what names the target, then redact.
-        let leaked = guard.leaks(&draft);
-        let mut text = draft;
-        let mut tries = 0;
-        while guard.leaks(&text) && tries < cfg.regenerate {
-            tries += 1;
-            match sim.regenerate().await? {
-                Some(again) => text = again,
-                None => break,
-            }
-        }
-        if guard.leaks(&text) {
-            text = guard.redact(&text);
-        }
-        let leaked_after_guard = guard.leaks(&text);
+        let (text, leaked, leaked_after_guard) =
+            guarded(sim, &guard, draft, cfg.regenerate).await?;
         let t = session.turn(&text).await?;
         // The recommender channel: the ranker never sees the target.
         if t.trace.ranker_history.contains(&episode.target) {
@@ -287,22 +328,10 @@ pub async fn run_episode(
         } else {
             t.pool.clone()
         };
-        let tr = &t.trace;
         turns.push(TurnRecord {
-            utterance: text,
             leaked,
             leaked_after_guard,
-            shown: shown.clone(),
-            prompt_tokens: tr.prompt_tokens(),
-            completion_tokens: tr.completion_tokens(),
-            failed_tool_calls: tr.tool_calls.iter().filter(|c| !c.ok).count() as u32,
-            repairs: tr.repairs,
-            model_failures: tr.model_failures,
-            timing: TurnTiming {
-                total_micros: tr.total_micros,
-                stages: tr.stages.iter().map(|s| (s.stage, s.micros)).collect(),
-                model_ms: tr.model_calls.iter().map(|m| m.total_ms).sum(),
-            },
+            ..TurnRecord::of(text, shown.clone(), &t.trace)
         });
         let hit = match sim.accepts(&shown_items) {
             Some(ok) => ok.then_some(0),
@@ -432,18 +461,7 @@ impl Summary {
         let n = results.len();
         let by_turn = |k: usize| -> Vec<f64> {
             (1..=max_turns)
-                .map(|t| {
-                    share(
-                        results
-                            .iter()
-                            .filter(|r| {
-                                r.hit_turn.is_some_and(|h| h <= t)
-                                    && r.hit_rank.is_some_and(|x| x < k)
-                            })
-                            .count(),
-                        n,
-                    )
-                })
+                .map(|t| share(results.iter().filter(|r| r.hit_by(t, k)).count(), n))
                 .collect()
         };
         let recall = |k: usize| {
@@ -481,12 +499,7 @@ impl Summary {
             hit_at_10: by_turn(10),
             hit_at_10_ci: (1..=max_turns)
                 .map(|t| {
-                    let hits: Vec<bool> = results
-                        .iter()
-                        .map(|r| {
-                            r.hit_turn.is_some_and(|h| h <= t) && r.hit_rank.is_some_and(|x| x < 10)
-                        })
-                        .collect();
+                    let hits: Vec<bool> = results.iter().map(|r| r.hit_by(t, 10)).collect();
                     bootstrap_ci(&hits)
                 })
                 .collect(),

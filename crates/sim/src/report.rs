@@ -301,6 +301,14 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
         report.ranker.combine.pick_weight,
         report.ranker.valid_episodes
     );
+    hit_table(&mut s, report);
+    hit_intervals(&mut s, report);
+    latency_table(&mut s, report, timings);
+    s
+}
+
+/// Hit@k, recall, leakage and cost per arm.
+fn hit_table(s: &mut String, report: &Report) {
     let turns: Vec<String> = (1..=report.max_turns).map(|t| format!("t{t}")).collect();
     let _ = writeln!(
         s,
@@ -343,6 +351,11 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
         "\nHit@k is cumulative over turns, in percent; AvgTurns counts a miss as {}.\n",
         report.max_turns + 1
     );
+}
+
+/// Hit@10 by turn with bootstrap intervals, and the plot.
+fn hit_intervals(s: &mut String, report: &Report) {
+    let turns: Vec<String> = (1..=report.max_turns).map(|t| format!("t{t}")).collect();
     let _ = writeln!(s, "Hit@10 by turn with 95 % bootstrap intervals:\n");
     let _ = writeln!(s, "| arm | {} |", turns.join(" | "));
     let _ = writeln!(s, "|---|{}", "---|".repeat(report.max_turns));
@@ -358,6 +371,10 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "![Hit@10 by turn](hit_at_10.svg)\n");
+}
+
+/// Episodes per second and stage latencies per arm, and the plot.
+fn latency_table(s: &mut String, report: &Report, timings: &Timings) {
     let _ = writeln!(
         s,
         "## Latency (this machine, this run)\n\n{} episodes in {:.1} s: {:.1} episodes/s.\n",
@@ -395,7 +412,6 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
         );
     }
     let _ = writeln!(s, "\n![Turn latency](latency.svg)");
-    s
 }
 
 /// Distinct, readable line colours (the first six of the Tableau palette).

@@ -52,27 +52,10 @@ impl Drop for Restore {
     }
 }
 
-/// Runs the chat in the terminal until the user quits. Call it from inside
-/// a multi-threaded tokio runtime.
-pub async fn run(agent: Arc<Agent>, opts: ChatOptions) -> Result<(), Error> {
-    let profile = agent.memory().profile(&opts.user)?;
-    let mut app = App::new(
-        agent.catalog().name(),
-        &opts.user,
-        &opts.controller,
-        profile,
-    );
-    for n in &opts.notes {
-        app.note(n.clone());
-    }
-    enable_raw_mode()?;
-    let _restore = Restore;
-    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
-
-    // Keys and mouse, read on a thread of their own.
-    let (term_tx, mut term_rx) = mpsc::unbounded_channel::<TermEvent>();
+/// Keys and mouse, read on a thread of their own until the receiver is
+/// dropped.
+fn read_terminal() -> mpsc::UnboundedReceiver<TermEvent> {
+    let (term_tx, term_rx) = mpsc::unbounded_channel::<TermEvent>();
     std::thread::spawn(move || {
         loop {
             match event::poll(Duration::from_millis(200)) {
@@ -93,6 +76,29 @@ pub async fn run(agent: Arc<Agent>, opts: ChatOptions) -> Result<(), Error> {
             }
         }
     });
+    term_rx
+}
+
+/// Runs the chat in the terminal until the user quits. Call it from inside
+/// a multi-threaded tokio runtime.
+pub async fn run(agent: Arc<Agent>, opts: ChatOptions) -> Result<(), Error> {
+    let profile = agent.memory().profile(&opts.user)?;
+    let mut app = App::new(
+        agent.catalog().name(),
+        &opts.user,
+        &opts.controller,
+        profile,
+    );
+    for n in &opts.notes {
+        app.note(n.clone());
+    }
+    enable_raw_mode()?;
+    let _restore = Restore;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+
+    let mut term_rx = read_terminal();
     let (agent_tx, mut agent_rx) = mpsc::unbounded_channel::<AgentMsg>();
     let session = Arc::new(AsyncMutex::new(agent.session(&opts.user)));
     let mut cancel: Option<oneshot::Sender<()>> = None;

@@ -11,7 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use recagent_catalog::split::{LabelRule, positive_histories};
 use recagent_catalog::store;
 use recagent_core::{Catalog, Home, ItemId, Progress, UserId};
-use recagent_ranker::{Funnel, FunnelConfig, ModelStore, PreRanker, Ranker, UserContext};
+use recagent_ranker::{
+    Funnel, FunnelConfig, ModelKind, ModelStore, PreRanker, Ranker, UserContext,
+};
 use serde::Serialize;
 
 use super::stats::{cores, percentile};
@@ -61,6 +63,16 @@ struct Throughput {
     requests_per_s: f64,
 }
 
+/// One CTR model's rank latency in [`RankerBench::models_at_500`].
+#[derive(Debug, Serialize)]
+struct ModelLatency {
+    model: String,
+    rank_p50_ms: f64,
+    rank_p99_ms: f64,
+    /// p50 over DeepFM's p50 on the same requests (when DeepFM is trained).
+    vs_deepfm: Option<f64>,
+}
+
 #[derive(Debug, Serialize)]
 struct RankerBench {
     catalog: String,
@@ -71,6 +83,9 @@ struct RankerBench {
     latency: Vec<Latency>,
     /// One caller, then 8 callers on one shared ranker (500 candidates).
     throughput: Vec<Throughput>,
+    /// Every trained CTR model timed on the same requests of 500
+    /// candidates, taking turns request by request.
+    models_at_500: Vec<ModelLatency>,
     train_samples_per_s: Option<f64>,
     prerank_train_samples_per_s: Option<f64>,
     threads: usize,
@@ -150,6 +165,7 @@ fn measure(home: &Home, args: &RankerArgs) -> anyhow::Result<RankerBench> {
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let models_at_500 = models_at_500(home, &catalog, &models, &histories, args, &bars)?;
     let next_turn = match models.load_next(&catalog) {
         Ok(next) => Some(time_next_turn(
             Arc::new(next),
@@ -174,6 +190,7 @@ fn measure(home: &Home, args: &RankerArgs) -> anyhow::Result<RankerBench> {
         requests: args.requests,
         latency,
         throughput,
+        models_at_500,
         train_samples_per_s: ranker
             .config()
             .report
@@ -251,6 +268,87 @@ fn latency(
         });
     }
     Ok(latency)
+}
+
+/// Times every trained CTR model (LR, FM, DeepFM, DCNv2, without the
+/// knowledge field unless `--knowledge`) on the same `requests` lists of
+/// 500 random candidates; the models take turns on each request so that
+/// drift in the machine's load falls on all of them alike.
+fn models_at_500(
+    home: &Home,
+    catalog: &Catalog,
+    models: &ModelStore,
+    histories: &[Vec<ItemId>],
+    args: &RankerArgs,
+    bars: &Bars,
+) -> anyhow::Result<Vec<ModelLatency>> {
+    const CANDIDATES: usize = 500;
+    let mut rankers = Vec::new();
+    for kind in [
+        ModelKind::Lr,
+        ModelKind::Fm,
+        ModelKind::DeepFm,
+        ModelKind::DcnV2,
+    ] {
+        if !models.ranker_dir(kind, args.knowledge).exists() {
+            continue;
+        }
+        match models.load_ranker(home, catalog, kind, args.knowledge, bars) {
+            Ok(r) => rankers.push((kind, r)),
+            Err(e) => eprintln!("{} not timed ({e})", kind.name()),
+        }
+    }
+    let n_items = catalog.items().len() as u32;
+    let n_users = catalog.users().len() as u32;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x500);
+    let mut ms: Vec<Vec<f64>> = vec![Vec::new(); rankers.len()];
+    bars.stage(
+        &format!("{} models at {CANDIDATES} candidates", rankers.len()),
+        Some(args.requests as u64),
+    );
+    for r in 0..args.requests + 10 {
+        let user = (n_users > 0).then(|| UserId(rng.random_range(0..n_users)));
+        let cands: Vec<ItemId> = (0..CANDIDATES)
+            .map(|_| ItemId(rng.random_range(0..n_items)))
+            .collect();
+        let history = user
+            .and_then(|u| histories.get(u.index()))
+            .map_or(&[][..], Vec::as_slice);
+        for (i, (_, ranker)) in rankers.iter().enumerate() {
+            let t = Instant::now();
+            std::hint::black_box(ranker.score(user, history, &cands)?);
+            if r >= 10 {
+                ms[i].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        if r >= 10 {
+            bars.advance(1);
+        }
+    }
+    bars.finish();
+    let mut out: Vec<ModelLatency> = rankers
+        .iter()
+        .zip(&mut ms)
+        .map(|((kind, _), ms)| {
+            ms.sort_by(f64::total_cmp);
+            ModelLatency {
+                model: kind.name().to_owned(),
+                rank_p50_ms: percentile(ms, 0.5),
+                rank_p99_ms: percentile(ms, 0.99),
+                vs_deepfm: None,
+            }
+        })
+        .collect();
+    if let Some(base) = out
+        .iter()
+        .find(|m| m.model == ModelKind::DeepFm.name())
+        .map(|m| m.rank_p50_ms)
+    {
+        for m in &mut out {
+            m.vs_deepfm = Some(m.rank_p50_ms / base.max(1e-9));
+        }
+    }
+    Ok(out)
 }
 
 /// Times [`NextTurn`] for `requests` random users with a history.
@@ -394,6 +492,19 @@ fn print(out: &RankerBench) {
             "{:>2} caller(s), {} candidates: {:.0} requests/s",
             t.callers, t.candidates, t.requests_per_s
         );
+    }
+    if !out.models_at_500.is_empty() {
+        println!("every trained model on the same requests of 500 candidates:");
+        for m in &out.models_at_500 {
+            let ratio = m
+                .vs_deepfm
+                .map(|r| format!("  ({r:.2}x DeepFM)"))
+                .unwrap_or_default();
+            println!(
+                "  {:<7} rank p50 {:>7.3} ms  p99 {:>7.3} ms{ratio}",
+                m.model, m.rank_p50_ms, m.rank_p99_ms
+            );
+        }
     }
     if let Some(t) = out.train_samples_per_s {
         println!("ranker training      {t:.0} samples/s");

@@ -178,100 +178,44 @@ pub fn tune(
     progress: &dyn Progress,
 ) -> Result<(NextConfig, Vec<Trial>)> {
     let base = NextConfig::new(kind);
-    let mut trials = Vec::new();
     // On a catalog too large for EASE, each trial reads a sample of users.
     let stride = if split.n_items > super::ease::MAX_ITEMS {
         split.train.len().div_ceil(TUNE_USERS_AT_SCALE)
     } else {
         1
     };
-    let try_all = |configs: Vec<NextConfig>, trials: &mut Vec<Trial>| -> Result<NextConfig> {
-        progress.stage(
-            &format!("tuning {} on validation", kind.name()),
-            Some(configs.len() as u64),
-        );
-        let mut best: Option<Trial> = None;
-        for c in configs {
-            let m = NextItemModel::fit(&split.train, split.n_items, &c)?;
-            let t = Trial {
-                config: c,
-                valid: evaluate_every(&m, split, Phase::Valid, stride),
-            };
-            if best
-                .as_ref()
-                .is_none_or(|b| t.valid.ndcg10 > b.valid.ndcg10)
-            {
-                best = Some(t.clone());
-            }
-            trials.push(t);
-            progress.advance(1);
-        }
-        progress.finish();
-        Ok(best.map_or(base, |b| b.config))
-    };
-    let lambdas = [25.0, 50.0, 100.0, 200.0, 400.0, 800.0];
-    let ease_grid = |c: NextConfig| -> Vec<NextConfig> {
-        lambdas
-            .iter()
-            .map(|&lambda| NextConfig { lambda, ..c })
-            .collect()
-    };
-    let knn_grid = |c: NextConfig| -> Vec<NextConfig> {
-        [0.0, 10.0, 50.0, 100.0]
-            .iter()
-            .map(|&shrink| NextConfig {
-                shrink,
-                neighbours: 100,
-                ..c
-            })
-            .collect()
-    };
-    let trans_grid = |c: NextConfig| -> Vec<NextConfig> {
-        let mut v = Vec::new();
-        for window in [1, 3, 5, 10] {
-            for (recent, decay) in [(1, 1.0), (3, 0.5), (5, 0.7), (10, 0.8), (20, 0.9)] {
-                v.push(NextConfig {
-                    window,
-                    recent,
-                    decay,
-                    ..c
-                });
-            }
-        }
-        v
+    let mut grid = Grid {
+        split,
+        stride,
+        progress,
+        trials: Vec::new(),
     };
     let chosen = match kind {
         NextKind::Pop => base,
-        NextKind::Ease => try_all(ease_grid(base), &mut trials)?,
-        NextKind::ItemKnn => try_all(knn_grid(base), &mut trials)?,
-        NextKind::Transitions => try_all(trans_grid(base), &mut trials)?,
+        NextKind::Ease => grid.best(ease_grid(base))?.unwrap_or(base),
+        NextKind::ItemKnn => grid.best(knn_grid(base))?.unwrap_or(base),
+        NextKind::Transitions => grid.best(trans_grid(base))?.unwrap_or(base),
         NextKind::Blend => {
             // Above EASE's size the blend's collaborative part is item-kNN
             // (`NextItemModel::fit`), so its shrinkage is what is tuned.
-            let e = if split.n_items > super::ease::MAX_ITEMS {
-                try_all(
-                    knn_grid(NextConfig {
-                        kind: NextKind::ItemKnn,
-                        ..base
-                    }),
-                    &mut trials,
-                )?
+            let collaborative = if split.n_items > super::ease::MAX_ITEMS {
+                knn_grid(NextConfig {
+                    kind: NextKind::ItemKnn,
+                    ..base
+                })
             } else {
-                try_all(
-                    ease_grid(NextConfig {
-                        kind: NextKind::Ease,
-                        ..base
-                    }),
-                    &mut trials,
-                )?
+                ease_grid(NextConfig {
+                    kind: NextKind::Ease,
+                    ..base
+                })
             };
-            let t = try_all(
-                trans_grid(NextConfig {
+            let e = grid.best(collaborative)?.unwrap_or(base);
+            let t = grid
+                .best(trans_grid(NextConfig {
                     kind: NextKind::Transitions,
                     ..base
-                }),
-                &mut trials,
-            )?;
+                }))?
+                .unwrap_or(base);
             let c = NextConfig {
                 kind: NextKind::Blend,
                 lambda: e.lambda,
@@ -282,16 +226,91 @@ pub fn tune(
                 decay: t.decay,
                 ..base
             };
-            try_all(
-                [0.2, 0.5, 0.8, 1.2, 2.0, 3.0]
-                    .iter()
-                    .map(|&blend| NextConfig { blend, ..c })
-                    .collect(),
-                &mut trials,
-            )?
+            let blends = [0.2, 0.5, 0.8, 1.2, 2.0, 3.0]
+                .iter()
+                .map(|&blend| NextConfig { blend, ..c })
+                .collect();
+            grid.best(blends)?.unwrap_or(base)
         }
     };
-    Ok((chosen, trials))
+    Ok((chosen, grid.trials))
+}
+
+/// Fits and scores configurations on validation, keeping every trial.
+struct Grid<'a> {
+    split: &'a NextSplit,
+    /// Every `stride`-th validation user is read.
+    stride: usize,
+    progress: &'a dyn Progress,
+    trials: Vec<Trial>,
+}
+
+impl Grid<'_> {
+    /// The configuration with the best validation nDCG@10 (`None` for an
+    /// empty list).
+    fn best(&mut self, configs: Vec<NextConfig>) -> Result<Option<NextConfig>> {
+        let Some(kind) = configs.first().map(|c| c.kind) else {
+            return Ok(None);
+        };
+        self.progress.stage(
+            &format!("tuning {} on validation", kind.name()),
+            Some(configs.len() as u64),
+        );
+        let mut best: Option<Trial> = None;
+        for c in configs {
+            let m = NextItemModel::fit(&self.split.train, self.split.n_items, &c)?;
+            let t = Trial {
+                config: c,
+                valid: evaluate_every(&m, self.split, Phase::Valid, self.stride),
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| t.valid.ndcg10 > b.valid.ndcg10)
+            {
+                best = Some(t.clone());
+            }
+            self.trials.push(t);
+            self.progress.advance(1);
+        }
+        self.progress.finish();
+        Ok(best.map(|b| b.config))
+    }
+}
+
+/// EASE's L2 weights.
+fn ease_grid(c: NextConfig) -> Vec<NextConfig> {
+    [25.0, 50.0, 100.0, 200.0, 400.0, 800.0]
+        .iter()
+        .map(|&lambda| NextConfig { lambda, ..c })
+        .collect()
+}
+
+/// Item-kNN's shrinkage, with 100 neighbours.
+fn knn_grid(c: NextConfig) -> Vec<NextConfig> {
+    [0.0, 10.0, 50.0, 100.0]
+        .iter()
+        .map(|&shrink| NextConfig {
+            shrink,
+            neighbours: 100,
+            ..c
+        })
+        .collect()
+}
+
+/// Transitions' window, and how many recent items count with what decay.
+fn trans_grid(c: NextConfig) -> Vec<NextConfig> {
+    let mut v = Vec::new();
+    for window in [1, 3, 5, 10] {
+        for (recent, decay) in [(1, 1.0), (3, 0.5), (5, 0.7), (10, 0.8), (20, 0.9)] {
+            v.push(NextConfig {
+                window,
+                recent,
+                decay,
+                ..c
+            });
+        }
+    }
+    v
 }
 
 #[cfg(test)]
