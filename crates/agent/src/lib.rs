@@ -18,7 +18,8 @@
 //!   slots, and the executor that turns slots into typed tool calls.
 //! - `session`: the async driver. [`Session::send`] does the IO the turn
 //!   machine asks for, streams [`Event`]s and ends with the grounded answer
-//!   and its [`TurnTrace`].
+//!   and its [`TurnTrace`]. [`Session::call_tool`] runs one tool outside a
+//!   turn, for a host that calls tools itself (the MCP server).
 //! - `recall`: what the tools need from retrieval ([`Recall`], in core
 //!   types only). With the default `retrieval` feature it is implemented
 //!   for the full hybrid `recagent_retrieval::Retriever` and a lexical-only
@@ -72,7 +73,7 @@ pub use plan::{Feedback, Plan};
 #[cfg(feature = "retrieval")]
 pub use recall::LexicalRecall;
 pub use recall::Recall;
-pub use session::{Event, Session, Turn};
+pub use session::{Event, Session, ToolReply, Turn};
 pub use state::DialogueState;
 pub use trace::{ModelTrace, ToolTrace, TurnTrace};
 
@@ -82,6 +83,17 @@ pub fn tool_schemas() -> Vec<recagent_llm::ToolSpec> {
     let mut specs = tools::ToolSet::default().specs();
     specs.push(controller::plan_tool());
     specs
+}
+
+/// The spec of the registry's tool `name` (its description and argument
+/// schema, as a model is offered it), for a host that runs tools one at a
+/// time through [`Session::call_tool`]; `None` for a name no tool has (the
+/// plan tool of plan-first strategies is not a tool to run).
+pub fn tool_spec(name: &str) -> Option<recagent_llm::ToolSpec> {
+    tools::ToolSet::default()
+        .specs()
+        .into_iter()
+        .find(|s| s.name == name)
 }
 
 /// Errors of the agent. Tool failures are not here: they go back to the
@@ -98,6 +110,8 @@ pub enum Error {
     Protocol(String),
     #[error("{0}")]
     Config(String),
+    #[error("there is no tool named {name:?}; the tools are: {tools}")]
+    UnknownTool { name: String, tools: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,7 +20,9 @@ use recagent_core::{ItemId, UserId};
 use recagent_llm::{ChatEvent, ChatRequest, ChatResponse, Message};
 use recagent_memory::{ItemFeedback, Profile};
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::bus::Bus;
 use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
 use crate::plan::{Known, Plan, PlanContext};
 use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
@@ -69,6 +71,24 @@ pub struct Turn {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pool: Vec<ItemId>,
 }
+
+/// What one tool run outside a turn ([`Session::call_tool`]) returned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolReply {
+    /// Whether the tool did its job; when not, `summary` says why (bad
+    /// arguments, an unknown title, nothing matches) in words a caller can
+    /// act on.
+    pub ok: bool,
+    /// One line, as the turn's trace has it.
+    pub summary: String,
+    /// The tool's JSON result (`{"ok": false, "error"}` when it failed). A
+    /// recall tool's result also lists its best candidates as `items`, in
+    /// the one item shape (id, title, year, genres, score).
+    pub content: Value,
+}
+
+/// How many recalled candidates a recall tool run outside a turn lists.
+const CALL_TOOL_ITEMS: usize = 10;
 
 /// A conversation with one user.
 #[derive(Debug)]
@@ -190,6 +210,82 @@ impl Session {
             }
         }
         last.ok_or_else(|| Error::Protocol("the turn ended without an answer".into()))
+    }
+
+    /// Runs the registry's tool `name` once, outside a turn, as a host
+    /// that calls tools itself does (an MCP client): with this user's
+    /// profile, their ranker history, and the items this conversation set
+    /// aside, on a bus of its own. The conversation's state does not
+    /// change; a memory tool changes the profile, which the next turn
+    /// reads.
+    ///
+    /// A tool's failure (arguments that do not parse, an unknown title,
+    /// nothing left) is a reply with `ok: false`; only a name that no tool
+    /// has ([`Error::UnknownTool`]) or a profile that cannot be read is an
+    /// error.
+    pub async fn call_tool(&mut self, name: &str, args: Value) -> Result<ToolReply> {
+        let inner = Arc::clone(&self.inner);
+        let names = inner.tools.names();
+        if !names.contains(&name) {
+            return Err(Error::UnknownTool {
+                name: name.to_owned(),
+                tools: names.join(", "),
+            });
+        }
+        let mut profile = inner.memory.profile(&self.user)?;
+        // The same history a turn's tools rank from: the catalog's
+        // positives, then the profile's likes.
+        let mut history = self.ranker_history();
+        for i in &profile.liked {
+            if !history.contains(i) {
+                history.push(*i);
+            }
+        }
+        let excluded = self.state.never_again();
+        let mut bus = Bus::default();
+        let call = recagent_llm::ToolCall {
+            id: format!("host-{name}"),
+            name: name.to_owned(),
+            arguments: args,
+        };
+        let mut ctx = Ctx {
+            inner: &inner,
+            user: &self.user,
+            catalog_user: self.catalog_user,
+            profile: &mut profile,
+            history,
+            session_excluded: &excluded,
+            bus: &mut bus,
+        };
+        let (result, trace) = inner.tools.dispatch(&mut ctx, &call).await;
+        let mut content = tools::result_content(&result);
+        // No rank follows a call outside a turn: the candidates a recall
+        // tool brought are its answer, so they are listed, and the hint to
+        // rank them (written for the turn's model) goes.
+        if result.is_ok()
+            && !bus.candidates.is_empty()
+            && let Some(obj) = content.as_object_mut()
+        {
+            obj.remove("next");
+            let items: Vec<recagent_core::ItemJson> = bus
+                .candidates
+                .iter()
+                .take(CALL_TOOL_ITEMS)
+                .filter_map(|s| {
+                    let it = inner.catalog.item(s.item)?;
+                    Some(recagent_core::ItemJson::of(it).with_score(s.score))
+                })
+                .collect();
+            obj.insert(
+                "items".into(),
+                serde_json::to_value(items).unwrap_or_default(),
+            );
+        }
+        Ok(ToolReply {
+            ok: trace.ok,
+            summary: trace.summary,
+            content,
+        })
     }
 
     fn profile_lines(&self, p: &Profile) -> Vec<String> {

@@ -59,6 +59,8 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Serve the agent over an OpenAI-compatible HTTP API with per-user keys
     Serve(cmd::serve::ServeArgs),
+    /// Serve the agent as an MCP server on stdio, for hosts such as Claude Desktop
+    Mcp(cmd::mcp::McpArgs),
     /// Fetch, import, generate and inspect catalogs
     #[command(subcommand)]
     Data(cmd::data::DataCommand),
@@ -112,6 +114,7 @@ fn dispatch(
         Command::Profile(c) => cmd::profile::run(home, c),
         Command::Eval(args) => cmd::eval::run(home, args),
         Command::Serve(args) => cmd::serve::run(home, args),
+        Command::Mcp(args) => cmd::mcp::run(home, args),
         Command::Data(c) => cmd::data::run(home, pip, c),
         Command::Train(args) => cmd::train::run(home, args),
         Command::Index(c) => cmd::index::run(home, c),

@@ -975,6 +975,7 @@ fn tokenize_many(
 }
 
 /// How [`run_many`] lays out its context.
+#[derive(Clone, Copy)]
 struct ManyShape {
     /// Prompt tokens every request shares, decoded once into sequence 0.
     prefix: usize,
@@ -1016,6 +1017,20 @@ impl ManyShape {
             n_ctx: (prefix + n_seq * (longest_tail + max_new + 1)).div_ceil(256) * 256,
             n_batch: (n_seq * (longest_tail + 1)).max(config.batch as usize),
         }
+    }
+}
+
+impl ManyShape {
+    /// The context's parameters: one sequence per running request plus
+    /// the shared prefix's, in one unified KV cache.
+    fn params(&self, config: &LocalConfig) -> LlamaContextParams {
+        LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(self.n_ctx as u32))
+            .with_n_batch(self.n_batch as u32)
+            .with_n_seq_max(self.n_seq as u32 + 1)
+            .with_kv_unified(true)
+            .with_n_threads(config.threads)
+            .with_n_threads_batch(config.threads)
     }
 }
 
@@ -1158,25 +1173,16 @@ fn run_many(
     let Some(first) = prompts.first().map(|p| p.1.clone()) else {
         return;
     };
+    let shape = ManyShape::of(&prompts, &first, &job, config);
     let ManyShape {
-        prefix,
-        n_seq,
-        n_ctx,
-        n_batch,
-    } = ManyShape::of(&prompts, &first, &job, config);
+        prefix, n_batch, ..
+    } = shape;
     let fail_all = |e: Error, from: &[(usize, Vec<LlamaToken>)]| {
         for (i, _) in from {
             let _ = job.results.send((*i, Err(Error::Config(e.to_string()))));
         }
     };
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx as u32))
-        .with_n_batch(n_batch as u32)
-        .with_n_seq_max(n_seq as u32 + 1)
-        .with_kv_unified(true)
-        .with_n_threads(config.threads)
-        .with_n_threads_batch(config.threads);
-    let mut ctx = match model.new_context(backend, params) {
+    let mut ctx = match model.new_context(backend, shape.params(config)) {
         Ok(c) => c,
         Err(e) => return fail_all(cfg_err(e), &prompts),
     };
@@ -1185,7 +1191,7 @@ fn run_many(
         return fail_all(e, &prompts);
     }
     let mut queue = prompts.into_iter();
-    let mut slots: Vec<Option<Slot>> = (0..n_seq).map(|_| None).collect();
+    let mut slots: Vec<Option<Slot>> = (0..shape.n_seq).map(|_| None).collect();
     loop {
         if job.cancel.load(Ordering::SeqCst) || job.results.is_closed() {
             return;

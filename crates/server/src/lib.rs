@@ -9,10 +9,14 @@
 //!   last chunk when streamed).
 //! * `GET /v1/models`, `GET /v1/profile`, `DELETE /v1/profile`,
 //!   `POST /v1/feedback`, `POST /v1/reset`.
+//! * `/mcp`: the agent as an MCP server (Streamable HTTP), behind the same
+//!   keys, each user in their own session (`mcp.rs`).
 //!
 //! A user reaches only their own profile and sessions. Turns run on
 //! blocking threads, so recall, ranking and a local model never hold an
 //! async worker.
+
+mod mcp;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -204,6 +208,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The request field at fault, when there is one.
+    pub param: Option<&'static str>,
 }
 
 impl ApiError {
@@ -212,6 +218,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            param: None,
+        }
+    }
+
+    fn with_param(self, param: &'static str) -> Self {
+        Self {
+            param: Some(param),
+            ..self
         }
     }
 }
@@ -225,7 +239,12 @@ impl IntoResponse for ApiError {
         };
         (
             self.status,
-            Json(json!({"error": {"message": self.message, "type": kind, "code": self.code}})),
+            Json(json!({"error": {
+                "message": self.message,
+                "type": kind,
+                "param": self.param,
+                "code": self.code,
+            }})),
         )
             .into_response()
     }
@@ -312,12 +331,146 @@ impl InMessage {
 /// The part of a chat-completions request the server reads; other fields
 /// (temperature, tools, …) are accepted and ignored.
 #[derive(Debug, Clone, Deserialize)]
+///
+/// The sampling fields are read so that a wrong type or a value out of
+/// OpenAI's range is a 400 naming the field, as OpenAI answers; the agent
+/// decides its own sampling, so valid values change nothing. Unknown
+/// fields are ignored, as OpenAI does.
 pub struct ChatRequest {
     #[serde(default)]
     pub model: Option<String>,
     pub messages: Vec<InMessage>,
     #[serde(default)]
     pub stream: bool,
+    #[serde(default)]
+    pub stream_options: Option<StreamOptions>,
+    #[serde(default)]
+    pub max_tokens: Option<i64>,
+    #[serde(default)]
+    pub max_completion_tokens: Option<i64>,
+    #[serde(default)]
+    pub n: Option<i64>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    #[serde(default)]
+    pub presence_penalty: Option<f64>,
+    #[serde(default)]
+    pub frequency_penalty: Option<f64>,
+    #[serde(default)]
+    pub seed: Option<i64>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub stop: Option<Stop>,
+}
+
+/// `stream_options` of a chat request.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StreamOptions {
+    /// Send a last chunk with `usage` and no choices.
+    #[serde(default)]
+    pub include_usage: bool,
+}
+
+/// `stop`: one string or a list of up to four.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ChatRequest {
+    /// Refuses a value outside OpenAI's range, naming the field.
+    fn check_ranges(&self) -> Result<(), ApiError> {
+        let bad = |param: &'static str, why: String| {
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_value",
+                format!("{param}: {why}"),
+            )
+            .with_param(param))
+        };
+        for (param, v) in [
+            ("max_tokens", self.max_tokens),
+            ("max_completion_tokens", self.max_completion_tokens),
+        ] {
+            if let Some(v) = v
+                && v < 1
+            {
+                return bad(param, format!("{v} is less than the minimum of 1"));
+            }
+        }
+        if let Some(n) = self.n
+            && n != 1
+        {
+            return bad(
+                "n",
+                format!("{n}: the agent gives one answer per turn, so n must be 1"),
+            );
+        }
+        for (param, v, lo, hi) in [
+            ("temperature", self.temperature, 0.0, 2.0),
+            ("top_p", self.top_p, 0.0, 1.0),
+            ("presence_penalty", self.presence_penalty, -2.0, 2.0),
+            ("frequency_penalty", self.frequency_penalty, -2.0, 2.0),
+        ] {
+            if let Some(v) = v
+                && !(lo..=hi).contains(&v)
+            {
+                return bad(param, format!("{v} is outside [{lo}, {hi}]"));
+            }
+        }
+        if let Some(Stop::Many(v)) = &self.stop
+            && v.len() > 4
+        {
+            return bad("stop", format!("{} sequences; at most 4", v.len()));
+        }
+        Ok(())
+    }
+
+    /// The last user message's text, within the server's limits.
+    fn user_text(&self, limits: Limits) -> Result<String, ApiError> {
+        if self.messages.len() > limits.max_messages {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_messages",
+                format!(
+                    "{} messages; at most {} (the server keeps the conversation, so sending the last user message is enough)",
+                    self.messages.len(),
+                    limits.max_messages
+                ),
+            ));
+        }
+        let text = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(InMessage::text)
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "no_user_message",
+                "the request has no user message with text",
+            ));
+        }
+        if text.chars().count() > limits.max_message_chars {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "message_too_long",
+                format!(
+                    "the user message has {} characters; at most {}",
+                    text.chars().count(),
+                    limits.max_message_chars
+                ),
+            ));
+        }
+        Ok(text)
+    }
 }
 
 /// The `recagent` extension of a response.
@@ -367,103 +520,105 @@ async fn chat_completions(
     req: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let req = body(req)?;
-    let limits = state.limits;
-    if req.messages.len() > limits.max_messages {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_messages",
-            format!(
-                "{} messages; at most {} (the server keeps the conversation, so sending the last user message is enough)",
-                req.messages.len(),
-                limits.max_messages
-            ),
-        ));
-    }
-    let text = req
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(InMessage::text)
-        .unwrap_or_default();
-    if text.trim().is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "no_user_message",
-            "the request has no user message with text",
-        ));
-    }
-    if text.chars().count() > limits.max_message_chars {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "message_too_long",
-            format!(
-                "the user message has {} characters; at most {}",
-                text.chars().count(),
-                limits.max_message_chars
-            ),
-        ));
-    }
+    req.check_ranges()?;
+    let text = req.user_text(state.limits)?;
     let (model, agent) = state.agent(req.model.as_deref())?;
     let session = state.session(&user, &model, &agent);
-    let id = state.completion_id();
-    let created = now();
-    let mut rx = spawn_turn(session, text);
-    if !req.stream {
-        let mut turn = None;
-        while let Some(e) = rx.recv().await {
-            if let Event::Answer(t) = e {
-                turn = Some(t);
-            }
-        }
-        let t = turn.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "turn_failed",
-                "the turn ended without an answer",
-            )
-        })?;
-        let ext = Extension {
-            user: &user,
-            items: &t.items,
-            trace: &t.trace,
-        };
-        return Ok(Json(json!({
-            "id": id,
-            "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": t.answer},
-                "finish_reason": "stop",
-            }],
-            "usage": usage(&t),
-            "recagent": ext,
-        }))
-        .into_response());
+    let head = Head {
+        id: state.completion_id(),
+        created: now(),
+        model,
+    };
+    let rx = spawn_turn(session, text);
+    if req.stream {
+        let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
+        Ok(stream_reply(head, user, rx, include_usage))
+    } else {
+        complete_reply(head, &user, rx).await
     }
-    let chunk = move |delta: Value, finish: Option<&str>, ext: Option<Value>| -> SseEvent {
+}
+
+/// What every chunk or reply of one completion repeats.
+#[derive(Debug, Clone)]
+struct Head {
+    id: String,
+    created: u64,
+    model: String,
+}
+
+/// Waits for the turn and answers with one `chat.completion`.
+async fn complete_reply(
+    head: Head,
+    user: &str,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> Result<Response, ApiError> {
+    let mut turn = None;
+    while let Some(e) = rx.recv().await {
+        if let Event::Answer(t) = e {
+            turn = Some(t);
+        }
+    }
+    let t = turn.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "turn_failed",
+            "the turn ended without an answer",
+        )
+    })?;
+    let ext = Extension {
+        user,
+        items: &t.items,
+        trace: &t.trace,
+    };
+    Ok(Json(json!({
+        "id": head.id,
+        "object": "chat.completion",
+        "created": head.created,
+        "model": head.model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": t.answer},
+            "finish_reason": "stop",
+        }],
+        "usage": usage(&t),
+        "recagent": ext,
+    }))
+    .into_response())
+}
+
+/// Streams the turn as `chat.completion.chunk` events: the role, the
+/// answer's text as it comes, the rest of the answer with the finish reason
+/// and the `recagent` extension, then (with `include_usage`) a chunk with
+/// `usage` and no choices, then `[DONE]`.
+fn stream_reply(
+    head: Head,
+    user: String,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    include_usage: bool,
+) -> Response {
+    let chunk = move |choices: Value, extra: Option<(&str, Value)>| -> SseEvent {
         let mut v = json!({
-            "id": id,
+            "id": head.id,
             "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "created": head.created,
+            "model": head.model,
+            "choices": choices,
         });
-        if let Some(ext) = ext {
-            v["recagent"] = ext;
+        if let Some((key, value)) = extra {
+            v[key] = value;
         }
         SseEvent::default().data(v.to_string())
     };
+    let delta =
+        |d: Value, finish: Option<&str>| json!([{"index": 0, "delta": d, "finish_reason": finish}]);
     let stream = async_stream::stream! {
-        yield Ok::<_, Infallible>(chunk(json!({"role": "assistant", "content": ""}), None, None));
+        yield Ok::<_, Infallible>(chunk(delta(json!({"role": "assistant", "content": ""}), None), None));
         let mut streamed = String::new();
         while let Some(e) = rx.recv().await {
             match e {
                 Event::TextDelta { text } => {
                     streamed.push_str(&text);
-                    yield Ok(chunk(json!({"content": text}), None, None));
+                    yield Ok(chunk(delta(json!({"content": text}), None), None));
                 }
                 Event::Answer(t) => {
                     // The rest of the answer: the list, or all of it when
@@ -474,7 +629,7 @@ async fn chat_completions(
                         None => format!("\n\n{}", t.answer),
                     };
                     if !rest.is_empty() {
-                        yield Ok(chunk(json!({"content": rest}), None, None));
+                        yield Ok(chunk(delta(json!({"content": rest}), None), None));
                     }
                     let ext = json!({
                         "user": user,
@@ -482,16 +637,19 @@ async fn chat_completions(
                         "trace": t.trace,
                         "answer": t.answer,
                     });
-                    yield Ok(chunk(json!({}), Some("stop"), Some(ext)));
+                    yield Ok(chunk(delta(json!({}), Some("stop")), Some(("recagent", ext))));
+                    if include_usage {
+                        yield Ok(chunk(json!([]), Some(("usage", usage(&t)))));
+                    }
                 }
                 _ => {}
             }
         }
         yield Ok(SseEvent::default().data("[DONE]"));
     };
-    Ok(Sse::new(stream)
+    Sse::new(stream)
         .keep_alive(KeepAlive::default())
-        .into_response())
+        .into_response()
 }
 
 async fn models(State(state): State<Arc<AppState>>, _user: User) -> Json<Value> {
@@ -595,6 +753,12 @@ async fn not_found() -> ApiError {
 
 /// The API's routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
+    routes(state, None)
+}
+
+/// The routes, `/mcp` accepting the `Host` of `bound`, the address
+/// [`serve`] listens on.
+fn routes(state: Arc<AppState>, bound: Option<std::net::SocketAddr>) -> Router {
     let limit = state.limits.max_body_bytes;
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
@@ -602,6 +766,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/profile", get(get_profile).delete(delete_profile))
         .route("/v1/feedback", post(feedback))
         .route("/v1/reset", post(reset))
+        .nest_service("/mcp", mcp::service(&state, bound))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -614,7 +779,8 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let bound = listener.local_addr().ok();
+    axum::serve(listener, routes(state, bound))
         .with_graceful_shutdown(shutdown)
         .await
 }

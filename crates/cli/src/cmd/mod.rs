@@ -11,6 +11,7 @@ pub mod data;
 pub mod eval;
 pub mod index;
 pub mod knowledge;
+pub mod mcp;
 pub mod model;
 pub mod profile;
 pub mod search;

@@ -6,6 +6,7 @@ mod chat;
 mod data;
 mod eval;
 mod knowledge;
+mod mcp;
 mod ranker;
 mod search;
 

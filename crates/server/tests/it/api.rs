@@ -346,8 +346,121 @@ async fn bad_requests_get_clear_errors() {
         "no item",
     )
     .await;
+    // Wrong types and values out of OpenAI's range are 400s that name the
+    // field; unknown fields are ignored.
+    for (field, value, needle) in [
+        ("max_tokens", json!(-5), "max_tokens"),
+        ("max_tokens", json!("ten"), "max_tokens"),
+        ("max_completion_tokens", json!(0), "max_completion_tokens"),
+        ("n", json!(3), "n must be 1"),
+        ("temperature", json!("hot"), "temperature"),
+        ("temperature", json!(2.5), "temperature"),
+        ("top_p", json!(-0.1), "top_p"),
+        ("presence_penalty", json!(9), "presence_penalty"),
+        ("stream", json!("yes"), "stream"),
+        ("stop", json!(["a", "b", "c", "d", "e"]), "stop"),
+        (
+            "stream_options",
+            json!({"include_usage": "y"}),
+            "include_usage",
+        ),
+    ] {
+        let mut b = ok_body.clone();
+        b[field] = value.clone();
+        let r = http
+            .post(&url)
+            .bearer_auth(ALICE)
+            .json(&b)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{field} = {value}");
+        let v: Value = r.json().await.unwrap();
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(needle), "{field} = {value}: {msg}");
+    }
     // Nothing was stored for the failed requests.
     assert!(run.memory.users().unwrap().is_empty());
+    let mut b = ok_body.clone();
+    b["temperature"] = json!(0.7);
+    b["max_tokens"] = json!(64);
+    b["n"] = json!(1);
+    b["stop"] = json!("\n");
+    b["logit_bias"] = json!({"50256": -100});
+    b["a_field_from_the_future"] = json!({"x": 1});
+    let r = http
+        .post(&url)
+        .bearer_auth(ALICE)
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_end_with_usage_when_asked() {
+    let run = fixture::start(None, Limits::default()).await;
+    let http = reqwest::Client::new();
+    let chunks = |include: Option<bool>| {
+        let http = http.clone();
+        let url = run.url("/v1/chat/completions");
+        async move {
+            let mut b = json!({
+                "model": "rules",
+                "stream": true,
+                "messages": [{"role": "user", "content": "a comedy"}],
+            });
+            if let Some(i) = include {
+                b["stream_options"] = json!({"include_usage": i});
+            }
+            let text = http
+                .post(url)
+                .bearer_auth(ALICE)
+                .json(&b)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let data: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{text}");
+            data[..data.len() - 1]
+                .iter()
+                .map(|d| serde_json::from_str::<Value>(d).unwrap())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let with = chunks(Some(true)).await;
+    let last = with.last().unwrap();
+    assert_eq!(last["choices"], json!([]), "{last}");
+    for k in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+        assert!(last["usage"][k].is_u64(), "{last}");
+    }
+    // Every chunk with a choice names its finish reason (null until the end).
+    let with_choices: Vec<&Value> = with.iter().filter(|c| c["choices"] != json!([])).collect();
+    assert!(
+        with_choices
+            .iter()
+            .all(|c| c["choices"][0].get("finish_reason").is_some())
+    );
+    assert_eq!(
+        with_choices.last().unwrap()["choices"][0]["finish_reason"],
+        "stop"
+    );
+    for include in [None, Some(false)] {
+        let without = chunks(include).await;
+        assert!(
+            without.iter().all(|c| c.get("usage").is_none()),
+            "{include:?}"
+        );
+        assert!(without.iter().all(|c| c["choices"] != json!([])));
+    }
 }
 
 /// A model that takes its time and decides nothing (the rules parse stands

@@ -1,0 +1,101 @@
+//! Real Python clients from PyPI against the server on loopback. Each runs
+//! in a virtual environment kept under the target folder, made once with
+//! `python3 -m venv` and `pip install`; the tests are ignored by default
+//! because they need PyPI (CI runs them with `--include-ignored`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use recagent_server::Limits;
+use serde_json::Value;
+
+use crate::fixture::{self, ALICE};
+
+/// The Python of a virtual environment holding `packages`, made on first
+/// use under `name`.
+pub fn venv(name: &str, packages: &[&str]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = dir.join("bin").join("python");
+    let stamp = dir.join(".installed");
+    let wanted = packages.join(" ");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return python;
+    }
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir));
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages));
+    std::fs::write(&stamp, &wanted).unwrap();
+    python
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "installs the openai package from PyPI"]
+async fn the_openai_python_sdk_gets_answers_streamed_and_not() {
+    let python = tokio::task::spawn_blocking(|| venv("venv-openai", &["openai>=1.40,<3"]))
+        .await
+        .unwrap();
+    let run = fixture::start(None, Limits::default()).await;
+    let base = run.url("/v1");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg("-c")
+            .arg(include_str!("py/openai_sdk.py"))
+            .env("BASE_URL", base)
+            .env("API_KEY", ALICE)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        v["models"].as_array().unwrap().iter().any(|m| m == "rules"),
+        "{v}"
+    );
+
+    let plain = &v["plain"];
+    assert_eq!(plain["object"], "chat.completion", "{v}");
+    assert_eq!(plain["role"], "assistant");
+    assert_eq!(plain["finish"], "stop");
+    assert!(plain["content"].as_str().unwrap().len() > 20, "{v}");
+    assert!(plain["items"].as_u64().unwrap() > 0, "{v}");
+    let u = &plain["usage"];
+    assert_eq!(
+        u["total_tokens"].as_u64(),
+        Some(u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap())
+    );
+
+    let s = &v["stream"];
+    assert!(s["content"].as_str().unwrap().len() > 20, "{v}");
+    assert_eq!(s["finish"], "stop");
+    assert!(s["usage"]["total_tokens"].is_u64(), "{v}");
+    // The usage chunk is the last one.
+    assert_eq!(s["after_usage"], 0, "{v}");
+
+    assert_eq!(v["bad_n"]["status"], 400, "{v}");
+    assert_eq!(v["bad_n"]["type"], "BadRequestError", "{v}");
+}
