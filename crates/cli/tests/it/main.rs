@@ -9,6 +9,8 @@ mod knowledge;
 mod mcp;
 mod ranker;
 mod search;
+#[path = "../../../server/tests/it/venv.rs"]
+mod venv;
 
 use std::path::{Path, PathBuf};
 

@@ -1,49 +1,13 @@
 //! `recagent mcp` on stdio: what it says when something is missing, and a
 //! real MCP host (the `mcp` package from PyPI) driving the binary.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
 
 use crate::search::borrow_minilm;
+use crate::venv::venv;
 use crate::{recagent, synth_catalog};
-
-/// The Python of a virtual environment holding `packages`, made on first
-/// use under `name` in the target folder (as the server's Python tests
-/// make theirs).
-fn venv(name: &str, packages: &[&str]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let python = dir.join("bin").join("python");
-    let stamp = dir.join(".installed");
-    let wanted = packages.join(" ");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return python;
-    }
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&dir));
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(packages));
-    std::fs::write(&stamp, &wanted).unwrap();
-    python
-}
 
 #[test]
 fn mcp_names_what_is_missing_and_keeps_stdout_for_the_protocol() {

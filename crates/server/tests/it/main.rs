@@ -7,3 +7,4 @@ mod api;
 mod fixture;
 mod mcp;
 mod python;
+mod venv;
