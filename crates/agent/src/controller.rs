@@ -18,7 +18,7 @@ use recagent_llm::{
 };
 use serde_json::Value;
 
-use crate::plan::{Known, Plan, PlanContext, check, plan_calls, repair};
+use crate::plan::{Known, Plan, PlanContext, check, ground, plan_calls, repair};
 use crate::prompts::{AnswerContext, ItemLine, Prompts};
 use crate::state::{Changes, DialogueState};
 use crate::tools::{RankCandidates, Tool, args_schema};
@@ -448,6 +448,10 @@ impl Controller {
                         } else {
                             plan
                         };
+                        let ctx = &self.setup.plan_context;
+                        let (plan, grounded) =
+                            ground(&plan, &self.setup.draft, &ctx.cues, &ctx.last_shown);
+                        self.replaced += grounded;
                         let issues = check(&plan, &self.setup.draft, self.setup.known.as_ref());
                         if !issues.is_empty()
                             && !self.asked_to_correct

@@ -372,6 +372,11 @@ impl Agent {
         self.inner.controller.name()
     }
 
+    /// Whether a language model decides its turns (the rules do not).
+    pub fn uses_model(&self) -> bool {
+        matches!(self.inner.controller, Controller::Model { .. })
+    }
+
     /// The rules parse of `text` for a session whose last list had
     /// `last_len` items (labelled-set scoring uses it).
     pub fn parse(&self, text: &str, last_len: usize) -> Plan {

@@ -353,6 +353,80 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
     out
 }
 
+/// The comparison key of a title as a model or a catalog writes it:
+/// "Godfather, The" and "the godfather" are one.
+fn title_key(title: &str) -> Vec<String> {
+    recagent_core::words(&recagent_core::display_title(title))
+}
+
+impl Plan {
+    /// Whether the request only adjusts what stands: years, a mood or a
+    /// genre to leave out, with no genre required, no title and no other
+    /// words ("from the 80s", "funny", "nothing too violent").
+    pub fn is_modifier_only(&self) -> bool {
+        self.genres.is_empty()
+            && self.liked_titles.is_empty()
+            && self.excluded_titles.is_empty()
+            && self.seen_titles.is_empty()
+            && self.intent.trim().is_empty()
+            && (self.year_min.is_some()
+                || self.year_max.is_some()
+                || !self.prefer_genres.is_empty()
+                || !self.avoid_genres.is_empty())
+    }
+}
+
+/// A model's `plan` held to what the user said, where a model writes
+/// what nobody asked for. Returns the plan and the number of slots put
+/// back to the rules draft's:
+/// - year bounds the draft lacks stand only where the words speak of
+///   time and do not take a bound away ("like The Godfather" has no
+///   year; "tonight" is not 2023; "any year" is none);
+/// - a liked title stands only where the user named it this turn (the
+///   draft links it), or, where the draft links no title at all, where it
+///   is not on the list just shown ("seen it" does not make the whole last
+///   list the user's favourites);
+/// - a request that only adjusts what stands keeps the standing search
+///   words: a model's paraphrase of "from the 80s" is not a new search.
+pub fn ground(
+    plan: &Plan,
+    draft: &Plan,
+    cues: &crate::rules::Cues,
+    last_shown: &[String],
+) -> (Plan, u32) {
+    let mut p = plan.clone();
+    let mut replaced = 0;
+    let no_draft_years = draft.year_min.is_none() && draft.year_max.is_none();
+    // "Older films are fine" speaks of time to take a bound away.
+    let unasked = !cues.time_words || cues.clear_years;
+    if no_draft_years && unasked && (p.year_min.is_some() || p.year_max.is_some()) {
+        p.year_min = None;
+        p.year_max = None;
+        replaced += 1;
+    }
+    let named: Vec<Vec<String>> = draft
+        .liked_titles
+        .iter()
+        .chain(&draft.excluded_titles)
+        .chain(&draft.seen_titles)
+        .map(|t| title_key(t))
+        .collect();
+    let shown: Vec<Vec<String>> = last_shown.iter().map(|t| title_key(t)).collect();
+    let before = p.liked_titles.len();
+    p.liked_titles.retain(|t| {
+        let k = title_key(t);
+        named.contains(&k) || named.is_empty() && !shown.contains(&k)
+    });
+    if p.liked_titles.len() != before {
+        replaced += 1;
+    }
+    if draft.is_modifier_only() && !p.intent.trim().is_empty() {
+        p.intent.clear();
+        replaced += 1;
+    }
+    (p, replaced)
+}
+
 /// `plan` with each slot that has an issue replaced by the draft's.
 pub fn repair(plan: &Plan, draft: &Plan, issues: &[Issue], known: &dyn Known) -> Plan {
     let mut p = plan.normalized();
@@ -460,4 +534,92 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod ground_tests {
+    use super::*;
+    use crate::rules::Cues;
+
+    fn cues(time_words: bool, clear_years: bool) -> Cues {
+        Cues {
+            time_words,
+            clear_years,
+            ..Cues::default()
+        }
+    }
+
+    #[test]
+    fn years_stand_only_where_the_words_speak_of_time() {
+        let model = Plan {
+            year_min: Some(1970),
+            ..Plan::default()
+        };
+        let none = Plan::default();
+        // "like The Godfather": no time word, the year goes.
+        let (p, n) = ground(&model, &none, &cues(false, false), &[]);
+        assert_eq!((p.year_min, n), (None, 1));
+        // "something from the old days": a time word the rules did not
+        // read, the model's reading stands.
+        let (p, n) = ground(&model, &none, &cues(true, false), &[]);
+        assert_eq!((p.year_min, n), (Some(1970), 0));
+        // "older films are fine" takes bounds away.
+        let (p, _) = ground(&model, &none, &cues(true, true), &[]);
+        assert_eq!(p.year_min, None);
+        // Where the draft read years, the model's are left to `check`.
+        let draft = Plan {
+            year_min: Some(1980),
+            ..Plan::default()
+        };
+        let (p, n) = ground(&model, &draft, &cues(false, false), &[]);
+        assert_eq!((p.year_min, n), (Some(1970), 0));
+    }
+
+    #[test]
+    fn liked_titles_stand_only_where_the_user_named_them() {
+        let shown = vec!["Godfather, The".to_owned(), "Heat".to_owned()];
+        let model = Plan {
+            liked_titles: vec!["The Godfather".into(), "Heat".into()],
+            ..Plan::default()
+        };
+        // "seen it": nothing named, the list shown is not what they liked.
+        let (p, n) = ground(&model, &Plan::default(), &cues(false, false), &shown);
+        assert!(p.liked_titles.is_empty());
+        assert_eq!(n, 1);
+        // "I loved the godfather": the named one stays, the other goes.
+        let draft = Plan {
+            liked_titles: vec!["Godfather, The".into()],
+            ..Plan::default()
+        };
+        let (p, _) = ground(&model, &draft, &cues(false, false), &shown);
+        assert_eq!(p.liked_titles, vec!["The Godfather".to_owned()]);
+        // A title the rules could not link, not on the list, stays.
+        let typo = Plan {
+            liked_titles: vec!["Alien".into()],
+            ..Plan::default()
+        };
+        let (p, n) = ground(&typo, &Plan::default(), &cues(false, false), &shown);
+        assert_eq!((p.liked_titles.len(), n), (1, 0));
+    }
+
+    #[test]
+    fn a_modifier_keeps_the_standing_search_words() {
+        let draft = Plan {
+            year_min: Some(1980),
+            year_max: Some(1989),
+            ..Plan::default()
+        };
+        assert!(draft.is_modifier_only());
+        let model = Plan {
+            intent: "movies from the 80s".into(),
+            ..draft.clone()
+        };
+        let (p, n) = ground(&model, &draft, &cues(true, false), &[]);
+        assert_eq!((p.intent.as_str(), n), ("", 1));
+        let crime = Plan {
+            genres: vec!["Crime".into()],
+            ..draft
+        };
+        assert!(!crime.is_modifier_only());
+    }
 }

@@ -529,7 +529,43 @@ pub struct Cues {
     /// "Something else", "others": the whole last list is set aside, even
     /// when the feedback names one item of it ("seen it, something else").
     pub something_else: bool,
+    /// The words say something about when a film was made: a year, a
+    /// decade, or a word like "old", "recent" or "classic". A model's year
+    /// bounds stand only where this holds ([`crate::plan::ground`]).
+    #[serde(default)]
+    pub time_words: bool,
 }
+
+/// Words that speak of when a film was made, besides years and decades.
+const TIME_WORDS: &[&str] = &[
+    "year",
+    "years",
+    "decade",
+    "decades",
+    "era",
+    "century",
+    "old",
+    "older",
+    "oldest",
+    "oldie",
+    "oldies",
+    "new",
+    "newer",
+    "newest",
+    "recent",
+    "recently",
+    "latest",
+    "modern",
+    "classic",
+    "classics",
+    "vintage",
+    "retro",
+    "contemporary",
+    "current",
+    "silent",
+    "ago",
+    "golden",
+];
 
 /// Words that make a turn refine the request that stands, anywhere in it.
 const REFINE_CUES: &[&str] = &[
@@ -585,6 +621,10 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
             }
         }
     }
+    c.time_words = w
+        .iter()
+        .any(|x| TIME_WORDS.contains(&x.as_str()) || decade(x).is_some() || year(x).is_some())
+        || has_phrase(w, &["black", "and", "white"]);
     c.something_else = has_phrase(w, &["something", "else"])
         || has_phrase(w, &["anything", "else"])
         || has_any(w, &["different", "others"]);
@@ -605,6 +645,7 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
         out.clear_years |= c.clear_years;
         out.clear_genres |= c.clear_genres;
         out.something_else |= c.something_else;
+        out.time_words |= c.time_words;
         for g in c.allow_genres {
             if !out.allow_genres.contains(&g) {
                 out.allow_genres.push(g);
@@ -897,6 +938,25 @@ mod tests {
         assert!(cues("make it a comedy instead", &v).replace_genres);
         assert!(!cues("a western", &v).refine);
         assert!(cues("any year", &v).clear_years);
+        // Words about when a film was made, and words that are not.
+        for said in [
+            "from the 80s",
+            "something from 1994",
+            "an old western",
+            "recent comedies",
+            "a black and white classic",
+            "the nineties please",
+        ] {
+            assert!(cues(said, &v).time_words, "{said}");
+        }
+        for said in [
+            "what should i watch tonight?",
+            "We loved The Godfather. More like that?",
+            "something for date night",
+            "give me 10 comedies",
+        ] {
+            assert!(!cues(said, &v).time_words, "{said}");
+        }
         // "More like that" with no title named is about the list.
         let m = p("more like that");
         assert_eq!(

@@ -388,10 +388,7 @@ impl Session {
             inner.recall.as_ref(),
             self.state.last_list.len(),
         );
-        // Feedback on the list goes on with the request, whatever words a
-        // model puts in the plan's intent.
-        let mut cues = rules::cues(text, &inner.vocab);
-        cues.refine |= draft.feedback != crate::plan::Feedback::None;
+        let cues = rules::cues(text, &inner.vocab);
         let plan_context = PlanContext {
             last_shown: self
                 .state

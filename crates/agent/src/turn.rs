@@ -163,7 +163,13 @@ pub(crate) struct TurnMachine {
 }
 
 impl TurnMachine {
-    pub(crate) fn new(setup: TurnSetup, prompts: Arc<Prompts>) -> Self {
+    pub(crate) fn new(mut setup: TurnSetup, prompts: Arc<Prompts>) -> Self {
+        // Feedback on the list goes on with the request, and years or a
+        // mood alone ("from the 80s", "funny") adjust what stands, whatever
+        // search words a model writes for them.
+        let draft = &setup.draft;
+        setup.plan_context.cues.refine |=
+            draft.feedback != crate::plan::Feedback::None || draft.is_modifier_only();
         Self {
             prior: setup.plan_context.state.clone(),
             last_shown: setup.plan_context.last_shown.clone(),
@@ -438,7 +444,7 @@ mod tests {
     use crate::controller::{Mode, Strategy};
     use crate::plan::{Feedback, Known};
     use crate::rules::Cues;
-    use crate::tools::{SearchArgs, SearchItems};
+    use crate::tools::{SearchArgs, SearchItems, SimilarItems};
 
     /// A catalog that knows every genre and every title.
     #[derive(Debug)]
@@ -603,6 +609,61 @@ mod tests {
         let plan = out.plan.expect("the executed plan");
         assert_eq!((plan.year_min, plan.year_max), (Some(1980), None));
         assert_eq!(out.intro.as_deref(), Some(text));
+    }
+
+    /// What a model writes that the user did not say is put back to the
+    /// draft: years where the words have none, the list just shown as the
+    /// films the user liked, and a paraphrase of "from the 80s" as new
+    /// search words. The standing request is refined, not started over.
+    #[test]
+    fn a_models_unasked_years_anchors_and_words_are_put_back() {
+        let before = DialogueState {
+            hard_genres: vec!["Crime".into()],
+            last_list: ids(&[7, 8, 9]),
+            turns: 1,
+            ..DialogueState::default()
+        };
+        // "seen it": no year, no title named.
+        let seen = Plan {
+            feedback: Feedback::SeenIt,
+            ..Plan::default()
+        };
+        let mut m = machine(
+            Mode::Model(Strategy::PlanDraft),
+            seen,
+            before.clone(),
+            Cues::default(),
+        );
+        expect_model(m.next_step(Input::Start), Purpose::Plan);
+        let made_up = json!({
+            "intent": "crime films",
+            "year_min": 2023,
+            "liked_titles": ["Film 7", "Film 8", "Film 9"],
+        });
+        let run = expect_tools(m.next_step(plan_reply(made_up)));
+        let search = search_args(&run);
+        assert_eq!((search.year_min, search.year_max), (None, None));
+        assert!(run.calls.iter().all(|c| c.name != SimilarItems::NAME));
+        assert_eq!(run.exclude, ids(&[7]));
+
+        // "from the 80s": the years are the user's, the rest stands.
+        let eighties = Plan {
+            year_min: Some(1980),
+            year_max: Some(1989),
+            ..Plan::default()
+        };
+        let cues = Cues {
+            time_words: true,
+            ..Cues::default()
+        };
+        let mut m = machine(Mode::Model(Strategy::PlanDraft), eighties, before, cues);
+        expect_model(m.next_step(Input::Start), Purpose::Plan);
+        let paraphrase = json!({"intent": "movies from the 80s", "year_min": 1985});
+        let run = expect_tools(m.next_step(plan_reply(paraphrase)));
+        let search = search_args(&run);
+        assert_eq!(search.query, "");
+        assert_eq!(search.require_genres, vec!["Crime".to_owned()]);
+        assert_eq!((search.year_min, search.year_max), (Some(1980), Some(1989)));
     }
 
     /// "Seen it" about the second item of the last list: that item is

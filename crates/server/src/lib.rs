@@ -16,6 +16,7 @@
 //! blocking threads, so recall, ranking and a local model never hold an
 //! async worker.
 
+mod gate;
 mod mcp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +24,7 @@ use std::convert::Infallible;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
@@ -120,6 +121,14 @@ pub struct Limits {
     pub max_messages: usize,
     /// Longest user message, in characters (413 above).
     pub max_message_chars: usize,
+    /// Chat requests per minute per key (429 above); 0 for no limit.
+    pub requests_per_minute: u32,
+    /// Turns one key may have running or waiting at once (429 above).
+    pub turns_per_key: usize,
+    /// Turns one model may have running or waiting at once (503 above).
+    pub turns_per_model: usize,
+    /// The longest a turn may take, waiting included (504 after it).
+    pub turn_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -128,6 +137,10 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             max_messages: 64,
             max_message_chars: 4000,
+            requests_per_minute: 60,
+            turns_per_key: 2,
+            turns_per_model: 4,
+            turn_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -142,6 +155,7 @@ pub struct AppState {
     default_model: String,
     keys: Keys,
     limits: Limits,
+    gate: gate::Gate,
     sessions: std::sync::Mutex<HashMap<SessionKey, Arc<AsyncMutex<Session>>>>,
     next_id: AtomicU64,
 }
@@ -150,7 +164,12 @@ impl AppState {
     /// A server over `agents` (by model name; the first is the default).
     pub fn new(agents: Vec<(String, Arc<Agent>)>, keys: Keys, limits: Limits) -> Result<Self> {
         let default_model = agents.first().ok_or(Error::NoModel)?.0.clone();
+        let gate = gate::Gate::new(
+            &limits,
+            agents.iter().map(|(name, a)| (name, a.uses_model())),
+        );
         Ok(Self {
+            gate,
             agents: agents.into_iter().collect(),
             default_model,
             keys,
@@ -210,6 +229,8 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, when there is one.
     pub param: Option<&'static str>,
+    /// Seconds to wait before retrying (the `Retry-After` header).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -219,6 +240,14 @@ impl ApiError {
             code,
             message: message.into(),
             param: None,
+            retry_after: None,
+        }
+    }
+
+    fn retry_after(self, seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -234,10 +263,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let kind = match self.status {
             StatusCode::UNAUTHORIZED => "authentication_error",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
             s if s.is_server_error() => "server_error",
             _ => "invalid_request_error",
         };
-        (
+        let mut r = (
             self.status,
             Json(json!({"error": {
                 "message": self.message,
@@ -246,7 +276,11 @@ impl IntoResponse for ApiError {
                 "code": self.code,
             }})),
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, s.into());
+        }
+        r
     }
 }
 
@@ -493,25 +527,75 @@ fn usage(t: &Turn) -> Value {
     json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c})
 }
 
-/// Runs one turn on a blocking thread, forwarding its events.
-fn spawn_turn(
+/// What a running turn sends its request: its events, or that it ran out
+/// of time.
+enum TurnMsg {
+    Event(Event),
+    TimedOut(Duration),
+}
+
+/// One turn to run: where, what, and the places it holds.
+struct TurnJob {
     session: Arc<AsyncMutex<Session>>,
     text: String,
-) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+    model: String,
+    permits: gate::Permits,
+}
+
+/// Runs one turn on a blocking thread, forwarding its events. The turn
+/// stops, between steps and within one decode step of a local model, when
+/// its request goes away (the client disconnected) or when it has taken
+/// `limits.turn_timeout`, waiting for the session included.
+fn spawn_turn(
+    state: &Arc<AppState>,
+    job: TurnJob,
+) -> tokio::sync::mpsc::UnboundedReceiver<TurnMsg> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let handle = tokio::runtime::Handle::current();
+    let state = Arc::clone(state);
+    let limit = state.limits.turn_timeout;
     tokio::task::spawn_blocking(move || {
         handle.block_on(async move {
-            let mut s = session.lock().await;
-            let mut events = s.send(&text);
-            while let Some(e) = events.next().await {
-                // The client went away: finish the turn anyway, so the
-                // session and profile stay consistent.
-                let _ = tx.send(e);
+            let _places = job.permits;
+            let started = Instant::now();
+            let run = async {
+                let mut s = job.session.lock().await;
+                // Dropping the events stream cancels the turn.
+                let mut events = s.send(&job.text);
+                loop {
+                    tokio::select! {
+                        e = events.next() => match e {
+                            Some(e) => {
+                                let _ = tx.send(TurnMsg::Event(e));
+                            }
+                            None => break true,
+                        },
+                        () = tx.closed() => break false,
+                    }
+                }
+            };
+            match tokio::time::timeout(limit, run).await {
+                Ok(true) => state.gate.took(&job.model, started.elapsed()),
+                Ok(false) => {}
+                Err(_) => {
+                    state.gate.took(&job.model, limit);
+                    let _ = tx.send(TurnMsg::TimedOut(limit));
+                }
             }
         });
     });
     rx
+}
+
+fn timed_out(limit: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "turn_timeout",
+        format!(
+            "the turn took longer than the server's limit of {} s and was stopped; ask again, or ask the operator for a longer --turn-timeout",
+            limit.as_secs_f64()
+        ),
+    )
 }
 
 async fn chat_completions(
@@ -519,17 +603,27 @@ async fn chat_completions(
     User(user): User,
     req: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    state.gate.admit(&user)?;
     let req = body(req)?;
     req.check_ranges()?;
     let text = req.user_text(state.limits)?;
     let (model, agent) = state.agent(req.model.as_deref())?;
+    let permits = state.gate.enter(&user, &model)?;
     let session = state.session(&user, &model, &agent);
+    let rx = spawn_turn(
+        &state,
+        TurnJob {
+            session,
+            text,
+            model: model.clone(),
+            permits,
+        },
+    );
     let head = Head {
         id: state.completion_id(),
         created: now(),
         model,
     };
-    let rx = spawn_turn(session, text);
     if req.stream {
         let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
         Ok(stream_reply(head, user, rx, include_usage))
@@ -550,12 +644,14 @@ struct Head {
 async fn complete_reply(
     head: Head,
     user: &str,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<TurnMsg>,
 ) -> Result<Response, ApiError> {
     let mut turn = None;
-    while let Some(e) = rx.recv().await {
-        if let Event::Answer(t) = e {
-            turn = Some(t);
+    while let Some(m) = rx.recv().await {
+        match m {
+            TurnMsg::Event(Event::Answer(t)) => turn = Some(t),
+            TurnMsg::Event(_) => {}
+            TurnMsg::TimedOut(limit) => return Err(timed_out(limit)),
         }
     }
     let t = turn.ok_or_else(|| {
@@ -593,7 +689,7 @@ async fn complete_reply(
 fn stream_reply(
     head: Head,
     user: String,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<TurnMsg>,
     include_usage: bool,
 ) -> Response {
     let chunk = move |choices: Value, extra: Option<(&str, Value)>| -> SseEvent {
@@ -614,7 +710,19 @@ fn stream_reply(
     let stream = async_stream::stream! {
         yield Ok::<_, Infallible>(chunk(delta(json!({"role": "assistant", "content": ""}), None), None));
         let mut streamed = String::new();
-        while let Some(e) = rx.recv().await {
+        while let Some(m) = rx.recv().await {
+            let e = match m {
+                TurnMsg::Event(e) => e,
+                TurnMsg::TimedOut(limit) => {
+                    // The status is sent: the error goes in the stream, as
+                    // OpenAI sends errors met while streaming.
+                    let e = timed_out(limit);
+                    yield Ok(SseEvent::default().data(
+                        json!({"error": {"message": e.message, "type": "server_error", "param": null, "code": e.code}}).to_string(),
+                    ));
+                    break;
+                }
+            };
             match e {
                 Event::TextDelta { text } => {
                     streamed.push_str(&text);

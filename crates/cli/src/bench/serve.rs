@@ -1,9 +1,12 @@
 //! `recagent bench serve`: concurrent sessions against the server on
 //! loopback, each checking that it only ever sees its own user's data.
+//! A request the server refuses (429, 503) is retried after its
+//! `Retry-After`, a few times; the report counts refusals, whether each
+//! said when to come back, and the longest any one request waited.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -14,6 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::stats::percentile;
+use crate::cmd::serve::LimitArgs;
 use crate::names::ControllerName;
 use crate::open::{self, AgentOptions};
 use crate::progress::Bars;
@@ -36,6 +40,8 @@ pub struct ServeBenchArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
     pub agent: AgentOptions,
 }
 
@@ -46,14 +52,34 @@ struct ServeReport {
     sessions: usize,
     turns: usize,
     requests: usize,
+    /// Turns answered (200).
+    answered: usize,
+    /// Refused for the key's quota or concurrent turns (429).
+    refused_429: usize,
+    /// Refused for a full model queue (503).
+    refused_503: usize,
+    /// Refusals without a `Retry-After`.
+    refused_without_retry_after: usize,
+    /// Turns stopped at the time limit (504).
+    timed_out: usize,
+    /// Turns given up after refusals, every retry refused too.
+    gave_up: usize,
+    /// Any other failure.
     errors: usize,
     /// Responses or profiles that held another user's data.
     cross_talk: usize,
+    /// The server's time limit per turn.
+    bound_ms: f64,
+    /// The longest one HTTP request took, refused or answered.
+    longest_request_ms: f64,
+    /// Answered turns: latency of the request that was answered.
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
     wall_s: f64,
     requests_per_s: f64,
+    /// Model tokens (prompt + completion) per second over the run.
+    tokens_per_s: f64,
 }
 
 /// What one session says, turn by turn: requests that differ per user, a
@@ -115,7 +141,8 @@ fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
         .map(|n| format!("bench-key-{n:04} user{n}\n"))
         .collect();
     let keys = Keys::parse(&keys_text, "bench")?;
-    let state = Arc::new(AppState::new(agents, keys, Limits::default())?);
+    let limits = args.limits.apply(Limits::default())?;
+    let state = Arc::new(AppState::new(agents, keys, limits)?);
     let rt = crate::runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -136,14 +163,11 @@ fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
                 session(http, addr, n, &model, &lines, turns).await
             }));
         }
-        let mut ms = Vec::new();
-        let (mut errors, mut cross_talk) = (0, 0);
+        let mut all = SessionResult::default();
         for t in tasks {
-            let r = t.await.context("a session task failed")?;
-            ms.extend(r.ms);
-            errors += r.errors;
-            cross_talk += r.cross_talk;
+            all.add(t.await.context("a session task failed")?);
         }
+        let mut ms = std::mem::take(&mut all.ms);
         let wall_s = started.elapsed().as_secs_f64();
         let _ = stop.send(());
         server.await.context("the server task failed")??;
@@ -154,39 +178,155 @@ fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
             controller: model.clone(),
             sessions: args.sessions,
             turns: args.turns,
-            requests: ms.len() + errors,
-            errors,
-            cross_talk,
+            requests: all.requests,
+            answered: ms.len(),
+            refused_429: all.refused_429,
+            refused_503: all.refused_503,
+            refused_without_retry_after: all.without_retry_after,
+            timed_out: all.timed_out,
+            gave_up: all.gave_up,
+            errors: all.errors,
+            cross_talk: all.cross_talk,
+            bound_ms: limits.turn_timeout.as_secs_f64() * 1e3,
+            longest_request_ms: all.longest_ms,
             p50_ms: pct(0.5),
             p99_ms: pct(0.99),
             max_ms: ms.last().copied().unwrap_or(0.0),
             wall_s,
             requests_per_s: ms.len() as f64 / wall_s.max(1e-9),
+            tokens_per_s: all.tokens as f64 / wall_s.max(1e-9),
         })
     })
 }
 
 fn print(report: &ServeReport) {
     println!(
-        "{} sessions × {} turns on {} ({}): {} requests, {} errors, {} cross-talk",
+        "{} sessions × {} turns on {} ({}): {} requests, {} answered, {} errors, {} cross-talk",
         report.sessions,
         report.turns,
         report.catalog,
         report.controller,
         report.requests,
+        report.answered,
         report.errors,
         report.cross_talk
     );
     println!(
-        "latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {:.1} requests/s over {:.1} s",
-        report.p50_ms, report.p99_ms, report.max_ms, report.requests_per_s, report.wall_s
+        "refused: {} × 429, {} × 503 ({} without Retry-After); {} timed out, {} given up",
+        report.refused_429,
+        report.refused_503,
+        report.refused_without_retry_after,
+        report.timed_out,
+        report.gave_up
+    );
+    println!(
+        "answered in p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; longest request {:.1} ms (bound {:.0} ms)",
+        report.p50_ms, report.p99_ms, report.max_ms, report.longest_request_ms, report.bound_ms
+    );
+    println!(
+        "{:.2} answers/s, {:.1} model tokens/s over {:.1} s",
+        report.requests_per_s, report.tokens_per_s, report.wall_s
     );
 }
 
+#[derive(Debug, Default)]
 struct SessionResult {
+    /// Latency of each answered turn's last request.
     ms: Vec<f64>,
+    requests: usize,
+    refused_429: usize,
+    refused_503: usize,
+    without_retry_after: usize,
+    timed_out: usize,
+    gave_up: usize,
     errors: usize,
     cross_talk: usize,
+    longest_ms: f64,
+    tokens: u64,
+}
+
+impl SessionResult {
+    fn add(&mut self, o: SessionResult) {
+        self.ms.extend(o.ms);
+        self.requests += o.requests;
+        self.refused_429 += o.refused_429;
+        self.refused_503 += o.refused_503;
+        self.without_retry_after += o.without_retry_after;
+        self.timed_out += o.timed_out;
+        self.gave_up += o.gave_up;
+        self.errors += o.errors;
+        self.cross_talk += o.cross_talk;
+        self.longest_ms = self.longest_ms.max(o.longest_ms);
+        self.tokens += o.tokens;
+    }
+}
+
+/// Tries a refused turn this many times in all.
+const TRIES: usize = 6;
+
+/// One turn: the request, retried after each refusal's `Retry-After`.
+/// Returns the answer, if one came.
+async fn turn(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    key: &str,
+    body: &Value,
+    out: &mut SessionResult,
+) -> Option<Value> {
+    for _ in 0..TRIES {
+        let started = Instant::now();
+        out.requests += 1;
+        let r = http
+            .post(format!("http://{addr}/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await;
+        let r = match r {
+            Ok(r) => r,
+            Err(_) => {
+                out.errors += 1;
+                return None;
+            }
+        };
+        let status = r.status().as_u16();
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let v: Option<Value> = r.json().await.ok();
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        out.longest_ms = out.longest_ms.max(ms);
+        match status {
+            200 => {
+                out.ms.push(ms);
+                return v;
+            }
+            429 | 503 => {
+                if status == 429 {
+                    out.refused_429 += 1;
+                } else {
+                    out.refused_503 += 1;
+                }
+                let Some(after) = retry_after else {
+                    out.without_retry_after += 1;
+                    return None;
+                };
+                tokio::time::sleep(Duration::from_secs(after)).await;
+            }
+            504 => {
+                out.timed_out += 1;
+                return None;
+            }
+            _ => {
+                out.errors += 1;
+                return None;
+            }
+        }
+    }
+    out.gave_up += 1;
+    None
 }
 
 /// One user's turns, then feedback and a profile check: every response must
@@ -201,31 +341,16 @@ async fn session(
 ) -> SessionResult {
     let key = format!("bench-key-{n:04}");
     let me = format!("user{n}");
-    let mut out = SessionResult {
-        ms: Vec::new(),
-        errors: 0,
-        cross_talk: 0,
-    };
+    let mut out = SessionResult::default();
     let mut first_item: Option<String> = None;
     let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
     for t in 0..turns {
         let text = &lines[t % lines.len()];
-        let started = Instant::now();
-        let r = http
-            .post(format!("http://{addr}/v1/chat/completions"))
-            .bearer_auth(&key)
-            .json(&json!({"model": model, "messages": [{"role": "user", "content": text}]}))
-            .send()
-            .await;
-        let v: Option<Value> = match r {
-            Ok(r) if r.status().is_success() => r.json().await.ok(),
-            _ => None,
-        };
-        let Some(v) = v else {
-            out.errors += 1;
+        let body = json!({"model": model, "messages": [{"role": "user", "content": text}]});
+        let Some(v) = turn(&http, addr, &key, &body, &mut out).await else {
             continue;
         };
-        out.ms.push(started.elapsed().as_secs_f64() * 1e3);
+        out.tokens += v["usage"]["total_tokens"].as_u64().unwrap_or(0);
         if v["recagent"]["user"] != json!(me) {
             out.cross_talk += 1;
         }

@@ -36,7 +36,50 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 64)]
     pub max_messages: usize,
     #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
     pub agent: AgentOptions,
+}
+
+/// How much one key, and everyone together, may ask of the server.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Chat requests per minute per key, answered with 429 and
+    /// Retry-After above it (0: no limit)
+    #[arg(long, default_value_t = 60)]
+    pub requests_per_minute: u32,
+    /// Turns one key may have running or waiting at once (429 above)
+    #[arg(long, default_value_t = 2)]
+    pub turns_per_key: usize,
+    /// Turns one model may have running or waiting at once, answered with
+    /// 503 and Retry-After above it, so nobody queues for long
+    #[arg(long, default_value_t = 4)]
+    pub turns_per_model: usize,
+    /// The longest a turn may take, waiting included, in seconds; a turn
+    /// past it is stopped and answered with 504
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub turn_timeout: f64,
+}
+
+impl LimitArgs {
+    /// The server's limits with these, over `base`.
+    pub fn apply(&self, base: Limits) -> anyhow::Result<Limits> {
+        anyhow::ensure!(
+            self.turn_timeout.is_finite() && self.turn_timeout > 0.0,
+            "--turn-timeout must be a positive number of seconds"
+        );
+        anyhow::ensure!(
+            self.turns_per_key >= 1 && self.turns_per_model >= 1,
+            "--turns-per-key and --turns-per-model must be at least 1"
+        );
+        Ok(Limits {
+            requests_per_minute: self.requests_per_minute,
+            turns_per_key: self.turns_per_key,
+            turns_per_model: self.turns_per_model,
+            turn_timeout: std::time::Duration::from_secs_f64(self.turn_timeout),
+            ..base
+        })
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -70,6 +113,11 @@ pub fn run(home: &Home, args: ServeArgs) -> anyhow::Result<()> {
             .map_or_else(|| ".".into(), |p| p.display().to_string())
     );
     let keys = Keys::load(&keys_path)?;
+    let limits = args.limits.apply(Limits {
+        max_body_bytes: args.max_body,
+        max_messages: args.max_messages,
+        ..Limits::default()
+    })?;
     let bars = Bars::new();
     let memory = Arc::new(open::memory(home, &args.name)?);
     let agents = open::served_agents(
@@ -81,11 +129,6 @@ pub fn run(home: &Home, args: ServeArgs) -> anyhow::Result<()> {
         &bars,
     )?;
     let names: Vec<String> = agents.iter().map(|(n, _)| n.clone()).collect();
-    let limits = Limits {
-        max_body_bytes: args.max_body,
-        max_messages: args.max_messages,
-        ..Limits::default()
-    };
     let state = Arc::new(AppState::new(agents, keys.clone(), limits)?);
     let rt = crate::runtime()?;
     rt.block_on(async move {

@@ -260,6 +260,7 @@ async fn bad_requests_get_clear_errors() {
             max_body_bytes: 4096,
             max_messages: 4,
             max_message_chars: 200,
+            ..Limits::default()
         },
     )
     .await;

@@ -5,6 +5,7 @@
 
 mod api;
 mod fixture;
+mod limits;
 mod mcp;
 mod python;
 mod venv;
