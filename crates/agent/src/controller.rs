@@ -122,6 +122,8 @@ pub enum Input {
 #[derive(Debug, Clone)]
 pub struct TurnSetup {
     pub mode: Mode,
+    /// What the user wrote this turn.
+    pub user_text: String,
     /// Earlier turns (user and assistant messages), oldest first.
     pub history: Vec<Message>,
     /// The rules parse of `user_text`.

@@ -56,6 +56,7 @@ use serde::Serialize;
 mod bus;
 mod controller;
 pub mod eval;
+mod guard;
 mod plan;
 pub mod prompts;
 mod recall;

@@ -354,9 +354,13 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
 }
 
 /// The comparison key of a title as a model or a catalog writes it:
-/// "Godfather, The" and "the godfather" are one.
-fn title_key(title: &str) -> Vec<String> {
-    recagent_core::words(&recagent_core::display_title(title))
+/// "Godfather, The", "the godfather" and "Godfather" are one.
+pub(crate) fn title_key(title: &str) -> Vec<String> {
+    let mut w = recagent_core::words(&recagent_core::display_title(title));
+    if w.len() > 1 && ["the", "a", "an"].contains(&w[0].as_str()) {
+        w.remove(0);
+    }
+    w
 }
 
 impl Plan {
@@ -386,6 +390,9 @@ impl Plan {
 ///   draft links it), or, where the draft links no title at all, where it
 ///   is not on the list just shown ("seen it" does not make the whole last
 ///   list the user's favourites);
+/// - genres to avoid stand only where the words say no to something ("no
+///   horror", "nothing too scary", "I hate musicals"); "from the 90s" does
+///   not avoid half the catalog;
 /// - a request that only adjusts what stands keeps the standing search
 ///   words: a model's paraphrase of "from the 80s" is not a new search.
 pub fn ground(
@@ -418,6 +425,15 @@ pub fn ground(
         named.contains(&k) || named.is_empty() && !shown.contains(&k)
     });
     if p.liked_titles.len() != before {
+        replaced += 1;
+    }
+    let draft_avoids = !draft.avoid_genres.is_empty() || !draft.never_genres.is_empty();
+    if !draft_avoids
+        && !cues.negative_words
+        && (!p.avoid_genres.is_empty() || !p.never_genres.is_empty())
+    {
+        p.avoid_genres.clear();
+        p.never_genres.clear();
         replaced += 1;
     }
     if draft.is_modifier_only() && !p.intent.trim().is_empty() {
@@ -600,6 +616,40 @@ mod ground_tests {
         };
         let (p, n) = ground(&typo, &Plan::default(), &cues(false, false), &shown);
         assert_eq!((p.liked_titles.len(), n), (1, 0));
+    }
+
+    #[test]
+    fn titles_compare_without_their_article() {
+        assert_eq!(title_key("Professional, The"), title_key("Professional"));
+        assert_eq!(
+            title_key("An American in Paris"),
+            title_key("American in Paris, An")
+        );
+        assert_ne!(title_key("Heat"), title_key("The Heat Is On"));
+        let shown = vec!["Quiet Man, The".to_owned()];
+        let model = Plan {
+            liked_titles: vec!["Quiet Man".into()],
+            ..Plan::default()
+        };
+        let (p, _) = ground(&model, &Plan::default(), &cues(false, false), &shown);
+        assert!(p.liked_titles.is_empty());
+    }
+
+    #[test]
+    fn genres_are_avoided_only_where_the_words_say_no() {
+        let model = Plan {
+            avoid_genres: vec!["Horror".into(), "Sci-Fi".into()],
+            ..Plan::default()
+        };
+        let (p, n) = ground(&model, &Plan::default(), &cues(true, false), &[]);
+        assert!(p.avoid_genres.is_empty());
+        assert_eq!(n, 1);
+        let no = Cues {
+            negative_words: true,
+            ..Cues::default()
+        };
+        let (p, n) = ground(&model, &Plan::default(), &no, &[]);
+        assert_eq!((p.avoid_genres.len(), n), (2, 0));
     }
 
     #[test]

@@ -534,7 +534,18 @@ pub struct Cues {
     /// bounds stand only where this holds ([`crate::plan::ground`]).
     #[serde(default)]
     pub time_words: bool,
+    /// The words say no to something ("no", "nothing", "without", "hate"):
+    /// a model's genres to avoid stand only where this holds.
+    #[serde(default)]
+    pub negative_words: bool,
 }
+
+/// Words that say no to something.
+const NEGATIVE_WORDS: &[&str] = &[
+    "no", "not", "nothing", "none", "without", "never", "hate", "hates", "dislike", "dislikes",
+    "dont", "doesnt", "wont", "cant", "avoid", "except", "skip", "nor", "neither", "less", "fewer",
+    "too", "stop", "enough", "isnt", "arent",
+];
 
 /// Words that speak of when a film was made, besides years and decades.
 const TIME_WORDS: &[&str] = &[
@@ -625,6 +636,7 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
         .iter()
         .any(|x| TIME_WORDS.contains(&x.as_str()) || decade(x).is_some() || year(x).is_some())
         || has_phrase(w, &["black", "and", "white"]);
+    c.negative_words = has_any(w, NEGATIVE_WORDS);
     c.something_else = has_phrase(w, &["something", "else"])
         || has_phrase(w, &["anything", "else"])
         || has_any(w, &["different", "others"]);
@@ -646,6 +658,7 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
         out.clear_genres |= c.clear_genres;
         out.something_else |= c.something_else;
         out.time_words |= c.time_words;
+        out.negative_words |= c.negative_words;
         for g in c.allow_genres {
             if !out.allow_genres.contains(&g) {
                 out.allow_genres.push(g);

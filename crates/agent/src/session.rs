@@ -408,6 +408,7 @@ impl Session {
                 }
             };
         TurnSetup {
+            user_text: text.to_owned(),
             mode: match &inner.controller {
                 Controller::Rules => Mode::Rules,
                 Controller::Model { strategy, .. } => Mode::Model(*strategy),

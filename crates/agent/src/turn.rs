@@ -23,7 +23,8 @@ use recagent_core::ItemId;
 use recagent_llm::{ChatRequest, ChatResponse, ToolCall};
 
 use crate::bus::{Bus, Origin};
-use crate::controller::{self, Controller, Purpose, ToolMessage, TurnSetup};
+use crate::controller::{self, Controller, Mode, Purpose, Strategy, ToolMessage, TurnSetup};
+use crate::guard::Guard;
 use crate::plan::{MIN_LIST, Plan, PlanContext, plan_calls, relax};
 use crate::prompts::Prompts;
 use crate::reply::opening;
@@ -145,6 +146,10 @@ enum Phase {
 #[derive(Debug)]
 pub(crate) struct TurnMachine {
     controller: Controller,
+    /// Holds a step-by-step model's memory writes, and any model's answer,
+    /// to what the user said.
+    guard: Guard,
+    step_by_step: bool,
     phase: Phase,
     /// The state before this turn.
     prior: DialogueState,
@@ -170,7 +175,16 @@ impl TurnMachine {
         let draft = &setup.draft;
         setup.plan_context.cues.refine |=
             draft.feedback != crate::plan::Feedback::None || draft.is_modifier_only();
+        let guard = Guard::new(
+            &setup.user_text,
+            draft,
+            &setup.plan_context.last_shown,
+            &[&setup.plan_system, &setup.step_system],
+        );
+        let step_by_step = setup.mode == Mode::Model(Strategy::StepByStep);
         Self {
+            guard,
+            step_by_step,
             prior: setup.plan_context.state.clone(),
             last_shown: setup.plan_context.last_shown.clone(),
             controller: Controller::new(setup, prompts),
@@ -241,7 +255,15 @@ impl TurnMachine {
             Ok(controller::Step::CallModel { purpose, request }) => {
                 Step::CallModel { purpose, request }
             }
-            Ok(controller::Step::CallTools(calls)) => {
+            Ok(controller::Step::CallTools(mut calls)) => {
+                if self.step_by_step {
+                    for c in &mut calls {
+                        if self.guard.hold(c) {
+                            self.repairs += 1;
+                            tracing::debug!(tool = %c.name, "a model's memory call held to the user's words");
+                        }
+                    }
+                }
                 let bus = std::mem::take(&mut self.bus);
                 self.run(calls, bus, false)
             }
@@ -374,7 +396,11 @@ impl TurnMachine {
                 || liked.contains(i)
         };
         let off: Vec<ItemId> = named.iter().copied().filter(|i| !allowed(i)).collect();
-        if !off.is_empty() {
+        if self.answer.as_deref().is_some_and(|a| self.guard.leaks(a)) {
+            self.repairs += 1;
+            tracing::debug!("answer repeated the system prompt; repaired");
+            self.answer = None;
+        } else if !off.is_empty() {
             self.repairs += 1;
             tracing::debug!(?off, "answer named items off the list; repaired");
             self.answer = None;
@@ -441,7 +467,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::controller::{Mode, Strategy};
     use crate::plan::{Feedback, Known};
     use crate::rules::Cues;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
@@ -462,6 +487,7 @@ mod tests {
     fn machine(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnMachine {
         let setup = TurnSetup {
             mode,
+            user_text: String::new(),
             history: Vec::new(),
             draft,
             plan_context: PlanContext {

@@ -8,6 +8,7 @@ mod conversation;
 mod fixture;
 mod grammar;
 mod model;
+mod owasp;
 mod snapshots;
 
 use std::sync::Arc;
