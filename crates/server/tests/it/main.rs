@@ -7,5 +7,6 @@ mod api;
 mod fixture;
 mod limits;
 mod mcp;
+mod owasp;
 mod python;
 mod venv;
