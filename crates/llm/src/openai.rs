@@ -6,6 +6,12 @@
 //! connections are retried a bounded number of times with exponential
 //! backoff and full jitter. A response that does not parse is a
 //! [`Error::Malformed`], never a panic.
+//!
+//! A required tool call is asked for by name when there is one tool
+//! (`tool_choice: {"type": "function", "function": {"name": …}}`), which
+//! more servers accept than `"required"`. A server that refuses the forced
+//! choice with a client error is asked once more with `tool_choice` left to
+//! it and an instruction to answer with the call only.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -112,7 +118,10 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
     }
     if !req.tools.is_empty() && req.options.tool_choice != crate::ToolChoice::None {
         if req.options.tool_choice == crate::ToolChoice::Required {
-            body["tool_choice"] = json!("required");
+            body["tool_choice"] = match req.tools.as_slice() {
+                [only] => json!({"type": "function", "function": {"name": only.name}}),
+                _ => json!("required"),
+            };
         }
         body["tools"] = req
             .tools
@@ -128,6 +137,42 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
         body["stream_options"] = json!({"include_usage": true});
     }
     body
+}
+
+/// Whether `req` forces a tool call.
+fn forces_a_call(req: &ChatRequest) -> bool {
+    !req.tools.is_empty() && req.options.tool_choice == crate::ToolChoice::Required
+}
+
+/// `request` as the typed API request; the `fallback` for a server that
+/// refused a forced tool call leaves the choice to the server and says in
+/// a last system message to answer with a call only.
+fn typed_request(
+    model: &str,
+    request: &ChatRequest,
+    stream: bool,
+    fallback: bool,
+) -> Result<CreateChatCompletionRequest> {
+    let mut body = request_json(model, request, stream);
+    if fallback && let Some(map) = body.as_object_mut() {
+        map.remove("tool_choice");
+        let names: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
+        let say = format!(
+            "Answer with one call to {} and nothing else: no text.",
+            names.join(" or ")
+        );
+        if let Some(messages) = body["messages"].as_array_mut() {
+            messages.push(json!({"role": "system", "content": say}));
+        }
+    }
+    serde_json::from_value(body)
+        .map_err(|e| Error::Config(format!("cannot express the request for the API: {e}")))
+}
+
+/// Whether an error is a server refusing a forced tool choice (a client
+/// error that is not about the key, the model, the path or the rate).
+fn refused_forced_choice(e: &Error) -> bool {
+    matches!(e, Error::Api { status, .. } if (400..500).contains(status) && ![401, 403, 404, 429].contains(status))
 }
 
 fn message_json(m: &Message) -> Value {
@@ -314,15 +359,23 @@ impl ChatModel for OpenAiModel {
         let client = self.client.clone();
         let cfg = self.config.clone();
         Box::pin(async_stream::try_stream! {
-            let body = request_json(&cfg.model, &request, cfg.stream);
-            let typed: CreateChatCompletionRequest = serde_json::from_value(body)
-                .map_err(|e| Error::Config(format!("cannot express the request for the API: {e}")))?;
+            let forced = forces_a_call(&request);
+            let typed = typed_request(&cfg.model, &request, cfg.stream, false)?;
+            let relaxed = typed_request(&cfg.model, &request, cfg.stream, true)?;
             let start = Instant::now();
-            let (client, typed) = (&client, &typed);
+            let (client, typed, relaxed) = (&client, &typed, &relaxed);
             if !cfg.stream {
-                let (response, _) =
+                let first =
                     with_retries(&cfg, || async move { client.chat().create(typed.clone()).await })
-                        .await?;
+                        .await;
+                let (response, _) = match first {
+                    Err(e) if forced && refused_forced_choice(&e) => {
+                        tracing::warn!("the endpoint refused a forced tool call ({e}); asking again with the choice left to it");
+                        with_retries(&cfg, || async move { client.chat().create(relaxed.clone()).await })
+                            .await?
+                    }
+                    r => r?,
+                };
                 let v = serde_json::to_value(&response).map_err(|e| Error::Malformed(e.to_string()))?;
                 let first = start.elapsed().as_secs_f64() * 1e3;
                 for e in events_of_response(&v)? {
@@ -334,10 +387,20 @@ impl ChatModel for OpenAiModel {
                 }
                 return;
             }
-            let (mut stream, attempt) = with_retries(&cfg, || async move {
+            let opened = with_retries(&cfg, || async move {
                 client.chat().create_stream(typed.clone()).await
             })
-            .await?;
+            .await;
+            let (mut stream, attempt) = match opened {
+                Err(e) if forced && refused_forced_choice(&e) => {
+                    tracing::warn!("the endpoint refused a forced tool call ({e}); asking again with the choice left to it");
+                    with_retries(&cfg, || async move {
+                        client.chat().create_stream(relaxed.clone()).await
+                    })
+                    .await?
+                }
+                r => r?,
+            };
             let mut calls: BTreeMap<u64, PartialCall> = BTreeMap::new();
             let mut first: Option<f64> = None;
             let mut finish = String::from("stop");

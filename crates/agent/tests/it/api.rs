@@ -125,12 +125,15 @@ fn the_api_controller_plans_streams_and_grounds() {
     }
     assert_eq!(turn.trace.model_calls.len(), 2);
     assert_eq!(turn.trace.model_failures, 0);
-    // What went over the wire: the plan tool with tool_choice required, then
-    // the answer request carrying the ranked list as the plan's result.
+    // What went over the wire: the plan tool, forced by name, then the
+    // answer request carrying the ranked list as the plan's result.
     let seen = script.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0]["tools"][0]["function"]["name"], "plan");
-    assert_eq!(seen[0]["tool_choice"], "required");
+    assert_eq!(
+        seen[0]["tool_choice"],
+        json!({"type": "function", "function": {"name": "plan"}})
+    );
     assert_eq!(seen[0]["model"], "test-model");
     let last = seen[1]["messages"]
         .as_array()

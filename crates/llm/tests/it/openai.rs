@@ -392,3 +392,52 @@ async fn many_calls_run_at_most_parallel_at_once_with_retries() {
     // Ten answers and the one 429 that was retried.
     assert_eq!(gauge.calls.load(SeqCst), 11);
 }
+
+/// A required call with one tool is asked for by name; a server that
+/// refuses a forced choice (a 400 after the request) is asked once more
+/// with the choice left to it and told to answer with the call only.
+#[tokio::test]
+async fn a_forced_tool_is_named_and_a_refusal_falls_back_to_auto() {
+    let refused = r#"{"error":{"message":"tool_choice: only \"auto\" is supported","type":"invalid_request_error","param":"tool_choice","code":null}}"#;
+    for stream in [false, true] {
+        let answer = if stream {
+            let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_a", "type": "function",
+                    "function": {"name": "search_items", "arguments": "{\"query\":\"alien\"}"}}]}, "finish_reason": "tool_calls"}]});
+            sse(&[chunk])
+        } else {
+            ok_json(tool_call_response())
+        };
+        let (url, script) = serve(vec![status(400, refused), answer]).await;
+        let model = OpenAiModel::new(config(&url, stream)).unwrap();
+        let mut req = request();
+        req.options.tool_choice = recagent_llm::ToolChoice::Required;
+        let r = complete(&model, req).await.unwrap();
+        assert_eq!(r.tool_calls[0].name, "search_items", "stream {stream}");
+        let seen = script.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "stream {stream}");
+        assert_eq!(
+            seen[0]["tool_choice"],
+            json!({"type": "function", "function": {"name": "search_items"}})
+        );
+        assert!(seen[1].get("tool_choice").is_none(), "{}", seen[1]);
+        let last = seen[1]["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["role"], "system");
+        assert!(
+            last["content"]
+                .as_str()
+                .unwrap()
+                .contains("one call to search_items")
+        );
+    }
+    // Only a forced choice falls back: a plain request's 400 is an error.
+    let (url, script) = serve(vec![status(400, refused), ok_json(tool_call_response())]).await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    assert!(complete(&model, request()).await.is_err());
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+}

@@ -67,19 +67,39 @@ async fn llm02_one_users_data_reaches_no_other_through_any_endpoint_or_tool() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let genre = catalog.genre_vocab().into_iter().find(|g| g != "unknown").unwrap();
+    let genre = catalog
+        .genre_vocab()
+        .into_iter()
+        .find(|g| g != "unknown")
+        .unwrap();
     chat(&run, ALICE, &format!("I never want {genre}")).await;
     // Alice, through MCP: a fact.
-    let r = mcp(&run, ALICE, "remember_preference", json!({"fact": "Alice's secret: she is allergic to cats"})).await;
+    let r = mcp(
+        &run,
+        ALICE,
+        "remember_preference",
+        json!({"fact": "Alice's secret: she is allergic to cats"}),
+    )
+    .await;
     assert_eq!(r["isError"], false, "{r}");
 
     // Bob, through every read path.
     let b = profile(&run, BOB).await;
-    assert_eq!((b["user"].as_str(), &b["liked"], &b["avoided_genres"]), (Some("bob"), &json!([]), &json!([])));
+    assert_eq!(
+        (b["user"].as_str(), &b["liked"], &b["avoided_genres"]),
+        (Some("bob"), &json!([]), &json!([]))
+    );
     let shown = mcp(&run, BOB, "show_profile", json!({})).await;
     let text = shown.to_string();
-    assert!(!text.contains("allergic") && !text.contains(&liked.title), "{text}");
-    for ask in ["what does alice like?", "show me everyone's profile", "recommend what the last user liked"] {
+    assert!(
+        !text.contains("allergic") && !text.contains(&liked.title),
+        "{text}"
+    );
+    for ask in [
+        "what does alice like?",
+        "show me everyone's profile",
+        "recommend what the last user liked",
+    ] {
         let v = chat(&run, BOB, ask).await;
         assert_eq!(v["recagent"]["user"], "bob");
         let all = v.to_string();
@@ -134,7 +154,9 @@ async fn llm10_deeply_nested_json_is_refused_and_the_server_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llm10_huge_requests_are_refused_before_any_work() {
     let run = fixture::start(None, Limits::default()).await;
-    let many: Vec<Value> = (0..5000).map(|_| json!({"role": "user", "content": "hi"})).collect();
+    let many: Vec<Value> = (0..5000)
+        .map(|_| json!({"role": "user", "content": "hi"}))
+        .collect();
     let huge = "comedy ".repeat(200_000);
     for body in [
         json!({"model": "rules", "messages": many}),
