@@ -18,6 +18,7 @@
 
 mod gate;
 mod mcp;
+mod openapi;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -341,10 +342,13 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 }
 
 /// One message of a chat request: `content` is a string or a list of parts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct InMessage {
+    #[schema(pattern = "^(system|developer|user|assistant|tool)$")]
     pub role: String,
+    /// A string, or a list of parts whose `text` is read.
     #[serde(default)]
+    #[schema(value_type = String)]
     pub content: Value,
 }
 
@@ -364,12 +368,13 @@ impl InMessage {
 
 /// The part of a chat-completions request the server reads; other fields
 /// (temperature, tools, …) are accepted and ignored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 ///
 /// The sampling fields are read so that a wrong type or a value out of
 /// OpenAI's range is a 400 naming the field, as OpenAI answers; the agent
 /// decides its own sampling, so valid values change nothing. Unknown
 /// fields are ignored, as OpenAI does.
+#[schema(example = json!({"model": "rules", "messages": [{"role": "user", "content": "a funny animated movie from the 90s"}]}))]
 pub struct ChatRequest {
     #[serde(default)]
     pub model: Option<String>,
@@ -379,18 +384,25 @@ pub struct ChatRequest {
     #[serde(default)]
     pub stream_options: Option<StreamOptions>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub max_tokens: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub max_completion_tokens: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1)]
     pub n: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
     pub top_p: Option<f64>,
     #[serde(default)]
+    #[schema(minimum = -2, maximum = 2)]
     pub presence_penalty: Option<f64>,
     #[serde(default)]
+    #[schema(minimum = -2, maximum = 2)]
     pub frequency_penalty: Option<f64>,
     #[serde(default)]
     pub seed: Option<i64>,
@@ -401,7 +413,7 @@ pub struct ChatRequest {
 }
 
 /// `stream_options` of a chat request.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct StreamOptions {
     /// Send a last chunk with `usage` and no choices.
     #[serde(default)]
@@ -409,7 +421,7 @@ pub struct StreamOptions {
 }
 
 /// `stop`: one string or a list of up to four.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Stop {
     One(String),
@@ -803,9 +815,11 @@ async fn delete_profile(
 }
 
 /// `POST /v1/feedback`: `{"item": "KEY", "feedback": "like|dislike|seen"}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackRequest {
+    /// An item's `id`, as the server returned it.
     pub item: String,
+    #[schema(pattern = "^(like|liked|dislike|disliked|seen)$")]
     pub feedback: String,
 }
 
@@ -851,6 +865,11 @@ async fn reset(State(state): State<Arc<AppState>>, User(user): User) -> Json<Val
     Json(json!({"user": user, "reset": true}))
 }
 
+/// `GET /openapi.json`: the API's OpenAPI document (no key needed).
+async fn openapi_json() -> Json<Value> {
+    Json(openapi::document())
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -874,6 +893,7 @@ fn routes(state: Arc<AppState>, bound: Option<std::net::SocketAddr>) -> Router {
         .route("/v1/profile", get(get_profile).delete(delete_profile))
         .route("/v1/feedback", post(feedback))
         .route("/v1/reset", post(reset))
+        .route("/openapi.json", get(openapi_json))
         .nest_service("/mcp", mcp::service(&state, bound))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))

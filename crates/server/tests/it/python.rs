@@ -64,3 +64,48 @@ async fn the_openai_python_sdk_gets_answers_streamed_and_not() {
     assert_eq!(v["bad_n"]["status"], 400, "{v}");
     assert_eq!(v["bad_n"]["type"], "BadRequestError", "{v}");
 }
+
+/// Schemathesis (PyPI) generates requests from `/openapi.json`, valid and
+/// not, and checks every answer: no server error, and status, content type
+/// and body as the document says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "installs schemathesis from PyPI"]
+async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
+    let python = tokio::task::spawn_blocking(|| venv("venv-schemathesis", &["schemathesis>=4,<5"]))
+        .await
+        .unwrap();
+    let st = python.with_file_name("st");
+    let limits = Limits {
+        requests_per_minute: 0,
+        ..Limits::default()
+    };
+    let run = fixture::start(None, limits).await;
+    let spec = run.url("/openapi.json");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(st)
+            .args(["run", &spec, "--no-color", "--seed", "1", "-n", "150"])
+            .args(["-H", &format!("Authorization: Bearer {ALICE}")])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            ])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "Test cases: N generated, N passed"
+    let generated: usize = stdout
+        .lines()
+        .find_map(|l| l.trim().split_once(" generated, "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(generated >= 500, "{generated} generated\n{stdout}");
+    assert!(stdout.contains(&format!("{generated} passed")), "{stdout}");
+}
