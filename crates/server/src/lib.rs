@@ -19,6 +19,7 @@
 mod gate;
 mod mcp;
 mod openapi;
+mod responses;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -479,19 +480,25 @@ impl ChatRequest {
 
     /// The last user message's text, within the server's limits.
     fn user_text(&self, limits: Limits) -> Result<String, ApiError> {
-        if self.messages.len() > limits.max_messages {
+        last_user_text(&self.messages, limits)
+    }
+}
+
+/// The last user message's text, within the server's limits.
+fn last_user_text(messages: &[InMessage], limits: Limits) -> Result<String, ApiError> {
+    {
+        if messages.len() > limits.max_messages {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_messages",
                 format!(
                     "{} messages; at most {} (the server keeps the conversation, so sending the last user message is enough)",
-                    self.messages.len(),
+                    messages.len(),
                     limits.max_messages
                 ),
             ));
         }
-        let text = self
-            .messages
+        let text = messages
             .iter()
             .rev()
             .find(|m| m.role == "user")
@@ -889,6 +896,7 @@ fn routes(state: Arc<AppState>, bound: Option<std::net::SocketAddr>) -> Router {
     let limit = state.limits.max_body_bytes;
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/responses", post(responses::create))
         .route("/v1/models", get(models))
         .route("/v1/profile", get(get_profile).delete(delete_profile))
         .route("/v1/feedback", post(feedback))

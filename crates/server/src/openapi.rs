@@ -11,6 +11,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::responses::ResponsesRequest;
 use crate::{ChatRequest, FeedbackRequest, InMessage, Stop, StreamOptions};
 
 /// A chat completion (not streamed).
@@ -29,8 +30,58 @@ struct ChatCompletionDoc {
     recagent: serde_json::Value,
 }
 
+/// A Responses API response.
+#[derive(ToSchema)]
+#[schema(as = Response)]
+struct ResponseDoc {
+    id: String,
+    /// Always `response`.
+    object: String,
+    created_at: u64,
+    /// `completed` (or `in_progress` in `response.created`).
+    status: String,
+    model: String,
+    output: Vec<OutputItemDoc>,
+    usage: Option<ResponseUsageDoc>,
+    /// The recommended items and the turn's trace.
+    #[schema(value_type = Option<Object>)]
+    recagent: Option<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = OutputItem)]
+struct OutputItemDoc {
+    /// Always `message`.
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    status: String,
+    role: String,
+    content: Vec<OutputTextDoc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = OutputText)]
+struct OutputTextDoc {
+    /// Always `output_text`.
+    #[schema(rename = "type")]
+    kind: String,
+    text: String,
+    #[schema(value_type = Vec<Object>)]
+    annotations: Vec<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = ResponseUsage)]
+struct ResponseUsageDoc {
+    input_tokens: u64,
+    output_tokens: u64,
+    total_tokens: u64,
+}
+
 /// One server-sent event of a streamed answer: `data` is a
-/// `chat.completion.chunk` as JSON, or `[DONE]` last.
+/// `chat.completion.chunk` as JSON (or `[DONE]` last), or a Responses
+/// event named by `event`.
 #[derive(ToSchema)]
 #[schema(as = ChunkEvent)]
 struct ChunkEventDoc {
@@ -168,6 +219,30 @@ struct ResetDoc {
 )]
 fn chat_completions() {}
 
+/// One agent turn through the Responses API: `input` is the text, or
+/// messages whose last user message is the turn. With `stream`, typed
+/// events from `response.created` to `response.completed`.
+#[utoipa::path(
+    post,
+    path = "/v1/responses",
+    request_body = ResponsesRequest,
+    responses(
+        (status = 200, description = "The response", content(
+            (ResponseDoc = "application/json"),
+            (ChunkEventDoc = "text/event-stream"),
+        )),
+        (status = 400, description = "Malformed or invalid request", body = ErrorDoc),
+        (status = 401, description = "No key, or an unknown key", body = ErrorDoc),
+        (status = 404, description = "Unknown model", body = ErrorDoc),
+        (status = 413, description = "Body, messages or a message too large", body = ErrorDoc),
+        (status = 429, description = "Over the key's requests per minute or concurrent turns; see Retry-After", body = ErrorDoc),
+        (status = 503, description = "The model's queue is full; see Retry-After", body = ErrorDoc),
+        (status = 504, description = "The turn ran out of time", body = ErrorDoc),
+    ),
+    security(("bearer" = []))
+)]
+fn responses() {}
+
 /// The served models (controllers).
 #[utoipa::path(
     get,
@@ -251,8 +326,8 @@ impl Modify for BearerKeys {
         title = "recagent",
         description = "A conversational recommender behind an OpenAI-compatible API. See docs/server.md."
     ),
-    paths(chat_completions, models, get_profile, delete_profile, feedback, reset),
-    components(schemas(ChatRequest, InMessage, StreamOptions, Stop, FeedbackRequest)),
+    paths(chat_completions, responses, models, get_profile, delete_profile, feedback, reset),
+    components(schemas(ChatRequest, InMessage, StreamOptions, Stop, FeedbackRequest, ResponsesRequest)),
     modifiers(&BearerKeys)
 )]
 struct ApiDoc;

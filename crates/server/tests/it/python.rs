@@ -61,6 +61,28 @@ async fn the_openai_python_sdk_gets_answers_streamed_and_not() {
     // The usage chunk is the last one.
     assert_eq!(s["after_usage"], 0, "{v}");
 
+    let r = &v["responses"];
+    assert_eq!(
+        (r["object"].as_str(), r["status"].as_str()),
+        (Some("response"), Some("completed")),
+        "{v}"
+    );
+    assert!(r["text"].as_str().unwrap().len() > 20, "{v}");
+    assert!(r["items"].as_u64().unwrap() > 0, "{v}");
+    assert!(r["usage"]["total_tokens"].is_u64(), "{v}");
+    let s = &v["responses_stream"];
+    let kinds: Vec<&str> = s["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"response.created"), "{v}");
+    assert_eq!(kinds.last(), Some(&"response.completed"), "{v}");
+    assert!(kinds.contains(&"response.output_text.delta"), "{v}");
+    assert_eq!(s["text"], s["final"], "{v}");
+    assert_eq!(s["status"], "completed");
+
     assert_eq!(v["bad_n"]["status"], 400, "{v}");
     assert_eq!(v["bad_n"]["type"], "BadRequestError", "{v}");
 }

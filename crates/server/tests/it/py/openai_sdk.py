@@ -1,5 +1,6 @@
 """The official OpenAI Python SDK against `recagent serve`: listed models,
-a reply not streamed, a streamed reply with usage. Prints one JSON object."""
+a reply not streamed, a streamed reply with usage, and the Responses API
+streamed and not. Prints one JSON object."""
 import json
 import os
 
@@ -45,6 +46,28 @@ out["stream"] = {
     "usage": usage,
     "chunks": chunks,
     "after_usage": after_usage,
+}
+
+r = client.responses.create(model="rules", input="a thriller from the 90s")
+out["responses"] = {
+    "object": r.object,
+    "status": r.status,
+    "text": r.output_text,
+    "usage": r.usage.model_dump() if r.usage else None,
+    "items": len((r.model_extra or {}).get("recagent", {}).get("items", [])),
+}
+kinds, deltas, done = [], [], None
+with client.responses.stream(model="rules", input=[{"role": "user", "content": "something else"}]) as s:
+    for event in s:
+        kinds.append(event.type)
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+    done = s.get_final_response()
+out["responses_stream"] = {
+    "kinds": kinds,
+    "text": "".join(deltas),
+    "final": done.output_text if done else None,
+    "status": done.status if done else None,
 }
 
 try:
