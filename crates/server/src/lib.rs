@@ -7,8 +7,14 @@
 //!   per user and model. The recommended items and the funnel trace come
 //!   back in the `recagent` extension field (of the response, or of the
 //!   last chunk when streamed).
+//! * `POST /v1/responses`: the same turn through a minimal Responses API
+//!   (`responses.rs`).
 //! * `GET /v1/models`, `GET /v1/profile`, `DELETE /v1/profile`,
-//!   `POST /v1/feedback`, `POST /v1/reset`.
+//!   `POST /v1/feedback`, `POST /v1/reset`; `GET /openapi.json`, the
+//!   OpenAPI document (`openapi.rs`), without a key.
+//! * Bounded consumption (`gate.rs`): per-key requests per minute and
+//!   concurrent turns (429), a bounded queue per model (503), a time limit
+//!   per turn (504), and a turn stopped when its client goes away.
 //! * `/mcp`: the agent as an MCP server (Streamable HTTP), behind the same
 //!   keys, each user in their own session (`mcp.rs`).
 //!
