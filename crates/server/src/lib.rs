@@ -25,6 +25,7 @@
 mod gate;
 mod mcp;
 mod openapi;
+mod replay;
 mod responses;
 
 use std::collections::{BTreeMap, HashMap};
@@ -164,6 +165,7 @@ pub struct AppState {
     keys: Keys,
     limits: Limits,
     gate: gate::Gate,
+    replays: replay::Replays,
     sessions: std::sync::Mutex<HashMap<SessionKey, Arc<AsyncMutex<Session>>>>,
     next_id: AtomicU64,
 }
@@ -178,6 +180,7 @@ impl AppState {
         );
         Ok(Self {
             gate,
+            replays: replay::Replays::default(),
             agents: agents.into_iter().collect(),
             default_model,
             keys,
@@ -626,6 +629,7 @@ fn timed_out(limit: Duration) -> ApiError {
 async fn chat_completions(
     State(state): State<Arc<AppState>>,
     User(user): User,
+    headers: axum::http::HeaderMap,
     req: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     state.gate.admit(&user)?;
@@ -633,6 +637,21 @@ async fn chat_completions(
     req.check_ranges()?;
     let text = req.user_text(state.limits)?;
     let (model, agent) = state.agent(req.model.as_deref())?;
+    // A retry with the same key is answered from the first, not run again.
+    let pending = match replay::key_of(&headers)? {
+        Some(key) if !req.stream => match replay::Replays::begin(&state, &user, key)? {
+            replay::Begin::Replay(v) => {
+                let mut r = Json(v).into_response();
+                r.headers_mut().insert(
+                    "idempotent-replayed",
+                    header::HeaderValue::from_static("true"),
+                );
+                return Ok(r);
+            }
+            replay::Begin::Run(p) => Some(p),
+        },
+        _ => None,
+    };
     let permits = state.gate.enter(&user, &model)?;
     let session = state.session(&user, &model, &agent);
     let rx = spawn_turn(
@@ -653,7 +672,11 @@ async fn chat_completions(
         let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
         Ok(stream_reply(head, user, rx, include_usage))
     } else {
-        complete_reply(head, &user, rx).await
+        let v = complete_reply(head, &user, rx).await?;
+        if let Some(p) = pending {
+            p.done(&v);
+        }
+        Ok(Json(v).into_response())
     }
 }
 
@@ -670,7 +693,7 @@ async fn complete_reply(
     head: Head,
     user: &str,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<TurnMsg>,
-) -> Result<Response, ApiError> {
+) -> Result<Value, ApiError> {
     let mut turn = None;
     while let Some(m) = rx.recv().await {
         match m {
@@ -691,7 +714,7 @@ async fn complete_reply(
         items: &t.items,
         trace: &t.trace,
     };
-    Ok(Json(json!({
+    Ok(json!({
         "id": head.id,
         "object": "chat.completion",
         "created": head.created,
@@ -704,7 +727,6 @@ async fn complete_reply(
         "usage": usage(&t),
         "recagent": ext,
     }))
-    .into_response())
 }
 
 /// Streams the turn as `chat.completion.chunk` events: the role, the

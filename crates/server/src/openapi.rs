@@ -202,6 +202,9 @@ struct ResetDoc {
     post,
     path = "/v1/chat/completions",
     request_body = ChatRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Answer a retry with this key from the first request instead of running the turn again (not streamed)"),
+    ),
     responses(
         (status = 200, description = "The answer", content(
             (ChatCompletionDoc = "application/json"),
@@ -210,6 +213,7 @@ struct ResetDoc {
         (status = 400, description = "Malformed or invalid request", body = ErrorDoc),
         (status = 401, description = "No key, or an unknown key", body = ErrorDoc),
         (status = 404, description = "Unknown model", body = ErrorDoc),
+        (status = 409, description = "A request with this Idempotency-Key is still running", body = ErrorDoc),
         (status = 413, description = "Body, messages or a message too large", body = ErrorDoc),
         (status = 429, description = "Over the key's requests per minute or concurrent turns; see Retry-After", body = ErrorDoc),
         (status = 503, description = "The model's queue is full; see Retry-After", body = ErrorDoc),

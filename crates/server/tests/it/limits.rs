@@ -192,3 +192,59 @@ async fn a_disconnected_clients_turn_stops_within_one_decode_step() {
         assert_eq!(ask(&run, ALICE, "rules").await.status().as_u16(), 200);
     }
 }
+
+/// A retried request with the same `Idempotency-Key` is answered from the
+/// first: the same completion, marked replayed, and no second turn. The
+/// same key while the first still runs is a 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_with_the_same_idempotency_key_runs_no_second_turn() {
+    let (model, _) = Ticking::new(300, 3);
+    let run = fixture::start(Some(model), limits(4, 4, 0, 30_000)).await;
+    let post = |key: &'static str, idem: &'static str, model: &'static str| {
+        let url = run.url("/v1/chat/completions");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .header("Idempotency-Key", idem)
+                .json(
+                    &json!({"model": model, "messages": [{"role": "user", "content": "a comedy"}]}),
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = post(ALICE, "order-1", "rules").await;
+    assert_eq!(first.status().as_u16(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = post(ALICE, "order-1", "rules").await;
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    // A new key is a new turn: the conversation has two turns, not three.
+    let next: Value = post(ALICE, "order-2", "rules").await.json().await.unwrap();
+    assert_ne!(next["id"], first["id"]);
+    assert_eq!(
+        next["recagent"]["trace"]["state"]["turns"], 2,
+        "{}",
+        next["recagent"]["trace"]["state"]
+    );
+    // Keys are per user: Bob's "order-1" is his own turn.
+    let bob: Value = post(BOB, "order-1", "rules").await.json().await.unwrap();
+    assert_ne!(bob["id"], first["id"]);
+    // While the first is running, the same key is a 409.
+    let running = tokio::spawn(post(ALICE, "order-3", "slow"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, after, code) = refusal(post(ALICE, "order-3", "slow").await).await;
+    assert_eq!((status, code.as_str()), (409, "idempotency_key_in_use"));
+    assert_eq!(after, Some(1));
+    assert_eq!(running.await.unwrap().status().as_u16(), 200);
+}
