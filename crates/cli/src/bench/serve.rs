@@ -36,6 +36,10 @@ pub struct ServeBenchArgs {
     /// The controller every session talks to
     #[arg(long, value_enum, default_value_t = ControllerName::Rules)]
     pub controller: ControllerName,
+    /// Tries per turn: a refused request (429, 503) is tried again after
+    /// its Retry-After, up to this many times in all
+    #[arg(long, default_value_t = 20)]
+    pub tries: usize,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -158,9 +162,9 @@ fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
             let http = http.clone();
             let model = model.clone();
             let lines = script(n, &catalog_genres);
-            let turns = args.turns;
+            let (turns, tries) = (args.turns, args.tries);
             tasks.push(tokio::spawn(async move {
-                session(http, addr, n, &model, &lines, turns).await
+                session(http, addr, n, &model, &lines, turns, tries).await
             }));
         }
         let mut all = SessionResult::default();
@@ -261,9 +265,6 @@ impl SessionResult {
     }
 }
 
-/// Tries a refused turn this many times in all.
-const TRIES: usize = 6;
-
 /// One turn: the request, retried after each refusal's `Retry-After`.
 /// Returns the answer, if one came.
 async fn turn(
@@ -271,9 +272,10 @@ async fn turn(
     addr: SocketAddr,
     key: &str,
     body: &Value,
+    tries: usize,
     out: &mut SessionResult,
 ) -> Option<Value> {
-    for _ in 0..TRIES {
+    for _ in 0..tries.max(1) {
         let started = Instant::now();
         out.requests += 1;
         let r = http
@@ -338,6 +340,7 @@ async fn session(
     model: &str,
     lines: &[String],
     turns: usize,
+    tries: usize,
 ) -> SessionResult {
     let key = format!("bench-key-{n:04}");
     let me = format!("user{n}");
@@ -347,7 +350,7 @@ async fn session(
     for t in 0..turns {
         let text = &lines[t % lines.len()];
         let body = json!({"model": model, "messages": [{"role": "user", "content": text}]});
-        let Some(v) = turn(&http, addr, &key, &body, &mut out).await else {
+        let Some(v) = turn(&http, addr, &key, &body, tries, &mut out).await else {
             continue;
         };
         out.tokens += v["usage"]["total_tokens"].as_u64().unwrap_or(0);
