@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 
-use recagent_core::words;
+use recagent_core::{genre_key, words};
 use recagent_llm::ToolCall;
 
 use crate::plan::{Feedback, Plan, title_key};
@@ -83,7 +83,7 @@ impl Guard {
             .chain(&draft.prefer_genres)
             .chain(&draft.avoid_genres)
             .chain(&draft.never_genres)
-            .map(|g| g.to_lowercase())
+            .map(|g| genre_key(g))
             .collect();
         let prompt_runs = systems
             .iter()
@@ -115,7 +115,7 @@ impl Guard {
             a.liked_titles.retain(named);
             a.disliked_titles.retain(named);
             a.seen_titles.retain(named);
-            let said = |g: &String| self.genres.contains(&g.to_lowercase());
+            let said = |g: &String| self.genres.contains(&genre_key(g));
             a.liked_genres.retain(said);
             a.avoided_genres.retain(said);
             a.fact = a.fact.filter(|f| self.in_user_words(f));

@@ -164,7 +164,6 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     /// Every `crate::NAME` and `super::NAME` a file names.
     fn paths<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
@@ -183,7 +182,13 @@ mod tests {
     /// only the shared modules, so no cycle can form between them.
     #[test]
     fn commands_and_benchmarks_import_only_the_shared_modules() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        // Where `cargo test` runs it, not where it was built.
+        let src = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(
+                || env!("CARGO_MANIFEST_DIR").into(),
+                std::path::PathBuf::from,
+            )
+            .join("src");
         let mut checked = 0;
         for (dir, shared_within) in [("cmd", &[][..]), ("bench", &["stats"][..])] {
             for entry in std::fs::read_dir(src.join(dir)).unwrap() {

@@ -22,6 +22,7 @@ use recagent_llm::openai::{OPENAI_API_BASE, OpenAiConfig};
 use recagent_memory::Memory;
 use recagent_ranker::{Combine, Funnel, ModelStore};
 use recagent_retrieval::{Backend, BuildReport, Retriever};
+use recagent_server::Limits;
 
 use crate::names::{
     AnswerBy, ChatModelName, ControllerName, KnowledgeModel, RankerName, StrategyName,
@@ -409,4 +410,45 @@ pub fn save_build_report(home: &Home, name: &str, report: &BuildReport) -> anyho
 pub fn build_report(home: &Home, name: &str) -> Option<serde_json::Value> {
     let bytes = std::fs::read(home.build_report_file(name)).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// How much one key, and everyone together, may ask of the server.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Chat requests per minute per key, answered with 429 and
+    /// Retry-After above it (0: no limit)
+    #[arg(long, default_value_t = 60)]
+    pub requests_per_minute: u32,
+    /// Turns one key may have running or waiting at once (429 above)
+    #[arg(long, default_value_t = 2)]
+    pub turns_per_key: usize,
+    /// Turns one model may have running or waiting at once, answered with
+    /// 503 and Retry-After above it, so nobody queues for long
+    #[arg(long, default_value_t = 4)]
+    pub turns_per_model: usize,
+    /// The longest a turn may take, waiting included, in seconds; a turn
+    /// past it is stopped and answered with 504
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub turn_timeout: f64,
+}
+
+impl LimitArgs {
+    /// The server's limits with these, over `base`.
+    pub fn apply(&self, base: Limits) -> anyhow::Result<Limits> {
+        anyhow::ensure!(
+            self.turn_timeout.is_finite() && self.turn_timeout > 0.0,
+            "--turn-timeout must be a positive number of seconds"
+        );
+        anyhow::ensure!(
+            self.turns_per_key >= 1 && self.turns_per_model >= 1,
+            "--turns-per-key and --turns-per-model must be at least 1"
+        );
+        Ok(Limits {
+            requests_per_minute: self.requests_per_minute,
+            turns_per_key: self.turns_per_key,
+            turns_per_model: self.turns_per_model,
+            turn_timeout: std::time::Duration::from_secs_f64(self.turn_timeout),
+            ..base
+        })
+    }
 }

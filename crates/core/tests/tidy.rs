@@ -15,7 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root: this crate lives in `crates/core`.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    // The folder `cargo test` runs this from, not the one it was built in:
+    // clones that share a target folder share this binary.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("../..")
 }
 
 /// Every `crates/*/src/**/*.rs` of the workspace as (path relative to the

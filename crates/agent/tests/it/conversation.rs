@@ -152,7 +152,7 @@ fn a_model_told_its_plan_is_wrong_may_correct_it() {
     let dir = tempfile::tempdir().unwrap();
     let m = Arc::new(ScriptedModel::new([
         plan_call(json!({"genres": ["Crime"], "avoid_genres": ["Crime"]})),
-        plan_call(json!({"genres": ["Crime"]})),
+        plan_call(json!({"genres": ["Crime"], "avoid_genres": ["Horror"]})),
         text("Crime films."),
     ]));
     let agent = fixture::agent(
@@ -164,7 +164,7 @@ fn a_model_told_its_plan_is_wrong_may_correct_it() {
         },
     );
     let t = rt()
-        .block_on(agent.session("b").turn("crime films"))
+        .block_on(agent.session("b").turn("crime films, but no horror"))
         .unwrap();
     assert_eq!((t.trace.plan_corrected, t.trace.plan_replaced), (1, 0));
     assert!(

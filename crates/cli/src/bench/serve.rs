@@ -17,9 +17,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::stats::percentile;
-use crate::cmd::serve::LimitArgs;
 use crate::names::ControllerName;
-use crate::open::{self, AgentOptions};
+use crate::open::{self, AgentOptions, LimitArgs};
 use crate::progress::Bars;
 
 #[derive(Debug, Args)]

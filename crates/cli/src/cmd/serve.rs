@@ -10,7 +10,7 @@ use recagent_core::Home;
 use recagent_server::{AppState, Keys, Limits};
 
 use crate::names::ControllerName;
-use crate::open::{self, AgentOptions};
+use crate::open::{self, AgentOptions, LimitArgs};
 use crate::progress::Bars;
 
 #[derive(Debug, Args)]
@@ -39,47 +39,6 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub agent: AgentOptions,
-}
-
-/// How much one key, and everyone together, may ask of the server.
-#[derive(Debug, Clone, Args)]
-pub struct LimitArgs {
-    /// Chat requests per minute per key, answered with 429 and
-    /// Retry-After above it (0: no limit)
-    #[arg(long, default_value_t = 60)]
-    pub requests_per_minute: u32,
-    /// Turns one key may have running or waiting at once (429 above)
-    #[arg(long, default_value_t = 2)]
-    pub turns_per_key: usize,
-    /// Turns one model may have running or waiting at once, answered with
-    /// 503 and Retry-After above it, so nobody queues for long
-    #[arg(long, default_value_t = 4)]
-    pub turns_per_model: usize,
-    /// The longest a turn may take, waiting included, in seconds; a turn
-    /// past it is stopped and answered with 504
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    pub turn_timeout: f64,
-}
-
-impl LimitArgs {
-    /// The server's limits with these, over `base`.
-    pub fn apply(&self, base: Limits) -> anyhow::Result<Limits> {
-        anyhow::ensure!(
-            self.turn_timeout.is_finite() && self.turn_timeout > 0.0,
-            "--turn-timeout must be a positive number of seconds"
-        );
-        anyhow::ensure!(
-            self.turns_per_key >= 1 && self.turns_per_model >= 1,
-            "--turns-per-key and --turns-per-model must be at least 1"
-        );
-        Ok(Limits {
-            requests_per_minute: self.requests_per_minute,
-            turns_per_key: self.turns_per_key,
-            turns_per_model: self.turns_per_model,
-            turn_timeout: std::time::Duration::from_secs_f64(self.turn_timeout),
-            ..base
-        })
-    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
