@@ -357,7 +357,8 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
 /// "Godfather, The", "the godfather" and "Godfather" are one.
 pub(crate) fn title_key(title: &str) -> Vec<String> {
     let mut w = recagent_core::words(&recagent_core::display_title(title));
-    if w.len() > 1 && ["the", "a", "an"].contains(&w[0].as_str()) {
+    // Every leading article: a small model writes "The Shining, The".
+    while w.len() > 1 && ["the", "a", "an"].contains(&w[0].as_str()) {
         w.remove(0);
     }
     w
@@ -626,6 +627,7 @@ mod ground_tests {
             title_key("American in Paris, An")
         );
         assert_ne!(title_key("Heat"), title_key("The Heat Is On"));
+        assert_eq!(title_key("The Shining, The"), title_key("Shining, The"));
         let shown = vec!["Quiet Man, The".to_owned()];
         let model = Plan {
             liked_titles: vec!["Quiet Man".into()],

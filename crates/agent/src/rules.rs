@@ -932,6 +932,11 @@ mod tests {
         let b = p("horror or sci-fi");
         assert!(b.genres.is_empty());
         assert_eq!(b.prefer_genres, vec!["Horror", "Sci-Fi"]);
+        // "Like Alien but funnier": the comparative is the same mood.
+        let c = p("something like Alien but funnier");
+        assert_eq!(c.prefer_genres, vec!["Comedy"]);
+        assert!(c.genres.is_empty());
+        assert_eq!(p("the scariest one you have").prefer_genres, vec!["Horror"]);
     }
 
     #[test]

@@ -10,11 +10,15 @@ use recagent_core::{Catalog, genre_key, words};
 /// own genre names are added by [`Vocab::new`].
 const SYNONYMS: &[(&str, &str)] = &[
     ("funny", "Comedy"),
+    ("funnier", "Comedy"),
+    ("funniest", "Comedy"),
     ("comedies", "Comedy"),
     ("comedic", "Comedy"),
     ("hilarious", "Comedy"),
     ("laugh", "Comedy"),
     ("scary", "Horror"),
+    ("scarier", "Horror"),
+    ("scariest", "Horror"),
     ("frightening", "Horror"),
     ("spooky", "Horror"),
     ("creepy", "Horror"),
@@ -60,6 +64,10 @@ const SYNONYMS: &[(&str, &str)] = &[
 /// genre filters only when nothing harder does, and otherwise orders.
 const SOFT: &[&str] = &[
     "funny",
+    "funnier",
+    "funniest",
+    "scarier",
+    "scariest",
     "comedic",
     "hilarious",
     "laugh",
