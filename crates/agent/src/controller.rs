@@ -193,6 +193,11 @@ pub fn is_prose(text: &str) -> bool {
         && !t.starts_with('[')
         && !t.contains("<tool_call>")
         && !t.contains("\"arguments\"")
+        // A call as llama-cpp-python's function-calling template writes
+        // it ("functions.plan:\n{…}"), raw or HTML-escaped.
+        && !t.starts_with("functions.")
+        && !t.contains("&#34;")
+        && !t.contains("{\"")
         // The list follows the words; a model that copies it out instead
         // (often cut off mid-list) has not written an introduction.
         && !t.lines().any(|l| l.trim_start().starts_with("1."))
@@ -567,6 +572,10 @@ mod tests {
     fn a_copied_list_is_not_prose() {
         assert!(!is_prose("The list:\n1. Babe (1995)\n2. Ba"));
         assert!(!is_prose(r#"{"name": "plan", "arguments": {}}"#));
+        assert!(!is_prose(
+            "functions.plan:\n{&#34;intent&#34;:&#34;search&#34;,&#34;genres&#34;:[]}"
+        ));
+        assert!(!is_prose(r#"Sure: {"intent": "comedy"}"#));
         assert!(is_prose("Two gentle comedies for tonight."));
     }
 }

@@ -425,7 +425,9 @@ impl ChatModel for OpenAiModel {
                     for p in parts {
                         let e = calls.entry(p["index"].as_u64().unwrap_or(0)).or_default();
                         if let Some(id) = p["id"].as_str() { e.id = id.to_owned(); }
-                        if let Some(n) = p["function"]["name"].as_str() { e.name.push_str(n); }
+                        // OpenAI sends the name once; some servers (llama-cpp-python)
+                        // repeat it whole in every piece.
+                        if let Some(n) = p["function"]["name"].as_str() && e.name != n { e.name.push_str(n); }
                         if let Some(a) = p["function"]["arguments"].as_str() { e.arguments.push_str(a); }
                     }
                 }

@@ -441,3 +441,29 @@ async fn a_forced_tool_is_named_and_a_refusal_falls_back_to_auto() {
     assert!(complete(&model, request()).await.is_err());
     assert_eq!(script.seen.lock().unwrap().len(), 1);
 }
+
+/// A server that repeats the tool's name in every streamed piece (as
+/// llama-cpp-python's function-calling handler does) still gives one call
+/// with that name.
+#[tokio::test]
+async fn a_name_repeated_in_every_piece_is_one_name() {
+    let piece = |args: &str, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": finish, "logprobs": null, "delta": {
+                "role": null, "content": null,
+                "function_call": {"name": "search_items", "arguments": args},
+                "tool_calls": [{"index": 0, "id": "call_0", "type": "function",
+                    "function": {"name": "search_items", "arguments": args}}]}}]})
+    };
+    let chunks = [
+        piece("{\"query\"", Value::Null),
+        piece(": \"alien\"", Value::Null),
+        piece("}", json!("tool_calls")),
+    ];
+    let (url, _) = serve(vec![sse(&chunks)]).await;
+    let model = OpenAiModel::new(config(&url, true)).unwrap();
+    let r = complete(&model, request()).await.unwrap();
+    assert_eq!(r.tool_calls.len(), 1);
+    assert_eq!(r.tool_calls[0].name, "search_items");
+    assert_eq!(r.tool_calls[0].arguments["query"], "alien");
+}
