@@ -688,12 +688,10 @@ struct Head {
     model: String,
 }
 
-/// Waits for the turn and answers with one `chat.completion`.
-async fn complete_reply(
-    head: Head,
-    user: &str,
+/// Waits for a turn's answer (a 504 when it ran out of time).
+async fn answer_of(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<TurnMsg>,
-) -> Result<Value, ApiError> {
+) -> Result<Box<Turn>, ApiError> {
     let mut turn = None;
     while let Some(m) = rx.recv().await {
         match m {
@@ -702,13 +700,22 @@ async fn complete_reply(
             TurnMsg::TimedOut(limit) => return Err(timed_out(limit)),
         }
     }
-    let t = turn.ok_or_else(|| {
+    turn.ok_or_else(|| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "turn_failed",
             "the turn ended without an answer",
         )
-    })?;
+    })
+}
+
+/// Waits for the turn and answers with one `chat.completion`.
+async fn complete_reply(
+    head: Head,
+    user: &str,
+    rx: tokio::sync::mpsc::UnboundedReceiver<TurnMsg>,
+) -> Result<Value, ApiError> {
+    let t = answer_of(rx).await?;
     let ext = Extension {
         user,
         items: &t.items,

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
-    ApiError, AppState, InMessage, TurnJob, TurnMsg, User, body, last_user_text, now, spawn_turn,
-    timed_out,
+    ApiError, AppState, InMessage, TurnJob, TurnMsg, User, answer_of, body, last_user_text, now,
+    spawn_turn, timed_out,
 };
 
 /// The part of a Responses request the server reads; other fields
@@ -114,24 +114,10 @@ async fn complete(
     id: &str,
     model: &str,
     user: &str,
-    mut rx: UnboundedReceiver<TurnMsg>,
+    rx: UnboundedReceiver<TurnMsg>,
 ) -> Result<Response, ApiError> {
     let created = now();
-    let mut turn = None;
-    while let Some(m) = rx.recv().await {
-        match m {
-            TurnMsg::Event(Event::Answer(t)) => turn = Some(t),
-            TurnMsg::Event(_) => {}
-            TurnMsg::TimedOut(limit) => return Err(timed_out(limit)),
-        }
-    }
-    let t = turn.ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "turn_failed",
-            "the turn ended without an answer",
-        )
-    })?;
+    let t = answer_of(rx).await?;
     Ok(Json(response_json(id, created, model, Some(&t), user)).into_response())
 }
 
