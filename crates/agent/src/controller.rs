@@ -456,8 +456,13 @@ impl Controller {
                             plan
                         };
                         let ctx = &self.setup.plan_context;
-                        let (plan, grounded) =
-                            ground(&plan, &self.setup.draft, &ctx.cues, &ctx.last_shown);
+                        let (plan, grounded) = ground(
+                            &plan,
+                            &self.setup.draft,
+                            &ctx.cues,
+                            &self.setup.user_text,
+                            &ctx.last_shown,
+                        );
                         self.replaced += grounded;
                         let issues = check(&plan, &self.setup.draft, self.setup.known.as_ref());
                         if !issues.is_empty()

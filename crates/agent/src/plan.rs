@@ -361,6 +361,15 @@ pub(crate) fn title_key(title: &str) -> Vec<String> {
     while w.len() > 1 && ["the", "a", "an"].contains(&w[0].as_str()) {
         w.remove(0);
     }
+    // The year the catalog writes after a title, which a model may leave
+    // out: "Toy Story (1995)" is "Toy Story".
+    if w.len() > 1
+        && title.trim_end().ends_with(')')
+        && w.last()
+            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+    {
+        w.pop();
+    }
     w
 }
 
@@ -400,6 +409,7 @@ pub fn ground(
     plan: &Plan,
     draft: &Plan,
     cues: &crate::rules::Cues,
+    user_text: &str,
     last_shown: &[String],
 ) -> (Plan, u32) {
     let mut p = plan.clone();
@@ -420,13 +430,26 @@ pub fn ground(
         .map(|t| title_key(t))
         .collect();
     let shown: Vec<Vec<String>> = last_shown.iter().map(|t| title_key(t)).collect();
+    let user = recagent_core::words(user_text);
     let before = p.liked_titles.len();
     p.liked_titles.retain(|t| {
         let k = title_key(t);
-        named.contains(&k) || named.is_empty() && !shown.contains(&k)
+        named.contains(&k) || named.is_empty() && !shown.contains(&k) && in_words(&k, &user)
     });
     if p.liked_titles.len() != before {
         replaced += 1;
+    }
+    // Seen and excluded titles: named, on the list just shown ("seen it"),
+    // or in the user's words; not one a small model copied from an example.
+    for titles in [&mut p.seen_titles, &mut p.excluded_titles] {
+        let before = titles.len();
+        titles.retain(|t| {
+            let k = title_key(t);
+            named.contains(&k) || shown.contains(&k) || in_words(&k, &user)
+        });
+        if titles.len() != before {
+            replaced += 1;
+        }
     }
     let draft_avoids = !draft.avoid_genres.is_empty() || !draft.never_genres.is_empty();
     if !draft_avoids
@@ -442,6 +465,19 @@ pub fn ground(
         replaced += 1;
     }
     (p, replaced)
+}
+
+/// Whether a title's words (`title_key`) are in the user's words: each
+/// word of three letters or more is theirs, or one typo away from one of
+/// theirs when it has five letters or more.
+fn in_words(title: &[String], user: &[String]) -> bool {
+    let long: Vec<&String> = title.iter().filter(|w| w.chars().count() >= 3).collect();
+    !long.is_empty()
+        && long.iter().all(|w| {
+            user.iter().any(|u| {
+                u == *w || w.chars().count() >= 5 && strsim::damerau_levenshtein(u, w) <= 1
+            })
+        })
 }
 
 /// `plan` with each slot that has an issue replaced by the draft's.
@@ -574,21 +610,21 @@ mod ground_tests {
         };
         let none = Plan::default();
         // "like The Godfather": no time word, the year goes.
-        let (p, n) = ground(&model, &none, &cues(false, false), &[]);
+        let (p, n) = ground(&model, &none, &cues(false, false), "", &[]);
         assert_eq!((p.year_min, n), (None, 1));
         // "something from the old days": a time word the rules did not
         // read, the model's reading stands.
-        let (p, n) = ground(&model, &none, &cues(true, false), &[]);
+        let (p, n) = ground(&model, &none, &cues(true, false), "", &[]);
         assert_eq!((p.year_min, n), (Some(1970), 0));
         // "older films are fine" takes bounds away.
-        let (p, _) = ground(&model, &none, &cues(true, true), &[]);
+        let (p, _) = ground(&model, &none, &cues(true, true), "", &[]);
         assert_eq!(p.year_min, None);
         // Where the draft read years, the model's are left to `check`.
         let draft = Plan {
             year_min: Some(1980),
             ..Plan::default()
         };
-        let (p, n) = ground(&model, &draft, &cues(false, false), &[]);
+        let (p, n) = ground(&model, &draft, &cues(false, false), "", &[]);
         assert_eq!((p.year_min, n), (Some(1970), 0));
     }
 
@@ -600,7 +636,7 @@ mod ground_tests {
             ..Plan::default()
         };
         // "seen it": nothing named, the list shown is not what they liked.
-        let (p, n) = ground(&model, &Plan::default(), &cues(false, false), &shown);
+        let (p, n) = ground(&model, &Plan::default(), &cues(false, false), "", &shown);
         assert!(p.liked_titles.is_empty());
         assert_eq!(n, 1);
         // "I loved the godfather": the named one stays, the other goes.
@@ -608,15 +644,64 @@ mod ground_tests {
             liked_titles: vec!["Godfather, The".into()],
             ..Plan::default()
         };
-        let (p, _) = ground(&model, &draft, &cues(false, false), &shown);
+        let (p, _) = ground(&model, &draft, &cues(false, false), "", &shown);
         assert_eq!(p.liked_titles, vec!["The Godfather".to_owned()]);
-        // A title the rules could not link, not on the list, stays.
+        // A title the rules could not link, in the user's words (one typo
+        // away), not on the list, stays.
         let typo = Plan {
             liked_titles: vec!["Alien".into()],
             ..Plan::default()
         };
-        let (p, n) = ground(&typo, &Plan::default(), &cues(false, false), &shown);
+        let said = "something like alein";
+        let (p, n) = ground(&typo, &Plan::default(), &cues(false, false), said, &shown);
         assert_eq!((p.liked_titles.len(), n), (1, 0));
+        // One the user never wrote goes: a model copying its examples.
+        let (p, n) = ground(
+            &typo,
+            &Plan::default(),
+            &cues(false, false),
+            "a scary one",
+            &shown,
+        );
+        assert_eq!((p.liked_titles.len(), n), (0, 1));
+    }
+
+    #[test]
+    fn seen_and_excluded_titles_are_named_shown_or_in_the_words() {
+        let shown = vec!["Toy Story (1995)".to_owned()];
+        // What the 0.5B wrote for "a funny animated movie from the 90s for
+        // my kids": a seen title from nowhere.
+        let model = Plan {
+            seen_titles: vec!["not Alien".into()],
+            excluded_titles: vec!["Alien".into()],
+            ..Plan::default()
+        };
+        let said = "a funny animated movie from the 90s for my kids";
+        let (p, n) = ground(&model, &Plan::default(), &cues(false, false), said, &shown);
+        assert!(p.seen_titles.is_empty() && p.excluded_titles.is_empty());
+        assert_eq!(n, 2);
+        // "seen it": the title shown stays.
+        let seen = Plan {
+            seen_titles: vec!["Toy Story".into()],
+            ..Plan::default()
+        };
+        let (p, n) = ground(
+            &seen,
+            &Plan::default(),
+            &cues(false, false),
+            "seen it",
+            &shown,
+        );
+        assert_eq!((p.seen_titles.len(), n), (1, 0));
+        // "I've already watched Alien": in the words, it stays.
+        let (p, _) = ground(
+            &model,
+            &Plan::default(),
+            &cues(false, false),
+            "I've already watched Alien",
+            &shown,
+        );
+        assert_eq!(p.excluded_titles, vec!["Alien".to_owned()]);
     }
 
     #[test]
@@ -628,12 +713,14 @@ mod ground_tests {
         );
         assert_ne!(title_key("Heat"), title_key("The Heat Is On"));
         assert_eq!(title_key("The Shining, The"), title_key("Shining, The"));
+        assert_eq!(title_key("Toy Story (1995)"), title_key("Toy Story"));
+        assert_eq!(title_key("1984 (1984)"), vec!["1984".to_owned()]);
         let shown = vec!["Quiet Man, The".to_owned()];
         let model = Plan {
             liked_titles: vec!["Quiet Man".into()],
             ..Plan::default()
         };
-        let (p, _) = ground(&model, &Plan::default(), &cues(false, false), &shown);
+        let (p, _) = ground(&model, &Plan::default(), &cues(false, false), "", &shown);
         assert!(p.liked_titles.is_empty());
     }
 
@@ -643,14 +730,14 @@ mod ground_tests {
             avoid_genres: vec!["Horror".into(), "Sci-Fi".into()],
             ..Plan::default()
         };
-        let (p, n) = ground(&model, &Plan::default(), &cues(true, false), &[]);
+        let (p, n) = ground(&model, &Plan::default(), &cues(true, false), "", &[]);
         assert!(p.avoid_genres.is_empty());
         assert_eq!(n, 1);
         let no = Cues {
             negative_words: true,
             ..Cues::default()
         };
-        let (p, n) = ground(&model, &Plan::default(), &no, &[]);
+        let (p, n) = ground(&model, &Plan::default(), &no, "", &[]);
         assert_eq!((p.avoid_genres.len(), n), (2, 0));
     }
 
@@ -666,7 +753,7 @@ mod ground_tests {
             intent: "movies from the 80s".into(),
             ..draft.clone()
         };
-        let (p, n) = ground(&model, &draft, &cues(true, false), &[]);
+        let (p, n) = ground(&model, &draft, &cues(true, false), "", &[]);
         assert_eq!((p.intent.as_str(), n), ("", 1));
         let crime = Plan {
             genres: vec!["Crime".into()],

@@ -142,13 +142,15 @@ pub fn local_model(home: &Home, model: ChatModelName, otherwise: &str) -> anyhow
 }
 
 /// The chat model `controller` names (`None` for the rules controller):
-/// the local model `local`, or the endpoint asked for `api_model`. Says
-/// how to get a local model that is missing.
+/// the local model `local`, decoding up to `slots` calls together, or the
+/// endpoint asked for `api_model`. Says how to get a local model that is
+/// missing.
 pub fn chat_model(
     home: &Home,
     controller: ControllerName,
     local: ChatModelName,
     api_model: &str,
+    slots: usize,
 ) -> anyhow::Result<Option<Arc<dyn ChatModel>>> {
     Ok(Some(match controller {
         ControllerName::Rules => return Ok(None),
@@ -156,8 +158,12 @@ pub fn chat_model(
             use recagent_llm::local::{LocalConfig, LocalModel};
             let path = local_model(home, local, ", or use --controller rules (no model needed)")?;
             Arc::new(
-                LocalModel::load(LocalConfig::new(&path).with_state_dir(home.prompt_state_dir()))
-                    .with_context(|| format!("loading {}", path.display()))?,
+                LocalModel::load(
+                    LocalConfig::new(&path)
+                        .with_state_dir(home.prompt_state_dir())
+                        .with_slots(slots),
+                )
+                .with_context(|| format!("loading {}", path.display()))?,
             )
         }
         ControllerName::Api => {
@@ -167,14 +173,16 @@ pub fn chat_model(
     }))
 }
 
-/// The controller `controller` names, its model opened with `opts`.
+/// The controller `controller` names, its model opened with `opts`,
+/// a local one decoding up to `slots` calls together.
 pub fn controller(
     home: &Home,
     controller: ControllerName,
     opts: &AgentOptions,
+    slots: usize,
 ) -> anyhow::Result<Controller> {
     Ok(
-        match chat_model(home, controller, opts.model, &opts.api_model)? {
+        match chat_model(home, controller, opts.model, &opts.api_model, slots)? {
             None => Controller::Rules,
             Some(model) => Controller::Model {
                 model,
@@ -307,7 +315,7 @@ pub fn agent_on(
         funnel,
     };
     pieces.agent(
-        controller(home, args.controller, &args.options)?,
+        controller(home, args.controller, &args.options, 1)?,
         model_answer(args.controller, &args.options),
         args.options.prompts.as_deref(),
     )
@@ -315,12 +323,14 @@ pub fn agent_on(
 
 /// The agents a server serves, by model name (`rules`, `local`, or the
 /// `--api-model` name), over one memory; a name given twice is served once.
+/// A local model decodes up to `slots` turns' calls together.
 pub fn served_agents(
     home: &Home,
     name: &str,
     controllers: &[ControllerName],
     opts: &AgentOptions,
     memory: Arc<Memory>,
+    slots: usize,
     bars: &Bars,
 ) -> anyhow::Result<Vec<(String, Arc<Agent>)>> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, name, bars)?);
@@ -338,7 +348,7 @@ pub fn served_agents(
     };
     let mut out: Vec<(String, Arc<Agent>)> = Vec::new();
     for &c in controllers {
-        let controller = controller(home, c, opts)?;
+        let controller = controller(home, c, opts, slots)?;
         let label = match c {
             ControllerName::Api => opts.api_model.clone(),
             c => c.label().to_owned(),
@@ -426,6 +436,10 @@ pub struct LimitArgs {
     /// 503 and Retry-After above it, so nobody queues for long
     #[arg(long, default_value_t = 4)]
     pub turns_per_model: usize,
+    /// Turns a local model decodes together in one batch (1 to 16; default:
+    /// --turns-per-model). 1 decodes one turn's call at a time
+    #[arg(long, value_name = "N")]
+    pub model_slots: Option<usize>,
     /// The longest a turn may take, waiting included, in seconds; a turn
     /// past it is stopped and answered with 504
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
@@ -433,6 +447,17 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
+    /// How many turns a local model decodes together.
+    pub fn slots(&self) -> anyhow::Result<usize> {
+        let n = self.model_slots.unwrap_or(self.turns_per_model);
+        anyhow::ensure!(
+            (1..=recagent_llm::local::MAX_SLOTS).contains(&n),
+            "--model-slots must be 1 to {} (it defaults to --turns-per-model)",
+            recagent_llm::local::MAX_SLOTS
+        );
+        Ok(n)
+    }
+
     /// The server's limits with these, over `base`.
     pub fn apply(&self, base: Limits) -> anyhow::Result<Limits> {
         anyhow::ensure!(

@@ -60,7 +60,14 @@ pub struct LocalConfig {
     /// Where the KV state of the static prompt prefix is kept across
     /// processes (`None`: not kept). Only used with `prefix_cache`.
     pub state_dir: Option<PathBuf>,
+    /// Calls decoded together (1 to [`MAX_SLOTS`]): each has a sequence of
+    /// its own in one KV cache of `context` tokens per slot. More calls
+    /// wait for a free slot.
+    pub slots: usize,
 }
+
+/// The most slots a model may have.
+pub const MAX_SLOTS: usize = 16;
 
 impl LocalConfig {
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -71,7 +78,14 @@ impl LocalConfig {
             batch: 512,
             prefix_cache: true,
             state_dir: None,
+            slots: 1,
         }
+    }
+
+    /// The same model decoding up to `slots` calls together.
+    pub fn with_slots(mut self, slots: usize) -> Self {
+        self.slots = slots.clamp(1, MAX_SLOTS);
+        self
     }
 
     /// The same model with the prefix's KV state kept in `dir`.
@@ -382,9 +396,14 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
         }
     };
     let Ok(backend) = backend() else { return };
+    let slots = config.slots.clamp(1, MAX_SLOTS);
+    // One unified KV cache for all the slots: a prefix copied from one
+    // sequence to another shares its cells instead of holding a copy.
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(config.context))
+        .with_n_ctx(NonZeroU32::new(config.context * slots as u32))
         .with_n_batch(config.batch)
+        .with_n_seq_max(slots as u32)
+        .with_kv_unified(true)
         .with_n_threads(config.threads)
         .with_n_threads_batch(config.threads);
     let mut ctx = match model.new_context(backend, params) {
@@ -400,29 +419,49 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
         .as_ref()
         .filter(|_| config.prefix_cache)
         .map(|dir| PrefixStore::new(dir, &config.path));
-    let mut cached: Vec<LlamaToken> = Vec::new();
-    for work in jobs {
-        let job = match work {
-            Work::Chat(job) => job,
-            Work::Many(job) => {
-                run_many(&model, backend, &template, &config, job);
-                continue;
+    let mut chats = Chats::new(slots, &config);
+    let mut many: std::collections::VecDeque<ManyJob> = std::collections::VecDeque::new();
+    let mut open = true;
+    loop {
+        // Wait for work when there is none; otherwise take what has come
+        // without waiting, so that running calls keep decoding.
+        if chats.idle() && many.is_empty() {
+            if !open {
+                return;
             }
-        };
-        let events = job.events.clone();
-        if let Err(e) = run(
-            &model,
-            &mut ctx,
-            &mut cached,
-            &template,
-            &config,
-            store.as_ref(),
-            job,
-        ) {
-            cached.clear();
-            let _ = ctx.clear_kv_cache_seq(Some(0), None, None);
-            let _ = events.send(Err(e));
+            match jobs.recv() {
+                Ok(Work::Chat(job)) => chats.pending.push_back(job),
+                Ok(Work::Many(job)) => many.push_back(job),
+                Err(_) => return,
+            }
         }
+        loop {
+            match jobs.try_recv() {
+                Ok(Work::Chat(job)) => chats.pending.push_back(job),
+                Ok(Work::Many(job)) => many.push_back(job),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        // A batch of independent calls gets a context of its own; it runs
+        // between chat calls, not during them.
+        if chats.running() == 0
+            && let Some(job) = many.pop_front()
+        {
+            run_many(&model, backend, &template, &config, job);
+            continue;
+        }
+        let tools = Tools {
+            model: &model,
+            template: &template,
+            config: &config,
+            store: store.as_ref(),
+        };
+        chats.admit(&tools, &mut ctx);
+        chats.step(&tools, &mut ctx);
     }
 }
 
@@ -474,10 +513,12 @@ impl PrefixStore {
     /// Fills `cached` with the request's static prefix: loaded from its
     /// file when there is one, else decoded and saved. Returns how many
     /// tokens were decoded now (0 when loaded), which are not cached ones.
+    #[allow(clippy::too_many_arguments)]
     fn restore_or_save(
         &self,
         model: &LlamaModel,
         ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        seq: i32,
         cached: &mut Vec<LlamaToken>,
         template: &str,
         config: &LocalConfig,
@@ -486,12 +527,12 @@ impl PrefixStore {
         let Some(prefix) = static_prefix(model, template, req)? else {
             return Ok(0);
         };
-        if prefix.len() < MIN_SAVED_PREFIX || prefix.len() >= ctx.n_ctx() as usize {
+        if prefix.len() < MIN_SAVED_PREFIX || prefix.len() >= config.context as usize {
             return Ok(0);
         }
         let path = self.path(&prefix);
         if path.is_file() {
-            match ctx.state_seq_load_file(&path, 0, prefix.len()) {
+            match ctx.state_seq_load_file(&path, seq, prefix.len()) {
                 Ok((tokens, _)) if tokens == prefix => {
                     *cached = tokens;
                     return Ok(0);
@@ -499,19 +540,19 @@ impl PrefixStore {
                 // A file from another build of llama.cpp, or damaged: it is
                 // replaced below.
                 _ => {
-                    ctx.clear_kv_cache_seq(Some(0), None, None)
+                    ctx.clear_kv_cache_seq(Some(seq as u32), None, None)
                         .map_err(cfg_err)?;
                 }
             }
         }
         let mut batch = LlamaBatch::new(config.batch.max(1) as usize, 1);
         let never = AtomicBool::new(false);
-        prefill(ctx, cached, &prefix, config, &mut batch, &never)?;
+        prefill(ctx, seq, cached, &prefix, config, &mut batch, &never)?;
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::Config(format!("cannot create {}: {e}", self.dir.display())))?;
         // Write, then rename: a reader never sees half a file.
         let tmp = path.with_extension(format!("kv.{}.tmp", std::process::id()));
-        ctx.state_seq_save_file(&tmp, 0, cached)
+        ctx.state_seq_save_file(&tmp, seq, cached)
             .map_err(|e| Error::Config(format!("saving {}: {e}", tmp.display())))?;
         recagent_core::fsx::persist(&tmp, &path)
             .map_err(|e| Error::Config(format!("saving {}: {e}", path.display())))?;
@@ -557,66 +598,6 @@ fn static_prefix(
     Ok(Some(head[..n].to_vec()))
 }
 
-/// One call: the prompt is prefilled (reusing the cached prefix), tokens are
-/// sampled and streamed as text, and the closing events are sent.
-fn run(
-    model: &LlamaModel,
-    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
-    cached: &mut Vec<LlamaToken>,
-    template: &str,
-    config: &LocalConfig,
-    store: Option<&PrefixStore>,
-    job: Job,
-) -> Result<()> {
-    let start = Instant::now();
-    let req = &job.request;
-    let mut decoded_now = 0;
-    if cached.is_empty()
-        && let Some(store) = store
-    {
-        // A fresh context: start from the saved static prefix, or save it
-        // for the next process. Either failing only costs the time a cold
-        // prefill takes, so it is logged, not returned.
-        match store.restore_or_save(model, ctx, cached, template, config, req) {
-            Ok(n) => decoded_now = n,
-            Err(e) => {
-                tracing::debug!("prompt prefix state: {e}");
-                cached.clear();
-                ctx.clear_kv_cache_seq(Some(0), None, None)
-                    .map_err(cfg_err)?;
-            }
-        }
-    }
-    let tokens = prompt_tokens(model, ctx.n_ctx() as usize, template, req)?;
-    let mut batch = LlamaBatch::new(config.batch.max(1) as usize, 1);
-    let Some(keep) = prefill(ctx, cached, &tokens, config, &mut batch, &job.cancel)? else {
-        return Ok(());
-    };
-    let prefill_ms = start.elapsed().as_secs_f64() * 1e3;
-
-    let mut sampler = Sampler::for_request(model, req)?;
-    let Some(generated) = generate(
-        model,
-        ctx,
-        cached,
-        &mut batch,
-        &mut sampler,
-        tokens.len(),
-        &job,
-    )?
-    else {
-        return Ok(());
-    };
-    let usage = Usage {
-        prompt_tokens: tokens.len() as u32,
-        completion_tokens: generated.tokens,
-    };
-    // Tokens decoded in this call to save the prefix were not cached.
-    let cached_tokens = keep.saturating_sub(decoded_now) as u32;
-    send_closing_events(&job, &generated, usage, start, prefill_ms, cached_tokens);
-    Ok(())
-}
-
 /// Whether the request's tools are offered to the model.
 fn tools_on(req: &ChatRequest) -> bool {
     !req.tools.is_empty() && req.options.tool_choice != ToolChoice::None
@@ -648,6 +629,7 @@ fn prompt_tokens(
 /// how many prompt tokens came from the cache, or `None` when cancelled.
 fn prefill(
     ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    seq: i32,
     cached: &mut Vec<LlamaToken>,
     tokens: &[LlamaToken],
     config: &LocalConfig,
@@ -666,7 +648,7 @@ fn prefill(
         0
     };
     keep = keep.min(tokens.len().saturating_sub(1));
-    ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+    ctx.clear_kv_cache_seq(Some(seq as u32), Some(keep as u32), None)
         .map_err(cfg_err)?;
     cached.truncate(keep);
     let batch_size = config.batch.max(1) as usize;
@@ -676,7 +658,7 @@ fn prefill(
         for (i, &t) in tokens[chunk_start..end].iter().enumerate() {
             let pos = chunk_start + i;
             batch
-                .add(t, pos as i32, &[0], pos + 1 == tokens.len())
+                .add(t, pos as i32, &[seq], pos + 1 == tokens.len())
                 .map_err(cfg_err)?;
         }
         ctx.decode(batch).map_err(cfg_err)?;
@@ -688,78 +670,455 @@ fn prefill(
     Ok(Some(keep))
 }
 
-/// What generation produced.
-struct Generated {
-    text: TextStream,
-    /// Tokens generated, not counting the end-of-generation token.
-    tokens: u32,
-    /// `stop` (end of generation or a stop string) or `length`.
-    finish: &'static str,
+/// What the scheduler's calls share: the model, its template and config,
+/// and the saved prefixes.
+struct Tools<'a> {
+    model: &'a LlamaModel,
+    template: &'a str,
+    config: &'a LocalConfig,
+    store: Option<&'a PrefixStore>,
 }
 
-/// Samples up to `max_tokens` tokens after a prompt of `prompt_len` tokens
-/// whose logits `prefill` left in `batch`, streaming text as it goes.
-/// `None` when cancelled or when the receiver is gone.
-fn generate(
-    model: &LlamaModel,
-    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
-    cached: &mut Vec<LlamaToken>,
-    batch: &mut LlamaBatch<'_>,
-    sampler: &mut Sampler,
-    prompt_len: usize,
-    job: &Job,
-) -> Result<Option<Generated>> {
-    let req = &job.request;
-    let tools_on = tools_on(req);
-    let vocab = model.vocab();
-    let mut text = TextStream::default();
-    let mut generated = 0u32;
-    let mut finish = "length";
-    let mut pos = prompt_len;
-    let mut logits_at = batch.n_tokens() - 1;
-    while generated < req.options.max_tokens {
-        let token = sampler.sample(ctx, logits_at);
-        if vocab.is_eog(token) {
-            finish = "stop";
-            break;
+/// A call being decoded in a slot.
+struct Running {
+    job: Job,
+    /// The prompt.
+    tokens: Vec<LlamaToken>,
+    /// Prompt tokens that came from the slot's cache or another slot's.
+    keep: usize,
+    /// Of those, tokens decoded now to save the static prefix.
+    decoded_now: usize,
+    sampler: Sampler,
+    text: TextStream,
+    generated: u32,
+    /// Where this call's logits are in the batch being decoded.
+    logits_at: Option<i32>,
+    /// The token sampled last, to be decoded in the next step.
+    next: Option<LlamaToken>,
+    start: Instant,
+    prefill_ms: Option<f64>,
+}
+
+/// One sequence of the KV cache: the tokens its cells hold, and the call
+/// decoding in it, if any.
+struct ChatSlot {
+    seq: i32,
+    cached: Vec<LlamaToken>,
+    running: Option<Running>,
+    /// When it last took a call (a step count), to pick the least recently
+    /// used free slot.
+    used: u64,
+}
+
+/// Chat calls decoded together (continuous batching).
+///
+/// * Each call runs in a slot: a sequence of one unified KV cache. Its
+///   cells stay when the call ends, so the same session's next call, whose
+///   prompt starts with this one's, takes the slot whose tokens share the
+///   longest prefix with it and decodes only what is new.
+/// * A prompt that shares more with another slot (another session with the
+///   same system prompt and tools) starts from a copy of that slot's cells:
+///   shared, not recomputed.
+/// * Every step decodes, in one batch, one token of each generating call
+///   and up to the batch's size of prompt tokens of calls being prefilled.
+///   On a CPU, where decoding a small model is bound by memory bandwidth,
+///   one pass over the weights then serves several calls.
+/// * A call that ends hands its slot to the next waiting call at once.
+struct Chats {
+    slots: Vec<ChatSlot>,
+    pending: std::collections::VecDeque<Job>,
+    /// The prompt of the first waiting call, when it waited for a prefix.
+    front_tokens: Option<Vec<LlamaToken>>,
+    batch: LlamaBatch<'static>,
+    /// Tokens the batch holds: the config's batch size.
+    batch_cap: usize,
+    steps: u64,
+}
+
+impl Chats {
+    fn new(slots: usize, config: &LocalConfig) -> Self {
+        Self {
+            slots: (0..slots)
+                .map(|s| ChatSlot {
+                    seq: s as i32,
+                    cached: Vec::new(),
+                    running: None,
+                    used: 0,
+                })
+                .collect(),
+            pending: std::collections::VecDeque::new(),
+            front_tokens: None,
+            batch: LlamaBatch::new(config.batch.max(1) as usize, 1),
+            batch_cap: config.batch.max(1) as usize,
+            steps: 0,
         }
-        generated += 1;
-        if let Some(t) = text.push(&vocab.token_to_piece(token, false, None))
-            && job
+    }
+
+    fn running(&self) -> usize {
+        self.slots.iter().filter(|s| s.running.is_some()).count()
+    }
+
+    fn idle(&self) -> bool {
+        self.running() == 0 && self.pending.is_empty()
+    }
+
+    /// Starts waiting calls in free slots, in order. A call waits while a
+    /// call being prefilled has more of its prompt than any slot holds
+    /// (the same system prompt and tools, arriving together): once that
+    /// prefix is in the cache, it is copied rather than decoded twice.
+    fn admit(&mut self, tools: &Tools<'_>, ctx: &mut llama_cpp_2::context::LlamaContext<'_>) {
+        while self.running() < self.slots.len() {
+            let Some(job) = self.pending.pop_front() else {
+                return;
+            };
+            let tokens = self.front_tokens.take();
+            if job.cancel.load(Ordering::SeqCst) || job.events.is_closed() {
+                continue;
+            }
+            let tokens = match tokens.map_or_else(
+                || {
+                    prompt_tokens(
+                        tools.model,
+                        tools.config.context as usize,
+                        tools.template,
+                        &job.request,
+                    )
+                },
+                Ok,
+            ) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = job.events.send(Err(e));
+                    continue;
+                }
+            };
+            if tools.config.prefix_cache && self.worth_waiting(&tokens) {
+                self.pending.push_front(job);
+                self.front_tokens = Some(tokens);
+                return;
+            }
+            let events = job.events.clone();
+            if let Err(e) = self.start(tools, ctx, job, tokens) {
+                let _ = events.send(Err(e));
+            }
+        }
+    }
+
+    /// Whether a call being prefilled will soon hold at least
+    /// [`MIN_SAVED_PREFIX`] more of `tokens` than any slot holds now.
+    fn worth_waiting(&self, tokens: &[LlamaToken]) -> bool {
+        let have = self
+            .slots
+            .iter()
+            .map(|s| common_prefix(&s.cached, tokens))
+            .max()
+            .unwrap_or(0);
+        let coming = self
+            .slots
+            .iter()
+            .filter_map(|s| s.running.as_ref())
+            .filter(|r| r.generated == 0)
+            .map(|r| common_prefix(&r.tokens, tokens))
+            .max()
+            .unwrap_or(0);
+        coming.min(tokens.len().saturating_sub(1)) >= have + MIN_SAVED_PREFIX
+    }
+
+    /// Places a call, whose prompt is `tokens`, in the free slot that has
+    /// most of it, copying a longer shared prefix from another slot when
+    /// one has it.
+    fn start(
+        &mut self,
+        tools: &Tools<'_>,
+        ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        job: Job,
+        tokens: Vec<LlamaToken>,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let config = tools.config;
+        let req = &job.request;
+        let sampler = Sampler::for_request(tools.model, req)?;
+        let shared = |s: &ChatSlot| {
+            if config.prefix_cache {
+                common_prefix(&s.cached, &tokens)
+            } else {
+                0
+            }
+        };
+        let Some(here) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.running.is_none())
+            .max_by_key(|(_, s)| (shared(s), std::cmp::Reverse(s.used)))
+            .map(|(i, _)| i)
+        else {
+            return Err(Error::Config("no free slot".into()));
+        };
+        let fresh = self.slots.iter().all(|s| s.cached.is_empty());
+        let donor = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != here)
+            .map(|(i, s)| (shared(s), i))
+            .max()
+            .filter(|&(n, _)| n > shared(&self.slots[here]));
+        self.steps += 1;
+        let seq = self.slots[here].seq;
+        if let Some((n, from)) = donor {
+            ctx.clear_kv_cache_seq(Some(seq as u32), None, None)
+                .map_err(cfg_err)?;
+            ctx.copy_kv_cache_seq(self.slots[from].seq, seq, Some(0), Some(n as u32))
+                .map_err(cfg_err)?;
+            self.slots[here].cached = tokens[..n].to_vec();
+        }
+        let slot = &mut self.slots[here];
+        slot.used = self.steps;
+        let mut decoded_now = 0;
+        if fresh && let Some(store) = tools.store {
+            // A fresh context: start from the saved static prefix, or save
+            // it for the next process. Either failing only costs the time
+            // a cold prefill takes, so it is logged, not returned.
+            match store.restore_or_save(
+                tools.model,
+                ctx,
+                seq,
+                &mut slot.cached,
+                tools.template,
+                config,
+                req,
+            ) {
+                Ok(n) => decoded_now = n,
+                Err(e) => {
+                    tracing::debug!("prompt prefix state: {e}");
+                    slot.cached.clear();
+                    ctx.clear_kv_cache_seq(Some(seq as u32), None, None)
+                        .map_err(cfg_err)?;
+                }
+            }
+        }
+        // At least the last prompt token is decoded again, so that there
+        // are logits to sample from.
+        let keep = if config.prefix_cache {
+            common_prefix(&slot.cached, &tokens).min(tokens.len().saturating_sub(1))
+        } else {
+            0
+        };
+        ctx.clear_kv_cache_seq(Some(seq as u32), Some(keep as u32), None)
+            .map_err(cfg_err)?;
+        slot.cached.truncate(keep);
+        slot.running = Some(Running {
+            job,
+            tokens,
+            keep,
+            decoded_now,
+            sampler,
+            text: TextStream::default(),
+            generated: 0,
+            logits_at: None,
+            next: None,
+            start,
+            prefill_ms: None,
+        });
+        Ok(())
+    }
+
+    /// One decoding step over every running call: their next tokens and
+    /// prompt chunks in one batch, then a token sampled for each call
+    /// whose logits are ready.
+    fn step(&mut self, tools: &Tools<'_>, ctx: &mut llama_cpp_2::context::LlamaContext<'_>) {
+        // Calls whose client has gone are dropped before they cost a step.
+        for slot in &mut self.slots {
+            if slot
+                .running
+                .as_ref()
+                .is_some_and(|r| r.job.cancel.load(Ordering::SeqCst) || r.job.events.is_closed())
+            {
+                slot.running = None;
+            }
+        }
+        if self.running() == 0 {
+            return;
+        }
+        if let Err(e) = self.fill_batch() {
+            return self.fail_all(ctx, &e);
+        }
+        if self.batch.n_tokens() == 0 {
+            return;
+        }
+        let decode_start = Instant::now();
+        if let Err(e) = ctx.decode(&mut self.batch) {
+            return self.fail_all(ctx, &cfg_err(e));
+        }
+        let decode_ms = decode_start.elapsed().as_secs_f64() * 1e3;
+        let sample_start = Instant::now();
+        let vocab = tools.model.vocab();
+        for slot in &mut self.slots {
+            let Some(run) = slot.running.as_mut() else {
+                continue;
+            };
+            let Some(at) = run.logits_at.take() else {
+                continue;
+            };
+            let prefill_ms = run.start.elapsed().as_secs_f64() * 1e3;
+            run.prefill_ms.get_or_insert(prefill_ms);
+            if let Some(finish) = run.sample(ctx, &vocab, at) {
+                let run = slot.running.take().expect("running");
+                run.finish(finish);
+            }
+        }
+        tracing::debug!(
+            calls = self.running(),
+            tokens = self.batch.n_tokens(),
+            decode_ms,
+            sample_ms = sample_start.elapsed().as_secs_f64() * 1e3,
+            "decoding step"
+        );
+    }
+
+    /// The batch of a step: one token of each generating call first, then
+    /// prompt tokens of calls being prefilled, as many as the batch holds.
+    fn fill_batch(&mut self) -> Result<()> {
+        self.batch.clear();
+        let cap = self.batch_cap;
+        for slot in &mut self.slots {
+            let Some(run) = slot.running.as_mut() else {
+                continue;
+            };
+            if let Some(t) = run.next.take() {
+                run.logits_at = Some(self.batch.n_tokens());
+                self.batch
+                    .add(t, slot.cached.len() as i32, &[slot.seq], true)
+                    .map_err(cfg_err)?;
+                slot.cached.push(t);
+            }
+        }
+        for slot in &mut self.slots {
+            let Some(run) = slot.running.as_mut() else {
+                continue;
+            };
+            let fed = slot.cached.len();
+            if run.generated > 0 || run.logits_at.is_some() || fed >= run.tokens.len() {
+                continue;
+            }
+            let room = cap - self.batch.n_tokens() as usize;
+            let end = run.tokens.len().min(fed + room);
+            for (p, &t) in run.tokens.iter().enumerate().take(end).skip(fed) {
+                let last = p + 1 == run.tokens.len();
+                if last {
+                    run.logits_at = Some(self.batch.n_tokens());
+                }
+                self.batch
+                    .add(t, p as i32, &[slot.seq], last)
+                    .map_err(cfg_err)?;
+            }
+            slot.cached.extend_from_slice(&run.tokens[fed..end]);
+        }
+        Ok(())
+    }
+
+    /// A failed decode ends every running call with its error, and clears
+    /// the cache, whose state is no longer known.
+    fn fail_all(&mut self, ctx: &mut llama_cpp_2::context::LlamaContext<'_>, e: &Error) {
+        for slot in &mut self.slots {
+            if let Some(run) = slot.running.take() {
+                let _ = run.job.events.send(Err(Error::Config(e.to_string())));
+            }
+            slot.cached.clear();
+        }
+        ctx.clear_kv_cache();
+    }
+}
+
+impl Running {
+    /// Samples the call's next token from logits at `at`, streaming its
+    /// text; the finish reason once the call is done, `None` to go on.
+    fn sample(
+        &mut self,
+        ctx: &llama_cpp_2::context::LlamaContext<'_>,
+        vocab: &LlamaVocab<'_>,
+        at: i32,
+    ) -> Option<Finish> {
+        let req = &self.job.request;
+        if self.generated >= req.options.max_tokens {
+            return Some(Finish::Done("length"));
+        }
+        let token = self.sampler.sample(ctx, at);
+        if vocab.is_eog(token) {
+            return Some(Finish::Done("stop"));
+        }
+        self.generated += 1;
+        if let Some(t) = self.text.push(&vocab.token_to_piece(token, false, None))
+            && self
+                .job
                 .events
                 .send(Ok(ChatEvent::TextDelta { text: t }))
                 .is_err()
         {
-            return Ok(None);
+            return Some(Finish::Gone);
         }
-        if job.cancel.load(Ordering::SeqCst) {
-            return Ok(None);
+        if self.job.cancel.load(Ordering::SeqCst) {
+            return Some(Finish::Gone);
         }
-        let text_so_far = String::from_utf8_lossy(&text.bytes);
+        let text_so_far = String::from_utf8_lossy(&self.text.bytes);
         if req
             .options
             .stop
             .iter()
             .any(|s| text_so_far.ends_with(s.as_str()))
-            || (tools_on
+            || (tools_on(req)
                 && text_so_far.trim_end().ends_with("</tool_call>")
                 && req.options.tool_choice == ToolChoice::Required)
         {
-            finish = "stop";
-            break;
+            return Some(Finish::Done("stop"));
         }
-        batch.clear();
-        batch.add(token, pos as i32, &[0], true).map_err(cfg_err)?;
-        ctx.decode(batch).map_err(cfg_err)?;
-        cached.push(token);
-        pos += 1;
-        logits_at = 0;
+        if self.generated >= req.options.max_tokens {
+            return Some(Finish::Done("length"));
+        }
+        self.next = Some(token);
+        None
     }
-    Ok(Some(Generated {
-        text,
-        tokens: generated,
-        finish,
-    }))
+
+    /// Sends the call's closing events (nothing when its client has gone).
+    fn finish(self, finish: Finish) {
+        let Finish::Done(reason) = finish else {
+            return;
+        };
+        let usage = Usage {
+            prompt_tokens: self.tokens.len() as u32,
+            completion_tokens: self.generated,
+        };
+        // Tokens decoded in this call to save the prefix were not cached.
+        let cached_tokens = self.keep.saturating_sub(self.decoded_now) as u32;
+        let generated = Generated {
+            text: self.text,
+            finish: reason,
+        };
+        send_closing_events(
+            &self.job,
+            &generated,
+            usage,
+            self.start,
+            self.prefill_ms.unwrap_or(0.0),
+            cached_tokens,
+        );
+    }
+}
+
+/// How a call ends.
+enum Finish {
+    /// Generation ended: `stop` or `length`.
+    Done(&'static str),
+    /// Its client went away.
+    Gone,
+}
+
+/// What generation produced.
+struct Generated {
+    text: TextStream,
+    /// `stop` (end of generation or a stop string) or `length`.
+    finish: &'static str,
 }
 
 /// The generated bytes and how much of them has been sent as text.
@@ -860,6 +1219,9 @@ fn send_closing_events(
 struct Sampler {
     grammar: Option<LlamaSampler>,
     base: LlamaSampler,
+    /// Temperature 0: the pick is the largest logit, read straight from
+    /// the logits without building the vocabulary's candidate array.
+    greedy: bool,
 }
 
 impl Sampler {
@@ -886,16 +1248,41 @@ impl Sampler {
                 LlamaSampler::dist(req.options.seed.unwrap_or(0) as u32),
             ])
         };
-        Ok(Self { grammar, base })
+        Ok(Self {
+            grammar,
+            base,
+            greedy: req.options.temperature <= 0.0,
+        })
+    }
+
+    /// The token with the largest logit at `idx`.
+    fn argmax(ctx: &llama_cpp_2::context::LlamaContext<'_>, idx: i32) -> Option<LlamaToken> {
+        let logits = ctx.get_logits_ith(idx);
+        let mut best: Option<(usize, f32)> = None;
+        for (i, &l) in logits.iter().enumerate() {
+            if best.is_none_or(|(_, b)| l > b) {
+                best = Some((i, l));
+            }
+        }
+        best.map(|(i, _)| LlamaToken(i as i32))
     }
 
     fn sample(&mut self, ctx: &llama_cpp_2::context::LlamaContext<'_>, idx: i32) -> LlamaToken {
         let Some(grammar) = self.grammar.as_mut() else {
+            if self.greedy
+                && let Some(t) = Self::argmax(ctx, idx)
+            {
+                return t;
+            }
             return self.base.sample(ctx, idx);
         };
-        let mut all = ctx.token_data_array_ith(idx);
-        self.base.apply(&mut all);
-        let mut token = all.selected_token();
+        let mut token = if self.greedy {
+            Self::argmax(ctx, idx)
+        } else {
+            let mut all = ctx.token_data_array_ith(idx);
+            self.base.apply(&mut all);
+            all.selected_token()
+        };
         if let Some(t) = token {
             let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 1.0, 0.0)], false);
             grammar.apply(&mut one);

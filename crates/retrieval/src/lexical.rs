@@ -155,7 +155,9 @@ impl LexicalIndex {
         })?;
         let (schema, f) = schema();
         let index = Index::create_in_dir(dir, schema)?;
-        let mut writer: tantivy::IndexWriter = index.writer(100_000_000)?;
+        // One thread: one segment with documents in catalog order, so that
+        // equal scores come back in the same order on every build.
+        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 100_000_000)?;
         progress.stage(
             "indexing items (tantivy)",
             Some(catalog.items().len() as u64),

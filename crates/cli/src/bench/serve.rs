@@ -83,6 +83,10 @@ struct ServeReport {
     requests_per_s: f64,
     /// Model tokens (prompt + completion) per second over the run.
     tokens_per_s: f64,
+    /// Generated tokens per second over the run.
+    completion_tokens_per_s: f64,
+    /// Turns the local model decodes together (`--model-slots`).
+    model_slots: usize,
 }
 
 /// What one session says, turn by turn: requests that differ per user, a
@@ -125,6 +129,7 @@ fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
         &[args.controller],
         &args.agent,
         memory,
+        args.limits.slots()?,
         &bars,
     )?;
     let model = agents[0].0.clone();
@@ -198,6 +203,8 @@ fn measure(home: &Home, args: &ServeBenchArgs) -> anyhow::Result<ServeReport> {
             wall_s,
             requests_per_s: ms.len() as f64 / wall_s.max(1e-9),
             tokens_per_s: all.tokens as f64 / wall_s.max(1e-9),
+            completion_tokens_per_s: all.completion_tokens as f64 / wall_s.max(1e-9),
+            model_slots: args.limits.slots()?,
         })
     })
 }
@@ -227,8 +234,12 @@ fn print(report: &ServeReport) {
         report.p50_ms, report.p99_ms, report.max_ms, report.longest_request_ms, report.bound_ms
     );
     println!(
-        "{:.2} answers/s, {:.1} model tokens/s over {:.1} s",
-        report.requests_per_s, report.tokens_per_s, report.wall_s
+        "{:.2} answers/s, {:.1} model tokens/s ({:.1} generated) over {:.1} s, {} model slots",
+        report.requests_per_s,
+        report.tokens_per_s,
+        report.completion_tokens_per_s,
+        report.wall_s,
+        report.model_slots
     );
 }
 
@@ -246,6 +257,7 @@ struct SessionResult {
     cross_talk: usize,
     longest_ms: f64,
     tokens: u64,
+    completion_tokens: u64,
 }
 
 impl SessionResult {
@@ -261,6 +273,7 @@ impl SessionResult {
         self.cross_talk += o.cross_talk;
         self.longest_ms = self.longest_ms.max(o.longest_ms);
         self.tokens += o.tokens;
+        self.completion_tokens += o.completion_tokens;
     }
 }
 
@@ -353,6 +366,7 @@ async fn session(
             continue;
         };
         out.tokens += v["usage"]["total_tokens"].as_u64().unwrap_or(0);
+        out.completion_tokens += v["usage"]["completion_tokens"].as_u64().unwrap_or(0);
         if v["recagent"]["user"] != json!(me) {
             out.cross_talk += 1;
         }

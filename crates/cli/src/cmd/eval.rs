@@ -244,7 +244,7 @@ impl ChatModels<'_> {
         {
             return Ok(Arc::clone(m));
         }
-        let m = open::chat_model(self.home, c, self.opts.model, &self.opts.api_model)?
+        let m = open::chat_model(self.home, c, self.opts.model, &self.opts.api_model, 1)?
             .ok_or_else(|| anyhow::anyhow!("the rules controller has no model"))?;
         if c == ControllerName::Local {
             self.local = Some(Arc::clone(&m));

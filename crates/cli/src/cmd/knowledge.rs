@@ -107,7 +107,7 @@ fn writer(
             ),
         )?;
     }
-    open::chat_model(home, controller, local, api_model)?.context("knowledge needs a model")
+    open::chat_model(home, controller, local, api_model, 1)?.context("knowledge needs a model")
 }
 
 fn print(out: &Outcome, files: &Files, parallel: usize, json: bool) {

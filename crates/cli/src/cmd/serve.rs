@@ -85,6 +85,7 @@ pub fn run(home: &Home, args: ServeArgs) -> anyhow::Result<()> {
         &args.controller,
         &args.agent,
         memory,
+        args.limits.slots()?,
         &bars,
     )?;
     let names: Vec<String> = agents.iter().map(|(n, _)| n.clone()).collect();

@@ -189,3 +189,59 @@ fn a_fresh_model_starts_from_the_saved_prompt_prefix() {
     assert_eq!(r.timings.cached_prompt_tokens, 0, "{:?}", r.timings);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+#[test]
+#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
+fn concurrent_calls_share_one_batch_and_decide_as_they_do_alone() {
+    let path = pulled_qwen_05b();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let calls = |r: &recagent_llm::ChatResponse| {
+        r.tool_calls
+            .iter()
+            .map(|c| (c.name.clone(), c.arguments.clone()))
+            .collect::<Vec<_>>()
+    };
+    let texts = &REQUESTS[..4];
+    let alone = LocalModel::load(LocalConfig::new(&path)).unwrap();
+    let expected: Vec<_> = texts
+        .iter()
+        .map(|t| calls(&rt.block_on(complete(&alone, decision_request(t))).unwrap()))
+        .collect();
+    drop(alone);
+
+    // Four calls at once in three slots: the fourth waits for a slot.
+    let model = LocalModel::load(LocalConfig::new(&path).with_slots(3)).unwrap();
+    let got = rt.block_on(futures::future::join_all(
+        texts.iter().map(|t| complete(&model, decision_request(t))),
+    ));
+    for (i, r) in got.iter().enumerate() {
+        let r = r.as_ref().unwrap();
+        assert_eq!(calls(r), expected[i], "{:?}", texts[i]);
+        assert_eq!(r.finish_reason, "tool_calls");
+    }
+    // The system prompt and tools were decoded once; the other calls
+    // started from a copy of those cells.
+    let copied = got
+        .iter()
+        .filter(|r| r.as_ref().unwrap().timings.cached_prompt_tokens > 100)
+        .count();
+    assert!(copied >= 3, "{copied} of 4 calls reused the shared prefix");
+
+    // A call whose stream is dropped gives its slot back: three more calls
+    // after it still run, together.
+    {
+        let mut s = recagent_llm::ChatModel::chat(&model, decision_request(texts[0]));
+        let _ = rt.block_on(futures::StreamExt::next(&mut s));
+    }
+    let again = rt.block_on(futures::future::join_all(
+        texts[1..]
+            .iter()
+            .map(|t| complete(&model, decision_request(t))),
+    ));
+    for (i, r) in again.iter().enumerate() {
+        assert_eq!(calls(r.as_ref().unwrap()), expected[i + 1]);
+    }
+}
