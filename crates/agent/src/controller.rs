@@ -269,8 +269,10 @@ impl Controller {
                 options.max_tokens = options.max_tokens.min(256);
                 vec![plan_tool()]
             }
+            // Until the list is ranked an answer cannot be grounded, and once
+            // it is the answer is asked for apart: a step is always a call.
             Purpose::Step => {
-                options.tool_choice = ToolChoice::Auto;
+                options.tool_choice = ToolChoice::Required;
                 options.max_tokens = options.max_tokens.min(256);
                 self.setup.tools.clone()
             }

@@ -10,8 +10,16 @@
 //! A required tool call is asked for by name when there is one tool
 //! (`tool_choice: {"type": "function", "function": {"name": …}}`), which
 //! more servers accept than `"required"`. A server that refuses the forced
-//! choice with a client error is asked once more with `tool_choice` left to
-//! it and an instruction to answer with the call only.
+//! choice with a client error is asked once more with `"auto"` and an
+//! instruction to answer with the call only.
+//!
+//! With several tools, `"required"` is sent. A server that cannot force
+//! that (an error, or an empty stream, as llama-cpp-python's
+//! function-calling handler gives) is asked for one call of a single tool,
+//! [`ONE_OF_THE_TOOLS`], whose arguments are the name of one of the tools
+//! and that tool's arguments, forced by name; the call that comes back is
+//! read as the tool it names. The model remembers that the server needs
+//! this, and asks that way from then on.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,6 +86,9 @@ impl OpenAiConfig {
 pub struct OpenAiModel {
     client: Arc<Client<OpenAIConfig>>,
     config: Arc<OpenAiConfig>,
+    /// The server could not force a call among several tools: ask for
+    /// [`ONE_OF_THE_TOOLS`] instead.
+    one_tool: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl OpenAiModel {
@@ -97,6 +108,7 @@ impl OpenAiModel {
         Ok(Self {
             client: Arc::new(client),
             config: Arc::new(config),
+            one_tool: Arc::default(),
         })
     }
 }
@@ -144,29 +156,116 @@ fn forces_a_call(req: &ChatRequest) -> bool {
     !req.tools.is_empty() && req.options.tool_choice == crate::ToolChoice::Required
 }
 
-/// `request` as the typed API request; the `fallback` for a server that
-/// refused a forced tool call leaves the choice to the server and says in
-/// a last system message to answer with a call only.
+/// The one tool that stands for several when a server cannot force a
+/// call among them: its arguments name a tool and carry that tool's.
+pub const ONE_OF_THE_TOOLS: &str = "call_one_tool";
+
+/// How a request is put to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// As asked.
+    Plain,
+    /// A forced choice refused: `"auto"`, and a last system message to
+    /// answer with a call only.
+    Auto,
+    /// `"required"` among several tools refused: one tool,
+    /// [`ONE_OF_THE_TOOLS`], forced by name.
+    OneTool,
+}
+
+/// The schema of [`ONE_OF_THE_TOOLS`]: one of the tools by name, with its
+/// arguments.
+fn one_tool_spec(tools: &[crate::ToolSpec]) -> crate::ToolSpec {
+    let options: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            json!({"type": "object",
+                "properties": {"name": {"type": "string", "enum": [t.name]}, "arguments": t.parameters},
+                "required": ["name", "arguments"]})
+        })
+        .collect();
+    let described: Vec<String> = tools
+        .iter()
+        .map(|t| format!("{}: {}", t.name, t.description))
+        .collect();
+    crate::ToolSpec {
+        name: ONE_OF_THE_TOOLS.into(),
+        description: format!(
+            "Call one of these tools, by name, with its arguments. {}",
+            described.join(" ")
+        ),
+        parameters: json!({"anyOf": options}),
+    }
+}
+
+/// `request` as the typed API request, in `shape`.
 fn typed_request(
     model: &str,
     request: &ChatRequest,
     stream: bool,
-    fallback: bool,
+    shape: Shape,
 ) -> Result<CreateChatCompletionRequest> {
-    let mut body = request_json(model, request, stream);
-    if fallback && let Some(map) = body.as_object_mut() {
-        map.remove("tool_choice");
-        let names: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
-        let say = format!(
-            "Answer with one call to {} and nothing else: no text.",
-            names.join(" or ")
-        );
-        if let Some(messages) = body["messages"].as_array_mut() {
-            messages.push(json!({"role": "system", "content": say}));
+    let body = match shape {
+        Shape::Plain => request_json(model, request, stream),
+        Shape::Auto => {
+            let mut body = request_json(model, request, stream);
+            // "auto" said, not left out: some servers offer no tools without it.
+            body["tool_choice"] = json!("auto");
+            let names: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
+            let say = format!(
+                "Answer with one call to {} and nothing else: no text.",
+                names.join(" or ")
+            );
+            if let Some(messages) = body["messages"].as_array_mut() {
+                messages.push(json!({"role": "system", "content": say}));
+            }
+            body
         }
-    }
+        Shape::OneTool => {
+            let one = ChatRequest {
+                tools: vec![one_tool_spec(&request.tools)],
+                ..request.clone()
+            };
+            request_json(model, &one, stream)
+        }
+    };
     serde_json::from_value(body)
         .map_err(|e| Error::Config(format!("cannot express the request for the API: {e}")))
+}
+
+/// A call of [`ONE_OF_THE_TOOLS`] read as the tool it names.
+fn unwrap_one_tool(call: ToolCall) -> Result<ToolCall> {
+    if call.name != ONE_OF_THE_TOOLS {
+        return Ok(call);
+    }
+    let name = call.arguments["name"]
+        .as_str()
+        .ok_or_else(|| Error::BadToolArguments {
+            name: ONE_OF_THE_TOOLS.into(),
+            reason: format!("no tool name in {}", call.arguments),
+        })?;
+    let arguments = match &call.arguments["arguments"] {
+        Value::String(raw) => parse_arguments(name, raw)?,
+        Value::Null => json!({}),
+        v => v.clone(),
+    };
+    Ok(ToolCall {
+        id: call.id,
+        name: name.to_owned(),
+        arguments,
+    })
+}
+
+/// Whether a failed forced request among several tools is the server not
+/// forcing that: a client error other than the key, model, path or rate,
+/// a server error, or a reply cut off or unreadable (llama-cpp-python
+/// breaks the connection of a stream it cannot serve).
+fn refused_required(e: &Error) -> bool {
+    refused_forced_choice(e)
+        || matches!(
+            e,
+            Error::ServerError { .. } | Error::Transport(_) | Error::Malformed(_)
+        )
 }
 
 /// Whether an error is a server refusing a forced tool choice (a client
@@ -229,7 +328,9 @@ fn classify(e: OpenAIError, cfg: &OpenAiConfig, attempts: u32) -> Failure {
             timeout: cfg.timeout,
             attempts,
         }),
-        OpenAIError::Reqwest(e) if e.is_connect() => {
+        // Not connected, or the request not sent (a pooled connection the
+        // server had closed): nothing reached the model, so try again.
+        OpenAIError::Reqwest(e) if e.is_connect() || e.is_request() => {
             Failure::Retry(Error::Transport(format!("{e} ({})", cfg.base_url)))
         }
         OpenAIError::Reqwest(e) if e.is_decode() || e.is_body() => {
@@ -320,13 +421,13 @@ fn events_of_response(v: &Value) -> Result<Vec<ChatEvent>> {
             let arguments =
                 parse_arguments(&name, c["function"]["arguments"].as_str().unwrap_or(""))?;
             out.push(ChatEvent::ToolCall {
-                call: ToolCall {
+                call: unwrap_one_tool(ToolCall {
                     id: c["id"]
                         .as_str()
                         .map_or_else(|| format!("call_{i}"), str::to_owned),
                     name,
                     arguments,
-                },
+                })?,
             });
         }
     }
@@ -358,19 +459,44 @@ impl ChatModel for OpenAiModel {
     fn chat(&self, request: ChatRequest) -> EventStream {
         let client = self.client.clone();
         let cfg = self.config.clone();
+        let one_tool = self.one_tool.clone();
         Box::pin(async_stream::try_stream! {
             let forced = forces_a_call(&request);
-            let typed = typed_request(&cfg.model, &request, cfg.stream, false)?;
-            let relaxed = typed_request(&cfg.model, &request, cfg.stream, true)?;
+            let several = request.tools.len() > 1;
+            // Where a refusal leads, and whether it is known already.
+            let fallback = if several { Shape::OneTool } else { Shape::Auto };
+            let known = forced && several && one_tool.load(std::sync::atomic::Ordering::Relaxed);
+            let shape = if known { Shape::OneTool } else { Shape::Plain };
+            let typed = typed_request(&cfg.model, &request, cfg.stream, shape)?;
+            let relaxed = typed_request(&cfg.model, &request, cfg.stream, fallback)?;
+            let refused = |e: &Error| {
+                forced && shape == Shape::Plain && if several { refused_required(e) } else { refused_forced_choice(e) }
+            };
+            // "required" among several tools is tried once, not retried: a
+            // server error there is most likely the server not forcing it.
+            let first_cfg = if forced && several && shape == Shape::Plain {
+                OpenAiConfig { max_retries: 0, ..(*cfg).clone() }
+            } else {
+                (*cfg).clone()
+            };
+            let note = |e: &Error| {
+                if several {
+                    one_tool.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                tracing::warn!("the endpoint did not force a tool call ({e}); asking again {}", match fallback {
+                    Shape::OneTool => "for one tool that names one of them",
+                    _ => "with the choice left to it",
+                });
+            };
             let start = Instant::now();
-            let (client, typed, relaxed) = (&client, &typed, &relaxed);
+            let (client, typed, relaxed, first_cfg) = (&client, &typed, &relaxed, &first_cfg);
             if !cfg.stream {
                 let first =
-                    with_retries(&cfg, || async move { client.chat().create(typed.clone()).await })
+                    with_retries(first_cfg, || async move { client.chat().create(typed.clone()).await })
                         .await;
                 let (response, _) = match first {
-                    Err(e) if forced && refused_forced_choice(&e) => {
-                        tracing::warn!("the endpoint refused a forced tool call ({e}); asking again with the choice left to it");
+                    Err(e) if refused(&e) => {
+                        note(&e);
                         with_retries(&cfg, || async move { client.chat().create(relaxed.clone()).await })
                             .await?
                     }
@@ -387,13 +513,13 @@ impl ChatModel for OpenAiModel {
                 }
                 return;
             }
-            let opened = with_retries(&cfg, || async move {
+            let opened = with_retries(first_cfg, || async move {
                 client.chat().create_stream(typed.clone()).await
             })
             .await;
-            let (mut stream, attempt) = match opened {
-                Err(e) if forced && refused_forced_choice(&e) => {
-                    tracing::warn!("the endpoint refused a forced tool call ({e}); asking again with the choice left to it");
+            let (mut stream, mut attempt) = match opened {
+                Err(e) if refused(&e) => {
+                    note(&e);
                     with_retries(&cfg, || async move {
                         client.chat().create_stream(relaxed.clone()).await
                     })
@@ -401,11 +527,22 @@ impl ChatModel for OpenAiModel {
                 }
                 r => r?,
             };
+            let mut next = stream.next().await;
+            if next.is_none() && forced && shape == Shape::Plain {
+                // A 200 with no event at all: the server could not force it.
+                note(&Error::Malformed("an empty stream after a forced tool choice".into()));
+                (stream, attempt) = with_retries(&cfg, || async move {
+                    client.chat().create_stream(relaxed.clone()).await
+                })
+                .await?;
+                next = stream.next().await;
+            }
             let mut calls: BTreeMap<u64, PartialCall> = BTreeMap::new();
             let mut first: Option<f64> = None;
             let mut finish = String::from("stop");
             let mut usage = None;
-            while let Some(chunk) = stream.next().await {
+            while let Some(chunk) = next.take() {
+                next = stream.next().await;
                 let chunk = chunk.map_err(|e| match classify(e, &cfg, attempt) {
                     Failure::Retry(err) | Failure::Fatal(err) => err,
                 })?;
@@ -438,7 +575,7 @@ impl ChatModel for OpenAiModel {
             for (i, c) in calls {
                 let arguments = parse_arguments(&c.name, &c.arguments)?;
                 let id = if c.id.is_empty() { format!("call_{i}") } else { c.id };
-                yield ChatEvent::ToolCall { call: ToolCall { id, name: c.name, arguments } };
+                yield ChatEvent::ToolCall { call: unwrap_one_tool(ToolCall { id, name: c.name, arguments })? };
             }
             if let Some(u) = usage {
                 yield ChatEvent::Usage { usage: u };

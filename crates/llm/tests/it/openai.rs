@@ -395,7 +395,7 @@ async fn many_calls_run_at_most_parallel_at_once_with_retries() {
 
 /// A required call with one tool is asked for by name; a server that
 /// refuses a forced choice (a 400 after the request) is asked once more
-/// with the choice left to it and told to answer with the call only.
+/// with `"auto"` and told to answer with the call only.
 #[tokio::test]
 async fn a_forced_tool_is_named_and_a_refusal_falls_back_to_auto() {
     let refused = r#"{"error":{"message":"tool_choice: only \"auto\" is supported","type":"invalid_request_error","param":"tool_choice","code":null}}"#;
@@ -420,7 +420,7 @@ async fn a_forced_tool_is_named_and_a_refusal_falls_back_to_auto() {
             seen[0]["tool_choice"],
             json!({"type": "function", "function": {"name": "search_items"}})
         );
-        assert!(seen[1].get("tool_choice").is_none(), "{}", seen[1]);
+        assert_eq!(seen[1]["tool_choice"], "auto", "{}", seen[1]);
         let last = seen[1]["messages"]
             .as_array()
             .unwrap()
@@ -466,4 +466,82 @@ async fn a_name_repeated_in_every_piece_is_one_name() {
     assert_eq!(r.tool_calls.len(), 1);
     assert_eq!(r.tool_calls[0].name, "search_items");
     assert_eq!(r.tool_calls[0].arguments["query"], "alien");
+}
+
+/// `"required"` among several tools, on a server that cannot force it
+/// (llama-cpp-python's function-calling handler answers a 500, or a 200
+/// with an empty stream): one tool standing for all of them is forced by
+/// name, its call is read as the tool it names, and the next request asks
+/// that way at once.
+#[tokio::test]
+async fn required_among_several_tools_falls_back_to_one_tool_forced_by_name() {
+    let mut several = tools();
+    several.push(ToolSpec {
+        name: "rank_candidates".into(),
+        description: "Rank the candidates.".into(),
+        parameters: json!({"type": "object", "properties": {"k": {"type": "integer"}}}),
+    });
+    let wrapped_args = "{\"name\": \"rank_candidates\", \"arguments\": {\"k\": 5}}";
+    for stream in [false, true] {
+        let answer = || {
+            if stream {
+                let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_a", "type": "function",
+                        "function": {"name": "call_one_tool", "arguments": wrapped_args}}]}, "finish_reason": "tool_calls"}]});
+                sse(&[chunk])
+            } else {
+                ok_json(json!({
+                    "id": "cmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                        "tool_calls": [{"id": "call_a", "type": "function",
+                            "function": {"name": "call_one_tool", "arguments": wrapped_args}}]}}]
+                }))
+            }
+        };
+        let refusal = if stream {
+            // A 200 and no event at all.
+            Reply {
+                status: 200,
+                body: String::new(),
+                sse: true,
+                delay: Duration::ZERO,
+            }
+        } else {
+            status(
+                500,
+                r#"{"error":{"message":"","type":"internal_server_error","param":null,"code":null}}"#,
+            )
+        };
+        let (url, script) = serve(vec![refusal, answer(), answer()]).await;
+        let model = OpenAiModel::new(config(&url, stream)).unwrap();
+        let mut req = request();
+        req.tools = several.clone();
+        req.options.tool_choice = recagent_llm::ToolChoice::Required;
+        for _ in 0..2 {
+            let r = complete(&model, req.clone()).await.unwrap();
+            assert_eq!(r.tool_calls.len(), 1, "stream {stream}");
+            assert_eq!(r.tool_calls[0].name, "rank_candidates");
+            assert_eq!(r.tool_calls[0].arguments, json!({"k": 5}));
+        }
+        let seen = script.seen.lock().unwrap().clone();
+        // Refused once, not retried; then one tool, twice.
+        assert_eq!(seen.len(), 3, "stream {stream}");
+        assert_eq!(seen[0]["tool_choice"], "required");
+        for s in &seen[1..] {
+            assert_eq!(
+                s["tool_choice"],
+                json!({"type": "function", "function": {"name": "call_one_tool"}})
+            );
+            let tools = s["tools"].as_array().unwrap();
+            assert_eq!(tools.len(), 1);
+            let options = tools[0]["function"]["parameters"]["anyOf"]
+                .as_array()
+                .unwrap();
+            assert_eq!(options.len(), 2);
+            assert_eq!(
+                options[1]["properties"]["name"]["enum"],
+                json!(["rank_candidates"])
+            );
+        }
+    }
 }
