@@ -384,7 +384,13 @@ impl Controller {
                 self.phase = Phase::Finished;
                 Ok(Step::Done(match reply {
                     Ok(r) if is_prose(&r.text) => Some(r.text),
-                    Ok(_) | Err(_) => {
+                    Ok(r) => {
+                        tracing::debug!(text = %r.text, "the model's answer is not prose; the template writes it");
+                        self.failures += 1;
+                        None
+                    }
+                    Err(e) => {
+                        tracing::debug!(%e, "the model's answer failed; the template writes it");
                         self.failures += 1;
                         None
                     }

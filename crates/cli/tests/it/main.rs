@@ -7,6 +7,7 @@ mod data;
 mod eval;
 mod knowledge;
 mod mcp;
+mod model_server;
 mod ranker;
 mod search;
 #[path = "../../../server/tests/it/venv.rs"]
