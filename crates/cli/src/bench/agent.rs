@@ -21,9 +21,13 @@ pub struct AgentBenchArgs {
     /// Times to run the whole set for latency (rightness is from the first run)
     #[arg(long, default_value_t = 1)]
     repeat: usize,
-    /// Run only the first N requests
+    /// Run only the first N requests (and the first N dialogues, unless
+    /// --dialogues says otherwise)
     #[arg(long)]
     limit: Option<usize>,
+    /// Run only the first N labelled dialogues (0: none)
+    #[arg(long, value_name = "N")]
+    dialogues: Option<usize>,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
@@ -40,6 +44,10 @@ struct AgentCase {
     /// Whether the list shown satisfies the labelled filters.
     satisfied: bool,
     calls: Vec<String>,
+    /// Model replies that could not be used (the turn's trace).
+    model_failures: u32,
+    /// Whether the rules stood in for the model.
+    fallback: bool,
     tools_ms: f64,
     turn_ms: f64,
     first_token_ms: Option<f64>,
@@ -55,6 +63,10 @@ struct AgentBench {
     right_filters: f64,
     right_titles: f64,
     satisfied: f64,
+    /// Model replies that could not be used, over all requests.
+    model_failures: u32,
+    /// Requests where the rules stood in for the model.
+    fallbacks: usize,
     /// Tool pipeline per turn (recall, filters, ranking, memory), model excluded.
     tools: Percentiles,
     turn: Percentiles,
@@ -118,7 +130,7 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
         }
     }
     bars.finish();
-    let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.limit)?;
+    let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.dialogues.or(args.limit))?;
     let n = per_case.len().max(1) as f64;
     let share =
         |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
@@ -134,6 +146,8 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
         right_filters: share(&|c| c.filters),
         right_titles: share(&|c| c.titles),
         satisfied: share(&|c| c.satisfied),
+        model_failures: per_case.iter().map(|c| c.model_failures).sum(),
+        fallbacks: per_case.iter().filter(|c| c.fallback).count(),
         tools: percentiles(tools),
         turn: percentiles(turns),
         per_case,
@@ -175,6 +189,8 @@ fn score_case(agent: &Agent, case: &Case, turn: &Turn) -> AgentCase {
             .iter()
             .map(|c| format!("{} {}", c.name, c.arguments))
             .collect(),
+        model_failures: tr.model_failures,
+        fallback: tr.fallback,
         tools_ms: tr.tools_micros as f64 / 1e3,
         turn_ms: tr.total_micros as f64 / 1e3,
         first_token_ms: tr.model_calls.first().map(|m| m.first_token_ms),
@@ -246,6 +262,10 @@ fn print(report: &AgentBench) {
         report.right_filters * 100.0,
         report.right_titles * 100.0,
         report.satisfied * 100.0
+    );
+    println!(
+        "  {} model failures · {} requests fell back to the rules",
+        report.model_failures, report.fallbacks
     );
     println!(
         "  tool pipeline p50 {:.1} ms p99 {:.1} ms · whole turn p50 {:.1} ms p99 {:.1} ms",
