@@ -13,9 +13,12 @@
 //! choice with a client error is asked once more with `"auto"` and an
 //! instruction to answer with the call only.
 //!
+//! A forced call is not streamed: nothing of it is shown before it is
+//! whole, and llama-cpp-python's server counts usage only that way.
+//!
 //! With several tools, `"required"` is sent. A server that cannot force
-//! that (an error, or an empty stream, as llama-cpp-python's
-//! function-calling handler gives) is asked for one call of a single tool,
+//! that (an error, as llama-cpp-python's function-calling handler gives)
+//! is asked for one call of a single tool,
 //! [`ONE_OF_THE_TOOLS`], whose arguments are the name of one of the tools
 //! and that tool's arguments, forced by name; the call that comes back is
 //! read as the tool it names. The model remembers that the server needs
@@ -467,8 +470,12 @@ impl ChatModel for OpenAiModel {
             let fallback = if several { Shape::OneTool } else { Shape::Auto };
             let known = forced && several && one_tool.load(std::sync::atomic::Ordering::Relaxed);
             let shape = if known { Shape::OneTool } else { Shape::Plain };
-            let typed = typed_request(&cfg.model, &request, cfg.stream, shape)?;
-            let relaxed = typed_request(&cfg.model, &request, cfg.stream, fallback)?;
+            // A forced call is asked for whole: nothing of it is shown
+            // before it is complete, and some servers (llama-cpp-python)
+            // count usage only in a reply that is not streamed.
+            let stream = cfg.stream && !forced;
+            let typed = typed_request(&cfg.model, &request, stream, shape)?;
+            let relaxed = typed_request(&cfg.model, &request, stream, fallback)?;
             let refused = |e: &Error| {
                 forced && shape == Shape::Plain && if several { refused_required(e) } else { refused_forced_choice(e) }
             };
@@ -490,7 +497,7 @@ impl ChatModel for OpenAiModel {
             };
             let start = Instant::now();
             let (client, typed, relaxed, first_cfg) = (&client, &typed, &relaxed, &first_cfg);
-            if !cfg.stream {
+            if !stream {
                 let first =
                     with_retries(first_cfg, || async move { client.chat().create(typed.clone()).await })
                         .await;
@@ -517,7 +524,7 @@ impl ChatModel for OpenAiModel {
                 client.chat().create_stream(typed.clone()).await
             })
             .await;
-            let (mut stream, mut attempt) = match opened {
+            let (mut stream, attempt) = match opened {
                 Err(e) if refused(&e) => {
                     note(&e);
                     with_retries(&cfg, || async move {
@@ -528,15 +535,6 @@ impl ChatModel for OpenAiModel {
                 r => r?,
             };
             let mut next = stream.next().await;
-            if next.is_none() && forced && shape == Shape::Plain {
-                // A 200 with no event at all: the server could not force it.
-                note(&Error::Malformed("an empty stream after a forced tool choice".into()));
-                (stream, attempt) = with_retries(&cfg, || async move {
-                    client.chat().create_stream(relaxed.clone()).await
-                })
-                .await?;
-                next = stream.next().await;
-            }
             let mut calls: BTreeMap<u64, PartialCall> = BTreeMap::new();
             let mut first: Option<f64> = None;
             let mut finish = String::from("stop");

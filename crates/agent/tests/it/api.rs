@@ -1,6 +1,6 @@
 //! The API controller end to end: the agent drives an OpenAI-compatible
-//! endpoint (a real HTTP server on loopback) with streamed tool calls and a
-//! streamed answer.
+//! endpoint (a real HTTP server on loopback): the forced plan call asked
+//! for whole, the answer streamed.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -30,7 +30,12 @@ async fn handler(State(s): State<Script>, body: String) -> axum::response::Respo
         .unwrap()
         .push(serde_json::from_str(&body).unwrap_or(Value::Null));
     let body = s.replies.lock().unwrap().pop_front().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+    let ctype = if body.starts_with("data:") {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    ([(header::CONTENT_TYPE, ctype)], body).into_response()
 }
 
 fn sse(chunks: &[Value]) -> String {
@@ -56,18 +61,13 @@ fn the_api_controller_plans_streams_and_grounds() {
         .unwrap();
     let script = Script::default();
     script.replies.lock().unwrap().extend([
-        sse(&[
-            chunk(
-                json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-                       "function": {"name": "plan", "arguments": "{\"genres\":[\"Comedy\"],"}}]}),
-                Value::Null,
-            ),
-            chunk(
-                json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"year_min\":1990}"}}]}),
-                Value::Null,
-            ),
-            chunk(json!({}), json!("tool_calls")),
-        ]),
+        json!({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                    "name": "plan", "arguments": "{\"genres\":[\"Comedy\"],\"year_min\":1990}"}}]}}],
+            "usage": {"prompt_tokens": 410, "completion_tokens": 16, "total_tokens": 426}})
+        .to_string(),
         sse(&[
             chunk(json!({"role": "assistant", "content": "Two light "}), Value::Null),
             chunk(json!({"content": "comedies to start."}), Value::Null),
@@ -125,6 +125,8 @@ fn the_api_controller_plans_streams_and_grounds() {
     }
     assert_eq!(turn.trace.model_calls.len(), 2);
     assert_eq!(turn.trace.model_failures, 0);
+    // The plan call's usage, from its whole reply.
+    assert_eq!(turn.trace.model_calls[0].prompt_tokens, 410);
     // What went over the wire: the plan tool, forced by name, then the
     // answer request carrying the ranked list as the plan's result.
     let seen = script.seen.lock().unwrap().clone();
@@ -135,6 +137,8 @@ fn the_api_controller_plans_streams_and_grounds() {
         json!({"type": "function", "function": {"name": "plan"}})
     );
     assert_eq!(seen[0]["model"], "test-model");
+    assert!(seen[0].get("stream").is_none(), "{}", seen[0]);
+    assert_eq!(seen[1]["stream"], true);
     let last = seen[1]["messages"]
         .as_array()
         .unwrap()

@@ -399,15 +399,10 @@ async fn many_calls_run_at_most_parallel_at_once_with_retries() {
 #[tokio::test]
 async fn a_forced_tool_is_named_and_a_refusal_falls_back_to_auto() {
     let refused = r#"{"error":{"message":"tool_choice: only \"auto\" is supported","type":"invalid_request_error","param":"tool_choice","code":null}}"#;
+    // A forced call is asked for whole, streamed or not: the replies are
+    // plain JSON either way.
     for stream in [false, true] {
-        let answer = if stream {
-            let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_a", "type": "function",
-                    "function": {"name": "search_items", "arguments": "{\"query\":\"alien\"}"}}]}, "finish_reason": "tool_calls"}]});
-            sse(&[chunk])
-        } else {
-            ok_json(tool_call_response())
-        };
+        let answer = ok_json(tool_call_response());
         let (url, script) = serve(vec![status(400, refused), answer]).await;
         let model = OpenAiModel::new(config(&url, stream)).unwrap();
         let mut req = request();
@@ -416,6 +411,7 @@ async fn a_forced_tool_is_named_and_a_refusal_falls_back_to_auto() {
         assert_eq!(r.tool_calls[0].name, "search_items", "stream {stream}");
         let seen = script.seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2, "stream {stream}");
+        assert!(seen.iter().all(|s| s.get("stream").is_none()), "{seen:?}");
         assert_eq!(
             seen[0]["tool_choice"],
             json!({"type": "function", "function": {"name": "search_items"}})
@@ -469,10 +465,10 @@ async fn a_name_repeated_in_every_piece_is_one_name() {
 }
 
 /// `"required"` among several tools, on a server that cannot force it
-/// (llama-cpp-python's function-calling handler answers a 500, or a 200
-/// with an empty stream): one tool standing for all of them is forced by
-/// name, its call is read as the tool it names, and the next request asks
-/// that way at once.
+/// (llama-cpp-python's function-calling handler answers a 500): one tool
+/// standing for all of them is forced by name, its call is read as the
+/// tool it names, and the next request asks that way at once. Streamed or
+/// not, a forced call is asked for whole, so its usage is counted.
 #[tokio::test]
 async fn required_among_several_tools_falls_back_to_one_tool_forced_by_name() {
     let mut several = tools();
@@ -484,34 +480,18 @@ async fn required_among_several_tools_falls_back_to_one_tool_forced_by_name() {
     let wrapped_args = "{\"name\": \"rank_candidates\", \"arguments\": {\"k\": 5}}";
     for stream in [false, true] {
         let answer = || {
-            if stream {
-                let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                    "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_a", "type": "function",
-                        "function": {"name": "call_one_tool", "arguments": wrapped_args}}]}, "finish_reason": "tool_calls"}]});
-                sse(&[chunk])
-            } else {
-                ok_json(json!({
-                    "id": "cmpl-1", "object": "chat.completion", "created": 1, "model": "m",
-                    "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
-                        "tool_calls": [{"id": "call_a", "type": "function",
-                            "function": {"name": "call_one_tool", "arguments": wrapped_args}}]}}]
-                }))
-            }
+            ok_json(json!({
+                "id": "cmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                    "tool_calls": [{"id": "call_a", "type": "function",
+                        "function": {"name": "call_one_tool", "arguments": wrapped_args}}]}}],
+                "usage": {"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320}
+            }))
         };
-        let refusal = if stream {
-            // A 200 and no event at all.
-            Reply {
-                status: 200,
-                body: String::new(),
-                sse: true,
-                delay: Duration::ZERO,
-            }
-        } else {
-            status(
-                500,
-                r#"{"error":{"message":"","type":"internal_server_error","param":null,"code":null}}"#,
-            )
-        };
+        let refusal = status(
+            500,
+            r#"{"error":{"message":"","type":"internal_server_error","param":null,"code":null}}"#,
+        );
         let (url, script) = serve(vec![refusal, answer(), answer()]).await;
         let model = OpenAiModel::new(config(&url, stream)).unwrap();
         let mut req = request();
@@ -522,10 +502,12 @@ async fn required_among_several_tools_falls_back_to_one_tool_forced_by_name() {
             assert_eq!(r.tool_calls.len(), 1, "stream {stream}");
             assert_eq!(r.tool_calls[0].name, "rank_candidates");
             assert_eq!(r.tool_calls[0].arguments, json!({"k": 5}));
+            assert_eq!(r.usage.prompt_tokens, 300);
         }
         let seen = script.seen.lock().unwrap().clone();
         // Refused once, not retried; then one tool, twice.
         assert_eq!(seen.len(), 3, "stream {stream}");
+        assert!(seen.iter().all(|s| s.get("stream").is_none()), "{seen:?}");
         assert_eq!(seen[0]["tool_choice"], "required");
         for s in &seen[1..] {
             assert_eq!(
