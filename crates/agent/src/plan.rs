@@ -451,13 +451,19 @@ pub fn ground(
             replaced += 1;
         }
     }
-    let draft_avoids = !draft.avoid_genres.is_empty() || !draft.never_genres.is_empty();
-    if !draft_avoids
-        && !cues.negative_words
-        && (!p.avoid_genres.is_empty() || !p.never_genres.is_empty())
-    {
-        p.avoid_genres.clear();
-        p.never_genres.clear();
+    // Genres to avoid: the draft's, or genres the words name where they
+    // say no ("nothing scary"); not "not the first one" read as no horror.
+    let before = p.avoid_genres.len() + p.never_genres.len();
+    let said_no = |g: &String| {
+        let g = g.to_lowercase();
+        let named = |list: &[String]| list.iter().any(|x| x.to_lowercase() == g);
+        named(&draft.avoid_genres)
+            || named(&draft.never_genres)
+            || cues.negative_words && named(&cues.named_genres)
+    };
+    p.avoid_genres.retain(|g| said_no(g));
+    p.never_genres.retain(|g| said_no(g));
+    if p.avoid_genres.len() + p.never_genres.len() != before {
         replaced += 1;
     }
     if draft.is_modifier_only() && !p.intent.trim().is_empty() {
@@ -733,12 +739,30 @@ mod ground_tests {
         let (p, n) = ground(&model, &Plan::default(), &cues(true, false), "", &[]);
         assert!(p.avoid_genres.is_empty());
         assert_eq!(n, 1);
+        // "no horror and no sci-fi": both named where the words say no.
         let no = Cues {
             negative_words: true,
+            named_genres: vec!["Horror".into(), "Sci-Fi".into()],
             ..Cues::default()
         };
         let (p, n) = ground(&model, &Plan::default(), &no, "", &[]);
         assert_eq!((p.avoid_genres.len(), n), (2, 0));
+        // "not the first one": a no, but no genre named (the 1.5B read it
+        // as no horror).
+        let not_first = Cues {
+            negative_words: true,
+            ..Cues::default()
+        };
+        let (p, n) = ground(&model, &Plan::default(), &not_first, "", &[]);
+        assert_eq!((p.avoid_genres.len(), n), (0, 1));
+        // "no horror": the other goes.
+        let horror = Cues {
+            negative_words: true,
+            named_genres: vec!["Horror".into()],
+            ..Cues::default()
+        };
+        let (p, _) = ground(&model, &Plan::default(), &horror, "", &[]);
+        assert_eq!(p.avoid_genres, vec!["Horror".to_owned()]);
     }
 
     #[test]

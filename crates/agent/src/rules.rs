@@ -538,6 +538,10 @@ pub struct Cues {
     /// a model's genres to avoid stand only where this holds.
     #[serde(default)]
     pub negative_words: bool,
+    /// The genres the words name, by name or synonym ("scary" is Horror):
+    /// a model's genres to avoid stand only among these.
+    #[serde(default)]
+    pub named_genres: Vec<String>,
 }
 
 /// Words that say no to something.
@@ -637,6 +641,11 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
         .any(|x| TIME_WORDS.contains(&x.as_str()) || decade(x).is_some() || year(x).is_some())
         || has_phrase(w, &["black", "and", "white"]);
     c.negative_words = has_any(w, NEGATIVE_WORDS);
+    for g in vocab.mentions(w) {
+        if !c.named_genres.contains(&g.genre) {
+            c.named_genres.push(g.genre);
+        }
+    }
     c.something_else = has_phrase(w, &["something", "else"])
         || has_phrase(w, &["anything", "else"])
         || has_any(w, &["different", "others"]);
@@ -662,6 +671,11 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
         for g in c.allow_genres {
             if !out.allow_genres.contains(&g) {
                 out.allow_genres.push(g);
+            }
+        }
+        for g in c.named_genres {
+            if !out.named_genres.contains(&g) {
+                out.named_genres.push(g);
             }
         }
     }
