@@ -431,10 +431,21 @@ pub fn ground(
         .collect();
     let shown: Vec<Vec<String>> = last_shown.iter().map(|t| title_key(t)).collect();
     let user = recagent_core::words(user_text);
+    // A title the rules read as seen or set aside is not a liked one:
+    // "I've seen Titanic. A romance please" does not like Titanic.
+    let not_liked: Vec<Vec<String>> = draft
+        .excluded_titles
+        .iter()
+        .chain(&draft.seen_titles)
+        .filter(|t| !draft.liked_titles.contains(t))
+        .map(|t| title_key(t))
+        .collect();
     let before = p.liked_titles.len();
     p.liked_titles.retain(|t| {
         let k = title_key(t);
-        named.contains(&k) || named.is_empty() && !shown.contains(&k) && in_words(&k, &user)
+        !not_liked.contains(&k)
+            && (named.contains(&k)
+                || named.is_empty() && !shown.contains(&k) && in_words(&k, &user))
     });
     if p.liked_titles.len() != before {
         replaced += 1;
@@ -448,6 +459,28 @@ pub fn ground(
             named.contains(&k) || shown.contains(&k) || in_words(&k, &user)
         });
         if titles.len() != before {
+            replaced += 1;
+        }
+    }
+    // Genres wanted: a few the words do not name may be the model's fair
+    // reading ("space battles" is Sci-Fi); a list of them is the model
+    // copying the genre list (all eighteen, for "more like Alien").
+    for (mine, theirs) in [
+        (&mut p.genres, &draft.genres),
+        (&mut p.prefer_genres, &draft.prefer_genres),
+    ] {
+        let named = |g: &String| {
+            let g = g.to_lowercase();
+            theirs
+                .iter()
+                .chain(&draft.genres)
+                .chain(&draft.prefer_genres)
+                .chain(&cues.named_genres)
+                .any(|x| x.to_lowercase() == g)
+        };
+        let unnamed = mine.iter().filter(|g| !named(g)).count();
+        if unnamed > MAX_UNNAMED_GENRES {
+            mine.retain(|g| named(g));
             replaced += 1;
         }
     }
@@ -472,6 +505,10 @@ pub fn ground(
     }
     (p, replaced)
 }
+
+/// The most genres a model may want that neither the words nor the rules
+/// name; more is a list copied from the prompt, and they all go.
+const MAX_UNNAMED_GENRES: usize = 3;
 
 /// Whether a title's words (`title_key`) are in the user's words: each
 /// word of three letters or more is theirs, or one typo away from one of
@@ -670,6 +707,56 @@ mod ground_tests {
             &shown,
         );
         assert_eq!((p.liked_titles.len(), n), (0, 1));
+    }
+
+    #[test]
+    fn a_copied_genre_list_goes_and_a_few_inferred_genres_stay() {
+        let all: Vec<String> = ["Action", "Adventure", "Comedy", "Crime", "Drama", "Sci-Fi"]
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect();
+        let model = Plan {
+            genres: all,
+            ..Plan::default()
+        };
+        // "something similar to The Silence of the Lambs" through a model
+        // server: every genre required.
+        let (p, n) = ground(&model, &Plan::default(), &cues(false, false), "", &[]);
+        assert!(p.genres.is_empty());
+        assert_eq!(n, 1);
+        // "a comedy like Alien": the named one stays.
+        let comedy = Cues {
+            named_genres: vec!["Comedy".into()],
+            ..Cues::default()
+        };
+        let (p, _) = ground(&model, &Plan::default(), &comedy, "", &[]);
+        assert_eq!(p.genres, vec!["Comedy".to_owned()]);
+        // "a movie about space battles": two the model read stay.
+        let space = Plan {
+            genres: vec!["Sci-Fi".into(), "War".into()],
+            ..Plan::default()
+        };
+        let (p, n) = ground(&space, &Plan::default(), &cues(false, false), "", &[]);
+        assert_eq!((p.genres.len(), n), (2, 0));
+    }
+
+    #[test]
+    fn a_title_the_user_has_seen_is_not_liked() {
+        let draft = Plan {
+            seen_titles: vec!["Titanic (1997)".into()],
+            genres: vec!["Romance".into()],
+            ..Plan::default()
+        };
+        let model = Plan {
+            liked_titles: vec!["Titanic".into()],
+            seen_titles: vec!["Titanic".into()],
+            ..Plan::default()
+        };
+        let said = "I've seen Titanic. A romance please";
+        let (p, n) = ground(&model, &draft, &cues(false, false), said, &[]);
+        assert!(p.liked_titles.is_empty());
+        assert_eq!(p.seen_titles, vec!["Titanic".to_owned()]);
+        assert_eq!(n, 1);
     }
 
     #[test]
