@@ -963,8 +963,9 @@ impl Chats {
             };
             let prefill_ms = run.start.elapsed().as_secs_f64() * 1e3;
             run.prefill_ms.get_or_insert(prefill_ms);
-            if let Some(finish) = run.sample(ctx, &vocab, at) {
-                let run = slot.running.take().expect("running");
+            if let Some(finish) = run.sample(ctx, &vocab, at)
+                && let Some(run) = slot.running.take()
+            {
                 run.finish(finish);
             }
         }
