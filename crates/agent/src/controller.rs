@@ -109,6 +109,11 @@ pub struct ToolMessage {
     pub ranked: Option<Vec<ItemLine>>,
 }
 
+/// How a model call's error starts when the model, not the endpoint, is
+/// at fault (a tool call whose arguments are not JSON): the model is asked
+/// again, where an endpoint error falls back to the rules at once.
+pub const MODEL_FAULT: &str = "the model's reply: ";
+
 /// What the last step produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -445,6 +450,9 @@ impl Controller {
     fn on_decision(&mut self, reply: Result<ChatResponse, String>) -> Step {
         let r = match reply {
             Ok(r) => r,
+            // A call the model wrote badly (arguments cut off at the token
+            // limit, not JSON) is the model's to fix, like a wrong plan.
+            Err(e) if e.starts_with(MODEL_FAULT) => return self.retry_or_fall_back(e),
             // An endpoint error is not the model's to fix: fall back now.
             Err(_) => {
                 self.failures += 1;

@@ -698,6 +698,10 @@ async fn call_model(
             Ok(ChatEvent::Usage { usage }) => out.usage = usage,
             Ok(ChatEvent::Timings { timings }) => out.timings = timings,
             Ok(ChatEvent::Done { finish_reason }) => out.finish_reason = finish_reason,
+            Err(e @ recagent_llm::Error::BadToolArguments { .. }) => {
+                error = Some(format!("{}{e}", crate::controller::MODEL_FAULT));
+                break;
+            }
             Err(e) => {
                 error = Some(e.to_string());
                 break;

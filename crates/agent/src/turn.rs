@@ -637,6 +637,43 @@ mod tests {
         assert_eq!(out.intro.as_deref(), Some(text));
     }
 
+    /// A plan call whose arguments are not JSON (cut off at the token
+    /// limit by a model server) is the model's fault: it is asked again,
+    /// told why. An endpoint error falls back to the rules at once.
+    #[test]
+    fn a_malformed_call_is_asked_again_and_an_endpoint_error_falls_back() {
+        let draft = Plan {
+            genres: vec!["Crime".into()],
+            ..Plan::default()
+        };
+        let mut m = machine(
+            Mode::Model(Strategy::PlanDraft),
+            draft.clone(),
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_model(m.next_step(Input::Start), Purpose::Plan);
+        let cut = format!(
+            "{}the model called tool \"plan\" with arguments that are not valid JSON: EOF while parsing a value at line 1 column 765",
+            controller::MODEL_FAULT
+        );
+        let again = expect_model(m.next_step(Input::Model(Err(cut))), Purpose::Plan);
+        let told = again.messages.last().expect("a message to the model");
+        assert!(told.content.contains("not valid JSON"), "{}", told.content);
+        let run = expect_tools(m.next_step(plan_reply(json!({"genres": ["Crime"]}))));
+        assert_eq!(search_args(&run).require_genres, vec!["Crime".to_owned()]);
+
+        let mut m = machine(
+            Mode::Model(Strategy::PlanDraft),
+            draft,
+            DialogueState::default(),
+            Cues::default(),
+        );
+        expect_model(m.next_step(Input::Start), Purpose::Plan);
+        let down = "cannot reach the model endpoint: connection refused".to_owned();
+        expect_tools(m.next_step(Input::Model(Err(down))));
+    }
+
     /// What a model writes that the user did not say is put back to the
     /// draft: years where the words have none, the list just shown as the
     /// films the user liked, and a paraphrase of "from the 80s" as new
