@@ -143,7 +143,8 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
             .iter()
             .map(|t| {
                 json!({"type": "function", "function": {
-                    "name": t.name, "description": t.description, "parameters": t.parameters}})
+                    "name": t.name, "description": t.description,
+                    "parameters": crate::bounded(&t.parameters)}})
             })
             .collect();
     }
