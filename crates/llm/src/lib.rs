@@ -317,37 +317,4 @@ pub enum Error {
     Config(String),
 }
 
-/// Longest array a tool argument may hold when its schema sets no bound.
-pub const DEFAULT_MAX_ITEMS: u64 = 8;
-/// Longest string a tool argument may hold when its schema sets no bound.
-pub const DEFAULT_MAX_LENGTH: u64 = 200;
-
-/// `schema` with a bound on every array and string that has none
-/// ([`DEFAULT_MAX_ITEMS`], [`DEFAULT_MAX_LENGTH`]), so that a call decoded
-/// under a grammar made from it always ends: the local model's grammar,
-/// and a model server's.
-pub fn bounded(schema: &serde_json::Value) -> serde_json::Value {
-    use serde_json::{Value, json};
-    match schema {
-        Value::Object(m) => {
-            let mut m: std::collections::BTreeMap<String, Value> =
-                m.iter().map(|(k, v)| (k.clone(), bounded(v))).collect();
-            match m.get("type").and_then(Value::as_str) {
-                Some("array") if !m.contains_key("maxItems") => {
-                    m.insert("maxItems".into(), json!(DEFAULT_MAX_ITEMS));
-                }
-                Some("string") if !m.contains_key("maxLength") && !m.contains_key("enum") => {
-                    m.insert("maxLength".into(), json!(DEFAULT_MAX_LENGTH));
-                }
-                _ => {}
-            }
-            // Sorted keys whichever way serde_json keeps maps, so the grammar
-            // does not depend on its features.
-            Value::Object(m.into_iter().collect())
-        }
-        Value::Array(a) => Value::Array(a.iter().map(bounded).collect()),
-        other => other.clone(),
-    }
-}
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;

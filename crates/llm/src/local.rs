@@ -39,13 +39,11 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::vocab::LlamaVocab;
 use serde_json::{Value, json};
 
-use crate::bounded;
 use crate::toolcall::parse_tool_calls;
 use crate::{
     ChatEvent, ChatModel, ChatRequest, ChatResponse, Error, EventStream, ManyStream, Message,
     Result, Role, Timings, ToolChoice, ToolSpec, Usage,
 };
-pub use crate::{DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH};
 
 /// How to run the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +92,34 @@ impl LocalConfig {
     pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
         self
+    }
+}
+
+/// Longest array a tool argument may hold when its schema sets no bound.
+pub const DEFAULT_MAX_ITEMS: u64 = 8;
+/// Longest string a tool argument may hold when its schema sets no bound.
+pub const DEFAULT_MAX_LENGTH: u64 = 200;
+
+fn bounded(schema: &Value) -> Value {
+    match schema {
+        Value::Object(m) => {
+            let mut m: std::collections::BTreeMap<String, Value> =
+                m.iter().map(|(k, v)| (k.clone(), bounded(v))).collect();
+            match m.get("type").and_then(Value::as_str) {
+                Some("array") if !m.contains_key("maxItems") => {
+                    m.insert("maxItems".into(), json!(DEFAULT_MAX_ITEMS));
+                }
+                Some("string") if !m.contains_key("maxLength") && !m.contains_key("enum") => {
+                    m.insert("maxLength".into(), json!(DEFAULT_MAX_LENGTH));
+                }
+                _ => {}
+            }
+            // Sorted keys whichever way serde_json keeps maps, so the grammar
+            // does not depend on its features.
+            Value::Object(m.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(bounded).collect()),
+        other => other.clone(),
     }
 }
 

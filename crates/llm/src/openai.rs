@@ -143,8 +143,7 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
             .iter()
             .map(|t| {
                 json!({"type": "function", "function": {
-                    "name": t.name, "description": t.description,
-                    "parameters": crate::bounded(&t.parameters)}})
+                    "name": t.name, "description": t.description, "parameters": t.parameters}})
             })
             .collect();
     }
