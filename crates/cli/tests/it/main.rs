@@ -55,6 +55,21 @@ pub fn synth_catalog(home: &Path, items: u32, users: u32, per_user: u32) {
         .success();
 }
 
+/// A synthetic catalog `s` an agent can serve: indexed (with the shared
+/// all-MiniLM-L6-v2) and an FM ranker trained (`--ranker fm`).
+pub fn servable_catalog(home: &Path) {
+    synth_catalog(home, 300, 80, 25);
+    search::borrow_minilm(home);
+    recagent(home)
+        .args(["index", "build", "s"])
+        .assert()
+        .success();
+    recagent(home)
+        .args(["train", "s", "--model", "fm", "--epochs", "2"])
+        .assert()
+        .success();
+}
+
 /// The subcommands a `--help` text lists under "Commands:", each with its
 /// about text, clap's own `help` left out. An entry is `  name  about`;
 /// a wrapped about goes on in lines indented further.

@@ -5,9 +5,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::search::borrow_minilm;
 use crate::venv::venv;
-use crate::{recagent, synth_catalog};
+use crate::{recagent, servable_catalog};
 
 #[test]
 fn mcp_names_what_is_missing_and_keeps_stdout_for_the_protocol() {
@@ -33,13 +32,7 @@ fn mcp_names_what_is_missing_and_keeps_stdout_for_the_protocol() {
 fn mcp_python_host_lists_tools_and_follows_up_over_stdio() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    synth_catalog(h, 300, 80, 25);
-    borrow_minilm(h);
-    recagent(h).args(["index", "build", "s"]).assert().success();
-    recagent(h)
-        .args(["train", "s", "--model", "fm", "--epochs", "2"])
-        .assert()
-        .success();
+    servable_catalog(h);
     let python = venv("venv-mcp", &["mcp>=2.3,<3"]);
     let genre = "Comedy";
     let out = Command::new(python)

@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::search::borrow_minilm;
 use crate::venv::try_venv;
-use crate::{json_of, recagent, synth_catalog};
+use crate::{json_of, recagent, servable_catalog};
 
 /// The shared home, where the model is pulled once (SHA-256 checked).
 fn shared_home() -> PathBuf {
@@ -126,13 +125,7 @@ fn the_api_controller_completes_turns_through_llama_cpp_python() {
 
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    synth_catalog(h, 300, 80, 25);
-    borrow_minilm(h);
-    recagent(h).args(["index", "build", "s"]).assert().success();
-    recagent(h)
-        .args(["train", "s", "--model", "fm", "--epochs", "2"])
-        .assert()
-        .success();
+    servable_catalog(h);
     let ask = |strategy: &str, user: &str, text: &str| -> Value {
         json_of(
             &recagent(h)
