@@ -23,6 +23,10 @@
 //! [`ChatResponse`].
 
 pub mod examples;
+
+/// Longest array a tool argument may hold when its schema sets no bound:
+/// in the local grammar, and sent to endpoints (see `openai`).
+pub const DEFAULT_MAX_ITEMS: u64 = 8;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod openai;

@@ -95,8 +95,7 @@ impl LocalConfig {
     }
 }
 
-/// Longest array a tool argument may hold when its schema sets no bound.
-pub const DEFAULT_MAX_ITEMS: u64 = 8;
+pub use crate::DEFAULT_MAX_ITEMS;
 /// Longest string a tool argument may hold when its schema sets no bound.
 pub const DEFAULT_MAX_LENGTH: u64 = 200;
 

@@ -143,7 +143,8 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
             .iter()
             .map(|t| {
                 json!({"type": "function", "function": {
-                    "name": t.name, "description": t.description, "parameters": t.parameters}})
+                    "name": t.name, "description": t.description,
+                    "parameters": with_array_bounds(&t.parameters)}})
             })
             .collect();
     }
@@ -152,6 +153,32 @@ pub fn request_json(model: &str, req: &ChatRequest, stream: bool) -> Value {
         body["stream_options"] = json!({"include_usage": true});
     }
     body
+}
+
+/// `schema` with every array that sets no `maxItems` bounded as the local
+/// grammar bounds it, the keys left in their order.
+///
+/// Only arrays: a 0.5B behind llama-cpp-python's server, forced to call
+/// `plan`, copied the catalog's 18 genres into three lists until its token
+/// budget cut the call off, and an array bound stops that in the server's
+/// grammar. Sending the local grammar's other bounds as well (string
+/// lengths, sorted keys) made the same model write years of 16 digits.
+fn with_array_bounds(schema: &Value) -> Value {
+    match schema {
+        Value::Object(m) => {
+            let mut m: serde_json::Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), with_array_bounds(v)))
+                .collect();
+            if m.get("type").and_then(Value::as_str) == Some("array") && !m.contains_key("maxItems")
+            {
+                m.insert("maxItems".into(), json!(crate::DEFAULT_MAX_ITEMS));
+            }
+            Value::Object(m)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(with_array_bounds).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Whether `req` forces a tool call.
@@ -401,49 +428,59 @@ fn usage_of(v: &Value) -> Option<Usage> {
     })
 }
 
-/// Events of a non-streamed response.
-fn events_of_response(v: &Value) -> Result<Vec<ChatEvent>> {
-    let choice = v["choices"]
-        .get(0)
-        .ok_or_else(|| Error::Malformed("the response has no choices".into()))?;
+/// Events of a non-streamed response. Usage comes first, so that a
+/// call whose arguments fail still counts the tokens it cost.
+fn events_of_response(v: &Value) -> Vec<Result<ChatEvent>> {
+    let Some(choice) = v["choices"].get(0) else {
+        return vec![Err(Error::Malformed("the response has no choices".into()))];
+    };
     let msg = &choice["message"];
     let mut out = Vec::new();
+    if let Some(u) = usage_of(v) {
+        out.push(Ok(ChatEvent::Usage { usage: u }));
+    }
     if let Some(text) = msg["content"].as_str()
         && !text.is_empty()
     {
-        out.push(ChatEvent::TextDelta {
+        out.push(Ok(ChatEvent::TextDelta {
             text: text.to_owned(),
-        });
+        }));
     }
-    if let Some(calls) = msg["tool_calls"].as_array() {
-        for (i, c) in calls.iter().enumerate() {
-            let name = c["function"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let arguments =
-                parse_arguments(&name, c["function"]["arguments"].as_str().unwrap_or(""))?;
-            out.push(ChatEvent::ToolCall {
-                call: unwrap_one_tool(ToolCall {
+    for (i, c) in msg["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let name = c["function"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let call = parse_arguments(&name, c["function"]["arguments"].as_str().unwrap_or(""))
+            .and_then(|arguments| {
+                unwrap_one_tool(ToolCall {
                     id: c["id"]
                         .as_str()
                         .map_or_else(|| format!("call_{i}"), str::to_owned),
                     name,
                     arguments,
-                })?,
+                })
             });
+        match call {
+            Ok(call) => out.push(Ok(ChatEvent::ToolCall { call })),
+            Err(e) => {
+                out.push(Err(e));
+                return out;
+            }
         }
     }
-    if let Some(u) = usage_of(v) {
-        out.push(ChatEvent::Usage { usage: u });
-    }
-    out.push(ChatEvent::Done {
+    out.push(Ok(ChatEvent::Done {
         finish_reason: choice["finish_reason"]
             .as_str()
             .unwrap_or("stop")
             .to_owned(),
-    });
-    Ok(out)
+    }));
+    out
 }
 
 /// Tool calls arrive in pieces keyed by index; they are emitted whole.
@@ -511,7 +548,8 @@ impl ChatModel for OpenAiModel {
                 };
                 let v = serde_json::to_value(&response).map_err(|e| Error::Malformed(e.to_string()))?;
                 let first = start.elapsed().as_secs_f64() * 1e3;
-                for e in events_of_response(&v)? {
+                for e in events_of_response(&v) {
+                    let e = e?;
                     if matches!(e, ChatEvent::Done { .. }) {
                         let total = start.elapsed().as_secs_f64() * 1e3;
                         yield ChatEvent::Timings { timings: Timings { first_token_ms: first, total_ms: total, cached_prompt_tokens: 0 } };

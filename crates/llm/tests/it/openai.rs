@@ -289,13 +289,26 @@ async fn malformed_json_is_a_typed_error_and_not_retried() {
 async fn tool_arguments_that_are_not_json_are_a_typed_error() {
     let mut v = tool_call_response();
     v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = json!("{query: oops");
-    let (url, _) = serve(vec![ok_json(v)]).await;
+    let (url, _) = serve(vec![ok_json(v.clone()), ok_json(v)]).await;
     let model = OpenAiModel::new(config(&url, false)).unwrap();
     let e = complete(&model, request()).await.unwrap_err();
     assert!(
         matches!(e, Error::BadToolArguments { ref name, .. } if name == "search_items"),
         "{e:?}"
     );
+    // The tokens the failed call cost are still reported, before the error.
+    use futures::StreamExt as _;
+    use recagent_llm::ChatModel as _;
+    let events: Vec<_> = model.chat(request()).collect().await;
+    let usage = events.iter().find_map(|e| match e {
+        Ok(recagent_llm::ChatEvent::Usage { usage }) => Some(usage.prompt_tokens),
+        _ => None,
+    });
+    assert_eq!(usage, Some(120), "{events:?}");
+    assert!(matches!(
+        events.last(),
+        Some(Err(Error::BadToolArguments { .. }))
+    ));
 }
 
 #[tokio::test]
@@ -526,4 +539,41 @@ async fn required_among_several_tools_falls_back_to_one_tool_forced_by_name() {
             );
         }
     }
+}
+
+#[test]
+fn arrays_without_a_bound_are_sent_bounded_and_keys_keep_their_order() {
+    let mut req = request();
+    req.tools[0].parameters = json!({
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "genres": {"type": "array", "items": {"type": "string"}},
+            "titles": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+            "nested": {"anyOf": [{"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}]}
+        }
+    });
+    req.options.tool_choice = recagent_llm::ToolChoice::Required;
+    let body = recagent_llm::openai::request_json("m", &req, false);
+    let p = &body["tools"][0]["function"]["parameters"];
+    let max = recagent_llm::DEFAULT_MAX_ITEMS;
+    assert_eq!(p["properties"]["genres"]["maxItems"], max);
+    assert_eq!(
+        p["properties"]["titles"]["maxItems"], 3,
+        "a bound set stays"
+    );
+    let nested = &p["properties"]["nested"]["anyOf"][0];
+    assert_eq!(nested["maxItems"], max);
+    assert_eq!(nested["items"]["maxItems"], max);
+    assert!(
+        p["properties"]["query"].get("maxLength").is_none(),
+        "strings go unbounded"
+    );
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(
+        keys(&p["properties"]),
+        keys(&req.tools[0].parameters["properties"]),
+        "the order the schema gives"
+    );
 }
