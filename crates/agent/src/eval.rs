@@ -45,6 +45,14 @@ pub struct Case {
     /// Titles that must not be recommended.
     #[serde(default)]
     pub excluded: Vec<String>,
+    /// "dev" (the default): written before tuning and used for it; or
+    /// "held-out": written with them and not looked at while tuning.
+    #[serde(default = "dev")]
+    pub split: String,
+}
+
+fn dev() -> String {
+    "dev".into()
 }
 
 /// Parses a labelled set.
@@ -343,6 +351,7 @@ mod tests {
             year_max: Some(1999),
             liked: vec!["Fargo".into()],
             excluded: vec!["Heat".into()],
+            split: dev(),
         }
     }
 
@@ -357,6 +366,7 @@ mod tests {
             year_max: None,
             liked: vec!["Alien".into()],
             excluded: vec!["Alien".into()],
+            split: dev(),
         }
     }
 

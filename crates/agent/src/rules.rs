@@ -30,9 +30,31 @@ const NEGATORS: &[&str] = &[
     "isnt",
     "arent",
     "less",
+    "hates",
+    "hated",
+    "dislike",
+    "dislikes",
+    "disliked",
+    "detest",
+    "detests",
+    "loathe",
+    "loathes",
+];
+/// Two words that say no together where neither does alone: "sick of
+/// westerns", "anything but horror", "can't stand musicals".
+const NEGATOR_PHRASES: &[[&str; 2]] = &[
+    ["cant", "stand"],
+    ["sick", "of"],
+    ["tired", "of"],
+    ["enough", "of"],
+    ["anything", "but"],
+    ["everything", "but"],
+    ["fed", "up"],
 ];
 /// Negators that make a genre preference last beyond this request.
-const LASTING: &[&str] = &["never", "hate"];
+const LASTING: &[&str] = &[
+    "never", "hate", "hates", "detest", "detests", "loathe", "loathes", "stand",
+];
 const LIKED_CUES: &[&str] = &[
     "like",
     "liked",
@@ -265,6 +287,20 @@ fn cue_before<'a>(w: &'a [String], at: usize, window: usize, set: &[&str]) -> Op
         .rev()
         .find(|x| set.contains(&x.as_str()))
         .map(String::as_str)
+}
+
+/// The nearest word or phrase among the five words before `at` that says
+/// no to what follows; a phrase is given by its last word.
+fn negator_before(w: &[String], at: usize) -> Option<&str> {
+    let lo = at.saturating_sub(5);
+    (lo..at).rev().find_map(|i| {
+        let word = w[i].as_str();
+        let ends_phrase = i > 0
+            && NEGATOR_PHRASES
+                .iter()
+                .any(|[a, b]| w[i - 1] == *a && word == *b);
+        (NEGATORS.contains(&word) || ends_phrase).then_some(word)
+    })
 }
 
 fn decade(word: &str) -> Option<(u16, u16)> {
@@ -548,7 +584,8 @@ pub struct Cues {
 const NEGATIVE_WORDS: &[&str] = &[
     "no", "not", "nothing", "none", "without", "never", "hate", "hates", "dislike", "dislikes",
     "dont", "doesnt", "wont", "cant", "avoid", "except", "skip", "nor", "neither", "less", "fewer",
-    "too", "stop", "enough", "isnt", "arent",
+    "too", "stop", "enough", "isnt", "arent", "hated", "disliked", "detest", "detests", "loathe",
+    "loathes",
 ];
 
 /// Words that speak of when a film was made, besides years and decades.
@@ -640,7 +677,8 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
         .iter()
         .any(|x| TIME_WORDS.contains(&x.as_str()) || decade(x).is_some() || year(x).is_some())
         || has_phrase(w, &["black", "and", "white"]);
-    c.negative_words = has_any(w, NEGATIVE_WORDS);
+    c.negative_words =
+        has_any(w, NEGATIVE_WORDS) || NEGATOR_PHRASES.iter().any(|p| has_phrase(w, p));
     for g in vocab.mentions(w) {
         if !c.named_genres.contains(&g.genre) {
             c.named_genres.push(g.genre);
@@ -817,7 +855,7 @@ fn clause_genres(w: &[String], vocab: &Vocab, plan: &mut Plan) -> (bool, Vec<boo
                 list.push(g.genre.clone());
             }
         };
-        match cue_before(w, g.at, 5, NEGATORS) {
+        match negator_before(w, g.at) {
             Some(n) if LASTING.contains(&n) => add(&mut plan.never_genres),
             Some(_) => add(&mut plan.avoid_genres),
             None if g.soft || either[k] => add(&mut plan.prefer_genres),
@@ -1393,6 +1431,61 @@ mod tests {
             "something else",
             Means {
                 feedback: Feedback::SomethingElse,
+                ..NOTHING
+            },
+        ),
+        // Ways of saying no beyond "no" and "not".
+        row(
+            "my wife hates sci-fi, we want a date night movie",
+            Means {
+                prefer: &["Romance"],
+                never: &["Sci-Fi"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "I can't stand musicals, show me a comedy",
+            Means {
+                genres: &["Comedy"],
+                never: &["Musical"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "anything but horror",
+            Means {
+                avoid: &["Horror"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "I'm sick of westerns",
+            Means {
+                avoid: &["Western"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "we dislike war films; a drama please",
+            Means {
+                genres: &["Drama"],
+                avoid: &["War"],
+                ..NOTHING
+            },
+        ),
+        // A word of a phrase alone says nothing.
+        row(
+            "I'm tired so a comedy please",
+            Means {
+                genres: &["Comedy"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "a comedy but romantic",
+            Means {
+                genres: &["Comedy"],
+                prefer: &["Romance"],
                 ..NOTHING
             },
         ),

@@ -38,6 +38,8 @@ pub struct AgentBenchArgs {
 #[derive(Debug, Serialize)]
 struct AgentCase {
     text: String,
+    /// "dev" or "held-out" (see the labelled set).
+    split: String,
     tool: bool,
     filters: bool,
     titles: bool,
@@ -63,6 +65,8 @@ struct AgentBench {
     right_filters: f64,
     right_titles: f64,
     satisfied: f64,
+    /// The requests held out from tuning the rules, apart.
+    held_out: SplitScore,
     /// Model replies that could not be used, over all requests.
     model_failures: u32,
     /// Requests where the rules stood in for the model.
@@ -73,6 +77,15 @@ struct AgentBench {
     per_case: Vec<AgentCase>,
     /// The dialogue state after each turn of the labelled dialogues.
     dialogues: DialogueBench,
+}
+
+/// Requests of one split: how many, how many right in tool, filters and
+/// titles at once, and how many lists satisfy them.
+#[derive(Debug, Default, Serialize)]
+struct SplitScore {
+    cases: usize,
+    all_right: usize,
+    satisfied: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -146,6 +159,17 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
         right_filters: share(&|c| c.filters),
         right_titles: share(&|c| c.titles),
         satisfied: share(&|c| c.satisfied),
+        held_out: {
+            let held: Vec<&AgentCase> = per_case.iter().filter(|c| c.split == "held-out").collect();
+            SplitScore {
+                cases: held.len(),
+                all_right: held
+                    .iter()
+                    .filter(|c| c.tool && c.filters && c.titles)
+                    .count(),
+                satisfied: held.iter().filter(|c| c.satisfied).count(),
+            }
+        },
         model_failures: per_case.iter().map(|c| c.model_failures).sum(),
         fallbacks: per_case.iter().filter(|c| c.fallback).count(),
         tools: percentiles(tools),
@@ -180,6 +204,7 @@ fn score_case(agent: &Agent, case: &Case, turn: &Turn) -> AgentCase {
         });
     AgentCase {
         text: case.text.clone(),
+        split: case.split.clone(),
         tool: sc.tool,
         filters: sc.filters,
         titles: sc.titles,
@@ -263,6 +288,13 @@ fn print(report: &AgentBench) {
         report.right_titles * 100.0,
         report.satisfied * 100.0
     );
+    let h = &report.held_out;
+    if h.cases > 0 {
+        println!(
+            "  held out from tuning: {} of {} right in tool, filters and titles, {} lists satisfy",
+            h.all_right, h.cases, h.satisfied
+        );
+    }
     println!(
         "  {} model failures · {} requests fell back to the rules",
         report.model_failures, report.fallbacks
