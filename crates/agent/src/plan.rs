@@ -224,18 +224,21 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
 /// the last list), disliked and seen, and genres never wanted; `None`
 /// when nothing.
 fn remember_args(plan: &Plan, ctx: &PlanContext) -> Option<RememberArgs> {
-    let pos = plan
-        .feedback_position
-        .map_or(0, |p| usize::from(p.max(1)) - 1);
-    let at = ctx
-        .last_shown
-        .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
-        .cloned();
+    let title_at = |p: Option<u8>| {
+        let pos = p.map_or(0, |p| usize::from(p.max(1)) - 1);
+        ctx.last_shown
+            .get(pos.min(ctx.last_shown.len().saturating_sub(1)))
+            .cloned()
+    };
     let mut disliked = Vec::new();
     let mut liked_now = Vec::new();
     match plan.feedback {
-        Feedback::Liked => liked_now.extend(at),
-        Feedback::Disliked => disliked.extend(at),
+        Feedback::Liked => liked_now.extend(title_at(plan.feedback_position)),
+        Feedback::Disliked => disliked.extend(
+            crate::state::positions(plan, &ctx.cues)
+                .into_iter()
+                .filter_map(title_at),
+        ),
         _ => {}
     }
     // Liked titles named in the request are remembered as liked.

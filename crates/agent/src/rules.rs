@@ -578,6 +578,59 @@ pub struct Cues {
     /// a model's genres to avoid stand only among these.
     #[serde(default)]
     pub named_genres: Vec<String>,
+    /// "Seen the first two", "not the top 3": feedback on the first N
+    /// items of the last list, not on one.
+    #[serde(default)]
+    pub first_n: Option<u8>,
+}
+
+/// Counts people say after "first" or "top".
+const COUNTS: &[(&str, u8)] = &[
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("couple", 2),
+    ("2", 2),
+    ("3", 3),
+    ("4", 4),
+    ("5", 5),
+];
+
+/// "The first two", "top 3", "first couple": the count and the position
+/// of its word.
+fn first_n(w: &[String]) -> Option<(u8, usize)> {
+    w.windows(2).enumerate().find_map(|(i, pair)| {
+        let lead = pair[0] == "first" || pair[0] == "top";
+        let n = COUNTS.iter().find(|(c, _)| pair[1] == *c).map(|(_, n)| *n);
+        lead.then_some(n).flatten().map(|n| (n, i + 1))
+    })
+}
+
+/// Words that ask for films older than the list just shown.
+const OLDER: &[&str] = &["older", "earlier"];
+
+/// "Something older" after a list: a bound relative to that list, where
+/// the words give no year of their own. `last_years` are the years of the
+/// list shown last. The bound is the year before the list's median, so
+/// most of what was shown goes. ("Newer" and "recent" already mean from
+/// 1995 on, in [`parse`].)
+pub fn relative_years(text: &str, last_years: &[u16], plan: &mut Plan) {
+    if last_years.is_empty() || plan.year_min.is_some() || plan.year_max.is_some() {
+        return;
+    }
+    let w = words(text);
+    if has_any(&w, &["than", "fine", "ok", "okay", "matter", "care"])
+        || has_any(&w, &["no", "not", "nothing", "never"])
+    {
+        return;
+    }
+    let mut years = last_years.to_vec();
+    years.sort_unstable();
+    let median = years[years.len() / 2];
+    if has_any(&w, OLDER) {
+        plan.year_max = Some(median - 1);
+    }
 }
 
 /// Words that say no to something.
@@ -679,6 +732,7 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
         || has_phrase(w, &["black", "and", "white"]);
     c.negative_words =
         has_any(w, NEGATIVE_WORDS) || NEGATOR_PHRASES.iter().any(|p| has_phrase(w, p));
+    c.first_n = first_n(w).map(|(n, _)| n);
     for g in vocab.mentions(w) {
         if !c.named_genres.contains(&g.genre) {
             c.named_genres.push(g.genre);
@@ -706,6 +760,7 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
         out.something_else |= c.something_else;
         out.time_words |= c.time_words;
         out.negative_words |= c.negative_words;
+        out.first_n = out.first_n.or(c.first_n);
         for g in c.allow_genres {
             if !out.allow_genres.contains(&g) {
                 out.allow_genres.push(g);
@@ -747,8 +802,10 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                 p => p,
             };
         }
+        let count_at = first_n(&w).map(|(_, at)| at);
         for (i, x) in w.iter().enumerate() {
             let keep = !consumed[i]
+                && Some(i) != count_at
                 && !STOPWORDS.contains(&x.as_str())
                 && !title_words.contains(x)
                 && !NEGATORS.contains(&x.as_str())
@@ -944,6 +1001,37 @@ mod tests {
 
     fn p(text: &str) -> Plan {
         parse(text, &vocab(), &NoTitles, 10)
+    }
+
+    #[test]
+    fn the_first_n_is_a_cue_and_not_a_search_word() {
+        let v = vocab();
+        assert_eq!(cues("seen the first two", &v).first_n, Some(2));
+        assert_eq!(cues("not the top 3, something else", &v).first_n, Some(3));
+        assert_eq!(cues("seen the first one", &v).first_n, None);
+        assert_eq!(cues("two brothers on a road trip", &v).first_n, None);
+        assert_eq!(p("seen the first two").intent, "");
+        assert_eq!(p("seen the first two").feedback, Feedback::SeenIt);
+    }
+
+    #[test]
+    fn older_is_older_than_the_list_just_shown() {
+        let shown = [1991, 1997, 1982, 1984, 1989, 1970, 1994];
+        let older = |text: &str| {
+            let mut plan = Plan::default();
+            relative_years(text, &shown, &mut plan);
+            (plan.year_min, plan.year_max)
+        };
+        // The median of the list is 1989.
+        assert_eq!(older("something older"), (None, Some(1988)));
+        assert_eq!(older("anything earlier?"), (None, Some(1988)));
+        // Its own years, "than", "fine", "not" and no list say otherwise.
+        assert_eq!(older("older than 1980"), (None, None));
+        assert_eq!(older("older films are fine"), (None, None));
+        assert_eq!(older("not older please"), (None, None));
+        let mut plan = Plan::default();
+        relative_years("something older", &[], &mut plan);
+        assert_eq!((plan.year_min, plan.year_max), (None, None));
     }
 
     #[test]

@@ -382,12 +382,19 @@ impl Session {
     /// the conversation so far, and the prompts, rendered.
     fn turn_setup(&self, text: &str, profile: &Profile, tx: &UnboundedSender<Event>) -> TurnSetup {
         let inner = &self.inner;
-        let draft = rules::parse(
+        let mut draft = rules::parse(
             text,
             &inner.vocab,
             inner.recall.as_ref(),
             self.state.last_list.len(),
         );
+        let last_years: Vec<u16> = self
+            .state
+            .last_list
+            .iter()
+            .filter_map(|i| inner.catalog.item(*i).and_then(|it| it.year))
+            .collect();
+        rules::relative_years(text, &last_years, &mut draft);
         let cues = rules::cues(text, &inner.vocab);
         let plan_context = PlanContext {
             last_shown: self

@@ -61,6 +61,16 @@ fn add_all(to: &mut Vec<String>, from: &[String]) -> bool {
     changed
 }
 
+/// The positions feedback is about: the one the plan names, or the first
+/// N where the words say "the first N" and the plan names the first or
+/// none.
+pub(crate) fn positions(plan: &Plan, cues: &Cues) -> Vec<Option<u8>> {
+    match cues.first_n {
+        Some(n) if plan.feedback_position.is_none_or(|p| p <= 1) => (1..=n).map(Some).collect(),
+        _ => vec![plan.feedback_position],
+    }
+}
+
 fn add_id(to: &mut Vec<ItemId>, id: ItemId) {
     if !to.contains(&id) {
         to.push(id);
@@ -216,11 +226,17 @@ impl DialogueState {
         let mut seen_titles = Vec::new();
         match plan.feedback {
             Feedback::SeenIt => {
-                if let Some(id) = self.at(plan.feedback_position) {
-                    add_id(&mut self.seen, id);
-                    changes.push("one item of the last list is seen".into());
+                let at = positions(plan, cues);
+                let ids: Vec<ItemId> = at.iter().filter_map(|p| self.at(*p)).collect();
+                for id in &ids {
+                    add_id(&mut self.seen, *id);
                 }
-                seen_titles.extend(title_at(plan.feedback_position));
+                match ids.len() {
+                    0 => {}
+                    1 => changes.push("one item of the last list is seen".into()),
+                    n => changes.push(format!("{n} items of the last list are seen")),
+                }
+                seen_titles.extend(at.iter().filter_map(|p| title_at(*p)));
             }
             Feedback::SeenAll => {
                 for id in self.last_list.clone() {
@@ -236,9 +252,17 @@ impl DialogueState {
                 changes.push("the last list is set aside".into());
             }
             Feedback::Disliked => {
-                if let Some(id) = self.at(plan.feedback_position) {
-                    add_id(&mut self.excluded, id);
-                    changes.push("one item of the last list is rejected".into());
+                let ids: Vec<ItemId> = positions(plan, cues)
+                    .iter()
+                    .filter_map(|p| self.at(*p))
+                    .collect();
+                for id in &ids {
+                    add_id(&mut self.excluded, *id);
+                }
+                match ids.len() {
+                    0 => {}
+                    1 => changes.push("one item of the last list is rejected".into()),
+                    n => changes.push(format!("{n} items of the last list are rejected")),
                 }
             }
             Feedback::MoreLike => {
@@ -440,6 +464,58 @@ mod tests {
         assert_eq!(eff.liked_titles, vec!["Godfather, The"]);
         assert_eq!(eff.genres, vec!["Crime"]);
         assert_eq!(eff.seen_titles, vec!["A", "B"]);
+    }
+
+    #[test]
+    fn feedback_on_the_first_n_takes_each_of_them_and_keeps_the_request() {
+        let s = DialogueState {
+            intent: "heist".into(),
+            last_list: vec![ItemId(1), ItemId(2), ItemId(3)],
+            ..DialogueState::default()
+        };
+        let shown = ["A".to_owned(), "B".to_owned(), "C".to_owned()];
+        let first_two = Cues {
+            first_n: Some(2),
+            ..Cues::default()
+        };
+        // "seen the first two"
+        let (seen, eff, changes) = s.apply(
+            &Plan {
+                feedback: Feedback::SeenIt,
+                feedback_position: Some(1),
+                ..plan()
+            },
+            &first_two,
+            &shown,
+        );
+        assert_eq!(
+            seen.never_again(),
+            vec![ItemId(1), ItemId(2)],
+            "{changes:?}"
+        );
+        assert_eq!(eff.seen_titles, vec!["A", "B"]);
+        assert_eq!(eff.intent, "heist");
+        // "not the top two"
+        let (rejected, _, _) = s.apply(
+            &Plan {
+                feedback: Feedback::Disliked,
+                ..plan()
+            },
+            &first_two,
+            &shown,
+        );
+        assert_eq!(rejected.excluded, vec![ItemId(1), ItemId(2)]);
+        // "seen the third" names one position, whatever else is said.
+        let (third, _, _) = s.apply(
+            &Plan {
+                feedback: Feedback::SeenIt,
+                feedback_position: Some(3),
+                ..plan()
+            },
+            &first_two,
+            &shown,
+        );
+        assert_eq!(third.seen, vec![ItemId(3)]);
     }
 
     #[test]
