@@ -115,6 +115,9 @@ const STOPWORDS: &[&str] = &[
     "want",
     "wanna",
     "would",
+    "will",
+    "make",
+    "makes",
     "like",
     "likes",
     "liked",
@@ -814,13 +817,25 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                 && ORDINALS.iter().all(|o| o.word != x)
                 && ![
                     "early", "mid", "late", "recent", "classic", "classics", "old", "new", "it",
-                    "them", "last",
+                    "them", "last", "adult", "adults", "grownups",
                 ]
                 .contains(&x.as_str());
             if keep {
                 intent.push(x.clone());
             }
         }
+    }
+    // "Like Toy Story but for adults": not the kids' genre, unless the
+    // words also ask for kids.
+    let all_words = words(text);
+    let kids = vocab.canonical("kids");
+    if (has_any(&all_words, &["adult", "adults", "grownups"])
+        || has_phrase(&all_words, &["grown", "ups"]))
+        && let Some(kids) = kids
+        && !vocab.mentions(&all_words).iter().any(|g| g.genre == kids)
+        && !plan.avoid_genres.contains(&kids)
+    {
+        plan.avoid_genres.push(kids);
     }
     // A genre both wanted and avoided in one request is avoided; one both
     // required and preferred is required.
@@ -1558,6 +1573,28 @@ mod tests {
             Means {
                 genres: &["Drama"],
                 avoid: &["War"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "something like Toy Story but for adults",
+            Means {
+                liked: &["Toy Story"],
+                avoid: &["Children's"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "a sad movie that will make me cry",
+            Means {
+                prefer: &["Drama"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "a feel-good movie",
+            Means {
+                prefer: &["Comedy"],
                 ..NOTHING
             },
         ),
