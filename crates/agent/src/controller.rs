@@ -150,6 +150,10 @@ pub struct TurnSetup {
     /// the template does and the turn saves a model call.
     pub model_answer: bool,
     pub options: ChatOptions,
+    /// The answer to a turn that asks for no list ("thanks", "what do you
+    /// know about me?", see [`crate::rules::social`]): given, the turn
+    /// calls no model and no tool, and the conversation stands as it was.
+    pub social_reply: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

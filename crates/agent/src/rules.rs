@@ -115,6 +115,9 @@ const STOPWORDS: &[&str] = &[
     "want",
     "wanna",
     "would",
+    "thanks",
+    "thank",
+    "thx",
     "will",
     "make",
     "makes",
@@ -610,6 +613,145 @@ fn first_n(w: &[String]) -> Option<(u8, usize)> {
     })
 }
 
+/// A turn that asks for no list: thanks, a greeting, or what the agent
+/// knows about the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Social {
+    /// "Thanks!", "great, thank you", "bye".
+    Thanks,
+    /// "Hi", "hello there".
+    Hello,
+    /// "What do you know about me?", "show my profile".
+    Profile,
+}
+
+const THANKS: &[&str] = &[
+    "thanks", "thank", "thx", "ty", "cheers", "bye", "goodbye", "ciao",
+];
+const HELLO: &[&str] = &["hi", "hello", "hey", "hiya", "howdy"];
+/// Words that may stand beside thanks or a greeting in a turn that asks
+/// for nothing more.
+const SOCIAL_FILLER: &[&str] = &[
+    "you",
+    "so",
+    "much",
+    "a",
+    "lot",
+    "great",
+    "cool",
+    "awesome",
+    "perfect",
+    "nice",
+    "ok",
+    "okay",
+    "good",
+    "very",
+    "many",
+    "that",
+    "is",
+    "it",
+    "for",
+    "the",
+    "help",
+    "again",
+    "there",
+    "all",
+    "now",
+    "night",
+    "see",
+    "ya",
+    "later",
+    "will",
+    "do",
+    "oh",
+    "wow",
+    "excellent",
+    "sounds",
+    "looks",
+    "lovely",
+    "amazing",
+    "thats",
+    "im",
+    "i",
+    "set",
+    "done",
+    "enjoy",
+    "those",
+    "these",
+    "them",
+    "suggestions",
+    "recommendations",
+    "list",
+    "picks",
+    "and",
+    "morning",
+    "evening",
+    "recagent",
+    "agent",
+];
+
+/// Whether `text` asks for no list, only a word back. `draft` is its
+/// parse: a turn that asks for anything (a genre, a year, a title,
+/// feedback) is not social, whatever else it says ("thanks, something
+/// else").
+pub fn social(text: &str, draft: &Plan) -> Option<Social> {
+    let w = words(text);
+    if w.is_empty() {
+        return None;
+    }
+    let asks = !draft.genres.is_empty()
+        || !draft.prefer_genres.is_empty()
+        || !draft.avoid_genres.is_empty()
+        || !draft.never_genres.is_empty()
+        || draft.year_min.is_some()
+        || draft.year_max.is_some()
+        || !draft.liked_titles.is_empty()
+        || !draft.excluded_titles.is_empty()
+        || !draft.seen_titles.is_empty()
+        || draft.feedback != Feedback::None;
+    if asks {
+        return None;
+    }
+    let about_me = has_phrase(&w, &["about", "me"])
+        && has_any(&w, &["know", "remember", "learned"])
+        || has_phrase(&w, &["my", "profile"])
+        || has_phrase(&w, &["my", "taste"])
+        || has_phrase(&w, &["what", "do", "you", "remember"])
+        || has_phrase(&w, &["what", "do", "you", "know"]);
+    let changes_memory = has_any(
+        &w,
+        &[
+            "forget",
+            "delete",
+            "erase",
+            "remove",
+            "clear",
+            "reset",
+            "remember",
+            "recommend",
+        ],
+    ) && !has_phrase(&w, &["you", "remember"]);
+    if about_me && !changes_memory {
+        return Some(Social::Profile);
+    }
+    let only = |set: &[&str]| {
+        has_any(&w, set)
+            && w.iter().all(|x| {
+                set.contains(&x.as_str())
+                    || SOCIAL_FILLER.contains(&x.as_str())
+                    || THANKS.contains(&x.as_str())
+                    || HELLO.contains(&x.as_str())
+            })
+    };
+    if only(THANKS) {
+        Some(Social::Thanks)
+    } else if only(HELLO) {
+        Some(Social::Hello)
+    } else {
+        None
+    }
+}
+
 /// Words that ask for films older than the list just shown.
 const OLDER: &[&str] = &["older", "earlier"];
 
@@ -1016,6 +1158,27 @@ mod tests {
 
     fn p(text: &str) -> Plan {
         parse(text, &vocab(), &NoTitles, 10)
+    }
+
+    #[test]
+    fn thanks_a_greeting_and_about_me_ask_for_no_list() {
+        let social = |text: &str| social(text, &p(text));
+        assert_eq!(social("thanks!"), Some(Social::Thanks));
+        assert_eq!(social("Great, thank you so much"), Some(Social::Thanks));
+        assert_eq!(social("ok bye"), Some(Social::Thanks));
+        assert_eq!(social("hello there"), Some(Social::Hello));
+        assert_eq!(social("What do you know about me?"), Some(Social::Profile));
+        assert_eq!(social("show my profile"), Some(Social::Profile));
+        // Anything asked besides is a request.
+        assert_eq!(social("thanks, something else"), None);
+        assert_eq!(social("thanks! now a western"), None);
+        assert_eq!(social("hi, I want a comedy from the 90s"), None);
+        assert_eq!(social("thanks, I liked the second one"), None);
+        assert_eq!(social("forget what you know about me"), None);
+        assert_eq!(social("recommend something for me"), None);
+        assert_eq!(social("a movie about me and my dog"), None);
+        assert_eq!(social(""), None);
+        assert!(!p("thanks, something else").intent.contains("thanks"));
     }
 
     #[test]

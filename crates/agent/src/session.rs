@@ -414,6 +414,7 @@ impl Session {
                     Default::default()
                 }
             };
+        let social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
         TurnSetup {
             user_text: text.to_owned(),
             mode: match &inner.controller {
@@ -432,6 +433,66 @@ impl Session {
             max_steps: inner.config.max_steps,
             model_answer: inner.config.model_answer,
             options: inner.config.options.clone(),
+            social_reply,
+        }
+    }
+
+    /// The answer to a turn that asks for no list.
+    fn social_reply(&self, social: rules::Social, profile: &Profile) -> String {
+        let listed = !self.state.last_list.is_empty();
+        match social {
+            rules::Social::Thanks if listed => "You're welcome, enjoy the film! Shall I find something else, or more like one of them?".into(),
+            rules::Social::Thanks => "You're welcome! What would you like to watch next?".into(),
+            rules::Social::Hello => "Hello! What do you feel like watching: a genre, a decade, a mood, or a film you liked?".into(),
+            rules::Social::Profile => {
+                let c = &self.inner.catalog;
+                let titles = |ids: &[ItemId]| -> String {
+                    let shown: Vec<String> = ids
+                        .iter()
+                        .rev()
+                        .take(8)
+                        .filter_map(|i| c.item(*i))
+                        .map(|it| recagent_core::display_title(&it.title))
+                        .collect();
+                    let more = ids.len().saturating_sub(shown.len());
+                    if more > 0 {
+                        format!("{} and {more} more", shown.join(", "))
+                    } else {
+                        shown.join(", ")
+                    }
+                };
+                let mut lines = Vec::new();
+                if !profile.liked.is_empty() {
+                    lines.push(format!("- you liked {}", titles(&profile.liked)));
+                }
+                if !profile.disliked.is_empty() {
+                    lines.push(format!("- you did not like {}", titles(&profile.disliked)));
+                }
+                if !profile.seen.is_empty() {
+                    lines.push(format!(
+                        "- you have seen {} film{} I will not suggest again",
+                        profile.seen.len(),
+                        if profile.seen.len() == 1 { "" } else { "s" }
+                    ));
+                }
+                if !profile.liked_genres.is_empty() {
+                    lines.push(format!("- you like {}", profile.liked_genres.join(", ")));
+                }
+                if !profile.avoided_genres.is_empty() {
+                    lines.push(format!("- you never want {}", profile.avoided_genres.join(", ")));
+                }
+                for f in profile.facts.iter().rev().take(5) {
+                    lines.push(format!("- {}", f.text));
+                }
+                if lines.is_empty() {
+                    "I know nothing about your taste yet. Which film did you like lately, or which genre do you never want?".into()
+                } else {
+                    format!(
+                        "Here is what I remember about you, and use to choose your films:\n{}\nWhat would you like to watch?",
+                        lines.join("\n")
+                    )
+                }
+            }
         }
     }
 

@@ -165,6 +165,8 @@ pub(crate) struct TurnMachine {
     relaxed: Vec<String>,
     repairs: u32,
     error: Option<String>,
+    /// The whole answer of a turn that asks for no list.
+    social_reply: Option<String>,
 }
 
 impl TurnMachine {
@@ -182,7 +184,9 @@ impl TurnMachine {
             &[&setup.plan_system, &setup.step_system],
         );
         let step_by_step = setup.mode == Mode::Model(Strategy::StepByStep);
+        let social_reply = setup.social_reply.clone();
         Self {
+            social_reply,
             guard,
             step_by_step,
             prior: setup.plan_context.state.clone(),
@@ -202,6 +206,10 @@ impl TurnMachine {
     /// The next step, given what the last one produced.
     pub(crate) fn next_step(&mut self, input: Input) -> Step {
         match (self.phase, input) {
+            (Phase::Conversing, Input::Start) if self.social_reply.is_some() => {
+                self.phase = Phase::Finished;
+                self.social()
+            }
             (Phase::Conversing, Input::Start) => self.converse(controller::Input::Start),
             (Phase::Conversing, Input::Model(reply)) => {
                 self.converse(controller::Input::Model(reply))
@@ -456,6 +464,29 @@ impl TurnMachine {
     }
 }
 
+impl TurnMachine {
+    /// A turn that asks for no list: its answer, and the conversation as
+    /// it stood, so that "more like the second one" still has its list.
+    fn social(&mut self) -> Step {
+        Step::Done(Box::new(Outcome {
+            bus: Bus::default(),
+            intro: None,
+            opening: String::new(),
+            notes: self.social_reply.take().into_iter().collect(),
+            relaxed: Vec::new(),
+            state: self.prior.clone(),
+            changes: Vec::new(),
+            plan: None,
+            repairs: 0,
+            model_failures: 0,
+            fallback: false,
+            plan_corrected: 0,
+            plan_replaced: 0,
+            error: None,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The turn machine driven by scripted inputs: no catalog, no index,
@@ -508,6 +539,7 @@ mod tests {
             max_steps: 6,
             model_answer: true,
             options: ChatOptions::default(),
+            social_reply: None,
         };
         let prompts = Prompts::embedded().expect("the embedded prompts");
         TurnMachine::new(setup, Arc::new(prompts))
@@ -916,5 +948,32 @@ mod tests {
         let error = out.error.expect("the protocol error");
         assert!(error.contains("cannot take"), "{error}");
         assert_eq!(out.notes, [NOTHING_FOUND]);
+    }
+
+    #[test]
+    fn a_turn_that_asks_for_no_list_calls_nothing_and_keeps_the_conversation() {
+        let state = DialogueState {
+            intent: "heist".into(),
+            last_list: ids(&[7, 8, 9]),
+            ..DialogueState::default()
+        };
+        for mode in [
+            Mode::Rules,
+            Mode::Model(Strategy::PlanDraft),
+            Mode::Model(Strategy::StepByStep),
+        ] {
+            let mut m = machine(mode, Plan::default(), state.clone(), Cues::default());
+            m.social_reply = Some("You're welcome!".into());
+            let out = expect_done(m.next_step(Input::Start));
+            assert_eq!(out.notes, vec!["You're welcome!"], "{mode:?}");
+            assert!(out.bus.ranked.is_empty() && out.plan.is_none());
+            assert_eq!(
+                out.state.last_list,
+                ids(&[7, 8, 9]),
+                "the list stays for feedback"
+            );
+            assert_eq!(out.state.intent, "heist");
+            assert_eq!(out.model_failures, 0);
+        }
     }
 }

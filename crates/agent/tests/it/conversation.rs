@@ -457,3 +457,69 @@ fn no_answer_shows_a_tool_error_or_ends_without_a_list_or_a_question() {
     }
     assert!(turns >= 1000, "{turns}");
 }
+
+#[test]
+fn thanks_and_about_me_answer_without_a_list_and_the_next_turn_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A model that would be wrong to be asked: it has no replies.
+    let m = Arc::new(ScriptedModel::new(Vec::<ChatResponse>::new()));
+    let agent = fixture::agent(
+        dir.path(),
+        false,
+        Controller::Model {
+            model: Arc::clone(&m) as _,
+            strategy: Strategy::PlanDraft,
+        },
+    );
+    let mut s = agent.session("bea");
+    let r = rt();
+    let hello = r.block_on(s.turn("hi there")).unwrap();
+    assert!(
+        hello.items.is_empty() && hello.answer.contains('?'),
+        "{}",
+        hello.answer
+    );
+    assert!(hello.trace.tool_calls.is_empty() && hello.trace.model_calls.is_empty());
+    let known = r.block_on(s.turn("what do you know about me?")).unwrap();
+    assert!(
+        known.answer.contains("nothing about your taste"),
+        "{}",
+        known.answer
+    );
+    // The rules stand in for the scripted model from here on.
+    let liked = r
+        .block_on(s.turn("We loved The Godfather. More like that?"))
+        .unwrap();
+    assert!(!liked.items.is_empty(), "{}", liked.answer);
+    let thanks = r.block_on(s.turn("thanks, great!")).unwrap();
+    assert!(thanks.items.is_empty(), "{}", thanks.answer);
+    assert!(
+        thanks.answer.contains("welcome") && thanks.answer.contains('?'),
+        "{}",
+        thanks.answer
+    );
+    assert!(thanks.trace.tool_calls.is_empty() && thanks.trace.model_calls.is_empty());
+    let state = thanks.trace.state.as_ref().expect("the state");
+    assert_eq!(state.anchors, vec!["Godfather, The"], "the request stands");
+    assert_eq!(state.last_list, ids(&liked), "the list stands for feedback");
+    let known = r.block_on(s.turn("what do you know about me?")).unwrap();
+    assert!(
+        known.answer.contains("you liked The Godfather"),
+        "{}",
+        known.answer
+    );
+    // "More like the second one" is about the list before the thanks.
+    let second = r.block_on(s.turn("more like the second one")).unwrap();
+    let state = second.trace.state.as_ref().expect("the state");
+    let anchors: Vec<String> = state
+        .anchors
+        .iter()
+        .map(|t| recagent_core::display_title(t))
+        .collect();
+    assert_eq!(
+        anchors,
+        vec![liked.items[1].title.clone()],
+        "{}",
+        second.answer
+    );
+}
