@@ -115,6 +115,9 @@ const STOPWORDS: &[&str] = &[
     "want",
     "wanna",
     "would",
+    "hmm",
+    "nope",
+    "nah",
     "thanks",
     "thank",
     "thx",
@@ -445,6 +448,14 @@ fn ordinal(w: &[String]) -> Option<u8> {
     None
 }
 
+/// "None of those", "not these", "nope": the whole list, rejected.
+fn none_of_those(w: &[String]) -> bool {
+    ["those", "these", "them"]
+        .iter()
+        .any(|x| has_phrase(w, &["none", "of", x]) || has_phrase(w, &["not", x]) && w.len() <= 3)
+        || w.len() <= 2 && has_any(w, &["nope", "nah"])
+}
+
 /// Feedback on the last list; `None` when the clause is not about it.
 /// `asks` is whether the clause names a genre or a year: "more crime
 /// please" asks for crime, it does not reject the list.
@@ -482,6 +493,7 @@ fn feedback(w: &[String], titled: bool, asks: bool) -> Option<(Feedback, Option<
         || has_phrase(w, &["show", "me", "more"]) && !asks
         || has_any(w, &["different", "others", "next"]) && !asks
         || (w.len() <= 3 && !asks && !titled && has_any(w, &["other", "else", "more"]))
+        || none_of_those(w) && !titled
     {
         return Some((Feedback::SomethingElse, None));
     }
@@ -765,15 +777,23 @@ pub fn relative_years(text: &str, last_years: &[u16], plan: &mut Plan) {
         return;
     }
     let w = words(text);
-    if has_any(&w, &["than", "fine", "ok", "okay", "matter", "care"])
-        || has_any(&w, &["no", "not", "nothing", "never"])
-    {
+    if has_any(&w, &["than", "fine", "ok", "okay", "matter", "care"]) {
         return;
     }
     let mut years = last_years.to_vec();
     years.sort_unstable();
     let median = years[years.len() / 2];
-    if has_any(&w, OLDER) {
+    // "Not so old", "nothing too old": the newer half of the list.
+    let not_old = w.iter().enumerate().any(|(at, x)| {
+        (x == "old" || x == "older")
+            && has_any(
+                &w[at.saturating_sub(3)..at],
+                &["no", "not", "nothing", "never"],
+            )
+    });
+    if not_old {
+        plan.year_min = Some(median);
+    } else if has_any(&w, OLDER) && !has_any(&w, &["no", "not", "nothing", "never"]) {
         plan.year_max = Some(median - 1);
     }
 }
@@ -885,7 +905,8 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
     }
     c.something_else = has_phrase(w, &["something", "else"])
         || has_phrase(w, &["anything", "else"])
-        || has_any(w, &["different", "others"]);
+        || has_any(w, &["different", "others"])
+        || none_of_those(w);
     if c.clear_years || c.clear_genres || !c.allow_genres.is_empty() {
         c.refine = true;
     }
@@ -1206,7 +1227,9 @@ mod tests {
         // Its own years, "than", "fine", "not" and no list say otherwise.
         assert_eq!(older("older than 1980"), (None, None));
         assert_eq!(older("older films are fine"), (None, None));
-        assert_eq!(older("not older please"), (None, None));
+        // "Not so old": the newer half.
+        assert_eq!(older("and not so old"), (Some(1989), None));
+        assert_eq!(older("nothing too old please"), (Some(1989), None));
         let mut plan = Plan::default();
         relative_years("something older", &[], &mut plan);
         assert_eq!((plan.year_min, plan.year_max), (None, None));
@@ -1240,6 +1263,13 @@ mod tests {
         assert!(cues("more crime please, and nothing before 1980", &vocab()).refine);
         assert_eq!(p("something else").feedback, Feedback::SomethingElse);
         assert_eq!(p("show me more").feedback, Feedback::SomethingElse);
+        assert_eq!(p("hmm, none of those").feedback, Feedback::SomethingElse);
+        assert_eq!(p("not these").feedback, Feedback::SomethingElse);
+        assert_eq!(p("nope").feedback, Feedback::SomethingElse);
+        assert_eq!(
+            p("none of those are scary").feedback,
+            Feedback::SomethingElse
+        );
     }
 
     #[test]
