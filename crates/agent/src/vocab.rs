@@ -168,15 +168,35 @@ impl Vocab {
             .map(|(_, g, _)| g.clone())
     }
 
+    /// The one-word phrase `word` misspells ("horor", "comdy",
+    /// "thriler"): one edit away, the same first letter, and five letters
+    /// or more, so that short words are never read as genres.
+    fn misspelled(&self, word: &str) -> Option<&(Vec<String>, String, bool)> {
+        if word.chars().count() < 5 {
+            return None;
+        }
+        self.phrases.iter().find(|(p, _, _)| {
+            p.len() == 1
+                && p[0].chars().count() >= 5
+                && p[0].chars().next() == word.chars().next()
+                && strsim::damerau_levenshtein(&p[0], word) == 1
+        })
+    }
+
     /// Every genre phrase in `text_words`, left to right, longest phrase
-    /// first where two start at the same word.
+    /// first where two start at the same word; a one-word phrase is also
+    /// found misspelled by one letter.
     pub fn mentions(&self, text_words: &[String]) -> Vec<GenreMention> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < text_words.len() {
-            let hit = self.phrases.iter().find(|(p, _, _)| {
-                text_words.len() >= i + p.len() && text_words[i..i + p.len()] == p[..]
-            });
+            let hit = self
+                .phrases
+                .iter()
+                .find(|(p, _, _)| {
+                    text_words.len() >= i + p.len() && text_words[i..i + p.len()] == p[..]
+                })
+                .or_else(|| self.misspelled(&text_words[i]));
             match hit {
                 Some((p, g, soft)) => {
                     out.push(GenreMention {
