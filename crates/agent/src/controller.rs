@@ -154,6 +154,9 @@ pub struct TurnSetup {
     /// know about me?", see [`crate::rules::social`]): given, the turn
     /// calls no model and no tool, and the conversation stands as it was.
     pub social_reply: Option<String>,
+    /// Words the user named a film by that the catalog lacks ("like the
+    /// matrix"), see [`crate::rules::unknown_title`]: the answer says so.
+    pub unknown_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -115,6 +115,9 @@ const STOPWORDS: &[&str] = &[
     "want",
     "wanna",
     "would",
+    "id",
+    "ive",
+    "lets",
     "hmm",
     "nope",
     "nah",
@@ -797,6 +800,80 @@ pub fn social(text: &str, draft: &Plan) -> Option<Social> {
     }
 }
 
+/// Words after "like" that point at the list, not at a title.
+const POINTERS: &[&str] = &[
+    "that", "this", "it", "them", "those", "these", "one", "ones", "him", "her", "me", "you",
+];
+
+/// The words a request names a film by, where no film of the catalog
+/// answers to them: "something like the matrix" in a catalog without it.
+/// `draft` is the request's parse; a request that linked a title, or whose
+/// words after "like" are a genre, a year, a pointer ("more like that") or
+/// a position, names none.
+pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> {
+    if !draft.liked_titles.is_empty() || draft.feedback != Feedback::None {
+        return None;
+    }
+    for w in clauses(text) {
+        let Some(at) = w
+            .iter()
+            .position(|x| x == "like" || x == "similar")
+            .map(|i| {
+                if w.get(i + 1).is_some_and(|n| n == "to") {
+                    i + 2
+                } else {
+                    i + 1
+                }
+            })
+        else {
+            continue;
+        };
+        // "I'd like a comedy": "like" wants, it does not compare.
+        if at >= 2 && matches!(w[at - 2].as_str(), "would" | "id" | "wd") {
+            continue;
+        }
+        let stop = [
+            "but", "and", "with", "from", "for", "except", "not", "without", "or", "please",
+        ];
+        let name: Vec<&String> = w[at..]
+            .iter()
+            .take_while(|x| !stop.contains(&x.as_str()))
+            .collect();
+        let meaningful: Vec<&&String> = name
+            .iter()
+            .filter(|x| {
+                !matches!(
+                    x.as_str(),
+                    "the" | "a" | "an" | "movie" | "film" | "movies" | "films"
+                )
+            })
+            .collect();
+        let owned: Vec<String> = name.iter().map(|x| (*x).clone()).collect();
+        if meaningful.is_empty()
+            || name.iter().any(|x| POINTERS.contains(&x.as_str()))
+            || name
+                .iter()
+                .any(|x| decade(x).is_some() || year(x).is_some())
+            || !vocab.mentions(&owned).is_empty()
+            || ordinal(&owned).is_some()
+        {
+            continue;
+        }
+        let name = owned.join(" ");
+        // As the user wrote it, where the words stand in the text as they are.
+        let lower = text.to_lowercase();
+        let written = (lower.len() == text.len())
+            .then(|| {
+                lower
+                    .find(&name)
+                    .map(|at| text[at..at + name.len()].to_owned())
+            })
+            .flatten();
+        return Some(written.unwrap_or(name));
+    }
+    None
+}
+
 /// Words that ask for films older than the list just shown.
 const OLDER: &[&str] = &["older", "earlier"];
 
@@ -1233,6 +1310,32 @@ mod tests {
         assert_eq!(social("a movie about me and my dog"), None);
         assert_eq!(social(""), None);
         assert!(!p("thanks, something else").intent.contains("thanks"));
+    }
+
+    #[test]
+    #[cfg(feature = "retrieval")]
+    fn a_film_named_that_the_catalog_lacks_is_told() {
+        let catalog = Arc::new(films());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let recall = LexicalRecall::build(Arc::clone(&catalog), dir.path()).expect("recall");
+        let v = Vocab::new(&catalog);
+        let unknown = |text: &str| unknown_title(text, &parse(text, &v, &recall, 10), &v);
+        assert_eq!(
+            unknown("something like the matrix"),
+            Some("the matrix".into())
+        );
+        assert_eq!(
+            unknown("films similar to Zorgon Attacks, but older"),
+            Some("Zorgon Attacks".into())
+        );
+        // A title the catalog has, a genre, a pointer, a position, a want.
+        assert_eq!(unknown("something like Alien"), None);
+        assert_eq!(unknown("something like a comedy"), None);
+        assert_eq!(unknown("more like that"), None);
+        assert_eq!(unknown("more like the second one"), None);
+        assert_eq!(unknown("I would like a western"), None);
+        assert_eq!(unknown("I'd like something from the 80s"), None);
+        assert_eq!(unknown("a heist movie"), None);
     }
 
     #[test]

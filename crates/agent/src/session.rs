@@ -415,6 +415,7 @@ impl Session {
                 }
             };
         let social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
+        let unknown_title = rules::unknown_title(text, &draft, &inner.vocab);
         TurnSetup {
             user_text: text.to_owned(),
             mode: match &inner.controller {
@@ -434,6 +435,7 @@ impl Session {
             model_answer: inner.config.model_answer,
             options: inner.config.options.clone(),
             social_reply,
+            unknown_title,
         }
     }
 

@@ -167,6 +167,8 @@ pub(crate) struct TurnMachine {
     error: Option<String>,
     /// The whole answer of a turn that asks for no list.
     social_reply: Option<String>,
+    /// A film the user named that the catalog lacks.
+    unknown_title: Option<String>,
 }
 
 impl TurnMachine {
@@ -185,8 +187,10 @@ impl TurnMachine {
         );
         let step_by_step = setup.mode == Mode::Model(Strategy::StepByStep);
         let social_reply = setup.social_reply.clone();
+        let unknown_title = setup.unknown_title.clone();
         Self {
             social_reply,
+            unknown_title,
             guard,
             step_by_step,
             prior: setup.plan_context.state.clone(),
@@ -430,6 +434,9 @@ impl TurnMachine {
                 .iter()
                 .any(|s| matches!(bus.origin.get(&s.item), Some(Origin::ForYou { cold: true })));
         let mut notes = self.relaxed.clone();
+        if let Some(t) = &self.unknown_title {
+            notes.insert(0, unknown_title_note(t));
+        }
         if n == 0 {
             notes.push(NOTHING_FOUND.into());
         }
@@ -462,6 +469,13 @@ impl TurnMachine {
             bus,
         }))
     }
+}
+
+/// What the answer says of a film the catalog lacks.
+pub(crate) fn unknown_title_note(words: &str) -> String {
+    format!(
+        "I could not find a film called “{words}” in this catalog, so these follow the rest of your words. Is there another film you liked?"
+    )
 }
 
 impl TurnMachine {
@@ -540,6 +554,7 @@ mod tests {
             model_answer: true,
             options: ChatOptions::default(),
             social_reply: None,
+            unknown_title: None,
         };
         let prompts = Prompts::embedded().expect("the embedded prompts");
         TurnMachine::new(setup, Arc::new(prompts))
