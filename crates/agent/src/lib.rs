@@ -232,11 +232,22 @@ impl Inner {
         if let Some(id) = self.by_title.get(&title.trim().to_lowercase()) {
             return Ok(Some(*id));
         }
+        // A title that covers at most part of what was written is not what
+        // was meant: "my kids hate cartoons" contains "Kids" but does not
+        // name it. (A user's own words are linked by the rules parse, which
+        // finds titles inside sentences; this is for titles as arguments.)
+        let asked = plan::title_key(title);
         Ok(self
             .recall
             .link_titles(title)?
             .into_iter()
-            .find(|l| l.confidence >= tools::TITLE_CONFIDENCE)
+            .filter(|l| l.confidence >= tools::TITLE_CONFIDENCE)
+            .find(|l| {
+                self.catalog.item(l.item).is_some_and(|it| {
+                    let found = plan::title_key(&it.title);
+                    2 * asked.iter().filter(|w| found.contains(w)).count() >= asked.len()
+                })
+            })
             .map(|l| l.item))
     }
 }

@@ -366,3 +366,19 @@ fn an_unknown_title_is_a_note_not_a_failure() {
         "{note}"
     );
 }
+
+#[test]
+fn a_title_argument_names_a_film_only_where_the_title_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent(dir.path(), false, Controller::Rules);
+    let alien = agent.resolve_title("Alien").expect("Alien");
+    assert_eq!(agent.resolve_title("alien (1979)"), Some(alien));
+    assert_eq!(
+        agent.resolve_title("The Godfather"),
+        agent.resolve_title("Godfather, The")
+    );
+    assert!(agent.resolve_title("The Godfather").is_some());
+    // A model that copies the user's sentence as a title: it contains
+    // "Alien" but does not name it.
+    assert_eq!(agent.resolve_title("my kids hate alien movies"), None);
+}
