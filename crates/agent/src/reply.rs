@@ -10,8 +10,23 @@ use crate::prompts::{ItemLine, fence};
 fn genre_word(g: &str) -> String {
     match recagent_core::genre_key(g).as_str() {
         "animation" => "animated".into(),
-        "children's" | "childrens" => "children's".into(),
+        "children's" | "childrens" | "children" => "children's".into(),
         "documentary" => "documentary".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// A genre as what a list goes without: "animation", "kids' films".
+fn genre_noun(g: &str) -> String {
+    match recagent_core::genre_key(g).as_str() {
+        "children's" | "childrens" | "children" => "kids' films".into(),
+        "documentary" => "documentaries".into(),
+        "musical" => "musicals".into(),
+        "western" => "westerns".into(),
+        "war" => "war films".into(),
+        "thriller" => "thrillers".into(),
+        "mystery" => "mysteries".into(),
+        "film-noir" => "film noir".into(),
         other => other.to_owned(),
     }
 }
@@ -76,8 +91,8 @@ pub(crate) fn opening(
         (None, None) => {}
     }
     if !request.avoid_genres.is_empty() {
-        let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_word(g)).collect();
-        tail.push(format!("with no {}", g.join(" or ")));
+        let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_noun(g)).collect();
+        tail.push(format!("without {}", g.join(" or ")));
     }
     let mut line = format!("Here {count} {what}");
     if !tail.is_empty() {
@@ -139,4 +154,34 @@ pub(crate) fn filter_words(f: &recagent_core::Filter) -> Vec<String> {
         out.push(format!("no {}", f.genres_none.join(", no ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(genres: &[&str], avoid: &[&str]) -> Plan {
+        Plan {
+            genres: genres.iter().map(|g| (*g).to_owned()).collect(),
+            avoid_genres: avoid.iter().map(|g| (*g).to_owned()).collect(),
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn the_opening_reads_as_english() {
+        let says = |p: &Plan| opening(p, &[], 10, 10, false);
+        assert_eq!(
+            says(&plan(&["Children"], &["Animation"])),
+            "Here are 10 children's films without animation:"
+        );
+        assert_eq!(
+            says(&plan(&["Romance"], &["Sci-Fi", "Children's"])),
+            "Here are 10 romance films without sci-fi or kids' films:"
+        );
+        assert_eq!(
+            says(&plan(&["Drama"], &["War"])),
+            "Here are 10 drama films without war films:"
+        );
+    }
 }
