@@ -154,9 +154,11 @@ pub struct TurnSetup {
     /// know about me?", see [`crate::rules::social`]): given, the turn
     /// calls no model and no tool, and the conversation stands as it was.
     pub social_reply: Option<String>,
-    /// Words the user named a film by that the catalog lacks ("like the
-    /// matrix"), see [`crate::rules::unknown_title`]: the answer says so.
-    pub unknown_title: Option<String>,
+    /// What the answer says before its other notes, when it has a list:
+    /// a film named that the catalog lacks ("like the matrix", see
+    /// [`crate::rules::unknown_title`]), a genre asked for that the user
+    /// once said never to show.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::tools::{
-    FilterArgs, FilterCandidates, RankArgs, RankCandidates, RememberArgs, RememberPreference,
-    SearchArgs, SearchItems, SimilarArgs, SimilarItems, Tool, typed_call,
+    FilterArgs, FilterCandidates, ForgetArgs, ForgetPreference, RankArgs, RankCandidates,
+    RememberArgs, RememberPreference, SearchArgs, SearchItems, SimilarArgs, SimilarItems, Tool,
+    typed_call,
 };
 
 /// The year bounds of the plan's schema; a bound at either edge is none.
@@ -167,6 +168,15 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
     let mut calls = Vec::new();
     if let Some(a) = remember_args(plan, ctx) {
         calls.push(call::<RememberPreference>(calls.len() + 1, &a));
+    }
+    // "Horror is fine": a genre once avoided for good is allowed again,
+    // in this conversation and in the profile.
+    if !ctx.cues.allow_genres.is_empty() {
+        let a = ForgetArgs {
+            genres: ctx.cues.allow_genres.clone(),
+            ..ForgetArgs::default()
+        };
+        calls.push(call::<ForgetPreference>(calls.len() + 1, &a));
     }
     let mut avoid = plan.avoid_genres.clone();
     for g in &plan.never_genres {

@@ -115,6 +115,8 @@ const STOPWORDS: &[&str] = &[
     "want",
     "wanna",
     "would",
+    "fine",
+    "allowed",
     "id",
     "ive",
     "lets",

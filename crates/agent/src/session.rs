@@ -415,7 +415,32 @@ impl Session {
                 }
             };
         let social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
-        let unknown_title = rules::unknown_title(text, &draft, &inner.vocab);
+        let mut notes: Vec<String> = rules::unknown_title(text, &draft, &inner.vocab)
+            .map(|t| crate::turn::unknown_title_note(&t))
+            .into_iter()
+            .collect();
+        // "A scary movie" from one who said "never horror": the words now
+        // win, and the answer says how to make that last.
+        let asked: Vec<String> = draft
+            .genres
+            .iter()
+            .chain(&draft.prefer_genres)
+            .filter(|g| {
+                profile
+                    .avoided_genres
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(g))
+            })
+            .filter(|g| !plan_context.cues.allow_genres.contains(g))
+            .cloned()
+            .collect();
+        if !asked.is_empty() {
+            notes.push(format!(
+                "You once told me you never want {}; these have it because you asked. Say “{} is fine” and I will stop leaving it out.",
+                asked.join(" or ").to_lowercase(),
+                asked[0].to_lowercase()
+            ));
+        }
         TurnSetup {
             user_text: text.to_owned(),
             mode: match &inner.controller {
@@ -435,7 +460,7 @@ impl Session {
             model_answer: inner.config.model_answer,
             options: inner.config.options.clone(),
             social_reply,
-            unknown_title,
+            notes,
         }
     }
 

@@ -167,8 +167,8 @@ pub(crate) struct TurnMachine {
     error: Option<String>,
     /// The whole answer of a turn that asks for no list.
     social_reply: Option<String>,
-    /// A film the user named that the catalog lacks.
-    unknown_title: Option<String>,
+    /// Notes the session gives the answer (see [`TurnSetup::notes`]).
+    notes: Vec<String>,
 }
 
 impl TurnMachine {
@@ -187,10 +187,10 @@ impl TurnMachine {
         );
         let step_by_step = setup.mode == Mode::Model(Strategy::StepByStep);
         let social_reply = setup.social_reply.clone();
-        let unknown_title = setup.unknown_title.clone();
+        let notes = setup.notes.clone();
         Self {
             social_reply,
-            unknown_title,
+            notes,
             guard,
             step_by_step,
             prior: setup.plan_context.state.clone(),
@@ -434,8 +434,8 @@ impl TurnMachine {
                 .iter()
                 .any(|s| matches!(bus.origin.get(&s.item), Some(Origin::ForYou { cold: true })));
         let mut notes = self.relaxed.clone();
-        if let Some(t) = &self.unknown_title {
-            notes.insert(0, unknown_title_note(t));
+        if n > 0 {
+            notes.splice(0..0, self.notes.iter().cloned());
         }
         if n == 0 {
             notes.push(NOTHING_FOUND.into());
@@ -554,7 +554,7 @@ mod tests {
             model_answer: true,
             options: ChatOptions::default(),
             social_reply: None,
-            unknown_title: None,
+            notes: Vec::new(),
         };
         let prompts = Prompts::embedded().expect("the embedded prompts");
         TurnMachine::new(setup, Arc::new(prompts))

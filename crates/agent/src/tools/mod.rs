@@ -46,7 +46,9 @@ mod search;
 
 pub(crate) use details::ItemDetails;
 pub(crate) use filter::{FilterArgs, FilterCandidates};
-pub(crate) use memory::{ForgetPreference, RememberArgs, RememberPreference, ShowProfile};
+pub(crate) use memory::{
+    ForgetArgs, ForgetPreference, RememberArgs, RememberPreference, ShowProfile,
+};
 pub(crate) use rank::{DEFAULT_K, RankArgs, RankCandidates, recommendations};
 pub(crate) use search::{SearchArgs, SearchItems, SimilarArgs, SimilarItems};
 

@@ -523,3 +523,46 @@ fn thanks_and_about_me_answer_without_a_list_and_the_next_turn_goes_on() {
         second.answer
     );
 }
+
+#[test]
+fn a_genre_never_wanted_is_shown_when_asked_for_and_allowed_again_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent(dir.path(), false, Controller::Rules);
+    let r = rt();
+    let mut s = agent.session("dee");
+    r.block_on(s.turn("I never want to see horror movies"))
+        .unwrap();
+    assert_eq!(
+        agent.memory().profile("dee").unwrap().avoided_genres,
+        vec!["Horror"]
+    );
+    let scary = r
+        .block_on(agent.new_session("dee").turn("a scary movie please"))
+        .unwrap();
+    assert!(!scary.items.is_empty(), "{}", scary.answer);
+    assert!(
+        scary
+            .answer
+            .contains("You once told me you never want horror"),
+        "{}",
+        scary.answer
+    );
+    let fine = r
+        .block_on(agent.session("dee").turn("horror is fine"))
+        .unwrap();
+    assert!(!fine.answer.contains("You once told me"), "{}", fine.answer);
+    assert!(
+        fine.trace
+            .tool_calls
+            .iter()
+            .any(|c| c.name == "forget_preference")
+    );
+    assert!(
+        agent
+            .memory()
+            .profile("dee")
+            .unwrap()
+            .avoided_genres
+            .is_empty()
+    );
+}
