@@ -115,6 +115,9 @@ const STOPWORDS: &[&str] = &[
     "want",
     "wanna",
     "would",
+    "best",
+    "greatest",
+    "ever",
     "fine",
     "allowed",
     "id",
@@ -1941,6 +1944,13 @@ mod tests {
             "a sad movie that will make me cry",
             Means {
                 prefer: &["Drama"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "something short and light for tonight",
+            Means {
+                prefer: &["Comedy"],
                 ..NOTHING
             },
         ),

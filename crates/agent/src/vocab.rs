@@ -55,6 +55,7 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("heartwarming", "Comedy"),
     ("cheerful", "Comedy"),
     ("lighthearted", "Comedy"),
+    ("light", "Comedy"),
     ("dramatic", "Drama"),
     ("westerns", "Western"),
     ("cowboy", "Western"),
@@ -104,6 +105,7 @@ const SOFT: &[&str] = &[
     "heartwarming",
     "cheerful",
     "lighthearted",
+    "light",
 ];
 
 /// Genre vocabulary of one catalog.
