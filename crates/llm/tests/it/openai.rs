@@ -569,8 +569,7 @@ fn arrays_without_a_bound_are_sent_bounded_and_keys_keep_their_order() {
         p["properties"]["query"].get("maxLength").is_none(),
         "strings go unbounded"
     );
-    let keys =
-        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(
         keys(&p["properties"]),
         keys(&req.tools[0].parameters["properties"]),
