@@ -429,9 +429,15 @@ impl Session {
                 profile
                     .avoided_genres
                     .iter()
-                    .any(|a| a.eq_ignore_ascii_case(g))
+                    .any(|a| recagent_core::genre_key(a) == recagent_core::genre_key(g))
             })
-            .filter(|g| !plan_context.cues.allow_genres.contains(g))
+            .filter(|g| {
+                !plan_context
+                    .cues
+                    .allow_genres
+                    .iter()
+                    .any(|a| recagent_core::genre_key(a) == recagent_core::genre_key(g))
+            })
             .cloned()
             .collect();
         if !asked.is_empty() {
