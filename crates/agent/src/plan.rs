@@ -516,6 +516,17 @@ pub fn ground(
         p.intent.clear();
         replaced += 1;
     }
+    // Search words none of which the user said ("search", from the tool's
+    // name, for "a mystery from the 70s") are not theirs: the draft's
+    // words stand.
+    let intent = recagent_core::words(&p.intent);
+    let theirs = intent
+        .iter()
+        .any(|w| w.chars().count() >= 3 && in_words(std::slice::from_ref(w), &user));
+    if !user.is_empty() && !intent.is_empty() && !theirs {
+        p.intent.clone_from(&draft.intent);
+        replaced += 1;
+    }
     (p, replaced)
 }
 
@@ -879,6 +890,27 @@ mod ground_tests {
         };
         let (p, n) = ground(&model, &draft, &cues(true, false), "", &[]);
         assert_eq!((p.intent.as_str(), n), ("", 1));
+        // Search words the user never said give way to the draft's.
+        let model = Plan {
+            intent: "search".into(),
+            ..Plan::default()
+        };
+        let draft = Plan {
+            intent: "heist".into(),
+            ..Plan::default()
+        };
+        let (p, n) = ground(&model, &draft, &cues(false, false), "a heist movie", &[]);
+        assert_eq!((p.intent.as_str(), n), ("heist", 1));
+        let model = Plan {
+            intent: "bank heist".into(),
+            ..Plan::default()
+        };
+        let (p, n) = ground(&model, &draft, &cues(false, false), "a heist movie", &[]);
+        assert_eq!(
+            (p.intent.as_str(), n),
+            ("bank heist", 0),
+            "one word of theirs is enough"
+        );
         let crime = Plan {
             genres: vec!["Crime".into()],
             ..draft

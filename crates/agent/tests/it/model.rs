@@ -226,7 +226,7 @@ fn a_call_written_as_text_is_not_an_answer() {
 fn plan_draft_fills_what_the_model_left_empty() {
     let dir = tempfile::tempdir().unwrap();
     let m = Arc::new(ScriptedModel::new([
-        call("plan", json!({"intent": "light fun", "year_min": 1900})),
+        call("plan", json!({"intent": "comedy classics", "year_min": 1900})),
         text("Some 90s comedies."),
     ]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanDraft));
@@ -236,7 +236,8 @@ fn plan_draft_fills_what_the_model_left_empty() {
     let plan = t.plan.clone().unwrap();
     assert_eq!(plan.genres, vec!["Comedy"]);
     assert_eq!((plan.year_min, plan.year_max), (Some(1990), Some(1999)));
-    assert_eq!(plan.intent, "light fun");
+    // The model's search words stand where one of them is the user's.
+    assert_eq!(plan.intent, "comedy classics");
     for r in &t.items {
         assert!(r.genres.contains(&"Comedy".to_string()));
         assert!((1990..=1999).contains(&r.year.unwrap()));
