@@ -226,7 +226,10 @@ fn a_call_written_as_text_is_not_an_answer() {
 fn plan_draft_fills_what_the_model_left_empty() {
     let dir = tempfile::tempdir().unwrap();
     let m = Arc::new(ScriptedModel::new([
-        call("plan", json!({"intent": "comedy classics", "year_min": 1900})),
+        call(
+            "plan",
+            json!({"intent": "comedy classics", "year_min": 1900}),
+        ),
         text("Some 90s comedies."),
     ]));
     let agent = fixture::agent(dir.path(), false, with(&m, Strategy::PlanDraft));
