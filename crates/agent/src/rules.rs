@@ -641,6 +641,10 @@ pub struct Cues {
     /// items of the last list, not on one.
     #[serde(default)]
     pub first_n: Option<u8>,
+    /// "A funny animated movie for my kids": a whole new request (an
+    /// article, then a film), not a word added to the one that stands.
+    #[serde(default)]
+    pub new_request: bool,
 }
 
 /// Counts people say after "first" or "top".
@@ -1013,6 +1017,8 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
     c.negative_words =
         has_any(w, NEGATIVE_WORDS) || NEGATOR_PHRASES.iter().any(|p| has_phrase(w, p));
     c.first_n = first_n(w).map(|(n, _)| n);
+    c.new_request =
+        matches!(first, "a" | "an" | "some") && has_any(w, &["movie", "movies", "film", "films"]);
     for g in vocab.mentions(w) {
         if !c.named_genres.contains(&g.genre) {
             c.named_genres.push(g.genre);
@@ -1042,6 +1048,7 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
         out.time_words |= c.time_words;
         out.negative_words |= c.negative_words;
         out.first_n = out.first_n.or(c.first_n);
+        out.new_request |= c.new_request;
         for g in c.allow_genres {
             if !out.allow_genres.contains(&g) {
                 out.allow_genres.push(g);

@@ -189,7 +189,8 @@ impl DialogueState {
     /// where no film stands, start over unless the words refine ("more
     /// crime please", "only the 90s"). A mood ("funny"), feedback and bare
     /// constraints always refine; so does anything said about a film that
-    /// stands ("for kids" after "like Jurassic Park").
+    /// stands ("for kids" after "like Jurassic Park"), unless it is a whole
+    /// new request ("a funny animated movie for my kids").
     fn starts_over(
         &self,
         plan: &Plan,
@@ -201,7 +202,7 @@ impl DialogueState {
             && if new_anchors.is_empty() {
                 (!wanted.is_empty() || !plan.intent.trim().is_empty())
                     && !cues.refine
-                    && self.anchors.is_empty()
+                    && (self.anchors.is_empty() || cues.new_request)
             } else {
                 !cues.also && !self.anchors.is_empty()
             }

@@ -566,3 +566,23 @@ fn a_genre_never_wanted_is_shown_when_asked_for_and_allowed_again_for_good() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_whole_new_request_while_a_film_stands_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent(dir.path(), false, Controller::Rules);
+    let r = rt();
+    let mut s = agent.session("eve");
+    r.block_on(s.turn("more like The Godfather")).unwrap();
+    // A word added refines: the film stands.
+    let kids = r.block_on(s.turn("but for kids")).unwrap();
+    let state = kids.trace.state.as_ref().expect("the state");
+    assert_eq!(state.anchors, vec!["Godfather, The"]);
+    // A new request of its own does not: the film goes.
+    let new = r
+        .block_on(s.turn("a funny animated movie from the 90s for my kids"))
+        .unwrap();
+    let state = new.trace.state.as_ref().expect("the state");
+    assert!(state.anchors.is_empty(), "{state:?}");
+    assert!(!new.answer.contains("Godfather"), "{}", new.answer);
+}
