@@ -71,6 +71,19 @@ pub(crate) fn positions(plan: &Plan, cues: &Cues) -> Vec<Option<u8>> {
     }
 }
 
+/// Items of the last list the feedback names, added to `to`, and said so:
+/// "one item of the last list is seen", "2 items … are rejected".
+fn mark(to: &mut Vec<ItemId>, ids: &[ItemId], what: &str, changes: &mut Changes) {
+    for id in ids {
+        add_id(to, *id);
+    }
+    match ids.len() {
+        0 => {}
+        1 => changes.push(format!("one item of the last list is {what}")),
+        n => changes.push(format!("{n} items of the last list are {what}")),
+    }
+}
+
 fn add_id(to: &mut Vec<ItemId>, id: ItemId) {
     if !to.contains(&id) {
         to.push(id);
@@ -229,14 +242,7 @@ impl DialogueState {
             Feedback::SeenIt => {
                 let at = positions(plan, cues);
                 let ids: Vec<ItemId> = at.iter().filter_map(|p| self.at(*p)).collect();
-                for id in &ids {
-                    add_id(&mut self.seen, *id);
-                }
-                match ids.len() {
-                    0 => {}
-                    1 => changes.push("one item of the last list is seen".into()),
-                    n => changes.push(format!("{n} items of the last list are seen")),
-                }
+                mark(&mut self.seen, &ids, "seen", changes);
                 seen_titles.extend(at.iter().filter_map(|p| title_at(*p)));
             }
             Feedback::SeenAll => {
@@ -257,14 +263,7 @@ impl DialogueState {
                     .iter()
                     .filter_map(|p| self.at(*p))
                     .collect();
-                for id in &ids {
-                    add_id(&mut self.excluded, *id);
-                }
-                match ids.len() {
-                    0 => {}
-                    1 => changes.push("one item of the last list is rejected".into()),
-                    n => changes.push(format!("{n} items of the last list are rejected")),
-                }
+                mark(&mut self.excluded, &ids, "rejected", changes);
             }
             Feedback::MoreLike => {
                 if let Some(t) = title_at(plan.feedback_position) {
