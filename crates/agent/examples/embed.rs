@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
             genres: genres.iter().map(|g| g.to_string()).collect(),
             text: String::new(),
             relations: BTreeMap::new(),
+            ..Default::default()
         })
         .collect();
     let catalog = Arc::new(Catalog::new("demo", items, vec![], vec![])?);

@@ -24,6 +24,8 @@ pub enum SimilarWhy {
 pub enum Origin {
     /// Recalled by text search.
     Search,
+    /// Recalled as a film of a person the request names.
+    Person,
     /// Recalled as similar to this item, by this signal.
     SimilarTo(ItemId, SimilarWhy),
     /// Recalled from the user's history by the next-item model; `cold`
@@ -39,6 +41,10 @@ pub struct Bus {
     pub origin: HashMap<ItemId, Origin>,
     /// Genre and year filters in force (exclusions are kept apart).
     pub filter: Filter,
+    /// People every candidate must credit (the catalog's spelling).
+    pub people: Vec<String>,
+    /// People no candidate may credit.
+    pub avoid_people: Vec<String>,
     /// Items left out this turn: titles the user named as seen, liked or
     /// unwanted.
     pub excluded: BTreeSet<ItemId>,

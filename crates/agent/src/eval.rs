@@ -329,6 +329,7 @@ mod tests {
                 genres: genres.iter().map(|g| (*g).into()).collect(),
                 text: String::new(),
                 relations: Default::default(),
+                ..Default::default()
             })
             .collect();
         let catalog =
@@ -635,5 +636,86 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
+
+/// The labelled requests about people and themes, for MovieLens-100K
+/// (`tests/labelled/people_themes.json`).
+pub const LABELLED_PEOPLE_THEMES: &str = include_str!("../../../tests/labelled/people_themes.json");
+
+/// One labelled request about a person or a theme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactCase {
+    pub text: String,
+    /// People every listed film must credit, as the catalog spells them.
+    #[serde(default)]
+    pub people: Vec<String>,
+    /// People no listed film may credit.
+    #[serde(default)]
+    pub avoid_people: Vec<String>,
+    /// A film about the theme has one of these in a keyword, its overview
+    /// or its tagline (lower case, as substrings).
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// Genres every listed film must have (any of them).
+    #[serde(default)]
+    pub genres: Vec<String>,
+    #[serde(default)]
+    pub avoid: Vec<String>,
+    #[serde(default)]
+    pub year_min: Option<u16>,
+    #[serde(default)]
+    pub year_max: Option<u16>,
+    #[serde(default = "dev")]
+    pub split: String,
+}
+
+#[derive(Deserialize)]
+struct FactCases {
+    cases: Vec<FactCase>,
+}
+
+/// Parses a set of [`FactCase`]s (an object with `about` and `cases`).
+pub fn fact_cases(json: &str) -> Result<Vec<FactCase>, serde_json::Error> {
+    serde_json::from_str::<FactCases>(json).map(|c| c.cases)
+}
+
+impl FactCase {
+    /// Whether `item` answers the request: it credits the wanted people
+    /// and none of the avoided, is about the theme, and passes the genre
+    /// and year bounds.
+    pub fn relevant(&self, item: &recagent_core::Item) -> bool {
+        use recagent_core::person_key;
+        let filter = recagent_core::Filter {
+            genres_any: self.genres.clone(),
+            genres_none: self.avoid.clone(),
+            year_min: self.year_min,
+            year_max: self.year_max,
+            ..Default::default()
+        };
+        let about = self.terms.is_empty() || {
+            let facts = item.facts_text().to_lowercase();
+            self.terms.iter().any(|t| facts.contains(&t.to_lowercase()))
+        };
+        filter.matches(item)
+            && about
+            && self.people.iter().all(|p| item.credits(&person_key(p)))
+            && !self
+                .avoid_people
+                .iter()
+                .any(|p| item.credits(&person_key(p)))
+    }
+
+    /// Precision at `k` of a list: relevant films over `k` (a short list
+    /// is not padded with hits).
+    pub fn precision(&self, catalog: &recagent_core::Catalog, list: &[ItemId], k: usize) -> f64 {
+        let hits = list
+            .iter()
+            .take(k)
+            .filter_map(|&i| catalog.item(i))
+            .filter(|it| self.relevant(it))
+            .count();
+        hits as f64 / k.max(1) as f64
     }
 }

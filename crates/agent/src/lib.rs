@@ -57,6 +57,7 @@ mod bus;
 mod controller;
 pub mod eval;
 mod guard;
+mod people;
 mod plan;
 pub mod prompts;
 mod recall;

@@ -60,6 +60,11 @@ pub struct Plan {
     pub year_min: Option<u16>,
     #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
+    /// People every recommendation must credit ("with Tom Hanks", "a
+    /// Kubrick film"): actors, directors, writers, as the user named them.
+    pub people: Vec<String>,
+    /// People not wanted ("nothing with Jim Carrey").
+    pub avoid_people: Vec<String>,
     /// Titles the user liked: find similar ones (they are left out).
     pub liked_titles: Vec<String>,
     /// Titles not to recommend ("not Alien").
@@ -124,6 +129,8 @@ impl Plan {
         }
         fill(&mut p.avoid_genres, &draft.avoid_genres);
         fill(&mut p.never_genres, &draft.never_genres);
+        fill(&mut p.people, &draft.people);
+        fill(&mut p.avoid_people, &draft.avoid_people);
         fill(&mut p.liked_titles, &draft.liked_titles);
         fill(&mut p.excluded_titles, &draft.excluded_titles);
         fill(&mut p.seen_titles, &draft.seen_titles);
@@ -193,10 +200,13 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
             avoid_genres: avoid.clone(),
             year_min: plan.year_min,
             year_max: plan.year_max,
+            people: plan.people.clone(),
+            avoid_people: plan.avoid_people.clone(),
         };
         calls.push(call::<SimilarItems>(calls.len() + 1, &a));
     }
     let wants_search = plan.liked_titles.is_empty()
+        || !plan.people.is_empty()
         || !plan.intent.trim().is_empty()
             && (!plan.genres.is_empty()
                 || !plan.prefer_genres.is_empty()
@@ -210,6 +220,8 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
             avoid_genres: avoid,
             year_min: plan.year_min,
             year_max: plan.year_max,
+            people: plan.people.clone(),
+            avoid_people: plan.avoid_people.clone(),
         };
         calls.push(call::<SearchItems>(calls.len() + 1, &a));
     }
@@ -269,8 +281,8 @@ fn remember_args(plan: &Plan, ctx: &PlanContext) -> Option<RememberArgs> {
 /// A slot of a plan that cannot be right as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
-    /// The slot: "years", "genres", "avoid_genres", "liked_titles",
-    /// "excluded_titles" or "seen_titles".
+    /// The slot: "years", "genres", "avoid_genres", "people",
+    /// "avoid_people", "liked_titles", "excluded_titles" or "seen_titles".
     pub slot: String,
     pub why: String,
 }
@@ -281,6 +293,8 @@ pub trait Known: std::fmt::Debug + Send + Sync {
     fn genre(&self, name: &str) -> bool;
     /// Whether `title` links to an item.
     fn title(&self, title: &str) -> bool;
+    /// Whether the catalog credits a person of this name.
+    fn person(&self, name: &str) -> bool;
 }
 
 /// The slots of a model's `plan` that contradict each other, the catalog,
@@ -354,6 +368,14 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
             );
         }
     }
+    for (slot, names) in [("people", &p.people), ("avoid_people", &p.avoid_people)] {
+        if let Some(n) = names.iter().find(|n| !known.person(n)) {
+            issue(slot, format!("no film in the catalog credits {n:?}"));
+        }
+    }
+    if let Some(n) = p.people.iter().find(|n| draft.avoid_people.contains(n)) {
+        issue("people", format!("the user said no to {n}"));
+    }
     for (slot, titles) in [
         ("liked_titles", &p.liked_titles),
         ("excluded_titles", &p.excluded_titles),
@@ -392,6 +414,7 @@ impl Plan {
     /// words ("from the 80s", "funny", "nothing too violent").
     pub fn is_modifier_only(&self) -> bool {
         self.genres.is_empty()
+            && self.people.is_empty()
             && self.liked_titles.is_empty()
             && self.excluded_titles.is_empty()
             && self.seen_titles.is_empty()
@@ -564,6 +587,19 @@ pub fn repair(plan: &Plan, draft: &Plan, issues: &[Issue], known: &dyn Known) ->
                 p.avoid_genres.clone_from(&draft.avoid_genres);
                 p.never_genres.clone_from(&draft.never_genres);
             }
+            slot @ ("people" | "avoid_people") => {
+                let (mine, theirs) = if slot == "people" {
+                    (&mut p.people, &draft.people)
+                } else {
+                    (&mut p.avoid_people, &draft.avoid_people)
+                };
+                mine.retain(|n| known.person(n) && !draft.avoid_people.contains(n));
+                for n in theirs {
+                    if !mine.contains(n) {
+                        mine.push(n.clone());
+                    }
+                }
+            }
             slot @ ("liked_titles" | "excluded_titles" | "seen_titles") => {
                 let (mine, theirs) = match slot {
                     "liked_titles" => (&mut p.liked_titles, &draft.liked_titles),
@@ -627,7 +663,7 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
             ),
         ));
     }
-    let anything_else = !p.genres.is_empty() || !p.liked_titles.is_empty();
+    let anything_else = !p.genres.is_empty() || !p.liked_titles.is_empty() || !p.people.is_empty();
     if !p.intent.trim().is_empty() && anything_else {
         let words = std::mem::take(&mut p.intent);
         return Some((

@@ -70,7 +70,9 @@ const LIKED_CUES: &[&str] = &[
     "favourite",
 ];
 const SEEN_CUES: &[&str] = &["saw", "seen", "watched"];
-const EXCLUDE_CUES: &[&str] = &["not", "except", "but", "no", "without", "besides", "other"];
+const EXCLUDE_CUES: &[&str] = &[
+    "not", "except", "but", "no", "without", "besides", "other", "isnt", "arent",
+];
 /// Words that carry no search meaning.
 const STOPWORDS: &[&str] = &[
     "a",
@@ -864,6 +866,7 @@ pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> 
                 .iter()
                 .any(|x| decade(x).is_some() || year(x).is_some())
             || !vocab.mentions(&owned).is_empty()
+            || !vocab.people().mentions(&owned, text).is_empty()
             || ordinal(&owned).is_some()
         {
             continue;
@@ -1074,13 +1077,21 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
 
     for w in clauses(text) {
         let titled = clause_titles(&w, &mentions, &mut plan);
-        let (found, consumed) = clause_genres(&w, vocab, &mut plan);
+        let (found, mut consumed) = clause_genres(&w, vocab, &mut plan);
+        let named = clause_people(&w, text, vocab, &title_words, &mut plan, &mut consumed);
+        // A theme that also hints at a genre ("a heist", "set in space")
+        // is searched as a word too: the overviews and keywords say it.
+        for (c, x) in consumed.iter_mut().zip(&w) {
+            if THEME_WORDS.contains(&x.as_str()) {
+                *c = false;
+            }
+        }
         let clause_cues = cues_of(&w, vocab);
         let years_before = (plan.year_min, plan.year_max);
         if !clause_cues.clear_years {
             years(&w, &mut plan);
         }
-        let asks = found || (plan.year_min, plan.year_max) != years_before;
+        let asks = found || named || (plan.year_min, plan.year_max) != years_before;
         if let Some((fb, pos)) = feedback(&w, titled, asks)
             && (plan.feedback == Feedback::None || fb != Feedback::SomethingElse)
         {
@@ -1104,7 +1115,9 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                     "early", "mid", "late", "recent", "classic", "classics", "old", "new", "it",
                     "them", "last", "adult", "adults", "grownups",
                 ]
-                .contains(&x.as_str());
+                .contains(&x.as_str())
+                && !(named && PERSON_CUES.contains(&x.as_str()))
+                && !["starring", "actor", "actress", "director", "directed"].contains(&x.as_str());
             if keep {
                 intent.push(x.clone());
             }
@@ -1139,6 +1152,84 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
     }
     plan.intent = intent.join(" ");
     plan
+}
+
+/// Genre synonyms that are also themes a film's facts name.
+const THEME_WORDS: &[&str] = &[
+    "heist",
+    "robbery",
+    "space",
+    "detective",
+    "gangster",
+    "gangsters",
+    "mafia",
+    "cowboy",
+    "cowboys",
+    "whodunit",
+];
+
+/// Words just before a name that make it a person: "with Tom Hanks", "by
+/// Kubrick", "starring …", "directed by …".
+const PERSON_CUES: &[&str] = &[
+    "with",
+    "by",
+    "starring",
+    "stars",
+    "star",
+    "directed",
+    "director",
+    "actor",
+    "actress",
+    "featuring",
+    "from",
+];
+
+/// The people one clause names, each wanted or (after "no", "not",
+/// "without", "nothing with") avoided. A name that is also the title just
+/// linked is the title, unless a person cue comes before it ("Ed Wood" is
+/// the film; "with Ed Wood" is the man). Marks the name's words consumed.
+/// Returns whether the clause names someone.
+fn clause_people(
+    w: &[String],
+    text: &str,
+    vocab: &Vocab,
+    title_words: &[String],
+    plan: &mut Plan,
+    consumed: &mut [bool],
+) -> bool {
+    let mut named = false;
+    for m in vocab.people().mentions(w, text) {
+        let span = &w[m.at..m.at + m.len];
+        let cue = m.at > 0 && PERSON_CUES.contains(&w[m.at - 1].as_str());
+        if !cue && span.iter().all(|x| title_words.contains(x)) {
+            continue;
+        }
+        if span.iter().zip(&consumed[m.at..]).any(|(_, c)| *c) && m.len == 1 {
+            continue;
+        }
+        // "no Jim Carrey", "nothing with Jim Carrey", "not a Kubrick film".
+        let lo = m.at.saturating_sub(3);
+        let negated = w[lo..m.at].iter().rev().enumerate().any(|(k, x)| {
+            NEGATORS.contains(&x.as_str())
+                && w[m.at - k..m.at].iter().all(|y| {
+                    PERSON_CUES.contains(&y.as_str())
+                        || ["a", "an", "the", "any"].contains(&y.as_str())
+                })
+        });
+        let list = if negated {
+            &mut plan.avoid_people
+        } else {
+            &mut plan.people
+        };
+        if !list.contains(&m.name) {
+            list.push(m.name.clone());
+        }
+        for c in consumed.iter_mut().skip(m.at).take(m.len) {
+            *c = true;
+        }
+        named = true;
+    }
+    named
 }
 
 /// The titles in one clause, each filed as seen, excluded or liked by the
@@ -1294,6 +1385,7 @@ mod tests {
                 genres: vec![(*g).into()],
                 text: String::new(),
                 relations: Default::default(),
+                ..Default::default()
             })
             .collect();
         Vocab::new(&Catalog::new("v", items, Vec::new(), Vec::new()).expect("catalog"))
@@ -1511,6 +1603,7 @@ mod tests {
                 genres: genres.iter().map(|g| (*g).into()).collect(),
                 text: String::new(),
                 relations: Default::default(),
+                ..Default::default()
             })
             .collect();
         Catalog::new("films", items, Vec::new(), Vec::new()).expect("catalog")
@@ -1584,6 +1677,9 @@ mod tests {
                 never_genres: own(self.never),
                 year_min: self.years.0,
                 year_max: self.years.1,
+                // The table's catalog credits nobody.
+                people: Vec::new(),
+                avoid_people: Vec::new(),
                 liked_titles: own(self.liked),
                 excluded_titles: own(self.excluded),
                 seen_titles: own(self.seen),

@@ -414,8 +414,21 @@ impl Session {
                     Default::default()
                 }
             };
-        let social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
-        let mut notes: Vec<String> = rules::unknown_title(text, &draft, &inner.vocab)
+        let mut social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
+        let unknown = rules::unknown_title(text, &draft, &inner.vocab);
+        // The rules know no film outside the catalog: where the film is all
+        // the request says, a list would follow nothing, so they ask.
+        // A model describes the film instead (its plan has the rest).
+        let rules_controller = matches!(inner.controller, Controller::Rules);
+        if social_reply.is_none()
+            && rules_controller
+            && let Some(t) = &unknown
+            && asks_only_for(&draft, t)
+        {
+            social_reply = Some(crate::turn::unknown_film_question(t));
+        }
+        let mut notes: Vec<String> = unknown
+            .filter(|_| social_reply.is_none())
             .map(|t| crate::turn::unknown_title_note(&t))
             .into_iter()
             .collect();
@@ -761,6 +774,23 @@ fn report(tx: &UnboundedSender<Event>, message: String) {
     send(tx, Event::Error { message });
 }
 
+/// Whether a request says nothing beyond a film the catalog lacks ("what
+/// about something like Inception?"): no genre, year, person or title,
+/// and no search word outside the film's name.
+fn asks_only_for(draft: &Plan, film: &str) -> bool {
+    let film_words = recagent_core::words(film);
+    draft.genres.is_empty()
+        && draft.prefer_genres.is_empty()
+        && draft.people.is_empty()
+        && draft.year_min.is_none()
+        && draft.year_max.is_none()
+        && draft.liked_titles.is_empty()
+        && recagent_core::words(&draft.intent).iter().all(|w| {
+            film_words.contains(w)
+                || ["like", "similar", "about", "what", "how"].contains(&w.as_str())
+        })
+}
+
 /// What a model's plan is checked against: the catalog's genres and
 /// titles.
 #[derive(Debug)]
@@ -772,6 +802,9 @@ impl Known for KnownCatalog {
     }
     fn title(&self, title: &str) -> bool {
         self.0.resolve_title(title).ok().flatten().is_some()
+    }
+    fn person(&self, name: &str) -> bool {
+        self.0.vocab.people().canonical(name).is_some()
     }
 }
 

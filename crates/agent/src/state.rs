@@ -28,6 +28,10 @@ pub struct DialogueState {
     pub avoid_genres: Vec<String>,
     pub year_min: Option<u16>,
     pub year_max: Option<u16>,
+    /// People every recommendation must credit ("with Tom Hanks").
+    pub people: Vec<String>,
+    /// People not wanted in this conversation.
+    pub avoid_people: Vec<String>,
     /// Titles the recommendations should be like ("like The Godfather").
     pub anchors: Vec<String>,
     /// The request's own words, without titles: the search text.
@@ -99,6 +103,7 @@ impl DialogueState {
             && self.year_min.is_none()
             && self.year_max.is_none()
             && self.anchors.is_empty()
+            && self.people.is_empty()
             && self.intent.trim().is_empty()
     }
 
@@ -161,11 +166,13 @@ impl DialogueState {
             s.year_min = None;
             s.year_max = None;
             s.anchors.clear();
+            s.people.clear();
             s.intent.clear();
         }
         s.take_removals(cues, &mut changes);
         s.take_genres(plan, &wanted, &preferred, cues, &mut changes);
         s.take_years(plan, &mut changes);
+        s.take_people(plan, &mut changes);
 
         // Anchors: new titles replace the old unless "also".
         if !new_anchors.is_empty() {
@@ -188,6 +195,8 @@ impl DialogueState {
             never_genres: plan.never_genres.clone(),
             year_min: s.year_min,
             year_max: s.year_max,
+            people: s.people.clone(),
+            avoid_people: s.avoid_people.clone(),
             liked_titles: s.anchors.clone(),
             excluded_titles: s.excluded_titles.clone(),
             seen_titles,
@@ -213,7 +222,9 @@ impl DialogueState {
     ) -> bool {
         plan.feedback != Feedback::MoreLike
             && if new_anchors.is_empty() {
-                (!wanted.is_empty() || !plan.intent.trim().is_empty())
+                (!wanted.is_empty()
+                    || !plan.intent.trim().is_empty()
+                    || plan.people.iter().any(|p| !self.people.contains(p)))
                     && !cues.refine
                     && (self.anchors.is_empty() || cues.new_request)
             } else {
@@ -340,6 +351,20 @@ impl DialogueState {
         self.soft_genres.retain(|g| !self.avoid_genres.contains(g));
     }
 
+    /// People: those named are added ("with Tom Hanks"), an avoided one
+    /// leaves the wanted and stays out.
+    fn take_people(&mut self, plan: &Plan, changes: &mut Changes) {
+        if add_all(&mut self.people, &plan.people) {
+            changes.push(format!("with {}", plan.people.join(", ")));
+        }
+        self.avoid_people.retain(|p| !plan.people.contains(p));
+        if add_all(&mut self.avoid_people, &plan.avoid_people) {
+            changes.push(format!("without {}", plan.avoid_people.join(", ")));
+        }
+        let avoid = self.avoid_people.clone();
+        self.people.retain(|p| !avoid.contains(p));
+    }
+
     /// Years: a bound given replaces the one standing; a bound that would
     /// cross the other one drops it.
     fn take_years(&mut self, plan: &Plan, changes: &mut Changes) {
@@ -383,6 +408,12 @@ impl DialogueState {
             (Some(a), None) => parts.push(format!("from {a}")),
             (None, Some(b)) => parts.push(format!("up to {b}")),
             (None, None) => {}
+        }
+        if !self.people.is_empty() {
+            parts.push(format!("with {}", self.people.join(" and ")));
+        }
+        if !self.avoid_people.is_empty() {
+            parts.push(format!("without {}", self.avoid_people.join(", ")));
         }
         if !self.anchors.is_empty() {
             let a: Vec<String> = self

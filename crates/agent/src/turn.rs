@@ -472,6 +472,14 @@ impl TurnMachine {
 }
 
 /// What the answer says of a film the catalog lacks.
+/// The question the rules ask when the request is only a film the
+/// catalog does not have.
+pub(crate) fn unknown_film_question(words: &str) -> String {
+    format!(
+        "I don't know a film called “{words}”: it is not in this catalog. What did you like about it: a genre, an actor or director, or the story (a heist, a road trip, space)? Tell me and I will find films like that."
+    )
+}
+
 pub(crate) fn unknown_title_note(words: &str) -> String {
     format!(
         "I could not find a film called “{words}” in this catalog, so these follow the rest of your words. Is there another film you liked?"
@@ -525,6 +533,9 @@ mod tests {
             true
         }
         fn title(&self, _: &str) -> bool {
+            true
+        }
+        fn person(&self, _: &str) -> bool {
             true
         }
     }

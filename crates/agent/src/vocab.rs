@@ -1,10 +1,13 @@
-//! The words people use for genres, mapped to the catalog's genre names.
+//! The words people use for genres, mapped to the catalog's genre names,
+//! and the people the catalog credits ([`People`]).
 //!
 //! One table serves the rules controller (reading the user's text) and the
 //! tools (reading a model's arguments), so "animated", "sci fi" or "for
 //! kids" mean the same thing whoever wrote them.
 
 use recagent_core::{Catalog, genre_key, words};
+
+use crate::people::People;
 
 /// Phrases (as word sequences) and the genre they stand for. The catalog's
 /// own genre names are added by [`Vocab::new`].
@@ -115,6 +118,8 @@ pub struct Vocab {
     genres: Vec<String>,
     /// (phrase words, genre name, soft), longest phrases first.
     phrases: Vec<(Vec<String>, String, bool)>,
+    /// The people the catalog credits.
+    people: People,
 }
 
 /// A genre found in text, at a word position.
@@ -147,7 +152,16 @@ impl Vocab {
         phrases.retain(|(w, _, _)| !w.is_empty());
         phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         phrases.dedup();
-        Self { genres, phrases }
+        Self {
+            genres,
+            phrases,
+            people: People::new(catalog),
+        }
+    }
+
+    /// The people the catalog credits.
+    pub fn people(&self) -> &People {
+        &self.people
     }
 
     /// The catalog's genre names.

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use recagent_core::{Catalog, Interaction, Item, ItemId, Progress, User, UserId};
+use recagent_core::{Catalog, Interaction, Item, ItemId, Person, Progress, User, UserId};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -67,6 +67,20 @@ pub struct ItemRow {
     pub text: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub relations: BTreeMap<String, Vec<String>>,
+    /// What the item is about (a film's synopsis).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub overview: String,
+    /// A one-line pitch.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tagline: String,
+    /// Themes and plot elements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// `{"name": "Stanley Kubrick", "role": "director"}`; cast carry their
+    /// billing `order` (0 first). Roles: director, writer, cast, composer,
+    /// producer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Person>,
 }
 
 /// One line of `users.jsonl`.
@@ -244,6 +258,10 @@ fn load_items(items_path: &Path, progress: &dyn Progress) -> Result<Vec<Item>> {
             genres: row.genres,
             text: row.text,
             relations: row.relations,
+            overview: row.overview,
+            tagline: row.tagline,
+            keywords: row.keywords,
+            people: row.people,
         });
         Ok(())
     })?;
@@ -351,6 +369,10 @@ pub fn write_dir(catalog: &Catalog, dir: &Path, progress: &dyn Progress) -> Resu
         genres: i.genres.clone(),
         text: i.text.clone(),
         relations: i.relations.clone(),
+        overview: i.overview.clone(),
+        tagline: i.tagline.clone(),
+        keywords: i.keywords.clone(),
+        people: i.people.clone(),
     });
     write_rows(
         &dir.join(ITEMS_FILE),

@@ -9,6 +9,8 @@
 //! * [`split`] makes the seeded CTR split and leave-last-positive-out episodes.
 //! * [`synth`] generates large plausible catalogs for scale benchmarks.
 //! * [`fetch`] downloads and verifies files; later crates reuse it for models.
+//! * [`tmdb`] reads the TMDB 5000 data set (films' overviews, keywords and
+//!   people) and enriches a catalog's items with it.
 //! * [`stats`] summarises a catalog.
 
 pub mod error;
@@ -20,5 +22,6 @@ pub mod split;
 pub mod stats;
 pub mod store;
 pub mod synth;
+pub mod tmdb;
 
 pub use error::{Error, Result};

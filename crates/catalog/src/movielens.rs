@@ -65,7 +65,13 @@ pub struct FetchOptions {
     pub grouplens_md5: String,
     /// The pip that fetches the RecBole wheel.
     pub pip: Pip,
+    /// Add film facts (overviews, keywords, people) from the TMDB 5000
+    /// data set ([`crate::tmdb`]).
+    pub enrich: bool,
 }
+
+/// How a manifest's source says that film facts were added.
+pub const ENRICHED_MARK: &str = "TMDB 5000 facts";
 
 impl Default for FetchOptions {
     fn default() -> Self {
@@ -76,6 +82,7 @@ impl Default for FetchOptions {
             grouplens_url: GROUPLENS_URL.to_owned(),
             grouplens_md5: GROUPLENS_MD5.to_owned(),
             pip: Pip::default(),
+            enrich: true,
         }
     }
 }
@@ -86,8 +93,11 @@ impl Default for FetchOptions {
 /// Atomic: the raw files and the converted catalog are staged in a temporary
 /// folder and renamed into place only when everything succeeded.
 pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Result<FetchOutcome> {
+    // A catalog fetched before film facts existed is fetched again (from
+    // the cached files) so that it gains them.
     if !opts.force
         && let Ok(m) = store::manifest(home, NAME)
+        && (!opts.enrich || m.source.contains(ENRICHED_MARK))
     {
         return Ok(FetchOutcome::AlreadyPresent(m));
     }
@@ -116,6 +126,28 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
     // Relations are used only where franchise pairs show them right.
     let (catalog, note) = crate::relations::checked(catalog)?;
     notes.extend(note);
+    let (catalog, source_label) = if opts.enrich {
+        match crate::tmdb::films(home, &opts.pip, progress) {
+            Ok(films) => {
+                let (catalog, e) = crate::tmdb::enrich(catalog, &films)?;
+                notes.push(format!(
+                    "{} of {} films gained overviews, keywords and people; {}",
+                    e.matched,
+                    e.items,
+                    crate::tmdb::ATTRIBUTION
+                ));
+                (catalog, format!("{source_label} + {ENRICHED_MARK}"))
+            }
+            Err(e) => {
+                notes.push(format!(
+                    "film facts unavailable ({e}); films carry titles, years and genres only. Run `recagent data fetch {NAME} --force` to try again"
+                ));
+                (catalog, source_label)
+            }
+        }
+    } else {
+        (catalog, source_label)
+    };
     let manifest = staging.commit(&catalog, &source_label, progress)?;
     Ok(FetchOutcome::Fetched { manifest, notes })
 }
@@ -325,6 +357,7 @@ fn atomic_items(dir: &Path) -> Result<(Vec<Item>, HashMap<String, ItemId>)> {
                 .collect(),
             text: String::new(),
             relations: BTreeMap::new(),
+            ..Default::default()
         });
     }
     Ok((items, item_ids))
@@ -558,6 +591,7 @@ fn grouplens_items(
             genres,
             text: String::new(),
             relations: BTreeMap::new(),
+            ..Default::default()
         });
     }
     Ok((items, item_ids))

@@ -94,6 +94,28 @@ fn same_franchise(a: &Item, b: &Item) -> bool {
             || starts(&sb, &wa))
 }
 
+/// Whether two items look like one series: one franchise by title
+/// ([`same_franchise`]), or the same leads (three of each one's first
+/// four billed cast), as in the Star Wars films, whose titles share
+/// nothing. Two films of one star couple share two, not three.
+pub fn same_series(a: &Item, b: &Item) -> bool {
+    if a.id == b.id {
+        return false;
+    }
+    if same_franchise(a, b) {
+        return true;
+    }
+    let leads = |it: &Item| -> Vec<String> {
+        it.people
+            .iter()
+            .filter(|p| p.role == recagent_core::Role::Cast && p.order.is_some_and(|o| o < 4))
+            .map(|p| recagent_core::person_key(&p.name))
+            .collect()
+    };
+    let la = leads(a);
+    la.len() >= 3 && leads(b).iter().filter(|k| la.contains(k)).count() >= 3
+}
+
 /// The relations that name people; countries, languages and studios are
 /// shared by most films of a franchise and of everything else, so they
 /// prove nothing.

@@ -2,10 +2,59 @@
 
 use std::collections::HashSet;
 
-use recagent_core::Catalog;
+use recagent_core::{Catalog, Item, Role};
 use serde::Serialize;
 
 use crate::split::LabelRule;
+
+/// How many items carry one field, and what share of the interactions
+/// those items hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    pub field: &'static str,
+    pub items: usize,
+    pub item_share: f64,
+    pub interaction_share: f64,
+}
+
+/// The fields [`Coverage`] is reported for, and how each is read.
+const FIELDS: [(&str, fn(&Item) -> bool); 7] = [
+    ("overview", |i| !i.overview.is_empty()),
+    ("tagline", |i| !i.tagline.is_empty()),
+    ("keywords", |i| !i.keywords.is_empty()),
+    ("people", |i| !i.people.is_empty()),
+    ("director", |i| i.people_as(Role::Director).next().is_some()),
+    ("cast", |i| i.people_as(Role::Cast).next().is_some()),
+    ("relations", |i| !i.relations.is_empty()),
+];
+
+/// Coverage of each film fact in `catalog`.
+pub fn coverage(catalog: &Catalog) -> Vec<Coverage> {
+    let mut per_item = vec![0usize; catalog.items().len()];
+    for x in catalog.interactions() {
+        per_item[x.item.index()] += 1;
+    }
+    let n = catalog.items().len().max(1) as f64;
+    let total = catalog.interactions().len().max(1) as f64;
+    FIELDS
+        .iter()
+        .map(|(field, has)| {
+            let (mut items, mut inter) = (0usize, 0usize);
+            for it in catalog.items() {
+                if has(it) {
+                    items += 1;
+                    inter += per_item[it.id.index()];
+                }
+            }
+            Coverage {
+                field,
+                items,
+                item_share: items as f64 / n,
+                interaction_share: inter as f64 / total,
+            }
+        })
+        .collect()
+}
 
 /// What `recagent data stats --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,6 +70,8 @@ pub struct Stats {
     pub density: f64,
     pub genres: usize,
     pub items_with_relations: usize,
+    /// How many items carry each film fact, and their share of the log.
+    pub coverage: Vec<Coverage>,
     /// Under the CTR protocol: kept positives, kept negatives, dropped neutral.
     pub positives: usize,
     pub negatives: usize,
@@ -62,6 +113,7 @@ pub fn stats(catalog: &Catalog, rule: LabelRule) -> Stats {
             .iter()
             .filter(|i| !i.relations.is_empty())
             .count(),
+        coverage: coverage(catalog),
         positives,
         negatives,
         dropped_neutral: dropped,

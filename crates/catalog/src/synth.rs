@@ -399,6 +399,7 @@ fn synth_item(
         genres: genres.into_iter().map(str::to_owned).collect(),
         text,
         relations,
+        ..Default::default()
     }
 }
 

@@ -303,6 +303,10 @@ pub enum Dataset {
     /// MovieLens-100K: 943 users, 1682 movies, 100000 ratings
     #[value(name = "ml-100k")]
     Ml100k,
+    /// The TMDB 5000 films (to 2017) with overviews, keywords and people;
+    /// no users or ratings
+    #[value(name = "tmdb-5000")]
+    Tmdb5000,
 }
 
 /// Where `data fetch` gets a dataset (`--source`).

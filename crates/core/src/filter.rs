@@ -67,6 +67,7 @@ mod tests {
             genres: genres.iter().map(|g| g.to_string()).collect(),
             text: String::new(),
             relations: Default::default(),
+            ..Default::default()
         }
     }
 

@@ -25,10 +25,12 @@ pub mod text;
 pub use filter::Filter;
 pub use funnel::{Scored, Stage, StageTrace};
 pub use recall::{SimilarHit, Source, TitleLink};
-pub use text::{display_title, genre_key, words};
+pub use text::{display_title, genre_key, person_key, words};
 
 /// A dense index of an item in its [`Catalog`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct ItemId(pub u32);
 
@@ -54,7 +56,7 @@ impl UserId {
 }
 
 /// One thing that can be recommended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Item {
     pub id: ItemId,
     /// The id the data source used.
@@ -66,6 +68,91 @@ pub struct Item {
     pub text: String,
     /// Named relations to other entities, e.g. `director -> ["m.0abc"]`.
     pub relations: BTreeMap<String, Vec<String>>,
+    /// What the item is about, from a real source (a film's synopsis).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub overview: String,
+    /// A one-line pitch ("In space no one can hear you scream.").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tagline: String,
+    /// Themes and plot elements ("heist", "road trip", "boxing").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// Who made it and who is in it, cast in billing order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Person>,
+}
+
+impl Item {
+    /// The item's facts as one text for search and embeddings: tagline,
+    /// overview and keywords, each where present.
+    pub fn facts_text(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for s in [&self.tagline, &self.overview] {
+            if !s.trim().is_empty() {
+                parts.push(s.trim().to_owned());
+            }
+        }
+        if !self.keywords.is_empty() {
+            parts.push(self.keywords.join(", "));
+        }
+        parts.join("\n")
+    }
+
+    /// People of `role`, in the order the source gave them.
+    pub fn people_as(&self, role: Role) -> impl Iterator<Item = &Person> {
+        self.people.iter().filter(move |p| p.role == role)
+    }
+
+    /// Whether the item credits the person whose folded name is `key`
+    /// (see [`person_key`]), in any role.
+    pub fn credits(&self, key: &str) -> bool {
+        self.people.iter().any(|p| person_key(&p.name) == key)
+    }
+}
+
+/// What a person did on an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Director,
+    Writer,
+    Cast,
+    Composer,
+    Producer,
+}
+
+impl Role {
+    /// The role as the JSONL format and reasons write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Director => "director",
+            Role::Writer => "writer",
+            Role::Cast => "cast",
+            Role::Composer => "composer",
+            Role::Producer => "producer",
+        }
+    }
+}
+
+/// A person credited on an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    pub name: String,
+    pub role: Role,
+    /// Billing order among the cast, 0 first; none for crew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u16>,
+}
+
+impl Person {
+    pub fn new(name: impl Into<String>, role: Role, order: Option<u16>) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            order,
+        }
+    }
 }
 
 /// One item as every JSON output writes it: `search --json`, `ask --json`,
@@ -440,6 +527,7 @@ mod tests {
             genres: vec![],
             text: String::new(),
             relations: BTreeMap::new(),
+            ..Default::default()
         }
     }
 

@@ -71,6 +71,38 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// The comparison key of a person's name: its [`words`], accents folded
+/// to plain letters, joined by one space ("Penélope  Cruz" →
+/// "penelope cruz", "Robert De Niro" → "robert de niro").
+pub fn person_key(name: &str) -> String {
+    words(&fold_accents(name)).join(" ")
+}
+
+/// Common Latin letters with accents as their plain letters, so that a
+/// name typed without them still matches.
+fn fold_accents(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'A',
+            'ç' => 'c',
+            'Ç' => 'C',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'È' | 'É' | 'Ê' | 'Ë' => 'E',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'Ì' | 'Í' | 'Î' | 'Ï' => 'I',
+            'ñ' => 'n',
+            'Ñ' => 'N',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'O',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'Ù' | 'Ú' | 'Û' | 'Ü' => 'U',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +144,16 @@ mod tests {
         assert_eq!(words("don’t stop—ever"), ["dont", "stop", "ever"]);
         assert_eq!(words("Se7en (1995)"), ["se7en", "1995"]);
         assert!(words(" ... ").is_empty());
+    }
+
+    #[test]
+    fn person_keys_fold_case_spacing_and_accents() {
+        assert_eq!(person_key("Penélope  Cruz"), "penelope cruz");
+        assert_eq!(person_key("Robert De Niro"), "robert de niro");
+        assert_eq!(
+            person_key("Denzel Washington"),
+            person_key("denzel washington ")
+        );
+        assert_eq!(person_key("Sinéad O'Connor"), "sinead oconnor");
     }
 }

@@ -139,7 +139,8 @@ fn tempdir_in(dir: &Path) -> Result<tempfile::TempDir> {
 }
 
 /// The text that describes an item to the encoder: title, year, genres, the
-/// item's own text, and any extra knowledge text supplied for it.
+/// item's own text, its facts ([`Item::facts_text`]: tagline, overview,
+/// keywords), and any extra knowledge text supplied for it.
 pub fn item_text(item: &Item, extra: Option<&str>) -> String {
     let mut s = item.title.clone();
     if let Some(y) = item.year {
@@ -149,7 +150,11 @@ pub fn item_text(item: &Item, extra: Option<&str>) -> String {
         s.push_str(". Genres: ");
         s.push_str(&item.genres.join(", "));
     }
-    for part in [Some(item.text.as_str()), extra].into_iter().flatten() {
+    let facts = item.facts_text();
+    for part in [Some(item.text.as_str()), Some(facts.as_str()), extra]
+        .into_iter()
+        .flatten()
+    {
         let part = part.trim();
         if !part.is_empty() {
             s.push_str(". ");

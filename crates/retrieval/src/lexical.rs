@@ -69,6 +69,27 @@ fn title_words(title: &str) -> Vec<String> {
     if w.is_empty() { words(title) } else { w }
 }
 
+/// The ways people say a title: the whole of it, and where it has a
+/// subtitle, the part before the colon ("Terminator 2") and the subtitle
+/// ("First Contact"), each of two words or more so that "Mission" or
+/// "Part II" alone names nothing.
+fn title_parts(title: &str) -> Vec<Vec<String>> {
+    let mut out = vec![title_words(title)];
+    let base = match title.find(" (") {
+        Some(i) if i > 0 => &title[..i],
+        _ => title,
+    };
+    if let Some((head, sub)) = base.split_once(':') {
+        for part in [head, sub] {
+            let w = title_words(part.trim());
+            if w.len() >= 2 {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
 /// Whether a word of the text matches a word of a title, allowing one typo in
 /// longer words.
 fn word_match(text: &str, title: &str) -> Option<bool> {
@@ -166,10 +187,16 @@ impl LexicalIndex {
             let mut d = doc!(
                 f.id => u64::from(item.id.0),
                 f.title => item.title.clone(),
-                f.text => match knowledge.get(&item.key) {
-                    Some(k) if !item.text.is_empty() => format!("{}\n{k}", item.text),
-                    Some(k) => k.clone(),
-                    None => item.text.clone(),
+                f.text => {
+                    // The item's own text, its facts (overview, tagline,
+                    // keywords) and any generated knowledge, searched alike.
+                    let facts = item.facts_text();
+                    [item.text.as_str(), facts.as_str(), knowledge.get(&item.key).map_or("", String::as_str)]
+                        .iter()
+                        .filter(|t| !t.trim().is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 },
             );
             for g in &item.genres {
@@ -178,6 +205,11 @@ impl LexicalIndex {
             }
             if let Some(y) = item.year {
                 d.add_u64(f.year, u64::from(y));
+            }
+            // People are searched by name with the relations ("tom hanks"
+            // finds his films even where nothing links the name).
+            for p in &item.people {
+                d.add_text(f.relations, format!("{} {}", p.role.as_str(), p.name));
             }
             for (rel, ids) in &item.relations {
                 for id in ids {
@@ -352,8 +384,10 @@ impl LexicalIndex {
             let Some(title) = self.titles.get(h.item.index()) else {
                 continue;
             };
-            let words_t = title_words(title);
-            let (matched, confidence) = align(&tw, &words_t);
+            let (matched, confidence) = title_parts(title)
+                .iter()
+                .map(|p| align(&tw, p))
+                .fold((0, 0.0), |a, b| if (b.0, b.1) > (a.0, a.1) { b } else { a });
             if confidence >= 0.75 {
                 links.push((
                     matched,
@@ -381,6 +415,25 @@ mod tests {
 
     fn w(s: &str) -> Vec<String> {
         words(s)
+    }
+
+    #[test]
+    fn sequels_and_subtitles_are_titles_too() {
+        let parts = |t: &str| -> (usize, f32) {
+            title_parts(t)
+                .iter()
+                .map(|p| align(&w("something like terminator 2 please"), p))
+                .fold((0, 0.0), |a, b| if (b.0, b.1) > (a.0, a.1) { b } else { a })
+        };
+        // "Terminator 2" names the sequel wholly, the first film only in part.
+        assert_eq!(parts("Terminator 2: Judgment Day"), (2, 1.0));
+        assert_eq!(parts("Terminator, The"), (1, 1.0));
+        assert_eq!(
+            title_parts("Star Trek: First Contact")[2],
+            vec!["first", "contact"]
+        );
+        // A one-word head names nothing alone.
+        assert_eq!(title_parts("Mission: Impossible").len(), 1);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::fs;
 use std::path::Path;
 
 use recagent_catalog::split::{LabelRule, positive_histories};
-use recagent_core::{Catalog, ItemId, Progress};
+use recagent_core::{Catalog, ItemId, Person, Progress, Role, person_key};
 use serde::Serialize;
 
 use crate::{Error, Result};
@@ -245,40 +245,79 @@ fn cooccurrence_lists(catalog: &Catalog, progress: &dyn Progress) -> Vec<Vec<(u3
     cf_lists
 }
 
-/// Each item's knowledge-graph neighbours: shared entities weighted by
-/// their rarity.
+/// How much a shared keyword counts against a shared director's 1.5.
+pub const KEYWORD_WEIGHT: f32 = 0.4;
+
+/// How much sharing a person says about two films: the director most, the
+/// leads more than the supporting cast, the crew around the edges.
+fn person_weight(p: &Person) -> Option<f32> {
+    Some(match p.role {
+        Role::Director => 1.5,
+        Role::Writer => 1.0,
+        Role::Cast => match p.order.unwrap_or(u16::MAX) {
+            0..=2 => 1.0,
+            3..=7 => 0.5,
+            _ => return None,
+        },
+        Role::Composer => 0.3,
+        Role::Producer => 0.3,
+    })
+}
+
+/// Each item's knowledge-graph neighbours: shared entities (graph
+/// relations, people, keywords) weighted by their rarity and by what each
+/// says about the item it comes from.
 fn relation_lists(catalog: &Catalog, progress: &dyn Progress) -> Vec<Vec<(u32, f32)>> {
     let n = catalog.items().len();
     let mut touched = Vec::new();
     // Relations: entity → items.
     progress.stage("item similarity: relations", Some(n as u64));
-    let mut entity_items: HashMap<String, Vec<u32>> = HashMap::new();
+    // Entity → (item, how much the entity says about that item).
+    let mut entity_items: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
     for it in catalog.items() {
         for (rel, ids) in &it.relations {
             for id in ids {
                 entity_items
                     .entry(format!("{rel}\u{1f}{id}"))
                     .or_default()
-                    .push(it.id.0);
+                    .push((it.id.0, 1.0));
             }
+        }
+        for p in &it.people {
+            if let Some(w) = person_weight(p) {
+                entity_items
+                    .entry(format!(
+                        "person\u{1f}{}\u{1f}{}",
+                        p.role.as_str(),
+                        person_key(&p.name)
+                    ))
+                    .or_default()
+                    .push((it.id.0, w));
+            }
+        }
+        for k in &it.keywords {
+            entity_items
+                .entry(format!("keyword\u{1f}{}", k.to_lowercase()))
+                .or_default()
+                .push((it.id.0, KEYWORD_WEIGHT));
         }
     }
     let mut item_entities: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
     let mut entities: Vec<Vec<u32>> = Vec::new();
     let mut keys: Vec<_> = entity_items.into_iter().collect();
-    keys.sort();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, mut items) in keys {
-        items.sort_unstable();
-        items.dedup();
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        items.dedup_by_key(|x| x.0);
         if items.len() < 2 || items.len() > MAX_ENTITY_ITEMS {
             continue;
         }
         let idf = (n as f32 / items.len() as f32).ln().max(0.0);
         let e = entities.len() as u32;
-        for &i in &items {
-            item_entities[i as usize].push((e, idf));
+        for &(i, w) in &items {
+            item_entities[i as usize].push((e, idf * w));
         }
-        entities.push(items);
+        entities.push(items.into_iter().map(|x| x.0).collect());
     }
     let mut acc = vec![0f32; n];
     let mut kg_lists = Vec::with_capacity(n);

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use recagent_core::{Filter, Stage, StageTrace, genre_key};
+use recagent_core::{Filter, Item, Stage, StageTrace, genre_key, person_key};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +87,45 @@ impl Ctx<'_> {
         })
     }
 
+    /// Resolves people a request names to the catalog's spelling and puts
+    /// them on the bus; a name the catalog does not credit is an error the
+    /// caller can act on.
+    pub(super) fn take_people(
+        &mut self,
+        wanted: &[String],
+        avoided: &[String],
+    ) -> Result<(), ToolError> {
+        let people = self.inner.vocab.people();
+        for (names, to_avoid) in [(wanted, false), (avoided, true)] {
+            for n in names.iter().filter(|n| !n.trim().is_empty()) {
+                let Some(c) = people.canonical(n) else {
+                    return Err(ToolError(format!(
+                        "no film in the catalog credits {n:?}; check the spelling, or search by description instead"
+                    )));
+                };
+                let list = if to_avoid {
+                    &mut self.bus.avoid_people
+                } else {
+                    &mut self.bus.people
+                };
+                if !list.contains(&c) {
+                    list.push(c);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `item` credits every wanted person and no avoided one.
+    pub(super) fn people_ok(&self, item: &Item) -> bool {
+        self.bus.people.iter().all(|p| item.credits(&person_key(p)))
+            && !self
+                .bus
+                .avoid_people
+                .iter()
+                .any(|p| item.credits(&person_key(p)))
+    }
+
     /// The bus filter plus everything that is never recommended: the
     /// profile's avoided genres, seen and disliked items, this session's
     /// rejections and this turn's exclusions.
@@ -122,9 +161,18 @@ pub(super) fn apply_filter(ctx: &mut Ctx<'_>) {
     let f = ctx.effective_filter();
     let before = ctx.bus.candidates.len();
     let catalog = &ctx.inner.catalog;
-    ctx.bus
+    let keep: Vec<bool> = ctx
+        .bus
         .candidates
-        .retain(|s| catalog.item(s.item).is_some_and(|it| f.matches(it)));
+        .iter()
+        .map(|s| {
+            catalog
+                .item(s.item)
+                .is_some_and(|it| f.matches(it) && ctx.people_ok(it))
+        })
+        .collect();
+    let mut k = keep.into_iter();
+    ctx.bus.candidates.retain(|_| k.next().unwrap_or(false));
     if ctx.bus.candidates.len() != before {
         ctx.bus.stages.push(StageTrace {
             stage: Stage::Filter,
@@ -145,7 +193,23 @@ fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
     )?;
     let ex = ctx.resolve_titles(&a.exclude_titles)?;
     ctx.bus.narrow(&f);
-    ctx.bus.excluded.extend(ex);
+    // A film said as a negative takes its series with it ("isn't Star
+    // Wars", "not another Batman"); a film the user also wants things
+    // like ("like Alien, but not Alien itself") goes alone.
+    let catalog = &ctx.inner.catalog;
+    for id in ex {
+        ctx.bus.excluded.insert(id);
+        if ctx.bus.seeds.contains(&id) {
+            continue;
+        }
+        if let Some(film) = catalog.item(id) {
+            for other in catalog.items() {
+                if recagent_catalog::relations::same_series(film, other) {
+                    ctx.bus.excluded.insert(other.id);
+                }
+            }
+        }
+    }
     let before = ctx.bus.candidates.len();
     apply_filter(ctx);
     let mut out = ctx.summary_content("filter", 0);

@@ -56,10 +56,27 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
             .item(*s)
             .map(|seed| similar_reason(it, seed, *why))
             .unwrap_or_default(),
+        Some(Origin::Person) => ctx
+            .bus
+            .people
+            .iter()
+            .filter_map(|n| crate::people::credit(it, n))
+            .collect(),
         Some(Origin::ForYou { cold: true }) => vec!["popular with viewers".into()],
         Some(Origin::ForYou { cold: false }) => vec![next_item_reason(ctx, it)],
         Some(Origin::Search) | None => search_reason(ctx, it).into_iter().collect(),
     };
+    // A film of a named person that another signal recalled still says
+    // whose it is.
+    if !matches!(ctx.bus.origin.get(&it.id), Some(Origin::Person)) {
+        let credits: Vec<String> = ctx
+            .bus
+            .people
+            .iter()
+            .filter_map(|n| crate::people::credit(it, n))
+            .collect();
+        parts.splice(0..0, credits);
+    }
     if let Some(y) = it.year {
         parts.push(format!("{y}"));
     }
@@ -91,7 +108,10 @@ fn similar_reason(it: &Item, seed: &Item, why: SimilarWhy) -> Vec<String> {
             format!("people who liked {name} liked it too"),
         ],
         SimilarWhy::Collaborative => vec![format!("people who liked {name} liked it too")],
-        SimilarWhy::Relations => vec![format!("shares cast or crew with {name}")],
+        SimilarWhy::Relations => vec![match crate::people::shared(it, seed) {
+            Some(fact) => format!("{fact}, like {name}"),
+            None => format!("shares cast or crew with {name}"),
+        }],
         // The vectors hold the item's text: on a catalog with little more
         // than titles and genres, that is what the closeness is, and the
         // reason says so.
@@ -184,10 +204,11 @@ fn blend(
     k: usize,
 ) -> Vec<Scored> {
     let weight = weight.clamp(0.0, 1.0);
-    let mut best = [f32::MIN_POSITIVE; 3];
+    let mut best = [f32::MIN_POSITIVE; 4];
     let slot = |o: Option<&Origin>| match o {
         Some(Origin::SimilarTo(..)) => 1,
         Some(Origin::ForYou { .. }) => 2,
+        Some(Origin::Person) => 3,
         _ => 0,
     };
     let recall: std::collections::HashMap<ItemId, f32> =

@@ -5,12 +5,15 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use recagent_core::Source;
-use recagent_core::{Scored, Stage, StageTrace, words};
+use recagent_core::{ItemId, Scored, Stage, StageTrace, words};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, DEFAULT_K, Tool, ToolError, ToolResult, micros};
 use crate::bus::{Origin, SimilarWhy};
+
+/// The largest catalog whose items are scanned for a seed's series.
+const SERIES_SCAN_MAX: usize = 50_000;
 
 /// How many items one recall call brings onto the bus.
 pub(crate) const RECALL_K: usize = 200;
@@ -33,6 +36,10 @@ pub(crate) struct SearchArgs {
     /// Released in or before this year.
     #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
+    /// People every item must credit (actors, directors, writers).
+    pub people: Vec<String>,
+    /// People no item may credit.
+    pub avoid_people: Vec<String>,
 }
 
 /// Arguments of `similar_items`.
@@ -53,6 +60,10 @@ pub(crate) struct SimilarArgs {
     /// Released in or before this year.
     #[schemars(range(min = 1900, max = 2030))]
     pub year_max: Option<u16>,
+    /// People every item must credit (actors, directors, writers).
+    pub people: Vec<String>,
+    /// People no item may credit.
+    pub avoid_people: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -82,6 +93,57 @@ impl Tool for SimilarItems {
 }
 
 impl Ctx<'_> {
+    /// Recalls the films of the people on the bus (every wanted person,
+    /// under the filters), the most recent first among equals; returns how
+    /// many were new.
+    fn recall_people(&mut self) -> usize {
+        let Some(first) = self.bus.people.first() else {
+            return 0;
+        };
+        let t = Instant::now();
+        let f = self.effective_filter();
+        let catalog = &self.inner.catalog;
+        let mut hits: Vec<Scored> = self
+            .inner
+            .vocab
+            .people()
+            .films(first)
+            .iter()
+            .filter_map(|&i| catalog.item(i))
+            .filter(|it| f.matches(it) && self.people_ok(it))
+            .map(|it| Scored {
+                item: it.id,
+                score: person_score(it, &self.bus.people),
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        let n = self.bus.add(hits, Origin::Person);
+        self.bus.stages.push(StageTrace {
+            stage: Stage::Recall,
+            count_in: self.inner.catalog.items().len(),
+            count_out: n,
+            micros: micros(t),
+        });
+        n
+    }
+
+    /// Drops candidates that do not credit the wanted people or credit an
+    /// avoided one.
+    fn keep_people(&mut self) {
+        if self.bus.people.is_empty() && self.bus.avoid_people.is_empty() {
+            return;
+        }
+        let catalog = &self.inner.catalog;
+        let keep: Vec<bool> = self
+            .bus
+            .candidates
+            .iter()
+            .map(|s| catalog.item(s.item).is_some_and(|it| self.people_ok(it)))
+            .collect();
+        let mut k = keep.into_iter();
+        self.bus.candidates.retain(|_| k.next().unwrap_or(false));
+    }
+
     /// Recalls by text; text that matches few items is topped up by
     /// browsing the filtered items, so "a 90s comedy" never comes back
     /// empty because no title says "comedy".
@@ -141,6 +203,27 @@ impl Ctx<'_> {
     }
 }
 
+/// How strongly a film is the named people's: a lead or the director
+/// counts more than a supporting part.
+fn person_score(it: &recagent_core::Item, names: &[String]) -> f32 {
+    use recagent_core::{Role, person_key};
+    names
+        .iter()
+        .map(|n| {
+            let key = person_key(n);
+            it.people
+                .iter()
+                .filter(|p| person_key(&p.name) == key)
+                .map(|p| match (p.role, p.order) {
+                    (Role::Director, _) => 1.0,
+                    (Role::Cast, Some(o)) => 1.0 / (1.0 + f32::from(o) / 3.0),
+                    _ => 0.5,
+                })
+                .fold(0.0, f32::max)
+        })
+        .sum()
+}
+
 async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
     let f = ctx.filter_of(
         &a.genres,
@@ -150,11 +233,22 @@ async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
         a.year_max,
     )?;
     ctx.bus.narrow(&f);
-    let n = ctx.recall_text(&a.query).await?;
+    ctx.take_people(&a.people, &a.avoid_people)?;
+    // A person's films are the pool: those the words match (a theme, a
+    // plot word) come first, the rest of their films after them.
+    let mut n = 0;
+    if ctx.bus.people.is_empty() || !words(&a.query).is_empty() {
+        n += ctx.recall_text(&a.query).await?;
+        ctx.keep_people();
+    }
+    n += ctx.recall_people();
     if ctx.bus.candidates.is_empty() {
-        return Err(ToolError(
-            "nothing matches these filters; loosen the genres or years".into(),
-        ));
+        let who = ctx.bus.people.join(" and ");
+        return Err(ToolError(if who.is_empty() {
+            "nothing matches these filters; loosen the genres or years".into()
+        } else {
+            format!("no film with {who} passes these filters; loosen the genres or years")
+        }));
     }
     Ok(ctx.summary_content("search", n))
 }
@@ -174,6 +268,7 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         a.year_max,
     )?;
     ctx.bus.narrow(&f);
+    ctx.take_people(&a.people, &a.avoid_people)?;
     for s in &seeds {
         // The user named them: they have seen them.
         ctx.bus.excluded.insert(*s);
@@ -189,6 +284,42 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         .similar(&seeds, &eff, RECALL_K)
         .await
         .map_err(|e| ToolError(e.to_string()))?;
+    // Sequels and the rest of a seed's series come first ("more Star
+    // Trek", "like Terminator 2"), where the filters let them through.
+    let catalog = &ctx.inner.catalog;
+    let top = hits.first().map_or(1.0, |h| h.score);
+    // The scan compares titles item by item: fine for film catalogs, not
+    // for the million-item synthetic ones, which have no series anyway.
+    let scan = catalog.items().len() <= SERIES_SCAN_MAX;
+    let series: Vec<ItemId> = seeds
+        .iter()
+        .filter(|_| scan)
+        .filter_map(|&s| catalog.item(s))
+        .flat_map(|seed| {
+            catalog
+                .items()
+                .iter()
+                .filter(|it| recagent_catalog::relations::same_series(seed, it))
+                .map(|it| it.id)
+                .collect::<Vec<_>>()
+        })
+        .filter(|i| !seeds.contains(i))
+        .filter(|&i| catalog.item(i).is_some_and(|it| eff.matches(it)))
+        .collect();
+    let mut hits: Vec<recagent_core::SimilarHit> = hits
+        .into_iter()
+        .filter(|h| !series.contains(&h.item))
+        .collect();
+    for (r, &i) in series.iter().enumerate() {
+        hits.insert(
+            r,
+            recagent_core::SimilarHit {
+                item: i,
+                score: top * 2.0,
+                source: Source::Relations,
+            },
+        );
+    }
     let mut n = 0;
     for h in hits {
         let why = match h.source {
@@ -216,6 +347,7 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         let q = ctx.titles(&seeds).join(" ");
         ctx.recall_text(&q).await?;
     }
+    ctx.keep_people();
     if ctx.bus.candidates.is_empty() {
         return Err(ToolError(
             "nothing similar passes these filters; loosen the genres or years".into(),

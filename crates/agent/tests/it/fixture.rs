@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use recagent_agent::{Agent, Controller, LexicalRecall};
 use recagent_catalog::split::{LabelRule, ctr_split};
-use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, User, UserId};
+use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, Person, Role, User, UserId};
 use recagent_memory::Memory;
 use recagent_ranker::{Funnel, ModelKind, TrainConfig, train};
 
@@ -143,6 +143,7 @@ pub fn catalog(injected: bool) -> Catalog {
                 format!("A {} film.", genres.join(" and ").to_lowercase())
             },
             relations: BTreeMap::new(),
+            ..Default::default()
         })
         .collect();
     // 120 users in four taste groups: each loves most of their group and
@@ -204,9 +205,168 @@ pub fn funnel(c: &Catalog) -> Funnel {
     Funnel::new(Arc::new(ranker), None)
 }
 
+/// Who made some of the fixture's films, as the TMDB data set has them:
+/// (title, [(name, role, billing order)], keywords).
+#[allow(clippy::type_complexity)]
+const FACTS: &[(&str, &[(&str, Role, Option<u16>)], &[&str])] = &[
+    (
+        "Toy Story",
+        &[
+            ("John Lasseter", Role::Director, None),
+            ("Tom Hanks", Role::Cast, Some(0)),
+            ("Tim Allen", Role::Cast, Some(1)),
+        ],
+        &["toy", "friendship"],
+    ),
+    (
+        "Sleepless in Seattle",
+        &[
+            ("Nora Ephron", Role::Director, None),
+            ("Tom Hanks", Role::Cast, Some(0)),
+            ("Meg Ryan", Role::Cast, Some(1)),
+        ],
+        &["widower", "radio"],
+    ),
+    (
+        "Alien",
+        &[
+            ("Ridley Scott", Role::Director, None),
+            ("Sigourney Weaver", Role::Cast, Some(0)),
+            ("Tom Skerritt", Role::Cast, Some(1)),
+        ],
+        &["spacecraft", "alien"],
+    ),
+    (
+        "Aliens",
+        &[
+            ("James Cameron", Role::Director, None),
+            ("Sigourney Weaver", Role::Cast, Some(0)),
+            ("Michael Biehn", Role::Cast, Some(1)),
+        ],
+        &["space marine", "alien"],
+    ),
+    (
+        "Alien 3",
+        &[
+            ("David Fincher", Role::Director, None),
+            ("Sigourney Weaver", Role::Cast, Some(0)),
+            ("Charles S. Dutton", Role::Cast, Some(1)),
+        ],
+        &["prison", "alien"],
+    ),
+    (
+        "Terminator, The",
+        &[
+            ("James Cameron", Role::Director, None),
+            ("Arnold Schwarzenegger", Role::Cast, Some(0)),
+        ],
+        &["cyborg", "time travel"],
+    ),
+    (
+        "Blade Runner",
+        &[
+            ("Ridley Scott", Role::Director, None),
+            ("Harrison Ford", Role::Cast, Some(0)),
+        ],
+        &["android", "dystopia"],
+    ),
+    (
+        "Star Wars",
+        &[
+            ("George Lucas", Role::Director, None),
+            ("Mark Hamill", Role::Cast, Some(0)),
+            ("Harrison Ford", Role::Cast, Some(1)),
+            ("Carrie Fisher", Role::Cast, Some(2)),
+        ],
+        &["rebellion", "space"],
+    ),
+    (
+        "Shining, The",
+        &[
+            ("Stanley Kubrick", Role::Director, None),
+            ("Jack Nicholson", Role::Cast, Some(0)),
+        ],
+        &["hotel", "writer"],
+    ),
+    (
+        "Jaws",
+        &[
+            ("Steven Spielberg", Role::Director, None),
+            ("Roy Scheider", Role::Cast, Some(0)),
+        ],
+        &["shark", "beach"],
+    ),
+    (
+        "Schindler's List",
+        &[
+            ("Steven Spielberg", Role::Director, None),
+            ("Liam Neeson", Role::Cast, Some(0)),
+        ],
+        &["holocaust"],
+    ),
+    (
+        "Heat",
+        &[
+            ("Michael Mann", Role::Director, None),
+            ("Al Pacino", Role::Cast, Some(0)),
+            ("Robert De Niro", Role::Cast, Some(1)),
+        ],
+        &["heist", "bank robbery"],
+    ),
+    (
+        "Godfather, The",
+        &[
+            ("Francis Ford Coppola", Role::Director, None),
+            ("Marlon Brando", Role::Cast, Some(0)),
+            ("Al Pacino", Role::Cast, Some(1)),
+        ],
+        &["mafia"],
+    ),
+    (
+        "Usual Suspects, The",
+        &[
+            ("Bryan Singer", Role::Director, None),
+            ("Kevin Spacey", Role::Cast, Some(0)),
+        ],
+        &["heist", "con artist"],
+    ),
+];
+
+/// The fixture with people and keywords on some of its films.
+pub fn catalog_with_people() -> Catalog {
+    let c = catalog(false);
+    let items: Vec<Item> = c
+        .items()
+        .iter()
+        .cloned()
+        .map(|mut it| {
+            if let Some((_, people, keywords)) = FACTS.iter().find(|f| f.0 == it.title) {
+                it.people = people
+                    .iter()
+                    .map(|(n, r, o)| Person::new(*n, *r, *o))
+                    .collect();
+                it.keywords = keywords.iter().map(|k| k.to_string()).collect();
+            }
+            it
+        })
+        .collect();
+    Catalog::new(
+        "fixture",
+        items,
+        c.users().to_vec(),
+        c.interactions().to_vec(),
+    )
+    .unwrap()
+}
+
 /// An agent over the fixture with memory at `dir/memory.sqlite`.
 pub fn agent(dir: &Path, injected: bool, controller: Controller) -> Agent {
-    let c = Arc::new(catalog(injected));
+    agent_on(dir, catalog(injected), controller)
+}
+
+/// An agent over `catalog` with memory at `dir/memory.sqlite`.
+pub fn agent_on(dir: &Path, catalog: Catalog, controller: Controller) -> Agent {
+    let c = Arc::new(catalog);
     static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let recall = LexicalRecall::build(Arc::clone(&c), &dir.join(format!("lexical-{n}"))).unwrap();

@@ -9,6 +9,7 @@ mod fixture;
 mod grammar;
 mod model;
 mod owasp;
+mod people;
 mod snapshots;
 
 use std::sync::Arc;

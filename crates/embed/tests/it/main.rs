@@ -121,6 +121,7 @@ fn item_text_joins_what_describes_an_item() {
         genres: vec!["Animation".into(), "Comedy".into()],
         text: "Toys come alive.".into(),
         relations: Default::default(),
+        ..Default::default()
     };
     assert_eq!(
         item_text(&item, None),

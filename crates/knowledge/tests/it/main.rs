@@ -304,6 +304,7 @@ fn real_qwen_05b_writes_knowledge_for_three_films() {
             genres: g.split('|').map(str::to_owned).collect(),
             text: String::new(),
             relations: Default::default(),
+            ..Default::default()
         })
         .collect();
     let c = Catalog::new("three", items, vec![], vec![]).unwrap();

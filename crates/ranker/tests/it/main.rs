@@ -31,6 +31,7 @@ fn xor_catalog(with_genres: bool) -> Catalog {
             },
             text: String::new(),
             relations: Default::default(),
+            ..Default::default()
         })
         .collect();
     let users: Vec<User> = (0..40u32)
@@ -383,6 +384,7 @@ fn grouped_catalog() -> Catalog {
             genres: vec![format!("G{}", i % 8)],
             text: String::new(),
             relations: Default::default(),
+            ..Default::default()
         })
         .collect();
     let users: Vec<User> = (0..160u32)

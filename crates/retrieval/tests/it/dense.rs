@@ -249,6 +249,7 @@ fn item(i: u32, relations: &[(&str, &str)]) -> Item {
         genres: Vec::new(),
         text: String::new(),
         relations: rel,
+        ..Default::default()
     }
 }
 

@@ -21,6 +21,7 @@ fn item(id: u32, title: &str, year: u16, genres: &[&str]) -> Item {
         genres: genres.iter().map(|g| (*g).to_owned()).collect(),
         text: String::new(),
         relations: BTreeMap::new(),
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,173 @@
+//! People and themes on the fixture catalog with film facts: a person
+//! asked for is a hard filter, a film said as a negative takes its series
+//! with it, an anchor is never in its own list, and a film the catalog
+//! lacks is asked about, not answered with an unrelated list.
+
+use recagent_agent::{Controller, Turn};
+use recagent_core::person_key;
+
+use super::{fixture, rt, titles};
+
+fn credits(agent: &recagent_agent::Agent, t: &Turn, name: &str) -> bool {
+    t.items.iter().all(|r| {
+        agent
+            .catalog()
+            .item(r.id)
+            .is_some_and(|it| it.credits(&person_key(name)))
+    })
+}
+
+#[test]
+fn people_are_a_hard_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let mut s = agent.session("pat");
+    let t = rt()
+        .block_on(s.turn("something to watch tonight with my wife, she loves Tom Hanks"))
+        .unwrap();
+    assert_eq!(t.plan.as_ref().unwrap().people, vec!["Tom Hanks"]);
+    assert_eq!(t.items.len(), 2, "{:?}", titles(&t));
+    assert!(credits(&agent, &t, "Tom Hanks"), "{:?}", titles(&t));
+    for r in &t.items {
+        assert!(r.reason.contains("with Tom Hanks"), "{}", r.reason);
+    }
+    // A surname alone, and a person with a genre left out.
+    let t = rt()
+        .block_on(agent.session("q").turn("a Kubrick film"))
+        .unwrap();
+    assert_eq!(titles(&t), vec!["The Shining"], "{t:#?}");
+    assert!(t.items[0].reason.contains("directed by Stanley Kubrick"));
+    let t = rt()
+        .block_on(
+            agent
+                .session("r")
+                .turn("something with Sigourney Weaver but no horror"),
+        )
+        .unwrap();
+    assert_eq!(titles(&t), vec!["Aliens"], "{:?}", t.plan);
+}
+
+#[test]
+fn people_stay_with_the_conversation_and_can_be_avoided() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let mut s = agent.session("sam");
+    let t = rt()
+        .block_on(s.turn("movies with Sigourney Weaver"))
+        .unwrap();
+    assert!(t.items.len() >= 2 && credits(&agent, &t, "Sigourney Weaver"));
+    // A refinement keeps the person.
+    let t = rt().block_on(s.turn("only from the 80s")).unwrap();
+    // One film fits exactly; the ladder widens the years, never the person.
+    assert_eq!(titles(&t)[0], "Aliens", "{:?}", t.trace.state);
+    assert!(credits(&agent, &t, "Sigourney Weaver"), "{:?}", titles(&t));
+    assert!(!t.trace.relaxed.is_empty(), "{}", t.answer);
+    // "Nothing with X" keeps X out.
+    let t = rt()
+        .block_on(
+            agent
+                .session("tia")
+                .turn("a sci-fi film, nothing with Harrison Ford"),
+        )
+        .unwrap();
+    assert!(!t.items.is_empty());
+    for r in &t.items {
+        assert!(
+            !["Blade Runner", "Star Wars"].contains(&r.title.as_str()),
+            "{:?}",
+            titles(&t)
+        );
+    }
+    assert_eq!(t.plan.as_ref().unwrap().avoid_people, vec!["Harrison Ford"]);
+}
+
+#[test]
+fn a_title_said_as_a_negative_takes_its_series_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let t = rt()
+        .block_on(
+            agent
+                .session("uma")
+                .turn("recommend me a sci-fi flick that isn't Alien"),
+        )
+        .unwrap();
+    let shown = titles(&t);
+    assert!(!shown.is_empty());
+    assert!(
+        !shown.contains(&"Alien") && !shown.contains(&"Alien 3"),
+        "{shown:?}"
+    );
+    assert!(
+        t.plan.as_ref().unwrap().liked_titles.is_empty(),
+        "{:?}",
+        t.plan
+    );
+}
+
+#[test]
+fn the_anchor_is_never_in_its_own_list_and_its_series_comes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let t = rt()
+        .block_on(agent.session("val").turn("more like Alien 3 please"))
+        .unwrap();
+    let shown = titles(&t);
+    assert!(!shown.contains(&"Alien 3"), "{shown:?}");
+    assert_eq!(shown.first(), Some(&"Alien"), "{shown:?}");
+}
+
+#[test]
+fn a_film_the_catalog_lacks_is_asked_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let t = rt()
+        .block_on(
+            agent
+                .session("wes")
+                .turn("what about something like Inception?"),
+        )
+        .unwrap();
+    assert!(t.items.is_empty(), "{:?}", titles(&t));
+    assert!(t.answer.contains("not in this catalog"), "{}", t.answer);
+    assert!(t.answer.contains("Inception"), "{}", t.answer);
+}
+
+#[test]
+fn a_theme_reaches_the_keywords() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let t = rt()
+        .block_on(agent.session("xan").turn("a heist movie"))
+        .unwrap();
+    let shown = titles(&t);
+    let heists = ["Heat", "The Usual Suspects"];
+    assert!(
+        shown.iter().take(2).all(|t| heists.contains(t)),
+        "{shown:?}"
+    );
+}
