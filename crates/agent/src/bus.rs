@@ -24,6 +24,9 @@ pub enum SimilarWhy {
 pub enum Origin {
     /// Recalled by text search.
     Search,
+    /// Browsed under the filters to fill a list the text matched too few
+    /// for: after every text match.
+    Browse,
     /// Recalled as a film of a person the request names.
     Person,
     /// Recalled as similar to this item, by this signal.
@@ -41,6 +44,8 @@ pub struct Bus {
     pub origin: HashMap<ItemId, Origin>,
     /// Genre and year filters in force (exclusions are kept apart).
     pub filter: Filter,
+    /// The search words of this turn's text recall, for reasons.
+    pub query: String,
     /// People every candidate must credit (the catalog's spelling).
     pub people: Vec<String>,
     /// People no candidate may credit.

@@ -82,6 +82,9 @@ pub(crate) fn opening(
         what = format!("{} {what}", g.join(" or "));
     }
     let mut tail: Vec<String> = Vec::new();
+    if !request.people.is_empty() {
+        tail.push(format!("with {}", request.people.join(" and ")));
+    }
     match (request.year_min, request.year_max) {
         (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
         (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
@@ -93,6 +96,9 @@ pub(crate) fn opening(
     if !request.avoid_genres.is_empty() {
         let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_noun(g)).collect();
         tail.push(format!("without {}", g.join(" or ")));
+    }
+    if !request.avoid_people.is_empty() {
+        tail.push(format!("without {}", request.avoid_people.join(" or ")));
     }
     let mut line = format!("Here {count} {what}");
     if !tail.is_empty() {
@@ -119,6 +125,7 @@ pub(crate) fn opening(
         line.push_str(" that many people liked");
     } else if request.genres.is_empty()
         && request.prefer_genres.is_empty()
+        && request.people.is_empty()
         && request.intent.trim().is_empty()
     {
         line.push_str(" picked for you from what you watched");

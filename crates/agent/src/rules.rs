@@ -211,6 +211,21 @@ const STOPWORDS: &[&str] = &[
     "look",
     "quite",
     "mood",
+    // People one watches with, and how they say it: not what a film is
+    // about ("with my wife, she loves …" searched overviews for "wife").
+    "wife",
+    "husband",
+    "girlfriend",
+    "boyfriend",
+    "partner",
+    "friend",
+    "friends",
+    "dad",
+    "mom",
+    "mum",
+    "loves",
+    "flick",
+    "flicks",
 ];
 
 struct Ordinal {
@@ -568,11 +583,37 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
             Some(i) if i > 0 => &l.title[..i],
             _ => l.title.as_str(),
         };
-        let tw: Vec<String> = words(base)
+        // The words the user said the title by: the whole title, or the
+        // part before its colon ("Star Trek", "Terminator 2") or after it
+        // ("First Contact"), whichever the text holds more of.
+        let text_words = words(text);
+        let content = |part: &str| -> Vec<String> {
+            words(part)
+                .into_iter()
+                .filter(|w| !["the", "a", "an"].contains(&w.as_str()))
+                .collect()
+        };
+        let mut parts = vec![content(base)];
+        if let Some((head, sub)) = base.split_once(':') {
+            parts.extend(
+                [content(head), content(sub)]
+                    .into_iter()
+                    .filter(|p| p.len() >= 2),
+            );
+        }
+        let said = |p: &Vec<String>| p.iter().filter(|w| text_words.contains(w)).count();
+        let Some(tw) = parts
             .into_iter()
-            .filter(|w| !["the", "a", "an"].contains(&w.as_str()))
-            .collect();
-        if tw.is_empty() || tw.iter().any(|w| used.contains(w)) {
+            .max_by_key(|p| (said(p), std::cmp::Reverse(p.len())))
+        else {
+            continue;
+        };
+        // A title whose words another title took is not named twice;
+        // "star" in "Star Wars or Star Trek" is shared, "trek" is not.
+        if tw.is_empty()
+            || tw.iter().all(|w| used.contains(w))
+            || tw.iter().any(|w| used.contains(w)) && said(&tw) < tw.len()
+        {
             continue;
         }
         if tw.len() == 1 {

@@ -44,7 +44,15 @@ fn schema() -> (Schema, Fields) {
         genres: sb.add_text_field("genres", TEXT),
         genre_key: sb.add_text_field("genre_key", STRING),
         year: sb.add_u64_field("year", tantivy::schema::INDEXED | tantivy::schema::FAST),
-        text: sb.add_text_field("text", TEXT),
+        // Overviews and keywords are prose: "vampires" finds "vampire".
+        text: sb.add_text_field(
+            "text",
+            tantivy::schema::TextOptions::default().set_indexing_options(
+                tantivy::schema::TextFieldIndexing::default()
+                    .set_tokenizer("en_stem")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        ),
         relations: sb.add_text_field("relations", TEXT),
     };
     (sb.build(), fields)

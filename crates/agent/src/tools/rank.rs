@@ -64,7 +64,10 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
             .collect(),
         Some(Origin::ForYou { cold: true }) => vec!["popular with viewers".into()],
         Some(Origin::ForYou { cold: false }) => vec![next_item_reason(ctx, it)],
-        Some(Origin::Search) | None => search_reason(ctx, it).into_iter().collect(),
+        Some(Origin::Search | Origin::Browse) | None => theme_reason(&ctx.bus.query, it)
+            .into_iter()
+            .chain(search_reason(ctx, it))
+            .collect(),
     };
     // A film of a named person that another signal recalled still says
     // whose it is.
@@ -135,6 +138,32 @@ fn next_item_reason(ctx: &Ctx<'_>, it: &Item) -> String {
         Some(t) => format!("people who liked {t} often pick this next"),
         None => "popular with viewers like you".into(),
     }
+}
+
+/// The theme a searched item shares with the search words, from its own
+/// facts: "about heist" (a keyword), or "its story mentions “boxing”"
+/// (the overview); none where the words matched only a title or a genre.
+fn theme_reason(query: &str, it: &Item) -> Option<String> {
+    let q: Vec<String> = recagent_core::words(query)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 4)
+        .collect();
+    if q.is_empty() {
+        return None;
+    }
+    let matches = |w: &String| q.iter().any(|x| x == w || w.strip_suffix('s') == Some(x));
+    if let Some(k) = it
+        .keywords
+        .iter()
+        .find(|k| recagent_core::words(k).iter().any(matches))
+    {
+        return Some(format!("about {}", fence(k, 60)));
+    }
+    let facts = recagent_core::words(&format!("{} {}", it.tagline, it.overview));
+    facts
+        .iter()
+        .find(|w| matches(w))
+        .map(|w| format!("its story mentions \u{201c}{w}\u{201d}"))
 }
 
 /// Why a searched item is on the list: the wanted genres it has, or its
@@ -248,7 +277,14 @@ fn blend(
             }
         })
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+    // What the words matched comes before what was browsed to fill in.
+    let browsed = |i: &ItemId| matches!(bus.origin.get(i), Some(Origin::Browse));
+    out.sort_by(|a, b| {
+        browsed(&a.item)
+            .cmp(&browsed(&b.item))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.item.cmp(&b.item))
+    });
     out.truncate(k);
     out
 }

@@ -175,24 +175,59 @@ impl Ctx<'_> {
             }
         }
         let recall = &self.inner.recall;
-        let mut hits = recall
+        let hits = recall
             .search(query, &f, RECALL_K)
             .await
             .map_err(|e| ToolError(e.to_string()))?;
+        let mut browsed = Vec::new();
         if hits.len() < RECALL_K / 4 && !query.trim().is_empty() {
             let more = recall
                 .search("", &f, RECALL_K)
                 .await
                 .map_err(|e| ToolError(e.to_string()))?;
-            // Browsed items rank after every text match.
+            // Browsed items rank after every text match (`Origin::Browse`).
             let floor = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
             let floor = if floor.is_finite() { floor } else { 1.0 };
-            hits.extend(more.into_iter().enumerate().map(|(r, h)| Scored {
+            browsed.extend(more.into_iter().enumerate().map(|(r, h)| Scored {
                 item: h.item,
                 score: floor * 0.5 / (1.0 + r as f32),
             }));
         }
-        let n = self.bus.add(hits, Origin::Search);
+        // Hybrid recall fuses the text match with the nearest vectors, and
+        // the vectors always find something: an item whose own words
+        // (title, facts, people) hold none of the search words is a
+        // neighbour to fill in with, not a match ("a baseball movie" is
+        // not Star Wars, however close its vector).
+        let said: Vec<String> = words(query)
+            .into_iter()
+            .filter(|w| w.chars().count() >= 3)
+            .collect();
+        let catalog = &self.inner.catalog;
+        let (hits, near): (Vec<Scored>, Vec<Scored>) = if said.is_empty() {
+            (hits, Vec::new())
+        } else {
+            hits.into_iter()
+                .partition(|h| catalog.item(h.item).is_some_and(|it| says_any(it, &said)))
+        };
+        let near_matched = !hits.is_empty();
+        let (hits, near) = if near_matched {
+            (hits, near)
+        } else {
+            (near, Vec::new())
+        };
+        browsed.splice(0..0, near);
+        let matched = !hits.is_empty();
+        let mut n = self.bus.add(hits, Origin::Search);
+        // With no text match at all the browse is the whole list, ordered
+        // as a search would be.
+        n += self.bus.add(
+            browsed,
+            if matched {
+                Origin::Browse
+            } else {
+                Origin::Search
+            },
+        );
         self.bus.stages.push(StageTrace {
             stage: Stage::Recall,
             count_in: self.inner.catalog.items().len(),
@@ -201,6 +236,28 @@ impl Ctx<'_> {
         });
         Ok(n)
     }
+}
+
+/// Whether an item's own words hold any of `said` (singular or plural):
+/// its title, genres, text, facts and people.
+fn says_any(it: &recagent_core::Item, said: &[String]) -> bool {
+    let names: Vec<&str> = it.people.iter().map(|p| p.name.as_str()).collect();
+    let all = format!(
+        "{} {} {} {} {}",
+        it.title,
+        it.genres.join(" "),
+        it.text,
+        it.facts_text(),
+        names.join(" ")
+    );
+    let have = words(&all);
+    said.iter().any(|w| {
+        have.iter().any(|h| {
+            h == w
+                || h.strip_suffix('s') == Some(w.as_str())
+                || w.strip_suffix('s') == Some(h.as_str())
+        })
+    })
 }
 
 /// How strongly a film is the named people's: a lead or the director
@@ -234,6 +291,7 @@ async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
     )?;
     ctx.bus.narrow(&f);
     ctx.take_people(&a.people, &a.avoid_people)?;
+    ctx.bus.query.clone_from(&a.query);
     // A person's films are the pool: those the words match (a theme, a
     // plot word) come first, the rest of their films after them.
     let mut n = 0;
