@@ -17,6 +17,8 @@ pub enum SimilarWhy {
     Relations,
     /// Its text (and generated knowledge) is close to the seed's.
     Story,
+    /// It is of the seed's series: a sequel by title, or the same leads.
+    Series,
 }
 
 /// Why an item is a candidate.

@@ -719,3 +719,38 @@ impl FactCase {
         hits as f64 / k.max(1) as f64
     }
 }
+
+/// Requests anchored on films the catalog lacks
+/// (`tests/labelled/outside.json`).
+pub const LABELLED_OUTSIDE: &str = include_str!("../../../tests/labelled/outside.json");
+
+/// One request anchored on a film outside the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutsideCase {
+    pub text: String,
+    /// The film as the user wrote it.
+    pub film: String,
+    #[serde(default = "dev")]
+    pub split: String,
+}
+
+#[derive(Deserialize)]
+struct OutsideCases {
+    cases: Vec<OutsideCase>,
+}
+
+/// Parses a set of [`OutsideCase`]s.
+pub fn outside_cases(json: &str) -> Result<Vec<OutsideCase>, serde_json::Error> {
+    serde_json::from_str::<OutsideCases>(json).map(|c| c.cases)
+}
+
+impl OutsideCase {
+    /// Whether an answer tells the user the film is not in the catalog
+    /// (by name), with or without a list.
+    pub fn told(&self, answer: &str) -> bool {
+        let a = answer.to_lowercase();
+        a.contains(&self.film.to_lowercase())
+            && (a.contains("not in this catalog") || a.contains("could not find"))
+    }
+}

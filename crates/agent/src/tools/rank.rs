@@ -120,6 +120,7 @@ fn similar_reason(it: &Item, seed: &Item, why: SimilarWhy) -> Vec<String> {
         // reason says so.
         SimilarWhy::Story if !g.is_empty() => vec![format!("{}, like {name}", g.join(" · "))],
         SimilarWhy::Story => vec![format!("described much like {name}")],
+        SimilarWhy::Series => vec![format!("from the same series as {name}")],
     }
 }
 

@@ -364,21 +364,20 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         .filter(|i| !seeds.contains(i))
         .filter(|&i| catalog.item(i).is_some_and(|it| eff.matches(it)))
         .collect();
-    let mut hits: Vec<recagent_core::SimilarHit> = hits
+    let hits: Vec<recagent_core::SimilarHit> = hits
         .into_iter()
         .filter(|h| !series.contains(&h.item))
         .collect();
-    for (r, &i) in series.iter().enumerate() {
-        hits.insert(
-            r,
-            recagent_core::SimilarHit {
+    let mut n = 0;
+    for &i in &series {
+        n += ctx.bus.add(
+            vec![Scored {
                 item: i,
                 score: top * 2.0,
-                source: Source::Relations,
-            },
+            }],
+            Origin::SimilarTo(seeds[0], SimilarWhy::Series),
         );
     }
-    let mut n = 0;
     for h in hits {
         let why = match h.source {
             Source::Cooccurrence => SimilarWhy::Collaborative,

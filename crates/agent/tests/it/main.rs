@@ -117,15 +117,21 @@ fn like_alien_but_not_alien() {
         })
         .count();
     assert!(fitting * 10 >= t.items.len() * 8, "{:?}", titles(&t));
-    // The neighbours of Alien in the log come first.
+    // Its sequel comes first, then the neighbours of Alien in the log.
+    assert_eq!(t.items[0].title, "Alien 3", "{:?}", titles(&t));
     assert!(
-        t.items[0].genres.contains(&"Sci-Fi".to_string())
-            || t.items[0].genres.contains(&"Horror".to_string())
-    );
-    assert!(
-        t.items[0].reason.contains("like Alien"),
+        t.items[0].reason.contains("same series as Alien"),
         "{}",
         t.items[0].reason
+    );
+    assert!(
+        t.items[1].genres.contains(&"Sci-Fi".to_string())
+            || t.items[1].genres.contains(&"Horror".to_string())
+    );
+    assert!(
+        t.items[1].reason.contains("like Alien"),
+        "{}",
+        t.items[1].reason
     );
 }
 

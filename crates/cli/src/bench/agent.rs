@@ -79,6 +79,24 @@ struct AgentBench {
     dialogues: DialogueBench,
     /// Requests about people and themes (`tests/labelled/people_themes.json`).
     people_themes: FactBench,
+    /// Requests anchored on films the catalog lacks (`tests/labelled/outside.json`).
+    outside: OutsideBench,
+}
+
+/// Films outside the catalog: how often the answer says so, and how often
+/// it asks instead of showing a list that follows nothing.
+#[derive(Debug, Default, Serialize)]
+struct OutsideBench {
+    cases: usize,
+    /// The answer names the film and says the catalog lacks it.
+    told: usize,
+    /// No list: the answer asks what the user liked about the film.
+    asked: usize,
+    held_out_cases: usize,
+    held_out_told: usize,
+    held_out_asked: usize,
+    /// Requests whose answer did not say the film is missing.
+    missed: Vec<String>,
 }
 
 /// Requests about people and themes: precision@10 of the list and whether
@@ -175,6 +193,7 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
     bars.finish();
     let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.dialogues.or(args.limit))?;
     let people_themes = fact_accuracy(&agent, &rt, &bars, args.limit)?;
+    let outside = outside_accuracy(&agent, &rt, &bars, args.limit)?;
     let n = per_case.len().max(1) as f64;
     let share =
         |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
@@ -208,7 +227,60 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
         per_case,
         dialogues,
         people_themes,
+        outside,
     })
+}
+
+/// Runs each request anchored on a film outside the catalog.
+fn outside_accuracy(
+    agent: &Agent,
+    rt: &tokio::runtime::Runtime,
+    bars: &Bars,
+    limit: Option<usize>,
+) -> anyhow::Result<OutsideBench> {
+    let mut cases = eval::outside_cases(eval::LABELLED_OUTSIDE)?;
+    if let Some(n) = limit {
+        cases.truncate(n);
+    }
+    bars.stage(
+        "requests about films outside the catalog",
+        Some(cases.len() as u64),
+    );
+    let mut out = OutsideBench::default();
+    for (i, case) in cases.iter().enumerate() {
+        let user = format!("bench-outside-{i}");
+        agent.memory().forget(&user, &Forget::All)?;
+        let turn = rt.block_on(agent.session(&user).turn(&case.text))?;
+        agent.memory().forget(&user, &Forget::All)?;
+        let told = case.told(&turn.answer);
+        let asked = told && turn.items.is_empty();
+        let held = case.split == "held-out";
+        out.cases += 1;
+        out.told += usize::from(told);
+        out.asked += usize::from(asked);
+        if held {
+            out.held_out_cases += 1;
+            out.held_out_told += usize::from(told);
+            out.held_out_asked += usize::from(asked);
+        }
+        if !told {
+            let top: Vec<&str> = turn
+                .items
+                .iter()
+                .take(3)
+                .map(|r| r.title.as_str())
+                .collect();
+            out.missed.push(format!(
+                "{:?} ({}): {}",
+                case.text,
+                case.split,
+                top.join(" · ")
+            ));
+        }
+        bars.advance(1);
+    }
+    bars.finish();
+    Ok(out)
 }
 
 /// Runs each request about a person or a theme in a new conversation and
@@ -417,6 +489,16 @@ fn print(report: &AgentBench) {
                 s.satisfied * 100.0,
                 s.cases
             );
+        }
+    }
+    let o = &report.outside;
+    if o.cases > 0 {
+        println!(
+            "  films outside the catalog: told {} of {} (held out {} of {}), asked instead of listing {} of {}",
+            o.told, o.cases, o.held_out_told, o.held_out_cases, o.asked, o.cases
+        );
+        for m in &o.missed {
+            println!("  ✗ {m}");
         }
     }
     for c in f.per_case.iter().filter(|c| !c.satisfied) {
