@@ -191,10 +191,27 @@ fn measure(home: &Home, args: &SimilarBenchArgs) -> anyhow::Result<SimilarBench>
             best = Some((content, dev, held_out));
         }
     }
+    // The relation list (shared people, keywords and checked graph
+    // links), its weight against co-occurrence's 1.
+    for relations in [0.0f32, 0.25, 1.0, 2.0, 3.0, 4.0] {
+        let w = SimilarWeights {
+            relations,
+            ..SimilarWeights::default()
+        };
+        let (dev, held_out) = precision(&cases, |c| ask(&rt, &retriever, c, &w));
+        rows.push(Row {
+            source: format!("fusion, relation weight {relations}"),
+            dev,
+            held_out,
+        });
+    }
     let shipped = SimilarWeights::default();
     let (dev, held_out) = precision(&cases, |c| ask(&rt, &retriever, c, &shipped));
     rows.push(Row {
-        source: format!("shipped default (content weight {})", shipped.content),
+        source: format!(
+            "shipped default (content weight {}, relation weight {})",
+            shipped.content, shipped.relations
+        ),
         dev,
         held_out,
     });
