@@ -127,6 +127,43 @@ const NOT_NAMES: &[&str] = &[
     "war",
 ];
 
+/// Words before a lone surname or first name that make it a person.
+const LONE_NAME_BEFORE: &[&str] = &[
+    "with",
+    "by",
+    "starring",
+    "stars",
+    "featuring",
+    "directed",
+    "director",
+    "actor",
+    "actress",
+    "a",
+    "an",
+    "the",
+    "some",
+    "any",
+    "more",
+    "like",
+    "loves",
+    "love",
+    "likes",
+    "no",
+    "not",
+    "without",
+    "of",
+    "old",
+    "classic",
+    "early",
+    "late",
+    "from",
+];
+/// Words after a lone surname or first name that make it a person.
+const LONE_NAME_AFTER: &[&str] = &[
+    "film", "films", "movie", "movies", "flick", "flicks", "picture", "pictures", "classic",
+    "classics", "brothers", "bros",
+];
+
 /// The first letter upper-case, as a name is written.
 fn capitalised(word: &str) -> String {
     let mut c = word.chars();
@@ -323,6 +360,21 @@ impl People {
                     i += 2;
                     continue;
                 }
+            }
+            // A name part alone is a person only where it stands as one:
+            // after "with", "by", "a", "like" …, before "film" or
+            // "brothers", as a possessive, or opening the request
+            // ("Hitchcock thrillers"); "like The Dark Knight" names a
+            // title, not Wayne Knight.
+            let prev = i.checked_sub(1).and_then(|p| text_words.get(p));
+            let next = text_words.get(i + 1);
+            let placed = i == 0
+                || bare != w
+                || prev.is_some_and(|p| LONE_NAME_BEFORE.contains(&p.as_str()))
+                || next.is_some_and(|n| LONE_NAME_AFTER.contains(&n.as_str()));
+            if !placed {
+                i += 1;
+                continue;
             }
             let common = self.title_words.contains(bare);
             let capital = written_capitalised(bare);
@@ -570,6 +622,8 @@ mod tests {
         check("denzel washingten please", &["Denzel Washington"]);
         // A title word is a surname only with its capital.
         check("a film with Stone in it", &["Sharon Stone"]);
+        // A lone name part inside a title is not a person.
+        check("films like The Dark Stone", &[]);
         check("romancing the stone", &[]);
         // A first name alone must be written as a name.
         check("anything with harrison", &[]);

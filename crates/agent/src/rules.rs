@@ -852,6 +852,9 @@ pub fn social(text: &str, draft: &Plan) -> Option<Social> {
     }
 }
 
+/// Words after which a capitalised name is a film the user saw or loved.
+const NAMING_CUES: &[&str] = &["loved", "love", "enjoyed", "watched", "saw"];
+
 /// Words after "like" that point at the list, not at a title.
 const POINTERS: &[&str] = &[
     "that", "this", "it", "them", "those", "these", "one", "ones", "him", "her", "me", "you",
@@ -867,17 +870,27 @@ pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> 
         return None;
     }
     for w in clauses(text) {
-        let Some(at) = w
+        // "like X", "similar to X"; or, for a name written as a title
+        // (its first word capitalised), "I loved X", "we watched X",
+        // "my favourite film is X".
+        let compared = w.iter().position(|x| x == "like" || x == "similar");
+        let named = w
             .iter()
-            .position(|x| x == "like" || x == "similar")
-            .map(|i| {
-                if w.get(i + 1).is_some_and(|n| n == "to") {
-                    i + 2
-                } else {
-                    i + 1
-                }
-            })
-        else {
+            .position(|x| NAMING_CUES.contains(&x.as_str()))
+            .filter(|&i| {
+                w.get(i + 1).is_some_and(|n| {
+                    text.split(|c: char| !c.is_alphanumeric()).any(|p| {
+                        p.to_lowercase() == *n && p.chars().next().is_some_and(char::is_uppercase)
+                    })
+                })
+            });
+        let Some(at) = compared.or(named).map(|i| {
+            if w.get(i + 1).is_some_and(|n| n == "to") {
+                i + 2
+            } else {
+                i + 1
+            }
+        }) else {
             continue;
         };
         // "I'd like a comedy": "like" wants, it does not compare.
@@ -885,7 +898,20 @@ pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> 
             continue;
         }
         let stop = [
-            "but", "and", "with", "from", "for", "except", "not", "without", "or", "please",
+            "but",
+            "and",
+            "with",
+            "from",
+            "for",
+            "except",
+            "not",
+            "without",
+            "or",
+            "please",
+            "anything",
+            "what",
+            "more",
+            "something",
         ];
         let name: Vec<&String> = w[at..]
             .iter()
