@@ -70,6 +70,16 @@ fn is_prominent(role: Role, order: Option<u16>) -> bool {
     }
 }
 
+/// A name's key without the suffixes people leave out when they say it
+/// ("George Tillman, Jr." is "george tillman").
+fn name_key(name: &str) -> String {
+    let mut w: Vec<String> = person_key(name).split(' ').map(str::to_owned).collect();
+    while w.len() > 2 && ["jr", "sr", "ii", "iii"].contains(&w[w.len() - 1].as_str()) {
+        w.pop();
+    }
+    w.join(" ")
+}
+
 /// Words that are never a person on their own.
 const NOT_NAMES: &[&str] = &[
     "the",
@@ -180,7 +190,7 @@ impl People {
         for it in catalog.items() {
             out.title_words.extend(words(&it.title));
             for p in &it.people {
-                let key = person_key(&p.name);
+                let key = name_key(&p.name);
                 if key.is_empty() {
                     continue;
                 }
@@ -225,6 +235,9 @@ impl People {
         if w.is_empty() {
             return None;
         }
+        if let Some(&i) = self.by_key.get(&name_key(name)) {
+            return Some(self.entries[i].name.clone());
+        }
         let m = self.mentions(&w, name);
         m.into_iter()
             .find(|m| m.at == 0 && m.len == w.len())
@@ -234,7 +247,7 @@ impl People {
     /// The films crediting the person whose catalog name is `name`.
     pub fn films(&self, name: &str) -> &[ItemId] {
         self.by_key
-            .get(&person_key(name))
+            .get(&name_key(name))
             .map_or(&[], |&i| self.entries[i].films.as_slice())
     }
 
@@ -313,6 +326,13 @@ impl People {
                     continue;
                 }
                 if let Some((e, confidence)) = self.full_name(span) {
+                    // "George Tillman Jr": the suffix is part of the name.
+                    let len = len
+                        + usize::from(
+                            text_words
+                                .get(i + len)
+                                .is_some_and(|x| ["jr", "sr"].contains(&x.as_str())),
+                        );
                     out.push(PersonMention {
                         name: self.entries[e].name.clone(),
                         at: i,
@@ -591,6 +611,7 @@ mod tests {
                     ("Sharon Stone", Cast, Some(2)),
                 ],
             ),
+            film(13, "Soul Food", &[("George Tillman, Jr.", Director, None)]),
         ];
         let catalog = Catalog::new("t", items, Vec::new(), Vec::new()).unwrap();
         People::new(&catalog)
@@ -624,6 +645,12 @@ mod tests {
         check("a film with Stone in it", &["Sharon Stone"]);
         // A lone name part inside a title is not a person.
         check("films like The Dark Stone", &[]);
+        // Suffixes and initials inside names.
+        check("something by george tillman", &["George Tillman, Jr."]);
+        assert_eq!(
+            people().canonical("George Tillman, Jr.").as_deref(),
+            Some("George Tillman, Jr.")
+        );
         check("romancing the stone", &[]);
         // A first name alone must be written as a name.
         check("anything with harrison", &[]);

@@ -298,10 +298,35 @@ const ORDINALS: &[Ordinal] = &[
 /// Splits text into clauses at punctuation, so a negation in one clause
 /// does not reach into the next ("not too long, a comedy").
 fn clauses(text: &str) -> Vec<Vec<String>> {
+    let text = without_name_dots(text);
     text.split([',', '.', ';', '!', '?', ':'])
         .map(words)
         .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// `text` without the dots of initials and titles inside names ("Franklin
+/// J. Schaffner", "Dr. Strangelove", "George Tillman Jr."), so that a
+/// clause does not end inside a name.
+fn without_name_dots(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '.' {
+            // The word before the dot.
+            let start = chars[..i]
+                .iter()
+                .rposition(|x| !x.is_alphabetic())
+                .map_or(0, |p| p + 1);
+            let word: String = chars[start..i].iter().collect();
+            let initial = word.chars().count() == 1 && word.chars().all(char::is_uppercase);
+            if initial || ["Jr", "Sr", "Mr", "Mrs", "Ms", "Dr", "St"].contains(&word.as_str()) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn has_any(w: &[String], set: &[&str]) -> bool {
@@ -1190,6 +1215,25 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
             }
         }
     }
+    // "Directed by Michael Caton-Jones": a title inside a person's name
+    // (the film "Michael") is the person's, not a film the user named.
+    let named: Vec<Vec<String>> = plan
+        .people
+        .iter()
+        .chain(&plan.avoid_people)
+        .map(|p| words(p))
+        .collect();
+    for m in &mentions {
+        if named.iter().any(|n| m.words.iter().all(|w| n.contains(w))) {
+            for list in [
+                &mut plan.liked_titles,
+                &mut plan.seen_titles,
+                &mut plan.excluded_titles,
+            ] {
+                list.retain(|t| *t != m.title);
+            }
+        }
+    }
     // "Like Toy Story but for adults": not the kids' genre, unless the
     // words also ask for kids.
     let all_words = words(text);
@@ -1402,6 +1446,14 @@ mod tests {
 
     #[cfg(feature = "retrieval")]
     use crate::recall::LexicalRecall;
+
+    #[test]
+    fn a_clause_does_not_end_inside_a_name() {
+        let c = clauses("a drama directed by Franklin J. Schaffner. Dr. Strangelove was fun");
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0][3..], ["by", "franklin", "j", "schaffner"]);
+        assert_eq!(c[1][..2], ["dr", "strangelove"]);
+    }
 
     /// Recall that links no title: the parse of words alone.
     #[derive(Debug)]

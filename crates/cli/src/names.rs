@@ -229,6 +229,9 @@ impl KnowledgeModel {
 pub enum SimulatorName {
     /// Reveals one or two true attributes of the target a turn
     Rules,
+    /// The rules simulator that also names the target's director (or lead)
+    /// and a theme, where the catalog knows them
+    RulesFacts,
     /// The rules simulator's acts in a model's words, each checked against
     /// its act (see --sim-model)
     Llm,

@@ -79,6 +79,11 @@ pub enum Statement {
     Years { min: Option<u16>, max: Option<u16> },
     /// "Something like Toy Story": the target shares a genre with it.
     LikeTitle { item: ItemId },
+    /// "With Tom Hanks", "directed by Stanley Kubrick": the target credits
+    /// this person (from the catalog's facts).
+    Person { name: String, directed: bool },
+    /// "About a heist": one of the target's keywords.
+    Theme { keyword: String },
 }
 
 impl Statement {
@@ -98,6 +103,11 @@ impl Statement {
             Statement::LikeTitle { item } => items.get(item.index()).is_some_and(|other| {
                 other.id != target.id && other.genres.iter().any(|g| target.genres.contains(g))
             }),
+            Statement::Person { name, .. } => target.credits(&recagent_core::person_key(name)),
+            Statement::Theme { keyword } => target
+                .keywords
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(keyword)),
         }
     }
 }

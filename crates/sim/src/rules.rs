@@ -52,11 +52,39 @@ impl RuleSimulator {
     /// A simulator for `target` that may mention items of `history` (the
     /// episode's history, which the agent knows as liked).
     pub fn new(target: &Item, history: &[Item]) -> Self {
+        Self::build(target, history, false)
+    }
+
+    /// [`RuleSimulator::new`] that also reveals the target's people and
+    /// themes where the catalog knows them: its director (or its lead)
+    /// second, a keyword after the decade. Films without facts are
+    /// described as [`RuleSimulator::new`] does.
+    pub fn with_facts(target: &Item, history: &[Item]) -> Self {
+        Self::build(target, history, true)
+    }
+
+    fn build(target: &Item, history: &[Item], facts: bool) -> Self {
         let mut queue = Vec::new();
         let tg = genres(target);
         if let Some(g) = tg.first() {
             queue.push(Statement::Genre {
                 genre: (*g).clone(),
+            });
+        }
+        let person = target
+            .people_as(recagent_core::Role::Director)
+            .next()
+            .map(|p| (p, true))
+            .or_else(|| {
+                target
+                    .people_as(recagent_core::Role::Cast)
+                    .next()
+                    .map(|p| (p, false))
+            });
+        if facts && let Some((p, directed)) = person {
+            queue.push(Statement::Person {
+                name: p.name.clone(),
+                directed,
             });
         }
         if let Some(y) = target.year {
@@ -75,6 +103,25 @@ impl RuleSimulator {
             .max_by_key(|(shared, _)| *shared);
         if let Some((_, h)) = like {
             queue.push(Statement::LikeTitle { item: h.id });
+        }
+        // TMDB tags production facts as keywords too ("duringcreditsstinger",
+        // "woman director"): a person says what the film is about.
+        let theme = target.keywords.iter().find(|k| {
+            let k = k.to_lowercase();
+            ![
+                "stinger",
+                "director",
+                "independent film",
+                "based on",
+                "3d",
+                "sequel",
+                "remake",
+            ]
+            .iter()
+            .any(|m| k.contains(m))
+        });
+        if facts && let Some(k) = theme {
+            queue.push(Statement::Theme { keyword: k.clone() });
         }
         for g in tg.iter().skip(1).take(2) {
             queue.push(Statement::Genre {
@@ -130,11 +177,29 @@ impl RuleSimulator {
         } else {
             format!("I'm looking for a {} movie", genres.join(" and "))
         };
+        for s in &self.said {
+            match s {
+                Statement::Person {
+                    name,
+                    directed: true,
+                } => {
+                    text.push_str(&format!(" directed by {name}"));
+                }
+                Statement::Person { name, .. } => text.push_str(&format!(" with {name}")),
+                _ => {}
+            }
+        }
         if let Some(d) = decade {
             text.push_str(&format!(" from the {d}s"));
         }
         if let Some(t) = like {
             text.push_str(&format!(", something like {t}"));
+        }
+        if let Some(k) = self.said.iter().find_map(|s| match s {
+            Statement::Theme { keyword } => Some(keyword),
+            _ => None,
+        }) {
+            text.push_str(&format!(". It's about {k}"));
         }
         text
     }

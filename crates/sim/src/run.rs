@@ -21,6 +21,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub enum SimulatorKind {
     Rules,
+    /// The rules agenda that also reveals the target's people and themes.
+    RulesFacts,
     /// The rules agenda in a model's words ([`VoicedSimulator`]).
     Voiced {
         model: Arc<dyn ChatModel>,
@@ -37,6 +39,7 @@ impl SimulatorKind {
     pub fn name(&self) -> &'static str {
         match self {
             SimulatorKind::Rules => "rules",
+            SimulatorKind::RulesFacts => "rules-facts",
             SimulatorKind::Voiced { .. } => "llm",
             SimulatorKind::Persona { .. } => "persona",
             SimulatorKind::TargetFree => "target-free",
@@ -69,6 +72,9 @@ impl SimulatorKind {
             .collect();
         Ok(match self {
             SimulatorKind::Rules => Some(Box::new(RuleSimulator::new(target, &history))),
+            SimulatorKind::RulesFacts => {
+                Some(Box::new(RuleSimulator::with_facts(target, &history)))
+            }
             SimulatorKind::Voiced { model } => Some(Box::new(VoicedSimulator::new(
                 Arc::clone(model),
                 target,

@@ -223,6 +223,12 @@ fn fact_phrase(s: &Statement, titles: &[(ItemId, String)]) -> String {
             .find(|(id, _)| id == item)
             .map(|(_, t)| format!("similar to {t}"))
             .unwrap_or_default(),
+        Statement::Person {
+            name,
+            directed: true,
+        } => format!("directed by {name}"),
+        Statement::Person { name, .. } => format!("with {name}"),
+        Statement::Theme { keyword } => format!("about {keyword}"),
     }
 }
 
@@ -337,9 +343,11 @@ impl Verdict {
 pub fn check(act: &Act, reading: &Reading) -> Verdict {
     let said = reading.statements();
     let allowed = |s: &Statement| match s {
-        Statement::Genre { .. } | Statement::Decade { .. } | Statement::LikeTitle { .. } => {
-            act.said.contains(s)
-        }
+        Statement::Genre { .. }
+        | Statement::Decade { .. }
+        | Statement::LikeTitle { .. }
+        | Statement::Person { .. }
+        | Statement::Theme { .. } => act.said.contains(s),
         _ => false,
     };
     let mut other: Vec<String> = reading

@@ -262,6 +262,7 @@ fn simulator(
 ) -> anyhow::Result<SimulatorKind> {
     Ok(match args.simulator {
         SimulatorName::Rules => SimulatorKind::Rules,
+        SimulatorName::RulesFacts => SimulatorKind::RulesFacts,
         SimulatorName::TargetFree => SimulatorKind::TargetFree,
         SimulatorName::Llm | SimulatorName::Persona => {
             let model = tape.model("simulator", || chat.get(args.sim_model.controller()))?;
