@@ -243,13 +243,31 @@ pub fn funnel(
     Ok(funnel)
 }
 
+/// [`funnel`] for a catalog with ratings; none for one without (the TMDB
+/// 5000 films), where there is nothing to train a ranker on.
+pub fn funnel_if_rated(
+    home: &Home,
+    name: &str,
+    catalog: &Catalog,
+    ranker: RankerName,
+    next: bool,
+    bars: &Bars,
+) -> anyhow::Result<Option<Funnel>> {
+    if catalog.interactions().is_empty() {
+        return Ok(None);
+    }
+    funnel(home, name, catalog, ranker, next, bars).map(Some)
+}
+
 /// What agents are assembled from; several agents (one per controller)
 /// may share them.
 pub struct Pieces {
     pub catalog: Arc<Catalog>,
     pub recall: Arc<dyn Recall>,
     pub memory: Arc<Memory>,
-    pub funnel: Funnel,
+    /// None for a catalog without ratings (`tmdb-5000`): recall's order
+    /// stands.
+    pub funnel: Option<Funnel>,
 }
 
 impl Pieces {
@@ -267,12 +285,14 @@ impl Pieces {
             Arc::clone(&self.recall),
             Arc::clone(&self.memory),
         )
-        .funnel(self.funnel.clone())
         .controller(controller)
         .config(AgentConfig {
             model_answer,
             ..AgentConfig::default()
         });
+        if let Some(f) = &self.funnel {
+            b = b.funnel(f.clone());
+        }
         if let Some(dir) = prompts {
             b = b.prompt_overrides(dir);
         }
@@ -307,7 +327,7 @@ pub fn agent_on(
     catalog: Arc<Catalog>,
     retriever: Arc<Retriever>,
 ) -> anyhow::Result<Agent> {
-    let funnel = funnel(home, name, &catalog, args.options.ranker, true, bars)?;
+    let funnel = funnel_if_rated(home, name, &catalog, args.options.ranker, true, bars)?;
     let pieces = Pieces {
         catalog,
         recall: retriever,
@@ -339,7 +359,7 @@ pub fn served_agents(
             .with_context(|| format!("opening the indexes of {name}"))?,
     );
     // The server ranks without the next-item model.
-    let funnel = funnel(home, name, &catalog, opts.ranker, false, bars)?;
+    let funnel = funnel_if_rated(home, name, &catalog, opts.ranker, false, bars)?;
     let pieces = Pieces {
         catalog,
         recall,

@@ -107,7 +107,7 @@ impl Statement {
             Statement::Theme { keyword } => target
                 .keywords
                 .iter()
-                .any(|k| k.eq_ignore_ascii_case(keyword)),
+                .any(|k| recagent_core::words(k) == recagent_core::words(keyword)),
         }
     }
 }

@@ -178,6 +178,12 @@ struct Ground {
 
 fn ground(home: &Home, args: &EvalArgs, bars: &Bars) -> anyhow::Result<Ground> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, &args.name, bars)?);
+    if catalog.interactions().is_empty() {
+        anyhow::bail!(
+            "catalog `{}` has no ratings, so there are no users to simulate and no targets to find;              evaluate on a catalog with an interaction log, such as `recagent eval ml-100k`",
+            args.name
+        );
+    }
     let models = EvalModels::ensure(
         home,
         &eval_store(home, &args.name),
@@ -215,11 +221,11 @@ impl Ground {
             catalog: Arc::clone(&self.catalog),
             recall: Arc::clone(&self.retriever),
             memory: Arc::new(Memory::in_memory()?),
-            funnel: if args.ctr_only {
+            funnel: Some(if args.ctr_only {
                 self.models.funnel.without_next()
             } else {
                 self.models.funnel.clone()
-            },
+            }),
         };
         Ok(Arc::new(pieces.agent(
             controller,

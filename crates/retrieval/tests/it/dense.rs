@@ -317,10 +317,23 @@ fn similarity_from_cooccurrence_and_relations() {
     );
     assert!(kg.iter().any(|x| x.0 == ItemId(5)));
 
-    let w = SimilarWeights::default();
+    // With relations weighed as co-occurrence, the hit names co-occurrence
+    // (its larger part); at the default weight 2 the shared entity names it.
+    let w = SimilarWeights {
+        relations: 1.0,
+        ..SimilarWeights::default()
+    };
     let fused = s.similar(&[ItemId(0)], |_| true, |_, _| 1.0, &w);
     assert_eq!(fused[0].item, ItemId(1));
     assert_eq!(fused[0].source, Source::Cooccurrence);
+    let fused = s.similar(
+        &[ItemId(0)],
+        |_| true,
+        |_, _| 1.0,
+        &SimilarWeights::default(),
+    );
+    assert_eq!(fused[0].item, ItemId(1));
+    assert_eq!(fused[0].source, Source::Relations);
     assert!(
         fused.iter().all(|h| h.item != ItemId(0)),
         "seeds are not returned"
