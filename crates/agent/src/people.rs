@@ -266,10 +266,11 @@ impl People {
         let mut best: Option<usize> = None;
         for &i in self.by_surname.get(&w[w.len() - 1]).into_iter().flatten() {
             let e = &self.entries[i];
-            if e.words.len() == w.len() && e.words.iter().zip(w).all(|(a, b)| close(b, a)) {
-                if best.is_none_or(|b| self.entries[b].prominent < e.prominent) {
-                    best = Some(i);
-                }
+            if e.words.len() == w.len()
+                && e.words.iter().zip(w).all(|(a, b)| close(b, a))
+                && best.is_none_or(|b| self.entries[b].prominent < e.prominent)
+            {
+                best = Some(i);
             }
         }
         if best.is_none() {
@@ -299,7 +300,7 @@ impl People {
         let first = *c.first()?;
         let top = self.entries[first].prominent;
         let next = c.get(1).map_or(0, |&i| self.entries[i].prominent);
-        (top >= min && top >= 2 * next.max(1) || top >= min && next == 0).then_some(first)
+        (top >= min && (next == 0 || top >= 2 * next)).then_some(first)
     }
 
     /// Every person `text_words` (the [`words`] of `raw`) names, left to

@@ -17,8 +17,11 @@ pub struct Coverage {
     pub interaction_share: f64,
 }
 
+/// Whether an item carries a field.
+type Has = fn(&Item) -> bool;
+
 /// The fields [`Coverage`] is reported for, and how each is read.
-const FIELDS: [(&str, fn(&Item) -> bool); 7] = [
+const FIELDS: [(&str, Has); 7] = [
     ("overview", |i| !i.overview.is_empty()),
     ("tagline", |i| !i.tagline.is_empty()),
     ("keywords", |i| !i.keywords.is_empty()),
