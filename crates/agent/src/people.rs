@@ -437,7 +437,20 @@ impl People {
 /// Kubrick", "with Tom Hanks", "written by …", "music by …".
 pub fn credit(item: &Item, name: &str) -> Option<String> {
     let key = person_key(name);
-    let p = item.people.iter().find(|p| person_key(&p.name) == key)?;
+    // The part that makes the film theirs: directing, then acting, then
+    // writing or the music; producing last.
+    let rank = |r: Role| match r {
+        Role::Director => 0,
+        Role::Cast => 1,
+        Role::Writer => 2,
+        Role::Composer => 3,
+        Role::Producer => 4,
+    };
+    let p = item
+        .people
+        .iter()
+        .filter(|p| person_key(&p.name) == key)
+        .min_by_key(|p| rank(p.role))?;
     Some(match p.role {
         Role::Director => format!("directed by {}", p.name),
         Role::Writer => format!("written by {}", p.name),
@@ -450,24 +463,24 @@ pub fn credit(item: &Item, name: &str) -> Option<String> {
 /// What `item` shares with `seed`, in words for a "more like" reason: the
 /// director first, then lead cast, writers, then a keyword.
 pub fn shared(item: &Item, seed: &Item) -> Option<String> {
-    let seed_keys: HashMap<String, Role> = seed
+    // A person may hold several roles on the seed (Christopher Nolan
+    // directs, writes and produces Inception).
+    let seed_roles: HashSet<(String, Role)> = seed
         .people
         .iter()
         .map(|p| (person_key(&p.name), p.role))
         .collect();
     let mut best: Option<(u8, String)> = None;
     for p in &item.people {
-        let Some(&seed_role) = seed_keys.get(&person_key(&p.name)) else {
+        if !seed_roles.contains(&(person_key(&p.name), p.role)) {
             continue;
-        };
-        let (rank, text) = match (p.role, seed_role) {
-            (Role::Director, Role::Director) => (0, format!("also directed by {}", p.name)),
-            (Role::Cast, Role::Cast) if p.order.is_some_and(|o| o < 5) => {
-                (1, format!("also with {}", p.name))
-            }
-            (Role::Writer, Role::Writer) => (2, format!("also written by {}", p.name)),
-            (Role::Cast, Role::Cast) => (3, format!("also with {}", p.name)),
-            _ => continue,
+        }
+        let (rank, text) = match p.role {
+            Role::Director => (0, format!("also directed by {}", p.name)),
+            Role::Cast if p.order.is_some_and(|o| o < 5) => (1, format!("also with {}", p.name)),
+            Role::Writer => (2, format!("also written by {}", p.name)),
+            Role::Cast => (3, format!("also with {}", p.name)),
+            Role::Composer | Role::Producer => continue,
         };
         if best.as_ref().is_none_or(|(r, _)| rank < *r) {
             best = Some((rank, text));

@@ -104,9 +104,12 @@ impl Item {
     }
 
     /// Whether the item credits the person whose folded name is `key`
-    /// (see [`person_key`]), in any role.
+    /// (see [`person_key`]) as its director, a writer, an actor or its
+    /// composer: "a film with Tom Hanks" is not one he only produced.
     pub fn credits(&self, key: &str) -> bool {
-        self.people.iter().any(|p| person_key(&p.name) == key)
+        self.people
+            .iter()
+            .any(|p| p.role != Role::Producer && person_key(&p.name) == key)
     }
 }
 

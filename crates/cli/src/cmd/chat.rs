@@ -88,8 +88,8 @@ fn set_up(
     let of = 5;
     if !store::exists(home, name) {
         anyhow::ensure!(
-            name == movielens::NAME,
-            "there is no catalog {name}; import one with `recagent data import DIR --name {name}` (docs/catalogs.md), or chat about ml-100k"
+            name == movielens::NAME || name == recagent_catalog::tmdb::NAME,
+            "there is no catalog {name}; import one with `recagent data import DIR --name {name}` (docs/catalogs.md), or chat about ml-100k or tmdb-5000"
         );
     }
     step(
@@ -108,20 +108,28 @@ fn set_up(
     )?;
     let kind = args.agent.ranker.kind();
     let models = ModelStore::for_catalog(home, name);
-    step(
-        3,
-        of,
-        &format!("train the {} ranker", kind.name()),
-        || models.has_ranker(kind, false),
-        || run_command(&["train", name, "--model", kind.name()]),
-    )?;
-    step(
-        4,
-        of,
-        "train the next-item model",
-        || models.has_next(),
-        || run_command(&["train", name, "--model", "blend"]),
-    )?;
+    let rated = store::manifest(home, name).is_ok_and(|m| m.interactions > 0);
+    if rated {
+        step(
+            3,
+            of,
+            &format!("train the {} ranker", kind.name()),
+            || models.has_ranker(kind, false),
+            || run_command(&["train", name, "--model", kind.name()]),
+        )?;
+        step(
+            4,
+            of,
+            "train the next-item model",
+            || models.has_next(),
+            || run_command(&["train", name, "--model", "blend"]),
+        )?;
+    } else {
+        // Nothing to learn from: the agent orders what recall finds by
+        // how well it answers the request.
+        eprintln!("[3/{of}] train the rankers: {name} has no ratings, nothing to train");
+        eprintln!("[4/{of}] the lists follow relevance alone");
+    }
     let mut notes = Vec::new();
     let mut controller = wanted;
     if wanted == ControllerName::Local {

@@ -180,7 +180,7 @@ fn ground(home: &Home, args: &EvalArgs, bars: &Bars) -> anyhow::Result<Ground> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, &args.name, bars)?);
     if catalog.interactions().is_empty() {
         anyhow::bail!(
-            "catalog `{}` has no ratings, so there are no users to simulate and no targets to find;              evaluate on a catalog with an interaction log, such as `recagent eval ml-100k`",
+            "catalog `{}` has no ratings, so there are no users to simulate and no targets to find; evaluate on a catalog with an interaction log, such as `recagent eval ml-100k`",
             args.name
         );
     }
