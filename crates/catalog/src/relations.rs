@@ -206,3 +206,169 @@ pub fn checked(catalog: Catalog) -> Result<(Catalog, Option<String>), recagent_c
     );
     Ok((without_relations(&catalog)?, Some(note)))
 }
+
+/// The relation that names people of a role, and the role.
+const PERSON_RELATIONS: [(&str, recagent_core::Role); 3] = [
+    ("director", recagent_core::Role::Director),
+    ("actor", recagent_core::Role::Cast),
+    ("writer", recagent_core::Role::Writer),
+];
+
+/// What the film-by-film check found ([`check_films`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilmCheck {
+    /// Films with both graph relations of people and named people.
+    pub checkable: usize,
+    /// Of those, films where a graph id's name, as the other films carrying
+    /// it vote, is one of the film's own people in that role.
+    pub agreeing: usize,
+    /// Films whose graph facts were dropped.
+    pub dropped: usize,
+    /// Graph ids given a name (voted by the films that carry them).
+    pub named_ids: usize,
+    /// Of the checkable films with an odd index (names learned on the even
+    /// ones only), how many of their named ids name one of their people,
+    /// and how many named ids they had: the precision of the kept links.
+    pub held_out_right: usize,
+    pub held_out_named: usize,
+}
+
+/// Votes of films for the name each graph id of a person relation stands
+/// for: (relation, id) → (films carrying it that name people of that role,
+/// name → films naming it).
+type Votes =
+    std::collections::HashMap<(String, String), (usize, std::collections::HashMap<String, usize>)>;
+
+/// The votes of the films `learn` picks.
+fn votes(catalog: &Catalog, learn: impl Fn(&Item) -> bool) -> Votes {
+    let mut out = Votes::new();
+    for it in catalog.items().iter().filter(|i| learn(i)) {
+        for (rel, role) in PERSON_RELATIONS {
+            let names: Vec<&str> = it.people_as(role).map(|p| p.name.as_str()).collect();
+            if names.is_empty() {
+                continue;
+            }
+            for id in it.relations.get(rel).into_iter().flatten() {
+                let e = out.entry((rel.to_owned(), id.clone())).or_default();
+                e.0 += 1;
+                for n in &names {
+                    *e.1.entry((*n).to_owned()).or_default() += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The name of `(rel, id)` the votes agree on, leaving out the votes of
+/// `own` (a film is not checked against its own say): two thirds of the
+/// other films that carry the id.
+fn name_of(votes: &Votes, rel: &str, id: &str, own: &[&str]) -> Option<String> {
+    let (films, by_name) = votes.get(&(rel.to_owned(), id.to_owned()))?;
+    let films = films - usize::from(!own.is_empty());
+    let (name, n) = by_name
+        .iter()
+        .map(|(name, n)| (name, n - usize::from(own.contains(&name.as_str()))))
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+    (n >= 1 && n * 3 >= films * 2).then(|| name.clone())
+}
+
+/// Whether one of `it`'s graph ids, named by the other films, names one
+/// of its people; `None` when it has no people or no id has a name.
+fn agrees(it: &Item, votes: &Votes, leave_out: bool) -> Option<bool> {
+    if it.people.is_empty() {
+        return None;
+    }
+    let mut any = false;
+    for (rel, role) in PERSON_RELATIONS {
+        let own: Vec<&str> = if leave_out {
+            it.people_as(role).map(|p| p.name.as_str()).collect()
+        } else {
+            Vec::new()
+        };
+        for id in it.relations.get(rel).into_iter().flatten() {
+            if let Some(n) = name_of(votes, rel, id, &own) {
+                any = true;
+                if it.people_as(role).any(|p| p.name == n) {
+                    return Some(true);
+                }
+            }
+        }
+    }
+    any.then_some(false)
+}
+
+/// Checks graph relations film by film against the people a catalog's
+/// films have from another source: graph ids learn names from the other
+/// films that carry them; a film whose named ids name none of its people loses
+/// its graph facts, and a film that cannot be checked (no people, or no id
+/// the others name) keeps them only where most checkable films agree (a link file that points at the wrong
+/// films agrees nowhere, and all of it goes).
+pub fn check_films(catalog: Catalog) -> Result<(Catalog, FilmCheck), recagent_core::CatalogError> {
+    let all = votes(&catalog, |_| true);
+    let mut check = FilmCheck {
+        named_ids: all
+            .keys()
+            .filter(|(rel, id)| name_of(&all, rel, id, &[]).is_some())
+            .count(),
+        ..FilmCheck::default()
+    };
+    let verdicts: Vec<Option<bool>> = catalog
+        .items()
+        .iter()
+        .map(|it| agrees(it, &all, true))
+        .collect();
+    let checkable = |it: &Item| {
+        !it.people.is_empty()
+            && PERSON_RELATIONS
+                .iter()
+                .any(|(rel, _)| it.relations.get(*rel).is_some_and(|v| !v.is_empty()))
+    };
+    for (it, v) in catalog.items().iter().zip(&verdicts) {
+        if checkable(it) {
+            check.checkable += 1;
+            check.agreeing += usize::from(*v == Some(true));
+        }
+    }
+    let trusted = check.checkable > 0 && check.agreeing * 2 >= check.checkable;
+    // Held out: names learned on the even checkable films, judged on the odd.
+    let learned = votes(&catalog, |it| it.id.0 % 2 == 0);
+    for it in catalog
+        .items()
+        .iter()
+        .filter(|it| it.id.0 % 2 == 1 && checkable(it))
+    {
+        for (rel, role) in PERSON_RELATIONS {
+            for id in it.relations.get(rel).into_iter().flatten() {
+                if let Some(n) = name_of(&learned, rel, id, &[]) {
+                    check.held_out_named += 1;
+                    check.held_out_right += usize::from(it.people_as(role).any(|p| p.name == *n));
+                }
+            }
+        }
+    }
+    let items: Vec<Item> = catalog
+        .items()
+        .iter()
+        .zip(&verdicts)
+        .map(|(it, v)| {
+            let keep = match v {
+                Some(ok) => *ok,
+                None => trusted,
+            };
+            let mut it = it.clone();
+            if !keep && !it.relations.is_empty() {
+                it.relations.clear();
+                check.dropped += 1;
+            }
+            it
+        })
+        .collect();
+    let out = Catalog::new(
+        catalog.name(),
+        items,
+        catalog.users().to_vec(),
+        catalog.interactions().to_vec(),
+    )?;
+    Ok((out, check))
+}
