@@ -94,6 +94,38 @@ fn same_franchise(a: &Item, b: &Item) -> bool {
             || starts(&sb, &wa))
 }
 
+/// The other items of `seed`'s series in `catalog` ([`same_series`]),
+/// with the seed's part of the work done once and a cheap test first, so
+/// that a scan of the catalog stays well under a millisecond per thousand
+/// items.
+pub fn series_of(catalog: &Catalog, seed: &Item) -> Vec<recagent_core::ItemId> {
+    let first = stem(&seed.title).into_iter().next().unwrap_or_default();
+    let seed_leads = leads(seed);
+    catalog
+        .items()
+        .iter()
+        .filter(|b| {
+            b.id != seed.id
+                && ((first.len() >= 3
+                    && b.title.to_lowercase().contains(&first)
+                    && same_franchise(seed, b))
+                    || (seed_leads.len() >= 3
+                        && !b.people.is_empty()
+                        && leads(b).iter().filter(|k| seed_leads.contains(k)).count() >= 3))
+        })
+        .map(|b| b.id)
+        .collect()
+}
+
+/// The folded names of an item's first four billed actors.
+fn leads(it: &Item) -> Vec<String> {
+    it.people
+        .iter()
+        .filter(|p| p.role == recagent_core::Role::Cast && p.order.is_some_and(|o| o < 4))
+        .map(|p| recagent_core::person_key(&p.name))
+        .collect()
+}
+
 /// Whether two items look like one series: one franchise by title
 /// ([`same_franchise`]), or the same leads (three of each one's first
 /// four billed cast), as in the Star Wars films, whose titles share
@@ -105,13 +137,6 @@ pub fn same_series(a: &Item, b: &Item) -> bool {
     if same_franchise(a, b) {
         return true;
     }
-    let leads = |it: &Item| -> Vec<String> {
-        it.people
-            .iter()
-            .filter(|p| p.role == recagent_core::Role::Cast && p.order.is_some_and(|o| o < 4))
-            .map(|p| recagent_core::person_key(&p.name))
-            .collect()
-    };
     let la = leads(a);
     la.len() >= 3 && leads(b).iter().filter(|k| la.contains(k)).count() >= 3
 }

@@ -203,11 +203,9 @@ fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
             continue;
         }
         if let Some(film) = catalog.item(id) {
-            for other in catalog.items() {
-                if recagent_catalog::relations::same_series(film, other) {
-                    ctx.bus.excluded.insert(other.id);
-                }
-            }
+            ctx.bus
+                .excluded
+                .extend(recagent_catalog::relations::series_of(catalog, film));
         }
     }
     let before = ctx.bus.candidates.len();

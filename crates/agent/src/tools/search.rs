@@ -238,26 +238,20 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether an item's own words hold any of `said` (singular or plural):
-/// its title, genres, text, facts and people.
+/// Whether an item's own text holds any of `said` (as a part of a word:
+/// "shark" in "sharks"): its title, genres, text, facts and people.
 fn says_any(it: &recagent_core::Item, said: &[String]) -> bool {
-    let names: Vec<&str> = it.people.iter().map(|p| p.name.as_str()).collect();
-    let all = format!(
-        "{} {} {} {} {}",
-        it.title,
-        it.genres.join(" "),
-        it.text,
-        it.facts_text(),
-        names.join(" ")
-    );
-    let have = words(&all);
-    said.iter().any(|w| {
-        have.iter().any(|h| {
-            h == w
-                || h.strip_suffix('s') == Some(w.as_str())
-                || w.strip_suffix('s') == Some(h.as_str())
-        })
-    })
+    let holds = |text: &str| {
+        let t = text.to_lowercase();
+        said.iter().any(|w| t.contains(w.as_str()))
+    };
+    holds(&it.title)
+        || it.genres.iter().any(|g| holds(g))
+        || holds(&it.text)
+        || holds(&it.overview)
+        || holds(&it.tagline)
+        || it.keywords.iter().any(|k| holds(k))
+        || it.people.iter().any(|p| holds(&p.name))
 }
 
 /// How strongly a film is the named people's: a lead or the director
@@ -353,14 +347,7 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         .iter()
         .filter(|_| scan)
         .filter_map(|&s| catalog.item(s))
-        .flat_map(|seed| {
-            catalog
-                .items()
-                .iter()
-                .filter(|it| recagent_catalog::relations::same_series(seed, it))
-                .map(|it| it.id)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|seed| recagent_catalog::relations::series_of(catalog, seed))
         .filter(|i| !seeds.contains(i))
         .filter(|&i| catalog.item(i).is_some_and(|it| eff.matches(it)))
         .collect();
