@@ -121,6 +121,13 @@ pub(crate) fn opening(
             ", "
         };
         line.push_str(&format!("{sep}like {}", t.join(" and ")));
+    } else if !request.intent.trim().is_empty() && relaxed.is_empty() {
+        // The words searched (a theme, a plot word), as the list was
+        // found by them.
+        line.push_str(&format!(
+            " matching \u{201c}{}\u{201d}",
+            fence(request.intent.trim(), 60)
+        ));
     } else if cold {
         line.push_str(" that many people liked");
     } else if request.genres.is_empty()
@@ -190,5 +197,11 @@ mod tests {
             says(&plan(&["Drama"], &["War"])),
             "Here are 10 drama films without war films:"
         );
+        let heist = Plan {
+            intent: "heist".into(),
+            prefer_genres: vec!["Crime".into()],
+            ..Plan::default()
+        };
+        assert_eq!(says(&heist), "Here are 10 crime films matching “heist”:");
     }
 }
