@@ -49,6 +49,16 @@ fn people_are_a_hard_filter() {
         )
         .unwrap();
     assert_eq!(titles(&t), vec!["Aliens"], "{:?}", t.plan);
+    // Recall by similarity brings others; the person still filters them.
+    let t = rt()
+        .block_on(
+            agent
+                .session("s")
+                .turn("something like Aliens, with Sigourney Weaver"),
+        )
+        .unwrap();
+    assert!(!t.items.is_empty());
+    assert!(credits(&agent, &t, "Sigourney Weaver"), "{:?}", titles(&t));
 }
 
 #[test]
