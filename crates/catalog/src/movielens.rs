@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use recagent_core::{Catalog, Home, Interaction, Item, ItemId, Progress, User, UserId, fsx};
+use recagent_core::{Catalog, Home, Interaction, Item, ItemId, Progress, User, UserId};
 
 use crate::error::{Error, Result};
 use crate::fetch::{self, Checksum, Pip};
@@ -213,17 +213,14 @@ fn fetch_recbole(
     pip: &Pip,
     progress: &dyn Progress,
 ) -> Result<String> {
-    let wheel = downloads.join(RECBOLE_WHEEL);
-    let sum = Checksum::Sha256(RECBOLE_SHA256);
-    if !(wheel.is_file() && fetch::verify(&wheel, sum, RECBOLE_WHEEL).is_ok()) {
-        let tmp = tempfile::Builder::new()
-            .prefix(".pip-")
-            .tempdir_in(downloads)
-            .map_err(Error::io(downloads))?;
-        let got = pip.download(RECBOLE_REQUIREMENT, tmp.path(), progress)?;
-        fetch::verify(&got, sum, RECBOLE_WHEEL)?;
-        fsx::persist(&got, &wheel).map_err(Error::io(&wheel))?;
-    }
+    let wheel = fetch::pip_wheel(
+        downloads,
+        pip,
+        RECBOLE_REQUIREMENT,
+        RECBOLE_WHEEL,
+        RECBOLE_SHA256,
+        progress,
+    )?;
     fetch::extract_zip_folder(&wheel, RECBOLE_PREFIX, raw)?;
     Ok(format!("{RECBOLE_REQUIREMENT} wheel"))
 }

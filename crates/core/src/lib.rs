@@ -354,6 +354,18 @@ impl Catalog {
         })
     }
 
+    /// The same catalog (name, users, interactions) with `items` in place
+    /// of its items, checked like [`Catalog::new`]: for passes that
+    /// enrich or clean items.
+    pub fn with_items(&self, items: Vec<Item>) -> Result<Catalog, CatalogError> {
+        Catalog::new(
+            self.name.clone(),
+            items,
+            self.users.clone(),
+            self.interactions.clone(),
+        )
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
