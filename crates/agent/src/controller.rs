@@ -18,7 +18,7 @@ use recagent_llm::{
 };
 use serde_json::Value;
 
-use crate::plan::{Known, Plan, PlanContext, check, ground, plan_calls, repair};
+use crate::plan::{FilmSketch, Known, Plan, PlanContext, check, ground, plan_calls, repair};
 use crate::prompts::{AnswerContext, ItemLine, Prompts};
 use crate::state::{Changes, DialogueState};
 use crate::tools::{RankCandidates, Tool, args_schema};
@@ -26,6 +26,10 @@ use crate::{Error, Result};
 
 /// The name of the one tool a plan-first model calls.
 pub const PLAN_TOOL: &str = "plan";
+/// The tool a model calls to describe a film the catalog lacks.
+pub const DESCRIBE_TOOL: &str = "describe_film";
+/// The longest description of a film the catalog lacks.
+pub const DESCRIBE_TOKENS: u32 = 160;
 /// The longest answer a model writes: one or two sentences before the list.
 pub const ANSWER_TOKENS: u32 = 64;
 /// Model decisions (not tool calls) per turn before the rules take over.
@@ -69,6 +73,8 @@ pub enum Mode {
 /// What a model call is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
+    /// Describe a film the catalog lacks ([`FilmSketch`]).
+    Describe,
     Plan,
     Step,
     Answer,
@@ -77,6 +83,7 @@ pub enum Purpose {
 impl Purpose {
     pub fn name(self) -> &'static str {
         match self {
+            Purpose::Describe => "describe",
             Purpose::Plan => "plan",
             Purpose::Step => "step",
             Purpose::Answer => "answer",
@@ -159,11 +166,19 @@ pub struct TurnSetup {
     /// [`crate::rules::unknown_title`]), a genre asked for that the user
     /// once said never to show.
     pub notes: Vec<String>,
+    /// A film the user named that the catalog lacks, as they wrote it
+    /// ([`crate::rules::unknown_title`]): a model controller first asks
+    /// the model to describe it ([`FilmSketch`]), and the plan follows the
+    /// description.
+    pub unknown_film: Option<String>,
+    /// The system prompt of that question (`describe.j2`), rendered.
+    pub describe_system: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Start,
+    Describing,
     Deciding,
     Tools,
     Answering,
@@ -195,6 +210,9 @@ pub struct Controller {
     corrected: u32,
     /// Slots replaced by the rules draft after a correction that failed.
     replaced: u32,
+    /// The model's description of the film the catalog lacks, as the
+    /// catalog can follow it.
+    sketch: Option<FilmSketch>,
 }
 
 /// Whether a model's answer is words for the user: not empty, not a tool
@@ -215,6 +233,29 @@ pub fn is_prose(text: &str) -> bool {
         // The list follows the words; a model that copies it out instead
         // (often cut off mid-list) has not written an introduction.
         && !t.lines().any(|l| l.trim_start().starts_with("1."))
+}
+
+/// The describe tool: one call whose arguments are a [`FilmSketch`].
+pub fn describe_tool() -> ToolSpec {
+    ToolSpec {
+        name: DESCRIBE_TOOL.into(),
+        description: "Describe the film in the catalog's terms; leave slots empty where you do not know."
+            .into(),
+        parameters: describe_schema(),
+    }
+}
+
+/// The [`FilmSketch`] schema with short slots: a small model that may
+/// write on runs out of room in one field rather than the whole call.
+fn describe_schema() -> Value {
+    let mut schema = args_schema::<FilmSketch>();
+    for (slot, items, length) in [("genres", 4, 24), ("keywords", 5, 24), ("people", 4, 40)] {
+        if let Some(s) = schema.pointer_mut(&format!("/properties/{slot}")) {
+            s["maxItems"] = serde_json::json!(items);
+            s["items"]["maxLength"] = serde_json::json!(length);
+        }
+    }
+    schema
 }
 
 /// The plan tool: one call whose arguments are a [`Plan`].
@@ -245,7 +286,14 @@ impl Controller {
             asked_to_correct: false,
             corrected: 0,
             replaced: 0,
+            sketch: None,
         }
+    }
+
+    /// The model's description of the film the catalog lacks, once it
+    /// gave one the catalog can follow.
+    pub fn sketch(&self) -> Option<&FilmSketch> {
+        self.sketch.as_ref()
     }
 
     /// The dialogue state after this turn's update (once a plan ran, or a
@@ -278,6 +326,11 @@ impl Controller {
     fn request(&self, purpose: Purpose, messages: Vec<Message>) -> Step {
         let mut options = self.setup.options.clone();
         let tools = match purpose {
+            Purpose::Describe => {
+                options.tool_choice = ToolChoice::Required;
+                options.max_tokens = options.max_tokens.min(DESCRIBE_TOKENS);
+                vec![describe_tool()]
+            }
             Purpose::Plan => {
                 options.tool_choice = ToolChoice::Required;
                 options.max_tokens = options.max_tokens.min(256);
@@ -330,7 +383,11 @@ impl Controller {
     }
 
     fn run_plan(&mut self, plan: &Plan) -> Step {
-        let effective = self.update_state(plan);
+        let plan = match (&self.sketch, &self.setup.unknown_film) {
+            (Some(sketch), Some(film)) => sketch.applied_to(plan, film),
+            _ => plan.clone(),
+        };
+        let effective = self.update_state(&plan);
         let calls = plan_calls(&effective, &self.setup.plan_context);
         self.plan = Some(effective);
         self.phase = Phase::Tools;
@@ -392,6 +449,7 @@ impl Controller {
     pub fn next_step(&mut self, input: Input) -> Result<Step> {
         match (self.phase, input) {
             (Phase::Start, Input::Start) => Ok(self.start()),
+            (Phase::Describing, Input::Model(reply)) => Ok(self.on_description(reply)),
             (Phase::Deciding, Input::Model(reply)) => Ok(self.on_decision(reply)),
             (Phase::Tools, Input::Tools(results)) => Ok(self.on_tools(results)),
             (Phase::Answering, Input::Model(reply)) => {
@@ -417,6 +475,56 @@ impl Controller {
     }
 
     fn start(&mut self) -> Step {
+        match self.setup.mode {
+            Mode::Rules => {
+                let draft = self.setup.draft.clone();
+                self.run_plan(&draft)
+            }
+            Mode::Model(_) => {
+                if let Some(film) = self.setup.unknown_film.clone() {
+                    self.phase = Phase::Describing;
+                    self.model_calls += 1;
+                    let messages = vec![
+                        Message::system(self.setup.describe_system.clone()),
+                        Message::user(format!("The film: {film}")),
+                    ];
+                    return self.request(Purpose::Describe, messages);
+                }
+                self.start_model()
+            }
+        }
+    }
+
+    /// The model's description of the film the catalog lacks, checked
+    /// against the catalog; then the turn goes on as it would have. A
+    /// description that fails or says nothing the catalog knows is no
+    /// failure of the turn: the plan follows the rest of the words.
+    fn on_description(&mut self, reply: Result<ChatResponse, String>) -> Step {
+        let film = self.setup.unknown_film.clone().unwrap_or_default();
+        let sketch = reply
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                r.tool_calls
+                    .iter()
+                    .find(|c| c.name == DESCRIBE_TOOL)
+                    .ok_or_else(|| format!("no {DESCRIBE_TOOL} call in {:?}", r.text))
+                    .and_then(|c| {
+                        serde_json::from_value::<FilmSketch>(c.arguments.clone())
+                            .map_err(|e| e.to_string())
+                    })
+            });
+        match sketch {
+            Ok(s) => {
+                let checked = s.checked(&film, self.setup.known.as_ref());
+                tracing::debug!(?s, ?checked, "the model described a film the catalog lacks");
+                self.sketch = (!checked.is_empty()).then_some(checked);
+            }
+            Err(why) => tracing::debug!(%why, "no description of a film the catalog lacks"),
+        }
+        self.start_model()
+    }
+
+    fn start_model(&mut self) -> Step {
         match self.setup.mode {
             Mode::Rules => {
                 let draft = self.setup.draft.clone();

@@ -733,6 +733,10 @@ pub struct OutsideCase {
     pub film: String,
     #[serde(default = "dev")]
     pub split: String,
+    /// The film's genres in the catalog's names: a listed film is like it
+    /// when it has at least two of them (one, where one is labelled).
+    #[serde(default)]
+    pub genres: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -746,6 +750,33 @@ pub fn outside_cases(json: &str) -> Result<Vec<OutsideCase>, serde_json::Error> 
 }
 
 impl OutsideCase {
+    /// Whether `item` is like the film by its labelled genres.
+    pub fn like(&self, item: &recagent_core::Item) -> bool {
+        let need = self.genres.len().min(2);
+        let shared = self
+            .genres
+            .iter()
+            .filter(|g| {
+                item.genres
+                    .iter()
+                    .any(|h| recagent_core::genre_key(h) == recagent_core::genre_key(g))
+            })
+            .count();
+        need > 0 && shared >= need
+    }
+
+    /// Precision at `k` of a list by [`OutsideCase::like`] (a short list
+    /// is not padded with hits).
+    pub fn precision(&self, catalog: &recagent_core::Catalog, list: &[ItemId], k: usize) -> f64 {
+        let hits = list
+            .iter()
+            .take(k)
+            .filter_map(|&i| catalog.item(i))
+            .filter(|it| self.like(it))
+            .count();
+        hits as f64 / k.max(1) as f64
+    }
+
     /// Whether an answer tells the user the film is not in the catalog
     /// (by name), with or without a list.
     pub fn told(&self, answer: &str) -> bool {

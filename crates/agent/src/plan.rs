@@ -295,6 +295,107 @@ pub trait Known: std::fmt::Debug + Send + Sync {
     fn title(&self, title: &str) -> bool;
     /// Whether the catalog credits a person of this name.
     fn person(&self, name: &str) -> bool;
+    /// The catalog's name for a genre (`"science fiction"` is `"Sci-Fi"`).
+    fn genre_name(&self, name: &str) -> Option<String> {
+        self.genre(name).then(|| name.to_owned())
+    }
+    /// The catalog's name for a person, as it credits them.
+    fn person_name(&self, name: &str) -> Option<String> {
+        self.person(name).then(|| name.to_owned())
+    }
+}
+
+/// Most keywords a [`FilmSketch`] adds to the search words.
+pub const SKETCH_KEYWORDS: usize = 5;
+
+/// A film the catalog lacks, as a model describes it in the catalog's
+/// terms (`prompts/describe.j2`): what recall follows instead of the film.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct FilmSketch {
+    /// Its genres, from the catalog's list.
+    pub genres: Vec<String>,
+    /// Up to five single words for what it is about ("dreams", "heist").
+    pub keywords: Vec<String>,
+    /// Its director and lead actors.
+    pub people: Vec<String>,
+    /// The year it came out.
+    #[schemars(range(min = 1900, max = 2030))]
+    pub year: Option<u16>,
+}
+
+impl FilmSketch {
+    /// What of the sketch the catalog can follow: genres it knows (by its
+    /// names), people it credits (a name it does not know is dropped, never
+    /// searched for), and keywords that are words, not the film's own title
+    /// (at most [`SKETCH_KEYWORDS`], each once). The year is kept as said.
+    pub fn checked(&self, film: &str, known: &dyn Known) -> FilmSketch {
+        let mut out = FilmSketch {
+            year: self.year,
+            ..FilmSketch::default()
+        };
+        for g in &self.genres {
+            if let Some(name) = known.genre_name(g)
+                && !out.genres.contains(&name)
+            {
+                out.genres.push(name);
+            }
+        }
+        for p in &self.people {
+            if let Some(name) = known.person_name(p)
+                && !out.people.contains(&name)
+            {
+                out.people.push(name);
+            }
+        }
+        let film_words: Vec<String> = recagent_core::text::words(film);
+        for k in &self.keywords {
+            let k = k.trim().to_lowercase();
+            let words = recagent_core::text::words(&k);
+            let fresh = !words.is_empty()
+                && words.len() <= 3
+                && !words.iter().all(|w| film_words.contains(w))
+                && !out.keywords.contains(&k);
+            if fresh && out.keywords.len() < SKETCH_KEYWORDS {
+                out.keywords.push(k);
+            }
+        }
+        out
+    }
+
+    /// Whether nothing of it can be followed.
+    pub fn is_empty(&self) -> bool {
+        self.genres.is_empty() && self.keywords.is_empty() && self.people.is_empty()
+    }
+
+    /// `plan` following the sketch instead of the film: the film's words
+    /// leave the search words, and its keywords and people's names join
+    /// them (what BM25 matches in plots, keywords and credits); its genres
+    /// order the list where the plan asks for none of its own. Its people
+    /// are not required: a film like Inception need not be Nolan's.
+    pub fn applied_to(&self, plan: &Plan, film: &str) -> Plan {
+        let mut p = plan.clone();
+        let film_words = recagent_core::text::words(film);
+        let mut words: Vec<String> = recagent_core::text::words(&p.intent)
+            .into_iter()
+            .filter(|w| !film_words.contains(w))
+            .collect();
+        for extra in self.keywords.iter().chain(&self.people) {
+            for w in recagent_core::text::words(extra) {
+                if !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+        }
+        p.intent = words.join(" ");
+        for g in &self.genres {
+            let taken = p.genres.contains(g) || p.avoid_genres.contains(g) || p.never_genres.contains(g);
+            if !taken && !p.prefer_genres.contains(g) {
+                p.prefer_genres.push(g.clone());
+            }
+        }
+        p
+    }
 }
 
 /// The slots of a model's `plan` that contradict each other, the catalog,

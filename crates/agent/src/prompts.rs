@@ -16,6 +16,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("answer.j2", include_str!("../../../prompts/answer.j2")),
     ("reply.j2", include_str!("../../../prompts/reply.j2")),
     ("request.j2", include_str!("../../../prompts/request.j2")),
+    ("describe.j2", include_str!("../../../prompts/describe.j2")),
 ];
 
 /// Context of `system.j2` (the step-by-step controller's system prompt)

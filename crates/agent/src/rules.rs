@@ -1170,7 +1170,16 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
     for w in clauses(text) {
         let titled = clause_titles(&w, &mentions, &mut plan);
         let (found, mut consumed) = clause_genres(&w, vocab, &mut plan);
-        let named = clause_people(&w, text, vocab, &title_words, &mut plan, &mut consumed);
+        let mut soft_people = Vec::new();
+        let named = clause_people(
+            &w,
+            text,
+            vocab,
+            &title_words,
+            &mut plan,
+            &mut consumed,
+            &mut soft_people,
+        );
         // A theme that also hints at a genre ("a heist", "set in space")
         // is searched as a word too: the overviews and keywords say it.
         for (c, x) in consumed.iter_mut().zip(&w) {
@@ -1212,6 +1221,15 @@ pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) ->
                 && !["starring", "actor", "actress", "director", "directed"].contains(&x.as_str());
             if keep {
                 intent.push(x.clone());
+            }
+        }
+        // "Something like Kubrick's films": their films are searched for
+        // by name and come first, but others may follow.
+        for name in soft_people {
+            for x in words(&name) {
+                if !intent.contains(&x) {
+                    intent.push(x);
+                }
             }
         }
     }
@@ -1295,11 +1313,23 @@ const PERSON_CUES: &[&str] = &[
     "from",
 ];
 
+/// Words before "like" that make it "enjoy" ("I like Tom Hanks", "my wife
+/// would like a Kubrick film") rather than a comparison.
+const LIKE_AS_ENJOY: &[&str] = &[
+    "i", "we", "she", "he", "they", "you", "really", "also", "do", "does", "would", "id", "d",
+    "shed", "hed", "wed", "youd", "theyd", "wd", "might", "may", "all", "both",
+];
+
 /// The people one clause names, each wanted or (after "no", "not",
 /// "without", "nothing with") avoided. A name that is also the title just
 /// linked is the title, unless a person cue comes before it ("Ed Wood" is
 /// the film; "with Ed Wood" is the man). Marks the name's words consumed.
 /// Returns whether the clause names someone.
+///
+/// A person compared with ("something like Kubrick's films", "films like
+/// a Spielberg movie") is a soft wish, not a filter: the name goes to
+/// `soft` (searched as words), where "I like Tom Hanks" and "I'd like a
+/// John Woo film" want the person.
 fn clause_people(
     w: &[String],
     text: &str,
@@ -1307,6 +1337,7 @@ fn clause_people(
     title_words: &[String],
     plan: &mut Plan,
     consumed: &mut [bool],
+    soft: &mut Vec<String>,
 ) -> bool {
     let mut named = false;
     for m in vocab.people().mentions(w, text) {
@@ -1327,8 +1358,18 @@ fn clause_people(
                         || ["a", "an", "the", "any"].contains(&y.as_str())
                 })
         });
+        let mut k = m.at;
+        while k > 0 && ["a", "an", "the", "some"].contains(&w[k - 1].as_str()) {
+            k -= 1;
+        }
+        let compared = !negated
+            && k > 0
+            && w[k - 1] == "like"
+            && !(k >= 2 && LIKE_AS_ENJOY.contains(&w[k - 2].as_str()));
         let list = if negated {
             &mut plan.avoid_people
+        } else if compared {
+            soft
         } else {
             &mut plan.people
         };

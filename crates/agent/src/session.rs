@@ -406,7 +406,7 @@ impl Session {
             state: self.state.clone(),
             cues,
         };
-        let [plan_system, step_system, plan_request, step_request] =
+        let [plan_system, step_system, plan_request, step_request, describe_system] =
             match self.render_prompts(text, &draft, &plan_context.last_shown, profile) {
                 Ok(x) => x,
                 Err(e) => {
@@ -427,6 +427,10 @@ impl Session {
         {
             social_reply = Some(crate::turn::unknown_film_question(t));
         }
+        // A model is asked to describe the film; the plan follows that.
+        let unknown_film = unknown
+            .clone()
+            .filter(|_| social_reply.is_none() && !rules_controller);
         let mut notes: Vec<String> = unknown
             .filter(|_| social_reply.is_none())
             .map(|t| crate::turn::unknown_title_note(&t))
@@ -480,6 +484,8 @@ impl Session {
             options: inner.config.options.clone(),
             social_reply,
             notes,
+            unknown_film,
+            describe_system,
         }
     }
 
@@ -550,7 +556,7 @@ impl Session {
         draft: &Plan,
         last_shown: &[String],
         profile: &Profile,
-    ) -> Result<[String; 4]> {
+    ) -> Result<[String; 5]> {
         let inner = &self.inner;
         let system = SystemContext {
             catalog: inner.catalog.name().to_owned(),
@@ -572,6 +578,7 @@ impl Session {
                 &request(Some(serde_json::to_string(draft).unwrap_or_default())),
             )?,
             p.render("request.j2", &request(None))?,
+            p.render("describe.j2", &system)?,
         ])
     }
 
@@ -805,6 +812,12 @@ impl Known for KnownCatalog {
     }
     fn person(&self, name: &str) -> bool {
         self.0.vocab.people().canonical(name).is_some()
+    }
+    fn genre_name(&self, name: &str) -> Option<String> {
+        self.0.vocab.canonical(name)
+    }
+    fn person_name(&self, name: &str) -> Option<String> {
+        self.0.vocab.people().canonical(name)
     }
 }
 

@@ -169,6 +169,8 @@ pub(crate) struct TurnMachine {
     social_reply: Option<String>,
     /// Notes the session gives the answer (see [`TurnSetup::notes`]).
     notes: Vec<String>,
+    /// The film the catalog lacks (see [`TurnSetup::unknown_film`]).
+    unknown_film: Option<String>,
 }
 
 impl TurnMachine {
@@ -188,7 +190,9 @@ impl TurnMachine {
         let step_by_step = setup.mode == Mode::Model(Strategy::StepByStep);
         let social_reply = setup.social_reply.clone();
         let notes = setup.notes.clone();
+        let unknown_film = setup.unknown_film.clone();
         Self {
+            unknown_film,
             social_reply,
             notes,
             guard,
@@ -434,6 +438,16 @@ impl TurnMachine {
                 .iter()
                 .any(|s| matches!(bus.origin.get(&s.item), Some(Origin::ForYou { cold: true })));
         let mut notes = self.relaxed.clone();
+        // The film the catalog lacks: the list follows the model's
+        // description of it, and the note says so.
+        if let (Some(film), Some(sketch)) = (&self.unknown_film, self.controller.sketch()) {
+            let plain = unknown_title_note(film);
+            for note in &mut self.notes {
+                if *note == plain {
+                    *note = sketch_note(film, sketch);
+                }
+            }
+        }
         if n > 0 {
             notes.splice(0..0, self.notes.iter().cloned());
         }
@@ -477,6 +491,39 @@ impl TurnMachine {
 pub(crate) fn unknown_film_question(words: &str) -> String {
     format!(
         "I don't know a film called “{words}”: it is not in this catalog. What did you like about it: a genre, an actor or director, or the story (a heist, a road trip, space)? Tell me and I will find films like that."
+    )
+}
+
+/// What the answer says of a film the catalog lacks, where the model
+/// described it and the list follows that description.
+pub(crate) fn sketch_note(words: &str, sketch: &crate::plan::FilmSketch) -> String {
+    let mut parts = Vec::new();
+    if !sketch.genres.is_empty() {
+        parts.push(
+            sketch
+                .genres
+                .iter()
+                .map(|g| g.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" and "),
+        );
+    }
+    if !sketch.keywords.is_empty() {
+        parts.push(
+            sketch
+                .keywords
+                .iter()
+                .map(|k| format!("“{k}”"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    if !sketch.people.is_empty() {
+        parts.push(sketch.people.join(" and "));
+    }
+    format!(
+        "“{words}” is not in this catalog, so these follow what I know of it: {}. Is there a film like it you liked?",
+        parts.join("; ")
     )
 }
 
@@ -541,7 +588,12 @@ mod tests {
     }
 
     fn machine(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnMachine {
-        let setup = TurnSetup {
+        let prompts = Prompts::embedded().expect("the embedded prompts");
+        TurnMachine::new(setup(mode, draft, state, cues), Arc::new(prompts))
+    }
+
+    fn setup(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnSetup {
+        TurnSetup {
             mode,
             user_text: String::new(),
             history: Vec::new(),
@@ -566,9 +618,108 @@ mod tests {
             options: ChatOptions::default(),
             social_reply: None,
             notes: Vec::new(),
-        };
+            unknown_film: None,
+            describe_system: "describe system".into(),
+        }
+    }
+
+    /// A catalog that knows two genres and one person, by its own names.
+    #[derive(Debug)]
+    struct KnowsSome;
+
+    impl Known for KnowsSome {
+        fn genre(&self, name: &str) -> bool {
+            self.genre_name(name).is_some()
+        }
+        fn title(&self, _: &str) -> bool {
+            false
+        }
+        fn person(&self, name: &str) -> bool {
+            self.person_name(name).is_some()
+        }
+        fn genre_name(&self, name: &str) -> Option<String> {
+            match name.to_lowercase().as_str() {
+                "sci-fi" | "science fiction" => Some("Sci-Fi".into()),
+                "thriller" => Some("Thriller".into()),
+                _ => None,
+            }
+        }
+        fn person_name(&self, name: &str) -> Option<String> {
+            (name.to_lowercase() == "leonardo dicaprio").then(|| "Leonardo DiCaprio".into())
+        }
+    }
+
+    /// A film the catalog lacks is described by the model first; the plan
+    /// then searches by the description (genres the catalog knows, its
+    /// keywords and credited people, never the film's own name or a name
+    /// the catalog does not credit), and the answer says what it followed.
+    #[test]
+    fn a_film_the_catalog_lacks_is_described_and_the_list_follows_the_description() {
+        let mut setup = setup(
+            Mode::Model(Strategy::PlanDraft),
+            Plan {
+                intent: "inception".into(),
+                ..Plan::default()
+            },
+            DialogueState::default(),
+            Cues::default(),
+        );
+        setup.known = Arc::new(KnowsSome);
+        setup.unknown_film = Some("Inception".into());
+        setup.notes = vec![unknown_title_note("Inception")];
         let prompts = Prompts::embedded().expect("the embedded prompts");
-        TurnMachine::new(setup, Arc::new(prompts))
+        let mut m = TurnMachine::new(setup, Arc::new(prompts));
+        let ask = expect_model(m.next_step(Input::Start), Purpose::Describe);
+        assert_eq!(ask.tools[0].name, controller::DESCRIBE_TOOL);
+        assert!(ask.messages[1].content.contains("Inception"));
+        let described = Input::Model(Ok(ChatResponse {
+            tool_calls: vec![ToolCall {
+                id: "call_describe".into(),
+                name: controller::DESCRIBE_TOOL.into(),
+                arguments: json!({
+                    "genres": ["science fiction", "Heist film", "Thriller"],
+                    "keywords": ["dreams", "Heist", "inception", "dreams"],
+                    "people": ["Christopher Nolan", "leonardo dicaprio"],
+                    "year": 2010
+                }),
+            }],
+            ..ChatResponse::default()
+        }));
+        expect_model(m.next_step(described), Purpose::Plan);
+        let run = expect_tools(m.next_step(plan_reply(json!({"intent": "like Inception"}))));
+        let args = search_args(&run);
+        assert_eq!(args.query, "like dreams heist leonardo dicaprio");
+        assert_eq!(args.genres, ["Sci-Fi", "Thriller"]);
+        assert!(args.people.is_empty(), "a sketch's people are not required");
+        expect_model(m.next_step(tools_done(ranked(&[1, 2, 3]))), Purpose::Answer);
+        let out = expect_done(m.next_step(text_reply("")));
+        assert_eq!(
+            out.notes[0],
+            "“Inception” is not in this catalog, so these follow what I know of it: sci-fi and thriller; “dreams”, “heist”; Leonardo DiCaprio. Is there a film like it you liked?"
+        );
+    }
+
+    /// A description that fails leaves the turn as it was: the plan, and
+    /// the note that the list follows the rest of the words.
+    #[test]
+    fn a_failed_description_leaves_the_plain_note() {
+        let mut setup = setup(
+            Mode::Model(Strategy::PlanDraft),
+            Plan::default(),
+            DialogueState::default(),
+            Cues::default(),
+        );
+        setup.unknown_film = Some("Inception".into());
+        setup.notes = vec![unknown_title_note("Inception")];
+        let prompts = Prompts::embedded().expect("the embedded prompts");
+        let mut m = TurnMachine::new(setup, Arc::new(prompts));
+        expect_model(m.next_step(Input::Start), Purpose::Describe);
+        expect_model(m.next_step(Input::Model(Err("timeout".into()))), Purpose::Plan);
+        expect_tools(m.next_step(plan_reply(json!({"genres": ["Comedy"]}))));
+        expect_model(m.next_step(tools_done(ranked(&[1, 2, 3, 4, 5, 6]))), Purpose::Answer);
+        let out = expect_done(m.next_step(text_reply("")));
+        assert_eq!(out.notes[0], unknown_title_note("Inception"));
+        assert_eq!(out.model_failures, 1, "only the empty answer failed");
     }
 
     fn ids(items: &[u32]) -> Vec<ItemId> {

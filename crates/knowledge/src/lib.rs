@@ -5,10 +5,15 @@
 //! Those are compared with the catalog's facts, and the text is kept only
 //! where they agree ([`gate`]): a small model can invent a plot.
 //!
-//! The text is the model's words, not facts. Fields a small model cannot
-//! know and the gate cannot check, the people (director, cast), are never
-//! asked for and, where an earlier prompt's answer holds them, never kept
-//! ([`UNKNOWABLE_FIELDS`]): they are not indexed, embedded or shown.
+//! The text is the model's words, not facts, so real text comes first:
+//! the model writes only for items the catalog has no overview for (their
+//! overview, tagline and keywords reach search already); an item with one
+//! is asked only by `--check N`, to measure the model against the facts.
+//! The people (director, cast) a model names are read apart
+//! ([`UNKNOWABLE_FIELDS`]) and never kept: they are not indexed, embedded
+//! or shown. Where the catalog credits the item's people, they are checked
+//! against those credits, and an answer naming more wrong people than
+//! right ones is not kept ([`Agreement::people_wrong`]).
 //!
 //! [`generate`] runs over a catalog, appending one JSON line per item to
 //! `generated.jsonl` as it goes, so a stopped run continues where it
@@ -128,10 +133,13 @@ pub fn prompt_digest() -> String {
 }
 
 /// Digests of earlier prompts whose answers read the same as today's
-/// once [`parse`] drops [`UNKNOWABLE_FIELDS`]: the prompt that also asked
-/// for the people. A folder they wrote resumes, and exports without them.
-pub const EARLIER_PROMPTS: &[&str] =
-    &["9258ff08648e16b12e6ae1df2aa5572bf444f579f059fa90dc820b8189c09173"];
+/// once [`parse`] keeps [`UNKNOWABLE_FIELDS`] out of the text: the prompt
+/// that asked for the people in the text, and the one that asked for no
+/// people or keywords. A folder they wrote resumes, and exports without them.
+pub const EARLIER_PROMPTS: &[&str] = &[
+    "9258ff08648e16b12e6ae1df2aa5572bf444f579f059fa90dc820b8189c09173",
+    "c1d4be1d5edb6fe4d85551d596f7dc7e664a56f6d5e323d819d098366031b631",
+];
 
 /// Whether answers to the prompt with this digest can be read today.
 pub fn prompt_compatible(digest: &str) -> bool {
@@ -146,15 +154,24 @@ pub struct Answer {
     /// The genres the model stated (as it wrote them).
     pub genres: Vec<String>,
     pub year: Option<u16>,
+    /// The people the model named (director, cast): checked against the
+    /// catalog's credits, never kept in the text.
+    #[serde(default)]
+    pub people: Vec<String>,
+    /// The theme words the model named, lower-case: checked against the
+    /// catalog's keywords and overview.
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// The fields that make the knowledge text, in this order.
 pub const TEXT_FIELDS: &[&str] = &["premise", "setting", "tone", "audience"];
 
-/// Fields a small model cannot know and the gate cannot check. A spot
-/// check of the 1.5B's kept texts found four of six naming wrong people
-/// (GoldenEye "with Daniel Craig"), so an answer's people are dropped
-/// wherever they appear.
+/// Fields a small model is not trusted with. A spot check of the 1.5B's
+/// kept texts found four of six naming wrong people (GoldenEye "with
+/// Daniel Craig"), so an answer's people never join its text: they are
+/// read into [`Answer::people`] for the check against the catalog's
+/// credits ([`agreement`]).
 pub const UNKNOWABLE_FIELDS: &[&str] = &[
     "people",
     "director",
@@ -175,7 +192,26 @@ pub fn parse(answer: &str) -> Answer {
             continue;
         };
         let key = k.trim().trim_start_matches(['-', '*', ' ']).to_lowercase();
+        let known = |v: &str| {
+            let v = v.trim();
+            !v.is_empty() && !v.eq_ignore_ascii_case("unknown") && !v.starts_with('<')
+        };
         if UNKNOWABLE_FIELDS.contains(&key.as_str()) {
+            out.people.extend(
+                v.split([',', ';', '/'])
+                    .flat_map(|p| p.split(" and "))
+                    .map(|p| p.trim().trim_matches(['"', '.']).trim())
+                    .filter(|p| known(p) && p.split_whitespace().count() <= 4)
+                    .map(str::to_owned),
+            );
+            continue;
+        }
+        if key == "keywords" || key == "themes" {
+            out.keywords.extend(
+                v.split([',', ';', '/'])
+                    .map(|k| k.trim().trim_matches(['"', '.']).trim().to_lowercase())
+                    .filter(|k| known(k) && k.split_whitespace().count() <= 3),
+            );
             continue;
         }
         let v = v
@@ -313,6 +349,28 @@ pub struct Agreement {
     pub year_ok: bool,
     /// `0.7 · genre_f1 + 0.3 · year_ok`.
     pub score: f64,
+    /// People the model named for an item whose people the catalog
+    /// credits (0 where it credits none: nothing to check against).
+    #[serde(default)]
+    pub people_named: u32,
+    /// Of those, people the item does not credit.
+    #[serde(default)]
+    pub people_wrong: u32,
+    /// Theme words the model named for an item with keywords or an
+    /// overview, and of those, the ones found there.
+    #[serde(default)]
+    pub keywords_named: u32,
+    #[serde(default)]
+    pub keywords_found: u32,
+}
+
+impl Agreement {
+    /// Whether a text with this agreement is kept at `threshold`: the
+    /// genres and year agree well enough, and where the people can be
+    /// checked, no more than half of those named are wrong.
+    pub fn passes(&self, threshold: f64) -> bool {
+        self.score >= threshold && self.people_wrong * 2 <= self.people_named
+    }
 }
 
 /// Compares an answer with `item`'s genres and year.
@@ -336,11 +394,41 @@ pub fn agreement(item: &Item, answer: &Answer) -> Agreement {
         (Some(a), Some(b)) => a.abs_diff(b) <= 1,
         _ => false,
     };
+    let (mut people_named, mut people_wrong) = (0, 0);
+    if item.people.iter().any(|p| p.role != recagent_core::Role::Producer) {
+        for p in &answer.people {
+            people_named += 1;
+            people_wrong += u32::from(!item.credits(&recagent_core::person_key(p)));
+        }
+    }
+    let (mut keywords_named, mut keywords_found) = (0, 0);
+    let facts = item.facts_text().to_lowercase();
+    if !facts.trim().is_empty() {
+        let words = recagent_core::text::words(&facts);
+        for k in &answer.keywords {
+            keywords_named += 1;
+            let kw = recagent_core::text::words(k);
+            keywords_found += u32::from(
+                !kw.is_empty() && kw.iter().all(|w| words.contains(w)),
+            );
+        }
+    }
     Agreement {
         genre_f1,
         year_ok,
         score: 0.7 * genre_f1 + 0.3 * f64::from(u8::from(year_ok)),
+        people_named,
+        people_wrong,
+        keywords_named,
+        keywords_found,
     }
+}
+
+/// Whether the catalog has real text for `item` (an overview): the model
+/// does not write for it ([`generate`] asks only with
+/// [`Settings::check`]), and its knowledge line is never the model's.
+pub fn has_real_text(item: &Item) -> bool {
+    !item.overview.trim().is_empty()
 }
 
 /// The default gate: keep a text whose agreement score is at least this.
@@ -358,7 +446,7 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 /// Whether the text of `answer` is kept for `item`.
 pub fn gate(item: &Item, answer: &Answer, threshold: f64) -> (bool, Agreement) {
     let a = agreement(item, answer);
-    (!answer.text.is_empty() && a.score >= threshold, a)
+    (!answer.text.is_empty() && a.passes(threshold), a)
 }
 
 /// One line of `generated.jsonl`.
@@ -393,6 +481,21 @@ pub struct Manifest {
     pub items: usize,
     pub generated: usize,
     pub kept: usize,
+    /// Items with real text (an overview): the model writes none for them.
+    #[serde(default)]
+    pub real_text: usize,
+    /// Over the generated answers for items whose people the catalog
+    /// credits: people named, and of those, not credited.
+    #[serde(default)]
+    pub people_named: u32,
+    #[serde(default)]
+    pub people_wrong: u32,
+    /// Over the answers for items with keywords or an overview: theme
+    /// words named, and of those, found there.
+    #[serde(default)]
+    pub keywords_named: u32,
+    #[serde(default)]
+    pub keywords_found: u32,
 }
 
 /// The files of one catalog's knowledge for one model.
@@ -476,6 +579,10 @@ pub struct Settings {
     pub threshold: f64,
     /// Items generated at once.
     pub parallel: usize,
+    /// Also ask about the first this many items that have real text and
+    /// credited people, to measure the model against the facts (their
+    /// texts are never kept).
+    pub check: usize,
 }
 
 impl Default for Settings {
@@ -484,6 +591,7 @@ impl Default for Settings {
             limit: None,
             threshold: DEFAULT_THRESHOLD,
             parallel: DEFAULT_PARALLEL,
+            check: 0,
         }
     }
 }
@@ -511,6 +619,7 @@ pub async fn generate(
         limit,
         threshold,
         parallel,
+        check,
     } = *settings;
     fs::create_dir_all(&files.dir).map_err(|e| io(&files.dir, e))?;
     let name = model.name();
@@ -531,10 +640,21 @@ pub async fn generate(
     let done: HashSet<String> = files.records()?.into_iter().map(|r| r.id).collect();
     // Drop a torn last line before appending.
     rewrite_valid(files)?;
+    // Real text first: the model writes for items without an overview, and
+    // for the first `check` items with one and credited people.
+    let checkable = |i: &Item| has_real_text(i) && i.people.iter().any(|p| p.role != recagent_core::Role::Producer);
+    let checked: HashSet<&str> = catalog
+        .items()
+        .iter()
+        .filter(|i| checkable(i))
+        .take(check)
+        .map(|i| i.key.as_str())
+        .collect();
     let todo: Vec<&Item> = catalog
         .items()
         .iter()
         .take(limit.unwrap_or(usize::MAX))
+        .filter(|i| !has_real_text(i) || checked.contains(i.key.as_str()))
         .filter(|i| !done.contains(&i.key))
         .collect();
     let started_unix = SystemTime::now()
@@ -631,7 +751,7 @@ pub fn refresh(files: &Files) -> Result<bool> {
     let mut kept = 0;
     let mut seen = HashSet::new();
     for r in files.records()? {
-        if !seen.insert(r.id.clone()) || r.agreement.score < m.threshold {
+        if !seen.insert(r.id.clone()) || !r.agreement.passes(m.threshold) {
             continue;
         }
         let text = record_text(&r);
@@ -682,7 +802,8 @@ pub fn export(
         // The text is read again from the raw answer, so that a record an
         // earlier version wrote loses its people too.
         if let Some(r) = by_id.get(item.key.as_str())
-            && r.agreement.score >= threshold
+            && !has_real_text(item)
+            && r.agreement.passes(threshold)
             && let text = record_text(r)
             && !text.is_empty()
         {
@@ -693,7 +814,13 @@ pub fn export(
         }
     }
     fsx::write_atomic(&files.knowledge(), &body).map_err(|e| io(&files.knowledge(), e))?;
+    let sum = |f: fn(&Agreement) -> u32| records.iter().map(|r| f(&r.agreement)).sum::<u32>();
     let manifest = Manifest {
+        real_text: catalog.items().iter().filter(|i| has_real_text(i)).count(),
+        people_named: sum(|a| a.people_named),
+        people_wrong: sum(|a| a.people_wrong),
+        keywords_named: sum(|a| a.keywords_named),
+        keywords_found: sum(|a| a.keywords_found),
         catalog: catalog.name().to_owned(),
         model: model.to_owned(),
         model_sha256,

@@ -338,7 +338,18 @@ fn an_unknown_title_is_a_note_not_a_failure() {
         finish_reason: "tool_calls".into(),
         ..ChatResponse::default()
     };
+    // Asked to describe the film, the model knows nothing of it.
+    let describe = ChatResponse {
+        tool_calls: vec![ToolCall {
+            id: "c_describe".into(),
+            name: "describe_film".into(),
+            arguments: json!({}),
+        }],
+        finish_reason: "tool_calls".into(),
+        ..ChatResponse::default()
+    };
     let m = Arc::new(ScriptedModel::new([
+        describe,
         plan.clone(),
         plan,
         ChatResponse {
@@ -364,7 +375,9 @@ fn an_unknown_title_is_a_note_not_a_failure() {
         "{:#?}",
         t.trace
     );
-    let told = &m.requests()[1];
+    let asked = &m.requests()[0];
+    assert_eq!(asked.tools[0].name, "describe_film");
+    let told = &m.requests()[2];
     let note = &told.messages.last().unwrap().content;
     assert!(
         note.contains(&format!(

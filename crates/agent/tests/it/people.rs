@@ -181,3 +181,31 @@ fn a_theme_reaches_the_keywords() {
         "{shown:?}"
     );
 }
+
+/// "Something like Kubrick's films" compares: the person's film comes
+/// first, found by name, and other films may follow. "I like Jack
+/// Nicholson" and "I'd like a Kubrick film" want the person.
+#[test]
+fn a_person_compared_with_is_a_soft_wish() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent_on(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Rules,
+    );
+    let t = rt()
+        .block_on(agent.session("u").turn("something like Kubrick's films"))
+        .unwrap();
+    let plan = t.plan.as_ref().unwrap();
+    assert!(plan.people.is_empty(), "{plan:?}");
+    assert!(plan.intent.contains("stanley kubrick"), "{plan:?}");
+    assert_eq!(titles(&t)[0], "The Shining", "{:?}", titles(&t));
+    assert!(t.items.len() > 1, "others may follow: {:?}", titles(&t));
+    for (text, who) in [
+        ("I like Jack Nicholson", "Jack Nicholson"),
+        ("I'd like a Kubrick film", "Stanley Kubrick"),
+    ] {
+        let t = rt().block_on(agent.session("v").turn(text)).unwrap();
+        assert_eq!(t.plan.as_ref().unwrap().people, vec![who], "{text}");
+    }
+}

@@ -28,11 +28,34 @@ pub struct AgentBenchArgs {
     /// Run only the first N labelled dialogues (0: none)
     #[arg(long, value_name = "N")]
     dialogues: Option<usize>,
+    /// Run only these labelled sets (comma-separated; all by default):
+    /// a slow model can be measured on one set at a time
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "SET")]
+    only: Vec<LabelledSet>,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     agent: AgentArgs,
+}
+
+/// The labelled sets `bench agent` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LabelledSet {
+    /// The 48 labelled requests (tests/labelled/ml100k.json): tool, filters, titles
+    Requests,
+    /// The labelled dialogues: the state after each turn
+    Dialogues,
+    /// Requests about people and themes (tests/labelled/people_themes.json)
+    PeopleThemes,
+    /// Requests anchored on films the catalog lacks (tests/labelled/outside.json)
+    Outside,
+}
+
+impl AgentBenchArgs {
+    fn runs(&self, set: LabelledSet) -> bool {
+        self.only.is_empty() || self.only.contains(&set)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -95,8 +118,16 @@ struct OutsideBench {
     held_out_cases: usize,
     held_out_told: usize,
     held_out_asked: usize,
+    /// Answers with a list, and the mean precision@10 of those lists by
+    /// the film's labelled genres, per split.
+    listed: usize,
+    precision_at_10: f64,
+    held_out_listed: usize,
+    held_out_precision_at_10: f64,
     /// Requests whose answer did not say the film is missing.
     missed: Vec<String>,
+    /// Each list's top three and precision@10.
+    lists: Vec<String>,
 }
 
 /// Requests about people and themes: precision@10 of the list and whether
@@ -166,6 +197,9 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
     if let Some(n) = args.limit {
         cases.truncate(n);
     }
+    if !args.runs(LabelledSet::Requests) {
+        cases.clear();
+    }
     let rt = crate::runtime()?;
     let mut per_case = Vec::new();
     let (mut tools, mut turns) = (Vec::new(), Vec::new());
@@ -191,9 +225,21 @@ fn measure(home: &Home, args: &AgentBenchArgs) -> anyhow::Result<AgentBench> {
         }
     }
     bars.finish();
-    let dialogues = dialogue_accuracy(&agent, &rt, &bars, args.dialogues.or(args.limit))?;
-    let people_themes = fact_accuracy(&agent, &rt, &bars, args.limit)?;
-    let outside = outside_accuracy(&agent, &rt, &bars, args.limit)?;
+    let dialogues = if args.runs(LabelledSet::Dialogues) {
+        dialogue_accuracy(&agent, &rt, &bars, args.dialogues.or(args.limit))?
+    } else {
+        dialogue_accuracy(&agent, &rt, &bars, Some(0))?
+    };
+    let people_themes = if args.runs(LabelledSet::PeopleThemes) {
+        fact_accuracy(&agent, &rt, &bars, args.limit)?
+    } else {
+        FactBench::default()
+    };
+    let outside = if args.runs(LabelledSet::Outside) {
+        outside_accuracy(&agent, &rt, &bars, args.limit)?
+    } else {
+        OutsideBench::default()
+    };
     let n = per_case.len().max(1) as f64;
     let share =
         |f: &dyn Fn(&AgentCase) -> bool| per_case.iter().filter(|c| f(c)).count() as f64 / n;
@@ -255,6 +301,19 @@ fn outside_accuracy(
         let told = case.told(&turn.answer);
         let asked = told && turn.items.is_empty();
         let held = case.split == "held-out";
+        if !turn.items.is_empty() {
+            let ids: Vec<recagent_core::ItemId> = turn.items.iter().map(|r| r.id).collect();
+            let p = case.precision(agent.catalog(), &ids, 10);
+            if held {
+                out.held_out_listed += 1;
+                out.held_out_precision_at_10 += p;
+            } else {
+                out.listed += 1;
+                out.precision_at_10 += p;
+            }
+            let top: Vec<&str> = turn.items.iter().take(3).map(|r| r.title.as_str()).collect();
+            out.lists.push(format!("{:?} ({}): p@10 {p:.1}, {}", case.text, case.split, top.join(" · ")));
+        }
         out.cases += 1;
         out.told += usize::from(told);
         out.asked += usize::from(asked);
@@ -280,6 +339,8 @@ fn outside_accuracy(
         bars.advance(1);
     }
     bars.finish();
+    out.precision_at_10 /= out.listed.max(1) as f64;
+    out.held_out_precision_at_10 /= out.held_out_listed.max(1) as f64;
     Ok(out)
 }
 
@@ -497,8 +558,15 @@ fn print(report: &AgentBench) {
             "  films outside the catalog: told {} of {} (held out {} of {}), asked instead of listing {} of {}",
             o.told, o.cases, o.held_out_told, o.held_out_cases, o.asked, o.cases
         );
+        println!(
+            "  films outside the catalog, lists: {} dev with precision@10 {:.2} · {} held out with {:.2} (like the film by its labelled genres)",
+            o.listed, o.precision_at_10, o.held_out_listed, o.held_out_precision_at_10
+        );
         for m in &o.missed {
             println!("  ✗ {m}");
+        }
+        for l in &o.lists {
+            println!("  · {l}");
         }
     }
     for c in f.per_case.iter().filter(|c| !c.satisfied) {

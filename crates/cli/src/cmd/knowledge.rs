@@ -15,9 +15,10 @@ use crate::progress::Bars;
 
 #[derive(Debug, Subcommand)]
 pub enum KnowledgeCommand {
-    /// Write what a model knows about each item (premise, setting, tone,
-    /// audience; never people, which it cannot know), kept only where the model's genres and year agree
-    /// with the catalog; resumable
+    /// Write what a model knows about each item the catalog has no
+    /// overview for (premise, setting, tone, audience), kept only where the
+    /// model's genres and year agree with the catalog and the people it
+    /// names are not mostly wrong; resumable
     Generate {
         /// Catalog name
         name: String,
@@ -40,6 +41,11 @@ pub enum KnowledgeCommand {
         /// local model, concurrent requests to an endpoint
         #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
+        /// Also ask about the first N films that have an overview and
+        /// credited people, to measure how often the model names wrong
+        /// people (their texts are never kept: the real text comes first)
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        check: usize,
         /// Print the manifest and this run's figures as JSON
         #[arg(long)]
         json: bool,
@@ -54,6 +60,7 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
         limit,
         threshold,
         parallel,
+        check,
         json,
     } = cmd;
     anyhow::ensure!(
@@ -75,6 +82,7 @@ pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
             limit,
             threshold,
             parallel,
+            check,
         },
         &bars,
     ))?;
@@ -132,6 +140,26 @@ fn print(out: &Outcome, files: &Files, parallel: usize, json: bool) {
             m.kept,
             100.0 * m.kept as f64 / m.generated.max(1) as f64
         );
+        println!(
+            "{} items have real text (an overview) and get no model text",
+            m.real_text
+        );
+        if m.people_named > 0 {
+            println!(
+                "people named for films the catalog credits: {} of {} wrong ({:.0}%)",
+                m.people_wrong,
+                m.people_named,
+                100.0 * f64::from(m.people_wrong) / f64::from(m.people_named)
+            );
+        }
+        if m.keywords_named > 0 {
+            println!(
+                "theme words named for films with keywords or an overview: {} of {} found there ({:.0}%)",
+                m.keywords_found,
+                m.keywords_named,
+                100.0 * f64::from(m.keywords_found) / f64::from(m.keywords_named)
+            );
+        }
         if out.new > 0 {
             println!(
                 "{:.1} s for {} items: {:.1} generated tokens/s, {:.2} s per item ({} at once)",

@@ -63,6 +63,7 @@ fn a_stopped_run_continues_where_it_stopped() {
                 limit: Some(3),
                 threshold: DEFAULT_THRESHOLD,
                 parallel: 3,
+                check: 0,
             },
             &NoProgress,
         ))
@@ -84,6 +85,7 @@ fn a_stopped_run_continues_where_it_stopped() {
                 limit: None,
                 threshold: DEFAULT_THRESHOLD,
                 parallel: 3,
+                check: 0,
             },
             &NoProgress,
         ))
@@ -106,6 +108,7 @@ fn a_stopped_run_continues_where_it_stopped() {
                 limit: None,
                 threshold: DEFAULT_THRESHOLD,
                 parallel: 3,
+                check: 0,
             },
             &NoProgress,
         ))
@@ -151,6 +154,7 @@ fn a_model_that_lies_about_genres_is_dropped() {
                 limit: None,
                 threshold: DEFAULT_THRESHOLD,
                 parallel: 3,
+                check: 0,
             },
             &NoProgress,
         ))
@@ -192,6 +196,7 @@ fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
             limit: Some(2),
             threshold: 0.6,
             parallel: 3,
+            check: 0,
         },
         &NoProgress,
     ))
@@ -219,6 +224,7 @@ fn the_manifest_records_provenance_and_the_prompt_hides_the_year() {
                 limit: None,
                 threshold: 0.6,
                 parallel: 3,
+                check: 0,
             },
             &NoProgress,
         ))
@@ -412,14 +418,16 @@ fn with_people(item: &Item) -> ChatResponse {
 }
 
 #[test]
-fn people_are_never_asked_for_indexed_or_kept() {
-    // The prompt does not ask.
+fn people_are_never_indexed_or_kept() {
+    // The prompt asks, for the check against the credits.
     let c = catalog();
     let p = prompt(&c.items()[0]).unwrap();
-    assert!(!p.contains("people") && !p.contains("actors"), "{p}");
-    // An answer that names them anyway keeps the rest.
-    let a = parse("premise: a heist\nDirector: Martin Scorsese\ncast: Robert De Niro\ntone: cool");
+    assert!(p.contains("people:"), "{p}");
+    // An answer's people are read apart, never into its text.
+    let a = parse("premise: a heist\nDirector: Martin Scorsese\ncast: Robert De Niro and Joe Pesci\ntone: cool\nkeywords: Mafia, casino");
     assert_eq!(a.text, "premise: a heist. tone: cool");
+    assert_eq!(a.people, ["Martin Scorsese", "Robert De Niro", "Joe Pesci"]);
+    assert_eq!(a.keywords, ["mafia", "casino"]);
     // A folder an earlier prompt wrote, people in its stored texts: it
     // resumes, and its export and refresh drop them.
     let dir = tempfile::tempdir().unwrap();
@@ -434,6 +442,7 @@ fn people_are_never_asked_for_indexed_or_kept() {
             limit: Some(2),
             threshold: DEFAULT_THRESHOLD,
             parallel: 2,
+            check: 0,
         },
         &NoProgress,
     ))
@@ -491,4 +500,88 @@ fn people_are_never_asked_for_indexed_or_kept() {
     assert_eq!(out.manifest.kept, 8);
     let knowledge = std::fs::read_to_string(files.knowledge()).unwrap();
     assert!(!knowledge.contains("Craig"), "{knowledge}");
+}
+
+/// An answer naming `people`, agreeing with the item's genres and year.
+fn naming(item: &Item, people: &str) -> ChatResponse {
+    ChatResponse {
+        text: format!(
+            "premise: a story about {t}\ntone: warm\naudience: families\npeople: {people}\nkeywords: harbour, storm\ngenres: {g}\nyear: {y}",
+            t = item.title,
+            g = item.genres.join(", "),
+            y = item.year.unwrap()
+        ),
+        ..ChatResponse::default()
+    }
+}
+
+/// Real text comes first: a film with an overview is asked only to check
+/// the model (and never gets the model's text); a film whose people the
+/// catalog credits loses an answer naming mostly wrong people; the
+/// manifest counts the people named and wrong.
+#[test]
+fn real_text_comes_first_and_generated_people_are_checked_against_the_credits() {
+    use recagent_core::{Person, Role};
+    let credit = |name: &str, role: Role, order: Option<u16>| Person {
+        name: name.into(),
+        role,
+        order,
+    };
+    let mut items = catalog().items().to_vec();
+    for i in [0, 1] {
+        items[i].overview = "A fisherman and his daughter ride out a storm in the harbour.".into();
+        items[i].people = vec![
+            credit("Jane Roe", Role::Director, None),
+            credit("John Doe", Role::Cast, Some(0)),
+        ];
+    }
+    // No overview, but credited people (a lead read from an encyclopedia).
+    items[3].people = vec![credit("Ann Lee", Role::Director, None)];
+    let c = catalog().with_items(items).unwrap();
+    let asked: Vec<usize> = vec![0, 2, 3, 4, 5, 6, 7];
+    let answers = asked.iter().map(|&i| {
+        let item = &c.items()[i];
+        match i {
+            0 => naming(item, "Jane Roe, Max Mustermann, Erika Mustermann"),
+            3 => naming(item, "Bob Wrong and Carl Wrong"),
+            _ => naming(item, "Somebody Unchecked"),
+        }
+    });
+    let model = ScriptedModel::new(answers);
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path().join("k"));
+    let out = rt()
+        .block_on(generate(
+            &model,
+            None,
+            &c,
+            &files,
+            &Settings {
+                limit: None,
+                threshold: DEFAULT_THRESHOLD,
+                parallel: 1,
+                check: 1,
+            },
+            &NoProgress,
+        ))
+        .unwrap();
+    assert_eq!(out.new, asked.len(), "item 1 has real text and is not asked");
+    let m = &out.manifest;
+    assert_eq!(m.real_text, 2);
+    assert_eq!((m.people_named, m.people_wrong), (5, 4));
+    // "harbour" and "storm" are in the checked film's overview.
+    assert_eq!((m.keywords_named, m.keywords_found), (4, 4));
+    let records = files.records().unwrap();
+    let kept = |key: &str| records.iter().find(|r| r.id == key).unwrap().kept;
+    assert!(!kept(&c.items()[0].key), "two of three people wrong");
+    assert!(!kept(&c.items()[3].key), "both people wrong");
+    assert!(kept(&c.items()[2].key), "no credits to check against");
+    let knowledge = std::fs::read_to_string(files.knowledge()).unwrap();
+    let ids: Vec<String> = knowledge
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .collect();
+    let want: Vec<String> = [2, 4, 5, 6, 7].iter().map(|&i| c.items()[i].key.clone()).collect();
+    assert_eq!(ids, want, "no model text for a film with real text");
+    assert!(!knowledge.contains("Somebody"), "{knowledge}");
 }
