@@ -84,6 +84,7 @@ pub use trace::{ModelTrace, ToolTrace, TurnTrace};
 pub fn tool_schemas() -> Vec<recagent_llm::ToolSpec> {
     let mut specs = tools::ToolSet::default().specs();
     specs.push(controller::plan_tool());
+    specs.push(controller::describe_tool());
     specs
 }
 
@@ -186,6 +187,11 @@ pub struct AgentConfig {
     /// Whether a model writes the answer's opening sentences (one more
     /// model call per turn) or the template does.
     pub model_answer: bool,
+    /// Whether a model controller is asked to describe a film the catalog
+    /// lacks, so that the list follows the description (the rules
+    /// controller asks the user instead). Off, the list follows the rest
+    /// of the words, as for the rules with more said.
+    pub describe_unknown: bool,
     /// Sampling for model calls (temperature, seed, token limits).
     pub options: recagent_llm::ChatOptions,
 }
@@ -198,6 +204,7 @@ impl Default for AgentConfig {
             max_steps: 6,
             history_messages: 4,
             model_answer: true,
+            describe_unknown: true,
             options: recagent_llm::ChatOptions {
                 max_tokens: 320,
                 ..recagent_llm::ChatOptions::default()

@@ -656,6 +656,17 @@ fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mentio
                         && words(text)
                             .windows(2)
                             .any(|p| p[0] == a.to_lowercase() && p[1] == tw[0])
+                })
+                // "like fargo", "similar to jaws": typed in lower case, but
+                // right after a comparison ("I'd like heat" wants, it does
+                // not compare).
+                || text_words.iter().enumerate().any(|(i, w)| {
+                    *w == tw[0]
+                        && i >= 1
+                        && (text_words[i - 1] == "like"
+                            && !(i >= 2
+                                && ["would", "id", "d", "wd"].contains(&text_words[i - 2].as_str()))
+                            || i >= 2 && text_words[i - 2] == "similar" && text_words[i - 1] == "to")
                 });
             // A one-word title that is also a genre word ("Horror") or a
             // stopword is read as that word.
@@ -1369,7 +1380,7 @@ fn clause_people(
         let list = if negated {
             &mut plan.avoid_people
         } else if compared {
-            soft
+            &mut *soft
         } else {
             &mut plan.people
         };
@@ -2092,6 +2103,21 @@ mod tests {
             Means {
                 liked: &["Fargo"],
                 seen: &["Heat"],
+                ..NOTHING
+            },
+        ),
+        // A one-word title in lower case, right after a comparison.
+        row(
+            "something like fargo",
+            Means {
+                liked: &["Fargo"],
+                ..NOTHING
+            },
+        ),
+        row(
+            "films similar to heat",
+            Means {
+                liked: &["Heat"],
                 ..NOTHING
             },
         ),

@@ -430,7 +430,9 @@ impl Session {
         // A model is asked to describe the film; the plan follows that.
         let unknown_film = unknown
             .clone()
-            .filter(|_| social_reply.is_none() && !rules_controller);
+            .filter(|_| {
+                social_reply.is_none() && !rules_controller && inner.config.describe_unknown
+            });
         let mut notes: Vec<String> = unknown
             .filter(|_| social_reply.is_none())
             .map(|t| crate::turn::unknown_title_note(&t))

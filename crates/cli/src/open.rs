@@ -7,7 +7,7 @@
 //! (`RECAGENT_PIP`, `OPENAI_BASE_URL`, `OPENAI_API_KEY`); the flags that read
 //! it (`RECAGENT_QDRANT_URL`, `RECAGENT_API_MODEL`) are declared here too.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -83,6 +83,11 @@ pub struct AgentOptions {
     /// A folder of *.j2 files that replace the embedded prompts
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,
+    /// Do not ask a model to describe a film the catalog lacks ("like
+    /// Inception"); the list then follows the rest of the words (an
+    /// ablation: docs/agent.md)
+    #[arg(long)]
+    pub no_describe: bool,
     #[command(flatten)]
     pub qdrant: QdrantArgs,
 }
@@ -272,14 +277,15 @@ pub struct Pieces {
 
 impl Pieces {
     /// An agent over these pieces driven by `controller`; `model_answer`
-    /// says whether the model writes the answer's opening, `prompts` is
-    /// `--prompts`.
+    /// says whether the model writes the answer's opening; `opts` gives
+    /// `--prompts` and `--no-describe`.
     pub fn agent(
         &self,
         controller: Controller,
         model_answer: bool,
-        prompts: Option<&Path>,
+        opts: &AgentOptions,
     ) -> anyhow::Result<Agent> {
+        let prompts = opts.prompts.as_deref();
         let mut b = Agent::builder(
             Arc::clone(&self.catalog),
             Arc::clone(&self.recall),
@@ -288,6 +294,7 @@ impl Pieces {
         .controller(controller)
         .config(AgentConfig {
             model_answer,
+            describe_unknown: !opts.no_describe,
             ..AgentConfig::default()
         });
         if let Some(f) = &self.funnel {
@@ -337,7 +344,7 @@ pub fn agent_on(
     pieces.agent(
         controller(home, args.controller, &args.options, 1)?,
         model_answer(args.controller, &args.options),
-        args.options.prompts.as_deref(),
+        &args.options,
     )
 }
 
@@ -376,7 +383,7 @@ pub fn served_agents(
         if out.iter().any(|(l, _)| *l == label) {
             continue;
         }
-        let agent = pieces.agent(controller, model_answer(c, opts), opts.prompts.as_deref())?;
+        let agent = pieces.agent(controller, model_answer(c, opts), opts)?;
         out.push((label, Arc::new(agent)));
     }
     Ok(out)

@@ -8,8 +8,10 @@ use recagent_llm::local::tool_grammar;
 
 #[test]
 fn the_grammars_of_the_shipped_tools() {
-    let (plan, tools): (Vec<_>, Vec<_>) =
-        tool_schemas().into_iter().partition(|t| t.name == "plan");
+    let (describe, shipped): (Vec<_>, Vec<_>) = tool_schemas()
+        .into_iter()
+        .partition(|t| t.name == "describe_film");
+    let (plan, tools): (Vec<_>, Vec<_>) = shipped.into_iter().partition(|t| t.name == "plan");
     assert_eq!(plan.len(), 1, "one plan tool");
     assert!(tools.len() >= 8, "{} tools", tools.len());
     let plan_grammar = tool_grammar(&plan).unwrap();
@@ -32,6 +34,12 @@ fn the_grammars_of_the_shipped_tools() {
     for t in &tools {
         assert!(step_grammar.contains(&t.name), "{} missing", t.name);
     }
+    // The description of a film the catalog lacks: short, bounded slots.
+    let describe_grammar = tool_grammar(&describe).unwrap();
+    for slot in ["genres", "keywords", "people", "year"] {
+        assert!(describe_grammar.contains(slot), "{slot} missing");
+    }
+    insta::assert_snapshot!("grammar_describe", describe_grammar);
     insta::assert_snapshot!("grammar_plan", plan_grammar);
     insta::assert_snapshot!("grammar_step_by_step", step_grammar);
 }

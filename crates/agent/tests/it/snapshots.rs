@@ -31,6 +31,7 @@ fn prompts_render() {
     };
     insta::assert_snapshot!("system", p.render("system.j2", &sys).unwrap());
     insta::assert_snapshot!("plan", p.render("plan.j2", &sys).unwrap());
+    insta::assert_snapshot!("describe", p.render("describe.j2", &sys).unwrap());
     let request = p
         .render(
             "request.j2",

@@ -227,11 +227,7 @@ impl Ground {
                 self.models.funnel.clone()
             }),
         };
-        Ok(Arc::new(pieces.agent(
-            controller,
-            answer,
-            args.agent.prompts.as_deref(),
-        )?))
+        Ok(Arc::new(pieces.agent(controller, answer, &args.agent)?))
     }
 }
 

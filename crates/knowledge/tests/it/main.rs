@@ -569,8 +569,9 @@ fn real_text_comes_first_and_generated_people_are_checked_against_the_credits() 
     let m = &out.manifest;
     assert_eq!(m.real_text, 2);
     assert_eq!((m.people_named, m.people_wrong), (5, 4));
-    // "harbour" and "storm" are in the checked film's overview.
-    assert_eq!((m.keywords_named, m.keywords_found), (4, 4));
+    // "harbour" and "storm" are in the checked film's overview; the
+    // other films have no overview to check against.
+    assert_eq!((m.keywords_named, m.keywords_found), (2, 2));
     let records = files.records().unwrap();
     let kept = |key: &str| records.iter().find(|r| r.id == key).unwrap().kept;
     assert!(!kept(&c.items()[0].key), "two of three people wrong");
