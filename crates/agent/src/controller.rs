@@ -249,7 +249,7 @@ pub fn describe_tool() -> ToolSpec {
 /// write on runs out of room in one field rather than the whole call.
 fn describe_schema() -> Value {
     let mut schema = args_schema::<FilmSketch>();
-    for (slot, items, length) in [("genres", 4, 24), ("keywords", 5, 24), ("people", 4, 40)] {
+    for (slot, items, length) in [("genres", 4, 24), ("keywords", 5, 24)] {
         if let Some(s) = schema.pointer_mut(&format!("/properties/{slot}")) {
             s["maxItems"] = serde_json::json!(items);
             s["items"]["maxLength"] = serde_json::json!(length);
@@ -368,9 +368,16 @@ impl Controller {
     /// it now stands.
     fn update_state(&mut self, plan: &Plan) -> Plan {
         let ctx = &self.setup.plan_context;
+        // A film the catalog lacks, described, is a new film to be like: a
+        // new request, as a film the catalog has would be.
+        let mut cues = ctx.cues.clone();
+        if self.sketch.is_some() {
+            cues.refine = false;
+            cues.also = false;
+        }
         let (state, effective, changes) =
             ctx.state
-                .apply(&plan.normalized(), &ctx.cues, &ctx.last_shown);
+                .apply(&plan.normalized(), &cues, &ctx.last_shown);
         self.state = Some((state, changes));
         self.request = Some(effective.clone());
         effective

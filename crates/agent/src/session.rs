@@ -818,8 +818,8 @@ impl Known for KnownCatalog {
     fn genre_name(&self, name: &str) -> Option<String> {
         self.0.vocab.canonical(name)
     }
-    fn person_name(&self, name: &str) -> Option<String> {
-        self.0.vocab.people().canonical(name)
+    fn genre_list(&self) -> Vec<String> {
+        self.0.vocab.genres().to_vec()
     }
 }
 

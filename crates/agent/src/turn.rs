@@ -518,9 +518,6 @@ pub(crate) fn sketch_note(words: &str, sketch: &crate::plan::FilmSketch) -> Stri
                 .join(", "),
         );
     }
-    if !sketch.people.is_empty() {
-        parts.push(sketch.people.join(" and "));
-    }
     format!(
         "“{words}” is not in this catalog, so these follow what I know of it: {}. Is there a film like it you liked?",
         parts.join("; ")
@@ -567,7 +564,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{Feedback, Known};
+    use crate::plan::{Feedback, FilmSketch, Known};
     use crate::rules::Cues;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
 
@@ -623,7 +620,7 @@ mod tests {
         }
     }
 
-    /// A catalog that knows two genres and one person, by its own names.
+    /// A catalog that knows three genres, by its own names, and no person.
     #[derive(Debug)]
     struct KnowsSome;
 
@@ -634,25 +631,26 @@ mod tests {
         fn title(&self, _: &str) -> bool {
             false
         }
-        fn person(&self, name: &str) -> bool {
-            self.person_name(name).is_some()
+        fn person(&self, _: &str) -> bool {
+            false
         }
         fn genre_name(&self, name: &str) -> Option<String> {
             match name.to_lowercase().as_str() {
                 "sci-fi" | "science fiction" => Some("Sci-Fi".into()),
                 "thriller" => Some("Thriller".into()),
+                "western" => Some("Western".into()),
                 _ => None,
             }
         }
-        fn person_name(&self, name: &str) -> Option<String> {
-            (name.to_lowercase() == "leonardo dicaprio").then(|| "Leonardo DiCaprio".into())
+        fn genre_list(&self) -> Vec<String> {
+            vec!["Sci-Fi".into(), "Thriller".into(), "Western".into()]
         }
     }
 
     /// A film the catalog lacks is described by the model first; the plan
     /// then searches by the description (genres the catalog knows, its
-    /// keywords and credited people, never the film's own name or a name
-    /// the catalog does not credit), and the answer says what it followed.
+    /// keywords, never the film's own name), and the answer says what it
+    /// followed.
     #[test]
     fn a_film_the_catalog_lacks_is_described_and_the_list_follows_the_description() {
         let mut setup = setup(
@@ -679,7 +677,6 @@ mod tests {
                 arguments: json!({
                     "genres": ["science fiction", "Heist film", "Thriller"],
                     "keywords": ["dreams", "Heist", "inception", "dreams"],
-                    "people": ["Christopher Nolan", "leonardo dicaprio"],
                     "year": 2010
                 }),
             }],
@@ -688,14 +685,20 @@ mod tests {
         expect_model(m.next_step(described), Purpose::Plan);
         let run = expect_tools(m.next_step(plan_reply(json!({"intent": "like Inception"}))));
         let args = search_args(&run);
-        assert_eq!(args.query, "like dreams heist leonardo dicaprio");
+        assert_eq!(args.query, "like dreams heist");
         assert_eq!(args.genres, ["Sci-Fi", "Thriller"]);
-        assert!(args.people.is_empty(), "a sketch's people are not required");
+        // The genre list copied out in its order is no description.
+        let copied = FilmSketch {
+            genres: vec!["Sci-Fi".into(), "Thriller".into(), "Western".into()],
+            keywords: vec!["dreams".into()],
+            ..FilmSketch::default()
+        };
+        assert!(copied.checked("Inception", &KnowsSome).genres.is_empty());
         expect_model(m.next_step(tools_done(ranked(&[1, 2, 3]))), Purpose::Answer);
         let out = expect_done(m.next_step(text_reply("")));
         assert_eq!(
             out.notes[0],
-            "“Inception” is not in this catalog, so these follow what I know of it: sci-fi and thriller; “dreams”, “heist”; Leonardo DiCaprio. Is there a film like it you liked?"
+            "“Inception” is not in this catalog, so these follow what I know of it: sci-fi and thriller; “dreams”, “heist”. Is there a film like it you liked?"
         );
     }
 
