@@ -573,7 +573,8 @@ pub fn request(item: &Item) -> Result<ChatRequest> {
 /// How [`generate`] runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
-    /// Only the first this many items of the catalog (all when `None`).
+    /// Only the first this many items of the catalog (all when `None`);
+    /// the [`Settings::check`] items come on top.
     pub limit: Option<usize>,
     /// The agreement gate's threshold ([`gate`]).
     pub threshold: f64,
@@ -650,11 +651,17 @@ pub async fn generate(
         .take(check)
         .map(|i| i.key.as_str())
         .collect();
+    // `limit` bounds the items written for; the checked ones come on top
+    // (`--limit 0 --check 40` asks about the 40 alone).
+    let limit = limit.unwrap_or(usize::MAX);
     let todo: Vec<&Item> = catalog
         .items()
         .iter()
-        .take(limit.unwrap_or(usize::MAX))
-        .filter(|i| !has_real_text(i) || checked.contains(i.key.as_str()))
+        .enumerate()
+        .filter(|(n, i)| {
+            (*n < limit && !has_real_text(i)) || checked.contains(i.key.as_str())
+        })
+        .map(|(_, i)| i)
         .filter(|i| !done.contains(&i.key))
         .collect();
     let started_unix = SystemTime::now()

@@ -43,7 +43,8 @@ pub enum KnowledgeCommand {
         parallel: usize,
         /// Also ask about the first N films that have an overview and
         /// credited people, to measure how often the model names wrong
-        /// people (their texts are never kept: the real text comes first)
+        /// people (their texts are never kept: the real text comes first);
+        /// with --limit 0, only about them
         #[arg(long, value_name = "N", default_value_t = 0)]
         check: usize,
         /// Print the manifest and this run's figures as JSON
