@@ -902,7 +902,15 @@ const POINTERS: &[&str] = &[
 /// words after "like" are a genre, a year, a pointer ("more like that") or
 /// a position, names none.
 pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> {
-    if !draft.liked_titles.is_empty() || draft.feedback != Feedback::None {
+    // "We watched Whiplash and loved it, what next?": "watched", "loved
+    // it" and "what next" are about the film named, not feedback on a
+    // list.
+    if !draft.liked_titles.is_empty()
+        || !matches!(
+            draft.feedback,
+            Feedback::None | Feedback::Liked | Feedback::SeenIt | Feedback::SomethingElse
+        )
+    {
         return None;
     }
     for w in clauses(text) {
@@ -969,7 +977,13 @@ pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> 
                 .iter()
                 .any(|x| decade(x).is_some() || year(x).is_some())
             || !vocab.mentions(&owned).is_empty()
-            || !vocab.people().mentions(&owned, text).is_empty()
+            // A person named whole ("like Tom Hanks"), not a name inside a
+            // title ("Mad Max: Fury Road").
+            || vocab
+                .people()
+                .mentions(&owned, text)
+                .iter()
+                .any(|m| m.len >= meaningful.len())
             || ordinal(&owned).is_some()
         {
             continue;
@@ -1602,6 +1616,11 @@ mod tests {
         assert_eq!(
             unknown("films similar to Zorgon Attacks, but older"),
             Some("Zorgon Attacks".into())
+        );
+        // "loved it" is about the film named, not the last list.
+        assert_eq!(
+            unknown("we just watched Zorgon and loved it, what next?"),
+            Some("Zorgon".into())
         );
         // A title the catalog has, a genre, a pointer, a position, a want.
         assert_eq!(unknown("something like Alien"), None);

@@ -161,6 +161,20 @@ fn a_film_the_catalog_lacks_is_asked_about() {
     assert!(t.items.is_empty(), "{:?}", titles(&t));
     assert!(t.answer.contains("not in this catalog"), "{}", t.answer);
     assert!(t.answer.contains("Inception"), "{}", t.answer);
+    // A first name inside the title ("Harrison") does not make it a
+    // person; a person named whole is one, not a film.
+    let t = rt()
+        .block_on(agent.session("wes2").turn("like Harrison Zorgon: Fury Road"))
+        .unwrap();
+    assert!(
+        t.answer.contains("“Harrison Zorgon"),
+        "{}",
+        t.answer
+    );
+    let t = rt()
+        .block_on(agent.session("wes3").turn("something like Harrison Ford"))
+        .unwrap();
+    assert!(!t.answer.contains("not in this catalog"), "{}", t.answer);
 }
 
 #[test]
