@@ -298,11 +298,39 @@ const ORDINALS: &[Ordinal] = &[
 /// Splits text into clauses at punctuation, so a negation in one clause
 /// does not reach into the next ("not too long, a comedy").
 fn clauses(text: &str) -> Vec<Vec<String>> {
-    let text = without_name_dots(text);
+    let text = without_subtitle_colons(&without_name_dots(text));
     text.split([',', '.', ';', '!', '?', ':'])
         .map(words)
         .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// `text` without the colons of titles' subtitles ("Mad Max: Fury Road",
+/// "Star Trek: First Contact": a colon between two capitalised words), so
+/// that a clause does not end inside a title.
+fn without_subtitle_colons(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ':' {
+            let before = chars[..i]
+                .iter()
+                .rposition(|x| !x.is_alphanumeric())
+                .map_or(0, |p| p + 1);
+            let capital_before = chars.get(before).is_some_and(|x| x.is_uppercase())
+                || chars[before..i].iter().all(char::is_ascii_digit) && i > before;
+            let capital_after = chars[i + 1..]
+                .iter()
+                .find(|x| !x.is_whitespace())
+                .is_some_and(|x| x.is_uppercase());
+            if capital_before && capital_after {
+                out.push(' ');
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `text` without the dots of initials and titles inside names ("Franklin
@@ -989,13 +1017,20 @@ pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> 
             continue;
         }
         let name = owned.join(" ");
-        // As the user wrote it, where the words stand in the text as they are.
+        // As the user wrote it, from its first word to its last, where the
+        // words stand in the text as they are ("Mad Max: Fury Road").
         let lower = text.to_lowercase();
+        let word_at = |w: &str, from: usize| {
+            lower[from..].match_indices(w).map(|(i, _)| from + i).find(|&i| {
+                !lower[..i].chars().next_back().is_some_and(char::is_alphanumeric)
+            })
+        };
         let written = (lower.len() == text.len())
             .then(|| {
-                lower
-                    .find(&name)
-                    .map(|at| text[at..at + name.len()].to_owned())
+                let first = word_at(&owned[0], 0)?;
+                let last = owned.last()?;
+                let end = word_at(last, first)? + last.len();
+                Some(text[first..end].to_owned())
             })
             .flatten();
         return Some(written.unwrap_or(name));
@@ -1616,6 +1651,11 @@ mod tests {
         assert_eq!(
             unknown("films similar to Zorgon Attacks, but older"),
             Some("Zorgon Attacks".into())
+        );
+        // A subtitle after a colon is part of the name.
+        assert_eq!(
+            unknown("like Zorgon Attacks: Fury Road"),
+            Some("Zorgon Attacks: Fury Road".into())
         );
         // "loved it" is about the film named, not the last list.
         assert_eq!(
