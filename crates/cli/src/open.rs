@@ -312,10 +312,12 @@ impl Pieces {
 pub fn agent(home: &Home, name: &str, args: &AgentArgs, bars: &Bars) -> anyhow::Result<Agent> {
     let catalog: Arc<Catalog> = Arc::new(store::load(home, name, bars)?);
     let retriever = retriever(home, &catalog, &args.options.qdrant).map_err(|e| {
-        // Qdrant Edge locks its write-ahead log for one process at a time.
+        // Qdrant Edge locks its write-ahead log for one process at a time;
+        // a reader beside another copies the store, so this is a copy that
+        // failed (a full temp folder).
         if format!("{e:#}").contains("WouldBlock") {
             e.context(format!(
-                "another recagent process has the indexes of {name} open; wait for it to finish or stop it"
+                "another recagent process has the indexes of {name} open, and a private copy of them could not be made (is the temp folder full? TMPDIR chooses another)"
             ))
         } else {
             e.context(format!("opening the indexes of {name}"))

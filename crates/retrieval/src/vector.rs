@@ -138,9 +138,17 @@ mod edge {
 }
 
 /// Qdrant Edge: an in-process shard on local disk.
+///
+/// A shard is one process's at a time: Qdrant Edge holds an exclusive
+/// `flock` on its write-ahead log. Readers do not write, so a process that
+/// finds the shard held ([`EdgeStore::open`]) reads a private copy of it,
+/// made when it opens and deleted when it closes: `chat`, `ask`, `search`,
+/// `mcp` and `serve` run side by side on one home.
 pub struct EdgeStore {
     shard: edge::EdgeShard,
     dir: PathBuf,
+    /// The private copy this process reads, when another held the shard.
+    copy: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for EdgeStore {
@@ -151,6 +159,26 @@ impl std::fmt::Debug for EdgeStore {
 
 fn path(key: &str) -> Result<edge::JsonPath> {
     edge::JsonPath::try_from(key).map_err(|()| edge_err(format!("bad payload key {key}")))
+}
+
+/// Whether a load error says another process holds the shard's lock.
+fn is_held(message: &str) -> bool {
+    message.contains("WouldBlock") || message.contains("Resource temporarily unavailable")
+}
+
+/// Copies the folder `from` into `to` (which exists), files and folders.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 fn edge_err(e: impl std::fmt::Display) -> Error {
@@ -207,16 +235,50 @@ impl EdgeStore {
         Ok(Self {
             shard,
             dir: dir.to_owned(),
+            copy: None,
         })
     }
 
-    /// Opens a shard written by [`EdgeStore::create`].
+    /// Opens a shard written by [`EdgeStore::create`]. Where another
+    /// process holds it, this one reads a private copy (see
+    /// [`EdgeStore`]); the copy of ML-100K's shard is a few megabytes.
     pub fn open(dir: &Path) -> Result<Self> {
-        let shard = edge::EdgeShard::load(dir, None).map_err(edge_err)?;
+        match edge::EdgeShard::load(dir, None) {
+            Ok(shard) => Ok(Self {
+                shard,
+                dir: dir.to_owned(),
+                copy: None,
+            }),
+            Err(e) if is_held(&e.to_string()) => Self::open_copy(dir),
+            Err(e) => Err(edge_err(e)),
+        }
+    }
+
+    /// Opens a private copy of the shard in `dir`, which another process
+    /// holds.
+    fn open_copy(dir: &Path) -> Result<Self> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path, source }
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix("recagent-vectors-")
+            .tempdir()
+            .map_err(io(&std::env::temp_dir()))?;
+        copy_tree(dir, tmp.path()).map_err(io(dir))?;
+        let shard = edge::EdgeShard::load(tmp.path(), None).map_err(edge_err)?;
+        tracing::debug!(from = %dir.display(), to = %tmp.path().display(), "another process holds the vector store; reading a copy");
         Ok(Self {
             shard,
             dir: dir.to_owned(),
+            copy: Some(tmp),
         })
+    }
+
+    /// The private copy this store reads, when another process held the
+    /// shard when it opened (deleted when the store closes).
+    pub fn copy_dir(&self) -> Option<&Path> {
+        self.copy.as_ref().map(tempfile::TempDir::path)
     }
 
     fn query(

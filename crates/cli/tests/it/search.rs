@@ -203,3 +203,56 @@ fn index_build_picks_up_generated_knowledge_unless_told_not_to() {
     let with = search();
     assert_eq!(with[0]["id"], "s7", "{with}");
 }
+
+/// Qdrant Edge locks its store for one process: while `serve` holds it,
+/// `ask` and `search` on the same home still answer (each reads a
+/// private copy of the vectors).
+#[test]
+#[ignore = "fetches all-MiniLM-L6-v2: CI runs it with --include-ignored"]
+fn ask_and_search_answer_while_serve_holds_the_indexes() {
+    use std::io::BufRead as _;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    crate::servable_catalog(h);
+    std::fs::create_dir_all(h.join("server")).unwrap();
+    std::fs::write(h.join("server/keys.txt"), "test-key-0001 alice\n").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("recagent");
+    let mut serve = std::process::Command::new(bin)
+        .env("RECAGENT_HOME", h)
+        .args(["serve", "s", "--ranker", "fm", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Up once it says where it serves (the indexes are open by then).
+    let mut lines = std::io::BufReader::new(serve.stderr.take().unwrap()).lines();
+    let said: Vec<String> = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("serving s on http://"))
+        .collect();
+    let asked = recagent(h)
+        .args(["ask", "s", "--ranker", "fm", "a comedy"])
+        .output()
+        .unwrap();
+    let searched = recagent(h)
+        .args(["search", "s", "comedy", "--mode", "dense"])
+        .output()
+        .unwrap();
+    let running = serve.try_wait().unwrap().is_none();
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(running, "serve stopped: {said:?}");
+    for (what, out) in [("ask", &asked), ("search", &searched)] {
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Comedy"),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

@@ -137,6 +137,17 @@ fn edge_store_matches_brute_force_under_filters_and_reopens() {
             .unwrap()
             .is_empty()
     );
+    // A second opener while the first holds the shard (Qdrant Edge locks
+    // its write-ahead log) reads a private copy, with the same answers,
+    // and the copy goes when it closes.
+    assert!(store.copy_dir().is_none());
+    let beside = EdgeStore::open(&path).unwrap();
+    let copy = beside.copy_dir().expect("a private copy").to_owned();
+    assert!(copy.join("wal").is_dir(), "{}", copy.display());
+    check(&beside);
+    check(&store);
+    drop(beside);
+    assert!(!copy.exists(), "the copy goes with its store");
 }
 
 /// The embedded and server backends return the same top-10 on the same data,
