@@ -68,7 +68,19 @@ pub(crate) fn opening(
     }
     let mut what = String::new();
     if !request.genres.is_empty() {
-        let g: Vec<String> = request.genres.iter().map(|g| genre_word(g)).collect();
+        // "romantic comedy films", not "romance comedy films".
+        let g: Vec<String> = request
+            .genres
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                if i + 1 < request.genres.len() && recagent_core::genre_key(g) == "romance" {
+                    "romantic".to_owned()
+                } else {
+                    genre_word(g)
+                }
+            })
+            .collect();
         what.push_str(&g.join(" "));
         what.push(' ');
     }
@@ -196,6 +208,10 @@ mod tests {
         assert_eq!(
             says(&plan(&["Drama"], &["War"])),
             "Here are 10 drama films without war films:"
+        );
+        assert_eq!(
+            says(&plan(&["Romance", "Comedy"], &["War"])),
+            "Here are 10 romantic comedy films without war films:"
         );
         let heist = Plan {
             intent: "heist".into(),

@@ -1172,8 +1172,11 @@ fn cues_of(w: &[String], vocab: &Vocab) -> Cues {
     c.negative_words =
         has_any(w, NEGATIVE_WORDS) || NEGATOR_PHRASES.iter().any(|p| has_phrase(w, p));
     c.first_n = first_n(w).map(|(n, _)| n);
-    c.new_request =
-        matches!(first, "a" | "an" | "some") && has_any(w, &["movie", "movies", "film", "films"]);
+    // "A funny animated movie", "a romantic comedy", "a western": an
+    // article, then a film or a kind of film.
+    c.new_request = matches!(first, "a" | "an" | "some")
+        && (has_any(w, &["movie", "movies", "film", "films"])
+            || vocab.mentions(w).iter().any(|g| !g.soft && g.at <= 2));
     for g in vocab.mentions(w) {
         if !c.named_genres.contains(&g.genre) {
             c.named_genres.push(g.genre);
@@ -1491,6 +1494,10 @@ fn clause_titles(w: &[String], mentions: &[Mention], plan: &mut Plan) -> bool {
 /// "or" are alternatives: each is a preference, not a requirement.
 /// Returns whether the clause names a genre, and which of its words the
 /// genres took.
+/// Mood words that, right before a genre, name a kind of film with it
+/// ("romantic comedy", "romantic drama").
+const KIND_ADJECTIVES: &[&str] = &["romantic"];
+
 fn clause_genres(w: &[String], vocab: &Vocab, plan: &mut Plan) -> (bool, Vec<bool>) {
     let found = vocab.mentions(w);
     let either: Vec<bool> = found
@@ -1515,10 +1522,18 @@ fn clause_genres(w: &[String], vocab: &Vocab, plan: &mut Plan) -> (bool, Vec<boo
                 list.push(g.genre.clone());
             }
         };
+        // "A romantic comedy" is a kind of film, both genres, where "a
+        // comedy but romantic" is a comedy with a wish.
+        let kind = g.soft
+            && g.len == 1
+            && KIND_ADJECTIVES.contains(&w[g.at].as_str())
+            && found
+                .get(k + 1)
+                .is_some_and(|n| n.at == g.at + g.len && !n.soft);
         match negator_before(w, g.at) {
             Some(n) if LASTING.contains(&n) => add(&mut plan.never_genres),
             Some(_) => add(&mut plan.avoid_genres),
-            None if g.soft || either[k] => add(&mut plan.prefer_genres),
+            None if (g.soft && !kind) || either[k] => add(&mut plan.prefer_genres),
             None => add(&mut plan.genres),
         }
     }
@@ -1938,9 +1953,16 @@ mod tests {
         row(
             "romantic comedy from the nineties",
             Means {
-                genres: &["Comedy"],
-                prefer: &["Romance"],
+                genres: &["Romance", "Comedy"],
                 years: (Some(1990), Some(1999)),
+                ..NOTHING
+            },
+        ),
+        row(
+            "a romantic comedy, nothing with war in it",
+            Means {
+                genres: &["Romance", "Comedy"],
+                avoid: &["War"],
                 ..NOTHING
             },
         ),
@@ -2119,8 +2141,7 @@ mod tests {
         row(
             "a romantic comdy, no thriler",
             Means {
-                genres: &["Comedy"],
-                prefer: &["Romance"],
+                genres: &["Romance", "Comedy"],
                 avoid: &["Thriller"],
                 ..NOTHING
             },

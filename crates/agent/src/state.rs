@@ -225,7 +225,9 @@ impl DialogueState {
                 (!wanted.is_empty()
                     || !plan.intent.trim().is_empty()
                     || plan.people.iter().any(|p| !self.people.contains(p)))
-                    && !cues.refine
+                    // "A romantic comedy, nothing with war in it": a new
+                    // film asked for, whatever its other clauses refine.
+                    && (!cues.refine || cues.new_request)
                     && (self.anchors.is_empty() || cues.new_request)
             } else {
                 !cues.also && !self.anchors.is_empty()

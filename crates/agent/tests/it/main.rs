@@ -97,6 +97,29 @@ fn no_horror_means_no_horror() {
     }
 }
 
+/// A romantic comedy is both genres, and a new request even while a film
+/// stands.
+#[test]
+fn a_romantic_comedy_is_both_genres() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent(dir.path(), false, Controller::Rules);
+    let mut s = agent.session("rom");
+    rt().block_on(s.turn("something like Alien")).unwrap();
+    let t = rt()
+        .block_on(s.turn("a romantic comedy, nothing with war in it"))
+        .unwrap();
+    assert!(t.items.len() >= 3, "{:?}", titles(&t));
+    assert!(t.plan.as_ref().unwrap().liked_titles.is_empty(), "{:?}", t.plan);
+    for g in genres(&t) {
+        assert!(
+            g.contains(&"Romance".to_string()) && g.contains(&"Comedy".to_string()),
+            "{:?}",
+            titles(&t)
+        );
+        assert!(!g.contains(&"War".to_string()), "{:?}", titles(&t));
+    }
+}
+
 #[test]
 fn like_alien_but_not_alien() {
     let dir = tempfile::tempdir().unwrap();
