@@ -65,6 +65,17 @@ pub enum AnswerBy {
     Template,
 }
 
+/// Whether a model controller describes a film the catalog lacks
+/// (`--describe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DescribeBy {
+    /// On for the 1.5B and an endpoint; off for the local 0.5B, whose
+    /// descriptions lowered precision on the labelled films (docs/agent.md)
+    Auto,
+    On,
+    Off,
+}
+
 /// The CTR ranker an agent ranks with (`--ranker`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RankerName {

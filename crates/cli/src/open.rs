@@ -25,7 +25,8 @@ use recagent_retrieval::{Backend, BuildReport, Retriever};
 use recagent_server::Limits;
 
 use crate::names::{
-    AnswerBy, ChatModelName, ControllerName, KnowledgeModel, RankerName, StrategyName,
+    AnswerBy, ChatModelName, ControllerName, DescribeBy, KnowledgeModel, RankerName,
+    StrategyName,
 };
 use crate::progress::Bars;
 
@@ -83,11 +84,11 @@ pub struct AgentOptions {
     /// A folder of *.j2 files that replace the embedded prompts
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,
-    /// Do not ask a model to describe a film the catalog lacks ("like
-    /// Inception"); the list then follows the rest of the words (an
-    /// ablation: docs/agent.md)
-    #[arg(long)]
-    pub no_describe: bool,
+    /// Whether a model describes a film the catalog lacks ("like
+    /// Inception") for the list to follow; off, the list follows the rest
+    /// of the words
+    #[arg(long, value_enum, default_value_t = DescribeBy::Auto)]
+    pub describe: DescribeBy,
     #[command(flatten)]
     pub qdrant: QdrantArgs,
 }
@@ -206,6 +207,19 @@ pub fn model_answer(controller: ControllerName, opts: &AgentOptions) -> bool {
     }
 }
 
+/// Whether the model describes a film the catalog lacks (`--describe`):
+/// by default not the local 0.5B, whose descriptions lowered precision on
+/// the labelled films, while the 1.5B's raised it (docs/agent.md).
+pub fn describe_unknown(controller: ControllerName, opts: &AgentOptions) -> bool {
+    match opts.describe {
+        DescribeBy::On => true,
+        DescribeBy::Off => false,
+        DescribeBy::Auto => {
+            !(controller == ControllerName::Local && opts.model == ChatModelName::Qwen05)
+        }
+    }
+}
+
 /// Opens a catalog's retriever; the error of an index built into a server
 /// names the flag that reaches it.
 pub fn retriever(home: &Home, catalog: &Catalog, qdrant: &QdrantArgs) -> anyhow::Result<Retriever> {
@@ -277,12 +291,14 @@ pub struct Pieces {
 
 impl Pieces {
     /// An agent over these pieces driven by `controller`; `model_answer`
-    /// says whether the model writes the answer's opening; `opts` gives
-    /// `--prompts` and `--no-describe`.
+    /// says whether the model writes the answer's opening, `describe`
+    /// whether it describes a film the catalog lacks; `opts` gives
+    /// `--prompts`.
     pub fn agent(
         &self,
         controller: Controller,
         model_answer: bool,
+        describe: bool,
         opts: &AgentOptions,
     ) -> anyhow::Result<Agent> {
         let prompts = opts.prompts.as_deref();
@@ -294,7 +310,7 @@ impl Pieces {
         .controller(controller)
         .config(AgentConfig {
             model_answer,
-            describe_unknown: !opts.no_describe,
+            describe_unknown: describe,
             ..AgentConfig::default()
         });
         if let Some(f) = &self.funnel {
@@ -346,6 +362,7 @@ pub fn agent_on(
     pieces.agent(
         controller(home, args.controller, &args.options, 1)?,
         model_answer(args.controller, &args.options),
+        describe_unknown(args.controller, &args.options),
         &args.options,
     )
 }
@@ -385,7 +402,12 @@ pub fn served_agents(
         if out.iter().any(|(l, _)| *l == label) {
             continue;
         }
-        let agent = pieces.agent(controller, model_answer(c, opts), opts)?;
+        let agent = pieces.agent(
+            controller,
+            model_answer(c, opts),
+            describe_unknown(c, opts),
+            opts,
+        )?;
         out.push((label, Arc::new(agent)));
     }
     Ok(out)

@@ -216,6 +216,7 @@ impl Ground {
         args: &EvalArgs,
         controller: Controller,
         answer: bool,
+        describe: bool,
     ) -> anyhow::Result<Arc<Agent>> {
         let pieces = Pieces {
             catalog: Arc::clone(&self.catalog),
@@ -227,7 +228,7 @@ impl Ground {
                 self.models.funnel.clone()
             }),
         };
-        Ok(Arc::new(pieces.agent(controller, answer, &args.agent)?))
+        Ok(Arc::new(pieces.agent(controller, answer, describe, &args.agent)?))
     }
 }
 
@@ -273,7 +274,7 @@ fn simulator(
             } else {
                 SimulatorKind::Persona {
                     model,
-                    reader: ground.agent(args, Controller::Rules, false)?,
+                    reader: ground.agent(args, Controller::Rules, false, false)?,
                 }
             }
         }
@@ -325,7 +326,12 @@ fn evaluate(
             ),
         };
         let with_model = c != ControllerName::Rules || sim.uses_model();
-        let agent = ground.agent(args, controller, answer)?;
+        let agent = ground.agent(
+            args,
+            controller,
+            answer,
+            open::describe_unknown(c, &args.agent),
+        )?;
         let run = rt.block_on(run_agent(
             label,
             agent,
