@@ -417,11 +417,13 @@ impl Session {
         let mut social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
         let unknown = rules::unknown_title(text, &draft, &inner.vocab);
         // The rules know no film outside the catalog: where the film is all
-        // the request says, a list would follow nothing, so they ask.
-        // A model describes the film instead (its plan has the rest).
+        // the request says, a list would follow nothing, so they ask, as
+        // does a model not asked to describe it. A model that describes
+        // the film lists from the description (its plan has the rest).
         let rules_controller = matches!(inner.controller, Controller::Rules);
+        let describes = !rules_controller && inner.config.describe_unknown;
         if social_reply.is_none()
-            && rules_controller
+            && !describes
             && let Some(t) = &unknown
             && asks_only_for(&draft, t)
         {
@@ -430,9 +432,7 @@ impl Session {
         // A model is asked to describe the film; the plan follows that.
         let unknown_film = unknown
             .clone()
-            .filter(|_| {
-                social_reply.is_none() && !rules_controller && inner.config.describe_unknown
-            });
+            .filter(|_| social_reply.is_none() && describes);
         let mut notes: Vec<String> = unknown
             .filter(|_| social_reply.is_none())
             .map(|t| crate::turn::unknown_title_note(&t))

@@ -366,6 +366,16 @@ pub fn agent(dir: &Path, injected: bool, controller: Controller) -> Agent {
 
 /// An agent over `catalog` with memory at `dir/memory.sqlite`.
 pub fn agent_on(dir: &Path, catalog: Catalog, controller: Controller) -> Agent {
+    agent_with(dir, catalog, controller, recagent_agent::AgentConfig::default())
+}
+
+/// [`agent_on`] with `config`.
+pub fn agent_with(
+    dir: &Path,
+    catalog: Catalog,
+    controller: Controller,
+    config: recagent_agent::AgentConfig,
+) -> Agent {
     let c = Arc::new(catalog);
     static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -375,6 +385,7 @@ pub fn agent_on(dir: &Path, catalog: Catalog, controller: Controller) -> Agent {
     Agent::builder(c, Arc::new(recall), memory)
         .funnel(f)
         .controller(controller)
+        .config(config)
         .build()
         .unwrap()
 }

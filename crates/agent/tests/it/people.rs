@@ -177,6 +177,32 @@ fn a_film_the_catalog_lacks_is_asked_about() {
     assert!(!t.answer.contains("not in this catalog"), "{}", t.answer);
 }
 
+/// A model not asked to describe a film the catalog lacks asks about it,
+/// as the rules do, without a model call.
+#[test]
+fn a_model_that_does_not_describe_asks_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = std::sync::Arc::new(recagent_llm::scripted::ScriptedModel::new([]));
+    let agent = fixture::agent_with(
+        dir.path(),
+        fixture::catalog_with_people(),
+        Controller::Model {
+            model: std::sync::Arc::clone(&model) as _,
+            strategy: recagent_agent::Strategy::PlanDraft,
+        },
+        recagent_agent::AgentConfig {
+            describe_unknown: false,
+            ..recagent_agent::AgentConfig::default()
+        },
+    );
+    let t = rt()
+        .block_on(agent.session("wes4").turn("what about something like Inception?"))
+        .unwrap();
+    assert!(t.items.is_empty(), "{:?}", titles(&t));
+    assert!(t.answer.contains("not in this catalog"), "{}", t.answer);
+    assert!(model.requests().is_empty(), "no model call");
+}
+
 #[test]
 fn a_theme_reaches_the_keywords() {
     let dir = tempfile::tempdir().unwrap();
