@@ -221,6 +221,10 @@ pub struct ExpectedTurn {
     pub anchors: Vec<String>,
     #[serde(default)]
     pub feedback: crate::Feedback,
+    /// Genres every film on the list must have, whatever was loosened to
+    /// fill it ("a western from the 60s", all seen: still westerns).
+    #[serde(default)]
+    pub listed: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,6 +235,26 @@ struct DialogueFile {
 /// The labelled dialogues.
 pub fn dialogues() -> Result<Vec<Dialogue>, serde_json::Error> {
     Ok(serde_json::from_str::<DialogueFile>(DIALOGUES)?.dialogues)
+}
+
+/// The listed films that lack a genre `want.listed` names (empty when
+/// every film has them all, or the turn expects nothing of its list).
+pub fn list_mismatches(agent: &Agent, want: &ExpectedTurn, listed: &[ItemId]) -> Vec<String> {
+    let need: Vec<String> = want
+        .listed
+        .iter()
+        .map(|g| agent.canonical_genre(g).unwrap_or_else(|| g.clone()))
+        .collect();
+    let mut out = Vec::new();
+    if !need.is_empty() && listed.is_empty() {
+        out.push(format!("list: empty, want {need:?}"));
+    }
+    for item in listed.iter().filter_map(|&i| agent.catalog().item(i)) {
+        if need.iter().any(|g| !item.genres.contains(g)) {
+            out.push(format!("list: {} lacks {need:?}", item.title));
+        }
+    }
+    out
 }
 
 /// Where `got` differs from what `want` expects, slot by slot (empty when

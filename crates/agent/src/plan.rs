@@ -728,10 +728,15 @@ pub fn repair(plan: &Plan, draft: &Plan, issues: &[Issue], known: &dyn Known) ->
 pub const MIN_LIST: usize = 3;
 
 /// `plan` with its weakest constraint loosened, and the sentence that
-/// tells the user; `None` when nothing is left to loosen. The ladder:
-/// preferred genres that filtered, then the years by a decade each way,
-/// then all but the first required genre, then the search words, then
-/// the last required genre, then the years.
+/// tells the user; `None` when nothing is left to loosen.
+///
+/// The kind of film outlives everything else: a "western from the 60s"
+/// whose 60s westerns are all seen goes on with westerns from other
+/// decades, not with 60s films of any kind. The ladder: preferred genres
+/// that filtered (a mood), then the years by a decade each way, then the
+/// search words, then the years altogether, then all but the first
+/// required genre, then the last one. People and anchors are never
+/// loosened.
 pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
     let mut p = plan.clone();
     let lower = |gs: &[String]| gs.iter().map(|g| g.to_lowercase()).collect::<Vec<_>>();
@@ -757,6 +762,29 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
             format!("Too few films fit those years exactly, so I widened them to {span}."),
         ));
     }
+    let anything_else = !p.genres.is_empty() || !p.liked_titles.is_empty() || !p.people.is_empty();
+    if !p.intent.trim().is_empty() && anything_else {
+        let words = std::mem::take(&mut p.intent);
+        return Some((
+            p,
+            format!(
+                "Nothing matched \u{201c}{words}\u{201d} closely, so these fit the rest of what you asked."
+            ),
+        ));
+    }
+    if (p.year_min.is_some() || p.year_max.is_some()) && anything_else {
+        p.year_min = None;
+        p.year_max = None;
+        let what = match p.genres.as_slice() {
+            [] => "films".to_owned(),
+            [g] => crate::reply::genre_noun(g),
+            gs => format!("{} films", lower(gs).join(" and ")),
+        };
+        return Some((
+            p,
+            format!("Too few {what} fit the years, so these are {what} from any year."),
+        ));
+    }
     if p.genres.len() > 1 {
         let all = lower(&p.genres).join(" and ");
         p.genres.truncate(1);
@@ -765,16 +793,6 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
             format!(
                 "Too few films are {all} at once, so I kept to {}.",
                 lower(&p.genres)[0]
-            ),
-        ));
-    }
-    let anything_else = !p.genres.is_empty() || !p.liked_titles.is_empty() || !p.people.is_empty();
-    if !p.intent.trim().is_empty() && anything_else {
-        let words = std::mem::take(&mut p.intent);
-        return Some((
-            p,
-            format!(
-                "Nothing matched \u{201c}{words}\u{201d} closely, so these fit the rest of what you asked."
             ),
         ));
     }
@@ -1057,5 +1075,38 @@ mod ground_tests {
             ..draft
         };
         assert!(!crime.is_modifier_only());
+    }
+}
+
+#[cfg(test)]
+mod relax_tests {
+    use super::*;
+
+    /// A western from the 60s, all seen: westerns from other decades come
+    /// before 60s films of any kind.
+    #[test]
+    fn the_kind_of_film_outlives_the_era() {
+        let western = Plan {
+            intent: "gunfight".into(),
+            genres: vec!["Western".into()],
+            year_min: Some(1960),
+            year_max: Some(1969),
+            ..Plan::default()
+        };
+        let (wider, why) = relax(&western, false).expect("a rung");
+        assert_eq!((wider.year_min, wider.year_max), (Some(1950), Some(1979)));
+        assert!(why.contains("1950–1979"), "{why}");
+        let (plain, why) = relax(&wider, true).expect("a rung");
+        assert!(plain.intent.is_empty() && plain.genres == ["Western"], "{why}");
+        let (any_year, why) = relax(&plain, true).expect("a rung");
+        assert_eq!(any_year.genres, ["Western"]);
+        assert_eq!((any_year.year_min, any_year.year_max), (None, None));
+        assert_eq!(
+            why,
+            "Too few westerns fit the years, so these are westerns from any year."
+        );
+        let (any, why) = relax(&any_year, true).expect("a rung");
+        assert!(any.genres.is_empty(), "{why}");
+        assert!(relax(&any, true).is_none());
     }
 }

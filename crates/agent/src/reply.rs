@@ -7,7 +7,7 @@ use crate::plan::Plan;
 use crate::prompts::{ItemLine, fence};
 
 /// A genre as a word before "films": "animated", "crime", "sci-fi".
-fn genre_word(g: &str) -> String {
+pub(crate) fn genre_word(g: &str) -> String {
     match recagent_core::genre_key(g).as_str() {
         "animation" => "animated".into(),
         "children's" | "childrens" | "children" => "children's".into(),
@@ -17,7 +17,7 @@ fn genre_word(g: &str) -> String {
 }
 
 /// A genre as what a list goes without: "animation", "kids' films".
-fn genre_noun(g: &str) -> String {
+pub(crate) fn genre_noun(g: &str) -> String {
     match recagent_core::genre_key(g).as_str() {
         "children's" | "childrens" | "children" => "kids' films".into(),
         "documentary" => "documentaries".into(),

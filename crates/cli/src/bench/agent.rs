@@ -472,10 +472,12 @@ fn dialogue_accuracy(
         let held_out = d.split == "held-out";
         for (n, want) in d.turns.iter().enumerate() {
             let turn = rt.block_on(session.turn(&want.text))?;
-            let wrong = match &turn.trace.state {
+            let mut wrong = match &turn.trace.state {
                 Some(got) => eval::state_mismatches(agent, want, got),
                 None => vec!["no state in the trace".into()],
             };
+            let ids: Vec<recagent_core::ItemId> = turn.items.iter().map(|r| r.id).collect();
+            wrong.extend(eval::list_mismatches(agent, want, &ids));
             let right = wrong.is_empty();
             if held_out {
                 out.held_out_turns += 1;
