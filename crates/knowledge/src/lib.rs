@@ -201,7 +201,7 @@ pub fn parse(answer: &str) -> Answer {
                 v.split([',', ';', '/'])
                     .flat_map(|p| p.split(" and "))
                     .map(|p| p.trim().trim_matches(['"', '.']).trim())
-                    .filter(|p| known(p) && p.split_whitespace().count() <= 4)
+                    .filter(|p| known(p) && looks_like_a_name(p))
                     .map(str::to_owned),
             );
             continue;
@@ -212,6 +212,8 @@ pub fn parse(answer: &str) -> Answer {
                     .map(|k| k.trim().trim_matches(['"', '.']).trim().to_lowercase())
                     .filter(|k| known(k) && k.split_whitespace().count() <= 3),
             );
+            out.keywords.dedup();
+            out.keywords.truncate(5);
             continue;
         }
         let v = v
@@ -236,6 +238,18 @@ pub fn parse(answer: &str) -> Answer {
     }
     out.text = parts.join(". ");
     out
+}
+
+/// Whether a `people:` entry is a person's name: two to four words, each
+/// capitalised ("Jean-Luc Godard", "Ben Kingsley"), not the prompt said
+/// back ("two lead actors") or a sentence ("The director is Jack").
+fn looks_like_a_name(p: &str) -> bool {
+    let words: Vec<&str> = p.split_whitespace().collect();
+    (2..=4).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase))
+        && !["The", "A", "An", "His", "Her", "Its"].contains(&words[0])
 }
 
 /// Genre words a model may write, each with the name it stands for.

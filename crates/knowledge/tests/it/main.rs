@@ -427,6 +427,9 @@ fn people_are_never_indexed_or_kept() {
     let a = parse("premise: a heist\nDirector: Martin Scorsese\ncast: Robert De Niro and Joe Pesci\ntone: cool\nkeywords: Mafia, casino");
     assert_eq!(a.text, "premise: a heist. tone: cool");
     assert_eq!(a.people, ["Martin Scorsese", "Robert De Niro", "Joe Pesci"]);
+    // The prompt said back, or a sentence, is no name.
+    let garbled = parse("people: two lead actors, The director is Jack, Jack, Mickey Mouse's brother");
+    assert!(garbled.people.is_empty(), "{:?}", garbled.people);
     assert_eq!(a.keywords, ["mafia", "casino"]);
     // A folder an earlier prompt wrote, people in its stored texts: it
     // resumes, and its export and refresh drop them.
