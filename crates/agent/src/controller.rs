@@ -239,8 +239,9 @@ pub fn is_prose(text: &str) -> bool {
 pub fn describe_tool() -> ToolSpec {
     ToolSpec {
         name: DESCRIBE_TOOL.into(),
-        description: "Describe the film in the catalog's terms; leave slots empty where you do not know."
-            .into(),
+        description:
+            "Describe the film in the catalog's terms; leave slots empty where you do not know."
+                .into(),
         parameters: describe_schema(),
     }
 }
@@ -376,8 +377,7 @@ impl Controller {
             cues.also = false;
         }
         let (state, effective, changes) =
-            ctx.state
-                .apply(&plan.normalized(), &cues, &ctx.last_shown);
+            ctx.state.apply(&plan.normalized(), &cues, &ctx.last_shown);
         self.state = Some((state, changes));
         self.request = Some(effective.clone());
         effective
@@ -508,18 +508,16 @@ impl Controller {
     /// failure of the turn: the plan follows the rest of the words.
     fn on_description(&mut self, reply: Result<ChatResponse, String>) -> Step {
         let film = self.setup.unknown_film.clone().unwrap_or_default();
-        let sketch = reply
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                r.tool_calls
-                    .iter()
-                    .find(|c| c.name == DESCRIBE_TOOL)
-                    .ok_or_else(|| format!("no {DESCRIBE_TOOL} call in {:?}", r.text))
-                    .and_then(|c| {
-                        serde_json::from_value::<FilmSketch>(c.arguments.clone())
-                            .map_err(|e| e.to_string())
-                    })
-            });
+        let sketch = reply.map_err(|e| e.to_string()).and_then(|r| {
+            r.tool_calls
+                .iter()
+                .find(|c| c.name == DESCRIBE_TOOL)
+                .ok_or_else(|| format!("no {DESCRIBE_TOOL} call in {:?}", r.text))
+                .and_then(|c| {
+                    serde_json::from_value::<FilmSketch>(c.arguments.clone())
+                        .map_err(|e| e.to_string())
+                })
+        });
         match sketch {
             Ok(s) => {
                 let checked = s.checked(&film, self.setup.known.as_ref());

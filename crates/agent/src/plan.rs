@@ -393,7 +393,8 @@ impl FilmSketch {
         }
         p.intent = words.join(" ");
         for g in &self.genres {
-            let taken = p.genres.contains(g) || p.avoid_genres.contains(g) || p.never_genres.contains(g);
+            let taken =
+                p.genres.contains(g) || p.avoid_genres.contains(g) || p.never_genres.contains(g);
             if !taken && !p.prefer_genres.contains(g) {
                 p.prefer_genres.push(g.clone());
             }
@@ -1097,7 +1098,10 @@ mod relax_tests {
         assert_eq!((wider.year_min, wider.year_max), (Some(1950), Some(1979)));
         assert!(why.contains("1950–1979"), "{why}");
         let (plain, why) = relax(&wider, true).expect("a rung");
-        assert!(plain.intent.is_empty() && plain.genres == ["Western"], "{why}");
+        assert!(
+            plain.intent.is_empty() && plain.genres == ["Western"],
+            "{why}"
+        );
         let (any_year, why) = relax(&plain, true).expect("a rung");
         assert_eq!(any_year.genres, ["Western"]);
         assert_eq!((any_year.year_min, any_year.year_max), (None, None));

@@ -1021,9 +1021,15 @@ pub fn unknown_title(text: &str, draft: &Plan, vocab: &Vocab) -> Option<String> 
         // words stand in the text as they are ("Mad Max: Fury Road").
         let lower = text.to_lowercase();
         let word_at = |w: &str, from: usize| {
-            lower[from..].match_indices(w).map(|(i, _)| from + i).find(|&i| {
-                !lower[..i].chars().next_back().is_some_and(char::is_alphanumeric)
-            })
+            lower[from..]
+                .match_indices(w)
+                .map(|(i, _)| from + i)
+                .find(|&i| {
+                    !lower[..i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+                })
         };
         let written = (lower.len() == text.len())
             .then(|| {

@@ -406,14 +406,19 @@ impl Session {
             state: self.state.clone(),
             cues,
         };
-        let [plan_system, step_system, plan_request, step_request, describe_system] =
-            match self.render_prompts(text, &draft, &plan_context.last_shown, profile) {
-                Ok(x) => x,
-                Err(e) => {
-                    report(tx, e.to_string());
-                    Default::default()
-                }
-            };
+        let [
+            plan_system,
+            step_system,
+            plan_request,
+            step_request,
+            describe_system,
+        ] = match self.render_prompts(text, &draft, &plan_context.last_shown, profile) {
+            Ok(x) => x,
+            Err(e) => {
+                report(tx, e.to_string());
+                Default::default()
+            }
+        };
         let mut social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
         let unknown = rules::unknown_title(text, &draft, &inner.vocab);
         // The rules know no film outside the catalog: where the film is all

@@ -717,9 +717,15 @@ mod tests {
         let prompts = Prompts::embedded().expect("the embedded prompts");
         let mut m = TurnMachine::new(setup, Arc::new(prompts));
         expect_model(m.next_step(Input::Start), Purpose::Describe);
-        expect_model(m.next_step(Input::Model(Err("timeout".into()))), Purpose::Plan);
+        expect_model(
+            m.next_step(Input::Model(Err("timeout".into()))),
+            Purpose::Plan,
+        );
         expect_tools(m.next_step(plan_reply(json!({"genres": ["Comedy"]}))));
-        expect_model(m.next_step(tools_done(ranked(&[1, 2, 3, 4, 5, 6]))), Purpose::Answer);
+        expect_model(
+            m.next_step(tools_done(ranked(&[1, 2, 3, 4, 5, 6]))),
+            Purpose::Answer,
+        );
         let out = expect_done(m.next_step(text_reply("")));
         assert_eq!(out.notes[0], unknown_title_note("Inception"));
         assert_eq!(out.model_failures, 1, "only the empty answer failed");

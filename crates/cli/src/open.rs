@@ -25,8 +25,7 @@ use recagent_retrieval::{Backend, BuildReport, Retriever};
 use recagent_server::Limits;
 
 use crate::names::{
-    AnswerBy, ChatModelName, ControllerName, DescribeBy, KnowledgeModel, RankerName,
-    StrategyName,
+    AnswerBy, ChatModelName, ControllerName, DescribeBy, KnowledgeModel, RankerName, StrategyName,
 };
 use crate::progress::Bars;
 

@@ -409,7 +409,11 @@ pub fn agreement(item: &Item, answer: &Answer) -> Agreement {
         _ => false,
     };
     let (mut people_named, mut people_wrong) = (0, 0);
-    if item.people.iter().any(|p| p.role != recagent_core::Role::Producer) {
+    if item
+        .people
+        .iter()
+        .any(|p| p.role != recagent_core::Role::Producer)
+    {
         for p in &answer.people {
             people_named += 1;
             people_wrong += u32::from(!item.credits(&recagent_core::person_key(p)));
@@ -422,9 +426,7 @@ pub fn agreement(item: &Item, answer: &Answer) -> Agreement {
         for k in &answer.keywords {
             keywords_named += 1;
             let kw = recagent_core::text::words(k);
-            keywords_found += u32::from(
-                !kw.is_empty() && kw.iter().all(|w| words.contains(w)),
-            );
+            keywords_found += u32::from(!kw.is_empty() && kw.iter().all(|w| words.contains(w)));
         }
     }
     Agreement {
@@ -657,7 +659,12 @@ pub async fn generate(
     rewrite_valid(files)?;
     // Real text first: the model writes for items without an overview, and
     // for the first `check` items with one and credited people.
-    let checkable = |i: &Item| has_real_text(i) && i.people.iter().any(|p| p.role != recagent_core::Role::Producer);
+    let checkable = |i: &Item| {
+        has_real_text(i)
+            && i.people
+                .iter()
+                .any(|p| p.role != recagent_core::Role::Producer)
+    };
     let checked: HashSet<&str> = catalog
         .items()
         .iter()
@@ -672,9 +679,7 @@ pub async fn generate(
         .items()
         .iter()
         .enumerate()
-        .filter(|(n, i)| {
-            (*n < limit && !has_real_text(i)) || checked.contains(i.key.as_str())
-        })
+        .filter(|(n, i)| (*n < limit && !has_real_text(i)) || checked.contains(i.key.as_str()))
         .map(|(_, i)| i)
         .filter(|i| !done.contains(&i.key))
         .collect();

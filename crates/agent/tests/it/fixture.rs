@@ -366,7 +366,12 @@ pub fn agent(dir: &Path, injected: bool, controller: Controller) -> Agent {
 
 /// An agent over `catalog` with memory at `dir/memory.sqlite`.
 pub fn agent_on(dir: &Path, catalog: Catalog, controller: Controller) -> Agent {
-    agent_with(dir, catalog, controller, recagent_agent::AgentConfig::default())
+    agent_with(
+        dir,
+        catalog,
+        controller,
+        recagent_agent::AgentConfig::default(),
+    )
 }
 
 /// [`agent_on`] with `config`.

@@ -109,7 +109,11 @@ fn a_romantic_comedy_is_both_genres() {
         .block_on(s.turn("a romantic comedy, nothing with war in it"))
         .unwrap();
     assert!(t.items.len() >= 3, "{:?}", titles(&t));
-    assert!(t.plan.as_ref().unwrap().liked_titles.is_empty(), "{:?}", t.plan);
+    assert!(
+        t.plan.as_ref().unwrap().liked_titles.is_empty(),
+        "{:?}",
+        t.plan
+    );
     for g in genres(&t) {
         assert!(
             g.contains(&"Romance".to_string()) && g.contains(&"Comedy".to_string()),

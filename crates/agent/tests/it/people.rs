@@ -164,13 +164,13 @@ fn a_film_the_catalog_lacks_is_asked_about() {
     // A first name inside the title ("Harrison") does not make it a
     // person; a person named whole is one, not a film.
     let t = rt()
-        .block_on(agent.session("wes2").turn("like Harrison Zorgon: Fury Road"))
+        .block_on(
+            agent
+                .session("wes2")
+                .turn("like Harrison Zorgon: Fury Road"),
+        )
         .unwrap();
-    assert!(
-        t.answer.contains("“Harrison Zorgon"),
-        "{}",
-        t.answer
-    );
+    assert!(t.answer.contains("“Harrison Zorgon"), "{}", t.answer);
     let t = rt()
         .block_on(agent.session("wes3").turn("something like Harrison Ford"))
         .unwrap();
@@ -196,7 +196,11 @@ fn a_model_that_does_not_describe_asks_too() {
         },
     );
     let t = rt()
-        .block_on(agent.session("wes4").turn("what about something like Inception?"))
+        .block_on(
+            agent
+                .session("wes4")
+                .turn("what about something like Inception?"),
+        )
         .unwrap();
     assert!(t.items.is_empty(), "{:?}", titles(&t));
     assert!(t.answer.contains("not in this catalog"), "{}", t.answer);

@@ -311,8 +311,18 @@ fn outside_accuracy(
                 out.listed += 1;
                 out.precision_at_10 += p;
             }
-            let top: Vec<&str> = turn.items.iter().take(3).map(|r| r.title.as_str()).collect();
-            out.lists.push(format!("{:?} ({}): p@10 {p:.1}, {}", case.text, case.split, top.join(" · ")));
+            let top: Vec<&str> = turn
+                .items
+                .iter()
+                .take(3)
+                .map(|r| r.title.as_str())
+                .collect();
+            out.lists.push(format!(
+                "{:?} ({}): p@10 {p:.1}, {}",
+                case.text,
+                case.split,
+                top.join(" · ")
+            ));
         }
         out.cases += 1;
         out.told += usize::from(told);
@@ -504,42 +514,52 @@ fn dialogue_accuracy(
 }
 
 fn print(report: &AgentBench) {
-    println!(
-        "{} ({}) on {} labelled requests of {}",
-        report.controller, report.strategy, report.cases, report.catalog
-    );
-    println!(
-        "  right tool {:.0}% · right filters {:.0}% · right titles {:.0}% · list satisfies the request {:.0}%",
-        report.right_tool * 100.0,
-        report.right_filters * 100.0,
-        report.right_titles * 100.0,
-        report.satisfied * 100.0
-    );
-    let h = &report.held_out;
-    if h.cases > 0 {
+    // A set left out with --only prints nothing.
+    if report.cases == 0 {
         println!(
-            "  held out from tuning: {} of {} right in tool, filters and titles, {} lists satisfy",
-            h.all_right, h.cases, h.satisfied
+            "{} ({}) on {}",
+            report.controller, report.strategy, report.catalog
+        );
+    } else {
+        println!(
+            "{} ({}) on {} labelled requests of {}",
+            report.controller, report.strategy, report.cases, report.catalog
+        );
+        println!(
+            "  right tool {:.0}% · right filters {:.0}% · right titles {:.0}% · list satisfies the request {:.0}%",
+            report.right_tool * 100.0,
+            report.right_filters * 100.0,
+            report.right_titles * 100.0,
+            report.satisfied * 100.0
+        );
+        let h = &report.held_out;
+        if h.cases > 0 {
+            println!(
+                "  held out from tuning: {} of {} right in tool, filters and titles, {} lists satisfy",
+                h.all_right, h.cases, h.satisfied
+            );
+        }
+        println!(
+            "  {} model failures · {} requests fell back to the rules",
+            report.model_failures, report.fallbacks
+        );
+        println!(
+            "  tool pipeline p50 {:.1} ms p99 {:.1} ms · whole turn p50 {:.1} ms p99 {:.1} ms",
+            report.tools.p50_ms, report.tools.p99_ms, report.turn.p50_ms, report.turn.p99_ms
         );
     }
-    println!(
-        "  {} model failures · {} requests fell back to the rules",
-        report.model_failures, report.fallbacks
-    );
-    println!(
-        "  tool pipeline p50 {:.1} ms p99 {:.1} ms · whole turn p50 {:.1} ms p99 {:.1} ms",
-        report.tools.p50_ms, report.tools.p99_ms, report.turn.p50_ms, report.turn.p99_ms
-    );
     let d = &report.dialogues;
     let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
-    println!(
-        "  dialogue state right after {:.0}% of {} development turns, {:.0}% of {} held-out turns ({} dialogues)",
-        pct(d.dev_right, d.dev_turns),
-        d.dev_turns,
-        pct(d.held_out_right, d.held_out_turns),
-        d.held_out_turns,
-        d.dialogues
-    );
+    if d.dialogues > 0 {
+        println!(
+            "  dialogue state right after {:.0}% of {} development turns, {:.0}% of {} held-out turns ({} dialogues)",
+            pct(d.dev_right, d.dev_turns),
+            d.dev_turns,
+            pct(d.held_out_right, d.held_out_turns),
+            d.held_out_turns,
+            d.dialogues
+        );
+    }
     for w in &d.wrong {
         println!("  ✗ {w}");
     }

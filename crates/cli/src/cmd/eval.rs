@@ -228,7 +228,12 @@ impl Ground {
                 self.models.funnel.clone()
             }),
         };
-        Ok(Arc::new(pieces.agent(controller, answer, describe, &args.agent)?))
+        Ok(Arc::new(pieces.agent(
+            controller,
+            answer,
+            describe,
+            &args.agent,
+        )?))
     }
 }
 

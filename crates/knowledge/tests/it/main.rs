@@ -424,11 +424,14 @@ fn people_are_never_indexed_or_kept() {
     let p = prompt(&c.items()[0]).unwrap();
     assert!(p.contains("people:"), "{p}");
     // An answer's people are read apart, never into its text.
-    let a = parse("premise: a heist\nDirector: Martin Scorsese\ncast: Robert De Niro and Joe Pesci\ntone: cool\nkeywords: Mafia, casino");
+    let a = parse(
+        "premise: a heist\nDirector: Martin Scorsese\ncast: Robert De Niro and Joe Pesci\ntone: cool\nkeywords: Mafia, casino",
+    );
     assert_eq!(a.text, "premise: a heist. tone: cool");
     assert_eq!(a.people, ["Martin Scorsese", "Robert De Niro", "Joe Pesci"]);
     // The prompt said back, or a sentence, is no name.
-    let garbled = parse("people: two lead actors, The director is Jack, Jack, Mickey Mouse's brother");
+    let garbled =
+        parse("people: two lead actors, The director is Jack, Jack, Mickey Mouse's brother");
     assert!(garbled.people.is_empty(), "{:?}", garbled.people);
     assert_eq!(a.keywords, ["mafia", "casino"]);
     // A folder an earlier prompt wrote, people in its stored texts: it
@@ -568,7 +571,11 @@ fn real_text_comes_first_and_generated_people_are_checked_against_the_credits() 
             &NoProgress,
         ))
         .unwrap();
-    assert_eq!(out.new, asked.len(), "item 1 has real text and is not asked");
+    assert_eq!(
+        out.new,
+        asked.len(),
+        "item 1 has real text and is not asked"
+    );
     let m = &out.manifest;
     assert_eq!(m.real_text, 2);
     assert_eq!((m.people_named, m.people_wrong), (5, 4));
@@ -583,9 +590,17 @@ fn real_text_comes_first_and_generated_people_are_checked_against_the_credits() 
     let knowledge = std::fs::read_to_string(files.knowledge()).unwrap();
     let ids: Vec<String> = knowledge
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    let want: Vec<String> = [2, 4, 5, 6, 7].iter().map(|&i| c.items()[i].key.clone()).collect();
+    let want: Vec<String> = [2, 4, 5, 6, 7]
+        .iter()
+        .map(|&i| c.items()[i].key.clone())
+        .collect();
     assert_eq!(ids, want, "no model text for a film with real text");
     assert!(!knowledge.contains("Somebody"), "{knowledge}");
 }
