@@ -655,6 +655,15 @@ pub fn ground(
     if !user.is_empty() && !intent.is_empty() && !theirs {
         p.intent.clone_from(&draft.intent);
         replaced += 1;
+    } else if intent.iter().any(|w| crate::rules::is_stopword(w)) {
+        // "Looking for something to watch tonight with my wife": the
+        // sentence copied whole; the words the rules keep are searched.
+        let kept: Vec<&String> = intent
+            .iter()
+            .filter(|w| !crate::rules::is_stopword(w))
+            .collect();
+        p.intent = kept.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ");
+        replaced += 1;
     }
     (p, replaced)
 }
@@ -1061,6 +1070,21 @@ mod ground_tests {
         };
         let (p, n) = ground(&model, &draft, &cues(false, false), "a heist movie", &[]);
         assert_eq!((p.intent.as_str(), n), ("heist", 1));
+        // The user's sentence copied whole keeps only the words searched.
+        let said = "looking for something to watch tonight with my wife, she loves Tom Hanks";
+        let model = Plan {
+            intent: said.into(),
+            ..Plan::default()
+        };
+        let (p, n) = ground(&model, &Plan::default(), &cues(false, false), said, &[]);
+        assert_eq!(n, 1);
+        for w in ["with", "something", "to", "my", "for"] {
+            assert!(
+                !recagent_core::words(&p.intent).contains(&w.to_owned()),
+                "{w} in {:?}",
+                p.intent
+            );
+        }
         let model = Plan {
             intent: "bank heist".into(),
             ..Plan::default()

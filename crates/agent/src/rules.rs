@@ -74,6 +74,12 @@ const EXCLUDE_CUES: &[&str] = &[
     "not", "except", "but", "no", "without", "besides", "other", "isnt", "arent",
 ];
 /// Words that carry no search meaning.
+/// Whether `word` (lower case) is one the rules never search for ("with",
+/// "tonight", "something").
+pub(crate) fn is_stopword(word: &str) -> bool {
+    STOPWORDS.contains(&word)
+}
+
 const STOPWORDS: &[&str] = &[
     "a",
     "an",

@@ -685,7 +685,7 @@ mod tests {
         expect_model(m.next_step(described), Purpose::Plan);
         let run = expect_tools(m.next_step(plan_reply(json!({"intent": "like Inception"}))));
         let args = search_args(&run);
-        assert_eq!(args.query, "like dreams heist");
+        assert_eq!(args.query, "dreams heist");
         assert_eq!(args.genres, ["Sci-Fi", "Thriller"]);
         // The genre list copied out in its order is no description.
         let copied = FilmSketch {

@@ -147,7 +147,7 @@ fn next_item_reason(ctx: &Ctx<'_>, it: &Item) -> String {
 fn theme_reason(query: &str, it: &Item) -> Option<String> {
     let q: Vec<String> = recagent_core::words(query)
         .into_iter()
-        .filter(|w| w.chars().count() >= 4)
+        .filter(|w| w.chars().count() >= 4 && !crate::rules::is_stopword(w))
         .collect();
     if q.is_empty() {
         return None;
