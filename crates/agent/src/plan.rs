@@ -649,18 +649,25 @@ pub fn ground(
     // name, for "a mystery from the 70s") are not theirs: the draft's
     // words stand.
     let intent = recagent_core::words(&p.intent);
+    let named: Vec<String> = p
+        .people
+        .iter()
+        .chain(&p.avoid_people)
+        .flat_map(|n| recagent_core::words(n))
+        .collect();
     let theirs = intent
         .iter()
         .any(|w| w.chars().count() >= 3 && in_words(std::slice::from_ref(w), &user));
     if !user.is_empty() && !intent.is_empty() && !theirs {
         p.intent.clone_from(&draft.intent);
         replaced += 1;
-    } else if intent.iter().any(|w| crate::rules::is_stopword(w)) {
+    } else if intent.iter().any(|w| crate::rules::is_stopword(w) || named.contains(w)) {
         // "Looking for something to watch tonight with my wife": the
-        // sentence copied whole; the words the rules keep are searched.
+        // sentence copied whole; the words the rules keep are searched,
+        // and a wanted person's name is a filter already.
         let kept: Vec<&String> = intent
             .iter()
-            .filter(|w| !crate::rules::is_stopword(w))
+            .filter(|w| !crate::rules::is_stopword(w) && !named.contains(w))
             .collect();
         p.intent = kept.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ");
         replaced += 1;
