@@ -661,7 +661,10 @@ pub fn ground(
     if !user.is_empty() && !intent.is_empty() && !theirs {
         p.intent.clone_from(&draft.intent);
         replaced += 1;
-    } else if intent.iter().any(|w| crate::rules::is_stopword(w) || named.contains(w)) {
+    } else if intent
+        .iter()
+        .any(|w| crate::rules::is_stopword(w) || named.contains(w))
+    {
         // "Looking for something to watch tonight with my wife": the
         // sentence copied whole; the words the rules keep are searched,
         // and a wanted person's name is a filter already.
@@ -669,7 +672,11 @@ pub fn ground(
             .iter()
             .filter(|w| !crate::rules::is_stopword(w) && !named.contains(w))
             .collect();
-        p.intent = kept.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ");
+        p.intent = kept
+            .iter()
+            .map(|w| w.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         replaced += 1;
     }
     (p, replaced)
