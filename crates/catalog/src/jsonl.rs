@@ -81,6 +81,14 @@ pub struct ItemRow {
     /// producer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<Person>,
+    /// How many people rated it where it comes from (a vote count): the
+    /// popularity prior of a catalog without ratings; 0 or absent unknown.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One line of `users.jsonl`.
@@ -262,6 +270,7 @@ fn load_items(items_path: &Path, progress: &dyn Progress) -> Result<Vec<Item>> {
             tagline: row.tagline,
             keywords: row.keywords,
             people: row.people,
+            votes: row.votes,
         });
         Ok(())
     })?;
@@ -373,6 +382,7 @@ pub fn write_dir(catalog: &Catalog, dir: &Path, progress: &dyn Progress) -> Resu
         tagline: i.tagline.clone(),
         keywords: i.keywords.clone(),
         people: i.people.clone(),
+        votes: i.votes,
     });
     write_rows(
         &dir.join(ITEMS_FILE),

