@@ -409,11 +409,7 @@ pub fn agreement(item: &Item, answer: &Answer) -> Agreement {
         _ => false,
     };
     let (mut people_named, mut people_wrong) = (0, 0);
-    if item
-        .people
-        .iter()
-        .any(|p| p.role != recagent_core::Role::Producer)
-    {
+    if credits_anyone(item) {
         for p in &answer.people {
             people_named += 1;
             people_wrong += u32::from(!item.credits(&recagent_core::person_key(p)));
@@ -438,6 +434,15 @@ pub fn agreement(item: &Item, answer: &Answer) -> Agreement {
         keywords_named,
         keywords_found,
     }
+}
+
+/// Whether the catalog credits anyone for `item` that a model's people
+/// can be checked against (a producer does not count, as in
+/// [`Item::credits`]).
+fn credits_anyone(item: &Item) -> bool {
+    item.people
+        .iter()
+        .any(|p| p.role != recagent_core::Role::Producer)
 }
 
 /// Whether the catalog has real text for `item` (an overview): the model
@@ -659,12 +664,7 @@ pub async fn generate(
     rewrite_valid(files)?;
     // Real text first: the model writes for items without an overview, and
     // for the first `check` items with one and credited people.
-    let checkable = |i: &Item| {
-        has_real_text(i)
-            && i.people
-                .iter()
-                .any(|p| p.role != recagent_core::Role::Producer)
-    };
+    let checkable = |i: &Item| has_real_text(i) && credits_anyone(i);
     let checked: HashSet<&str> = catalog
         .items()
         .iter()

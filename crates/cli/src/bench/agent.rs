@@ -301,6 +301,12 @@ fn outside_accuracy(
         let told = case.told(&turn.answer);
         let asked = told && turn.items.is_empty();
         let held = case.split == "held-out";
+        let top: Vec<&str> = turn
+            .items
+            .iter()
+            .take(3)
+            .map(|r| r.title.as_str())
+            .collect();
         if !turn.items.is_empty() {
             let ids: Vec<recagent_core::ItemId> = turn.items.iter().map(|r| r.id).collect();
             let p = case.precision(agent.catalog(), &ids, 10);
@@ -311,12 +317,6 @@ fn outside_accuracy(
                 out.listed += 1;
                 out.precision_at_10 += p;
             }
-            let top: Vec<&str> = turn
-                .items
-                .iter()
-                .take(3)
-                .map(|r| r.title.as_str())
-                .collect();
             out.lists.push(format!(
                 "{:?} ({}): p@10 {p:.1}, {}",
                 case.text,
@@ -333,12 +333,6 @@ fn outside_accuracy(
             out.held_out_asked += usize::from(asked);
         }
         if !told {
-            let top: Vec<&str> = turn
-                .items
-                .iter()
-                .take(3)
-                .map(|r| r.title.as_str())
-                .collect();
             out.missed.push(format!(
                 "{:?} ({}): {}",
                 case.text,
