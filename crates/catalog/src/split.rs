@@ -157,6 +157,20 @@ pub fn positive_histories(catalog: &Catalog, rule: LabelRule) -> Vec<Vec<ItemId>
     )
 }
 
+/// Every user's rated films, oldest first (ties in log order), each with
+/// whether it is a positive under `rule`: what the rated masking of the
+/// next-item protocol reads. Its positives are [`positive_histories`].
+pub fn labelled_histories(catalog: &Catalog, rule: LabelRule) -> Vec<Vec<(ItemId, bool)>> {
+    rated_in_order(catalog)
+        .into_iter()
+        .map(|v| {
+            v.into_iter()
+                .map(|(_, item, rating)| (item, rule.label(rating) == Some(true)))
+                .collect()
+        })
+        .collect()
+}
+
 /// The positives among labelled rows (e.g. a training split), per user,
 /// oldest first: the history a model trained on those rows may see.
 pub fn row_histories(n_users: usize, rows: &[Labeled]) -> Vec<Vec<ItemId>> {

@@ -138,6 +138,10 @@ impl EvalData {
             valid,
             test,
             n_items,
+            // The episodes' lists leave out every earlier positive; the
+            // agent's own exclusions are its business, not the model's.
+            unliked_before_valid: vec![Vec::new(); self.next_valid.len()],
+            unliked_before_test: vec![Vec::new(); self.next_valid.len()],
         }
     }
 }
@@ -356,7 +360,7 @@ impl EvalModels {
         let next_valid_metrics = trials
             .iter()
             .find(|t| t.config == next_cfg)
-            .map(|t| t.valid)
+            .map(|t| t.valid.positives)
             .unwrap_or_default();
         let valid_model = Arc::new(NextItemModel::fit(&data.next_valid, n_items, &next_cfg)?);
         let valid_funnel =

@@ -9,7 +9,9 @@ use recagent_catalog::store;
 use recagent_core::{Catalog, Home};
 use recagent_ranker::{
     DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, NextKind, PreRankConfig,
-    TrainConfig, TrainReport, knowledge_table, next::train_next, train_prerank,
+    TrainConfig, TrainReport, knowledge_table,
+    next::{Masking, train_next},
+    train_prerank,
 };
 use serde::Serialize;
 
@@ -26,9 +28,9 @@ fn run_next(
     kind: NextKind,
     bars: &Bars,
 ) -> anyhow::Result<()> {
-    let histories = split::positive_histories(catalog, LabelRule::default());
+    let rated = split::labelled_histories(catalog, LabelRule::default());
     let (model, report) =
-        train_next(&histories, catalog.items().len(), kind, bars).with_context(|| {
+        train_next(&rated, catalog.items().len(), kind, bars).with_context(|| {
             format!(
                 "training the {} next-item model on {}",
                 kind.name(),
@@ -69,11 +71,21 @@ fn run_next(
         report.users
     );
     for (name, m) in [("valid", &report.valid), ("test", &report.test)] {
-        println!(
-            "{name:<6}           Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
-            m.hit1, m.hit10, m.hit50, m.ndcg10
-        );
+        for masking in Masking::ALL {
+            let m = m.of(masking);
+            println!(
+                "{:<17}Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
+                format!("{name}, {}", masking.name()),
+                m.hit1,
+                m.hit10,
+                m.hit50,
+                m.ndcg10
+            );
+        }
     }
+    println!(
+        "                 (positives: earlier positives masked, as RecBole; rated: every earlier rated film masked, as the product)"
+    );
     println!("fit time         {:.2}s", report.fit_s);
     println!("wall time        {:.1}s (with tuning)", report.wall_s);
     println!(

@@ -25,5 +25,5 @@ pub mod train;
 pub mod transitions;
 
 pub use model::{NextConfig, NextItemModel, NextKind};
-pub use protocol::{NextMetrics, NextSplit, Phase, Trial, evaluate, tune};
+pub use protocol::{MaskedMetrics, Masking, NextMetrics, NextSplit, Phase, Trial, evaluate, tune};
 pub use train::{NextReport, train_next};

@@ -7,6 +7,11 @@
 //! At test time the history is everything before the target, the
 //! validation item included (models were fit without it); at validation
 //! time it is the training positives.
+//!
+//! Two maskings are reported ([`Masking`]): RecBole's, where only the
+//! user's earlier positives leave the ranking, and the product's, where
+//! every film the user rated before the target does (a film rated 2 stars
+//! is never recommended back).
 
 use rayon::prelude::*;
 use recagent_core::{ItemId, Progress};
@@ -26,6 +31,12 @@ pub struct NextSplit {
     /// Per user: the last positive, for users with at least three.
     pub test: Vec<Option<ItemId>>,
     pub n_items: usize,
+    /// Per user: films rated below the positive threshold before the
+    /// validation target (empty where the ratings are not known). The
+    /// rated masking leaves them out of the ranking too.
+    pub unliked_before_valid: Vec<Vec<ItemId>>,
+    /// Per user: the same before the test target.
+    pub unliked_before_test: Vec<Vec<ItemId>>,
 }
 
 impl NextSplit {
@@ -49,11 +60,51 @@ impl NextSplit {
             }
         }
         Self {
+            unliked_before_valid: vec![Vec::new(); train.len()],
+            unliked_before_test: vec![Vec::new(); train.len()],
             train,
             valid,
             test,
             n_items,
         }
+    }
+
+    /// [`Self::leave_last_two`] over every user's rated films, oldest first,
+    /// each with whether it is a positive (as
+    /// `catalog::split::labelled_histories` gives them): the positives make
+    /// the split, and the films rated below the threshold before each target
+    /// are kept for the rated masking.
+    pub fn leave_last_two_rated(rated: &[Vec<(ItemId, bool)>], n_items: usize) -> Self {
+        let positives: Vec<Vec<ItemId>> = rated
+            .iter()
+            .map(|h| h.iter().filter(|r| r.1).map(|r| r.0).collect())
+            .collect();
+        let mut split = Self::leave_last_two(&positives, n_items);
+        for (u, h) in rated.iter().enumerate() {
+            let n = positives[u].len();
+            if n < 3 {
+                continue;
+            }
+            // Films rated below the threshold before the k-th positive.
+            let unliked_before = |k: usize| -> Vec<ItemId> {
+                let mut seen = 0;
+                let mut out = Vec::new();
+                for &(item, positive) in h {
+                    if positive {
+                        if seen == k {
+                            break;
+                        }
+                        seen += 1;
+                    } else {
+                        out.push(item);
+                    }
+                }
+                out
+            };
+            split.unliked_before_valid[u] = unliked_before(n - 2);
+            split.unliked_before_test[u] = unliked_before(n - 1);
+        }
+        split
     }
 
     /// The training histories with each validation target put back: what a
@@ -79,6 +130,47 @@ pub enum Phase {
     Test,
 }
 
+/// Which earlier films leave the ranking before a target is ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Masking {
+    /// The user's earlier positives only: RecBole's full-sort evaluation on
+    /// a positives-only data set.
+    Positives,
+    /// Every film the user rated before the target, at any rating: what the
+    /// product does, since it never recommends a rated film back.
+    Rated,
+}
+
+impl Masking {
+    pub const ALL: [Masking; 2] = [Masking::Positives, Masking::Rated];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Masking::Positives => "positives",
+            Masking::Rated => "rated",
+        }
+    }
+}
+
+/// The metrics of one phase under both maskings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct MaskedMetrics {
+    /// Earlier positives masked (RecBole's).
+    pub positives: NextMetrics,
+    /// Every earlier rated film masked (the product's).
+    pub rated: NextMetrics,
+}
+
+impl MaskedMetrics {
+    pub fn of(&self, masking: Masking) -> &NextMetrics {
+        match masking {
+            Masking::Positives => &self.positives,
+            Masking::Rated => &self.rated,
+        }
+    }
+}
+
 /// Full-ranking metrics over users.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct NextMetrics {
@@ -99,8 +191,10 @@ pub fn rank_of(scores: &[f32], target: ItemId, masked: &[ItemId]) -> usize {
         .enumerate()
         .filter(|&(i, &s)| s > st || (s == st && i < t))
         .count();
-    for m in masked {
-        let i = m.index();
+    let mut masked: Vec<usize> = masked.iter().map(|m| m.index()).collect();
+    masked.sort_unstable();
+    masked.dedup();
+    for i in masked {
         if i != t && i < scores.len() && (scores[i] > st || (scores[i] == st && i < t)) {
             rank -= 1;
         }
@@ -108,8 +202,9 @@ pub fn rank_of(scores: &[f32], target: ItemId, masked: &[ItemId]) -> usize {
     rank
 }
 
-/// Hit@1/10/50 and NDCG@10 of `model` on `phase`'s targets.
-pub fn evaluate(model: &NextItemModel, split: &NextSplit, phase: Phase) -> NextMetrics {
+/// Hit@1/10/50 and NDCG@10 of `model` on `phase`'s targets, under both
+/// maskings.
+pub fn evaluate(model: &NextItemModel, split: &NextSplit, phase: Phase) -> MaskedMetrics {
     evaluate_every(model, split, phase, 1)
 }
 
@@ -123,25 +218,41 @@ fn evaluate_every(
     split: &NextSplit,
     phase: Phase,
     stride: usize,
-) -> NextMetrics {
+) -> MaskedMetrics {
     let stride = stride.max(1);
-    let ranks: Vec<usize> = (0..split.train.len())
+    let ranks: Vec<(usize, usize)> = (0..split.train.len())
         .into_par_iter()
         .filter(|u| u % stride == 0)
         .filter_map(|u| {
             let train = &split.train[u];
-            let (target, history): (ItemId, Vec<ItemId>) = match phase {
-                Phase::Valid => (split.valid[u]?, train.clone()),
+            let (target, history, unliked): (ItemId, Vec<ItemId>, _) = match phase {
+                Phase::Valid => (split.valid[u]?, train.clone(), &split.unliked_before_valid),
                 Phase::Test => {
                     let v = split.valid[u]?;
-                    (split.test[u]?, train.iter().copied().chain([v]).collect())
+                    (
+                        split.test[u]?,
+                        train.iter().copied().chain([v]).collect(),
+                        &split.unliked_before_test,
+                    )
                 }
             };
             let scores = model.scores(&history);
-            Some(rank_of(&scores, target, &history))
+            let positives = rank_of(&scores, target, &history);
+            let rated = match unliked.get(u) {
+                Some(extra) if !extra.is_empty() => {
+                    let all: Vec<ItemId> = history.iter().chain(extra).copied().collect();
+                    rank_of(&scores, target, &all)
+                }
+                _ => positives,
+            };
+            Some((positives, rated))
         })
         .collect();
-    metrics_of(&ranks)
+    let (positives, rated): (Vec<usize>, Vec<usize>) = ranks.into_iter().unzip();
+    MaskedMetrics {
+        positives: metrics_of(&positives),
+        rated: metrics_of(&rated),
+    }
 }
 
 /// Metrics of 0-based ranks.
@@ -162,11 +273,14 @@ pub fn metrics_of(ranks: &[usize]) -> NextMetrics {
     }
 }
 
+/// The masking whose validation NDCG@10 chooses settings.
+pub const CHOOSE_BY: Masking = Masking::Rated;
+
 /// One setting tried on validation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Trial {
     pub config: NextConfig,
-    pub valid: NextMetrics,
+    pub valid: MaskedMetrics,
 }
 
 /// The settings of `kind` with the best validation NDCG@10 on a small grid,
@@ -265,7 +379,7 @@ impl Grid<'_> {
             };
             if best
                 .as_ref()
-                .is_none_or(|b| t.valid.ndcg10 > b.valid.ndcg10)
+                .is_none_or(|b| t.valid.of(CHOOSE_BY).ndcg10 > b.valid.of(CHOOSE_BY).ndcg10)
             {
                 best = Some(t.clone());
             }
@@ -324,6 +438,60 @@ mod tests {
         assert_eq!(rank_of(&s, ItemId(2), &[ItemId(0)]), 1);
         assert_eq!(rank_of(&s, ItemId(1), &[ItemId(2)]), 1);
         assert_eq!(rank_of(&s, ItemId(0), &[ItemId(0)]), 0);
+        // A film masked twice leaves the ranking once.
+        assert_eq!(rank_of(&s, ItemId(3), &[ItemId(0), ItemId(0)]), 2);
+    }
+
+    #[test]
+    fn the_rated_masking_keeps_only_unliked_films_before_each_target() {
+        // Positives 0, 2, 4, 6; films 1, 3, 5 rated below the threshold,
+        // in between; 7 rated low after the last positive.
+        let rated = vec![vec![
+            (ItemId(0), true),
+            (ItemId(1), false),
+            (ItemId(2), true),
+            (ItemId(3), false),
+            (ItemId(4), true),
+            (ItemId(5), false),
+            (ItemId(6), true),
+            (ItemId(7), false),
+        ]];
+        let s = NextSplit::leave_last_two_rated(&rated, 8);
+        assert_eq!(s.train[0], vec![ItemId(0), ItemId(2)]);
+        assert_eq!(s.valid[0], Some(ItemId(4)));
+        assert_eq!(s.test[0], Some(ItemId(6)));
+        assert_eq!(s.unliked_before_valid[0], vec![ItemId(1), ItemId(3)]);
+        assert_eq!(
+            s.unliked_before_test[0],
+            vec![ItemId(1), ItemId(3), ItemId(5)]
+        );
+    }
+
+    #[test]
+    fn the_rated_masking_never_ranks_a_target_lower() {
+        // A popularity model: film 1 (rated low before the target) outranks
+        // the target under RecBole's masking, not under the rated one.
+        let rated: Vec<Vec<(ItemId, bool)>> = (0..6)
+            .map(|u| {
+                if u == 0 {
+                    vec![
+                        (ItemId(2), true),
+                        (ItemId(3), true),
+                        (ItemId(1), false),
+                        (ItemId(4), true),
+                    ]
+                } else {
+                    vec![(ItemId(1), true), (ItemId(4), true)]
+                }
+            })
+            .collect();
+        let split = NextSplit::leave_last_two_rated(&rated, 5);
+        let pop = NextConfig::new(crate::next::NextKind::Pop);
+        let m = NextItemModel::fit(&split.train, 5, &pop).expect("fit");
+        let e = evaluate(&m, &split, Phase::Test);
+        assert_eq!(e.positives.users, 1);
+        assert_eq!(e.positives.hit1, 0.0, "film 1 is more popular than 4");
+        assert_eq!(e.rated.hit1, 1.0, "film 1 was rated before, so 4 is first");
     }
 
     #[test]

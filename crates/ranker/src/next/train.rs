@@ -8,7 +8,7 @@ use recagent_core::{ItemId, Progress};
 use serde::Serialize;
 
 use super::model::{NextConfig, NextItemModel, NextKind};
-use super::protocol::{NextMetrics, NextSplit, Phase, Trial, evaluate, tune};
+use super::protocol::{MaskedMetrics, NextSplit, Phase, Trial, evaluate, tune};
 use crate::error::Result;
 
 /// What `recagent train NAME --model ease|…` reports.
@@ -17,8 +17,8 @@ pub struct NextReport {
     pub model: String,
     pub config: NextConfig,
     pub users: usize,
-    pub valid: NextMetrics,
-    pub test: NextMetrics,
+    pub valid: MaskedMetrics,
+    pub test: MaskedMetrics,
     /// Seconds to fit the chosen model once on the training histories.
     pub fit_s: f64,
     /// Seconds of the whole run: tuning, testing and the final fit.
@@ -31,16 +31,22 @@ pub struct NextReport {
     pub trials: Vec<Trial>,
 }
 
-/// Tunes `kind` on `histories` (every user's positives, oldest first),
-/// tests it, and fits the served model on all of `histories`.
+/// Tunes `kind` on `rated` (every user's rated films, oldest first, each
+/// with whether it is a positive), tests it under both maskings, and fits
+/// the served model on every positive.
 pub fn train_next(
-    histories: &[Vec<ItemId>],
+    rated: &[Vec<(ItemId, bool)>],
     n_items: usize,
     kind: NextKind,
     progress: &dyn Progress,
 ) -> Result<(NextItemModel, NextReport)> {
     let started = Instant::now();
-    let split = NextSplit::leave_last_two(histories, n_items);
+    let split = NextSplit::leave_last_two_rated(rated, n_items);
+    let histories: Vec<Vec<ItemId>> = rated
+        .iter()
+        .map(|h| h.iter().filter(|r| r.1).map(|r| r.0).collect())
+        .collect();
+    let histories = &histories;
     let (config, trials) = tune(kind, &split, progress)?;
     let t = Instant::now();
     let model = NextItemModel::fit(&split.train, n_items, &config)?;
