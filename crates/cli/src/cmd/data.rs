@@ -29,6 +29,21 @@ pub enum DataCommand {
     Stats(StatsArgs),
     /// List the catalogs in $RECAGENT_HOME/data
     List(ListArgs),
+    /// Write the next-item split as RecBole atomic files (see docs/ranker.md)
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The catalog's name
+    name: String,
+    /// Folder to write RecBole's benchmark files into (NAME-next/, NAME-next-seq/,
+    /// NAME.eval.tsv, NAME.items.tsv)
+    #[arg(long, value_name = "DIR")]
+    recbole: PathBuf,
+    /// Print what was written as one JSON object
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +160,7 @@ pub fn run(home: &Home, pip: &Pip, cmd: DataCommand) -> anyhow::Result<()> {
             print_stats(&s, args.json)
         }
         DataCommand::List(args) => print_list(home, &store::list(home)?, args.json),
+        DataCommand::Export(args) => export(home, &args, &bars),
     }
 }
 
@@ -222,6 +238,44 @@ fn fetch_tmdb(home: &Home, pip: &Pip, args: &FetchArgs, bars: &Bars) -> anyhow::
 }
 
 /// `data synth`: generates the catalog and stores it.
+/// `data export NAME --recbole DIR`: the leave-last-positive-out split of
+/// `train --model ease|…`, as files RecBole runs on.
+fn export(home: &Home, args: &ExportArgs, bars: &Bars) -> anyhow::Result<()> {
+    let catalog = store::load(home, &args.name, bars)?;
+    let rated = recagent_catalog::split::labelled_histories(&catalog, LabelRule::default());
+    let n_items = catalog.items().len();
+    let split = recagent_ranker::NextSplit::leave_last_two_rated(&rated, n_items);
+    let users: Vec<String> = catalog.users().iter().map(|u| u.key.clone()).collect();
+    let items: Vec<String> = catalog.items().iter().map(|i| i.key.clone()).collect();
+    let sum = recagent_ranker::next::export::write_recbole(
+        &args.recbole,
+        &args.name,
+        &split,
+        &users,
+        &items,
+    )
+    .with_context(|| format!("exporting {} to {}", args.name, args.recbole.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&sum)?);
+        return Ok(());
+    }
+    println!(
+        "wrote {} users, {} training rows ({} sequential), {} validation and {} test targets to {}",
+        sum.users,
+        sum.train_rows,
+        sum.sequential_train_rows,
+        sum.valid_targets,
+        sum.test_targets,
+        args.recbole.display()
+    );
+    println!(
+        "run RecBole on it: scripts/recbole/run.sh {} {}",
+        args.recbole.display(),
+        args.name
+    );
+    Ok(())
+}
+
 fn generate(home: &Home, args: SynthArgs, bars: &Bars) -> anyhow::Result<Manifest> {
     let name = args.name.unwrap_or_else(|| format!("synth-{}", args.items));
     // Check the name and the destination before spending time generating.

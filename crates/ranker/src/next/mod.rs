@@ -10,6 +10,7 @@
 //!   transitions, stored as sparse rows ([`rows::SparseRows`]);
 //! * [`train`]: [`train_next`], tune on validation, report test, fit the
 //!   served model on everything;
+//! * [`export`]: the split as RecBole atomic files, to run the peer on it;
 //! * [`protocol`]: RecBole's leave-last-positive-out split, full-ranking
 //!   Hit@k and NDCG@10, and the validation grid that picks settings.
 //!
@@ -17,6 +18,7 @@
 //! on this protocol, below EASE's 0.139, at minutes an epoch on two cores.
 
 pub mod ease;
+pub mod export;
 pub mod knn;
 pub mod model;
 pub mod protocol;
