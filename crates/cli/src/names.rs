@@ -120,6 +120,10 @@ pub enum TrainModel {
     Transitions,
     /// Next-item: EASE plus recent transitions, the default P(pick); saved to index/NAME/next
     Blend,
+    /// Next-item: SASRec (self-attention over recent picks), epochs chosen on validation
+    Sasrec,
+    /// Next-item: the blend plus SASRec at the weight validation gives it
+    BlendSasrec,
 }
 
 impl TrainModel {
@@ -135,7 +139,9 @@ impl TrainModel {
             | TrainModel::Ease
             | TrainModel::Itemknn
             | TrainModel::Transitions
-            | TrainModel::Blend => return None,
+            | TrainModel::Blend
+            | TrainModel::Sasrec
+            | TrainModel::BlendSasrec => return None,
         })
     }
 
@@ -147,6 +153,8 @@ impl TrainModel {
             TrainModel::Itemknn => NextKind::ItemKnn,
             TrainModel::Transitions => NextKind::Transitions,
             TrainModel::Blend => NextKind::Blend,
+            TrainModel::Sasrec => NextKind::SasRec,
+            TrainModel::BlendSasrec => NextKind::BlendSasRec,
             _ => return None,
         })
     }

@@ -356,7 +356,8 @@ impl EvalModels {
         } else {
             NextKind::ItemKnn
         };
-        let (next_cfg, trials) = tune(kind_next, &next_split, progress)?;
+        let tuned = tune(kind_next, &next_split, progress)?;
+        let (next_cfg, trials) = (tuned.config, tuned.trials);
         let next_valid_metrics = trials
             .iter()
             .find(|t| t.config == next_cfg)

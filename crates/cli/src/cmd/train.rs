@@ -29,8 +29,8 @@ fn run_next(
     bars: &Bars,
 ) -> anyhow::Result<()> {
     let rated = split::labelled_histories(catalog, LabelRule::default());
-    let (model, report) =
-        train_next(&rated, catalog.items().len(), kind, bars).with_context(|| {
+    let (model, report) = train_next(&rated, catalog.items().len(), kind, args.seed, bars)
+        .with_context(|| {
             format!(
                 "training the {} next-item model on {}",
                 kind.name(),
@@ -64,6 +64,14 @@ fn run_next(
         NextKind::Blend => println!(
             "settings         λ {}, transitions weight {} (window {}, last {} picks, decay {})",
             c.lambda, c.blend, c.window, c.recent, c.decay
+        ),
+        NextKind::SasRec => println!(
+            "settings         {} epochs, {} layers, {} heads, hidden {}, last {} picks",
+            c.sasrec.epochs, c.sasrec.layers, c.sasrec.heads, c.sasrec.hidden, c.sasrec.max_len
+        ),
+        NextKind::BlendSasRec => println!(
+            "settings         λ {}, transitions weight {}, SASRec weight {} ({} epochs)",
+            c.lambda, c.blend, c.sequential, c.sasrec.epochs
         ),
     }
     println!(
@@ -143,7 +151,7 @@ pub struct TrainArgs {
     /// Which model
     #[arg(long, value_enum, default_value = "deepfm")]
     pub model: TrainModel,
-    /// Seed of the split, the initialisation and the batch order
+    /// Seed of the split, the initialisation and the batch order (next-item models: SASRec's)
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// Train this many seeds (SEED, SEED+1, …) and report mean ± sd of test
@@ -224,6 +232,10 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
     if let Some(next) = args.model.next_kind() {
+        anyhow::ensure!(
+            args.seeds == 1,
+            "--seeds is for the CTR models; a next-item model trains once per run (SASRec's seed is --seed)"
+        );
         return run_next(home, &args, &catalog, next, &bars);
     }
     let Some(kind) = args.model.kind() else {

@@ -14,8 +14,8 @@
 //! * [`protocol`]: RecBole's leave-last-positive-out split, full-ranking
 //!   Hit@k and NDCG@10, and the validation grid that picks settings.
 //!
-//! SASRec is not here: RecBole's own SASRec reached validation Hit@10 0.127
-//! on this protocol, below EASE's 0.139, at minutes an epoch on two cores.
+//! * [`sasrec`]: SASRec in candle, alone or joining the blend at the
+//!   weight validation gives it.
 
 pub mod ease;
 pub mod export;
@@ -23,9 +23,12 @@ pub mod knn;
 pub mod model;
 pub mod protocol;
 pub mod rows;
+pub mod sasrec;
 pub mod train;
 pub mod transitions;
 
 pub use model::{NextConfig, NextItemModel, NextKind};
-pub use protocol::{MaskedMetrics, Masking, NextMetrics, NextSplit, Phase, Trial, evaluate, tune};
+pub use protocol::{
+    MaskedMetrics, Masking, NextMetrics, NextSplit, Phase, Trial, Tuned, evaluate, tune, tune_from,
+};
 pub use train::{NextReport, train_next};

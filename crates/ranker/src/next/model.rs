@@ -7,7 +7,10 @@ use std::path::Path;
 use recagent_core::{ItemId, Scored};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use super::rows::SparseRows;
+use super::sasrec::{SasRec, SeqConfig};
 use super::{ease, knn, transitions};
 use crate::error::{Error, Result};
 
@@ -27,6 +30,13 @@ pub enum NextKind {
     /// [`ease::MAX_ITEMS`] items, where EASE's dense matrix cannot exist,
     /// the co-rating item-kNN's sparse neighbours take EASE's place.
     Blend,
+    /// SASRec: causal self-attention over the recent picks (candle).
+    #[serde(rename = "sasrec")]
+    SasRec,
+    /// The blend plus SASRec, SASRec's weight chosen on validation (0
+    /// where validation says it adds nothing).
+    #[serde(rename = "blend-sasrec")]
+    BlendSasRec,
 }
 
 impl NextKind {
@@ -37,16 +47,25 @@ impl NextKind {
             NextKind::ItemKnn => "itemknn",
             NextKind::Transitions => "transitions",
             NextKind::Blend => "blend",
+            NextKind::SasRec => "sasrec",
+            NextKind::BlendSasRec => "blend-sasrec",
         }
     }
 
-    pub const ALL: [NextKind; 5] = [
+    pub const ALL: [NextKind; 7] = [
         NextKind::Pop,
         NextKind::ItemKnn,
         NextKind::Ease,
         NextKind::Transitions,
         NextKind::Blend,
+        NextKind::SasRec,
+        NextKind::BlendSasRec,
     ];
+
+    /// Whether the model has a SASRec part.
+    pub fn is_sequential(self) -> bool {
+        matches!(self, NextKind::SasRec | NextKind::BlendSasRec)
+    }
 }
 
 /// Settings of a next-item model; [`super::protocol::tune`] chooses them on
@@ -69,6 +88,12 @@ pub struct NextConfig {
     pub blend: f32,
     /// Entries kept per item row.
     pub neighbours: usize,
+    /// The SASRec part's weight against EASE's 1 (`blend-sasrec`).
+    #[serde(default)]
+    pub sequential: f32,
+    /// SASRec's settings; its `epochs` are the ones validation chose.
+    #[serde(default)]
+    pub sasrec: SeqConfig,
 }
 
 impl NextConfig {
@@ -82,6 +107,8 @@ impl NextConfig {
             decay: 0.6,
             blend: 0.3,
             neighbours: 300,
+            sequential: 0.0,
+            sasrec: SeqConfig::default(),
         }
     }
 }
@@ -106,6 +133,20 @@ pub struct NextItemModel {
     /// The most popular items, best first: what fills a sparse list.
     #[serde(skip)]
     popular: std::sync::OnceLock<Vec<ItemId>>,
+    /// The SASRec part (`sasrec`, `blend-sasrec`), saved beside `next.json`.
+    #[serde(skip)]
+    seq: Option<SeqPart>,
+}
+
+/// A trained SASRec shared by the models that use it. Two parts are equal
+/// when they are the same trained model.
+#[derive(Debug, Clone)]
+pub struct SeqPart(pub Arc<SasRec>);
+
+impl PartialEq for SeqPart {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// The file a saved model is written to.
@@ -154,7 +195,30 @@ impl NextItemModel {
             NextKind::Blend if n_items > ease::MAX_ITEMS => {
                 vec![knn_part(), trans_part(cfg.blend)]
             }
-            NextKind::Blend => vec![ease_part()?, trans_part(cfg.blend)],
+            NextKind::Blend | NextKind::BlendSasRec => vec![ease_part()?, trans_part(cfg.blend)],
+            NextKind::SasRec => Vec::new(),
+        };
+        let seq = if cfg.kind.is_sequential() {
+            if n_items > ease::MAX_ITEMS {
+                return Err(Error::Invalid(format!(
+                    "SASRec scores the whole catalog at every step; above {} items use --model blend",
+                    ease::MAX_ITEMS
+                )));
+            }
+            // Trained for the epochs validation chose, with no validation.
+            let (m, _) = SasRec::fit(
+                histories,
+                &[],
+                n_items,
+                SeqConfig {
+                    patience: usize::MAX,
+                    ..cfg.sasrec
+                },
+                &recagent_core::NoProgress,
+            )?;
+            Some(SeqPart(Arc::new(m)))
+        } else {
+            None
         };
         Ok(Self {
             config: *cfg,
@@ -162,7 +226,38 @@ impl NextItemModel {
             parts,
             popularity,
             popular: std::sync::OnceLock::new(),
+            seq,
         })
+    }
+
+    /// [`Self::fit`] with an already trained SASRec in place of training
+    /// one (tuning reuses one SASRec for every blend weight).
+    pub fn fit_with_sequential(
+        histories: &[Vec<ItemId>],
+        n_items: usize,
+        cfg: &NextConfig,
+        seq: SeqPart,
+    ) -> Result<Self> {
+        let plain = NextConfig {
+            kind: match cfg.kind {
+                NextKind::SasRec => NextKind::Pop,
+                NextKind::BlendSasRec => NextKind::Blend,
+                k => k,
+            },
+            ..*cfg
+        };
+        let mut m = Self::fit(histories, n_items, &plain)?;
+        m.config = *cfg;
+        m.seq = Some(seq);
+        if cfg.kind == NextKind::SasRec {
+            m.parts.clear();
+        }
+        Ok(m)
+    }
+
+    /// The SASRec part, if the model has one.
+    pub fn sequential(&self) -> Option<&SeqPart> {
+        self.seq.as_ref()
     }
 
     pub fn kind(&self) -> NextKind {
@@ -299,6 +394,9 @@ impl NextItemModel {
             NextKind::Transitions => "transitions",
             NextKind::Blend if self.n_items > ease::MAX_ITEMS => "item-kNN + transitions",
             NextKind::Blend => "EASE + transitions",
+            NextKind::SasRec => "SASRec",
+            NextKind::BlendSasRec if self.config.sequential > 0.0 => "EASE + transitions + SASRec",
+            NextKind::BlendSasRec => "EASE + transitions",
         }
     }
 
@@ -338,6 +436,25 @@ impl NextItemModel {
                 }
             }
         }
+        if let Some(seq) = &self.seq
+            && !history.is_empty()
+        {
+            let weight = match self.config.kind {
+                NextKind::SasRec => 1.0,
+                _ => self.config.sequential,
+            };
+            if weight > 0.0
+                && let Ok(probs) = seq.0.scores(history)
+            {
+                let best = probs.iter().copied().fold(0f32, f32::max);
+                if best > 0.0 {
+                    any = true;
+                    for (o, s) in out.iter_mut().zip(&probs) {
+                        *o += weight * s / best;
+                    }
+                }
+            }
+        }
         if !any {
             let best = self.popularity.iter().copied().fold(1f32, f32::max);
             for (o, p) in out.iter_mut().zip(&self.popularity) {
@@ -350,6 +467,9 @@ impl NextItemModel {
     /// Whether [`NextItemModel::scores`] falls back to popularity for this
     /// history (no history, or nothing in it the model knows).
     pub fn is_cold(&self, history: &[ItemId]) -> bool {
+        if self.seq.is_some() && !history.is_empty() {
+            return false;
+        }
         self.parts.is_empty()
             || !history
                 .iter()
@@ -422,7 +542,11 @@ impl NextItemModel {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        fs::write(&path, text).map_err(|source| Error::Io { path, source })
+        fs::write(&path, text).map_err(|source| Error::Io { path, source })?;
+        if let Some(seq) = &self.seq {
+            seq.0.save(dir)?;
+        }
+        Ok(())
     }
 
     /// Reads what [`NextItemModel::save`] wrote, checking it covers
@@ -436,12 +560,19 @@ impl NextItemModel {
                 command: "recagent train NAME --model blend".into(),
             });
         }
-        let m: Self = crate::error::read_json(&path)?;
+        let mut m: Self = crate::error::read_json(&path)?;
         if m.n_items != n_items {
             return Err(Error::WrongItemCount {
                 expected: n_items,
                 got: m.n_items,
             });
+        }
+        if m.config.kind.is_sequential() {
+            m.seq = Some(SeqPart(Arc::new(SasRec::load(
+                dir,
+                n_items,
+                m.config.sasrec,
+            )?)));
         }
         Ok(m)
     }

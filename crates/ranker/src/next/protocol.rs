@@ -17,7 +17,8 @@ use rayon::prelude::*;
 use recagent_core::{ItemId, Progress};
 use serde::Serialize;
 
-use super::model::{NextConfig, NextItemModel, NextKind};
+use super::model::{NextConfig, NextItemModel, NextKind, SeqPart};
+use super::sasrec::{SasRec, SeqConfig};
 use crate::error::Result;
 
 /// Users' positives cut into training histories and two targets.
@@ -283,15 +284,46 @@ pub struct Trial {
     pub valid: MaskedMetrics,
 }
 
+/// What tuning chose.
+#[derive(Debug, Clone)]
+pub struct Tuned {
+    pub config: NextConfig,
+    pub trials: Vec<Trial>,
+    /// The SASRec trained on the training histories, for `sasrec` and
+    /// `blend-sasrec`: the one the test targets are scored with.
+    pub sequential: Option<SeqPart>,
+    /// Seconds SASRec took to train, where it was.
+    pub sequential_fit_s: f64,
+}
+
+impl Tuned {
+    /// The model with the chosen settings, fit on the training histories
+    /// (reusing the SASRec tuning trained).
+    pub fn fit(&self, split: &NextSplit) -> Result<NextItemModel> {
+        match &self.sequential {
+            Some(seq) => NextItemModel::fit_with_sequential(
+                &split.train,
+                split.n_items,
+                &self.config,
+                seq.clone(),
+            ),
+            None => NextItemModel::fit(&split.train, split.n_items, &self.config),
+        }
+    }
+}
+
 /// The settings of `kind` with the best validation NDCG@10 on a small grid,
 /// and every trial. Blend tunes EASE and transitions on their own first,
-/// then the weight between them.
-pub fn tune(
-    kind: NextKind,
-    split: &NextSplit,
-    progress: &dyn Progress,
-) -> Result<(NextConfig, Vec<Trial>)> {
-    let base = NextConfig::new(kind);
+/// then the weight between them; `blend-sasrec` then trains SASRec (its
+/// epochs chosen on validation) and tunes its weight, 0 included.
+pub fn tune(kind: NextKind, split: &NextSplit, progress: &dyn Progress) -> Result<Tuned> {
+    tune_from(NextConfig::new(kind), split, progress)
+}
+
+/// [`tune`] starting from `base`'s settings (its kind, and SASRec's seed
+/// and sizes).
+pub fn tune_from(base: NextConfig, split: &NextSplit, progress: &dyn Progress) -> Result<Tuned> {
+    let kind = base.kind;
     // On a catalog too large for EASE, each trial reads a sample of users.
     let stride = if split.n_items > super::ease::MAX_ITEMS {
         split.train.len().div_ceil(TUNE_USERS_AT_SCALE)
@@ -303,51 +335,87 @@ pub fn tune(
         stride,
         progress,
         trials: Vec::new(),
+        seq: None,
+        seq_fit_s: 0.0,
+    };
+    let blend = |grid: &mut Grid| -> Result<NextConfig> {
+        // Above EASE's size the blend's collaborative part is item-kNN
+        // (`NextItemModel::fit`), so its shrinkage is what is tuned.
+        let collaborative = if split.n_items > super::ease::MAX_ITEMS {
+            knn_grid(NextConfig {
+                kind: NextKind::ItemKnn,
+                ..base
+            })
+        } else {
+            ease_grid(NextConfig {
+                kind: NextKind::Ease,
+                ..base
+            })
+        };
+        let e = grid.best(collaborative)?.unwrap_or(base);
+        let t = grid
+            .best(trans_grid(NextConfig {
+                kind: NextKind::Transitions,
+                ..base
+            }))?
+            .unwrap_or(base);
+        let c = NextConfig {
+            kind: NextKind::Blend,
+            lambda: e.lambda,
+            shrink: e.shrink,
+            neighbours: e.neighbours,
+            window: t.window,
+            recent: t.recent,
+            decay: t.decay,
+            ..base
+        };
+        let blends = [0.2, 0.5, 0.8, 1.2, 2.0, 3.0]
+            .iter()
+            .map(|&blend| NextConfig { blend, ..c })
+            .collect();
+        Ok(grid.best(blends)?.unwrap_or(base))
     };
     let chosen = match kind {
         NextKind::Pop => base,
         NextKind::Ease => grid.best(ease_grid(base))?.unwrap_or(base),
         NextKind::ItemKnn => grid.best(knn_grid(base))?.unwrap_or(base),
         NextKind::Transitions => grid.best(trans_grid(base))?.unwrap_or(base),
-        NextKind::Blend => {
-            // Above EASE's size the blend's collaborative part is item-kNN
-            // (`NextItemModel::fit`), so its shrinkage is what is tuned.
-            let collaborative = if split.n_items > super::ease::MAX_ITEMS {
-                knn_grid(NextConfig {
-                    kind: NextKind::ItemKnn,
-                    ..base
-                })
-            } else {
-                ease_grid(NextConfig {
-                    kind: NextKind::Ease,
-                    ..base
-                })
-            };
-            let e = grid.best(collaborative)?.unwrap_or(base);
-            let t = grid
-                .best(trans_grid(NextConfig {
-                    kind: NextKind::Transitions,
-                    ..base
-                }))?
-                .unwrap_or(base);
+        NextKind::Blend => blend(&mut grid)?,
+        NextKind::SasRec => {
+            let epochs = grid.train_sequential(base.sasrec)?;
             let c = NextConfig {
-                kind: NextKind::Blend,
-                lambda: e.lambda,
-                shrink: e.shrink,
-                neighbours: e.neighbours,
-                window: t.window,
-                recent: t.recent,
-                decay: t.decay,
+                sasrec: SeqConfig {
+                    epochs,
+                    ..base.sasrec
+                },
                 ..base
             };
-            let blends = [0.2, 0.5, 0.8, 1.2, 2.0, 3.0]
+            grid.best(vec![c])?.unwrap_or(c)
+        }
+        NextKind::BlendSasRec => {
+            let b = blend(&mut grid)?;
+            let epochs = grid.train_sequential(base.sasrec)?;
+            let c = NextConfig {
+                kind: NextKind::BlendSasRec,
+                sasrec: SeqConfig {
+                    epochs,
+                    ..base.sasrec
+                },
+                ..b
+            };
+            let weights = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
                 .iter()
-                .map(|&blend| NextConfig { blend, ..c })
+                .map(|&sequential| NextConfig { sequential, ..c })
                 .collect();
-            grid.best(blends)?.unwrap_or(base)
+            grid.best(weights)?.unwrap_or(c)
         }
     };
-    Ok((chosen, grid.trials))
+    Ok(Tuned {
+        config: chosen,
+        trials: grid.trials,
+        sequential: grid.seq,
+        sequential_fit_s: grid.seq_fit_s,
+    })
 }
 
 /// Fits and scores configurations on validation, keeping every trial.
@@ -357,9 +425,33 @@ struct Grid<'a> {
     stride: usize,
     progress: &'a dyn Progress,
     trials: Vec<Trial>,
+    /// The SASRec trained for this split, once.
+    seq: Option<SeqPart>,
+    seq_fit_s: f64,
 }
 
 impl Grid<'_> {
+    /// Trains SASRec on the training histories with early stopping on
+    /// validation, keeps it for the trials, and returns the chosen epochs.
+    fn train_sequential(&mut self, config: SeqConfig) -> Result<usize> {
+        let (m, log) = SasRec::fit(
+            &self.split.train,
+            &self.split.valid,
+            self.split.n_items,
+            config,
+            self.progress,
+        )?;
+        tracing::info!(
+            best_epoch = log.best_epoch,
+            epochs = log.epochs,
+            fit_s = log.fit_s,
+            "SASRec trained"
+        );
+        self.seq = Some(SeqPart(std::sync::Arc::new(m)));
+        self.seq_fit_s = log.fit_s;
+        Ok(log.best_epoch.max(1))
+    }
+
     /// The configuration with the best validation nDCG@10 (`None` for an
     /// empty list).
     fn best(&mut self, configs: Vec<NextConfig>) -> Result<Option<NextConfig>> {
@@ -372,7 +464,15 @@ impl Grid<'_> {
         );
         let mut best: Option<Trial> = None;
         for c in configs {
-            let m = NextItemModel::fit(&self.split.train, self.split.n_items, &c)?;
+            let m = match (&self.seq, c.kind.is_sequential()) {
+                (Some(seq), true) => NextItemModel::fit_with_sequential(
+                    &self.split.train,
+                    self.split.n_items,
+                    &c,
+                    seq.clone(),
+                )?,
+                _ => NextItemModel::fit(&self.split.train, self.split.n_items, &c)?,
+            };
             let t = Trial {
                 config: c,
                 valid: evaluate_every(&m, self.split, Phase::Valid, self.stride),
@@ -430,6 +530,7 @@ fn trans_grid(c: NextConfig) -> Vec<NextConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::next::NextKind;
 
     #[test]
     fn ranks_skip_masked_items_and_break_ties_by_id() {
@@ -467,6 +568,108 @@ mod tests {
         );
     }
 
+    /// Users walking around a ring of 30 items, each with its own stride
+    /// (1, 2 or 3): the next film is the last plus the stride, which the
+    /// last film alone cannot tell (transitions, EASE) and the last two
+    /// can (SASRec). With `one_stride`, every user's stride is 1, and
+    /// transitions know the next film exactly.
+    fn ring_split(one_stride: bool) -> NextSplit {
+        let n = 30;
+        let histories: Vec<Vec<ItemId>> = (0..120)
+            .map(|u| {
+                let stride = if one_stride { 1 } else { 1 + u % 3 };
+                (0..10)
+                    .map(|k| ItemId(((u * 7 + k * stride) % n) as u32))
+                    .collect()
+            })
+            .collect();
+        NextSplit::leave_last_two(&histories, n)
+    }
+
+    /// A small SASRec with enough steps for 120 short histories.
+    fn small_sasrec() -> NextConfig {
+        let mut base = NextConfig::new(NextKind::BlendSasRec);
+        base.sasrec = SeqConfig {
+            hidden: 32,
+            inner: 64,
+            max_len: 10,
+            batch: 16,
+            epochs: 40,
+            eval_every: 10,
+            patience: 2,
+            ..SeqConfig::default()
+        };
+        base
+    }
+
+    #[test]
+    fn validation_gives_sasrec_no_weight_where_it_adds_nothing() {
+        // One stride: transitions know the next film exactly.
+        let split = ring_split(true);
+        let tuned = tune_from(small_sasrec(), &split, &recagent_core::NoProgress).expect("tune");
+        assert_eq!(tuned.config.sequential, 0.0, "{:?}", tuned.config);
+        assert!(tuned.config.sasrec.epochs >= 1);
+        assert!(tuned.sequential_fit_s > 0.0);
+        let with = tuned.fit(&split).expect("fit");
+        let blend = NextItemModel::fit(
+            &split.train,
+            split.n_items,
+            &NextConfig {
+                kind: NextKind::Blend,
+                ..tuned.config
+            },
+        )
+        .expect("fit");
+        assert_eq!(
+            evaluate(&with, &split, Phase::Test),
+            evaluate(&blend, &split, Phase::Test)
+        );
+    }
+
+    #[test]
+    fn a_blend_with_sasrec_counts_it_and_reloads_the_same() {
+        let split = ring_split(false);
+        let cfg = NextConfig {
+            sequential: 1.0,
+            ..small_sasrec()
+        };
+        let (seq, _) = SasRec::fit(
+            &split.train,
+            &split.valid,
+            split.n_items,
+            cfg.sasrec,
+            &recagent_core::NoProgress,
+        )
+        .expect("sasrec");
+        let part = SeqPart(std::sync::Arc::new(seq));
+        let with = NextItemModel::fit_with_sequential(&split.train, split.n_items, &cfg, part)
+            .expect("fit");
+        let zero = NextConfig {
+            sequential: 0.0,
+            ..cfg
+        };
+        let without = NextItemModel::fit_with_sequential(
+            &split.train,
+            split.n_items,
+            &zero,
+            with.sequential().expect("part").clone(),
+        )
+        .expect("fit");
+        let h = [ItemId(3), ItemId(5)];
+        assert_ne!(
+            with.scores(&h),
+            without.scores(&h),
+            "the part's weight counts"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        with.save(dir.path()).expect("save");
+        let back = NextItemModel::load(dir.path(), split.n_items).expect("load");
+        assert!(back.sequential().is_some());
+        for (a, b) in with.scores(&h).iter().zip(back.scores(&h)) {
+            assert!((a - b).abs() < 1e-5, "{a} {b}");
+        }
+    }
+
     #[test]
     fn the_rated_masking_never_ranks_a_target_lower() {
         // A popularity model: film 1 (rated low before the target) outranks
@@ -486,7 +689,7 @@ mod tests {
             })
             .collect();
         let split = NextSplit::leave_last_two_rated(&rated, 5);
-        let pop = NextConfig::new(crate::next::NextKind::Pop);
+        let pop = NextConfig::new(NextKind::Pop);
         let m = NextItemModel::fit(&split.train, 5, &pop).expect("fit");
         let e = evaluate(&m, &split, Phase::Test);
         assert_eq!(e.positives.users, 1);

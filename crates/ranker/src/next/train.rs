@@ -8,7 +8,7 @@ use recagent_core::{ItemId, Progress};
 use serde::Serialize;
 
 use super::model::{NextConfig, NextItemModel, NextKind};
-use super::protocol::{MaskedMetrics, NextSplit, Phase, Trial, evaluate, tune};
+use super::protocol::{MaskedMetrics, NextSplit, Phase, Trial, evaluate, tune_from};
 use crate::error::Result;
 
 /// What `recagent train NAME --model ease|…` reports.
@@ -19,7 +19,8 @@ pub struct NextReport {
     pub users: usize,
     pub valid: MaskedMetrics,
     pub test: MaskedMetrics,
-    /// Seconds to fit the chosen model once on the training histories.
+    /// Seconds to fit the chosen model once on the training histories
+    /// (SASRec's training, with its validation reads, included).
     pub fit_s: f64,
     /// Seconds of the whole run: tuning, testing and the final fit.
     pub wall_s: f64,
@@ -33,11 +34,13 @@ pub struct NextReport {
 
 /// Tunes `kind` on `rated` (every user's rated films, oldest first, each
 /// with whether it is a positive), tests it under both maskings, and fits
-/// the served model on every positive.
+/// the served model on every positive. `seed` seeds SASRec (the other
+/// models are deterministic).
 pub fn train_next(
     rated: &[Vec<(ItemId, bool)>],
     n_items: usize,
     kind: NextKind,
+    seed: u64,
     progress: &dyn Progress,
 ) -> Result<(NextItemModel, NextReport)> {
     let started = Instant::now();
@@ -47,14 +50,22 @@ pub fn train_next(
         .map(|h| h.iter().filter(|r| r.1).map(|r| r.0).collect())
         .collect();
     let histories = &histories;
-    let (config, trials) = tune(kind, &split, progress)?;
+    let mut base = NextConfig::new(kind);
+    base.sasrec.seed = seed;
+    let tuned = tune_from(base, &split, progress)?;
     let t = Instant::now();
-    let model = NextItemModel::fit(&split.train, n_items, &config)?;
-    let fit_s = t.elapsed().as_secs_f64();
+    let model = tuned.fit(&split)?;
+    let fit_s = t.elapsed().as_secs_f64() + tuned.sequential_fit_s;
+    let (config, trials) = (tuned.config, tuned.trials);
     let valid = evaluate(&model, &split, Phase::Valid);
     let test = evaluate(&model, &split, Phase::Test);
     progress.stage("fitting the served model on every positive", None);
-    let served = NextItemModel::fit(histories, n_items, &config)?;
+    // SASRec is not trained again on every positive (that would double its
+    // minutes): the served model reads the newest positives as history.
+    let served = match &tuned.sequential {
+        Some(seq) => NextItemModel::fit_with_sequential(histories, n_items, &config, seq.clone())?,
+        None => NextItemModel::fit(histories, n_items, &config)?,
+    };
     progress.finish();
     let (recall_p50_ms, recall_p99_ms) = time_recall(&served, histories);
     Ok((
