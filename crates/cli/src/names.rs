@@ -160,6 +160,15 @@ impl TrainModel {
     }
 }
 
+/// The next-item model of an evaluation (`eval --next-model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalNextModel {
+    /// EASE plus recent transitions (item-kNN plus transitions above 20,000 items)
+    Blend,
+    /// The blend plus SASRec at its validation weight (minutes to train on ML-100K)
+    BlendSasrec,
+}
+
 /// Every model `model pull` fetches: the encoder and the local chat models.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModelName {

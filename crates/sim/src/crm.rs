@@ -19,7 +19,7 @@ use std::sync::Arc;
 use recagent_catalog::split::{self, CtrSplit, EpisodeConfig as SplitConfig, LabelRule};
 use recagent_core::{Catalog, Episode, Home, ItemId, Progress};
 use recagent_ranker::next::protocol::{metrics_of, rank_of};
-use recagent_ranker::next::{NextSplit, tune};
+use recagent_ranker::next::{NextSplit, tune_from};
 use recagent_ranker::{
     Combine, Funnel, FunnelConfig, ModelKind, ModelStore, NextConfig, NextItemModel, NextKind,
     NextMetrics, TrainConfig, UserContext, load_ranker_dir, train,
@@ -199,6 +199,16 @@ pub struct EvalModels {
     pub manifest: SplitManifest,
 }
 
+/// The evaluation's next-item model unless told otherwise: the blend, or
+/// item-kNN above EASE's size.
+pub fn default_next(n_items: usize) -> NextKind {
+    if n_items <= recagent_ranker::next::ease::MAX_ITEMS {
+        NextKind::Blend
+    } else {
+        NextKind::ItemKnn
+    }
+}
+
 /// Where the evaluation models of a catalog live:
 /// `$RECAGENT_HOME/index/NAME/eval/`.
 pub fn eval_store(home: &Home, name: &str) -> ModelStore {
@@ -296,6 +306,21 @@ impl EvalModels {
         kind: ModelKind,
         progress: &dyn Progress,
     ) -> Result<Self> {
+        let next = default_next(catalog.items().len());
+        Self::ensure_with_next(home, store, catalog, kind, next, progress)
+    }
+
+    /// [`Self::ensure`] with `next` as the next-item model (the blend by
+    /// default; `blend-sasrec` adds SASRec at its validation weight). A
+    /// store holding another next-item model is trained again.
+    pub fn ensure_with_next(
+        home: &Home,
+        store: &ModelStore,
+        catalog: &Catalog,
+        kind: ModelKind,
+        next: NextKind,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
         let data = EvalData::build(catalog);
         let want_digest = digest(&data.episodes);
         let path = manifest_path(store);
@@ -305,6 +330,7 @@ impl EvalModels {
                     && m.digest == want_digest
                     && m.model == kind.name()
                     && m.split_seed == SPLIT_SEED
+                    && m.next.kind == next
                     && store.has_ranker(kind, false)
                     && store.has_next() =>
             {
@@ -314,7 +340,7 @@ impl EvalModels {
                 // Not trained, or on another split: train again. The
                 // manifest goes last, so an interrupted run retrains.
                 let _ = std::fs::remove_file(&path);
-                let m = Self::train_all(store, catalog, kind, &data, progress)?;
+                let m = Self::train_all(store, catalog, kind, next, &data, progress)?;
                 write_manifest(&path, &m)?;
                 m
             }
@@ -340,6 +366,7 @@ impl EvalModels {
         store: &ModelStore,
         catalog: &Catalog,
         kind: ModelKind,
+        kind_next: NextKind,
         data: &EvalData,
         progress: &dyn Progress,
     ) -> Result<SplitManifest> {
@@ -351,24 +378,31 @@ impl EvalModels {
         let (ranker, report) = train(catalog, &data.ctr, &cfg, None, progress)?;
         store.save_ranker(&ranker)?;
         let next_split = data.next_split(n_items);
-        let kind_next = if n_items <= recagent_ranker::next::ease::MAX_ITEMS {
-            NextKind::Blend
-        } else {
-            NextKind::ItemKnn
-        };
-        let tuned = tune(kind_next, &next_split, progress)?;
-        let (next_cfg, trials) = (tuned.config, tuned.trials);
+        let mut base = NextConfig::new(kind_next);
+        base.sasrec.seed = SPLIT_SEED;
+        let tuned = tune_from(base, &next_split, progress)?;
+        let (next_cfg, trials) = (tuned.config, tuned.trials.clone());
         let next_valid_metrics = trials
             .iter()
             .find(|t| t.config == next_cfg)
             .map(|t| t.valid.positives)
             .unwrap_or_default();
-        let valid_model = Arc::new(NextItemModel::fit(&data.next_valid, n_items, &next_cfg)?);
+        // Tuning's training histories are the validation episodes'
+        // histories; SASRec, trained once there, serves both phases.
+        let valid_model = Arc::new(tuned.fit(&next_split)?);
         let valid_funnel =
             Funnel::new(Arc::new(ranker), None).with_next(valid_model, Combine::default());
         let (combine, combine_fit) =
             fit_combine(&valid_funnel, catalog, &data.valid_episodes, progress)?;
-        let test_model = NextItemModel::fit(&data.next_test, n_items, &next_cfg)?;
+        let test_model = match &tuned.sequential {
+            Some(seq) => NextItemModel::fit_with_sequential(
+                &data.next_test,
+                n_items,
+                &next_cfg,
+                seq.clone(),
+            )?,
+            None => NextItemModel::fit(&data.next_test, n_items, &next_cfg)?,
+        };
         store.save_next(&test_model)?;
         Ok(SplitManifest {
             protocol: PROTOCOL,

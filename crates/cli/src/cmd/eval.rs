@@ -20,7 +20,7 @@ use recagent_sim::report::{ArmReport, Report, Timings, write_all};
 use recagent_sim::run::{ArmRun, Baseline, SimulatorKind, run_agent, run_baseline};
 use recagent_sim::{Summary, round4};
 
-use crate::names::{ControllerName, SimModel, SimulatorName};
+use crate::names::{ControllerName, EvalNextModel, SimModel, SimulatorName};
 use crate::open::{self, AgentOptions, Pieces};
 use crate::progress::Bars;
 
@@ -56,6 +56,10 @@ pub struct EvalArgs {
     /// rated before the target
     #[arg(long, value_name = "N")]
     pub history_len: Option<usize>,
+    /// The next-item model behind P(pick) and the next-item arm (trained
+    /// once per catalog and kept; another choice trains again)
+    #[arg(long, value_enum, default_value_t = EvalNextModel::Blend)]
+    pub next_model: EvalNextModel,
     /// Rank the agent's lists with the CTR model alone, without the
     /// next-item model: an ablation of what the next-item model adds (the
     /// baselines are unchanged)
@@ -184,11 +188,16 @@ fn ground(home: &Home, args: &EvalArgs, bars: &Bars) -> anyhow::Result<Ground> {
             args.name
         );
     }
-    let models = EvalModels::ensure(
+    let next = match args.next_model {
+        EvalNextModel::Blend => recagent_sim::crm::default_next(catalog.items().len()),
+        EvalNextModel::BlendSasrec => recagent_ranker::NextKind::BlendSasRec,
+    };
+    let models = EvalModels::ensure_with_next(
         home,
         &eval_store(home, &args.name),
         &catalog,
         args.agent.ranker.kind(),
+        next,
         bars,
     )
     .with_context(|| format!("training the evaluation ranker of {}", args.name))?;

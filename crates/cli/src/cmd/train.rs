@@ -91,6 +91,19 @@ fn run_next(
             );
         }
     }
+    for (part, m) in &report.parts {
+        for masking in Masking::ALL {
+            let m = m.of(masking);
+            println!(
+                "{:<17}Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
+                format!("{part} alone, {}", masking.name()),
+                m.hit1,
+                m.hit10,
+                m.hit50,
+                m.ndcg10
+            );
+        }
+    }
     println!(
         "                 (positives: earlier positives masked, as RecBole; rated: every earlier rated film masked, as the product)"
     );

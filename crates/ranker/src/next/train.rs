@@ -29,6 +29,10 @@ pub struct NextReport {
     /// (milliseconds, one thread). What a wordless turn's recall costs.
     pub recall_p50_ms: f64,
     pub recall_p99_ms: f64,
+    /// For `blend-sasrec`: the test metrics of its parts, `sasrec` alone
+    /// and `blend` (SASRec's weight 0), so one run is its own ablation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<(String, MaskedMetrics)>,
     pub trials: Vec<Trial>,
 }
 
@@ -57,6 +61,28 @@ pub fn train_next(
     let model = tuned.fit(&split)?;
     let fit_s = t.elapsed().as_secs_f64() + tuned.sequential_fit_s;
     let (config, trials) = (tuned.config, tuned.trials);
+    let mut parts = Vec::new();
+    if let (NextKind::BlendSasRec, Some(seq)) = (kind, &tuned.sequential) {
+        for (name, c) in [
+            (
+                "sasrec",
+                NextConfig {
+                    kind: NextKind::SasRec,
+                    ..config
+                },
+            ),
+            (
+                "blend",
+                NextConfig {
+                    sequential: 0.0,
+                    ..config
+                },
+            ),
+        ] {
+            let m = NextItemModel::fit_with_sequential(&split.train, n_items, &c, seq.clone())?;
+            parts.push((name.to_owned(), evaluate(&m, &split, Phase::Test)));
+        }
+    }
     let valid = evaluate(&model, &split, Phase::Valid);
     let test = evaluate(&model, &split, Phase::Test);
     progress.stage("fitting the served model on every positive", None);
@@ -80,6 +106,7 @@ pub fn train_next(
             wall_s: started.elapsed().as_secs_f64(),
             recall_p50_ms,
             recall_p99_ms,
+            parts,
             trials,
         },
     ))
