@@ -131,3 +131,48 @@ fn fetch_ml100k_on_a_new_home() {
         .success()
         .stdout(predicate::str::contains("nothing to do"));
 }
+
+#[test]
+fn export_writes_recbole_benchmark_files_with_the_catalog_keys() {
+    let home = tempfile::tempdir().unwrap();
+    crate::synth_catalog(home.path(), 60, 40, 12);
+    let out = tempfile::tempdir().unwrap();
+    let sum = json_of(
+        &recagent(home.path())
+            .args(["data", "export", "s", "--json", "--recbole"])
+            .arg(out.path())
+            .output()
+            .unwrap(),
+    );
+    let targets = sum["test_targets"].as_u64().unwrap();
+    assert!(targets > 0, "{sum}");
+    let read = |p: &str| std::fs::read_to_string(out.path().join(p)).unwrap();
+    let test = read("s-next/s-next.test.inter");
+    assert!(test.starts_with("user_id:token\titem_id:token\ttimestamp:float\n"));
+    assert_eq!(
+        test.lines().count() as u64,
+        targets + 1,
+        "one target per user"
+    );
+    let seq = read("s-next-seq/s-next-seq.valid.inter");
+    assert!(
+        seq.lines()
+            .next()
+            .unwrap()
+            .ends_with("item_id_list:token_seq")
+    );
+    let eval = read("s.eval.tsv");
+    assert_eq!(
+        eval.lines().count() as u64,
+        2 * targets + 1,
+        "a valid and a test row each"
+    );
+    assert_eq!(read("s.items.tsv").lines().count(), 61);
+    // A catalog that is not there says what to do.
+    recagent(home.path())
+        .args(["data", "export", "nope", "--recbole"])
+        .arg(out.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("nope"));
+}
