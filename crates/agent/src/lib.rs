@@ -46,7 +46,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use recagent_catalog::split::{LabelRule, positive_histories};
+use recagent_catalog::split::{LabelRule, labelled_histories, positive_histories};
 use recagent_core::{Catalog, ItemId, UserId};
 use recagent_llm::ChatModel;
 use recagent_memory::Memory;
@@ -229,6 +229,9 @@ pub(crate) struct Inner {
     /// Each catalog user's positives, oldest first (the one definition of a
     /// history, from the catalog crate).
     pub histories: Vec<Vec<ItemId>>,
+    /// Each catalog user's rated films, at any rating: never recommended
+    /// back to that user.
+    pub rated: Vec<Vec<ItemId>>,
     /// Exact titles (lower case) to items, for titles taken from a list.
     pub by_title: HashMap<String, ItemId>,
 }
@@ -303,6 +306,10 @@ impl AgentBuilder {
         let prompts = prompts::Prompts::with_overrides(self.prompt_dir.as_deref())?;
         let vocab = vocab::Vocab::new(&self.catalog);
         let histories = positive_histories(&self.catalog, LabelRule::default());
+        let rated = labelled_histories(&self.catalog, LabelRule::default())
+            .into_iter()
+            .map(|h| h.into_iter().map(|(item, _)| item).collect())
+            .collect();
         let by_title = self
             .catalog
             .items()
@@ -321,6 +328,7 @@ impl AgentBuilder {
                 vocab,
                 config: self.config,
                 histories,
+                rated,
                 by_title,
             }),
         })

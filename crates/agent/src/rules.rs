@@ -217,6 +217,10 @@ const STOPWORDS: &[&str] = &[
     "look",
     "quite",
     "mood",
+    // When, not what ("what should I watch next?" searched overviews for
+    // "next").
+    "next",
+    "now",
     // People one watches with, and how they say it: not what a film is
     // about ("with my wife, she loves …" searched overviews for "wife").
     "wife",
@@ -1697,6 +1701,13 @@ mod tests {
         assert_eq!(unknown("I would like a western"), None);
         assert_eq!(unknown("I'd like something from the 80s"), None);
         assert_eq!(unknown("a heist movie"), None);
+    }
+
+    #[test]
+    fn when_to_watch_is_not_what_to_search() {
+        assert_eq!(p("what should I watch next?").intent, "");
+        assert_eq!(p("what can I watch now").intent, "");
+        assert_eq!(p("a heist film to watch now").intent, "heist");
     }
 
     #[test]

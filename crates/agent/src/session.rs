@@ -241,7 +241,8 @@ impl Session {
                 history.push(*i);
             }
         }
-        let excluded = self.state.never_again();
+        let mut excluded = self.state.never_again();
+        excluded.extend(self.log_rated());
         let mut bus = Bus::default();
         let call = recagent_llm::ToolCall {
             id: format!("host-{name}"),
@@ -602,6 +603,15 @@ impl Session {
         }
     }
 
+    /// The catalog user's rated films, which no list offers back; none for
+    /// an evaluation's session, whose profile holds its own history.
+    fn log_rated(&self) -> &[ItemId] {
+        match (&self.ranker_log, self.catalog_user) {
+            (None, Some(u)) => self.inner.rated.get(u.index()).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+
     /// Runs a [`ToolRun`] on the bus it lends. The conversation's calls
     /// are shown as events and answered to the controller; a quiet run is
     /// only traced.
@@ -615,6 +625,12 @@ impl Session {
         let inner = &self.inner;
         let mut bus = run.bus;
         let mut results = Vec::new();
+        let exclude: Vec<ItemId> = run
+            .exclude
+            .iter()
+            .chain(self.log_rated())
+            .copied()
+            .collect();
         for call in run.calls {
             if !run.quiet {
                 send(tx, Event::ToolCall { call: call.clone() });
@@ -631,7 +647,7 @@ impl Session {
                 catalog_user: self.catalog_user,
                 profile: &mut *profile,
                 history: io.history.clone(),
-                session_excluded: &run.exclude,
+                session_excluded: &exclude,
                 bus: &mut bus,
             };
             let (result, tt) = inner.tools.dispatch(&mut ctx, &call).await;

@@ -586,3 +586,33 @@ fn a_whole_new_request_while_a_film_stands_starts_over() {
     assert!(state.anchors.is_empty(), "{state:?}");
     assert!(!new.answer.contains("Godfather"), "{}", new.answer);
 }
+
+#[test]
+fn a_catalog_user_is_never_offered_a_film_they_rated() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent(dir.path(), false, Controller::Rules);
+    let c = fixture::catalog(false);
+    // u0 rated most family films (5 stars) and two films of the next group
+    // (1 star).
+    let rated: std::collections::HashSet<ItemId> = c
+        .interactions()
+        .iter()
+        .filter(|x| x.user == recagent_core::UserId(0))
+        .map(|x| x.item)
+        .collect();
+    let ask = |user: &str| {
+        rt().block_on(agent.session(user).turn("animated films for kids"))
+            .unwrap()
+    };
+    let stranger = ask("stranger");
+    assert!(
+        ids(&stranger).iter().any(|i| rated.contains(i)),
+        "the request reaches films u0 rated: {:?}",
+        stranger.items.iter().map(|r| &r.title).collect::<Vec<_>>()
+    );
+    let u0 = ask("u0");
+    assert!(!u0.items.is_empty(), "{}", u0.answer);
+    for r in &u0.items {
+        assert!(!rated.contains(&r.id), "u0 rated {} already", r.title);
+    }
+}
