@@ -274,8 +274,10 @@ pub fn metrics_of(ranks: &[usize]) -> NextMetrics {
     }
 }
 
-/// The masking whose validation NDCG@10 chooses settings.
-pub const CHOOSE_BY: Masking = Masking::Rated;
+/// The masking whose validation NDCG@10 chooses settings: RecBole's, so
+/// that both sides of the comparison choose the same way (and the served
+/// blend is the one chosen before the rated masking was reported).
+pub const CHOOSE_BY: Masking = Masking::Positives;
 
 /// One setting tried on validation.
 #[derive(Debug, Clone, Serialize)]
