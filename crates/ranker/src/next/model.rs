@@ -3,11 +3,10 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use recagent_core::{ItemId, Scored};
 use serde::{Deserialize, Serialize};
-
-use std::sync::Arc;
 
 use super::rows::SparseRows;
 use super::sasrec::{SasRec, SeqConfig};
@@ -199,12 +198,6 @@ impl NextItemModel {
             NextKind::SasRec => Vec::new(),
         };
         let seq = if cfg.kind.is_sequential() {
-            if n_items > ease::MAX_ITEMS {
-                return Err(Error::Invalid(format!(
-                    "SASRec scores the whole catalog at every step; above {} items use --model blend",
-                    ease::MAX_ITEMS
-                )));
-            }
             // Trained for the epochs validation chose, with no validation.
             let (m, _) = SasRec::fit(
                 histories,

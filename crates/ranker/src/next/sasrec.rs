@@ -31,6 +31,10 @@ use serde::{Deserialize, Serialize};
 use super::protocol::{NextMetrics, metrics_of, rank_of};
 use crate::error::{Error, Result};
 
+/// The largest catalog SASRec trains on (its output layer is the whole
+/// catalog), EASE's limit.
+pub const MAX_ITEMS: usize = super::ease::MAX_ITEMS;
+
 /// The weights file beside `next.json`.
 pub const WEIGHTS: &str = "sasrec.safetensors";
 
@@ -173,6 +177,11 @@ fn dropout(x: &Tensor, p: f32, rng: &mut ChaCha8Rng) -> candle_core::Result<Tens
 
 impl SasRec {
     fn build(n_items: usize, config: SeqConfig) -> Result<Self> {
+        if n_items > MAX_ITEMS {
+            return Err(Error::Invalid(format!(
+                "SASRec scores the whole catalog of {n_items} items at every step; above {MAX_ITEMS} items use --model blend"
+            )));
+        }
         if config.hidden % config.heads.max(1) != 0 || config.heads == 0 {
             return Err(Error::Invalid(format!(
                 "SASRec's hidden size {} must divide into {} heads",
@@ -593,6 +602,12 @@ mod tests {
         for (a, b) in s.iter().zip(&s2) {
             assert!((a - b).abs() < 1e-6);
         }
+    }
+
+    #[test]
+    fn a_catalog_too_large_is_refused_with_what_to_do() {
+        let e = SasRec::build(MAX_ITEMS + 1, SeqConfig::default()).expect_err("too large");
+        assert!(e.to_string().contains("--model blend"), "{e}");
     }
 
     #[test]
