@@ -295,20 +295,15 @@ impl SasRec {
     /// Left-padded id rows of the last `max_len` items of a history.
     fn row(&self, history: &[ItemId]) -> Vec<u32> {
         let l = self.config.max_len;
-        let from = history.len().saturating_sub(l);
-        let tail = &history[from..];
+        let ids: Vec<u32> = history
+            .iter()
+            .filter(|i| i.index() < self.n_items)
+            .map(|i| i.0 + 1)
+            .collect();
+        let tail = &ids[ids.len().saturating_sub(l)..];
         let mut row = vec![0u32; l - tail.len()];
-        row.extend(
-            tail.iter()
-                .filter(|i| i.index() < self.n_items)
-                .map(|i| i.0 + 1),
-        );
-        row.resize(l, 0);
-        // Items outside the catalog shorten the row; keep it left-padded.
-        let n = row.iter().filter(|&&x| x != 0).count();
-        let mut fixed = vec![0u32; l - n];
-        fixed.extend(row.into_iter().filter(|&x| x != 0));
-        fixed
+        row.extend_from_slice(tail);
+        row
     }
 
     /// Scores of every item (logits) for each history, one row per history.
