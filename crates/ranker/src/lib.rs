@@ -50,7 +50,7 @@ pub use error::{Error, Result};
 pub use features::{Encoder, FeatureSpace};
 pub use funnel::{Combine, Funnel, FunnelConfig, FunnelOutput, Signals, UserContext};
 pub use model::{ModelKind, NetConfig};
-pub use next::{NextConfig, NextItemModel, NextKind, NextMetrics, NextSplit};
+pub use next::{MaskedMetrics, NextConfig, NextItemModel, NextKind, NextMetrics, NextSplit};
 pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;
 pub use store::{ModelStore, knowledge_table, load_ranker_dir};

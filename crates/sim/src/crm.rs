@@ -472,6 +472,27 @@ impl EvalModels {
     }
 }
 
+/// The next-item model alone on `episodes`' targets, full ranking, under
+/// both maskings: earlier positives left out (RecBole's), and every film
+/// rated before the target (the episodes' own, as in every arm).
+pub fn next_masked(model: &NextItemModel, episodes: &[Episode]) -> recagent_ranker::MaskedMetrics {
+    let (positives, rated): (Vec<usize>, Vec<usize>) = episodes
+        .iter()
+        .map(|e| {
+            let scores = model.scores(&e.history);
+            let seen: Vec<ItemId> = e.seen.iter().chain(&e.history).copied().collect();
+            (
+                rank_of(&scores, e.target, &e.history),
+                rank_of(&scores, e.target, &seen),
+            )
+        })
+        .unzip();
+    recagent_ranker::MaskedMetrics {
+        positives: metrics_of(&positives),
+        rated: metrics_of(&rated),
+    }
+}
+
 /// The 0-based rank of an episode's target under the next-item model alone
 /// over every unseen item (for tests and reports).
 pub fn next_rank(model: &NextItemModel, e: &Episode) -> usize {

@@ -41,6 +41,10 @@ pub struct Report {
     pub history: String,
     /// The leak-free ranker every arm used.
     pub ranker: SplitManifest,
+    /// The next-item model alone, full ranking of the episodes' targets,
+    /// under both maskings (`rated` is the one every arm here uses).
+    #[serde(default)]
+    pub next_masked: Option<recagent_ranker::MaskedMetrics>,
     pub arms: Vec<ArmReport>,
 }
 
@@ -301,6 +305,15 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
         report.ranker.combine.pick_weight,
         report.ranker.valid_episodes
     );
+    if let Some(m) = &report.next_masked {
+        let _ = writeln!(
+            s,
+            "The next-item model alone, ranking every film for the {} episodes' targets: Hit@10 {:.1} % with every film rated before the target left out (as in every arm here), {:.1} % with only the earlier positives left out (RecBole's masking).\n",
+            m.rated.users,
+            100.0 * m.rated.hit10,
+            100.0 * m.positives.hit10
+        );
+    }
     hit_table(&mut s, report);
     hit_intervals(&mut s, report);
     latency_table(&mut s, report, timings);

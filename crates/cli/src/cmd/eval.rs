@@ -359,7 +359,7 @@ fn evaluate(
     }
     bars.finish();
     let wall = started.elapsed().as_secs_f64();
-    let report = report(args, sim.name(), episodes.len(), models, &runs);
+    let report = report(args, sim.name(), episodes, models, &runs);
     let timings = timings(wall, &runs);
     let per_arm = runs.into_iter().map(|r| (r.name, r.results)).collect();
     Ok((
@@ -391,7 +391,7 @@ fn timings(wall: f64, runs: &[ArmRun]) -> Timings {
 fn report(
     args: &EvalArgs,
     simulator: &str,
-    episodes: usize,
+    episode_list: &[Episode],
     models: &EvalModels,
     runs: &[ArmRun],
 ) -> Report {
@@ -401,7 +401,7 @@ fn report(
         simulator: simulator.to_owned(),
         k: args.k,
         max_turns: args.turns,
-        episodes,
+        episodes: episode_list.len(),
         history: {
             let h = match args.history_len {
                 Some(n) => format!("the last {n} positives and ratings before the target"),
@@ -414,6 +414,7 @@ fn report(
             }
         },
         ranker: models.manifest.clone(),
+        next_masked: Some(recagent_sim::crm::next_masked(&models.next, episode_list)),
         arms: runs
             .iter()
             .map(|r| ArmReport {

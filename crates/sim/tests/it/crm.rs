@@ -167,3 +167,26 @@ fn an_episode_that_would_show_the_ranker_its_target_fails() {
         );
     }
 }
+
+#[test]
+fn the_next_item_model_is_reported_under_both_maskings() {
+    let catalog = fixture::catalog();
+    let (_, models) = fixture::models();
+    let episodes = all_episodes(&catalog);
+    let m = recagent_sim::crm::next_masked(&models.next, &episodes);
+    assert_eq!(m.rated.users, episodes.len());
+    // The rated masking is the episodes' own: the ranks `next_rank` gives.
+    let ranks: Vec<usize> = episodes
+        .iter()
+        .map(|e| recagent_sim::crm::next_rank(&models.next, e))
+        .collect();
+    assert_eq!(m.rated, recagent_ranker::next::protocol::metrics_of(&ranks));
+    // Leaving more films out never ranks a target lower.
+    assert!(m.rated.hit10 >= m.positives.hit10 && m.rated.ndcg10 >= m.positives.ndcg10);
+    assert!(
+        episodes
+            .iter()
+            .any(|e| e.seen.iter().any(|i| !e.history.contains(i))),
+        "the fixture has films rated below 4 before a target, or both maskings are one"
+    );
+}

@@ -59,6 +59,18 @@ fn sample() -> (Report, Timings, Vec<(String, Vec<EpisodeResult>)>) {
             combine_fit: vec![(0.0, 0.05), (0.8, 0.2)],
             valid_episodes: 900,
         },
+        next_masked: Some(recagent_ranker::MaskedMetrics {
+            positives: recagent_ranker::NextMetrics {
+                users: 4,
+                hit10: 0.25,
+                ..Default::default()
+            },
+            rated: recagent_ranker::NextMetrics {
+                users: 4,
+                hit10: 0.5,
+                ..Default::default()
+            },
+        }),
         arms,
     };
     let turn = |ms: u64| TurnTiming {
