@@ -14,8 +14,11 @@
 //! Training reads each user's training positives in windows of
 //! `max_len + 1` from the most recent back, predicts every position of
 //! every window, and keeps the weights of the epoch with the best
-//! validation NDCG@10 (earlier positives masked). Dropout masks and
-//! initial weights come from a seeded stream, so one seed gives one model.
+//! validation NDCG@10 (earlier positives masked). Dropout masks, batch
+//! order and initial weights come from a seeded stream. Candle's threaded
+//! matrix products may still sum in another order from run to run, so two
+//! runs of one seed can drift apart over the epochs (the epoch chosen on
+//! ML-100K moved between 15 and 30).
 
 use std::collections::HashMap;
 use std::path::Path;
