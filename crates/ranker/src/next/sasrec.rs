@@ -185,7 +185,7 @@ impl SasRec {
                 "SASRec scores the whole catalog of {n_items} items at every step; above {MAX_ITEMS} items use --model blend"
             )));
         }
-        if config.hidden % config.heads.max(1) != 0 || config.heads == 0 {
+        if config.heads == 0 || !config.hidden.is_multiple_of(config.heads) {
             return Err(Error::Invalid(format!(
                 "SASRec's hidden size {} must divide into {} heads",
                 config.hidden, config.heads
