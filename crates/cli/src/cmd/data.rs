@@ -242,6 +242,13 @@ fn fetch_tmdb(home: &Home, pip: &Pip, args: &FetchArgs, bars: &Bars) -> anyhow::
 /// `train --model ease|…`, as files RecBole runs on.
 fn export(home: &Home, args: &ExportArgs, bars: &Bars) -> anyhow::Result<()> {
     let catalog = store::load(home, &args.name, bars)?;
+    if catalog.interactions().is_empty() {
+        anyhow::bail!(
+            "catalog `{}` has no ratings, so there is no split to export; export a catalog with an interaction log, such as `recagent data export ml-100k --recbole {}`",
+            args.name,
+            args.recbole.display()
+        );
+    }
     let rated = recagent_catalog::split::labelled_histories(&catalog, LabelRule::default());
     let n_items = catalog.items().len();
     let split = recagent_ranker::NextSplit::leave_last_two_rated(&rated, n_items);

@@ -168,6 +168,25 @@ fn export_writes_recbole_benchmark_files_with_the_catalog_keys() {
         "a valid and a test row each"
     );
     assert_eq!(read("s.items.tsv").lines().count(), 61);
+    // A catalog without ratings has no split, and says so.
+    let items = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        crate::fixture("tiny").join("items.jsonl"),
+        items.path().join("items.jsonl"),
+    )
+    .unwrap();
+    recagent(home.path())
+        .args(["data", "import"])
+        .arg(items.path())
+        .args(["--name", "films"])
+        .assert()
+        .success();
+    recagent(home.path())
+        .args(["data", "export", "films", "--recbole"])
+        .arg(out.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no ratings"));
     // A catalog that is not there says what to do.
     recagent(home.path())
         .args(["data", "export", "nope", "--recbole"])
