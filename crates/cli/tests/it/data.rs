@@ -171,7 +171,7 @@ fn export_writes_recbole_benchmark_files_with_the_catalog_keys() {
     // A catalog without ratings has no split, and says so.
     let items = tempfile::tempdir().unwrap();
     std::fs::copy(
-        crate::fixture("tiny").join("items.jsonl"),
+        fixture("tiny").join("items.jsonl"),
         items.path().join("items.jsonl"),
     )
     .unwrap();
