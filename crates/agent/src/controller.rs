@@ -707,7 +707,82 @@ impl Controller {
 
 #[cfg(test)]
 mod tests {
-    use super::is_prose;
+    use super::*;
+    use crate::plan::Plan;
+    use crate::rules::Cues;
+    use crate::state::DialogueState;
+    use crate::testing::setup;
+
+    fn controller(mode: Mode) -> Controller {
+        let draft = Plan {
+            intent: "heist".into(),
+            genres: vec!["Comedy".into()],
+            ..Plan::default()
+        };
+        let prompts = Arc::new(Prompts::embedded().expect("the embedded prompts"));
+        Controller::new(
+            setup(mode, draft, DialogueState::default(), Cues::default()),
+            prompts,
+        )
+    }
+
+    fn tool_names(step: &Step) -> Vec<&str> {
+        match step {
+            Step::CallTools(calls) => calls.iter().map(|c| c.name.as_str()).collect(),
+            other => panic!("expected tool calls, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_rules_run_the_draft_with_no_model_call() {
+        let mut c = controller(Mode::Rules);
+        let step = c.next_step(Input::Start).expect("start");
+        let names = tool_names(&step);
+        assert!(names.contains(&"search_items"), "{names:?}");
+        let Step::CallTools(calls) = &step else {
+            unreachable!()
+        };
+        let search = calls
+            .iter()
+            .find(|c| c.name == "search_items")
+            .expect("search");
+        assert_eq!(
+            search.arguments["require_genres"],
+            serde_json::json!(["Comedy"])
+        );
+    }
+
+    #[test]
+    fn a_plan_first_model_is_asked_first_and_a_failed_endpoint_falls_back_to_the_rules() {
+        let mut c = controller(Mode::Model(Strategy::PlanFirst));
+        match c.next_step(Input::Start).expect("start") {
+            Step::CallModel { purpose, request } => {
+                assert_eq!(purpose, Purpose::Plan);
+                assert_eq!(
+                    request.messages.first().map(|m| m.content.as_str()),
+                    Some("plan system")
+                );
+                assert!(request.messages.iter().any(|m| m.content == "plan request"));
+            }
+            other => panic!("expected a model call, got {other:?}"),
+        }
+        let step = c
+            .next_step(Input::Model(Err("connection refused".into())))
+            .expect("fallback");
+        assert!(tool_names(&step).contains(&"search_items"), "{step:?}");
+    }
+
+    #[test]
+    fn an_input_out_of_turn_is_a_protocol_error() {
+        let mut c = controller(Mode::Rules);
+        assert!(matches!(
+            c.next_step(Input::Tools(Vec::new())),
+            Err(Error::Protocol(_))
+        ));
+        let mut c = controller(Mode::Model(Strategy::PlanFirst));
+        c.next_step(Input::Start).expect("start");
+        assert!(matches!(c.next_step(Input::Start), Err(Error::Protocol(_))));
+    }
 
     /// A model that copies the list out (often cut off mid-list) has not
     /// written an introduction; a sentence has.

@@ -65,6 +65,8 @@ mod reply;
 mod rules;
 mod session;
 mod state;
+#[cfg(test)]
+mod testing;
 mod tools;
 mod trace;
 mod turn;

@@ -560,64 +560,18 @@ mod tests {
     //! have found.
 
     use recagent_core::Scored;
-    use recagent_llm::{ChatOptions, ChatResponse};
+    use recagent_llm::ChatResponse;
     use serde_json::json;
 
     use super::*;
     use crate::plan::{Feedback, FilmSketch, Known};
     use crate::rules::Cues;
+    use crate::testing::setup;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
-
-    /// A catalog that knows every genre and every title.
-    #[derive(Debug)]
-    struct KnowsAll;
-
-    impl Known for KnowsAll {
-        fn genre(&self, _: &str) -> bool {
-            true
-        }
-        fn title(&self, _: &str) -> bool {
-            true
-        }
-        fn person(&self, _: &str) -> bool {
-            true
-        }
-    }
 
     fn machine(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnMachine {
         let prompts = Prompts::embedded().expect("the embedded prompts");
         TurnMachine::new(setup(mode, draft, state, cues), Arc::new(prompts))
-    }
-
-    fn setup(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnSetup {
-        TurnSetup {
-            mode,
-            user_text: String::new(),
-            history: Vec::new(),
-            draft,
-            plan_context: PlanContext {
-                last_shown: state
-                    .last_list
-                    .iter()
-                    .map(|i| format!("Film {}", i.0))
-                    .collect(),
-                state,
-                cues,
-            },
-            known: Arc::new(KnowsAll),
-            plan_system: "plan system".into(),
-            step_system: "step system".into(),
-            plan_request: "plan request".into(),
-            step_request: "step request".into(),
-            tools: Vec::new(),
-            max_steps: 6,
-            model_answer: true,
-            options: ChatOptions::default(),
-            social_reply: None,
-            notes: Vec::new(),
-            unknown_film: None,
-            describe_system: "describe system".into(),
-        }
     }
 
     /// A catalog that knows three genres, by its own names, and no person.
