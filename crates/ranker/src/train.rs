@@ -162,7 +162,8 @@ impl Scorer<'_> {
     }
 }
 
-fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
+/// A copy of every variable's value, to return to with [`restore`].
+pub(crate) fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
     let data = varmap
         .data()
         .lock()
@@ -172,7 +173,8 @@ fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
         .collect()
 }
 
-fn restore(varmap: &VarMap, snap: &HashMap<String, Tensor>) -> Result<()> {
+/// Sets every variable back to its value in `snap`.
+pub(crate) fn restore(varmap: &VarMap, snap: &HashMap<String, Tensor>) -> Result<()> {
     let data = varmap
         .data()
         .lock()

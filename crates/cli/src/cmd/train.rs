@@ -79,30 +79,10 @@ fn run_next(
         report.users
     );
     for (name, m) in [("valid", &report.valid), ("test", &report.test)] {
-        for masking in Masking::ALL {
-            let m = m.of(masking);
-            println!(
-                "{:<17}Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
-                format!("{name}, {}", masking.name()),
-                m.hit1,
-                m.hit10,
-                m.hit50,
-                m.ndcg10
-            );
-        }
+        print_masked(name, m);
     }
     for (part, m) in &report.parts {
-        for masking in Masking::ALL {
-            let m = m.of(masking);
-            println!(
-                "{:<17}Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
-                format!("{part} alone, {}", masking.name()),
-                m.hit1,
-                m.hit10,
-                m.hit50,
-                m.ndcg10
-            );
-        }
+        print_masked(&format!("{part} alone"), m);
     }
     println!(
         "                 (positives: earlier positives masked, as RecBole; rated: every earlier rated film masked, as the product)"
@@ -115,6 +95,21 @@ fn run_next(
     );
     println!("saved to         {}", dir.display());
     Ok(())
+}
+
+/// One line per masking: `LABEL, MASKING  Hit@1 …  NDCG@10 …`.
+fn print_masked(label: &str, m: &recagent_ranker::MaskedMetrics) {
+    for masking in Masking::ALL {
+        let m = m.of(masking);
+        println!(
+            "{:<17}Hit@1 {:.4}  Hit@10 {:.4}  Hit@50 {:.4}  NDCG@10 {:.4}",
+            format!("{label}, {}", masking.name()),
+            m.hit1,
+            m.hit10,
+            m.hit50,
+            m.ndcg10
+        );
+    }
 }
 
 fn run_prerank(

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use super::protocol::{NextMetrics, metrics_of, rank_of};
 use crate::error::{Error, Result};
+use crate::train::{restore, snapshot};
 
 /// The largest catalog SASRec trains on (its output layer is the whole
 /// catalog), EASE's limit.
@@ -519,29 +520,6 @@ fn normal(rng: &mut ChaCha8Rng) -> f32 {
     let u1: f32 = rng.random::<f32>().max(f32::MIN_POSITIVE);
     let u2: f32 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-}
-
-fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
-    data.iter()
-        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-        .collect()
-}
-
-fn restore(varmap: &VarMap, snap: &HashMap<String, Tensor>) -> Result<()> {
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| Error::Invalid("poisoned parameter store".into()))?;
-    for (k, v) in data.iter() {
-        if let Some(t) = snap.get(k) {
-            v.set(t)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
