@@ -394,15 +394,7 @@ impl EvalModels {
             Funnel::new(Arc::new(ranker), None).with_next(valid_model, Combine::default());
         let (combine, combine_fit) =
             fit_combine(&valid_funnel, catalog, &data.valid_episodes, progress)?;
-        let test_model = match &tuned.sequential {
-            Some(seq) => NextItemModel::fit_with_sequential(
-                &data.next_test,
-                n_items,
-                &next_cfg,
-                seq.clone(),
-            )?,
-            None => NextItemModel::fit(&data.next_test, n_items, &next_cfg)?,
-        };
+        let test_model = tuned.fit_on(&data.next_test, n_items)?;
         store.save_next(&test_model)?;
         Ok(SplitManifest {
             protocol: PROTOCOL,

@@ -302,14 +302,18 @@ impl Tuned {
     /// The model with the chosen settings, fit on the training histories
     /// (reusing the SASRec tuning trained).
     pub fn fit(&self, split: &NextSplit) -> Result<NextItemModel> {
+        self.fit_on(&split.train, split.n_items)
+    }
+
+    /// The model with the chosen settings fit on `histories`. SASRec is
+    /// the one tuning trained, not trained again (that would double its
+    /// minutes): it reads the newer positives as history.
+    pub fn fit_on(&self, histories: &[Vec<ItemId>], n_items: usize) -> Result<NextItemModel> {
         match &self.sequential {
-            Some(seq) => NextItemModel::fit_with_sequential(
-                &split.train,
-                split.n_items,
-                &self.config,
-                seq.clone(),
-            ),
-            None => NextItemModel::fit(&split.train, split.n_items, &self.config),
+            Some(seq) => {
+                NextItemModel::fit_with_sequential(histories, n_items, &self.config, seq.clone())
+            }
+            None => NextItemModel::fit(histories, n_items, &self.config),
         }
     }
 }

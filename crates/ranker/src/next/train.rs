@@ -60,7 +60,7 @@ pub fn train_next(
     let t = Instant::now();
     let model = tuned.fit(&split)?;
     let fit_s = t.elapsed().as_secs_f64() + tuned.sequential_fit_s;
-    let (config, trials) = (tuned.config, tuned.trials);
+    let (config, trials) = (tuned.config, tuned.trials.clone());
     let mut parts = Vec::new();
     if let (NextKind::BlendSasRec, Some(seq)) = (kind, &tuned.sequential) {
         for (name, c) in [
@@ -86,12 +86,7 @@ pub fn train_next(
     let valid = evaluate(&model, &split, Phase::Valid);
     let test = evaluate(&model, &split, Phase::Test);
     progress.stage("fitting the served model on every positive", None);
-    // SASRec is not trained again on every positive (that would double its
-    // minutes): the served model reads the newest positives as history.
-    let served = match &tuned.sequential {
-        Some(seq) => NextItemModel::fit_with_sequential(histories, n_items, &config, seq.clone())?,
-        None => NextItemModel::fit(histories, n_items, &config)?,
-    };
+    let served = tuned.fit_on(histories, n_items)?;
     progress.finish();
     let (recall_p50_ms, recall_p99_ms) = time_recall(&served, histories);
     Ok((
