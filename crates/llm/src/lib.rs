@@ -38,6 +38,7 @@ pub mod toolcall;
 use std::pin::Pin;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -227,6 +228,42 @@ pub trait ChatModel: Send + Sync + std::fmt::Debug {
         });
         Box::pin(futures::stream::iter(calls).buffer_unordered(parallel.max(1)))
     }
+    /// The log-probabilities of the answer starting with each of the
+    /// request's choices, read from the next-token logits in one forward
+    /// pass. Only a backend that sees the logits can answer; the default
+    /// says so.
+    fn choice_logprobs(&self, request: ChoiceRequest) -> BoxFuture<'_, Result<ChoiceScores>> {
+        let _ = request;
+        let name = self.name();
+        Box::pin(async move {
+            Err(Error::Config(format!(
+                "{name} gives no token probabilities; score with the local model (--model qwen2.5-0.5b)"
+            )))
+        })
+    }
+}
+
+/// A request for the answer's first token over a few fixed choices: the
+/// verbalizer of LLM scoring (the letters of a listwise ranking, "Yes" and
+/// "No" for a pointwise one). Nothing is generated.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChoiceRequest {
+    /// The conversation; the answer starts after it.
+    pub messages: Vec<Message>,
+    /// Short answers, each read by its first token; no two may share it.
+    pub choices: Vec<String>,
+}
+
+/// The answer to a [`ChoiceRequest`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChoiceScores {
+    /// Per choice, in request order: the log-probability that the answer's
+    /// first token is the choice's first token (a log-softmax over the whole
+    /// vocabulary, so the choices need not sum to one).
+    pub logprobs: Vec<f32>,
+    pub prompt_tokens: u32,
+    /// Prompt tokens served from the cache of the previous prompt.
+    pub cached_prompt_tokens: u32,
 }
 
 /// Answers of [`ChatModel::complete_many`]: (request index, answer).
@@ -243,6 +280,9 @@ impl<M: ChatModel + ?Sized> ChatModel for std::sync::Arc<M> {
     }
     fn complete_many(&self, requests: Vec<ChatRequest>, parallel: usize) -> ManyStream<'_> {
         (**self).complete_many(requests, parallel)
+    }
+    fn choice_logprobs(&self, request: ChoiceRequest) -> BoxFuture<'_, Result<ChoiceScores>> {
+        (**self).choice_logprobs(request)
     }
 }
 

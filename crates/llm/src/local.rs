@@ -41,8 +41,8 @@ use serde_json::{Value, json};
 
 use crate::toolcall::parse_tool_calls;
 use crate::{
-    ChatEvent, ChatModel, ChatRequest, ChatResponse, Error, EventStream, ManyStream, Message,
-    Result, Role, Timings, ToolChoice, ToolSpec, Usage,
+    ChatEvent, ChatModel, ChatOptions, ChatRequest, ChatResponse, ChoiceRequest, ChoiceScores,
+    Error, EventStream, ManyStream, Message, Result, Role, Timings, ToolChoice, ToolSpec, Usage,
 };
 
 /// How to run the model.
@@ -247,9 +247,16 @@ struct ManyJob {
     cancel: Arc<AtomicBool>,
 }
 
+/// One choice-scoring call (see [`ChatModel::choice_logprobs`]).
+struct ScoreJob {
+    request: ChoiceRequest,
+    reply: tokio::sync::oneshot::Sender<Result<ChoiceScores>>,
+}
+
 enum Work {
     Chat(Job),
     Many(ManyJob),
+    Score(ScoreJob),
 }
 
 static BACKEND: OnceLock<std::result::Result<LlamaBackend, String>> = OnceLock::new();
@@ -368,6 +375,22 @@ impl ChatModel for LocalModel {
             }
         })
     }
+
+    fn choice_logprobs(
+        &self,
+        request: ChoiceRequest,
+    ) -> futures::future::BoxFuture<'_, Result<ChoiceScores>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self.jobs.lock().map_err(|_| ()).and_then(|j| {
+            j.send(Work::Score(ScoreJob { request, reply: tx }))
+                .map_err(|_| ())
+        });
+        Box::pin(async move {
+            let stopped = || Error::Config("the model thread has stopped".into());
+            sent.map_err(|()| stopped())?;
+            rx.await.map_err(|_| stopped())?
+        })
+    }
 }
 
 fn cfg_err(e: impl std::fmt::Display) -> Error {
@@ -420,17 +443,20 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
         .map(|dir| PrefixStore::new(dir, &config.path));
     let mut chats = Chats::new(slots, &config);
     let mut many: std::collections::VecDeque<ManyJob> = std::collections::VecDeque::new();
+    let mut scores: std::collections::VecDeque<ScoreJob> = std::collections::VecDeque::new();
+    let mut scorer: Option<Scorer<'_>> = None;
     let mut open = true;
     loop {
         // Wait for work when there is none; otherwise take what has come
         // without waiting, so that running calls keep decoding.
-        if chats.idle() && many.is_empty() {
+        if chats.idle() && many.is_empty() && scores.is_empty() {
             if !open {
                 return;
             }
             match jobs.recv() {
                 Ok(Work::Chat(job)) => chats.pending.push_back(job),
                 Ok(Work::Many(job)) => many.push_back(job),
+                Ok(Work::Score(job)) => scores.push_back(job),
                 Err(_) => return,
             }
         }
@@ -438,12 +464,27 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
             match jobs.try_recv() {
                 Ok(Work::Chat(job)) => chats.pending.push_back(job),
                 Ok(Work::Many(job)) => many.push_back(job),
+                Ok(Work::Score(job)) => scores.push_back(job),
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => {
                     open = false;
                     break;
                 }
             }
+        }
+        // Choice scoring has a context of its own, kept with its last
+        // prompt so that calls sharing a prefix decode only what differs;
+        // like a batch, it runs between chat calls.
+        if chats.running() == 0
+            && let Some(job) = scores.pop_front()
+        {
+            let answer = match &mut scorer {
+                Some(s) => Ok(s),
+                None => Scorer::new(&model, backend, &config).map(|s| scorer.insert(s)),
+            }
+            .and_then(|s| s.score(&model, &template, &config, &job.request));
+            let _ = job.reply.send(answer);
+            continue;
         }
         // A batch of independent calls gets a context of its own; it runs
         // between chat calls, not during them.
@@ -462,6 +503,109 @@ fn worker(config: LocalConfig, jobs: mpsc::Receiver<Work>, ready: mpsc::Sender<R
         chats.admit(&tools, &mut ctx);
         chats.step(&tools, &mut ctx);
     }
+}
+
+/// The context that reads choice probabilities, with the tokens of its
+/// last prompt in its KV cache.
+struct Scorer<'m> {
+    ctx: llama_cpp_2::context::LlamaContext<'m>,
+    cached: Vec<LlamaToken>,
+}
+
+impl<'m> Scorer<'m> {
+    fn new(model: &'m LlamaModel, backend: &LlamaBackend, config: &LocalConfig) -> Result<Self> {
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(config.context))
+            .with_n_batch(config.batch)
+            .with_n_threads(config.threads)
+            .with_n_threads_batch(config.threads);
+        Ok(Self {
+            ctx: model.new_context(backend, params).map_err(cfg_err)?,
+            cached: Vec::new(),
+        })
+    }
+
+    /// One forward pass over the prompt (less the prefix it shares with
+    /// the last one), then a log-softmax of the last position's logits
+    /// read at each choice's first token.
+    fn score(
+        &mut self,
+        model: &LlamaModel,
+        template: &str,
+        config: &LocalConfig,
+        req: &ChoiceRequest,
+    ) -> Result<ChoiceScores> {
+        let ids = choice_tokens(&model.vocab(), &req.choices)?;
+        let chat = ChatRequest {
+            messages: req.messages.clone(),
+            tools: Vec::new(),
+            options: ChatOptions {
+                max_tokens: 1,
+                ..ChatOptions::default()
+            },
+        };
+        let tokens = prompt_tokens(model, config.context as usize, template, &chat)?;
+        let mut batch = LlamaBatch::new(config.batch.max(1) as usize, 1);
+        let never = AtomicBool::new(false);
+        let cached = match prefill(
+            &mut self.ctx,
+            0,
+            &mut self.cached,
+            &tokens,
+            config,
+            &mut batch,
+            &never,
+        ) {
+            Ok(c) => c.unwrap_or(0),
+            Err(e) => {
+                // What the cache holds is no longer known: start afresh.
+                self.cached.clear();
+                let _ = self.ctx.clear_kv_cache_seq(Some(0), None, None);
+                return Err(e);
+            }
+        };
+        let logits = self.ctx.get_logits_ith(batch.n_tokens() - 1);
+        Ok(ChoiceScores {
+            logprobs: log_softmax_at(logits, &ids),
+            prompt_tokens: tokens.len() as u32,
+            cached_prompt_tokens: cached as u32,
+        })
+    }
+}
+
+/// Each choice's first token; an error when one is empty or two share it.
+fn choice_tokens(vocab: &LlamaVocab<'_>, choices: &[String]) -> Result<Vec<LlamaToken>> {
+    let mut ids: Vec<LlamaToken> = Vec::with_capacity(choices.len());
+    for (i, c) in choices.iter().enumerate() {
+        let Some(&first) = vocab.tokenize(c.as_bytes(), false, false).first() else {
+            return Err(Error::Config(format!(
+                "choice {i} is empty; give each choice some text"
+            )));
+        };
+        if let Some(j) = ids.iter().position(|t| *t == first) {
+            return Err(Error::Config(format!(
+                "choices {:?} and {c:?} start with the same token, so one forward pass cannot tell them apart; give choices that differ in their first token",
+                choices[j]
+            )));
+        }
+        ids.push(first);
+    }
+    Ok(ids)
+}
+
+/// `log softmax(logits)[t]` for each token `t`.
+fn log_softmax_at(logits: &[f32], tokens: &[LlamaToken]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    let lse = max + sum.ln() as f32;
+    tokens
+        .iter()
+        .map(|t| {
+            logits
+                .get(t.0 as usize)
+                .map_or(f32::NEG_INFINITY, |&l| l - lse)
+        })
+        .collect()
 }
 
 /// The KV state of static prompt prefixes, one file per model and prefix.

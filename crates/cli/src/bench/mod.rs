@@ -8,6 +8,7 @@ mod agent;
 mod generation;
 mod knowledge;
 mod llm;
+mod llm_rank;
 mod ranker;
 mod retrieval;
 mod serve;
@@ -25,6 +26,8 @@ pub enum BenchCommand {
     Retrieval(retrieval::RetrievalArgs),
     /// Local LLM: prefill and generation tokens/s, and the time of one tool decision with and without the prefix cache
     Llm(llm::LlmArgs),
+    /// The LLM as ranker and scorer on the LLMRank protocol (the target among 19 random unseen films, and the next-item model's top 20), beside the conventional models: NDCG@10 and NDCG@1, mean ± sd over seeds
+    LlmRank(llm_rank::LlmRankArgs),
     /// The agent on the labelled requests: right tool, filters and titles per controller, and turn latency
     Agent(agent::AgentBenchArgs),
     /// Recall on 36 labelled film descriptions that name no title word: hit@1 and hit@10 per search mode
@@ -42,6 +45,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ranker(args) => ranker::run(home, args),
         BenchCommand::Retrieval(args) => retrieval::run(home, args),
         BenchCommand::Llm(args) => llm::run(home, args),
+        BenchCommand::LlmRank(args) => llm_rank::run(home, args),
         BenchCommand::Agent(args) => agent::run(home, args),
         BenchCommand::Serve(args) => serve::run(home, args),
         BenchCommand::Knowledge(args) => knowledge::run(home, args),
