@@ -254,3 +254,53 @@ fn concurrent_calls_share_one_batch_and_decide_as_they_do_alone() {
         assert_eq!(r.finish_reason, "tool_calls");
     }
 }
+
+#[test]
+#[ignore = "pulls Qwen2.5-Coder-0.5B (491 MB) from the network; CI runs it with --include-ignored"]
+fn real_qwen_05b_reads_choice_probabilities_in_one_forward_pass() {
+    use recagent_llm::{ChatModel as _, ChoiceRequest};
+    let model = LocalModel::load(LocalConfig::new(pulled_qwen_05b())).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let request = ChoiceRequest {
+        messages: vec![
+            Message::system("You answer with a single letter."),
+            Message::user("Options: A, B, C. Reply with the letter B and nothing else."),
+        ],
+        choices: vec!["A".into(), "B".into(), "C".into()],
+    };
+    let first = rt.block_on(model.choice_logprobs(request.clone())).unwrap();
+    eprintln!("{first:?}");
+    assert_eq!(first.logprobs.len(), 3);
+    assert!(first.logprobs.iter().all(|l| *l <= 0.0));
+    let total: f32 = first.logprobs.iter().map(|l| l.exp()).sum();
+    assert!(total <= 1.0 + 1e-4, "{total}");
+    assert!(
+        first.logprobs[1] > first.logprobs[0] && first.logprobs[1] > first.logprobs[2],
+        "asked for B: {:?}",
+        first.logprobs
+    );
+    // The same prompt again decodes only its last token, and reads the
+    // same up to the kernels' rounding (one token is multiplied another way
+    // than a batch of them: about 0.03 here).
+    let again = rt.block_on(model.choice_logprobs(request.clone())).unwrap();
+    assert_eq!(again.cached_prompt_tokens + 1, again.prompt_tokens);
+    for (a, b) in first.logprobs.iter().zip(&again.logprobs) {
+        assert!((a - b).abs() < 0.1, "{first:?} vs {again:?}");
+    }
+    // Choices one pass cannot tell apart are refused, saying why.
+    let e = rt
+        .block_on(model.choice_logprobs(ChoiceRequest {
+            choices: vec!["Yes".into(), "Yes please".into()],
+            ..request
+        }))
+        .unwrap_err();
+    assert!(e.to_string().contains("same token"), "{e}");
+    // Chat calls still run beside the scoring context.
+    let r = rt
+        .block_on(complete(&model, decision_request(REQUESTS[0])))
+        .unwrap();
+    assert_eq!(r.tool_calls.len(), 1, "{r:?}");
+}
