@@ -49,7 +49,7 @@ pub use config::{KnowledgeSource, RankerConfig, TrainReport};
 pub use error::{Error, Result};
 pub use features::{Encoder, FeatureSpace};
 pub use funnel::{Combine, Funnel, FunnelConfig, FunnelOutput, Signals, UserContext};
-pub use model::{ModelKind, NetConfig};
+pub use model::{AdaptorConfig, ModelKind, NetConfig};
 pub use next::{MaskedMetrics, NextConfig, NextItemModel, NextKind, NextMetrics, NextSplit};
 pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;

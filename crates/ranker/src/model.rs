@@ -56,6 +56,34 @@ pub struct NetConfig {
     pub cross_rank: Option<usize>,
     /// Dimension of the knowledge vectors, when the knowledge field is on.
     pub knowledge_dim: Option<usize>,
+    /// KAR's hybrid-expert adaptor in place of the knowledge field's
+    /// linear one (`None`: linear).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptor: Option<AdaptorConfig>,
+}
+
+/// The shape of KAR's hybrid-expert adaptor: experts every knowledge input
+/// shares, experts of each input's own, and a softmax gate per input over
+/// both. Each expert is a two-layer MLP from the knowledge vector to the
+/// field's embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdaptorConfig {
+    pub shared: usize,
+    pub specific: usize,
+    /// Hidden width of each expert.
+    pub hidden: usize,
+}
+
+impl Default for AdaptorConfig {
+    /// KAR's reference code: two shared experts, two of each input's own,
+    /// a hidden layer of 128 (its MLPs run 128 → 32 over larger vectors).
+    fn default() -> Self {
+        Self {
+            shared: 2,
+            specific: 2,
+            hidden: 128,
+        }
+    }
 }
 
 pub(crate) const USER_FIELDS: usize = 5;
@@ -159,6 +187,108 @@ impl Cross {
     }
 }
 
+/// One expert: `knowledge → hidden → d`.
+#[derive(Debug)]
+struct Expert {
+    a: Linear,
+    b: Linear,
+}
+
+impl Expert {
+    fn new(k: usize, hidden: usize, d: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+        Ok(Self {
+            a: linear(k, hidden, vb.pp("a"))?,
+            b: linear(hidden, d, vb.pp("b"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.b.forward(&self.a.forward(x)?.relu()?)
+    }
+}
+
+/// One knowledge input's own experts and gate.
+#[derive(Debug)]
+struct InputExperts {
+    experts: Vec<Expert>,
+    gate: Linear,
+}
+
+/// KAR's hybrid-expert adaptor (see [`AdaptorConfig`]) over one or more
+/// knowledge inputs: input 0 is the item's vector ([`ITEM_INPUT`]); a
+/// user's preference vector is the next.
+#[derive(Debug)]
+pub(crate) struct Adaptor {
+    shared: Vec<Expert>,
+    inputs: Vec<InputExperts>,
+}
+
+/// The item's knowledge vector's place among the adaptor's inputs.
+pub(crate) const ITEM_INPUT: usize = 0;
+
+impl Adaptor {
+    pub(crate) fn new(
+        cfg: AdaptorConfig,
+        k: usize,
+        d: usize,
+        inputs: usize,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Self> {
+        let experts = |n: usize, vb: VarBuilder| -> candle_core::Result<Vec<Expert>> {
+            (0..n)
+                .map(|i| Expert::new(k, cfg.hidden, d, vb.pp(i.to_string())))
+                .collect()
+        };
+        let inputs = (0..inputs)
+            .map(|i| {
+                let vb = vb.pp(format!("input{i}"));
+                Ok(InputExperts {
+                    experts: experts(cfg.specific, vb.pp("experts"))?,
+                    gate: linear(k, cfg.shared + cfg.specific, vb.pp("gate"))?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            shared: experts(cfg.shared, vb.pp("shared"))?,
+            inputs,
+        })
+    }
+
+    /// Input `i`'s knowledge vectors `[B, K]` as a field `[B, d]`: the
+    /// shared and the input's own experts, weighted by the input's gate.
+    pub(crate) fn forward(&self, i: usize, x: &Tensor) -> candle_core::Result<Tensor> {
+        let input = self
+            .inputs
+            .get(i)
+            .ok_or_else(|| candle_core::Error::Msg(format!("the adaptor has no input {i}")))?;
+        let outs = self
+            .shared
+            .iter()
+            .chain(&input.experts)
+            .map(|e| e.forward(x))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let stacked = Tensor::stack(&outs, 1)?; // [B, E, d]
+        let gate = candle_nn::ops::softmax(&input.gate.forward(x)?, D::Minus1)?; // [B, E]
+        stacked.broadcast_mul(&gate.unsqueeze(D::Minus1)?)?.sum(1)
+    }
+}
+
+/// How the knowledge vector becomes a field embedding.
+#[derive(Debug)]
+enum KnowledgeEmb {
+    Linear(Linear),
+    Experts(Adaptor),
+}
+
+impl KnowledgeEmb {
+    fn item(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            KnowledgeEmb::Linear(l) => l.forward(x),
+            KnowledgeEmb::Experts(a) => a.forward(ITEM_INPUT, x),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Net {
     pub cfg: NetConfig,
@@ -171,7 +301,7 @@ pub struct Net {
     genre_emb: Tensor,
     genre_w: Tensor,
     bias: Tensor,
-    knowledge: Option<(Linear, Linear)>,
+    knowledge: Option<(KnowledgeEmb, Linear)>,
     mlp: Vec<Linear>,
     cross: Vec<Cross>,
     out: Option<Linear>,
@@ -212,7 +342,12 @@ impl Net {
         };
         let knowledge = match cfg.knowledge_dim {
             Some(k) => Some((
-                linear(k, d, vb.pp("knowledge.emb"))?,
+                match cfg.adaptor {
+                    None => KnowledgeEmb::Linear(linear(k, d, vb.pp("knowledge.emb"))?),
+                    Some(a) => {
+                        KnowledgeEmb::Experts(Adaptor::new(a, k, d, 1, vb.pp("knowledge.adaptor"))?)
+                    }
+                },
                 linear(k, 1, vb.pp("knowledge.w"))?,
             )),
             None => None,
@@ -261,7 +396,7 @@ impl Net {
         let mut w = ((wi + wy)? + wg)?;
         match (&self.knowledge, &x.knowledge) {
             (Some((emb, lin)), Some(k)) => {
-                fields.push(emb.forward(k)?);
+                fields.push(emb.item(k)?);
                 w = (w + lin.forward(k)?.squeeze(D::Minus1)?)?;
             }
             (Some(_), None) => return Err(Error::MissingKnowledge),
@@ -535,5 +670,103 @@ impl Net {
                 Ok(logits)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_nn::VarMap;
+
+    use super::*;
+
+    fn adaptor(inputs: usize) -> (Adaptor, VarMap) {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let cfg = AdaptorConfig {
+            shared: 2,
+            specific: 3,
+            hidden: 8,
+        };
+        (Adaptor::new(cfg, 12, 4, inputs, vb).unwrap(), varmap)
+    }
+
+    #[test]
+    fn the_adaptor_maps_each_input_to_one_field_with_shared_experts_once() {
+        let (a, varmap) = adaptor(2);
+        let x = Tensor::randn(0f32, 1.0, (5, 12), &Device::Cpu).unwrap();
+        for i in 0..2 {
+            assert_eq!(a.forward(i, &x).unwrap().dims(), &[5, 4]);
+        }
+        // Two inputs see the same vector through different gates and
+        // experts of their own.
+        let diff = (a.forward(0, &x).unwrap() - a.forward(1, &x).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff > 0.0);
+        assert!(a.forward(2, &x).is_err(), "no third input");
+        let names: Vec<String> = varmap.data().lock().unwrap().keys().cloned().collect();
+        let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+        // Each expert has two layers of weight and bias.
+        assert_eq!(count("shared."), 2 * 4);
+        assert_eq!(count("input0.experts."), 3 * 4);
+        assert_eq!(count("input1.experts."), 3 * 4);
+        let gate = varmap.data().lock().unwrap()["input0.gate.weight"]
+            .dims()
+            .to_vec();
+        assert_eq!(
+            gate,
+            vec![5, 12],
+            "one gate weight per expert, shared and own"
+        );
+    }
+
+    #[test]
+    fn a_net_with_the_adaptor_has_one_knowledge_field() {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let cfg = NetConfig {
+            kind: ModelKind::DeepFm,
+            embedding_dim: 4,
+            mlp: vec![8],
+            cross_layers: 0,
+            cross_rank: None,
+            knowledge_dim: Some(12),
+            adaptor: Some(AdaptorConfig::default()),
+        };
+        let card = Cardinalities {
+            users: 3,
+            items: 6,
+            ages: 2,
+            genders: 2,
+            occupations: 2,
+            years: 2,
+            genres: 3,
+        };
+        let net = Net::new(cfg, card, vb).unwrap();
+        let dev = Device::Cpu;
+        let x = ItemInputs {
+            item: Tensor::new(&[1u32, 2], &dev).unwrap(),
+            year: Tensor::new(&[0u32, 1], &dev).unwrap(),
+            genres: Tensor::zeros((2, 3), DType::F32, &dev).unwrap(),
+            knowledge: Some(Tensor::randn(0f32, 1.0, (2, 12), &dev).unwrap()),
+        };
+        let (e, w) = net.item_side(&x).unwrap();
+        assert_eq!(e.dims(), &[2, 4, 4], "item, year, genres and knowledge");
+        assert_eq!(w.dims(), &[2]);
+        let names: Vec<String> = varmap.data().lock().unwrap().keys().cloned().collect();
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("knowledge.adaptor.shared."))
+        );
+        assert!(
+            !names.iter().any(|n| n.starts_with("knowledge.emb")),
+            "no linear adapter"
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::config::{FORMAT_VERSION, RankerConfig, TrainReport};
 use crate::error::{Error, Result};
 use crate::features::{Encoder, FeatureSpace, ItemFeatures, UserFeatures};
 use crate::metrics;
-use crate::model::{self, ModelKind, Net, NetConfig};
+use crate::model::{self, AdaptorConfig, ModelKind, Net, NetConfig};
 use crate::ranker::Ranker;
 
 /// The default rank of DCNv2's cross layers: low-rank crossing as DCNv2's
@@ -42,6 +42,10 @@ pub struct TrainConfig {
     pub patience: usize,
     pub seed: u64,
     pub history_len: usize,
+    /// KAR's hybrid-expert adaptor for the knowledge field (`None`: the
+    /// linear adapter). Only used with knowledge vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptor: Option<AdaptorConfig>,
 }
 
 impl TrainConfig {
@@ -61,6 +65,7 @@ impl TrainConfig {
             patience: 3,
             seed: 2026,
             history_len: 20,
+            adaptor: None,
         }
     }
 }
@@ -341,6 +346,7 @@ pub fn train(
         cross_layers: cfg.cross_layers,
         cross_rank: cfg.cross_rank,
         knowledge_dim: knowledge.map(|k| k.dim),
+        adaptor: knowledge.and(cfg.adaptor),
     };
     let (net, varmap, mut opt) = new_net(&net_cfg, card, cfg, &device)?;
     let scorer = Scorer {

@@ -8,8 +8,8 @@ use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
 use recagent_core::{Catalog, Home};
 use recagent_ranker::{
-    DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, NextKind, PreRankConfig,
-    TrainConfig, TrainReport, knowledge_table,
+    AdaptorConfig, DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, NextKind,
+    PreRankConfig, TrainConfig, TrainReport, knowledge_table,
     next::{Masking, train_next},
     train_prerank,
 };
@@ -194,6 +194,9 @@ pub struct TrainArgs {
     /// With --knowledge, leave generated knowledge text out (titles and genres only)
     #[arg(long, requires = "knowledge", conflicts_with = "knowledge_text")]
     pub no_knowledge: bool,
+    /// With --knowledge, KAR's hybrid-expert adaptor (2 shared and 2 own experts, a softmax gate) in place of the linear adapter
+    #[arg(long, requires = "knowledge")]
+    pub adaptor: bool,
     /// Where to save the model [default: $RECAGENT_HOME/index/NAME/ranker/MODEL]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -227,6 +230,7 @@ impl MeanSd {
 struct SeedsReport {
     model: String,
     knowledge: bool,
+    adaptor: bool,
     history_len: usize,
     cross_rank: Option<usize>,
     seeds: Vec<u64>,
@@ -276,6 +280,7 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
             seed,
             history_len: args.history_len,
             cross_rank,
+            adaptor: args.adaptor.then(AdaptorConfig::default),
             ..defaults.clone()
         };
         let (ranker, report) =
@@ -307,6 +312,7 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let out = SeedsReport {
         model: kind.name().to_owned(),
         knowledge: args.knowledge,
+        adaptor: args.adaptor,
         history_len: args.history_len,
         cross_rank,
         seeds: runs.iter().map(|r| r.seed).collect(),

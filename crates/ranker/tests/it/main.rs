@@ -9,8 +9,8 @@ mod ml100k;
 use recagent_catalog::split::{self, CtrSplit, LabelRule};
 use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, User, UserId};
 use recagent_ranker::{
-    Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker, Ranker, TrainConfig, train,
-    train_prerank,
+    AdaptorConfig, Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker, Ranker, TrainConfig,
+    train, train_prerank,
 };
 
 /// 40 users (half "M", half "F") rate 60 items (half "A", half "B"): a match
@@ -302,6 +302,59 @@ fn knowledge_field_carries_what_the_catalog_lacks() {
         .score(Some(UserId(0)), &[], &[ItemId(0)])
         .unwrap();
     assert!(a[0] > b[0] + 0.1, "{a:?} vs {b:?}");
+}
+
+#[test]
+fn the_hybrid_expert_adaptor_learns_the_knowledge_and_is_served_as_trained() {
+    let c = xor_catalog(false);
+    let s = split_of(&c);
+    let vectors: Vec<f32> = (0..60)
+        .flat_map(|i| {
+            if i % 2 == 0 {
+                [1.0, 0.0, 0.3]
+            } else {
+                [0.0, 1.0, 0.3]
+            }
+        })
+        .collect();
+    let k = KnowledgeTable {
+        dim: 3,
+        vectors,
+        source: Default::default(),
+    };
+    for kind in [ModelKind::DeepFm, ModelKind::DcnV2] {
+        let cfg = TrainConfig {
+            adaptor: Some(AdaptorConfig {
+                shared: 2,
+                specific: 2,
+                hidden: 8,
+            }),
+            ..small(kind)
+        };
+        let (ranker, rk) = train(&c, &s, &cfg, Some(&k), &NoProgress).unwrap();
+        assert!(
+            rk.test_auc > 0.9,
+            "{kind:?} with the adaptor: {}",
+            rk.test_auc
+        );
+        assert!(ranker.config().net.adaptor.is_some());
+        let dir = tempfile::tempdir().unwrap();
+        ranker.save(dir.path()).unwrap();
+        let loaded = Ranker::load(dir.path(), &c, Some(&k)).unwrap();
+        assert_eq!(loaded.config().net.adaptor, cfg.adaptor);
+        let cands: Vec<ItemId> = (0..10).map(ItemId).collect();
+        let fast = loaded.score(Some(UserId(3)), &[ItemId(2)], &cands).unwrap();
+        let slow = loaded
+            .score_uncached(Some(UserId(3)), &[ItemId(2)], &cands)
+            .unwrap();
+        let trained = ranker.score(Some(UserId(3)), &[ItemId(2)], &cands).unwrap();
+        for ((a, b), t) in fast.iter().zip(&slow).zip(&trained) {
+            assert!(
+                (a - b).abs() < 1e-5 && (a - t).abs() < 1e-5,
+                "{fast:?} {slow:?} {trained:?}"
+            );
+        }
+    }
 }
 
 #[test]
