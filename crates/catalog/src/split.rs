@@ -83,6 +83,27 @@ pub fn ctr_split(catalog: &Catalog, rule: LabelRule, seed: u64) -> CtrSplit {
     shuffle_and_cut(rows, seed)
 }
 
+/// The CTR split of [`ctr_split`] with the rows of `keep` moved into
+/// training from wherever the shuffle put them: the split that user texts
+/// written from those rows (KAR's user side) are evaluated on, so that no
+/// text saw a validation or test row.
+pub fn ctr_split_keeping(
+    catalog: &Catalog,
+    rule: LabelRule,
+    seed: u64,
+    keep: &std::collections::HashSet<(UserId, ItemId)>,
+) -> CtrSplit {
+    let mut split = ctr_split(catalog, rule, seed);
+    for part in [&mut split.valid, &mut split.test] {
+        let (kept, rest): (Vec<Labeled>, Vec<Labeled>) = part
+            .drain(..)
+            .partition(|r| keep.contains(&(r.user, r.item)));
+        *part = rest;
+        split.train.extend(kept);
+    }
+    split
+}
+
 /// The CTR split of [`ctr_split`] with every episode's target taken out of
 /// all three parts: what an evaluation's ranker may be trained on, so that
 /// it never saw an interaction it is asked to find.

@@ -21,6 +21,8 @@
 //! (`{"id", "text"}`, what `index build --knowledge-text` and the ranker's
 //! knowledge field read), and a manifest records the provenance.
 
+pub mod users;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
@@ -534,6 +536,10 @@ impl Files {
     }
     pub fn knowledge(&self) -> PathBuf {
         self.dir.join("knowledge.jsonl")
+    }
+    /// KAR's user texts ([`users`]).
+    pub fn users(&self) -> PathBuf {
+        self.dir.join("users.jsonl")
     }
     pub fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.json")

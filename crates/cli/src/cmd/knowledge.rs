@@ -1,4 +1,4 @@
-//! `recagent knowledge …`: LLM-written item knowledge (KAR).
+//! `recagent knowledge …`: LLM-written item and user knowledge (KAR).
 
 use std::sync::Arc;
 
@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use recagent_catalog::store;
 use recagent_core::Home;
+use recagent_knowledge::users::{self, DEFAULT_WINDOW};
 use recagent_knowledge::{DEFAULT_PARALLEL, DEFAULT_THRESHOLD, Files, Outcome, Settings};
 use recagent_llm::ChatModel;
 
@@ -51,43 +52,158 @@ pub enum KnowledgeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// KAR's user side: one preference-reasoning text per user (genre,
+    /// people, era, character, theme, mood, acclaim, production,
+    /// soundtrack), written from the user's earliest ratings only; a split
+    /// that uses the texts keeps those ratings in training. Resumable;
+    /// writes users.jsonl beside the item knowledge
+    Users {
+        /// Catalog name (it needs ratings)
+        name: String,
+        /// Which model writes
+        #[arg(long, value_enum, default_value_t = KnowledgeModel::Qwen15)]
+        model: KnowledgeModel,
+        /// The model name sent to the endpoint for --model api
+        #[arg(long, env = "RECAGENT_API_MODEL", default_value = "gpt-4o-mini")]
+        api_model: String,
+        /// The earliest ratings of each user a text is written from
+        #[arg(long, value_name = "K", default_value_t = DEFAULT_WINDOW)]
+        window: usize,
+        /// Only the first N users (in catalog order)
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Users written at once
+        #[arg(long, value_name = "N", default_value_t = 16)]
+        parallel: usize,
+        /// Print this run's figures as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(home: &Home, cmd: KnowledgeCommand) -> anyhow::Result<()> {
-    let KnowledgeCommand::Generate {
-        name,
-        model,
-        api_model,
-        limit,
-        threshold,
-        parallel,
-        check,
-        json,
-    } = cmd;
+    match cmd {
+        KnowledgeCommand::Users {
+            name,
+            model,
+            api_model,
+            window,
+            limit,
+            parallel,
+            json,
+        } => users(
+            home,
+            &name,
+            (model, &api_model),
+            window,
+            limit,
+            parallel,
+            json,
+        ),
+        KnowledgeCommand::Generate {
+            name,
+            model,
+            api_model,
+            limit,
+            threshold,
+            parallel,
+            check,
+            json,
+        } => generate(
+            home,
+            &name,
+            (model, &api_model),
+            &Settings {
+                limit,
+                threshold,
+                parallel,
+                check,
+            },
+            json,
+        ),
+    }
+}
+
+fn generate(
+    home: &Home,
+    name: &str,
+    (model, api_model): (KnowledgeModel, &str),
+    settings: &Settings,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (threshold, parallel) = (settings.threshold, settings.parallel);
     anyhow::ensure!(
         (0.0..=1.0).contains(&threshold),
         "--threshold must be 0 to 1"
     );
     anyhow::ensure!((1..=64).contains(&parallel), "--parallel must be 1 to 64");
     let bars = Bars::new();
-    let catalog = store::load(home, &name, &bars)?;
-    let chat = writer(home, model, &api_model)?;
+    let catalog = store::load(home, name, &bars)?;
+    let chat = writer(home, model, api_model)?;
     let sha = model.local().map(|local| local.spec().sha256.to_owned());
-    let files = open::knowledge_files(home, &name, model);
+    let files = open::knowledge_files(home, name, model);
     let out = crate::runtime()?.block_on(recagent_knowledge::generate(
         chat.as_ref(),
         sha,
         &catalog,
         &files,
-        &Settings {
-            limit,
-            threshold,
-            parallel,
-            check,
-        },
+        settings,
         &bars,
     ))?;
     print(&out, &files, parallel, json);
+    Ok(())
+}
+
+/// `knowledge users`: a text per user from the user's window.
+fn users(
+    home: &Home,
+    name: &str,
+    (model, api_model): (KnowledgeModel, &str),
+    window: usize,
+    limit: Option<usize>,
+    parallel: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(window >= 1, "--window must be at least 1");
+    anyhow::ensure!((1..=64).contains(&parallel), "--parallel must be 1 to 64");
+    let bars = Bars::new();
+    let catalog = store::load(home, name, &bars)?;
+    anyhow::ensure!(
+        !catalog.interactions().is_empty(),
+        "catalog `{name}` has no ratings, so there are no users to write about; use a catalog with an interaction log, such as ml-100k"
+    );
+    let chat = writer(home, model, api_model)?;
+    let mut windows = users::windows(&catalog, window);
+    windows.truncate(limit.unwrap_or(usize::MAX));
+    let path = open::knowledge_files(home, name, model).users();
+    let out = crate::runtime()?.block_on(users::generate(
+        chat.as_ref(),
+        &catalog,
+        &windows,
+        &path,
+        parallel,
+        &bars,
+    ))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "path": path, "window": window, "new": out.new, "total": out.total,
+                "parallel": parallel, "seconds": out.seconds,
+                "prompt_tokens": out.prompt_tokens, "completion_tokens": out.completion_tokens,
+            })
+        );
+    } else {
+        println!(
+            "{} new, {} users written by {} from their first {window} ratings, in {:.0} s ({:.1} tokens/s)",
+            out.new,
+            out.total,
+            chat.name(),
+            out.seconds,
+            out.completion_tokens as f64 / out.seconds.max(1e-9)
+        );
+        println!("written to {}", path.display());
+    }
     Ok(())
 }
 

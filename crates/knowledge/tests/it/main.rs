@@ -11,6 +11,8 @@ use recagent_knowledge::{
 };
 use recagent_llm::{ChatResponse, scripted::ScriptedModel};
 
+mod users;
+
 fn catalog() -> Catalog {
     synth(
         &SynthConfig {
