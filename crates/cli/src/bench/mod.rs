@@ -8,6 +8,7 @@ mod agent;
 mod generation;
 mod knowledge;
 mod llm;
+mod llm_auc;
 mod llm_rank;
 mod ranker;
 mod retrieval;
@@ -28,6 +29,8 @@ pub enum BenchCommand {
     Llm(llm::LlmArgs),
     /// The LLM as ranker and scorer on the LLMRank protocol (the target among 19 random unseen films, and the next-item model's top 20), beside the conventional models: NDCG@10 and NDCG@1, mean ± sd over seeds
     LlmRank(llm_rank::LlmRankArgs),
+    /// Pointwise AUC on TALLRec's protocol: the LLM zero-shot (P(Yes) after the last 10 ratings) beside a CTR model trained on 16, 64, 256 and all samples
+    LlmAuc(llm_auc::LlmAucArgs),
     /// The agent on the labelled requests: right tool, filters and titles per controller, and turn latency
     Agent(agent::AgentBenchArgs),
     /// Recall on 36 labelled film descriptions that name no title word: hit@1 and hit@10 per search mode
@@ -46,6 +49,7 @@ pub fn run(home: &Home, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Retrieval(args) => retrieval::run(home, args),
         BenchCommand::Llm(args) => llm::run(home, args),
         BenchCommand::LlmRank(args) => llm_rank::run(home, args),
+        BenchCommand::LlmAuc(args) => llm_auc::run(home, args),
         BenchCommand::Agent(args) => agent::run(home, args),
         BenchCommand::Serve(args) => serve::run(home, args),
         BenchCommand::Knowledge(args) => knowledge::run(home, args),
