@@ -491,9 +491,89 @@ struct PartialCall {
     arguments: String,
 }
 
+/// The most alternatives an endpoint lists per token (`top_logprobs`).
+pub const TOP_LOGPROBS: u8 = 20;
+
+/// The request of [`ChatModel::choice_logprobs`] as chat-completions JSON:
+/// one token, greedy, with the top alternatives' log-probabilities.
+pub fn choice_request_json(model: &str, req: &crate::ChoiceRequest) -> Value {
+    let chat = ChatRequest {
+        messages: req.messages.clone(),
+        tools: Vec::new(),
+        options: crate::ChatOptions {
+            temperature: 0.0,
+            max_tokens: 1,
+            ..crate::ChatOptions::default()
+        },
+    };
+    let mut body = request_json(model, &chat, false);
+    body["logprobs"] = json!(true);
+    body["top_logprobs"] = json!(TOP_LOGPROBS);
+    body
+}
+
+/// Each choice's log-probability from the first answer token's listed
+/// alternatives: the best listed token that is the choice or starts it
+/// (spaces aside); `-inf` for a choice not among them.
+pub fn choice_logprobs_of(response: &Value, choices: &[String]) -> Result<Vec<f32>> {
+    let listed = response["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        .as_array()
+        .ok_or_else(|| {
+            Error::Malformed(
+                "the answer has no top_logprobs; this endpoint gives no token probabilities, so score with the local model".into(),
+            )
+        })?;
+    let alternatives: Vec<(String, f32)> = listed
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t["token"].as_str()?.trim().to_owned(),
+                t["logprob"].as_f64()? as f32,
+            ))
+        })
+        .collect();
+    Ok(choices
+        .iter()
+        .map(|c| {
+            alternatives
+                .iter()
+                .filter(|(tok, _)| !tok.is_empty() && c.trim().starts_with(tok.as_str()))
+                .map(|(_, lp)| *lp)
+                .fold(f32::NEG_INFINITY, f32::max)
+        })
+        .collect())
+}
+
 impl ChatModel for OpenAiModel {
     fn name(&self) -> String {
         format!("openai:{}", self.config.model)
+    }
+
+    /// One token asked for with its top [`TOP_LOGPROBS`] alternatives: a
+    /// choice outside them reads `-inf`. Endpoints that give no
+    /// log-probabilities say so.
+    fn choice_logprobs(
+        &self,
+        request: crate::ChoiceRequest,
+    ) -> futures::future::BoxFuture<'_, Result<crate::ChoiceScores>> {
+        Box::pin(async move {
+            let body = choice_request_json(&self.config.model, &request);
+            let typed: CreateChatCompletionRequest = serde_json::from_value(body).map_err(|e| {
+                Error::Config(format!("cannot express the request for the API: {e}"))
+            })?;
+            let client = &self.client;
+            let typed = &typed;
+            let (response, _) = with_retries(&self.config, || async move {
+                client.chat().create(typed.clone()).await
+            })
+            .await?;
+            let v = serde_json::to_value(&response).map_err(|e| Error::Malformed(e.to_string()))?;
+            Ok(crate::ChoiceScores {
+                logprobs: choice_logprobs_of(&v, &request.choices)?,
+                prompt_tokens: usage_of(&v).map_or(0, |u| u.prompt_tokens),
+                cached_prompt_tokens: 0,
+            })
+        })
     }
 
     fn chat(&self, request: ChatRequest) -> EventStream {

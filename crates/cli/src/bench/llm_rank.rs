@@ -20,7 +20,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recagent_catalog::store;
 use recagent_core::{Catalog, Episode, Home, ItemId, Progress};
+use recagent_llm::ChatModel;
 use recagent_llm::local::{LocalConfig, LocalModel};
+use recagent_llm::openai::OpenAiModel;
 use recagent_llmrank::protocol::{
     BlendCase, MeanSd, blend, fit_blend, ndcg_at, place_of, random_candidates,
 };
@@ -42,6 +44,11 @@ pub struct LlmRankArgs {
     /// The local model that scores (see `recagent model list`)
     #[arg(long, value_enum, default_value = "qwen2.5-0.5b")]
     model: ChatModelName,
+    /// Score with an OpenAI-compatible endpoint serving this model
+    /// (OPENAI_BASE_URL, OPENAI_API_KEY) instead of the local model; it must
+    /// return log-probabilities (`logprobs`, `top_logprobs`)
+    #[arg(long, value_name = "MODEL")]
+    api_model: Option<String>,
     /// Test users, drawn once (the same users under every seed)
     #[arg(long, default_value_t = 50)]
     users: usize,
@@ -219,7 +226,17 @@ pub fn run(home: &Home, args: LlmRankArgs) -> anyhow::Result<()> {
 fn measure(home: &Home, args: &LlmRankArgs) -> anyhow::Result<LlmRankReport> {
     anyhow::ensure!(args.users > 0, "--users must be at least 1");
     anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
-    let path = open::local_model(home, args.model, " first")?;
+    let llm: Arc<dyn ChatModel> = match &args.api_model {
+        Some(m) => Arc::new(OpenAiModel::new(open::openai_config(m))?),
+        None => {
+            let path = open::local_model(home, args.model, " first, or pass --api-model")?;
+            let mut config = LocalConfig::new(path);
+            if let Some(t) = args.threads {
+                config.threads = t;
+            }
+            Arc::new(LocalModel::load(config)?)
+        }
+    };
     let bars = Bars::new();
     let catalog = store::load(home, &args.name, &bars)?;
     anyhow::ensure!(
@@ -235,11 +252,6 @@ fn measure(home: &Home, args: &LlmRankArgs) -> anyhow::Result<LlmRankReport> {
         default_next(catalog.items().len()),
         &bars,
     )?;
-    let mut config = LocalConfig::new(path);
-    if let Some(t) = args.threads {
-        config.threads = t;
-    }
-    let llm = Arc::new(LocalModel::load(config)?);
     let mut popularity = vec![0f32; catalog.items().len()];
     let n_pop = models.popularity.len() as f32;
     for (rank, item) in models.popularity.iter().enumerate() {
@@ -284,7 +296,7 @@ fn measure(home: &Home, args: &LlmRankArgs) -> anyhow::Result<LlmRankReport> {
     let listwise = percentiles(g.listwise_ms.clone());
     Ok(LlmRankReport {
         catalog: args.name.clone(),
-        model: args.model.spec().id.to_string(),
+        model: g.scorer.name(),
         users: test.len(),
         valid_users: valid.len(),
         seeds: args.seeds,

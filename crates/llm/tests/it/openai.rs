@@ -576,3 +576,54 @@ fn arrays_without_a_bound_are_sent_bounded_and_keys_keep_their_order() {
         "the order the schema gives"
     );
 }
+
+fn logprob_response(top: &[(&str, f64)]) -> Value {
+    let alts: Vec<Value> = top
+        .iter()
+        .map(|(t, l)| json!({"token": t, "logprob": l, "bytes": null}))
+        .collect();
+    json!({
+        "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": top[0].0},
+            "finish_reason": "length",
+            "logprobs": {"content": [{"token": top[0].0, "logprob": top[0].1, "bytes": null, "top_logprobs": alts}]}
+        }],
+        "usage": {"prompt_tokens": 42, "completion_tokens": 1, "total_tokens": 43}
+    })
+}
+
+#[tokio::test]
+async fn choice_log_probabilities_come_from_the_listed_alternatives() {
+    use recagent_llm::{ChatModel as _, ChoiceRequest};
+    let (url, script) = serve(vec![
+        ok_json(logprob_response(&[("B", -0.2), (" A", -1.9), ("Yes", -3.0)])),
+        ok_json(json!({
+            "id": "c2", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "B"}, "finish_reason": "length"}]
+        })),
+    ])
+    .await;
+    let model = OpenAiModel::new(config(&url, false)).unwrap();
+    let req = ChoiceRequest {
+        messages: vec![Message::user("A or B or C?")],
+        choices: vec!["A".into(), "B".into(), "C".into()],
+    };
+    let out = model.choice_logprobs(req.clone()).await.unwrap();
+    assert_eq!(
+        out.logprobs[0], -1.9,
+        "a listed token with a space is the choice"
+    );
+    assert_eq!(out.logprobs[1], -0.2);
+    assert_eq!(out.logprobs[2], f32::NEG_INFINITY, "C was not listed");
+    assert_eq!(out.prompt_tokens, 42);
+    let sent = script.seen.lock().unwrap()[0].clone();
+    assert_eq!(sent["logprobs"], json!(true));
+    assert_eq!(sent["top_logprobs"], json!(20));
+    assert_eq!(sent["max_tokens"], json!(1));
+    assert_eq!(sent["temperature"], json!(0.0));
+    // An endpoint that gives no log-probabilities says what to do.
+    let e = model.choice_logprobs(req).await.unwrap_err();
+    assert!(e.to_string().contains("no token probabilities"), "{e}");
+}
