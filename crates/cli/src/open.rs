@@ -417,6 +417,25 @@ pub fn knowledge_files(home: &Home, name: &str, model: KnowledgeModel) -> Files 
     Files::new(home.knowledge_dir(name, model.folder()))
 }
 
+/// The user texts `train --user-knowledge` uses when no `--user-text` is
+/// given: of the models' `users.jsonl` under `$RECAGENT_HOME/knowledge/NAME/`,
+/// the one with the most texts (ties: the larger model). Says so on stderr.
+pub fn users_file(home: &Home, name: &str) -> Option<PathBuf> {
+    let (path, n) = KnowledgeModel::ALL
+        .into_iter()
+        .filter_map(|m| {
+            let path = knowledge_files(home, name, m).users();
+            let n = recagent_knowledge::users::read_users(&path).ok()?.len();
+            (n > 0).then_some((path, n))
+        })
+        .fold(None::<(PathBuf, usize)>, |best, next| match best {
+            Some(b) if b.1 >= next.1 => Some(b),
+            _ => Some(next),
+        })?;
+    eprintln!("user texts: {} ({n} users)", path.display());
+    Some(path)
+}
+
 /// The generated knowledge `index build` and `train --knowledge` use when no
 /// `--knowledge-text` is given: of the models' folders under
 /// `$RECAGENT_HOME/knowledge/NAME/`, the one with the most kept texts

@@ -469,3 +469,56 @@ pub fn item_vectors_with(
         table: table_dir,
     })
 }
+
+/// One line of a user-text file: the user's key and the text; other fields
+/// (the films it was written from, token counts) are read past.
+#[derive(Debug, serde::Deserialize)]
+struct UserTextRow {
+    id: recagent_catalog::jsonl::Key,
+    text: String,
+}
+
+/// The all-MiniLM-L6-v2 vector of every catalog user's text in `path`
+/// (`{"id": user key, "text": …}` per line, as `recagent knowledge users`
+/// writes), row-major by user index; a user without a text gets zeros.
+/// Returns the vectors and how many users had a text.
+pub fn user_vectors(
+    home: &Home,
+    catalog: &recagent_core::Catalog,
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<(Vec<f32>, usize)> {
+    let body = fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut texts = std::collections::HashMap::new();
+    for (i, line) in body.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: UserTextRow = serde_json::from_str(line).map_err(|e| Error::Malformed {
+            path: path.to_owned(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        texts.insert(row.id.0, row.text);
+    }
+    let mut rows = Vec::new();
+    let mut order = Vec::new();
+    for (u, user) in catalog.users().iter().enumerate() {
+        if let Some(t) = texts.get(&user.key).filter(|t| !t.trim().is_empty()) {
+            rows.push(u);
+            order.push(t.clone());
+        }
+    }
+    let mut out = vec![0f32; catalog.users().len() * DIM];
+    if !order.is_empty() {
+        let encoder = TextEncoder::load(&model_dir(home))?;
+        let vectors = encoder.embed_all(&order, 32, progress)?;
+        for (k, &u) in rows.iter().enumerate() {
+            out[u * DIM..(u + 1) * DIM].copy_from_slice(&vectors[k * DIM..(k + 1) * DIM]);
+        }
+    }
+    Ok((out, rows.len()))
+}

@@ -27,9 +27,12 @@ impl KnowledgeTable {
     }
 }
 
+/// `users`: per-user knowledge vectors by catalog user index (KAR's user
+/// side); a user without a row gets zeros.
 pub fn user_inputs(
     rows: &[&UserFeatures],
     history_len: usize,
+    users: Option<&KnowledgeTable>,
     device: &Device,
 ) -> Result<UserInputs> {
     let b = rows.len();
@@ -45,7 +48,22 @@ pub fn user_inputs(
     let col = |f: fn(&UserFeatures) -> u32| {
         Tensor::from_vec(rows.iter().map(|r| f(r)).collect::<Vec<u32>>(), b, device)
     };
+    let knowledge = match users {
+        Some(k) => {
+            let mut v = vec![0f32; b * k.dim];
+            for (r, f) in rows.iter().enumerate() {
+                if let Some(u) = f.row.map(|u| u as usize)
+                    && u < k.n_items()
+                {
+                    v[r * k.dim..(r + 1) * k.dim].copy_from_slice(k.row(u));
+                }
+            }
+            Some(Tensor::from_vec(v, (b, k.dim), device)?)
+        }
+        None => None,
+    };
     Ok(UserInputs {
+        knowledge,
         user: col(|r| r.user)?,
         age: col(|r| r.age)?,
         gender: col(|r| r.gender)?,

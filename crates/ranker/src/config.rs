@@ -27,6 +27,11 @@ pub struct RankerConfig {
     /// rebuilds the same vectors. `None` for a model without the field.
     #[serde(default)]
     pub knowledge: Option<KnowledgeSource>,
+    /// Where the user knowledge vectors came from (`text_file`: the
+    /// `users.jsonl` of `recagent knowledge users`). `None` without the
+    /// user field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_knowledge: Option<KnowledgeSource>,
 }
 
 /// The source of a ranker's knowledge vectors: every item's catalog text

@@ -113,6 +113,9 @@ pub struct UserFeatures {
     pub occupation: u32,
     /// Item rows of recent positives, newest last; at most `history_len`.
     pub history: Vec<u32>,
+    /// The catalog index of the user (`None` for one the catalog lacks):
+    /// where the user's knowledge vector is looked up.
+    pub row: Option<u32>,
 }
 
 /// The item-side inputs of one item.
@@ -153,7 +156,9 @@ impl Encoder {
         let users = catalog
             .users()
             .iter()
-            .map(|u| UserFeatures {
+            .enumerate()
+            .map(|(row, u)| UserFeatures {
+                row: Some(row as u32),
                 user: user_row.get(u.key.as_str()).copied().unwrap_or(0),
                 age: age_bucket(u.age),
                 gender: index_of(&space.genders, u.gender.as_deref()),
@@ -197,6 +202,7 @@ impl Encoder {
                 gender: 0,
                 occupation: 0,
                 history: Vec::new(),
+                row: None,
             })
     }
 

@@ -53,8 +53,8 @@ pub use model::{AdaptorConfig, ModelKind, NetConfig};
 pub use next::{MaskedMetrics, NextConfig, NextItemModel, NextKind, NextMetrics, NextSplit};
 pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;
-pub use store::{ModelStore, knowledge_table, load_ranker_dir};
-pub use train::{DEFAULT_CROSS_RANK, TrainConfig, train};
+pub use store::{ModelStore, knowledge_table, load_ranker_dir, user_knowledge_table};
+pub use train::{DEFAULT_CROSS_RANK, TrainConfig, train, train_with_users};
 
 /// Best score first; ties by item id, so every ordering is deterministic.
 pub(crate) fn best_first(a: &Scored, b: &Scored) -> Ordering {

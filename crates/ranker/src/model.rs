@@ -60,6 +60,10 @@ pub struct NetConfig {
     /// linear one (`None`: linear).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptor: Option<AdaptorConfig>,
+    /// Dimension of the user knowledge vectors (KAR's user side), when the
+    /// user knowledge field is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_knowledge_dim: Option<usize>,
 }
 
 /// The shape of KAR's hybrid-expert adaptor: experts every knowledge input
@@ -93,8 +97,20 @@ impl NetConfig {
         3 + usize::from(self.knowledge_dim.is_some())
     }
 
+    pub fn user_fields(&self) -> usize {
+        USER_FIELDS + usize::from(self.user_knowledge_dim.is_some())
+    }
+
     pub fn fields(&self) -> usize {
-        USER_FIELDS + self.item_fields()
+        self.user_fields() + self.item_fields()
+    }
+
+    /// The adaptor's inputs: the item's vector, then the user's, each
+    /// where its field is on.
+    fn adaptor_inputs(&self) -> (Option<usize>, Option<usize>) {
+        let item = self.knowledge_dim.map(|_| 0);
+        let user = self.user_knowledge_dim.map(|_| usize::from(item.is_some()));
+        (item, user)
     }
 }
 
@@ -109,6 +125,8 @@ pub struct UserInputs {
     pub history: Tensor,
     /// `[B, H]` 1.0 where `history` is real, 0.0 for padding.
     pub history_mask: Tensor,
+    /// `[B, K]` user knowledge vectors (zeros for a user without one).
+    pub knowledge: Option<Tensor>,
 }
 
 #[derive(Debug)]
@@ -223,9 +241,6 @@ pub(crate) struct Adaptor {
     inputs: Vec<InputExperts>,
 }
 
-/// The item's knowledge vector's place among the adaptor's inputs.
-pub(crate) const ITEM_INPUT: usize = 0;
-
 impl Adaptor {
     pub(crate) fn new(
         cfg: AdaptorConfig,
@@ -273,19 +288,48 @@ impl Adaptor {
     }
 }
 
-/// How the knowledge vector becomes a field embedding.
+/// How a knowledge vector becomes a field embedding: a linear adapter of
+/// its own, or its input of the shared [`Adaptor`].
 #[derive(Debug)]
 enum KnowledgeEmb {
     Linear(Linear),
-    Experts(Adaptor),
+    Input(usize),
 }
 
-impl KnowledgeEmb {
-    fn item(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match self {
-            KnowledgeEmb::Linear(l) => l.forward(x),
-            KnowledgeEmb::Experts(a) => a.forward(ITEM_INPUT, x),
-        }
+/// One knowledge field: its embedding and its first-order weight.
+#[derive(Debug)]
+struct KnowledgeField {
+    emb: KnowledgeEmb,
+    w: Linear,
+}
+
+impl KnowledgeField {
+    fn new(k: usize, d: usize, input: Option<usize>, vb: VarBuilder) -> candle_core::Result<Self> {
+        Ok(Self {
+            emb: match input {
+                Some(i) => KnowledgeEmb::Input(i),
+                None => KnowledgeEmb::Linear(linear(k, d, vb.pp("emb"))?),
+            },
+            w: linear(k, 1, vb.pp("w"))?,
+        })
+    }
+
+    /// `([B, d], [B])`
+    fn forward(
+        &self,
+        adaptor: Option<&Adaptor>,
+        x: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let e = match (&self.emb, adaptor) {
+            (KnowledgeEmb::Linear(l), _) => l.forward(x)?,
+            (KnowledgeEmb::Input(i), Some(a)) => a.forward(*i, x)?,
+            (KnowledgeEmb::Input(i), None) => {
+                return Err(candle_core::Error::Msg(format!(
+                    "knowledge input {i} without an adaptor"
+                )));
+            }
+        };
+        Ok((e, self.w.forward(x)?.squeeze(D::Minus1)?))
     }
 }
 
@@ -301,7 +345,9 @@ pub struct Net {
     genre_emb: Tensor,
     genre_w: Tensor,
     bias: Tensor,
-    knowledge: Option<(KnowledgeEmb, Linear)>,
+    knowledge: Option<KnowledgeField>,
+    user_knowledge: Option<KnowledgeField>,
+    adaptor: Option<Adaptor>,
     mlp: Vec<Linear>,
     cross: Vec<Cross>,
     out: Option<Linear>,
@@ -340,16 +386,40 @@ impl Net {
             ModelKind::DcnV2 => Some(linear(f * d + width, 1, vb.pp("out"))?),
             _ => None,
         };
+        // The adaptor serves both knowledge inputs, which must then share
+        // their dimension (the same text encoder writes both).
+        let (item_input, user_input) = cfg.adaptor_inputs();
+        let adaptor = match (cfg.adaptor, cfg.knowledge_dim.or(cfg.user_knowledge_dim)) {
+            (Some(a), Some(k)) => {
+                if let (Some(ki), Some(ku)) = (cfg.knowledge_dim, cfg.user_knowledge_dim)
+                    && ki != ku
+                {
+                    return Err(Error::Invalid(format!(
+                        "the adaptor needs item and user knowledge vectors of one size, not {ki} and {ku}"
+                    )));
+                }
+                let inputs = usize::from(item_input.is_some()) + usize::from(user_input.is_some());
+                Some(Adaptor::new(a, k, d, inputs, vb.pp("knowledge.adaptor"))?)
+            }
+            _ => None,
+        };
+        let with_adaptor = |i: Option<usize>| i.filter(|_| adaptor.is_some());
         let knowledge = match cfg.knowledge_dim {
-            Some(k) => Some((
-                match cfg.adaptor {
-                    None => KnowledgeEmb::Linear(linear(k, d, vb.pp("knowledge.emb"))?),
-                    Some(a) => {
-                        KnowledgeEmb::Experts(Adaptor::new(a, k, d, 1, vb.pp("knowledge.adaptor"))?)
-                    }
-                },
-                linear(k, 1, vb.pp("knowledge.w"))?,
-            )),
+            Some(k) => Some(KnowledgeField::new(
+                k,
+                d,
+                with_adaptor(item_input),
+                vb.pp("knowledge"),
+            )?),
+            None => None,
+        };
+        let user_knowledge = match cfg.user_knowledge_dim {
+            Some(k) => Some(KnowledgeField::new(
+                k,
+                d,
+                with_adaptor(user_input),
+                vb.pp("user_knowledge"),
+            )?),
             None => None,
         };
         Ok(Self {
@@ -363,6 +433,8 @@ impl Net {
             genre_w: vb.get((card.genres, 1), "genre.w.weight")?,
             bias: vb.get(1, "bias")?,
             knowledge,
+            user_knowledge,
+            adaptor,
             mlp,
             cross,
             out,
@@ -370,7 +442,7 @@ impl Net {
         })
     }
 
-    /// User-side field embeddings `[B, 5, d]` and first-order terms `[B]`.
+    /// User-side field embeddings `[B, 5 or 6, d]` (6 with user knowledge) and first-order terms `[B]`.
     pub fn user_side(&self, x: &UserInputs) -> Result<(Tensor, Tensor)> {
         let (eu, wu) = self.user.forward(&x.user)?;
         let (ea, wa) = self.age.forward(&x.age)?;
@@ -381,9 +453,18 @@ impl Net {
         let mask = x.history_mask.unsqueeze(D::Minus1)?; // [B, H, 1]
         let count = x.history_mask.sum_keepdim(1)?.clamp(1f32, f32::MAX)?; // [B, 1]
         let eh = hist.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&count)?;
-        let e = Tensor::stack(&[eu, ea, eg, eo, eh], 1)?;
-        let w = (((wu + wa)? + wg)? + wo)?;
-        Ok((e, w))
+        let mut fields = vec![eu, ea, eg, eo, eh];
+        let mut w = (((wu + wa)? + wg)? + wo)?;
+        match (&self.user_knowledge, &x.knowledge) {
+            (Some(field), Some(k)) => {
+                let (ek, wk) = field.forward(self.adaptor.as_ref(), k)?;
+                fields.push(ek);
+                w = (w + wk)?;
+            }
+            (Some(_), None) => return Err(Error::MissingKnowledge),
+            (None, _) => {}
+        }
+        Ok((Tensor::stack(&fields, 1)?, w))
     }
 
     /// Item-side field embeddings `[B, 3 or 4, d]` and first-order terms `[B]`.
@@ -395,9 +476,10 @@ impl Net {
         let mut fields = vec![ei, ey, eg];
         let mut w = ((wi + wy)? + wg)?;
         match (&self.knowledge, &x.knowledge) {
-            (Some((emb, lin)), Some(k)) => {
-                fields.push(emb.item(k)?);
-                w = (w + lin.forward(k)?.squeeze(D::Minus1)?)?;
+            (Some(field), Some(k)) => {
+                let (ek, wk) = field.forward(self.adaptor.as_ref(), k)?;
+                fields.push(ek);
+                w = (w + wk)?;
             }
             (Some(_), None) => return Err(Error::MissingKnowledge),
             (None, _) => {}
@@ -556,12 +638,12 @@ impl Net {
         let flat = e.reshape((n, fi * d))?;
         let deep = matches!(self.cfg.kind, ModelKind::DeepFm | ModelKind::DcnV2);
         let h1 = match self.mlp.first() {
-            Some(first) if deep => Some(item_share(first, &flat, USER_FIELDS * d)?),
+            Some(first) if deep => Some(item_share(first, &flat, self.cfg.user_fields() * d)?),
             _ => None,
         };
         let cross1 = match self.cross.first() {
             Some(c) if self.cfg.kind == ModelKind::DcnV2 => {
-                Some(c.item_share(&flat, USER_FIELDS * d)?)
+                Some(c.item_share(&flat, self.cfg.user_fields() * d)?)
             }
             _ => None,
         };
@@ -737,6 +819,7 @@ mod tests {
             cross_rank: None,
             knowledge_dim: Some(12),
             adaptor: Some(AdaptorConfig::default()),
+            user_knowledge_dim: None,
         };
         let card = Cardinalities {
             users: 3,
@@ -768,5 +851,62 @@ mod tests {
             !names.iter().any(|n| n.starts_with("knowledge.emb")),
             "no linear adapter"
         );
+    }
+
+    #[test]
+    fn user_knowledge_is_a_sixth_user_field_through_the_same_adaptor() {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let cfg = NetConfig {
+            kind: ModelKind::DcnV2,
+            embedding_dim: 4,
+            mlp: vec![8],
+            cross_layers: 1,
+            cross_rank: None,
+            knowledge_dim: Some(12),
+            adaptor: Some(AdaptorConfig::default()),
+            user_knowledge_dim: Some(12),
+        };
+        assert_eq!((cfg.user_fields(), cfg.fields()), (6, 10));
+        let card = Cardinalities {
+            users: 3,
+            items: 6,
+            ages: 2,
+            genders: 2,
+            occupations: 2,
+            years: 2,
+            genres: 3,
+        };
+        let net = Net::new(cfg.clone(), card, vb).unwrap();
+        let dev = Device::Cpu;
+        let two = |v: u32| Tensor::new(&[v, v], &dev).unwrap();
+        let mut u = UserInputs {
+            user: two(1),
+            age: two(0),
+            gender: two(1),
+            occupation: two(0),
+            history: Tensor::zeros((2, 3), DType::U32, &dev).unwrap(),
+            history_mask: Tensor::zeros((2, 3), DType::F32, &dev).unwrap(),
+            knowledge: Some(Tensor::randn(0f32, 1.0, (2, 12), &dev).unwrap()),
+        };
+        let (e, w) = net.user_side(&u).unwrap();
+        assert_eq!(e.dims(), &[2, 6, 4]);
+        assert_eq!(w.dims(), &[2]);
+        let names: Vec<String> = varmap.data().lock().unwrap().keys().cloned().collect();
+        let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+        // One adaptor: shared experts once, own experts and a gate per input.
+        assert_eq!(count("knowledge.adaptor.shared."), 2 * 4);
+        assert!(count("knowledge.adaptor.input0.") > 0);
+        assert!(count("knowledge.adaptor.input1.") > 0);
+        assert_eq!(count("user_knowledge.emb"), 0, "no linear adapter");
+        u.knowledge = None;
+        assert!(matches!(net.user_side(&u), Err(Error::MissingKnowledge)));
+
+        let mismatched = NetConfig {
+            user_knowledge_dim: Some(8),
+            ..cfg
+        };
+        let vb = VarBuilder::from_varmap(&VarMap::new(), DType::F32, &Device::Cpu);
+        assert!(Net::new(mismatched, card, vb).is_err());
     }
 }

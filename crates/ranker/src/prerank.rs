@@ -170,12 +170,12 @@ impl PreRanker {
             .collect();
         for chunk in users.chunks(8192) {
             let refs: Vec<_> = chunk.iter().collect();
-            let x = batch::user_inputs(&refs, 1, device)?;
+            let x = batch::user_inputs(&refs, 1, None, device)?;
             user_static.extend(tensor_rows(&towers.user_static(&x)?)?);
         }
         let anon_f = encoder.user(None);
         let anon =
-            tensor_rows(&towers.user_static(&batch::user_inputs(&[&anon_f], 1, device)?)?)?;
+            tensor_rows(&towers.user_static(&batch::user_inputs(&[&anon_f], 1, None, device)?)?)?;
         Ok(Self {
             dim,
             encoder,
@@ -399,7 +399,7 @@ fn fit_towers(
             }
             let urefs: Vec<_> = ufs.iter().collect();
             let irefs: Vec<_> = ifs.iter().collect();
-            let ux = batch::user_inputs(&urefs, cfg.history_len, &device)?;
+            let ux = batch::user_inputs(&urefs, cfg.history_len, None, &device)?;
             let ix = batch::item_batch(&irefs, card.genres, &device)?;
             let logits = (towers.user(&ux)? * towers.item(&ix)?)?.sum(1)?;
             let y = Tensor::from_vec(ys, logits.dims1()?, &device)?;

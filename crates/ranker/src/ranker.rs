@@ -31,6 +31,7 @@ pub struct Ranker {
     device: Device,
     cache: ItemCache,
     knowledge: Option<KnowledgeTable>,
+    users: Option<KnowledgeTable>,
 }
 
 thread_local! {
@@ -70,8 +71,20 @@ impl Ranker {
         config: RankerConfig,
         catalog: &Catalog,
         knowledge: Option<&KnowledgeTable>,
+        users: Option<&KnowledgeTable>,
         device: Device,
     ) -> Result<Self> {
+        let users = match (config.net.user_knowledge_dim, users) {
+            (None, _) => None,
+            (Some(_), None) => return Err(Error::MissingKnowledge),
+            (Some(expected), Some(u)) if u.dim != expected => {
+                return Err(Error::WrongDimension {
+                    expected,
+                    got: u.dim,
+                });
+            }
+            (Some(_), Some(u)) => Some(u.clone()),
+        };
         if let Some(expected) = config.net.knowledge_dim {
             let k = knowledge.ok_or(Error::MissingKnowledge)?;
             if k.dim != expected {
@@ -128,6 +141,7 @@ impl Ranker {
             device,
             cache,
             knowledge,
+            users,
         })
     }
 
@@ -141,6 +155,17 @@ impl Ranker {
     /// [`crate::ModelStore::load_ranker`] also rebuilds the knowledge
     /// vectors a model needs.
     pub fn load(dir: &Path, catalog: &Catalog, knowledge: Option<&KnowledgeTable>) -> Result<Self> {
+        Self::load_with_users(dir, catalog, knowledge, None)
+    }
+
+    /// [`Ranker::load`] for a model with the user knowledge field: `users`
+    /// holds one vector per catalog user.
+    pub fn load_with_users(
+        dir: &Path,
+        catalog: &Catalog,
+        knowledge: Option<&KnowledgeTable>,
+        users: Option<&KnowledgeTable>,
+    ) -> Result<Self> {
         let config = Self::read_config(dir)?;
         if config.format_version > FORMAT_VERSION {
             return Err(Error::BadConfig {
@@ -156,7 +181,7 @@ impl Ranker {
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
         let net = Net::new(config.net.clone(), config.space.cardinalities(), vb)?;
         varmap.load(dir.join(WEIGHTS_FILE))?;
-        Self::assemble(net, varmap, config, catalog, knowledge, device)
+        Self::assemble(net, varmap, config, catalog, knowledge, users, device)
     }
 
     /// Writes `model.safetensors` and `config.json` (which names the
@@ -210,7 +235,12 @@ impl Ranker {
         }
         let uf = self.request_user(user, history, items)?;
         on_scoring_thread(|| {
-            let ux = batch::user_inputs(&[&uf], self.config.space.history_len, &self.device)?;
+            let ux = batch::user_inputs(
+                &[&uf],
+                self.config.space.history_len,
+                self.users.as_ref(),
+                &self.device,
+            )?;
             let (eu, wu) = self.net.user_side(&ux)?;
             let idx = Tensor::from_vec(
                 items.iter().map(|i| i.0).collect::<Vec<u32>>(),
@@ -237,7 +267,12 @@ impl Ranker {
             return Ok(Vec::new());
         }
         let uf = self.request_user(user, history, items)?;
-        let ux = batch::user_inputs(&[&uf], self.config.space.history_len, &self.device)?;
+        let ux = batch::user_inputs(
+            &[&uf],
+            self.config.space.history_len,
+            self.users.as_ref(),
+            &self.device,
+        )?;
         let (eu, wu) = self.net.user_side(&ux)?;
         let feats: Vec<_> = items.iter().map(|&i| self.encoder.item(i)).collect();
         let refs: Vec<_> = feats.iter().collect();

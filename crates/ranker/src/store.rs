@@ -48,6 +48,28 @@ pub fn knowledge_table(
     })
 }
 
+/// The user knowledge vectors of every catalog user (KAR's user side): the
+/// all-MiniLM-L6-v2 embedding of each user's text in `source.text_file`,
+/// zeros for a user without one.
+pub fn user_knowledge_table(
+    home: &Home,
+    catalog: &Catalog,
+    source: &KnowledgeSource,
+    progress: &dyn Progress,
+) -> Result<KnowledgeTable> {
+    let path = source.text_file.as_ref().ok_or_else(|| {
+        Error::Invalid(
+            "user knowledge needs the users.jsonl that `recagent knowledge users` writes".into(),
+        )
+    })?;
+    let (vectors, _) = recagent_embed::user_vectors(home, catalog, path, progress)?;
+    Ok(KnowledgeTable {
+        dim: recagent_embed::DIM,
+        vectors,
+        source: source.clone(),
+    })
+}
+
 /// The trained models of one catalog, under one folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelStore {
@@ -194,5 +216,9 @@ pub fn load_ranker_dir(
         }
         None => None,
     };
-    Ranker::load(dir, catalog, knowledge.as_ref())
+    let users = match (&config.net.user_knowledge_dim, &config.user_knowledge) {
+        (Some(_), Some(source)) => Some(user_knowledge_table(home, catalog, source, progress)?),
+        _ => None,
+    };
+    Ranker::load_with_users(dir, catalog, knowledge.as_ref(), users.as_ref())
 }

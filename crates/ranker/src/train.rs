@@ -105,6 +105,7 @@ struct Scorer<'a> {
     n_genres: usize,
     history_len: usize,
     knowledge: Option<&'a KnowledgeTable>,
+    users: Option<&'a KnowledgeTable>,
     device: &'a Device,
 }
 
@@ -114,7 +115,7 @@ impl Scorer<'_> {
         let us: Vec<&UserFeatures> = idx.iter().map(|&i| &rows.users[i]).collect();
         let is: Vec<&ItemFeatures> = idx.iter().map(|&i| &rows.items[i]).collect();
         let cs: Vec<usize> = idx.iter().map(|&i| rows.catalog_items[i]).collect();
-        let u = batch::user_inputs(&us, self.history_len, self.device)?;
+        let u = batch::user_inputs(&us, self.history_len, self.users, self.device)?;
         let it = batch::item_inputs(&is, &cs, self.n_genres, self.knowledge, self.device)?;
         self.net.forward(&u, &it)
     }
@@ -324,8 +325,31 @@ pub fn train(
     knowledge: Option<&KnowledgeTable>,
     progress: &dyn Progress,
 ) -> Result<(Ranker, TrainReport)> {
+    train_with_users(catalog, split, cfg, knowledge, None, progress)
+}
+
+/// [`train`] with KAR's user side too: `users` holds one knowledge vector
+/// per catalog user (by user index), written from history the split keeps
+/// in training (`catalog::split::ctr_split_keeping`).
+pub fn train_with_users(
+    catalog: &Catalog,
+    split: &CtrSplit,
+    cfg: &TrainConfig,
+    knowledge: Option<&KnowledgeTable>,
+    users: Option<&KnowledgeTable>,
+    progress: &dyn Progress,
+) -> Result<(Ranker, TrainReport)> {
     let started = Instant::now();
     check_inputs(catalog, split, cfg, knowledge)?;
+    if let Some(u) = users
+        && u.n_items() != catalog.users().len()
+    {
+        return Err(Error::Invalid(format!(
+            "{} user knowledge vectors for {} catalog users; write one per user",
+            u.n_items(),
+            catalog.users().len()
+        )));
+    }
     let device = Device::Cpu;
     let space = FeatureSpace::from_catalog(catalog, cfg.history_len);
     let encoder = Encoder::new(space.clone(), catalog);
@@ -346,7 +370,10 @@ pub fn train(
         cross_layers: cfg.cross_layers,
         cross_rank: cfg.cross_rank,
         knowledge_dim: knowledge.map(|k| k.dim),
-        adaptor: knowledge.and(cfg.adaptor),
+        adaptor: cfg
+            .adaptor
+            .filter(|_| knowledge.is_some() || users.is_some()),
+        user_knowledge_dim: users.map(|u| u.dim),
     };
     let (net, varmap, mut opt) = new_net(&net_cfg, card, cfg, &device)?;
     let scorer = Scorer {
@@ -354,6 +381,7 @@ pub fn train(
         n_genres: card.genres,
         history_len: h,
         knowledge,
+        users,
         device: &device,
     };
     let fit = fit(
@@ -393,7 +421,8 @@ pub fn train(
         space,
         report: Some(report.clone()),
         knowledge: knowledge.map(|k| k.source.clone()),
+        user_knowledge: users.map(|u| u.source.clone()),
     };
-    let ranker = Ranker::assemble(net, varmap, config, catalog, knowledge, device)?;
+    let ranker = Ranker::assemble(net, varmap, config, catalog, knowledge, users, device)?;
     Ok((ranker, report))
 }

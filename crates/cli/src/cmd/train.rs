@@ -1,17 +1,18 @@
 //! `recagent train …`
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
-use recagent_core::{Catalog, Home};
+use recagent_core::{Catalog, Home, ItemId, UserId};
 use recagent_ranker::{
     AdaptorConfig, DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, NextKind,
     PreRankConfig, TrainConfig, TrainReport, knowledge_table,
     next::{Masking, train_next},
-    train_prerank,
+    train_prerank, user_knowledge_table,
 };
 use serde::Serialize;
 
@@ -194,9 +195,20 @@ pub struct TrainArgs {
     /// With --knowledge, leave generated knowledge text out (titles and genres only)
     #[arg(long, requires = "knowledge", conflicts_with = "knowledge_text")]
     pub no_knowledge: bool,
-    /// With --knowledge, KAR's hybrid-expert adaptor (2 shared and 2 own experts, a softmax gate) in place of the linear adapter
-    #[arg(long, requires = "knowledge")]
+    /// With --knowledge or --user-knowledge, KAR's hybrid-expert adaptor (2 shared and 2 own
+    /// experts, a softmax gate per knowledge field) in place of the linear adapters
+    #[arg(long)]
     pub adaptor: bool,
+    /// KAR's user side: a field holding each user's all-MiniLM-L6-v2 embedding of the
+    /// preference text in --user-text (a user without one gets zeros)
+    #[arg(long)]
+    pub user_knowledge: bool,
+    /// The users' preference texts (the users.jsonl `recagent knowledge users` writes); the
+    /// ratings each text was written from stay in training, also without --user-knowledge, so a
+    /// baseline given the same file is tested on the same rows
+    /// [default with --user-knowledge: the users.jsonl of the model with the most texts]
+    #[arg(long, value_name = "FILE")]
+    pub user_text: Option<PathBuf>,
     /// Where to save the model [default: $RECAGENT_HOME/index/NAME/ranker/MODEL]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -230,6 +242,9 @@ impl MeanSd {
 struct SeedsReport {
     model: String,
     knowledge: bool,
+    user_knowledge: bool,
+    /// The user texts whose ratings the split kept in training.
+    user_text: Option<PathBuf>,
     adaptor: bool,
     history_len: usize,
     cross_rank: Option<usize>,
@@ -269,9 +284,46 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    anyhow::ensure!(
+        !args.adaptor || args.knowledge || args.user_knowledge,
+        "--adaptor adapts a knowledge field: add --knowledge, --user-knowledge or both"
+    );
+    let user_text = match (&args.user_text, args.user_knowledge) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(open::users_file(home, &args.name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no user texts for {}: run `recagent knowledge users {}` first, or pass --user-text FILE",
+                args.name,
+                args.name
+            )
+        })?),
+        (None, false) => None,
+    };
+    let keep = match &user_text {
+        Some(path) => {
+            let keep = user_windows(&catalog, path)?;
+            eprintln!(
+                "{} ratings behind the user texts in {} stay in training",
+                keep.len(),
+                path.display()
+            );
+            keep
+        }
+        None => HashSet::new(),
+    };
+    let users = match (&user_text, args.user_knowledge) {
+        (Some(path), true) => {
+            open::ensure_minilm(home, &bars)?;
+            let source = KnowledgeSource {
+                text_file: Some(path.clone()),
+            };
+            Some(user_knowledge_table(home, &catalog, &source, &bars)?)
+        }
+        _ => None,
+    };
     let mut runs = Vec::new();
     for seed in args.seed..args.seed + args.seeds {
-        let split = split::ctr_split(&catalog, LabelRule::default(), seed);
+        let split = split::ctr_split_keeping(&catalog, LabelRule::default(), seed, &keep);
         let cfg = TrainConfig {
             embedding_dim: args.embedding_dim,
             max_epochs: args.epochs,
@@ -283,8 +335,14 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
             adaptor: args.adaptor.then(AdaptorConfig::default),
             ..defaults.clone()
         };
-        let (ranker, report) =
-            recagent_ranker::train(&catalog, &split, &cfg, knowledge.as_ref(), &bars)?;
+        let (ranker, report) = recagent_ranker::train_with_users(
+            &catalog,
+            &split,
+            &cfg,
+            knowledge.as_ref(),
+            users.as_ref(),
+            &bars,
+        )?;
         if runs.is_empty() {
             let dir = match &args.out {
                 Some(dir) => {
@@ -312,6 +370,8 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let out = SeedsReport {
         model: kind.name().to_owned(),
         knowledge: args.knowledge,
+        user_knowledge: args.user_knowledge,
+        user_text: user_text.clone(),
         adaptor: args.adaptor,
         history_len: args.history_len,
         cross_rank,
@@ -336,6 +396,33 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The (user, film) ratings each user text in `path` was written from.
+fn user_windows(catalog: &Catalog, path: &Path) -> anyhow::Result<HashSet<(UserId, ItemId)>> {
+    anyhow::ensure!(
+        path.is_file(),
+        "no user texts at {}: write them with `recagent knowledge users`",
+        path.display()
+    );
+    let records = recagent_knowledge::users::read_users(path)?;
+    anyhow::ensure!(
+        !records.is_empty(),
+        "{} holds no user texts; write them with `recagent knowledge users`",
+        path.display()
+    );
+    let mut keep = HashSet::new();
+    for r in &records {
+        let Some(user) = catalog.user_by_key(&r.id) else {
+            continue;
+        };
+        for key in &r.items {
+            if let Some(item) = catalog.item_by_key(key) {
+                keep.insert((user, item));
+            }
+        }
+    }
+    Ok(keep)
 }
 
 fn print_report(report: &TrainReport) {

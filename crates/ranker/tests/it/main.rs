@@ -10,7 +10,7 @@ use recagent_catalog::split::{self, CtrSplit, LabelRule};
 use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, User, UserId};
 use recagent_ranker::{
     AdaptorConfig, Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker, Ranker, TrainConfig,
-    train, train_prerank,
+    train, train_prerank, train_with_users,
 };
 
 /// 40 users (half "M", half "F") rate 60 items (half "A", half "B"): a match
@@ -354,6 +354,100 @@ fn the_hybrid_expert_adaptor_learns_the_knowledge_and_is_served_as_trained() {
                 "{fast:?} {slow:?} {trained:?}"
             );
         }
+    }
+}
+
+#[test]
+fn user_knowledge_carries_what_the_user_table_lacks_and_is_served_as_trained() {
+    // Users have no gender; their knowledge vectors say which group each is in.
+    let full = xor_catalog(true);
+    let users: Vec<User> = full
+        .users()
+        .iter()
+        .map(|u| User {
+            gender: None,
+            ..u.clone()
+        })
+        .collect();
+    let c = Catalog::new(
+        "xor",
+        full.items().to_vec(),
+        users,
+        full.interactions().to_vec(),
+    )
+    .unwrap();
+    let s = split_of(&c);
+    let group = |u: usize| {
+        if u.is_multiple_of(2) {
+            [1.0, 0.0, 0.3]
+        } else {
+            [0.0, 1.0, 0.3]
+        }
+    };
+    let users = KnowledgeTable {
+        dim: 3,
+        vectors: (0..40).flat_map(group).collect(),
+        source: Default::default(),
+    };
+    let items = KnowledgeTable {
+        dim: 3,
+        vectors: (0..60)
+            .flat_map(|i| [0.1 * (i % 3) as f32, 0.2, 0.0])
+            .collect(),
+        source: Default::default(),
+    };
+    for (kind, adaptor) in [
+        (ModelKind::DeepFm, None),
+        (
+            ModelKind::DcnV2,
+            Some(AdaptorConfig {
+                shared: 2,
+                specific: 2,
+                hidden: 8,
+            }),
+        ),
+    ] {
+        let cfg = TrainConfig {
+            adaptor,
+            ..small(kind)
+        };
+        let (ranker, rk) =
+            train_with_users(&c, &s, &cfg, Some(&items), Some(&users), &NoProgress).unwrap();
+        assert!(rk.test_auc > 0.9, "{kind:?}: {}", rk.test_auc);
+        assert_eq!(ranker.config().net.user_knowledge_dim, Some(3));
+        assert_eq!(ranker.config().net.fields(), 10);
+
+        let dir = tempfile::tempdir().unwrap();
+        ranker.save(dir.path()).unwrap();
+        assert!(matches!(
+            Ranker::load(dir.path(), &c, Some(&items)).unwrap_err(),
+            Error::MissingKnowledge
+        ));
+        let loaded = Ranker::load_with_users(dir.path(), &c, Some(&items), Some(&users)).unwrap();
+        let cands: Vec<ItemId> = (0..10).map(ItemId).collect();
+        let fast = loaded.score(Some(UserId(3)), &[ItemId(2)], &cands).unwrap();
+        let slow = loaded
+            .score_uncached(Some(UserId(3)), &[ItemId(2)], &cands)
+            .unwrap();
+        let trained = ranker.score(Some(UserId(3)), &[ItemId(2)], &cands).unwrap();
+        for ((a, b), t) in fast.iter().zip(&slow).zip(&trained) {
+            assert!(
+                (a - b).abs() < 1e-5 && (a - t).abs() < 1e-5,
+                "{kind:?}: {fast:?} {slow:?} {trained:?}"
+            );
+        }
+        // Giving user 0 the other group's text turns its view of the
+        // items around: an "A" item it liked falls, a "B" item rises.
+        let mut swapped = users.clone();
+        swapped.vectors[..3].copy_from_slice(&group(1));
+        let other = Ranker::load_with_users(dir.path(), &c, Some(&items), Some(&swapped)).unwrap();
+        let pair = [ItemId(0), ItemId(1)];
+        let before = loaded.score(Some(UserId(0)), &[], &pair).unwrap();
+        let after = other.score(Some(UserId(0)), &[], &pair).unwrap();
+        assert!(
+            before[0] - before[1] > after[0] - after[1] + 0.1,
+            "{kind:?}: {before:?} then {after:?}"
+        );
     }
 }
 
