@@ -63,4 +63,7 @@ pub struct TrainReport {
     pub test_logloss: f64,
     pub train_samples_per_s: f64,
     pub wall_s: f64,
+    /// CTRL's alignment stage, when the model went through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctrl: Option<crate::ctrl::CtrlReport>,
 }

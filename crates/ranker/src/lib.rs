@@ -32,6 +32,7 @@ use recagent_core::Scored;
 
 mod batch;
 pub mod config;
+pub mod ctrl;
 pub mod error;
 pub mod features;
 pub mod funnel;
@@ -46,6 +47,7 @@ pub mod train;
 
 pub use batch::KnowledgeTable;
 pub use config::{KnowledgeSource, RankerConfig, TrainReport};
+pub use ctrl::{CtrlConfig, CtrlReport, RowEncoder};
 pub use error::{Error, Result};
 pub use features::{Encoder, FeatureSpace};
 pub use funnel::{Combine, Funnel, FunnelConfig, FunnelOutput, Signals, UserContext};
@@ -54,7 +56,7 @@ pub use next::{MaskedMetrics, NextConfig, NextItemModel, NextKind, NextMetrics, 
 pub use prerank::{PreRankConfig, PreRankReport, PreRanker, train_prerank};
 pub use ranker::Ranker;
 pub use store::{ModelStore, knowledge_table, load_ranker_dir, user_knowledge_table};
-pub use train::{DEFAULT_CROSS_RANK, TrainConfig, train, train_with_users};
+pub use train::{Ctrl, DEFAULT_CROSS_RANK, TrainConfig, TrainInputs, train, train_with};
 
 /// Best score first; ties by item id, so every ordering is deterministic.
 pub(crate) fn best_first(a: &Scored, b: &Scored) -> Ordering {

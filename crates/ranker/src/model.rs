@@ -442,6 +442,11 @@ impl Net {
         })
     }
 
+    /// The shape this network was built with.
+    pub fn config(&self) -> &NetConfig {
+        &self.cfg
+    }
+
     /// User-side field embeddings `[B, 5 or 6, d]` (6 with user knowledge) and first-order terms `[B]`.
     pub fn user_side(&self, x: &UserInputs) -> Result<(Tensor, Tensor)> {
         let (eu, wu) = self.user.forward(&x.user)?;
@@ -566,9 +571,16 @@ pub fn seeded_init(varmap: &candle_nn::VarMap, seed: u64, device: &Device) -> Re
         let values: Vec<f32> = if name.ends_with("bias") || name.contains(".w.") || name == "bias" {
             // First-order weights and biases start at zero.
             vec![0.0; n]
-        } else if !["knowledge.", "mlp.", "cross.", "out."]
-            .iter()
-            .any(|p| name.starts_with(p))
+        } else if ![
+            "knowledge.",
+            "user_knowledge.",
+            "mlp.",
+            "cross.",
+            "out.",
+            "ctrl.",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
         {
             // Embedding tables.
             (0..n).map(|_| (rng.random::<f32>() - 0.5) * 0.1).collect()

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{self, KnowledgeTable};
 use crate::config::{FORMAT_VERSION, RankerConfig, TrainReport};
+use crate::ctrl::{self, CtrlConfig, CtrlReport, RowEncoder};
 use crate::error::{Error, Result};
 use crate::features::{Encoder, FeatureSpace, ItemFeatures, UserFeatures};
 use crate::metrics;
-use crate::model::{self, AdaptorConfig, ModelKind, Net, NetConfig};
+use crate::model::{self, AdaptorConfig, ItemInputs, ModelKind, Net, NetConfig, UserInputs};
 use crate::ranker::Ranker;
 
 /// The default rank of DCNv2's cross layers: low-rank crossing as DCNv2's
@@ -110,14 +111,28 @@ struct Scorer<'a> {
 }
 
 impl Scorer<'_> {
-    /// Logits of the rows at `idx`.
-    fn logits(&self, rows: &Rows, idx: &[usize]) -> Result<Tensor> {
+    fn inputs(&self, rows: &Rows, idx: &[usize]) -> Result<(UserInputs, ItemInputs)> {
         let us: Vec<&UserFeatures> = idx.iter().map(|&i| &rows.users[i]).collect();
         let is: Vec<&ItemFeatures> = idx.iter().map(|&i| &rows.items[i]).collect();
         let cs: Vec<usize> = idx.iter().map(|&i| rows.catalog_items[i]).collect();
         let u = batch::user_inputs(&us, self.history_len, self.users, self.device)?;
         let it = batch::item_inputs(&is, &cs, self.n_genres, self.knowledge, self.device)?;
+        Ok((u, it))
+    }
+
+    /// Logits of the rows at `idx`.
+    fn logits(&self, rows: &Rows, idx: &[usize]) -> Result<Tensor> {
+        let (u, it) = self.inputs(rows, idx)?;
         self.net.forward(&u, &it)
+    }
+
+    /// The field embeddings of the rows at `idx`, flattened: `[B, F·d]`,
+    /// the CTR side of CTRL's alignment.
+    fn fields(&self, rows: &Rows, idx: &[usize]) -> Result<Tensor> {
+        let (u, it) = self.inputs(rows, idx)?;
+        let (eu, _) = self.net.user_side(&u)?;
+        let (ei, _) = self.net.item_side(&it)?;
+        Ok(Tensor::cat(&[eu, ei], 1)?.flatten_from(1)?)
     }
 
     /// Probabilities for every row, in order.
@@ -166,6 +181,99 @@ impl Scorer<'_> {
         }
         Ok(loss_sum / order.len().max(1) as f64)
     }
+}
+
+/// The training rows as CTRL reads them.
+struct AlignRows<'a> {
+    catalog: &'a Catalog,
+    rows: &'a [Labeled],
+    encoded: &'a Rows,
+    histories: &'a [Vec<ItemId>],
+    history_len: usize,
+}
+
+/// CTRL's first stage: writes a seeded sample of training rows as text,
+/// encodes them, and aligns the backbone's field embeddings with them
+/// (InfoNCE through two projection heads that are then dropped).
+fn align(
+    scorer: &Scorer<'_>,
+    varmap: &VarMap,
+    data: AlignRows<'_>,
+    c: Ctrl<'_>,
+    cfg: &TrainConfig,
+    progress: &dyn Progress,
+) -> Result<CtrlReport> {
+    let idx = ctrl::sample(data.rows.len(), c.config, cfg.seed);
+    let texts: Vec<String> = idx
+        .iter()
+        .map(|&i| {
+            let r = &data.rows[i];
+            let pos = data
+                .histories
+                .get(r.user.index())
+                .map_or(&[][..], Vec::as_slice);
+            let hist: Vec<ItemId> = pos.iter().copied().filter(|&x| x != r.item).collect();
+            let start = hist.len().saturating_sub(data.history_len);
+            ctrl::row_text(data.catalog, r, &hist[start..])
+        })
+        .collect();
+    let t = Instant::now();
+    let vectors = c.encoder.encode(&texts, progress)?;
+    let encode_s = t.elapsed().as_secs_f64();
+    let k = c.encoder.dim();
+    if k == 0 || vectors.len() != texts.len() * k {
+        return Err(Error::Invalid(format!(
+            "the row encoder gave {} numbers for {} texts of {k} dimensions",
+            vectors.len(),
+            texts.len()
+        )));
+    }
+    let row_dim = scorer.net.config().fields() * scorer.net.config().embedding_dim;
+    let heads = ctrl::Heads::new(row_dim, k, c.config, cfg.seed)?;
+    let mut opt = ctrl::optimiser(varmap, &heads, cfg.lr, cfg.weight_decay)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xA11);
+    let mut order: Vec<usize> = (0..idx.len()).collect();
+    let (mut first_loss, mut last_loss) = (f64::NAN, f64::NAN);
+    let t = Instant::now();
+    let n_batches = order.len().div_ceil(c.config.batch_size);
+    for epoch in 1..=c.config.epochs {
+        progress.stage(
+            &format!("CTRL alignment {epoch}/{}", c.config.epochs),
+            Some(n_batches as u64),
+        );
+        order.shuffle(&mut rng);
+        let (mut sum, mut n) = (0f64, 0usize);
+        for chunk in order.chunks(c.config.batch_size) {
+            if chunk.len() < 2 {
+                continue;
+            }
+            let rows: Vec<usize> = chunk.iter().map(|&p| idx[p]).collect();
+            let e = scorer.fields(data.encoded, &rows)?;
+            let mut tv = Vec::with_capacity(chunk.len() * k);
+            for &p in chunk {
+                tv.extend_from_slice(&vectors[p * k..(p + 1) * k]);
+            }
+            let tv = Tensor::from_vec(tv, (chunk.len(), k), scorer.device)?;
+            sum += ctrl::step(&mut opt, &heads, &e, &tv)? * chunk.len() as f64;
+            n += chunk.len();
+            progress.advance(1);
+        }
+        progress.finish();
+        let mean = sum / n.max(1) as f64;
+        if epoch == 1 {
+            first_loss = mean;
+        }
+        last_loss = mean;
+        tracing::info!(epoch, loss = mean, "CTRL alignment pass done");
+    }
+    Ok(CtrlReport {
+        rows: idx.len(),
+        epochs: c.config.epochs,
+        first_loss,
+        last_loss,
+        encode_s,
+        align_s: t.elapsed().as_secs_f64(),
+    })
 }
 
 /// A copy of every variable's value, to return to with [`restore`].
@@ -325,20 +433,53 @@ pub fn train(
     knowledge: Option<&KnowledgeTable>,
     progress: &dyn Progress,
 ) -> Result<(Ranker, TrainReport)> {
-    train_with_users(catalog, split, cfg, knowledge, None, progress)
+    let inputs = TrainInputs {
+        knowledge,
+        ..TrainInputs::default()
+    };
+    train_with(catalog, split, cfg, &inputs, progress)
 }
 
-/// [`train`] with KAR's user side too: `users` holds one knowledge vector
-/// per catalog user (by user index), written from history the split keeps
-/// in training (`catalog::split::ctr_split_keeping`).
-pub fn train_with_users(
+/// CTRL's alignment stage: its settings and the language model that reads
+/// the rows.
+#[derive(Clone, Copy)]
+pub struct Ctrl<'a> {
+    pub config: &'a CtrlConfig,
+    pub encoder: &'a dyn RowEncoder,
+}
+
+impl std::fmt::Debug for Ctrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctrl").field("config", self.config).finish()
+    }
+}
+
+/// What a model learns from besides the catalog's fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrainInputs<'a> {
+    /// KAR's item side: one knowledge vector per catalog item.
+    pub knowledge: Option<&'a KnowledgeTable>,
+    /// KAR's user side: one vector per catalog user (by user index),
+    /// written from history the split keeps in training
+    /// (`catalog::split::ctr_split_keeping`).
+    pub users: Option<&'a KnowledgeTable>,
+    /// CTRL: align with the rows' texts before learning the labels.
+    pub ctrl: Option<Ctrl<'a>>,
+}
+
+/// [`train`] with KAR's user side and CTRL's alignment stage as `inputs` says.
+pub fn train_with(
     catalog: &Catalog,
     split: &CtrSplit,
     cfg: &TrainConfig,
-    knowledge: Option<&KnowledgeTable>,
-    users: Option<&KnowledgeTable>,
+    inputs: &TrainInputs<'_>,
     progress: &dyn Progress,
 ) -> Result<(Ranker, TrainReport)> {
+    let TrainInputs {
+        knowledge,
+        users,
+        ctrl,
+    } = *inputs;
     let started = Instant::now();
     check_inputs(catalog, split, cfg, knowledge)?;
     if let Some(u) = users
@@ -384,6 +525,23 @@ pub fn train_with_users(
         users,
         device: &device,
     };
+    let ctrl = match ctrl {
+        Some(c) => Some(align(
+            &scorer,
+            &varmap,
+            AlignRows {
+                catalog,
+                rows: &split.train,
+                encoded: &train_rows,
+                histories: &train_pos,
+                history_len: h,
+            },
+            c,
+            cfg,
+            progress,
+        )?),
+        None => None,
+    };
     let fit = fit(
         &scorer,
         &varmap,
@@ -414,6 +572,7 @@ pub fn train_with_users(
             0.0
         },
         wall_s: started.elapsed().as_secs_f64(),
+        ctrl,
     };
     let config = RankerConfig {
         format_version: FORMAT_VERSION,

@@ -9,8 +9,8 @@ use recagent_catalog::split::{self, LabelRule};
 use recagent_catalog::store;
 use recagent_core::{Catalog, Home, ItemId, UserId};
 use recagent_ranker::{
-    AdaptorConfig, DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore, NextKind,
-    PreRankConfig, TrainConfig, TrainReport, knowledge_table,
+    AdaptorConfig, Ctrl, CtrlConfig, DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore,
+    NextKind, PreRankConfig, TrainConfig, TrainInputs, TrainReport, knowledge_table,
     next::{Masking, train_next},
     train_prerank, user_knowledge_table,
 };
@@ -209,6 +209,14 @@ pub struct TrainArgs {
     /// [default with --user-knowledge: the users.jsonl of the model with the most texts]
     #[arg(long, value_name = "FILE")]
     pub user_text: Option<PathBuf>,
+    /// CTRL: first align the model's field embeddings with all-MiniLM-L6-v2's reading of
+    /// training rows written as text (InfoNCE), then train on the labels as usual; the served
+    /// model has the backbone's shape and cost
+    #[arg(long)]
+    pub ctrl: bool,
+    /// Training rows CTRL writes as text and aligns (a seeded sample)
+    #[arg(long, default_value_t = CtrlConfig::default().rows, value_name = "N", requires = "ctrl")]
+    pub ctrl_rows: usize,
     /// Where to save the model [default: $RECAGENT_HOME/index/NAME/ranker/MODEL]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -245,6 +253,7 @@ struct SeedsReport {
     user_knowledge: bool,
     /// The user texts whose ratings the split kept in training.
     user_text: Option<PathBuf>,
+    ctrl: bool,
     adaptor: bool,
     history_len: usize,
     cross_rank: Option<usize>,
@@ -321,6 +330,18 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    let ctrl = CtrlConfig {
+        rows: args.ctrl_rows,
+        ..CtrlConfig::default()
+    };
+    let encoder = if args.ctrl {
+        open::ensure_minilm(home, &bars)?;
+        Some(recagent_embed::TextEncoder::load(
+            &recagent_embed::model_dir(home),
+        )?)
+    } else {
+        None
+    };
     let mut runs = Vec::new();
     for seed in args.seed..args.seed + args.seeds {
         let split = split::ctr_split_keeping(&catalog, LabelRule::default(), seed, &keep);
@@ -335,14 +356,15 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
             adaptor: args.adaptor.then(AdaptorConfig::default),
             ..defaults.clone()
         };
-        let (ranker, report) = recagent_ranker::train_with_users(
-            &catalog,
-            &split,
-            &cfg,
-            knowledge.as_ref(),
-            users.as_ref(),
-            &bars,
-        )?;
+        let inputs = TrainInputs {
+            knowledge: knowledge.as_ref(),
+            users: users.as_ref(),
+            ctrl: encoder.as_ref().map(|e| Ctrl {
+                config: &ctrl,
+                encoder: e,
+            }),
+        };
+        let (ranker, report) = recagent_ranker::train_with(&catalog, &split, &cfg, &inputs, &bars)?;
         if runs.is_empty() {
             let dir = match &args.out {
                 Some(dir) => {
@@ -372,6 +394,7 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
         knowledge: args.knowledge,
         user_knowledge: args.user_knowledge,
         user_text: user_text.clone(),
+        ctrl: args.ctrl,
         adaptor: args.adaptor,
         history_len: args.history_len,
         cross_rank,

@@ -9,8 +9,8 @@ mod ml100k;
 use recagent_catalog::split::{self, CtrSplit, LabelRule};
 use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, User, UserId};
 use recagent_ranker::{
-    AdaptorConfig, Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker, Ranker, TrainConfig,
-    train, train_prerank, train_with_users,
+    AdaptorConfig, Ctrl, CtrlConfig, Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker,
+    Ranker, RowEncoder, TrainConfig, TrainInputs, train, train_prerank, train_with,
 };
 
 /// 40 users (half "M", half "F") rate 60 items (half "A", half "B"): a match
@@ -411,8 +411,18 @@ fn user_knowledge_carries_what_the_user_table_lacks_and_is_served_as_trained() {
             adaptor,
             ..small(kind)
         };
-        let (ranker, rk) =
-            train_with_users(&c, &s, &cfg, Some(&items), Some(&users), &NoProgress).unwrap();
+        let (ranker, rk) = train_with(
+            &c,
+            &s,
+            &cfg,
+            &TrainInputs {
+                knowledge: Some(&items),
+                users: Some(&users),
+                ctrl: None,
+            },
+            &NoProgress,
+        )
+        .unwrap();
         assert!(rk.test_auc > 0.9, "{kind:?}: {}", rk.test_auc);
         assert_eq!(ranker.config().net.user_knowledge_dim, Some(3));
         assert_eq!(ranker.config().net.fields(), 10);
@@ -449,6 +459,136 @@ fn user_knowledge_carries_what_the_user_table_lacks_and_is_served_as_trained() {
             "{kind:?}: {before:?} then {after:?}"
         );
     }
+}
+
+/// A language model for tests: a bag of the words that say the user's
+/// gender and the film's group, so the rows' texts carry the label's
+/// interaction.
+struct Words;
+
+impl RowEncoder for Words {
+    fn dim(&self) -> usize {
+        4
+    }
+
+    fn encode(
+        &self,
+        texts: &[String],
+        _: &dyn recagent_core::Progress,
+    ) -> recagent_ranker::error::Result<Vec<f32>> {
+        Ok(texts
+            .iter()
+            .flat_map(|t| {
+                let film = t.split("The film is").nth(1).unwrap_or("");
+                [
+                    f32::from(u8::from(t.contains("is male"))),
+                    f32::from(u8::from(t.contains("is female"))),
+                    f32::from(u8::from(film.contains(", A"))),
+                    f32::from(u8::from(film.contains(", B"))),
+                ]
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn ctrl_aligns_then_serves_the_backbone_unchanged() {
+    let c = xor_catalog(true);
+    let s = split_of(&c);
+    let ctrl = CtrlConfig {
+        rows: 1000,
+        epochs: 3,
+        batch_size: 64,
+        ..CtrlConfig::default()
+    };
+    for kind in [ModelKind::DeepFm, ModelKind::DcnV2] {
+        let cfg = small(kind);
+        let (base, _) = train(&c, &s, &cfg, None, &NoProgress).unwrap();
+        let (ranker, rk) = train_with(
+            &c,
+            &s,
+            &cfg,
+            &TrainInputs {
+                ctrl: Some(Ctrl {
+                    config: &ctrl,
+                    encoder: &Words,
+                }),
+                ..TrainInputs::default()
+            },
+            &NoProgress,
+        )
+        .unwrap();
+        let report = rk.ctrl.clone().expect("the alignment stage ran");
+        assert_eq!((report.rows, report.epochs), (1000, 3));
+        assert!(
+            report.last_loss < report.first_loss,
+            "{kind:?}: the alignment loss fell: {report:?}"
+        );
+        assert!(rk.test_auc > 0.9, "{kind:?}: {}", rk.test_auc);
+
+        // Served as the backbone is: the same shape, the same parameters
+        // (no projection head saved), the same scores cached and not.
+        assert_eq!(ranker.config().net, base.config().net);
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        ranker.save(a.path()).unwrap();
+        base.save(b.path()).unwrap();
+        let shapes = |dir: &std::path::Path| {
+            let t = candle_core::safetensors::load(
+                dir.join("model.safetensors"),
+                &candle_core::Device::Cpu,
+            )
+            .unwrap();
+            let mut v: Vec<(String, Vec<usize>)> =
+                t.into_iter().map(|(k, t)| (k, t.dims().to_vec())).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(shapes(a.path()), shapes(b.path()));
+        let loaded = Ranker::load(a.path(), &c, None).unwrap();
+        let cands: Vec<ItemId> = (0..10).map(ItemId).collect();
+        let fast = loaded.score(Some(UserId(3)), &[ItemId(2)], &cands).unwrap();
+        let slow = loaded
+            .score_uncached(Some(UserId(3)), &[ItemId(2)], &cands)
+            .unwrap();
+        for (x, y) in fast.iter().zip(&slow) {
+            assert!((x - y).abs() < 1e-5, "{kind:?}: {fast:?} {slow:?}");
+        }
+        assert_ne!(
+            fast,
+            base.score(Some(UserId(3)), &[ItemId(2)], &cands).unwrap(),
+            "{kind:?}: the alignment changed the weights"
+        );
+    }
+
+    /// An encoder that loses rows is refused, not trained on.
+    struct Short;
+    impl RowEncoder for Short {
+        fn dim(&self) -> usize {
+            4
+        }
+        fn encode(
+            &self,
+            texts: &[String],
+            _: &dyn recagent_core::Progress,
+        ) -> recagent_ranker::error::Result<Vec<f32>> {
+            Ok(vec![0.0; (texts.len() - 1) * 4])
+        }
+    }
+    let err = train_with(
+        &c,
+        &s,
+        &small(ModelKind::DeepFm),
+        &TrainInputs {
+            ctrl: Some(Ctrl {
+                config: &ctrl,
+                encoder: &Short,
+            }),
+            ..TrainInputs::default()
+        },
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("row encoder"), "{err}");
 }
 
 #[test]
