@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::Args;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,6 +32,10 @@ pub struct RankerArgs {
     /// Time the ranker trained with --knowledge
     #[arg(long)]
     knowledge: bool,
+    /// Also time these saved rankers (folders `train --out` wrote, e.g. with KAR's fields or
+    /// CTRL) beside the trained LR, FM, DeepFM and DCNv2 at 500 candidates
+    #[arg(long = "also", value_name = "DIR")]
+    also: Vec<std::path::PathBuf>,
     /// Requests timed per candidate count
     #[arg(long, default_value_t = 300)]
     requests: usize,
@@ -294,9 +299,14 @@ fn models_at_500(
             continue;
         }
         match models.load_ranker(home, catalog, kind, args.knowledge, bars) {
-            Ok(r) => rankers.push((kind, r)),
+            Ok(r) => rankers.push((kind.name().to_owned(), r)),
             Err(e) => eprintln!("{} not timed ({e})", kind.name()),
         }
+    }
+    for dir in &args.also {
+        let ranker = recagent_ranker::load_ranker_dir(home, catalog, dir, bars)
+            .with_context(|| format!("loading the ranker in {}", dir.display()))?;
+        rankers.push((dir.display().to_string(), ranker));
     }
     let n_items = catalog.items().len() as u32;
     let n_users = catalog.users().len() as u32;
@@ -329,10 +339,10 @@ fn models_at_500(
     let mut out: Vec<ModelLatency> = rankers
         .iter()
         .zip(&mut ms)
-        .map(|((kind, _), ms)| {
+        .map(|((name, _), ms)| {
             ms.sort_by(f64::total_cmp);
             ModelLatency {
-                model: kind.name().to_owned(),
+                model: name.clone(),
                 rank_p50_ms: percentile(ms, 0.5),
                 rank_p99_ms: percentile(ms, 0.99),
                 vs_deepfm: None,
