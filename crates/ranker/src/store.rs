@@ -155,7 +155,14 @@ impl ModelStore {
     /// the folder.
     pub fn save_ranker(&self, ranker: &Ranker) -> Result<PathBuf> {
         let net = &ranker.config().net;
-        let dir = self.ranker_dir(net.kind, net.knowledge_dim.is_some());
+        let mut dir = self.ranker_dir(net.kind, net.knowledge_dim.is_some());
+        if net.user_knowledge_dim.is_some() {
+            // Never in the place the product loads its ranker from: a
+            // model with the user field needs its users' texts embedded
+            // at every load.
+            let leaf = dir.file_name().map(|f| f.to_string_lossy().into_owned());
+            dir.set_file_name(format!("{}-users", leaf.unwrap_or_default()));
+        }
         ranker.save(&dir)?;
         Ok(dir)
     }

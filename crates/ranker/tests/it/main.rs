@@ -9,8 +9,8 @@ mod ml100k;
 use recagent_catalog::split::{self, CtrSplit, LabelRule};
 use recagent_core::{Catalog, Interaction, Item, ItemId, NoProgress, User, UserId};
 use recagent_ranker::{
-    AdaptorConfig, Ctrl, CtrlConfig, Error, KnowledgeTable, ModelKind, PreRankConfig, PreRanker,
-    Ranker, RowEncoder, TrainConfig, TrainInputs, train, train_prerank, train_with,
+    AdaptorConfig, Ctrl, CtrlConfig, Error, KnowledgeTable, ModelKind, ModelStore, PreRankConfig,
+    PreRanker, Ranker, RowEncoder, TrainConfig, TrainInputs, train, train_prerank, train_with,
 };
 
 /// 40 users (half "M", half "F") rate 60 items (half "A", half "B"): a match
@@ -429,6 +429,14 @@ fn user_knowledge_carries_what_the_user_table_lacks_and_is_served_as_trained() {
 
         let dir = tempfile::tempdir().unwrap();
         ranker.save(dir.path()).unwrap();
+        // The store keeps it apart from the ranker the product loads.
+        let store = ModelStore::at(dir.path(), "xor");
+        let saved = store.save_ranker(&ranker).unwrap();
+        assert_eq!(
+            saved.file_name().unwrap().to_string_lossy(),
+            format!("{}-knowledge-users", kind.name())
+        );
+        assert!(!store.ranker_dir(kind, true).exists());
         assert!(matches!(
             Ranker::load(dir.path(), &c, Some(&items)).unwrap_err(),
             Error::MissingKnowledge
