@@ -18,11 +18,12 @@ use recagent_llm::{
 };
 use serde_json::Value;
 
-use crate::plan::{FilmSketch, Known, Plan, PlanContext, check, ground, plan_calls, repair};
+use crate::plan::{FilmSketch, Known, PlanContext, check, ground, plan_calls, repair};
 use crate::prompts::{AnswerContext, ItemLine, Prompts};
 use crate::state::{Changes, DialogueState};
 use crate::tools::{RankCandidates, Tool, args_schema};
 use crate::{Error, Result};
+use recagent_reading::Plan;
 
 /// The name of the one tool a plan-first model calls.
 pub const PLAN_TOOL: &str = "plan";
@@ -158,16 +159,16 @@ pub struct TurnSetup {
     pub model_answer: bool,
     pub options: ChatOptions,
     /// The answer to a turn that asks for no list ("thanks", "what do you
-    /// know about me?", see [`crate::rules::social`]): given, the turn
+    /// know about me?", see [`recagent_reading::rules::social`]): given, the turn
     /// calls no model and no tool, and the conversation stands as it was.
     pub social_reply: Option<String>,
     /// What the answer says before its other notes, when it has a list:
     /// a film named that the catalog lacks ("like the matrix", see
-    /// [`crate::rules::unknown_title`]), a genre asked for that the user
+    /// [`recagent_reading::rules::unknown_title`]), a genre asked for that the user
     /// once said never to show.
     pub notes: Vec<String>,
     /// A film the user named that the catalog lacks, as they wrote it
-    /// ([`crate::rules::unknown_title`]): a model controller first asks
+    /// ([`recagent_reading::rules::unknown_title`]): a model controller first asks
     /// the model to describe it ([`FilmSketch`]), and the plan follows the
     /// description.
     pub unknown_film: Option<String>,
@@ -708,10 +709,10 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Plan;
-    use crate::rules::Cues;
     use crate::state::DialogueState;
     use crate::testing::setup;
+    use recagent_reading::Plan;
+    use recagent_reading::rules::Cues;
 
     fn controller(mode: Mode) -> Controller {
         let draft = Plan {

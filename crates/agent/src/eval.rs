@@ -173,7 +173,8 @@ impl Asked {
     /// (1900, 2030) bound nothing, as in a plan (`Plan::normalized`): a
     /// step's `search_items` with `year_min: 1900` asks for any year.
     fn bound(&mut self, y_min: Option<u16>, y_max: Option<u16>) {
-        let inside = |y: &u16| *y > crate::plan::YEAR_FLOOR && *y < crate::plan::YEAR_CEILING;
+        let inside =
+            |y: &u16| *y > recagent_reading::YEAR_FLOOR && *y < recagent_reading::YEAR_CEILING;
         let (y_min, y_max) = (y_min.filter(inside), y_max.filter(inside));
         if let Some(y) = y_min {
             self.year_min = Some(self.year_min.map_or(y, |l| l.max(y)));

@@ -19,8 +19,8 @@ use std::collections::HashSet;
 use recagent_core::{genre_key, words};
 use recagent_llm::ToolCall;
 
-use crate::plan::{Feedback, Plan, title_key};
 use crate::tools::{ForgetPreference, RememberArgs, RememberPreference, Tool};
+use recagent_reading::{Feedback, Plan, title_key};
 
 /// Words of a request that ask to forget.
 const FORGET_WORDS: &[&str] = &[

@@ -57,12 +57,10 @@ mod bus;
 mod controller;
 pub mod eval;
 mod guard;
-mod people;
 mod plan;
 pub mod prompts;
 mod recall;
 mod reply;
-mod rules;
 mod session;
 mod state;
 #[cfg(test)]
@@ -70,10 +68,9 @@ mod testing;
 mod tools;
 mod trace;
 mod turn;
-mod vocab;
 
 pub use controller::Strategy;
-pub use plan::{Feedback, Plan};
+pub use recagent_reading::{Feedback, Plan};
 #[cfg(feature = "retrieval")]
 pub use recall::LexicalRecall;
 pub use recall::Recall;
@@ -226,7 +223,7 @@ pub(crate) struct Inner {
     pub prompts: Arc<prompts::Prompts>,
     /// The tool registry: names, schemas and dispatch.
     pub tools: Arc<tools::ToolSet>,
-    pub vocab: vocab::Vocab,
+    pub vocab: recagent_reading::Vocab,
     pub config: AgentConfig,
     /// Each catalog user's positives, oldest first (the one definition of a
     /// history, from the catalog crate).
@@ -240,7 +237,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// The item a title names: an exact title (any case) first, then the
-    /// first title link at [`tools::TITLE_CONFIDENCE`] or above.
+    /// first title link at [`recagent_reading::TITLE_CONFIDENCE`] or above.
     pub(crate) fn resolve_title(&self, title: &str) -> Result<Option<ItemId>> {
         if let Some(id) = self.by_title.get(&title.trim().to_lowercase()) {
             return Ok(Some(*id));
@@ -249,15 +246,15 @@ impl Inner {
         // was meant: "my kids hate cartoons" contains "Kids" but does not
         // name it. (A user's own words are linked by the rules parse, which
         // finds titles inside sentences; this is for titles as arguments.)
-        let asked = plan::title_key(title);
+        let asked = recagent_reading::title_key(title);
         Ok(self
             .recall
             .link_titles(title)?
             .into_iter()
-            .filter(|l| l.confidence >= tools::TITLE_CONFIDENCE)
+            .filter(|l| l.confidence >= recagent_reading::TITLE_CONFIDENCE)
             .find(|l| {
                 self.catalog.item(l.item).is_some_and(|it| {
-                    let found = plan::title_key(&it.title);
+                    let found = recagent_reading::title_key(&it.title);
                     2 * asked.iter().filter(|w| found.contains(w)).count() >= asked.len()
                 })
             })
@@ -306,7 +303,7 @@ impl AgentBuilder {
 
     pub fn build(self) -> Result<Agent> {
         let prompts = prompts::Prompts::with_overrides(self.prompt_dir.as_deref())?;
-        let vocab = vocab::Vocab::new(&self.catalog);
+        let vocab = recagent_reading::Vocab::new(&self.catalog);
         let histories = positive_histories(&self.catalog, LabelRule::default());
         let rated = labelled_histories(&self.catalog, LabelRule::default())
             .into_iter()
@@ -410,10 +407,10 @@ impl Agent {
     /// The rules parse of `text` for a session whose last list had
     /// `last_len` items (labelled-set scoring uses it).
     pub fn parse(&self, text: &str, last_len: usize) -> Plan {
-        rules::parse(
+        recagent_reading::rules::parse(
             text,
             &self.inner.vocab,
-            self.inner.recall.as_ref(),
+            &recall::Links(self.inner.recall.as_ref()),
             last_len,
         )
     }

@@ -42,6 +42,19 @@ pub trait Recall: Send + Sync + fmt::Debug {
     fn link_titles(&self, text: &str) -> Result<Vec<TitleLink>>;
 }
 
+/// Recall's title linking as the reading uses it. A failing index links
+/// nothing; the reading goes on from the words, and the failure is logged.
+pub(crate) struct Links<'a>(pub &'a dyn Recall);
+
+impl recagent_reading::Linker for Links<'_> {
+    fn link_titles(&self, text: &str) -> Vec<TitleLink> {
+        self.0.link_titles(text).unwrap_or_else(|e| {
+            tracing::warn!("title linking failed, reading the words alone: {e}");
+            Vec::new()
+        })
+    }
+}
+
 #[cfg(feature = "retrieval")]
 mod with_retrieval {
     use std::fmt;

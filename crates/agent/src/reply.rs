@@ -3,8 +3,8 @@
 //! show it. Pure functions of the request and the list.
 
 use crate::Recommendation;
-use crate::plan::Plan;
 use crate::prompts::{ItemLine, fence};
+use recagent_reading::Plan;
 
 /// A genre as a word before "films": "animated", "crime", "sci-fi".
 pub(crate) fn genre_word(g: &str) -> String {

@@ -19,19 +19,21 @@ use recagent_core::fsx::micros_since;
 use recagent_core::{ItemId, UserId};
 use recagent_llm::{ChatEvent, ChatRequest, ChatResponse, Message};
 use recagent_memory::{ItemFeedback, Profile};
+use recagent_reading::{Context, Plan, Reading, Social, rules};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
-use crate::plan::{Known, Plan, PlanContext};
+use crate::plan::{Known, PlanContext};
 use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
+use crate::recall::Links;
 use crate::reply::{filter_words, item_lines};
 use crate::state::DialogueState;
 use crate::tools::{self, Ctx, RankCandidates, Tool};
 use crate::trace::{ModelTrace, TurnTrace};
 use crate::turn::{Input, Outcome, Step, ToolRun, TurnMachine};
-use crate::{Controller, Error, Inner, Recommendation, Result, rules};
+use crate::{Controller, Error, Inner, Recommendation, Result};
 
 /// What a turn reports, in order. The last event is always `Answer`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -371,7 +373,7 @@ impl Session {
                 }),
                 Step::CallTools(run) => self.run_tools(run, &mut profile, &mut io, &tx).await,
                 Step::Ground { text } => Input::Named {
-                    named: rules::named_items(&text, inner.recall.as_ref(), &inner.vocab),
+                    named: rules::named_items(&text, &Links(inner.recall.as_ref()), &inner.vocab),
                     liked: profile.liked.clone(),
                 },
             };
@@ -383,20 +385,26 @@ impl Session {
     /// the conversation so far, and the prompts, rendered.
     fn turn_setup(&self, text: &str, profile: &Profile, tx: &UnboundedSender<Event>) -> TurnSetup {
         let inner = &self.inner;
-        let mut draft = rules::parse(
-            text,
-            &inner.vocab,
-            inner.recall.as_ref(),
-            self.state.last_list.len(),
-        );
         let last_years: Vec<u16> = self
             .state
             .last_list
             .iter()
             .filter_map(|i| inner.catalog.item(*i).and_then(|it| it.year))
             .collect();
-        rules::relative_years(text, &last_years, &mut draft);
-        let cues = rules::cues(text, &inner.vocab);
+        let Reading {
+            draft,
+            cues,
+            social,
+            unknown_title: unknown,
+        } = recagent_reading::read(
+            text,
+            &inner.vocab,
+            &Links(inner.recall.as_ref()),
+            Context {
+                last_len: self.state.last_list.len(),
+                last_years: &last_years,
+            },
+        );
         let plan_context = PlanContext {
             last_shown: self
                 .state
@@ -420,8 +428,7 @@ impl Session {
                 Default::default()
             }
         };
-        let mut social_reply = rules::social(text, &draft).map(|s| self.social_reply(s, profile));
-        let unknown = rules::unknown_title(text, &draft, &inner.vocab);
+        let mut social_reply = social.map(|s| self.social_reply(s, profile));
         // The rules know no film outside the catalog: where the film is all
         // the request says, a list would follow nothing, so they ask, as
         // does a model not asked to describe it. A model that describes
@@ -498,13 +505,13 @@ impl Session {
     }
 
     /// The answer to a turn that asks for no list.
-    fn social_reply(&self, social: rules::Social, profile: &Profile) -> String {
+    fn social_reply(&self, social: Social, profile: &Profile) -> String {
         let listed = !self.state.last_list.is_empty();
         match social {
-            rules::Social::Thanks if listed => "You're welcome, enjoy the film! Shall I find something else, or more like one of them?".into(),
-            rules::Social::Thanks => "You're welcome! What would you like to watch next?".into(),
-            rules::Social::Hello => "Hello! What do you feel like watching: a genre, a decade, a mood, or a film you liked?".into(),
-            rules::Social::Profile => {
+            Social::Thanks if listed => "You're welcome, enjoy the film! Shall I find something else, or more like one of them?".into(),
+            Social::Thanks => "You're welcome! What would you like to watch next?".into(),
+            Social::Hello => "Hello! What do you feel like watching: a genre, a decade, a mood, or a film you liked?".into(),
+            Social::Profile => {
                 let c = &self.inner.catalog;
                 let titles = |ids: &[ItemId]| -> String {
                     let shown: Vec<String> = ids

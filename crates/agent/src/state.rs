@@ -12,8 +12,8 @@
 use recagent_core::ItemId;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Feedback, Plan};
-use crate::rules::Cues;
+use recagent_reading::rules::Cues;
+use recagent_reading::{Feedback, Plan};
 
 /// The conversation so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

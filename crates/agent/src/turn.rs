@@ -25,11 +25,12 @@ use recagent_llm::{ChatRequest, ChatResponse, ToolCall};
 use crate::bus::{Bus, Origin};
 use crate::controller::{self, Controller, Mode, Purpose, Strategy, ToolMessage, TurnSetup};
 use crate::guard::Guard;
-use crate::plan::{MIN_LIST, Plan, PlanContext, plan_calls, relax};
+use crate::plan::{MIN_LIST, PlanContext, plan_calls, relax};
 use crate::prompts::Prompts;
 use crate::reply::opening;
 use crate::state::{Changes, DialogueState};
 use crate::tools::{RankCandidates, RememberPreference, Tool};
+use recagent_reading::Plan;
 
 /// The note of a turn that found nothing: never an error text, a question
 /// the user can answer.
@@ -180,7 +181,7 @@ impl TurnMachine {
         // search words a model writes for them.
         let draft = &setup.draft;
         setup.plan_context.cues.refine |=
-            draft.feedback != crate::plan::Feedback::None || draft.is_modifier_only();
+            draft.feedback != recagent_reading::Feedback::None || draft.is_modifier_only();
         let guard = Guard::new(
             &setup.user_text,
             draft,
@@ -564,10 +565,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{Feedback, FilmSketch, Known};
-    use crate::rules::Cues;
+    use crate::plan::{FilmSketch, Known};
     use crate::testing::setup;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
+    use recagent_reading::Feedback;
+    use recagent_reading::rules::Cues;
 
     fn machine(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnMachine {
         let prompts = Prompts::embedded().expect("the embedded prompts");

@@ -339,40 +339,169 @@ fn the_runtime_rule_catches_block_on_and_new_runtimes() {
 }
 
 // ---------------------------------------------------------------------
-// No module cycles in the crates that had them.
+// No module cycles in any crate.
 
-/// The top-level modules each file of `krate` names through `crate::`,
-/// keyed by the file's own top-level module (`lib.rs` and `main.rs`, the
-/// crate root, are left out: everything may call the root's helpers).
-fn module_edges(
-    krate: &str,
-) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
-    let src = Path::new("crates").join(krate).join("src");
-    let mut edges = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
-    for (path, text) in rust_sources() {
-        let Ok(rel) = path.strip_prefix(&src) else {
-            continue;
+type Edges = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// The module path of a file under a crate's `src` ("next/model.rs" is
+/// `next::model`, "next/mod.rs" is `next`, the root is "").
+fn module_of(rel: &Path) -> String {
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let file = parts.pop().unwrap_or_default();
+    let stem = file.trim_end_matches(".rs");
+    if !matches!(stem, "mod" | "lib" | "main") {
+        parts.push(stem.to_owned());
+    }
+    parts.join("::")
+}
+
+/// The code of `text` before its first `#[cfg(test)]` (test modules are
+/// not part of the crate's structure), comment lines left out.
+fn structural_code(text: &str) -> String {
+    let mut out = String::new();
+    for (_, line) in code_lines(text) {
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The paths a `use` tree or a path expression names, starting at `at` in
+/// `code` (just after `crate::`, `super::` or `self::`): `a::{b::C, d}`
+/// gives `[a, b, C]` and `[a, d]`.
+fn paths_at(code: &str, at: usize) -> Vec<Vec<String>> {
+    fn tree(chars: &[char], i: &mut usize, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        let mut path = prefix.to_vec();
+        loop {
+            while *i < chars.len() && chars[*i].is_whitespace() {
+                *i += 1;
+            }
+            if *i < chars.len() && chars[*i] == '{' {
+                *i += 1;
+                loop {
+                    while *i < chars.len() && (chars[*i].is_whitespace() || chars[*i] == ',') {
+                        *i += 1;
+                    }
+                    if *i >= chars.len() || chars[*i] == '}' {
+                        *i += 1;
+                        return;
+                    }
+                    let before = *i;
+                    tree(chars, i, &path, out);
+                    if *i == before {
+                        *i += 1;
+                    }
+                }
+            }
+            let start = *i;
+            while *i < chars.len() && (chars[*i].is_alphanumeric() || chars[*i] == '_') {
+                *i += 1;
+            }
+            if *i == start {
+                break;
+            }
+            path.push(chars[start..*i].iter().collect());
+            if chars.get(*i) == Some(&':') && chars.get(*i + 1) == Some(&':') {
+                *i += 2;
+            } else {
+                break;
+            }
+        }
+        if path.len() > prefix.len() {
+            out.push(path);
+        }
+    }
+    let chars: Vec<char> = code[at..].chars().collect();
+    let mut out = Vec::new();
+    tree(&chars, &mut 0, &[], &mut out);
+    out
+}
+
+/// Which module a path from the crate root names: the longest prefix that
+/// is a module file, or, where the next name is one that module re-exports
+/// with `pub use x::…`, the module `x` it comes from.
+fn resolve(path: &[String], modules: &std::collections::BTreeMap<String, String>) -> String {
+    let mut at = String::new();
+    for name in path {
+        let joined = if at.is_empty() {
+            name.clone()
+        } else {
+            format!("{at}::{name}")
         };
-        let first = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy();
-        let module = first.trim_end_matches(".rs").to_owned();
-        if module == "lib" || module == "main" {
+        if modules.contains_key(&joined) {
+            at = joined;
+            continue;
+        }
+        // A name the module at `at` re-exports from one of its children.
+        let facade = &modules[&at];
+        for line in facade.lines() {
+            let line = line.trim();
+            let Some(rest) = line.strip_prefix("pub use ") else {
+                continue;
+            };
+            let rest = rest.trim_start_matches("self::");
+            let child = rest
+                .split("::")
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(';');
+            let names_it = rest
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w == name);
+            let child_path = if at.is_empty() {
+                child.to_owned()
+            } else {
+                format!("{at}::{child}")
+            };
+            if names_it && modules.contains_key(&child_path) {
+                return child_path;
+            }
+        }
+        break;
+    }
+    at
+}
+
+/// Each module of `krate` and the modules it names through `crate::` and
+/// `super::` paths, outside its tests. The crate root is left out: every
+/// module may call the root's helpers, and the root's own `use` lines are
+/// the crate's face.
+fn module_edges(krate: &str) -> Edges {
+    let src = Path::new("crates").join(krate).join("src");
+    let mut modules = std::collections::BTreeMap::<String, String>::new();
+    for (path, text) in rust_sources() {
+        if let Ok(rel) = path.strip_prefix(&src) {
+            modules.insert(module_of(rel), structural_code(&text));
+        }
+    }
+    let mut edges = Edges::new();
+    for (module, code) in &modules {
+        if module.is_empty() {
             continue;
         }
         let to = edges.entry(module.clone()).or_default();
-        for (_, code) in code_lines(&text) {
-            for (i, _) in code.match_indices("crate::") {
-                let rest = &code[i + "crate::".len()..];
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() && name != module {
-                    to.insert(name);
+        let parent: Vec<String> = {
+            let mut p: Vec<String> = module.split("::").map(str::to_owned).collect();
+            p.pop();
+            p
+        };
+        for (prefix, base) in [("crate::", Vec::new()), ("super::", parent)] {
+            for (i, _) in code.match_indices(prefix) {
+                // `super::` inside `crate::super::` cannot happen; skip
+                // the `crate::` inside `$crate::` of macros alike.
+                for tail in paths_at(code, i + prefix.len()) {
+                    let mut path = base.clone();
+                    path.extend(tail);
+                    let target = resolve(&path, &modules);
+                    if !target.is_empty() && &target != module {
+                        to.insert(target);
+                    }
                 }
             }
         }
@@ -381,12 +510,10 @@ fn module_edges(
 }
 
 /// A cycle among `edges`, as the path that closes it, if there is one.
-fn find_cycle(
-    edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-) -> Option<Vec<String>> {
+fn find_cycle(edges: &Edges) -> Option<Vec<String>> {
     fn visit(
         at: &str,
-        edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        edges: &Edges,
         path: &mut Vec<String>,
         done: &mut std::collections::BTreeSet<String>,
     ) -> Option<Vec<String>> {
@@ -417,17 +544,68 @@ fn find_cycle(
 }
 
 #[test]
-fn cli_and_ranker_modules_have_no_cycle() {
-    for krate in ["cli", "ranker"] {
-        let edges = module_edges(krate);
-        assert!(edges.len() > 3, "{krate}: the walk found {edges:?}");
-        if let Some(cycle) = find_cycle(&edges) {
-            panic!(
-                "crates/{krate}/src has a module cycle: {}; move what both need into a leaf module",
-                cycle.join(" → ")
-            );
+fn no_crate_has_a_module_cycle() {
+    let crates: Vec<String> = fs::read_dir(workspace_root().join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(crates.len() > 10, "the walk found {crates:?}");
+    let agent = module_edges("agent");
+    assert!(
+        agent.get("turn").is_some_and(|t| t.contains("tools")),
+        "the walk missed turn → tools: {agent:?}"
+    );
+    let mut cycles = Vec::new();
+    for krate in &crates {
+        if let Some(cycle) = find_cycle(&module_edges(krate)) {
+            cycles.push(format!("crates/{krate}/src: {}", cycle.join(" → ")));
         }
     }
+    assert!(
+        cycles.is_empty(),
+        "module cycles; move what both ends need into a leaf module:\n{}",
+        cycles.join("\n")
+    );
+}
+
+#[test]
+fn the_path_reader_follows_use_trees_and_re_exports() {
+    let code =
+        "use crate::tools::{\n    FilterArgs, search::{Hit, Other},\n}; let x = super::state::f();";
+    let at = code.find("crate::").unwrap() + "crate::".len();
+    let paths = paths_at(code, at);
+    let names: Vec<String> = paths.iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        names,
+        [
+            "tools::FilterArgs",
+            "tools::search::Hit",
+            "tools::search::Other"
+        ]
+    );
+    let modules: std::collections::BTreeMap<String, String> = [
+        ("", "pub use plan::Plan;\n"),
+        ("plan", ""),
+        ("tools", "pub use self::search::Hit;\n"),
+        ("tools::search", ""),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    let resolved = |p: &str| {
+        resolve(
+            &p.split("::").map(str::to_owned).collect::<Vec<_>>(),
+            &modules,
+        )
+    };
+    assert_eq!(resolved("Plan"), "plan");
+    assert_eq!(resolved("tools::Hit"), "tools::search");
+    assert_eq!(resolved("tools::FilterArgs"), "tools");
+    assert_eq!(resolved("tools::search::Hit"), "tools::search");
+    assert_eq!(resolved("Error"), "");
+    assert_eq!(module_of(Path::new("next/mod.rs")), "next");
+    assert_eq!(module_of(Path::new("next/model.rs")), "next::model");
+    assert_eq!(module_of(Path::new("lib.rs")), "");
 }
 
 #[test]
@@ -444,4 +622,26 @@ fn the_cycle_rule_finds_a_cycle() {
     assert_eq!(find_cycle(&cyclic).unwrap(), ["ranker", "store", "ranker"]);
     let fine = edges(&[("store", "ranker"), ("ranker", "save"), ("store", "save")]);
     assert_eq!(find_cycle(&fine), None);
+}
+
+#[test]
+fn the_reading_depends_on_no_recagent_crate_but_core() {
+    let manifest = fs::read_to_string(workspace_root().join("crates/reading/Cargo.toml")).unwrap();
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .expect("a [dependencies] table")
+        .split("\n[")
+        .next()
+        .unwrap();
+    let ours: Vec<&str> = deps
+        .lines()
+        .filter_map(|l| l.split(['.', ' ', '=']).next())
+        .filter(|name| name.starts_with("recagent-"))
+        .collect();
+    assert_eq!(
+        ours,
+        ["recagent-core"],
+        "crates/reading reads words and does no IO: it may use core alone"
+    );
 }

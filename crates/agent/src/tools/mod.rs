@@ -52,9 +52,6 @@ pub(crate) use memory::{
 pub(crate) use rank::{DEFAULT_K, RankArgs, RankCandidates, recommendations};
 pub(crate) use search::{SearchArgs, SearchItems, SimilarArgs, SimilarItems};
 
-/// A title links only at this confidence or above (typos cost 0.25 a word).
-pub(crate) const TITLE_CONFIDENCE: f32 = 0.85;
-
 /// What a tool works on during one call.
 pub(crate) struct Ctx<'a> {
     pub inner: &'a Inner,

@@ -60,7 +60,7 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
             .bus
             .people
             .iter()
-            .filter_map(|n| crate::people::credit(it, n))
+            .filter_map(|n| recagent_reading::people::credit(it, n))
             .collect(),
         Some(Origin::ForYou { cold: true }) => vec!["popular with viewers".into()],
         Some(Origin::ForYou { cold: false }) => vec![next_item_reason(ctx, it)],
@@ -76,7 +76,7 @@ pub(crate) fn reason(ctx: &Ctx<'_>, it: &Item) -> String {
             .bus
             .people
             .iter()
-            .filter_map(|n| crate::people::credit(it, n))
+            .filter_map(|n| recagent_reading::people::credit(it, n))
             .collect();
         parts.splice(0..0, credits);
     }
@@ -111,7 +111,7 @@ fn similar_reason(it: &Item, seed: &Item, why: SimilarWhy) -> Vec<String> {
             format!("people who liked {name} liked it too"),
         ],
         SimilarWhy::Collaborative => vec![format!("people who liked {name} liked it too")],
-        SimilarWhy::Relations => vec![match crate::people::shared(it, seed) {
+        SimilarWhy::Relations => vec![match recagent_reading::people::shared(it, seed) {
             Some(fact) => format!("{fact}, like {name}"),
             None => format!("shares cast or crew with {name}"),
         }],
@@ -147,7 +147,7 @@ fn next_item_reason(ctx: &Ctx<'_>, it: &Item) -> String {
 fn theme_reason(query: &str, it: &Item) -> Option<String> {
     let q: Vec<String> = recagent_core::words(query)
         .into_iter()
-        .filter(|w| w.chars().count() >= 4 && !crate::rules::is_stopword(w))
+        .filter(|w| w.chars().count() >= 4 && !recagent_reading::rules::is_stopword(w))
         .collect();
     if q.is_empty() {
         return None;

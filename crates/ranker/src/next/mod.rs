@@ -20,6 +20,7 @@
 pub mod ease;
 pub mod export;
 pub mod knn;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod rows;

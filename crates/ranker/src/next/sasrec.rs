@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use recagent_core::{ItemId, Progress};
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{NextMetrics, metrics_of, rank_of};
+use super::metrics::{NextMetrics, metrics_of, rank_of};
 use crate::error::{Error, Result};
 use crate::train::{restore, snapshot};
 

@@ -9,9 +9,8 @@
 use recagent_core::{ItemId, words};
 
 use crate::plan::{Feedback, Plan};
-use crate::recall::Recall;
-use crate::tools::TITLE_CONFIDENCE;
 use crate::vocab::Vocab;
+use crate::{Linker, TITLE_CONFIDENCE};
 
 const NEGATORS: &[&str] = &[
     "no",
@@ -76,7 +75,7 @@ const EXCLUDE_CUES: &[&str] = &[
 /// Words that carry no search meaning.
 /// Whether `word` (lower case) is one the rules never search for ("with",
 /// "tonight", "something").
-pub(crate) fn is_stopword(word: &str) -> bool {
+pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
 }
 
@@ -632,10 +631,8 @@ struct Mention {
 /// Titles the text names: confident links that do not overlap, where a
 /// one-word title must be written with its capital ("Alien", not "for my
 /// kids" for the film Kids).
-fn titles(text: &str, recall: &dyn Recall, vocab_words: &[String]) -> Vec<Mention> {
-    let Ok(links) = recall.link_titles(text) else {
-        return Vec::new();
-    };
+fn titles(text: &str, linker: &dyn Linker, vocab_words: &[String]) -> Vec<Mention> {
+    let links = linker.link_titles(text);
     let mut used: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for l in links
@@ -743,7 +740,7 @@ pub struct Cues {
     pub something_else: bool,
     /// The words say something about when a film was made: a year, a
     /// decade, or a word like "old", "recent" or "classic". A model's year
-    /// bounds stand only where this holds ([`crate::plan::ground`]).
+    /// bounds stand only where this holds (the agent's `plan::ground`).
     #[serde(default)]
     pub time_words: bool,
     /// The words say no to something ("no", "nothing", "without", "hate"):
@@ -1239,10 +1236,10 @@ pub fn cues(text: &str, vocab: &Vocab) -> Cues {
 
 /// Reads one request. `last_len` is the length of the list shown last turn
 /// (0 when none), so "the last one" has a position.
-pub fn parse(text: &str, vocab: &Vocab, recall: &dyn Recall, last_len: usize) -> Plan {
+pub fn parse(text: &str, vocab: &Vocab, linker: &dyn Linker, last_len: usize) -> Plan {
     let mut plan = Plan::default();
     let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
-    let mentions = titles(text, recall, &vocab_words);
+    let mentions = titles(text, linker, &vocab_words);
     let title_words: Vec<String> = mentions.iter().flat_map(|m| m.words.clone()).collect();
     let mut intent: Vec<String> = Vec::new();
 
@@ -1558,26 +1555,32 @@ fn clause_genres(w: &[String], vocab: &Vocab, plan: &mut Plan) -> (bool, Vec<boo
 
 /// The catalog items a text (a model's answer) names by title: what
 /// grounding checks against the list.
-pub fn named_items(text: &str, recall: &dyn Recall, vocab: &Vocab) -> Vec<ItemId> {
+pub fn named_items(text: &str, linker: &dyn Linker, vocab: &Vocab) -> Vec<ItemId> {
     let vocab_words: Vec<String> = vocab.genres().iter().flat_map(|g| words(g)).collect();
-    titles(text, recall, &vocab_words)
+    titles(text, linker, &vocab_words)
         .into_iter()
         .map(|m| m.item)
         .collect()
 }
 
 #[cfg(test)]
-// Without the `retrieval` feature the table test, which links titles
-// through `LexicalRecall`, is left out, and its catalog and rows with it.
-#[cfg_attr(not(feature = "retrieval"), allow(dead_code, unused_imports))]
 mod tests {
     use super::*;
-    use futures::future::BoxFuture;
-    use recagent_core::{Catalog, Filter, Item, Scored, SimilarHit, TitleLink};
-    use std::sync::Arc;
+    use recagent_core::{Catalog, Item, NoProgress, TitleLink};
+    use recagent_retrieval::LexicalIndex;
 
-    #[cfg(feature = "retrieval")]
-    use crate::recall::LexicalRecall;
+    /// The product's tantivy title linking over a fixture catalog.
+    struct Lexical(LexicalIndex);
+
+    impl Linker for Lexical {
+        fn link_titles(&self, text: &str) -> Vec<TitleLink> {
+            self.0.link_titles(text).expect("link")
+        }
+    }
+
+    fn lexical(catalog: &Catalog, dir: &std::path::Path) -> Lexical {
+        Lexical(LexicalIndex::build(catalog, dir, &NoProgress).expect("index"))
+    }
 
     #[test]
     fn a_clause_does_not_end_inside_a_name() {
@@ -1591,25 +1594,9 @@ mod tests {
     #[derive(Debug)]
     struct NoTitles;
 
-    impl Recall for NoTitles {
-        fn search<'a>(
-            &'a self,
-            _: &'a str,
-            _: &'a Filter,
-            _: usize,
-        ) -> BoxFuture<'a, crate::Result<Vec<Scored>>> {
-            Box::pin(async { Ok(Vec::new()) })
-        }
-        fn similar<'a>(
-            &'a self,
-            _: &'a [ItemId],
-            _: &'a Filter,
-            _: usize,
-        ) -> BoxFuture<'a, crate::Result<Vec<SimilarHit>>> {
-            Box::pin(async { Ok(Vec::new()) })
-        }
-        fn link_titles(&self, _: &str) -> crate::Result<Vec<TitleLink>> {
-            Ok(Vec::new())
+    impl Linker for NoTitles {
+        fn link_titles(&self, _: &str) -> Vec<TitleLink> {
+            Vec::new()
         }
     }
 
@@ -1668,11 +1655,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "retrieval")]
     fn a_film_named_that_the_catalog_lacks_is_told() {
-        let catalog = Arc::new(films());
+        let catalog = films();
         let dir = tempfile::tempdir().expect("tempdir");
-        let recall = LexicalRecall::build(Arc::clone(&catalog), dir.path()).expect("recall");
+        let recall = lexical(&catalog, dir.path());
         let v = Vocab::new(&catalog);
         let unknown = |text: &str| unknown_title(text, &parse(text, &v, &recall, 10), &v);
         assert_eq!(
@@ -2379,11 +2365,10 @@ mod tests {
     ];
 
     #[test]
-    #[cfg(feature = "retrieval")]
     fn requests_parse_to_what_their_users_mean() {
-        let catalog = Arc::new(films());
+        let catalog = films();
         let dir = tempfile::tempdir().expect("tempdir");
-        let recall = LexicalRecall::build(Arc::clone(&catalog), dir.path()).expect("recall");
+        let recall = lexical(&catalog, dir.path());
         let vocab = Vocab::new(&catalog);
         let mut wrong = Vec::new();
         for r in TABLE {
