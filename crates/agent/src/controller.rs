@@ -18,12 +18,13 @@ use recagent_llm::{
 };
 use serde_json::Value;
 
-use crate::plan::{FilmSketch, Known, PlanContext, check, ground, plan_calls, repair};
+use crate::plan::{PlanContext, plan_calls};
 use crate::prompts::{AnswerContext, ItemLine, Prompts};
 use crate::state::{Changes, DialogueState};
 use crate::tools::{RankCandidates, Tool, args_schema};
 use crate::{Error, Result};
 use recagent_reading::Plan;
+use recagent_reading::check::{FilmSketch, Known, check, ground, repair};
 
 /// The name of the one tool a plan-first model calls.
 pub const PLAN_TOOL: &str = "plan";

@@ -8,7 +8,7 @@
 //! the titles and genres the user's words name this turn (or the feedback
 //! names on the last list) and facts made of the user's own words, and
 //! `forget_preference` runs only when the user asked to forget. The plan
-//! strategies write memory from the grounded plan ([`crate::plan::ground`])
+//! strategies write memory from the grounded plan ([`recagent_reading::check::ground`])
 //! and are not touched here.
 //!
 //! An answer that repeats a run of the system prompt is dropped and written

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
-use crate::plan::{Known, PlanContext};
+use crate::plan::PlanContext;
 use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
 use crate::recall::Links;
 use crate::reply::{filter_words, item_lines};
@@ -34,6 +34,7 @@ use crate::tools::{self, Ctx, RankCandidates, Tool};
 use crate::trace::{ModelTrace, TurnTrace};
 use crate::turn::{Input, Outcome, Step, ToolRun, TurnMachine};
 use crate::{Controller, Error, Inner, Recommendation, Result};
+use recagent_reading::check::Known;
 
 /// What a turn reports, in order. The last event is always `Answer`.
 #[derive(Debug, Clone, PartialEq, Serialize)]

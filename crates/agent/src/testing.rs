@@ -6,9 +6,10 @@ use std::sync::Arc;
 use recagent_llm::ChatOptions;
 
 use crate::controller::{Mode, TurnSetup};
-use crate::plan::{Known, PlanContext};
+use crate::plan::PlanContext;
 use crate::state::DialogueState;
 use recagent_reading::Plan;
+use recagent_reading::check::Known;
 use recagent_reading::rules::Cues;
 
 /// A catalog that knows every genre, title and person.

@@ -497,7 +497,7 @@ pub(crate) fn unknown_film_question(words: &str) -> String {
 
 /// What the answer says of a film the catalog lacks, where the model
 /// described it and the list follows that description.
-pub(crate) fn sketch_note(words: &str, sketch: &crate::plan::FilmSketch) -> String {
+pub(crate) fn sketch_note(words: &str, sketch: &recagent_reading::check::FilmSketch) -> String {
     let mut parts = Vec::new();
     if !sketch.genres.is_empty() {
         parts.push(
@@ -565,10 +565,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{FilmSketch, Known};
     use crate::testing::setup;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
     use recagent_reading::Feedback;
+    use recagent_reading::check::{FilmSketch, Known};
     use recagent_reading::rules::Cues;
 
     fn machine(mode: Mode, draft: Plan, state: DialogueState, cues: Cues) -> TurnMachine {

@@ -4,13 +4,15 @@
 //! This crate owns everything that reads words: the genre vocabulary and
 //! its synonyms ([`vocab`]), the people a catalog credits ([`people`]),
 //! the rules' parse into slots ([`rules`], [`Plan`]) and the cues that say
-//! how a turn relates to the one before ([`Cues`]). It does no IO: title
+//! how a turn relates to the one before ([`Cues`]), and a model's plan held
+//! to the user's words and the catalog ([`check`]). It does no IO: title
 //! linking, the one thing that needs an index, sits behind [`Linker`], so
 //! a test reads with a fixture index and the agent with its recall.
 //!
 //! The agent crate consumes a [`Reading`]; it never splits the user's
 //! words itself.
 
+pub mod check;
 pub mod people;
 pub mod plan;
 pub mod rules;

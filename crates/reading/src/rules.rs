@@ -740,7 +740,7 @@ pub struct Cues {
     pub something_else: bool,
     /// The words say something about when a film was made: a year, a
     /// decade, or a word like "old", "recent" or "classic". A model's year
-    /// bounds stand only where this holds (the agent's `plan::ground`).
+    /// bounds stand only where this holds ([`crate::check::ground`]).
     #[serde(default)]
     pub time_words: bool,
     /// The words say no to something ("no", "nothing", "without", "hate"):
