@@ -1,65 +1,21 @@
-//! A fixed recommendation workload: four tools shaped like the agent's, a
+//! A fixed recommendation workload: the agent's step-by-step tools, a
 //! system prompt, and user requests. `recagent bench llm` and the real-model
 //! test use it, so their figures describe the same work.
 
-use serde_json::json;
-
 use crate::{ChatOptions, ChatRequest, Message, ToolChoice, ToolSpec};
 
-/// Four tools: search, similar items, rank for the user, remember a preference.
+/// The agent's step-by-step tools as it ships them (names, descriptions,
+/// argument schemas). This crate cannot depend on the agent, so it keeps a
+/// copy; the agent's test `the_llm_workload_offers_the_shipped_tools` fails
+/// when the copy and the registry differ, and rewrites it on request.
+pub const AGENT_TOOLS_JSON: &str = include_str!("agent_tools.json");
+
+/// The agent's step-by-step tools: search, similar items, filter, rank,
+/// details, remember, forget, show the profile.
 pub fn recommendation_tools() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "search_items".into(),
-            description: "Search the movie catalog by free text, with optional filters.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "query": {"type": "string", "description": "what to look for"},
-                    "genres": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
-                    "year_min": {"type": "integer", "minimum": 1900, "maximum": 2030},
-                    "year_max": {"type": "integer", "minimum": 1900, "maximum": 2030}
-                },
-                "required": ["query"],
-                "additionalProperties": false
-            }),
-        },
-        ToolSpec {
-            name: "similar_items".into(),
-            description: "Find movies similar to titles the user mentioned.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "titles": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3}
-                },
-                "required": ["titles"],
-                "additionalProperties": false
-            }),
-        },
-        ToolSpec {
-            name: "rank_candidates".into(),
-            description: "Rank the current candidates for this user and return the best k.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {"k": {"type": "integer", "minimum": 1, "maximum": 20}},
-                "required": ["k"],
-                "additionalProperties": false
-            }),
-        },
-        ToolSpec {
-            name: "remember_preference".into(),
-            description: "Store a lasting preference of the user (a liked or disliked genre, actor or title).".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "kind": {"enum": ["like", "dislike"]},
-                    "value": {"type": "string"}
-                },
-                "required": ["kind", "value"],
-                "additionalProperties": false
-            }),
-        },
-    ]
+    serde_json::from_str(AGENT_TOOLS_JSON).unwrap_or_else(|e| {
+        unreachable!("agent_tools.json is written by the agent's test and parsed there: {e}")
+    })
 }
 
 /// The system prompt of the workload.
