@@ -264,7 +264,7 @@ pub fn list_mismatches(agent: &Agent, want: &ExpectedTurn, listed: &[ItemId]) ->
 pub fn state_mismatches(
     agent: &Agent,
     want: &ExpectedTurn,
-    got: &crate::DialogueState,
+    got: &crate::DialogueState<String>,
 ) -> Vec<String> {
     let canon = |names: &[String]| -> BTreeSet<String> {
         names

@@ -236,6 +236,15 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The catalog's own ids of `items`, in order (an id the catalog lacks
+    /// is left out): what JSON outputs write in place of dense ids.
+    pub(crate) fn catalog_ids(&self, items: &[ItemId]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| self.catalog.item(*i).map(|it| it.key.clone()))
+            .collect()
+    }
+
     /// The item a title names: an exact title (any case) first, then the
     /// first title link at [`recagent_reading::TITLE_CONFIDENCE`] or above.
     pub(crate) fn resolve_title(&self, title: &str) -> Result<Option<ItemId>> {

@@ -69,10 +69,13 @@ pub struct Turn {
     /// The plan that was executed (rules and plan first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
-    /// The ranked pool whose head is `items`: up to 50 ids, best first, for
-    /// Recall@50 in evaluation.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The ranked pool whose head is `items`: up to 50 items, best first,
+    /// for Recall@50 in evaluation. Written as `pool_ids` holds them.
+    #[serde(skip)]
     pub pool: Vec<ItemId>,
+    /// `pool` with the catalog's own ids, written as `pool`.
+    #[serde(rename = "pool", skip_serializing_if = "Vec::is_empty")]
+    pub pool_ids: Vec<String>,
 }
 
 /// What one tool run outside a turn ([`Session::call_tool`]) returned.
@@ -730,9 +733,10 @@ impl Session {
         trace.fallback = outcome.fallback;
         trace.stages = outcome.bus.stages.clone();
         trace.ranker_history = outcome.bus.ranker_history.iter().copied().collect();
+        trace.ranker_history_ids = inner.catalog_ids(&trace.ranker_history);
         trace.total_micros = micros_since(started);
         self.keep(outcome.state, tx);
-        trace.state = Some(self.state.clone());
+        trace.state = Some(self.state.with_catalog_ids(&inner.catalog));
         trace.state_changes = outcome.changes;
         self.history.push(Message::user(text));
         self.history.push(Message::assistant(answer.clone()));
@@ -753,6 +757,7 @@ impl Session {
                 items,
                 trace,
                 plan: outcome.plan,
+                pool_ids: inner.catalog_ids(&outcome.bus.pool),
                 pool: outcome.bus.pool,
             })),
         );

@@ -9,16 +9,19 @@
 //! executor runs, what the trace and the TUI show, and what profile memory
 //! keeps between processes, so `ask --user U` continues a conversation.
 
-use recagent_core::ItemId;
+use recagent_core::{Catalog, ItemId};
 use serde::{Deserialize, Serialize};
 
 use recagent_reading::rules::Cues;
 use recagent_reading::{Feedback, Plan};
 
-/// The conversation so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The conversation so far. Items are dense [`ItemId`]s in the agent and
+/// in profile memory; a turn's trace carries the state with the catalog's
+/// own ids (`DialogueState<String>`, [`DialogueState::with_catalog_ids`]),
+/// so that no JSON output writes a dense id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct DialogueState {
+pub struct DialogueState<I = ItemId> {
     /// Genres every recommendation must have ("animated", "for my kids").
     pub hard_genres: Vec<String>,
     /// Genres preferred ("funny"): a filter only when no genre is hard,
@@ -40,15 +43,66 @@ pub struct DialogueState {
     pub excluded_titles: Vec<String>,
     /// Items rejected in this conversation ("something else", "not the
     /// first one"): never shown again in it.
-    pub excluded: Vec<ItemId>,
+    pub excluded: Vec<I>,
     /// Items the user said they have seen.
-    pub seen: Vec<ItemId>,
+    pub seen: Vec<I>,
     /// The list shown last, in order.
-    pub last_list: Vec<ItemId>,
+    pub last_list: Vec<I>,
     /// What the user said about it.
     pub last_feedback: Feedback,
     /// Turns so far.
     pub turns: u32,
+}
+
+impl<I> Default for DialogueState<I> {
+    fn default() -> Self {
+        Self {
+            hard_genres: Vec::new(),
+            soft_genres: Vec::new(),
+            avoid_genres: Vec::new(),
+            year_min: None,
+            year_max: None,
+            people: Vec::new(),
+            avoid_people: Vec::new(),
+            anchors: Vec::new(),
+            intent: String::new(),
+            excluded_titles: Vec::new(),
+            excluded: Vec::new(),
+            seen: Vec::new(),
+            last_list: Vec::new(),
+            last_feedback: Feedback::default(),
+            turns: 0,
+        }
+    }
+}
+
+impl DialogueState {
+    /// This state with the catalog's own ids in place of dense ones (an id
+    /// the catalog lacks is left out), as traces and JSON outputs carry it.
+    pub fn with_catalog_ids(&self, catalog: &Catalog) -> DialogueState<String> {
+        let keys = |ids: &[ItemId]| -> Vec<String> {
+            ids.iter()
+                .filter_map(|i| catalog.item(*i).map(|it| it.key.clone()))
+                .collect()
+        };
+        DialogueState {
+            hard_genres: self.hard_genres.clone(),
+            soft_genres: self.soft_genres.clone(),
+            avoid_genres: self.avoid_genres.clone(),
+            year_min: self.year_min,
+            year_max: self.year_max,
+            people: self.people.clone(),
+            avoid_people: self.avoid_people.clone(),
+            anchors: self.anchors.clone(),
+            intent: self.intent.clone(),
+            excluded_titles: self.excluded_titles.clone(),
+            excluded: keys(&self.excluded),
+            seen: keys(&self.seen),
+            last_list: keys(&self.last_list),
+            last_feedback: self.last_feedback,
+            turns: self.turns,
+        }
+    }
 }
 
 /// How a turn changed the state, in words for the trace.
@@ -105,14 +159,6 @@ impl DialogueState {
             && self.anchors.is_empty()
             && self.people.is_empty()
             && self.intent.trim().is_empty()
-    }
-
-    /// Items never to recommend again in this conversation.
-    pub fn never_again(&self) -> Vec<ItemId> {
-        let mut out: Vec<ItemId> = self.excluded.iter().chain(&self.seen).copied().collect();
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 
     /// The item at a 1-based feedback position in the last list (the
@@ -390,6 +436,16 @@ impl DialogueState {
             self.year_min = Some(hi);
             self.year_max = Some(lo);
         }
+    }
+}
+
+impl<I: Ord + Clone> DialogueState<I> {
+    /// Items never to recommend again in this conversation.
+    pub fn never_again(&self) -> Vec<I> {
+        let mut out: Vec<I> = self.excluded.iter().chain(&self.seen).cloned().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The state in a few words for the TUI and the trace: "crime · from

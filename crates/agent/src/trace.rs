@@ -64,16 +64,24 @@ pub struct TurnTrace {
     /// the user was told.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relaxed: Vec<String>,
-    /// The conversation after this turn.
+    /// The conversation after this turn, with the catalog's own ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<crate::state::DialogueState>,
+    pub state: Option<crate::state::DialogueState<String>>,
     /// How this turn changed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub state_changes: Vec<String>,
     /// Every history item the ranker was given this turn, so that an
-    /// evaluation can prove its target never reached the ranker.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// evaluation can prove its target never reached the ranker. Written
+    /// as `ranker_history_ids` holds them: catalog ids.
+    #[serde(skip)]
     pub ranker_history: Vec<ItemId>,
+    /// `ranker_history` with the catalog's own ids.
+    #[serde(
+        default,
+        rename = "ranker_history",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub ranker_history_ids: Vec<String>,
 }
 
 impl TurnTrace {

@@ -501,7 +501,8 @@ fn thanks_and_about_me_answer_without_a_list_and_the_next_turn_goes_on() {
     assert!(thanks.trace.tool_calls.is_empty() && thanks.trace.model_calls.is_empty());
     let state = thanks.trace.state.as_ref().expect("the state");
     assert_eq!(state.anchors, vec!["Godfather, The"], "the request stands");
-    assert_eq!(state.last_list, ids(&liked), "the list stands for feedback");
+    let keys: Vec<String> = liked.items.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(state.last_list, keys, "the list stands for feedback");
     let known = r.block_on(s.turn("what do you know about me?")).unwrap();
     assert!(
         known.answer.contains("you liked The Godfather"),
@@ -615,4 +616,73 @@ fn a_catalog_user_is_never_offered_a_film_they_rated() {
     for r in &u0.items {
         assert!(!rated.contains(&r.id), "u0 rated {} already", r.title);
     }
+}
+
+/// Every nonempty array of integers in `v`, by its path: where a dense id
+/// would show.
+fn integer_arrays(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Array(a) => {
+            if !a.is_empty() && a.iter().all(serde_json::Value::is_u64) {
+                out.push(format!("{path} = {v}"));
+            }
+            for (i, x) in a.iter().enumerate() {
+                integer_arrays(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                integer_arrays(x, &format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `ask --json`, the server's `recagent` extension and MCP's structured
+/// content all write the `Turn`: every item in it is named by the
+/// catalog's own id, never by the dense index the agent uses inside.
+#[test]
+fn a_turn_in_json_names_items_by_catalog_id_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = fixture::agent(dir.path(), false, Controller::Rules);
+    // A catalog user, so that the ranker is handed a history.
+    let mut s = agent.session("u1");
+    let t1 = rt()
+        .block_on(s.turn("We loved The Godfather. More like that?"))
+        .unwrap();
+    assert!(!t1.items.is_empty(), "{}", t1.answer);
+    let t2 = rt()
+        .block_on(s.turn("seen the first one, something else"))
+        .unwrap();
+    let key = |i: &ItemId| agent.catalog().item(*i).unwrap().key.clone();
+    let json = serde_json::to_value(&t2).unwrap();
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("not an array: {v}"))
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .unwrap_or_else(|| panic!("{x} is not a catalog id"))
+                    .to_owned()
+            })
+            .collect()
+    };
+    let state = &json["trace"]["state"];
+    assert_eq!(strings(&state["seen"]), [key(&t1.items[0].id)]);
+    let shown: Vec<String> = t2.items.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(strings(&state["last_list"]), shown);
+    assert!(!strings(&state["excluded"]).is_empty(), "{state}");
+    assert_eq!(
+        strings(&json["pool"]),
+        t2.pool.iter().map(key).collect::<Vec<_>>()
+    );
+    assert!(!t2.trace.ranker_history.is_empty(), "u1 has a history");
+    assert_eq!(
+        strings(&json["trace"]["ranker_history"]),
+        t2.trace.ranker_history.iter().map(key).collect::<Vec<_>>()
+    );
+    let mut found = Vec::new();
+    integer_arrays(&json, "turn", &mut found);
+    assert!(found.is_empty(), "dense ids in the JSON: {found:?}");
 }
