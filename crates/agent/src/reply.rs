@@ -1,9 +1,16 @@
-//! What the answer says besides the list: the opening sentence that says
-//! what the list is, the filters in words, and the list as the prompts
-//! show it. Pure functions of the request and the list.
+//! Every word of the answer the agent writes itself: the opening sentence
+//! that says what the list is, the filters in words, the list as the
+//! prompts show it, the notes (nothing found, a cold start, a film the
+//! catalog lacks, a genre once avoided), the answers to social turns, and
+//! the whole answer through `reply.j2`. Pure functions of the request, the
+//! list and the profile; a model's own words are only its intro.
 
 use crate::Recommendation;
-use crate::prompts::{ItemLine, fence};
+use recagent_core::{Catalog, ItemId};
+use recagent_memory::Profile;
+use recagent_reading::Social;
+
+use crate::prompts::{ItemLine, Prompts, ReplyContext, fence};
 use recagent_reading::Plan;
 
 /// A genre as a word before "films": "animated", "crime", "sci-fi".
@@ -180,6 +187,151 @@ pub(crate) fn filter_words(f: &recagent_core::Filter) -> Vec<String> {
         out.push(format!("no {}", f.genres_none.join(", no ")));
     }
     out
+}
+
+/// The note of a turn that found nothing: never an error text, a question
+/// the user can answer.
+pub(crate) const NOTHING_FOUND: &str = "I could not find a film that fits all of that. Could you name a film you liked, or loosen a genre or the years?";
+
+/// The note of a list drawn from popularity for a user with no history.
+pub(crate) const COLD_START: &str = "I know nothing of your taste yet, so these are the most popular films that fit; tell me one you liked and I will go from there.";
+
+/// The question the rules ask when the request is only a film the
+/// catalog does not have.
+pub(crate) fn unknown_film_question(words: &str) -> String {
+    format!(
+        "I don't know a film called “{words}”: it is not in this catalog. What did you like about it: a genre, an actor or director, or the story (a heist, a road trip, space)? Tell me and I will find films like that."
+    )
+}
+
+/// What the answer says of a film the catalog lacks, where the model
+/// described it and the list follows that description.
+pub(crate) fn sketch_note(words: &str, sketch: &recagent_reading::check::FilmSketch) -> String {
+    let mut parts = Vec::new();
+    if !sketch.genres.is_empty() {
+        parts.push(
+            sketch
+                .genres
+                .iter()
+                .map(|g| g.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" and "),
+        );
+    }
+    if !sketch.keywords.is_empty() {
+        parts.push(
+            sketch
+                .keywords
+                .iter()
+                .map(|k| format!("“{k}”"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    format!(
+        "“{words}” is not in this catalog, so these follow what I know of it: {}. Is there a film like it you liked?",
+        parts.join("; ")
+    )
+}
+
+/// What the answer says of a film the catalog lacks, where the list
+/// follows the rest of the words.
+pub(crate) fn unknown_title_note(words: &str) -> String {
+    format!(
+        "I could not find a film called “{words}” in this catalog, so these follow the rest of your words. Is there another film you liked?"
+    )
+}
+
+/// The answer to a turn that asks for no list: thanks, a greeting, or
+/// what the agent knows about the user (`listed`: a list was shown).
+pub(crate) fn social_answer(
+    social: Social,
+    listed: bool,
+    profile: &Profile,
+    catalog: &Catalog,
+) -> String {
+    match social {
+        Social::Thanks if listed => {
+            "You're welcome, enjoy the film! Shall I find something else, or more like one of them?"
+                .into()
+        }
+        Social::Thanks => "You're welcome! What would you like to watch next?".into(),
+        Social::Hello => {
+            "Hello! What do you feel like watching: a genre, a decade, a mood, or a film you liked?"
+                .into()
+        }
+        Social::Profile => {
+            let c = catalog;
+            let titles = |ids: &[ItemId]| -> String {
+                let shown: Vec<String> = ids
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .filter_map(|i| c.item(*i))
+                    .map(|it| recagent_core::display_title(&it.title))
+                    .collect();
+                let more = ids.len().saturating_sub(shown.len());
+                if more > 0 {
+                    format!("{} and {more} more", shown.join(", "))
+                } else {
+                    shown.join(", ")
+                }
+            };
+            let mut lines = Vec::new();
+            if !profile.liked.is_empty() {
+                lines.push(format!("- you liked {}", titles(&profile.liked)));
+            }
+            if !profile.disliked.is_empty() {
+                lines.push(format!("- you did not like {}", titles(&profile.disliked)));
+            }
+            if !profile.seen.is_empty() {
+                lines.push(format!(
+                    "- you have seen {} film{} I will not suggest again",
+                    profile.seen.len(),
+                    if profile.seen.len() == 1 { "" } else { "s" }
+                ));
+            }
+            if !profile.liked_genres.is_empty() {
+                lines.push(format!("- you like {}", profile.liked_genres.join(", ")));
+            }
+            if !profile.avoided_genres.is_empty() {
+                lines.push(format!(
+                    "- you never want {}",
+                    profile.avoided_genres.join(", ")
+                ));
+            }
+            for f in profile.facts.iter().rev().take(5) {
+                lines.push(format!("- {}", f.text));
+            }
+            if lines.is_empty() {
+                "I know nothing about your taste yet. Which film did you like lately, or which genre do you never want?".into()
+            } else {
+                format!(
+                    "Here is what I remember about you, and use to choose your films:\n{}\nWhat would you like to watch?",
+                    lines.join("\n")
+                )
+            }
+        }
+    }
+}
+
+/// The note of a list that has a genre the user once said they never
+/// want, because they asked for it now.
+pub(crate) fn asked_despite_never(asked: &[String]) -> String {
+    format!(
+        "You once told me you never want {}; these have it because you asked. Say “{} is fine” and I will stop leaving it out.",
+        asked.join(" or ").to_lowercase(),
+        asked.first().map(|g| g.to_lowercase()).unwrap_or_default()
+    )
+}
+
+/// The whole answer: `reply.j2` over the opening, the list and the notes;
+/// a template that fails to render leaves a plain opening (logged).
+pub(crate) fn answer(prompts: &Prompts, context: &ReplyContext) -> String {
+    prompts.render("reply.j2", context).unwrap_or_else(|e| {
+        tracing::warn!("reply.j2: {e}");
+        "Here is what I found:".into()
+    })
 }
 
 #[cfg(test)]

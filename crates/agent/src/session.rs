@@ -28,7 +28,7 @@ use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
 use crate::plan::PlanContext;
 use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
 use crate::recall::Links;
-use crate::reply::{filter_words, item_lines};
+use crate::reply::{answer, asked_despite_never, filter_words, item_lines, social_answer};
 use crate::state::DialogueState;
 use crate::tools::{self, Ctx, RankCandidates, Tool};
 use crate::trace::{ModelTrace, TurnTrace};
@@ -444,7 +444,7 @@ impl Session {
             && let Some(t) = &unknown
             && asks_only_for(&draft, t)
         {
-            social_reply = Some(crate::turn::unknown_film_question(t));
+            social_reply = Some(crate::reply::unknown_film_question(t));
         }
         // A model is asked to describe the film; the plan follows that.
         let unknown_film = unknown
@@ -452,7 +452,7 @@ impl Session {
             .filter(|_| social_reply.is_none() && describes);
         let mut notes: Vec<String> = unknown
             .filter(|_| social_reply.is_none())
-            .map(|t| crate::turn::unknown_title_note(&t))
+            .map(|t| crate::reply::unknown_title_note(&t))
             .into_iter()
             .collect();
         // "A scary movie" from one who said "never horror": the words now
@@ -477,11 +477,7 @@ impl Session {
             .cloned()
             .collect();
         if !asked.is_empty() {
-            notes.push(format!(
-                "You once told me you never want {}; these have it because you asked. Say “{} is fine” and I will stop leaving it out.",
-                asked.join(" or ").to_lowercase(),
-                asked[0].to_lowercase()
-            ));
+            notes.push(asked_despite_never(&asked));
         }
         TurnSetup {
             user_text: text.to_owned(),
@@ -508,63 +504,13 @@ impl Session {
         }
     }
 
-    /// The answer to a turn that asks for no list.
     fn social_reply(&self, social: Social, profile: &Profile) -> String {
-        let listed = !self.state.last_list.is_empty();
-        match social {
-            Social::Thanks if listed => "You're welcome, enjoy the film! Shall I find something else, or more like one of them?".into(),
-            Social::Thanks => "You're welcome! What would you like to watch next?".into(),
-            Social::Hello => "Hello! What do you feel like watching: a genre, a decade, a mood, or a film you liked?".into(),
-            Social::Profile => {
-                let c = &self.inner.catalog;
-                let titles = |ids: &[ItemId]| -> String {
-                    let shown: Vec<String> = ids
-                        .iter()
-                        .rev()
-                        .take(8)
-                        .filter_map(|i| c.item(*i))
-                        .map(|it| recagent_core::display_title(&it.title))
-                        .collect();
-                    let more = ids.len().saturating_sub(shown.len());
-                    if more > 0 {
-                        format!("{} and {more} more", shown.join(", "))
-                    } else {
-                        shown.join(", ")
-                    }
-                };
-                let mut lines = Vec::new();
-                if !profile.liked.is_empty() {
-                    lines.push(format!("- you liked {}", titles(&profile.liked)));
-                }
-                if !profile.disliked.is_empty() {
-                    lines.push(format!("- you did not like {}", titles(&profile.disliked)));
-                }
-                if !profile.seen.is_empty() {
-                    lines.push(format!(
-                        "- you have seen {} film{} I will not suggest again",
-                        profile.seen.len(),
-                        if profile.seen.len() == 1 { "" } else { "s" }
-                    ));
-                }
-                if !profile.liked_genres.is_empty() {
-                    lines.push(format!("- you like {}", profile.liked_genres.join(", ")));
-                }
-                if !profile.avoided_genres.is_empty() {
-                    lines.push(format!("- you never want {}", profile.avoided_genres.join(", ")));
-                }
-                for f in profile.facts.iter().rev().take(5) {
-                    lines.push(format!("- {}", f.text));
-                }
-                if lines.is_empty() {
-                    "I know nothing about your taste yet. Which film did you like lately, or which genre do you never want?".into()
-                } else {
-                    format!(
-                        "Here is what I remember about you, and use to choose your films:\n{}\nWhat would you like to watch?",
-                        lines.join("\n")
-                    )
-                }
-            }
-        }
+        social_answer(
+            social,
+            !self.state.last_list.is_empty(),
+            profile,
+            &self.inner.catalog,
+        )
     }
 
     /// The system prompts and requests of both strategies: plan first's
@@ -582,8 +528,10 @@ impl Session {
             genres: inner.vocab.genres().to_vec(),
         };
         let lines = self.profile_lines(profile);
+        // Titles are item text: fenced like every other piece of it.
+        let shown: Vec<String> = last_shown.iter().map(|t| fence(t, 120)).collect();
         let request = |draft: Option<String>| RequestContext {
-            last_shown: last_shown.to_vec(),
+            last_shown: shown.clone(),
             profile: lines.clone(),
             draft,
             text: text.to_owned(),
@@ -779,13 +727,7 @@ impl Session {
             opening: outcome.opening.clone(),
             notes: outcome.notes.clone(),
         };
-        self.inner
-            .prompts
-            .render("reply.j2", &context)
-            .unwrap_or_else(|e| {
-                tracing::warn!("reply.j2: {e}");
-                "Here is what I found:".into()
-            })
+        answer(&self.inner.prompts, &context)
     }
 
     /// The conversation for the next turn, in this process and the next.

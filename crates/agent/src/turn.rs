@@ -27,17 +27,10 @@ use crate::controller::{self, Controller, Mode, Purpose, Strategy, ToolMessage, 
 use crate::guard::Guard;
 use crate::plan::{MIN_LIST, PlanContext, plan_calls, relax};
 use crate::prompts::Prompts;
-use crate::reply::opening;
+use crate::reply::{COLD_START, NOTHING_FOUND, opening, sketch_note, unknown_title_note};
 use crate::state::{Changes, DialogueState};
 use crate::tools::{RankCandidates, RememberPreference, Tool};
 use recagent_reading::Plan;
-
-/// The note of a turn that found nothing: never an error text, a question
-/// the user can answer.
-pub(crate) const NOTHING_FOUND: &str = "I could not find a film that fits all of that. Could you name a film you liked, or loosen a genre or the years?";
-
-/// The note of a list drawn from popularity for a user with no history.
-pub(crate) const COLD_START: &str = "I know nothing of your taste yet, so these are the most popular films that fit; tell me one you liked and I will go from there.";
 
 /// Tool calls to run, in order, on a bus the machine lends out.
 #[derive(Debug)]
@@ -484,51 +477,6 @@ impl TurnMachine {
             bus,
         }))
     }
-}
-
-/// What the answer says of a film the catalog lacks.
-/// The question the rules ask when the request is only a film the
-/// catalog does not have.
-pub(crate) fn unknown_film_question(words: &str) -> String {
-    format!(
-        "I don't know a film called “{words}”: it is not in this catalog. What did you like about it: a genre, an actor or director, or the story (a heist, a road trip, space)? Tell me and I will find films like that."
-    )
-}
-
-/// What the answer says of a film the catalog lacks, where the model
-/// described it and the list follows that description.
-pub(crate) fn sketch_note(words: &str, sketch: &recagent_reading::check::FilmSketch) -> String {
-    let mut parts = Vec::new();
-    if !sketch.genres.is_empty() {
-        parts.push(
-            sketch
-                .genres
-                .iter()
-                .map(|g| g.to_lowercase())
-                .collect::<Vec<_>>()
-                .join(" and "),
-        );
-    }
-    if !sketch.keywords.is_empty() {
-        parts.push(
-            sketch
-                .keywords
-                .iter()
-                .map(|k| format!("“{k}”"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    format!(
-        "“{words}” is not in this catalog, so these follow what I know of it: {}. Is there a film like it you liked?",
-        parts.join("; ")
-    )
-}
-
-pub(crate) fn unknown_title_note(words: &str) -> String {
-    format!(
-        "I could not find a film called “{words}” in this catalog, so these follow the rest of your words. Is there another film you liked?"
-    )
 }
 
 impl TurnMachine {

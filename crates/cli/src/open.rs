@@ -477,6 +477,39 @@ pub fn knowledge_file(home: &Home, name: &str) -> Option<PathBuf> {
     Some(files.knowledge())
 }
 
+/// KAR's item knowledge of catalog `name`: every item's all-MiniLM-L6-v2
+/// vector of its title, genres and the knowledge text from `text` (default:
+/// what `recagent knowledge generate` wrote; none with `no_text`).
+pub fn item_knowledge(
+    home: &Home,
+    name: &str,
+    catalog: &Catalog,
+    text: Option<PathBuf>,
+    no_text: bool,
+    bars: &Bars,
+) -> anyhow::Result<recagent_ranker::KnowledgeTable> {
+    ensure_minilm(home, bars)?;
+    let source = recagent_ranker::KnowledgeSource {
+        text_file: match text {
+            Some(p) => Some(p),
+            None if no_text => None,
+            None => knowledge_file(home, name),
+        },
+    };
+    Ok(recagent_ranker::knowledge_table(
+        home, catalog, &source, bars,
+    )?)
+}
+
+/// The text encoder CTRL aligns the ranker with (all-MiniLM-L6-v2, fetched
+/// first when missing).
+pub fn text_encoder(home: &Home, bars: &Bars) -> anyhow::Result<recagent_embed::TextEncoder> {
+    ensure_minilm(home, bars)?;
+    Ok(recagent_embed::TextEncoder::load(
+        &recagent_embed::model_dir(home),
+    )?)
+}
+
 /// Keeps the report of an `index build` beside the indexes, whole.
 pub fn save_build_report(home: &Home, name: &str, report: &BuildReport) -> anyhow::Result<()> {
     let path = home.build_report_file(name);

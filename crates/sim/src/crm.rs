@@ -22,7 +22,7 @@ use recagent_ranker::next::protocol::{metrics_of, rank_of};
 use recagent_ranker::next::{NextSplit, tune_from};
 use recagent_ranker::{
     Combine, Funnel, FunnelConfig, ModelKind, ModelStore, NextConfig, NextItemModel, NextKind,
-    NextMetrics, TrainConfig, UserContext, load_ranker_dir, train,
+    NextMetrics, TrainConfig, TrainInputs, UserContext, load_ranker_dir, train_with,
 };
 use serde::{Deserialize, Serialize};
 
@@ -168,6 +168,25 @@ pub struct SplitManifest {
     /// Validation Hit@10 of the funnel for each pick weight tried.
     pub combine_fit: Vec<(f32, f64)>,
     pub valid_episodes: usize,
+    /// What the ranker learnt from besides the ratings ("knowledge": KAR's
+    /// item field; "ctrl": CTRL's alignment stage); empty for the base.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
+}
+
+/// The names [`SplitManifest::extras`] gives `inputs`.
+pub fn extras_of(inputs: &TrainInputs<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if inputs.knowledge.is_some() {
+        out.push("knowledge".to_owned());
+    }
+    if inputs.users.is_some() {
+        out.push("user-knowledge".to_owned());
+    }
+    if inputs.ctrl.is_some() {
+        out.push("ctrl".to_owned());
+    }
+    out
 }
 
 fn digest(episodes: &[Episode]) -> String {
@@ -213,6 +232,21 @@ pub fn default_next(n_items: usize) -> NextKind {
 /// `$RECAGENT_HOME/index/NAME/eval/`.
 pub fn eval_store(home: &Home, name: &str) -> ModelStore {
     ModelStore::at(home.eval_dir(name), name)
+}
+
+/// The store of the evaluation models trained with `extras` (the names of
+/// [`extras_of`]): the base store for none, a folder of its own inside it
+/// otherwise, so that a variant never retrains the base.
+pub fn eval_store_for(home: &Home, name: &str, extras: &[String]) -> ModelStore {
+    if extras.is_empty() {
+        eval_store(home, name)
+    } else {
+        ModelStore::at(
+            home.eval_dir(name)
+                .join(format!("with-{}", extras.join("-"))),
+            name,
+        )
+    }
 }
 
 fn manifest_path(store: &ModelStore) -> PathBuf {
@@ -321,6 +355,32 @@ impl EvalModels {
         next: NextKind,
         progress: &dyn Progress,
     ) -> Result<Self> {
+        Self::ensure_with(
+            home,
+            store,
+            catalog,
+            kind,
+            next,
+            &TrainInputs::default(),
+            progress,
+        )
+    }
+
+    /// [`Self::ensure_with_next`] with a ranker that also learns from
+    /// `inputs` (KAR's knowledge field, CTRL). The funnel's weight is fit
+    /// again for it on the validation episodes. A store trained with other
+    /// inputs is trained again, so give each its own store.
+    pub fn ensure_with(
+        home: &Home,
+        store: &ModelStore,
+        catalog: &Catalog,
+        kind: ModelKind,
+        next: NextKind,
+        inputs: &TrainInputs<'_>,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
+        let knowledge = inputs.knowledge.is_some();
+        let extras = extras_of(inputs);
         let data = EvalData::build(catalog);
         let want_digest = digest(&data.episodes);
         let path = manifest_path(store);
@@ -331,7 +391,8 @@ impl EvalModels {
                     && m.model == kind.name()
                     && m.split_seed == SPLIT_SEED
                     && m.next.kind == next
-                    && store.has_ranker(kind, false)
+                    && m.extras == extras
+                    && store.has_ranker(kind, knowledge)
                     && store.has_next() =>
             {
                 m
@@ -340,12 +401,12 @@ impl EvalModels {
                 // Not trained, or on another split: train again. The
                 // manifest goes last, so an interrupted run retrains.
                 let _ = std::fs::remove_file(&path);
-                let m = Self::train_all(store, catalog, kind, next, &data, progress)?;
+                let m = Self::train_all(store, catalog, kind, next, &data, inputs, progress)?;
                 write_manifest(&path, &m)?;
                 m
             }
         };
-        let ranker = load_ranker_dir(home, catalog, &store.ranker_dir(kind, false), progress)?;
+        let ranker = load_ranker_dir(home, catalog, &store.ranker_dir(kind, knowledge), progress)?;
         let next = Arc::new(store.load_next(catalog)?);
         let mut counts = vec![0usize; catalog.items().len()];
         for h in &data.next_test {
@@ -368,6 +429,7 @@ impl EvalModels {
         kind: ModelKind,
         kind_next: NextKind,
         data: &EvalData,
+        inputs: &TrainInputs<'_>,
         progress: &dyn Progress,
     ) -> Result<SplitManifest> {
         let n_items = catalog.items().len();
@@ -375,7 +437,7 @@ impl EvalModels {
             seed: SPLIT_SEED,
             ..TrainConfig::new(kind)
         };
-        let (ranker, report) = train(catalog, &data.ctr, &cfg, None, progress)?;
+        let (ranker, report) = train_with(catalog, &data.ctr, &cfg, inputs, progress)?;
         store.save_ranker(&ranker)?;
         let next_split = data.next_split(n_items);
         let mut base = NextConfig::new(kind_next);
@@ -409,6 +471,7 @@ impl EvalModels {
             combine,
             combine_fit,
             valid_episodes: data.valid_episodes.len(),
+            extras: extras_of(inputs),
         })
     }
 

@@ -286,10 +286,15 @@ pub fn markdown(report: &Report, timings: &Timings) -> String {
     );
     let _ = writeln!(
         s,
-        "Each turn shows {} items; at most {} turns. The ranker is {} trained with all {} episode targets held out (test AUC {:.4}).\n",
+        "Each turn shows {} items; at most {} turns. The ranker is {}{} trained with all {} episode targets held out (test AUC {:.4}).\n",
         report.k,
         report.max_turns,
         report.ranker.model,
+        if report.ranker.extras.is_empty() {
+            String::new()
+        } else {
+            format!(" (+{})", report.ranker.extras.join(", +"))
+        },
         report.ranker.held_out,
         report.ranker.test_auc
     );

@@ -14,8 +14,9 @@ use recagent_core::{Catalog, Episode, Home, Progress};
 use recagent_llm::ChatModel;
 use recagent_llm::replay::{Recorder, Replayer};
 use recagent_memory::Memory;
+use recagent_ranker::{Ctrl, CtrlConfig, TrainInputs};
 use recagent_sim::EpisodeConfig;
-use recagent_sim::crm::{EvalModels, all_episodes, capped_episodes, eval_store};
+use recagent_sim::crm::{EvalModels, all_episodes, capped_episodes, eval_store_for, extras_of};
 use recagent_sim::report::{ArmReport, Report, Timings, write_all};
 use recagent_sim::run::{ArmRun, Baseline, SimulatorKind, run_agent, run_baseline};
 use recagent_sim::{Summary, round4};
@@ -65,6 +66,16 @@ pub struct EvalArgs {
     /// baselines are unchanged)
     #[arg(long)]
     pub ctr_only: bool,
+    /// Train the evaluation ranker with KAR's item knowledge field (the
+    /// knowledge `recagent knowledge generate` wrote), and fit the funnel's
+    /// weight for it on validation; kept in a store of its own
+    #[arg(long)]
+    pub ranker_knowledge: bool,
+    /// Train the evaluation ranker with CTRL's alignment stage first (row
+    /// texts through all-MiniLM-L6-v2), and fit the funnel's weight for it;
+    /// kept in a store of its own
+    #[arg(long)]
+    pub ranker_ctrl: bool,
     /// Episodes run at once without a model [default: twice the cores];
     /// anything with a model runs one episode at a time, in order
     #[arg(long, value_name = "N")]
@@ -192,12 +203,34 @@ fn ground(home: &Home, args: &EvalArgs, bars: &Bars) -> anyhow::Result<Ground> {
         EvalNextModel::Blend => recagent_sim::crm::default_next(catalog.items().len()),
         EvalNextModel::BlendSasrec => recagent_ranker::NextKind::BlendSasRec,
     };
-    let models = EvalModels::ensure_with_next(
+    let knowledge = if args.ranker_knowledge {
+        Some(open::item_knowledge(
+            home, &args.name, &catalog, None, false, bars,
+        )?)
+    } else {
+        None
+    };
+    let encoder = if args.ranker_ctrl {
+        Some(open::text_encoder(home, bars)?)
+    } else {
+        None
+    };
+    let ctrl = CtrlConfig::default();
+    let inputs = TrainInputs {
+        knowledge: knowledge.as_ref(),
+        users: None,
+        ctrl: encoder.as_ref().map(|e| Ctrl {
+            config: &ctrl,
+            encoder: e,
+        }),
+    };
+    let models = EvalModels::ensure_with(
         home,
-        &eval_store(home, &args.name),
+        &eval_store_for(home, &args.name, &extras_of(&inputs)),
         &catalog,
         args.agent.ranker.kind(),
         next,
+        &inputs,
         bars,
     )
     .with_context(|| format!("training the evaluation ranker of {}", args.name))?;

@@ -10,7 +10,7 @@ use recagent_catalog::store;
 use recagent_core::{Catalog, Home, ItemId, UserId};
 use recagent_ranker::{
     AdaptorConfig, Ctrl, CtrlConfig, DEFAULT_CROSS_RANK, KnowledgeSource, ModelKind, ModelStore,
-    NextKind, PreRankConfig, TrainConfig, TrainInputs, TrainReport, knowledge_table,
+    NextKind, PreRankConfig, TrainConfig, TrainInputs, TrainReport,
     next::{Masking, train_next},
     train_prerank, user_knowledge_table,
 };
@@ -281,15 +281,14 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let defaults = TrainConfig::new(kind);
     let cross_rank = (kind == ModelKind::DcnV2 && args.cross_rank > 0).then_some(args.cross_rank);
     let knowledge = if args.knowledge {
-        open::ensure_minilm(home, &bars)?;
-        let source = KnowledgeSource {
-            text_file: match &args.knowledge_text {
-                Some(p) => Some(p.clone()),
-                None if args.no_knowledge => None,
-                None => open::knowledge_file(home, &args.name),
-            },
-        };
-        Some(knowledge_table(home, &catalog, &source, &bars)?)
+        Some(open::item_knowledge(
+            home,
+            &args.name,
+            &catalog,
+            args.knowledge_text.clone(),
+            args.no_knowledge,
+            &bars,
+        )?)
     } else {
         None
     };
@@ -335,10 +334,7 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
         ..CtrlConfig::default()
     };
     let encoder = if args.ctrl {
-        open::ensure_minilm(home, &bars)?;
-        Some(recagent_embed::TextEncoder::load(
-            &recagent_embed::model_dir(home),
-        )?)
+        Some(open::text_encoder(home, &bars)?)
     } else {
         None
     };

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use recagent_catalog::split::sample_episodes;
 use recagent_core::{Home, ItemId, NoProgress, UserId};
 use recagent_ranker::ModelKind;
-use recagent_sim::crm::{EvalData, EvalModels, all_episodes, eval_store};
+use recagent_sim::crm::{
+    EvalData, EvalModels, all_episodes, eval_store, eval_store_for, extras_of,
+};
 use recagent_sim::{EpisodeConfig, Error, RuleSimulator, run_episode};
 
 use crate::fixture;
@@ -188,5 +190,89 @@ fn the_next_item_model_is_reported_under_both_maskings() {
             .iter()
             .any(|e| e.seen.iter().any(|i| !e.history.contains(i))),
         "the fixture has films rated below 4 before a target, or both maskings are one"
+    );
+}
+
+/// A text encoder for tests: the length of a row's text and two of its
+/// letters' counts, enough for CTRL's alignment stage to run.
+struct Letters;
+
+impl recagent_ranker::RowEncoder for Letters {
+    fn dim(&self) -> usize {
+        3
+    }
+
+    fn encode(
+        &self,
+        texts: &[String],
+        _: &dyn recagent_core::Progress,
+    ) -> recagent_ranker::error::Result<Vec<f32>> {
+        Ok(texts
+            .iter()
+            .flat_map(|t| {
+                let count = |c: char| t.chars().filter(|x| *x == c).count() as f32;
+                [t.len() as f32 / 100.0, count('a') / 10.0, count('e') / 10.0]
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn a_ranker_with_ctrl_gets_a_store_and_a_weight_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    let catalog = fixture::catalog();
+    let config = recagent_ranker::CtrlConfig {
+        rows: 64,
+        epochs: 1,
+        ..recagent_ranker::CtrlConfig::default()
+    };
+    let inputs = recagent_ranker::TrainInputs {
+        ctrl: Some(recagent_ranker::Ctrl {
+            config: &config,
+            encoder: &Letters,
+        }),
+        ..recagent_ranker::TrainInputs::default()
+    };
+    let extras = extras_of(&inputs);
+    assert_eq!(extras, ["ctrl"]);
+    let store = eval_store_for(&home, "sim", &extras);
+    assert_ne!(store.root(), eval_store(&home, "sim").root());
+    let next = recagent_sim::crm::default_next(catalog.items().len());
+    let ensure = |inputs: &recagent_ranker::TrainInputs<'_>| {
+        EvalModels::ensure_with(
+            &home,
+            &store,
+            &catalog,
+            ModelKind::DeepFm,
+            next,
+            inputs,
+            &NoProgress,
+        )
+        .unwrap()
+    };
+    let ctrl = ensure(&inputs);
+    assert_eq!(ctrl.manifest.extras, ["ctrl"]);
+    assert_eq!(
+        ctrl.manifest.combine_fit.len(),
+        8,
+        "the weight is fit again"
+    );
+    // The base store was never written.
+    assert!(!eval_store(&home, "sim").root().join("split.json").exists());
+    // The same inputs find the cache; other inputs train again.
+    let config_file = store
+        .ranker_dir(ModelKind::DeepFm, false)
+        .join("config.json");
+    let modified = || std::fs::metadata(&config_file).unwrap().modified().unwrap();
+    let before = modified();
+    assert_eq!(ensure(&inputs).manifest, ctrl.manifest);
+    assert_eq!(modified(), before, "a valid cache is not retrained");
+    let base = ensure(&recagent_ranker::TrainInputs::default());
+    assert!(base.manifest.extras.is_empty());
+    assert_ne!(
+        modified(),
+        before,
+        "a store trained otherwise is trained again"
     );
 }

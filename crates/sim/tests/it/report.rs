@@ -58,6 +58,7 @@ fn sample() -> (Report, Timings, Vec<(String, Vec<EpisodeResult>)>) {
             combine: recagent_ranker::Combine { pick_weight: 0.8 },
             combine_fit: vec![(0.0, 0.05), (0.8, 0.2)],
             valid_episodes: 900,
+            extras: Vec::new(),
         },
         next_masked: Some(recagent_ranker::MaskedMetrics {
             positives: recagent_ranker::NextMetrics {
@@ -107,6 +108,17 @@ fn every_report_file_is_written_and_the_json_and_markdown_hold() {
     insta::assert_snapshot!("report_json", json);
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     insta::assert_snapshot!("report_md", md);
+    assert!(md.contains("The ranker is deepfm trained"), "{md}");
+    // A ranker trained with more than the ratings says so.
+    let mut with = report.clone();
+    with.ranker.extras = vec!["knowledge".into(), "ctrl".into()];
+    let other = tempfile::tempdir().unwrap();
+    write_all(other.path(), &with, &timings, &episodes, &catalog).unwrap();
+    let md_with = std::fs::read_to_string(other.path().join("report.md")).unwrap();
+    assert!(
+        md_with.contains("The ranker is deepfm (+knowledge, +ctrl) trained"),
+        "{md_with}"
+    );
     let lines = std::fs::read_to_string(dir.path().join("episodes.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 8);
     // Items and users by the catalog's own ids, items in the one item shape.
