@@ -151,6 +151,16 @@ pub enum Controller {
 }
 
 impl Controller {
+    /// The turn machine's mode for this controller.
+    pub(crate) fn mode(&self) -> controller::Mode {
+        match self {
+            Controller::Rules => controller::Mode::Rules,
+            Controller::Model { strategy, .. } => controller::Mode::Model(*strategy),
+        }
+    }
+}
+
+impl Controller {
     /// "rules", or the model's name.
     pub fn name(&self) -> String {
         match self {

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bus::Bus;
-use crate::controller::{Mode, Purpose, ToolMessage, TurnSetup};
+use crate::controller::{Purpose, ToolMessage, TurnSetup};
 use crate::plan::PlanContext;
 use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
 use crate::recall::Links;
@@ -389,26 +389,12 @@ impl Session {
     /// the conversation so far, and the prompts, rendered.
     fn turn_setup(&self, text: &str, profile: &Profile, tx: &UnboundedSender<Event>) -> TurnSetup {
         let inner = &self.inner;
-        let last_years: Vec<u16> = self
-            .state
-            .last_list
-            .iter()
-            .filter_map(|i| inner.catalog.item(*i).and_then(|it| it.year))
-            .collect();
         let Reading {
             draft,
             cues,
             social,
             unknown_title: unknown,
-        } = recagent_reading::read(
-            text,
-            &inner.vocab,
-            &Links(inner.recall.as_ref()),
-            Context {
-                last_len: self.state.last_list.len(),
-                last_years: &last_years,
-            },
-        );
+        } = self.read(text);
         let plan_context = PlanContext {
             last_shown: self
                 .state
@@ -419,19 +405,17 @@ impl Session {
             state: self.state.clone(),
             cues,
         };
+        // A template that fails to render leaves empty prompts (the model
+        // then fails and the rules stand in); the error is reported.
         let [
             plan_system,
             step_system,
             plan_request,
             step_request,
             describe_system,
-        ] = match self.render_prompts(text, &draft, &plan_context.last_shown, profile) {
-            Ok(x) => x,
-            Err(e) => {
-                report(tx, e.to_string());
-                Default::default()
-            }
-        };
+        ] = self
+            .render_prompts(text, &draft, &plan_context.last_shown, profile)
+            .unwrap_or_else(|e| report_default(tx, e));
         let mut social_reply = social.map(|s| self.social_reply(s, profile));
         // The rules know no film outside the catalog: where the film is all
         // the request says, a list would follow nothing, so they ask, as
@@ -457,34 +441,13 @@ impl Session {
             .collect();
         // "A scary movie" from one who said "never horror": the words now
         // win, and the answer says how to make that last.
-        let asked: Vec<String> = draft
-            .genres
-            .iter()
-            .chain(&draft.prefer_genres)
-            .filter(|g| {
-                profile
-                    .avoided_genres
-                    .iter()
-                    .any(|a| recagent_core::genre_key(a) == recagent_core::genre_key(g))
-            })
-            .filter(|g| {
-                !plan_context
-                    .cues
-                    .allow_genres
-                    .iter()
-                    .any(|a| recagent_core::genre_key(a) == recagent_core::genre_key(g))
-            })
-            .cloned()
-            .collect();
+        let asked = asked_though_avoided(&draft, profile, &plan_context.cues);
         if !asked.is_empty() {
             notes.push(asked_despite_never(&asked));
         }
         TurnSetup {
             user_text: text.to_owned(),
-            mode: match &inner.controller {
-                Controller::Rules => Mode::Rules,
-                Controller::Model { strategy, .. } => Mode::Model(*strategy),
-            },
+            mode: inner.controller.mode(),
             history: self.history.clone(),
             draft,
             plan_context,
@@ -502,6 +465,27 @@ impl Session {
             unknown_film,
             describe_system,
         }
+    }
+
+    /// The user's words read once, with what the conversation so far
+    /// tells the reading (the last list's length and years).
+    fn read(&self, text: &str) -> Reading {
+        let inner = &self.inner;
+        let last_years: Vec<u16> = self
+            .state
+            .last_list
+            .iter()
+            .filter_map(|i| inner.catalog.item(*i).and_then(|it| it.year))
+            .collect();
+        recagent_reading::read(
+            text,
+            &inner.vocab,
+            &Links(inner.recall.as_ref()),
+            Context {
+                last_len: self.state.last_list.len(),
+                last_years: &last_years,
+            },
+        )
     }
 
     fn social_reply(&self, social: Social, profile: &Profile) -> String {
@@ -742,6 +726,30 @@ impl Session {
             Err(e) => tracing::warn!("the conversation state does not serialise: {e}"),
         }
     }
+}
+
+/// The genres `draft` asks for that the profile never wants, unless the
+/// words allow them again ("horror is fine").
+fn asked_though_avoided(
+    draft: &Plan,
+    profile: &Profile,
+    cues: &recagent_reading::Cues,
+) -> Vec<String> {
+    let key = |g: &String| recagent_core::genre_key(g);
+    draft
+        .genres
+        .iter()
+        .chain(&draft.prefer_genres)
+        .filter(|g| profile.avoided_genres.iter().any(|a| key(a) == key(g)))
+        .filter(|g| !cues.allow_genres.iter().any(|a| key(a) == key(g)))
+        .cloned()
+        .collect()
+}
+
+/// `T`'s default, with `e` reported as an event.
+fn report_default<T: Default>(tx: &UnboundedSender<Event>, e: Error) -> T {
+    report(tx, e.to_string());
+    T::default()
 }
 
 /// What the driver keeps while a turn runs: the trace, the ranker's

@@ -34,7 +34,7 @@ fn item_details(ctx: &mut Ctx<'_>, a: DetailsArgs) -> ToolResult {
     let it = ctx
         .catalog()
         .item(id)
-        .ok_or_else(|| ToolError(format!("item {} is not in the catalog", id.0)))?;
+        .ok_or_else(|| ToolError::broken("the item is no longer in the catalog"))?;
     Ok(ToolOutput {
         summary: format!("details of {}", item_label(it)),
         content: json!({

@@ -62,7 +62,7 @@ impl Ctx<'_> {
                 .filter(|n| !n.trim().is_empty())
                 .map(|n| {
                     self.inner.vocab.canonical(n).ok_or_else(|| {
-                        ToolError(format!(
+                        ToolError::fix(format!(
                             "unknown genre {n:?}; the catalog's genres are: {}",
                             self.inner.vocab.genres().join(", ")
                         ))
@@ -73,7 +73,7 @@ impl Ctx<'_> {
         if let (Some(lo), Some(hi)) = (year_min, year_max)
             && lo > hi
         {
-            return Err(ToolError(format!(
+            return Err(ToolError::fix(format!(
                 "year_min {lo} is after year_max {hi}; swap them or drop one"
             )));
         }
@@ -99,7 +99,7 @@ impl Ctx<'_> {
         for (names, to_avoid) in [(wanted, false), (avoided, true)] {
             for n in names.iter().filter(|n| !n.trim().is_empty()) {
                 let Some(c) = people.canonical(n) else {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::fix(format!(
                         "no film in the catalog credits {n:?}; check the spelling, or search by description instead"
                     )));
                 };

@@ -82,7 +82,7 @@ impl Tool for ShowProfile {
 }
 
 fn memory_err(e: recagent_memory::Error) -> ToolError {
-    ToolError(format!("profile memory failed: {e}"))
+    ToolError::broken(format!("profile memory failed: {e}"))
 }
 
 fn refresh(ctx: &mut Ctx<'_>) -> Result<(), ToolError> {
@@ -128,8 +128,8 @@ fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
         }
     }
     if stored.is_empty() {
-        return Err(ToolError(
-            "nothing to remember: fill at least one field".into(),
+        return Err(ToolError::fix(
+            "nothing to remember: fill at least one field",
         ));
     }
     // Seen and disliked items leave this turn's candidates too.

@@ -75,9 +75,35 @@ pub(crate) struct ToolOutput {
     pub content: Value,
 }
 
-/// A tool failure, shown to the model as a result it can act on.
+/// A tool failure, shown to the model as a result it can act on:
+/// `{"ok": false, "error": message, "retryable": …}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ToolError(pub String);
+pub(crate) struct ToolError {
+    /// What went wrong and what to do next, in words a model can follow.
+    pub message: String,
+    /// Whether a call with other arguments can succeed (a bad argument, an
+    /// unknown title, filters nothing passes); not when the system failed
+    /// (an index, profile memory, the ranker), which no argument fixes.
+    pub retryable: bool,
+}
+
+impl ToolError {
+    /// A fault in the call that other arguments can fix.
+    pub(crate) fn fix(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A fault of the system that the same or another call would meet.
+    pub(crate) fn broken(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
 
 pub(crate) type ToolResult = Result<ToolOutput, ToolError>;
 
@@ -181,7 +207,7 @@ impl ToolSet {
         let t = Instant::now();
         let result = match self.tools.iter().find(|tool| tool.name() == call.name) {
             Some(tool) => tool.call_json(ctx, &call.arguments).await,
-            None => Err(ToolError(format!(
+            None => Err(ToolError::fix(format!(
                 "there is no tool named {:?}; the tools are: {}",
                 call.name,
                 self.names().join(", ")
@@ -193,7 +219,7 @@ impl ToolSet {
             ok: result.is_ok(),
             summary: match &result {
                 Ok(o) => o.summary.clone(),
-                Err(e) => e.0.clone(),
+                Err(e) => e.message.clone(),
             },
             micros: micros(t),
         };
@@ -262,7 +288,7 @@ fn parse<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, ToolError> {
     // A model may send `null` for "no arguments".
     let v = if v.is_null() { json!({}) } else { v.clone() };
     serde_json::from_value(v).map_err(|e| {
-        ToolError(format!(
+        ToolError::fix(format!(
             "bad arguments for {name}: {e}; send a JSON object that matches the tool's schema"
         ))
     })
@@ -272,7 +298,7 @@ fn parse<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, ToolError> {
 pub(crate) fn result_content(r: &ToolResult) -> Value {
     match r {
         Ok(o) => o.content.clone(),
-        Err(e) => json!({"ok": false, "error": e.0}),
+        Err(e) => json!({"ok": false, "error": e.message, "retryable": e.retryable}),
     }
 }
 
@@ -292,9 +318,9 @@ impl Ctx<'_> {
     pub(crate) fn resolve_title(&self, title: &str) -> Result<ItemId, ToolError> {
         self.inner
             .resolve_title(title)
-            .map_err(|e| ToolError(e.to_string()))?
+            .map_err(|e| ToolError::broken(e.to_string()))?
             .ok_or_else(|| {
-                ToolError(format!(
+                ToolError::fix(format!(
                     "no title in the catalog matches {title:?}; check the spelling, or use search_items with a description"
                 ))
             })

@@ -293,12 +293,12 @@ fn blend(
 pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
     let k = a.k.map_or(DEFAULT_K, usize::from);
     if !(1..=MAX_K).contains(&k) {
-        return Err(ToolError(format!("k must be 1 to {MAX_K}, got {k}")));
+        return Err(ToolError::fix(format!("k must be 1 to {MAX_K}, got {k}")));
     }
     apply_filter(ctx);
     if ctx.bus.candidates.is_empty() {
-        return Err(ToolError(
-            "there are no candidates to rank; call search_items or similar_items first".into(),
+        return Err(ToolError::fix(
+            "there are no candidates to rank; call search_items or similar_items first",
         ));
     }
     let ids: Vec<ItemId> = ctx.bus.candidates.iter().map(|s| s.item).collect();
@@ -353,7 +353,7 @@ fn rank_with_funnel(
     };
     let out = funnel
         .run(&user, ids, &cfg)
-        .map_err(|e| ToolError(format!("ranking failed: {e}")))?;
+        .map_err(|e| ToolError::broken(format!("ranking failed: {e}")))?;
     ctx.bus.stages.extend(out.stages);
     ctx.bus.ranker_history.extend(ctx.history.iter().copied());
     let prefer: Vec<String> = prefer_genres

@@ -178,13 +178,13 @@ impl Ctx<'_> {
         let hits = recall
             .search(query, &f, RECALL_K)
             .await
-            .map_err(|e| ToolError(e.to_string()))?;
+            .map_err(|e| ToolError::broken(e.to_string()))?;
         let mut browsed = Vec::new();
         if hits.len() < RECALL_K / 4 && !query.trim().is_empty() {
             let more = recall
                 .search("", &f, RECALL_K)
                 .await
-                .map_err(|e| ToolError(e.to_string()))?;
+                .map_err(|e| ToolError::broken(e.to_string()))?;
             // Browsed items rank after every text match (`Origin::Browse`).
             let floor = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
             let floor = if floor.is_finite() { floor } else { 1.0 };
@@ -296,7 +296,7 @@ async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
     n += ctx.recall_people();
     if ctx.bus.candidates.is_empty() {
         let who = ctx.bus.people.join(" and ");
-        return Err(ToolError(if who.is_empty() {
+        return Err(ToolError::fix(if who.is_empty() {
             "nothing matches these filters; loosen the genres or years".into()
         } else {
             format!("no film with {who} passes these filters; loosen the genres or years")
@@ -307,8 +307,8 @@ async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
 
 async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
     if a.titles.iter().all(|t| t.trim().is_empty()) {
-        return Err(ToolError(
-            "similar_items needs at least one title in `titles`".into(),
+        return Err(ToolError::fix(
+            "similar_items needs at least one title in `titles`",
         ));
     }
     let seeds = ctx.resolve_titles(&a.titles)?;
@@ -335,7 +335,7 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         .recall
         .similar(&seeds, &eff, RECALL_K)
         .await
-        .map_err(|e| ToolError(e.to_string()))?;
+        .map_err(|e| ToolError::broken(e.to_string()))?;
     // Sequels and the rest of a seed's series come first ("more Star
     // Trek", "like Terminator 2"), where the filters let them through.
     let catalog = &ctx.inner.catalog;
@@ -393,8 +393,8 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
     }
     ctx.keep_people();
     if ctx.bus.candidates.is_empty() {
-        return Err(ToolError(
-            "nothing similar passes these filters; loosen the genres or years".into(),
+        return Err(ToolError::fix(
+            "nothing similar passes these filters; loosen the genres or years",
         ));
     }
     let label = format!("similar to {}", ctx.titles(&seeds).join(", "));

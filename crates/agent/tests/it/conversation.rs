@@ -686,3 +686,53 @@ fn a_turn_in_json_names_items_by_catalog_id_only() {
     integer_arrays(&json, "turn", &mut found);
     assert!(found.is_empty(), "dense ids in the JSON: {found:?}");
 }
+
+/// A failed index is no fault of the call: the model is told the error is
+/// not retryable, so it stops calling recall and answers.
+#[test]
+fn a_broken_index_reaches_the_model_as_an_error_no_argument_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(fixture::catalog(false));
+    let recall = Flaky {
+        inner: LexicalRecall::build(Arc::clone(&c), &dir.path().join("lexical")).unwrap(),
+        calls: AtomicU64::new(0),
+        every: 1,
+    };
+    let memory = Arc::new(Memory::open(&dir.path().join("memory.sqlite")).unwrap());
+    let m = Arc::new(ScriptedModel::new([
+        ChatResponse {
+            tool_calls: vec![ToolCall {
+                id: "c0".into(),
+                name: "search_items".into(),
+                arguments: json!({"query": "space"}),
+            }],
+            finish_reason: "tool_calls".into(),
+            ..ChatResponse::default()
+        },
+        text("The catalog cannot be searched right now."),
+    ]));
+    let agent = Agent::builder(Arc::clone(&c), Arc::new(recall), memory)
+        .controller(Controller::Model {
+            model: m.clone(),
+            strategy: Strategy::StepByStep,
+        })
+        .build()
+        .unwrap();
+    let t = rt()
+        .block_on(agent.session("a").turn("space films"))
+        .unwrap();
+    assert!(!t.trace.tool_calls[0].ok, "{:#?}", t.trace);
+    let second = &m.requests()[1];
+    let tool = second
+        .messages
+        .iter()
+        .find(|x| x.role == recagent_llm::Role::Tool)
+        .expect("the tool's result went back to the model");
+    let result: serde_json::Value = serde_json::from_str(&tool.content).unwrap();
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["retryable"], false, "{result}");
+    assert!(
+        result["error"].as_str().unwrap().contains("index is gone"),
+        "{result}"
+    );
+}

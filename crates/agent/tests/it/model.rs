@@ -140,6 +140,10 @@ fn a_malformed_tool_call_reaches_the_model_and_the_turn_completes() {
         "{}",
         tool_msg.content
     );
+    // Other arguments can fix it, and the model is told so.
+    let result: serde_json::Value = serde_json::from_str(&tool_msg.content).unwrap();
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["retryable"], true, "{result}");
     for r in &t.items {
         assert!(r.genres.contains(&"Sci-Fi".to_string()));
     }

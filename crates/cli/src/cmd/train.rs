@@ -277,70 +277,54 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
     let Some(kind) = args.model.kind() else {
         return run_prerank(home, &args, &catalog, &bars);
     };
+    run_ctr(home, &args, &catalog, kind, &bars)
+}
+
+/// A CTR model (DeepFM, DCNv2) over `--seeds` seeds, with KAR's and
+/// CTRL's inputs as the flags ask; the first seed's model is saved.
+fn run_ctr(
+    home: &Home,
+    args: &TrainArgs,
+    catalog: &Catalog,
+    kind: ModelKind,
+    bars: &Bars,
+) -> anyhow::Result<()> {
     anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
     let defaults = TrainConfig::new(kind);
     let cross_rank = (kind == ModelKind::DcnV2 && args.cross_rank > 0).then_some(args.cross_rank);
-    let knowledge = if args.knowledge {
-        Some(open::item_knowledge(
-            home,
-            &args.name,
-            &catalog,
-            args.knowledge_text.clone(),
-            args.no_knowledge,
-            &bars,
-        )?)
-    } else {
-        None
-    };
+    let knowledge = args
+        .knowledge
+        .then(|| {
+            open::item_knowledge(
+                home,
+                &args.name,
+                catalog,
+                args.knowledge_text.clone(),
+                args.no_knowledge,
+                bars,
+            )
+        })
+        .transpose()?;
     anyhow::ensure!(
         !args.adaptor || args.knowledge || args.user_knowledge,
         "--adaptor adapts a knowledge field: add --knowledge, --user-knowledge or both"
     );
-    let user_text = match (&args.user_text, args.user_knowledge) {
-        (Some(p), _) => Some(p.clone()),
-        (None, true) => Some(open::users_file(home, &args.name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no user texts for {}: run `recagent knowledge users {}` first, or pass --user-text FILE",
-                args.name,
-                args.name
-            )
-        })?),
-        (None, false) => None,
-    };
-    let keep = match &user_text {
-        Some(path) => {
-            let keep = user_windows(&catalog, path)?;
-            eprintln!(
-                "{} ratings behind the user texts in {} stay in training",
-                keep.len(),
-                path.display()
-            );
-            keep
-        }
-        None => HashSet::new(),
-    };
-    let users = match (&user_text, args.user_knowledge) {
-        (Some(path), true) => {
-            open::ensure_minilm(home, &bars)?;
-            let source = KnowledgeSource {
-                text_file: Some(path.clone()),
-            };
-            Some(user_knowledge_table(home, &catalog, &source, &bars)?)
-        }
-        _ => None,
-    };
+    let UserSide {
+        text: user_text,
+        keep,
+        table: users,
+    } = user_side(home, args, catalog, bars)?;
     let ctrl = CtrlConfig {
         rows: args.ctrl_rows,
         ..CtrlConfig::default()
     };
-    let encoder = if args.ctrl {
-        Some(open::text_encoder(home, &bars)?)
-    } else {
-        None
-    };
+    let encoder = args
+        .ctrl
+        .then(|| open::text_encoder(home, bars))
+        .transpose()?;
     let mut runs = Vec::new();
     for seed in args.seed..args.seed + args.seeds {
-        let split = split::ctr_split_keeping(&catalog, LabelRule::default(), seed, &keep);
+        let split = split::ctr_split_keeping(catalog, LabelRule::default(), seed, &keep);
         let cfg = TrainConfig {
             embedding_dim: args.embedding_dim,
             max_epochs: args.epochs,
@@ -360,24 +344,97 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
                 encoder: e,
             }),
         };
-        let (ranker, report) = recagent_ranker::train_with(&catalog, &split, &cfg, &inputs, &bars)?;
+        let (ranker, report) = recagent_ranker::train_with(catalog, &split, &cfg, &inputs, bars)?;
         if runs.is_empty() {
-            let dir = match &args.out {
-                Some(dir) => {
-                    ranker.save(dir)?;
-                    dir.clone()
-                }
-                None => ModelStore::for_catalog(home, &args.name).save_ranker(&ranker)?,
-            };
-            if !args.json {
-                println!("saved to         {}", dir.display());
-            }
+            save(home, args, &ranker)?;
         }
         if !args.json {
             print_report(&report);
         }
         runs.push(report);
     }
+    print_seeds(args, kind, user_text, cross_rank, runs)
+}
+
+/// Saves the first seed's model to `--out`, or beside the product's
+/// ranker (never over it when it has the user field), and says where.
+fn save(home: &Home, args: &TrainArgs, ranker: &recagent_ranker::Ranker) -> anyhow::Result<()> {
+    let dir = match &args.out {
+        Some(dir) => {
+            ranker.save(dir)?;
+            dir.clone()
+        }
+        None => ModelStore::for_catalog(home, &args.name).save_ranker(ranker)?,
+    };
+    if !args.json {
+        println!("saved to         {}", dir.display());
+    }
+    Ok(())
+}
+
+/// What KAR's user side trains with: the users' texts (`--user-text`, or
+/// the default file with `--user-knowledge`), the ratings behind them that
+/// stay in training, and with `--user-knowledge` their vectors.
+struct UserSide {
+    text: Option<PathBuf>,
+    keep: HashSet<(UserId, ItemId)>,
+    table: Option<recagent_ranker::KnowledgeTable>,
+}
+
+fn user_side(
+    home: &Home,
+    args: &TrainArgs,
+    catalog: &Catalog,
+    bars: &Bars,
+) -> anyhow::Result<UserSide> {
+    let user_text = match (&args.user_text, args.user_knowledge) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(open::users_file(home, &args.name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no user texts for {}: run `recagent knowledge users {}` first, or pass --user-text FILE",
+                args.name,
+                args.name
+            )
+        })?),
+        (None, false) => None,
+    };
+    let keep = match &user_text {
+        Some(path) => {
+            let keep = user_windows(catalog, path)?;
+            eprintln!(
+                "{} ratings behind the user texts in {} stay in training",
+                keep.len(),
+                path.display()
+            );
+            keep
+        }
+        None => HashSet::new(),
+    };
+    let users = match (&user_text, args.user_knowledge) {
+        (Some(path), true) => {
+            open::ensure_minilm(home, bars)?;
+            let source = KnowledgeSource {
+                text_file: Some(path.clone()),
+            };
+            Some(user_knowledge_table(home, catalog, &source, bars)?)
+        }
+        _ => None,
+    };
+    Ok(UserSide {
+        text: user_text,
+        keep,
+        table: users,
+    })
+}
+
+/// One seed's report as trained, or the mean ± sd over the seeds.
+fn print_seeds(
+    args: &TrainArgs,
+    kind: ModelKind,
+    user_text: Option<PathBuf>,
+    cross_rank: Option<usize>,
+    runs: Vec<TrainReport>,
+) -> anyhow::Result<()> {
     if args.seeds == 1 {
         if args.json {
             println!("{}", serde_json::to_string(&runs[0])?);
@@ -389,7 +446,7 @@ pub fn run(home: &Home, args: TrainArgs) -> anyhow::Result<()> {
         model: kind.name().to_owned(),
         knowledge: args.knowledge,
         user_knowledge: args.user_knowledge,
-        user_text: user_text.clone(),
+        user_text,
         ctrl: args.ctrl,
         adaptor: args.adaptor,
         history_len: args.history_len,
