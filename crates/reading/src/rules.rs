@@ -388,7 +388,12 @@ fn cue_before<'a>(w: &'a [String], at: usize, window: usize, set: &[&str]) -> Op
 /// The nearest word or phrase among the five words before `at` that says
 /// no to what follows; a phrase is given by its last word.
 fn negator_before(w: &[String], at: usize) -> Option<&str> {
-    let lo = at.saturating_sub(5);
+    negator_within(w, at, 5)
+}
+
+/// [`negator_before`] over the `window` words before `at`.
+fn negator_within(w: &[String], at: usize, window: usize) -> Option<&str> {
+    let lo = at.saturating_sub(window);
     for i in (lo..at).rev() {
         let word = w[i].as_str();
         let ends_phrase = i > 0
@@ -1285,6 +1290,9 @@ pub fn parse(text: &str, vocab: &Vocab, linker: &dyn Linker, last_len: usize) ->
                 && !STOPWORDS.contains(&x.as_str())
                 && !title_words.contains(x)
                 && !NEGATORS.contains(&x.as_str())
+                // What the user says no to ("nothing too violent", "without
+                // gore") is not what to search for.
+                && negator_within(&w, i, 2).is_none()
                 && decade(x).is_none()
                 && year(x).is_none()
                 && ORDINALS.iter().all(|o| o.word != x)
@@ -1694,6 +1702,20 @@ mod tests {
         assert_eq!(p("what should I watch next?").intent, "");
         assert_eq!(p("what can I watch now").intent, "");
         assert_eq!(p("a heist film to watch now").intent, "heist");
+    }
+
+    #[test]
+    fn what_the_user_says_no_to_is_not_searched_for() {
+        // "Nothing too violent" once searched for "violent" and put A
+        // Clockwork Orange first.
+        let intent = |t: &str| p(t).intent;
+        assert_eq!(intent("a film from the 70s, nothing too violent"), "");
+        assert_eq!(intent("a heist film without gore"), "heist");
+        assert_eq!(intent("a space adventure, not too long"), "space adventure");
+        assert_eq!(intent("no violence, just a road trip"), "road trip");
+        // A no reaches two words: what follows is asked for.
+        assert_eq!(intent("a less known gem about space"), "space");
+        assert_eq!(intent("I hate sad endings but love a heist"), "heist");
     }
 
     #[test]
