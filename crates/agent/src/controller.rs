@@ -712,13 +712,17 @@ mod tests {
     use super::*;
     use crate::state::DialogueState;
     use crate::testing::setup;
+    use recagent_core::Constraint;
     use recagent_reading::Plan;
     use recagent_reading::rules::Cues;
 
     fn controller(mode: Mode) -> Controller {
         let draft = Plan {
             intent: "heist".into(),
-            genres: vec!["Comedy".into()],
+            want: Constraint {
+                genres: vec!["Comedy".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let prompts = Arc::new(Prompts::embedded().expect("the embedded prompts"));
@@ -748,10 +752,7 @@ mod tests {
             .iter()
             .find(|c| c.name == "search_items")
             .expect("search");
-        assert_eq!(
-            search.arguments["require_genres"],
-            serde_json::json!(["Comedy"])
-        );
+        assert_eq!(search.arguments["genres"], serde_json::json!(["Comedy"]));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use recagent_core::ItemId;
+use recagent_core::{Constraint, ItemId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -30,15 +30,10 @@ pub struct Case {
     pub text: String,
     /// Tools that must be among the calls.
     pub tools: Vec<String>,
-    #[serde(default)]
-    pub genres: Vec<String>,
-    /// Genres left out, now or for good.
-    #[serde(default)]
-    pub avoid: Vec<String>,
-    #[serde(default)]
-    pub year_min: Option<u16>,
-    #[serde(default)]
-    pub year_max: Option<u16>,
+    /// Genres asked for (required or preferred: the two score as one),
+    /// genres left out now or for good, and years.
+    #[serde(flatten)]
+    pub want: Constraint,
     /// Titles to find similar items to.
     #[serde(default)]
     pub liked: Vec<String>,
@@ -73,10 +68,11 @@ pub fn score(agent: &Agent, case: &Case, trace: &TurnTrace) -> CaseScore {
     let called: BTreeSet<&str> = trace.tool_calls.iter().map(|c| c.name.as_str()).collect();
     let tool = case.tools.iter().all(|t| called.contains(t.as_str()));
     let asked = Asked::read(agent, trace);
-    let filters = asked.genres == canon(agent, case.genres.clone())
-        && asked.avoid == canon(agent, case.avoid.clone())
-        && asked.year_min == case.year_min
-        && asked.year_max == case.year_max;
+    let w = &case.want;
+    let filters = canon(agent, asked.genres())
+        == canon(agent, [&w.genres[..], &w.prefer_genres].concat())
+        && canon(agent, asked.want.avoid_genres.clone()) == canon(agent, w.avoid_genres.clone())
+        && (asked.want.year_min, asked.want.year_max) == (w.year_min, w.year_max);
     let want_liked: BTreeSet<ItemId> = resolve(agent, case.liked.clone()).into_iter().collect();
     let want_excluded: Vec<ItemId> = resolve(agent, case.excluded.clone());
     // Similarity seeds are left out of the list, so a seed counts as excluded.
@@ -110,10 +106,7 @@ fn resolve(agent: &Agent, titles: Vec<String>) -> Vec<ItemId> {
 /// What a turn's calls asked for, all calls together.
 #[derive(Debug, Default)]
 struct Asked {
-    genres: BTreeSet<String>,
-    avoid: BTreeSet<String>,
-    year_min: Option<u16>,
-    year_max: Option<u16>,
+    want: Constraint,
     liked: BTreeSet<ItemId>,
     excluded: BTreeSet<ItemId>,
 }
@@ -129,30 +122,24 @@ impl Asked {
         for c in &trace.tool_calls {
             let a = &c.arguments;
             match c.name.as_str() {
-                SearchItems::NAME => {
-                    let a: SearchArgs = args(a);
-                    out.add_genres(agent, [a.genres, a.require_genres], a.avoid_genres);
-                    out.bound(a.year_min, a.year_max);
-                }
+                SearchItems::NAME => out.add(&args::<SearchArgs>(a).want),
                 SimilarItems::NAME => {
                     let a: SimilarArgs = args(a);
-                    out.add_genres(agent, [a.genres, a.require_genres], a.avoid_genres);
-                    out.bound(a.year_min, a.year_max);
+                    out.add(&a.want);
                     out.liked.extend(resolve(agent, a.titles));
                 }
                 FilterCandidates::NAME => {
                     let a: FilterArgs = args(a);
-                    out.add_genres(agent, [a.genres, a.require_genres], a.avoid_genres);
-                    out.bound(a.year_min, a.year_max);
+                    out.add(&a.want);
                     out.excluded.extend(resolve(agent, a.exclude_titles));
                 }
                 RankCandidates::NAME => {
                     let a: RankArgs = args(a);
-                    out.genres.extend(canon(agent, a.prefer_genres));
+                    out.want.prefer_genres.extend(a.prefer_genres);
                 }
                 RememberPreference::NAME => {
                     let a: RememberArgs = args(a);
-                    out.avoid.extend(canon(agent, a.avoided_genres));
+                    out.want.avoid_genres.extend(a.avoided_genres);
                     out.excluded.extend(resolve(agent, a.seen_titles));
                     out.excluded.extend(resolve(agent, a.disliked_titles));
                 }
@@ -162,11 +149,20 @@ impl Asked {
         out
     }
 
-    fn add_genres(&mut self, agent: &Agent, wanted: [Vec<String>; 2], avoid: Vec<String>) {
-        for w in wanted {
-            self.genres.extend(canon(agent, w));
-        }
-        self.avoid.extend(canon(agent, avoid));
+    /// Every genre asked for, required or preferred.
+    fn genres(&self) -> Vec<String> {
+        [&self.want.genres[..], &self.want.prefer_genres].concat()
+    }
+
+    fn add(&mut self, w: &Constraint) {
+        self.want.genres.extend(w.genres.iter().cloned());
+        self.want
+            .prefer_genres
+            .extend(w.prefer_genres.iter().cloned());
+        self.want
+            .avoid_genres
+            .extend(w.avoid_genres.iter().cloned());
+        self.bound(w.year_min, w.year_max);
     }
 
     /// Year bounds tighten across calls. Bounds at the schema's edges
@@ -177,10 +173,10 @@ impl Asked {
             |y: &u16| *y > recagent_reading::YEAR_FLOOR && *y < recagent_reading::YEAR_CEILING;
         let (y_min, y_max) = (y_min.filter(inside), y_max.filter(inside));
         if let Some(y) = y_min {
-            self.year_min = Some(self.year_min.map_or(y, |l| l.max(y)));
+            self.want.year_min = Some(self.want.year_min.map_or(y, |l| l.max(y)));
         }
         if let Some(y) = y_max {
-            self.year_max = Some(self.year_max.map_or(y, |h| h.min(y)));
+            self.want.year_max = Some(self.want.year_max.map_or(y, |h| h.min(y)));
         }
     }
 }
@@ -205,18 +201,10 @@ pub struct Dialogue {
 #[serde(deny_unknown_fields)]
 pub struct ExpectedTurn {
     pub text: String,
-    /// Required genres.
-    #[serde(default)]
-    pub genres: Vec<String>,
-    /// Preferred genres.
-    #[serde(default)]
-    pub prefer: Vec<String>,
-    #[serde(default)]
-    pub avoid: Vec<String>,
-    #[serde(default)]
-    pub year_min: Option<u16>,
-    #[serde(default)]
-    pub year_max: Option<u16>,
+    /// Genres required, preferred and avoided, and years, as the state
+    /// should have them.
+    #[serde(flatten)]
+    pub want: Constraint,
     /// Titles the list should be like.
     #[serde(default)]
     pub anchors: Vec<String>,
@@ -283,25 +271,31 @@ pub fn state_mismatches(
     };
     slot(
         "genres",
-        canon(&want.genres) == canon(&got.hard_genres),
-        format!("want {:?}, got {:?}", want.genres, got.hard_genres),
+        canon(&want.want.genres) == canon(&got.want.genres),
+        format!("want {:?}, got {:?}", want.want.genres, got.want.genres),
     );
     slot(
         "prefer",
-        canon(&want.prefer) == canon(&got.soft_genres),
-        format!("want {:?}, got {:?}", want.prefer, got.soft_genres),
+        canon(&want.want.prefer_genres) == canon(&got.want.prefer_genres),
+        format!(
+            "want {:?}, got {:?}",
+            want.want.prefer_genres, got.want.prefer_genres
+        ),
     );
     slot(
         "avoid",
-        canon(&want.avoid) == canon(&got.avoid_genres),
-        format!("want {:?}, got {:?}", want.avoid, got.avoid_genres),
+        canon(&want.want.avoid_genres) == canon(&got.want.avoid_genres),
+        format!(
+            "want {:?}, got {:?}",
+            want.want.avoid_genres, got.want.avoid_genres
+        ),
     );
     slot(
         "years",
-        (want.year_min, want.year_max) == (got.year_min, got.year_max),
+        (want.want.year_min, want.want.year_max) == (got.want.year_min, got.want.year_max),
         format!(
             "want {:?}–{:?}, got {:?}–{:?}",
-            want.year_min, want.year_max, got.year_min, got.year_max
+            want.want.year_min, want.want.year_max, got.want.year_min, got.want.year_max
         ),
     );
     slot(
@@ -334,6 +328,7 @@ mod tests {
     use crate::recall::LexicalRecall;
     use crate::tools::ForgetPreference;
     use crate::trace::ToolTrace;
+    use recagent_core::Constraint;
 
     fn agent(dir: &std::path::Path) -> Agent {
         let films: &[(&str, u16, &[&str])] = &[
@@ -371,10 +366,12 @@ mod tests {
         Case {
             text: "a 90s crime film like Fargo, but not Heat".into(),
             tools: vec![SimilarItems::NAME.into()],
-            genres: vec!["Crime".into()],
-            avoid: Vec::new(),
-            year_min: Some(1990),
-            year_max: Some(1999),
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                year_min: Some(1990),
+                year_max: Some(1999),
+                ..Constraint::default()
+            },
             liked: vec!["Fargo".into()],
             excluded: vec!["Heat".into()],
             split: dev(),
@@ -386,10 +383,10 @@ mod tests {
         Case {
             text: "no horror, something like Alien but not Alien itself".into(),
             tools: vec![SimilarItems::NAME.into()],
-            genres: Vec::new(),
-            avoid: vec!["Horror".into()],
-            year_min: None,
-            year_max: None,
+            want: Constraint {
+                avoid_genres: vec!["Horror".into()],
+                ..Constraint::default()
+            },
             liked: vec!["Alien".into()],
             excluded: vec!["Alien".into()],
             split: dev(),
@@ -407,9 +404,12 @@ mod tests {
     ) -> (&'static str, Value) {
         call::<SimilarItems>(&SimilarArgs {
             titles: titles.iter().map(|t| (*t).into()).collect(),
-            genres: genres.iter().map(|g| (*g).into()).collect(),
-            year_min: years.0,
-            year_max: years.1,
+            want: Constraint {
+                genres: genres.iter().map(|g| (*g).into()).collect(),
+                year_min: years.0,
+                year_max: years.1,
+                ..Constraint::default()
+            },
             ..SimilarArgs::default()
         })
     }
@@ -457,7 +457,10 @@ mod tests {
                 vec![
                     similar(&["Fargo"], &["Crime"], (Some(1990), None)),
                     call::<FilterCandidates>(&FilterArgs {
-                        year_max: Some(1999),
+                        want: Constraint {
+                            year_max: Some(1999),
+                            ..Constraint::default()
+                        },
                         exclude_titles: vec!["Heat".into()],
                         ..FilterArgs::default()
                     }),
@@ -470,9 +473,12 @@ mod tests {
                 vec![
                     call::<SearchItems>(&SearchArgs {
                         query: "crime like fargo".into(),
-                        genres: vec!["Crime".into()],
-                        year_min: Some(1990),
-                        year_max: Some(1999),
+                        want: Constraint {
+                            genres: vec!["Crime".into()],
+                            year_min: Some(1990),
+                            year_max: Some(1999),
+                            ..Constraint::default()
+                        },
                         ..SearchArgs::default()
                     }),
                     exclude(&["Heat"]),
@@ -563,7 +569,10 @@ mod tests {
                 alien_no_horror(),
                 vec![call::<SimilarItems>(&SimilarArgs {
                     titles: vec!["Alien".into()],
-                    avoid_genres: vec!["Horror".into()],
+                    want: Constraint {
+                        avoid_genres: vec!["Horror".into()],
+                        ..Constraint::default()
+                    },
                     ..SimilarArgs::default()
                 })],
                 (true, true, true),
@@ -605,7 +614,10 @@ mod tests {
                 vec![
                     call::<SimilarItems>(&SimilarArgs {
                         titles: vec!["Alien".into()],
-                        avoid_genres: vec!["Horror".into()],
+                        want: Constraint {
+                            avoid_genres: vec!["Horror".into()],
+                            ..Constraint::default()
+                        },
                         ..SimilarArgs::default()
                     }),
                     call::<RankCandidates>(&RankArgs {
@@ -621,7 +633,10 @@ mod tests {
                 vec![
                     call::<SimilarItems>(&SimilarArgs {
                         titles: vec!["Alien".into()],
-                        avoid_genres: vec!["Horror".into()],
+                        want: Constraint {
+                            avoid_genres: vec!["Horror".into()],
+                            ..Constraint::default()
+                        },
                         ..SimilarArgs::default()
                     }),
                     (ForgetPreference::NAME, json!({"genres": ["Horror"]})),
@@ -673,25 +688,14 @@ pub const LABELLED_PEOPLE_THEMES: &str = include_str!("../../../tests/labelled/p
 #[serde(deny_unknown_fields)]
 pub struct FactCase {
     pub text: String,
-    /// People every listed film must credit, as the catalog spells them.
-    #[serde(default)]
-    pub people: Vec<String>,
-    /// People no listed film may credit.
-    #[serde(default)]
-    pub avoid_people: Vec<String>,
+    /// What every listed film must be: people credited (as the catalog
+    /// spells them) and not, genres (any one of `prefer_genres`) and years.
+    #[serde(flatten)]
+    pub want: Constraint,
     /// A film about the theme has one of these in a keyword, its overview
     /// or its tagline (lower case, as substrings).
     #[serde(default)]
     pub terms: Vec<String>,
-    /// Genres every listed film must have (any of them).
-    #[serde(default)]
-    pub genres: Vec<String>,
-    #[serde(default)]
-    pub avoid: Vec<String>,
-    #[serde(default)]
-    pub year_min: Option<u16>,
-    #[serde(default)]
-    pub year_max: Option<u16>,
     #[serde(default = "dev")]
     pub split: String,
 }
@@ -712,21 +716,20 @@ impl FactCase {
     /// and year bounds.
     pub fn relevant(&self, item: &recagent_core::Item) -> bool {
         use recagent_core::person_key;
-        let filter = recagent_core::Filter {
-            genres_any: self.genres.clone(),
-            genres_none: self.avoid.clone(),
-            year_min: self.year_min,
-            year_max: self.year_max,
-            ..Default::default()
-        };
+        let filter = self.want.filter();
         let about = self.terms.is_empty() || {
             let facts = item.facts_text().to_lowercase();
             self.terms.iter().any(|t| facts.contains(&t.to_lowercase()))
         };
         filter.matches(item)
             && about
-            && self.people.iter().all(|p| item.credits(&person_key(p)))
+            && self
+                .want
+                .people
+                .iter()
+                .all(|p| item.credits(&person_key(p)))
             && !self
+                .want
                 .avoid_people
                 .iter()
                 .any(|p| item.credits(&person_key(p)))

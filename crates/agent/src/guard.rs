@@ -78,10 +78,11 @@ impl Guard {
             }
         }
         let genres = draft
+            .want
             .genres
             .iter()
-            .chain(&draft.prefer_genres)
-            .chain(&draft.avoid_genres)
+            .chain(&draft.want.prefer_genres)
+            .chain(&draft.want.avoid_genres)
             .chain(&draft.never_genres)
             .map(|g| genre_key(g))
             .collect();

@@ -31,16 +31,6 @@ fn call<T: Tool>(n: usize, args: &T::Args) -> ToolCall {
     typed_call::<T>(format!("call_{n}"), args)
 }
 
-/// The genre arguments of a recall or filter call: required genres when
-/// there are any, else the preferred ones as alternatives.
-fn genre_args(plan: &Plan) -> (Vec<String>, Vec<String>) {
-    if plan.genres.is_empty() {
-        (plan.prefer_genres.clone(), Vec::new())
-    } else {
-        (Vec::new(), plan.genres.clone())
-    }
-}
-
 /// The tool calls that carry out `plan`: the request as the dialogue
 /// state now has it ([`crate::state::DialogueState::apply`]). Items the
 /// feedback names come from `ctx.last_shown`. The arguments are the tools'
@@ -59,43 +49,31 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
         };
         calls.push(call::<ForgetPreference>(calls.len() + 1, &a));
     }
-    let mut avoid = plan.avoid_genres.clone();
+    // What the recall calls ask: the plan's constraint, with the genres
+    // never wanted again left out now as well.
+    let mut want = plan.want.clone();
     for g in &plan.never_genres {
-        if !avoid.contains(g) {
-            avoid.push(g.clone());
+        if !want.avoid_genres.contains(g) {
+            want.avoid_genres.push(g.clone());
         }
     }
-    let (genres, require_genres) = genre_args(plan);
     if !plan.liked_titles.is_empty() {
         let a = SimilarArgs {
             titles: plan.liked_titles.clone(),
-            genres: genres.clone(),
-            require_genres: require_genres.clone(),
-            avoid_genres: avoid.clone(),
-            year_min: plan.year_min,
-            year_max: plan.year_max,
-            people: plan.people.clone(),
-            avoid_people: plan.avoid_people.clone(),
+            want: want.clone(),
         };
         calls.push(call::<SimilarItems>(calls.len() + 1, &a));
     }
     let wants_search = plan.liked_titles.is_empty()
-        || !plan.people.is_empty()
+        || !plan.want.people.is_empty()
         || !plan.intent.trim().is_empty()
-            && (!plan.genres.is_empty()
-                || !plan.prefer_genres.is_empty()
-                || plan.year_min.is_some()
-                || plan.year_max.is_some());
+            && (!plan.want.genres.is_empty()
+                || !plan.want.prefer_genres.is_empty()
+                || plan.want.has_years());
     if wants_search {
         let a = SearchArgs {
             query: plan.intent.clone(),
-            genres,
-            require_genres,
-            avoid_genres: avoid,
-            year_min: plan.year_min,
-            year_max: plan.year_max,
-            people: plan.people.clone(),
-            avoid_people: plan.avoid_people.clone(),
+            want,
         };
         calls.push(call::<SearchItems>(calls.len() + 1, &a));
     }
@@ -110,7 +88,7 @@ pub fn plan_calls(plan: &Plan, ctx: &PlanContext) -> Vec<ToolCall> {
     }
     let rank = RankArgs {
         k: None,
-        prefer_genres: plan.prefer_genres.clone(),
+        prefer_genres: plan.want.prefer_genres.clone(),
     };
     calls.push(call::<RankCandidates>(calls.len() + 1, &rank));
     calls
@@ -168,18 +146,19 @@ pub const MIN_LIST: usize = 3;
 pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
     let mut p = plan.clone();
     let lower = |gs: &[String]| gs.iter().map(|g| g.to_lowercase()).collect::<Vec<_>>();
-    if p.genres.is_empty() && !p.prefer_genres.is_empty() {
-        let said = lower(&p.prefer_genres).join(" or ");
-        p.prefer_genres.clear();
+    if p.want.genres.is_empty() && !p.want.prefer_genres.is_empty() {
+        let said = lower(&p.want.prefer_genres).join(" or ");
+        p.want.prefer_genres.clear();
         return Some((
             p,
             format!("Too few films were {said}, so not all of these are."),
         ));
     }
-    if !widened && (p.year_min.is_some() || p.year_max.is_some()) {
-        p.year_min = p.year_min.map(|y| y.saturating_sub(10).max(YEAR_FLOOR + 1));
-        p.year_max = p.year_max.map(|y| (y + 10).min(YEAR_CEILING - 1));
-        let span = match (p.year_min, p.year_max) {
+    if !widened && p.want.has_years() {
+        let w = &mut p.want;
+        w.year_min = w.year_min.map(|y| y.saturating_sub(10).max(YEAR_FLOOR + 1));
+        w.year_max = w.year_max.map(|y| (y + 10).min(YEAR_CEILING - 1));
+        let span = match (p.want.year_min, p.want.year_max) {
             (Some(a), Some(b)) => format!("{a}–{b}"),
             (Some(a), None) => format!("{a} on"),
             (None, Some(b)) => format!("up to {b}"),
@@ -190,7 +169,8 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
             format!("Too few films fit those years exactly, so I widened them to {span}."),
         ));
     }
-    let anything_else = !p.genres.is_empty() || !p.liked_titles.is_empty() || !p.people.is_empty();
+    let anything_else =
+        !p.want.genres.is_empty() || !p.liked_titles.is_empty() || !p.want.people.is_empty();
     if !p.intent.trim().is_empty() && anything_else {
         let words = std::mem::take(&mut p.intent);
         return Some((
@@ -200,10 +180,10 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
             ),
         ));
     }
-    if (p.year_min.is_some() || p.year_max.is_some()) && anything_else {
-        p.year_min = None;
-        p.year_max = None;
-        let what = match p.genres.as_slice() {
+    if p.want.has_years() && anything_else {
+        p.want.year_min = None;
+        p.want.year_max = None;
+        let what = match p.want.genres.as_slice() {
             [] => "films".to_owned(),
             [g] => crate::reply::genre_noun(g),
             gs => format!("{} films", lower(gs).join(" and ")),
@@ -213,28 +193,28 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
             format!("Too few {what} fit the years, so these are {what} from any year."),
         ));
     }
-    if p.genres.len() > 1 {
-        let all = lower(&p.genres).join(" and ");
-        p.genres.truncate(1);
+    if p.want.genres.len() > 1 {
+        let all = lower(&p.want.genres).join(" and ");
+        p.want.genres.truncate(1);
         return Some((
             p.clone(),
             format!(
                 "Too few films are {all} at once, so I kept to {}.",
-                lower(&p.genres)[0]
+                lower(&p.want.genres)[0]
             ),
         ));
     }
-    if p.genres.len() == 1 {
-        let g = p.genres[0].to_lowercase();
-        p.genres.clear();
+    if p.want.genres.len() == 1 {
+        let g = p.want.genres[0].to_lowercase();
+        p.want.genres.clear();
         return Some((
             p,
             format!("Too few films were {g} as well, so these are not all {g}."),
         ));
     }
-    if p.year_min.is_some() || p.year_max.is_some() {
-        p.year_min = None;
-        p.year_max = None;
+    if p.want.has_years() {
+        p.want.year_min = None;
+        p.want.year_max = None;
         return Some((
             p,
             "Too few films fit the years, so these are from any year.".into(),
@@ -246,6 +226,7 @@ pub fn relax(plan: &Plan, widened: bool) -> Option<(Plan, String)> {
 #[cfg(test)]
 mod relax_tests {
     use super::*;
+    use recagent_core::Constraint;
 
     /// A western from the 60s, all seen: westerns from other decades come
     /// before 60s films of any kind.
@@ -253,28 +234,37 @@ mod relax_tests {
     fn the_kind_of_film_outlives_the_era() {
         let western = Plan {
             intent: "gunfight".into(),
-            genres: vec!["Western".into()],
-            year_min: Some(1960),
-            year_max: Some(1969),
+            want: Constraint {
+                genres: vec!["Western".into()],
+                year_min: Some(1960),
+                year_max: Some(1969),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let (wider, why) = relax(&western, false).expect("a rung");
-        assert_eq!((wider.year_min, wider.year_max), (Some(1950), Some(1979)));
+        assert_eq!(
+            (wider.want.year_min, wider.want.year_max),
+            (Some(1950), Some(1979))
+        );
         assert!(why.contains("1950–1979"), "{why}");
         let (plain, why) = relax(&wider, true).expect("a rung");
         assert!(
-            plain.intent.is_empty() && plain.genres == ["Western"],
+            plain.intent.is_empty() && plain.want.genres == ["Western"],
             "{why}"
         );
         let (any_year, why) = relax(&plain, true).expect("a rung");
-        assert_eq!(any_year.genres, ["Western"]);
-        assert_eq!((any_year.year_min, any_year.year_max), (None, None));
+        assert_eq!(any_year.want.genres, ["Western"]);
+        assert_eq!(
+            (any_year.want.year_min, any_year.want.year_max),
+            (None, None)
+        );
         assert_eq!(
             why,
             "Too few westerns fit the years, so these are westerns from any year."
         );
         let (any, why) = relax(&any_year, true).expect("a rung");
-        assert!(any.genres.is_empty(), "{why}");
+        assert!(any.want.genres.is_empty(), "{why}");
         assert!(relax(&any, true).is_none());
     }
 }

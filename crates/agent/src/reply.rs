@@ -74,14 +74,15 @@ pub(crate) fn opening(
         };
     }
     let mut what = String::new();
-    if !request.genres.is_empty() {
+    if !request.want.genres.is_empty() {
         // "romantic comedy films", not "romance comedy films".
         let g: Vec<String> = request
+            .want
             .genres
             .iter()
             .enumerate()
             .map(|(i, g)| {
-                if i + 1 < request.genres.len() && recagent_core::genre_key(g) == "romance" {
+                if i + 1 < request.want.genres.len() && recagent_core::genre_key(g) == "romance" {
                     "romantic".to_owned()
                 } else {
                     genre_word(g)
@@ -92,8 +93,9 @@ pub(crate) fn opening(
         what.push(' ');
     }
     what.push_str(if n == 1 { "film" } else { "films" });
-    if request.genres.is_empty() && !request.prefer_genres.is_empty() {
+    if request.want.genres.is_empty() && !request.want.prefer_genres.is_empty() {
         let g: Vec<String> = request
+            .want
             .prefer_genres
             .iter()
             .map(|g| genre_word(g))
@@ -101,10 +103,10 @@ pub(crate) fn opening(
         what = format!("{} {what}", g.join(" or "));
     }
     let mut tail: Vec<String> = Vec::new();
-    if !request.people.is_empty() {
-        tail.push(format!("with {}", request.people.join(" and ")));
+    if !request.want.people.is_empty() {
+        tail.push(format!("with {}", request.want.people.join(" and ")));
     }
-    match (request.year_min, request.year_max) {
+    match (request.want.year_min, request.want.year_max) {
         (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
         (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
         (Some(a), Some(b)) => tail.push(format!("from {a} to {b}")),
@@ -112,20 +114,33 @@ pub(crate) fn opening(
         (None, Some(b)) => tail.push(format!("up to {b}")),
         (None, None) => {}
     }
-    if !request.avoid_genres.is_empty() {
-        let g: Vec<String> = request.avoid_genres.iter().map(|g| genre_noun(g)).collect();
+    if !request.want.avoid_genres.is_empty() {
+        let g: Vec<String> = request
+            .want
+            .avoid_genres
+            .iter()
+            .map(|g| genre_noun(g))
+            .collect();
         tail.push(format!("without {}", g.join(" or ")));
     }
-    if !request.avoid_people.is_empty() {
-        tail.push(format!("without {}", request.avoid_people.join(" or ")));
+    if !request.want.avoid_people.is_empty() {
+        tail.push(format!(
+            "without {}",
+            request.want.avoid_people.join(" or ")
+        ));
     }
     let mut line = format!("Here {count} {what}");
     if !tail.is_empty() {
         line.push(' ');
         line.push_str(&tail.join(" "));
     }
-    if !request.genres.is_empty() && !request.prefer_genres.is_empty() {
-        let g: Vec<String> = request.prefer_genres.iter().map(|g| mood_word(g)).collect();
+    if !request.want.genres.is_empty() && !request.want.prefer_genres.is_empty() {
+        let g: Vec<String> = request
+            .want
+            .prefer_genres
+            .iter()
+            .map(|g| mood_word(g))
+            .collect();
         line.push_str(&format!(", {} ones first", g.join(" or ")));
     }
     if !request.liked_titles.is_empty() {
@@ -134,7 +149,7 @@ pub(crate) fn opening(
             .iter()
             .map(|t| recagent_core::display_title(t))
             .collect();
-        let sep = if tail.is_empty() && request.prefer_genres.is_empty() {
+        let sep = if tail.is_empty() && request.want.prefer_genres.is_empty() {
             " "
         } else {
             ", "
@@ -149,9 +164,9 @@ pub(crate) fn opening(
         ));
     } else if cold {
         line.push_str(" that many people liked");
-    } else if request.genres.is_empty()
-        && request.prefer_genres.is_empty()
-        && request.people.is_empty()
+    } else if request.want.genres.is_empty()
+        && request.want.prefer_genres.is_empty()
+        && request.want.people.is_empty()
         && request.intent.trim().is_empty()
     {
         line.push_str(" picked for you from what you watched");
@@ -337,11 +352,15 @@ pub(crate) fn answer(prompts: &Prompts, context: &ReplyContext) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use recagent_core::Constraint;
 
     fn plan(genres: &[&str], avoid: &[&str]) -> Plan {
         Plan {
-            genres: genres.iter().map(|g| (*g).to_owned()).collect(),
-            avoid_genres: avoid.iter().map(|g| (*g).to_owned()).collect(),
+            want: Constraint {
+                genres: genres.iter().map(|g| (*g).to_owned()).collect(),
+                avoid_genres: avoid.iter().map(|g| (*g).to_owned()).collect(),
+                ..Constraint::default()
+            },
             ..Plan::default()
         }
     }
@@ -367,7 +386,10 @@ mod tests {
         );
         let heist = Plan {
             intent: "heist".into(),
-            prefer_genres: vec!["Crime".into()],
+            want: Constraint {
+                prefer_genres: vec!["Crime".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         assert_eq!(says(&heist), "Here are 10 crime films matching “heist”:");

@@ -737,9 +737,10 @@ fn asked_though_avoided(
 ) -> Vec<String> {
     let key = |g: &String| recagent_core::genre_key(g);
     draft
+        .want
         .genres
         .iter()
-        .chain(&draft.prefer_genres)
+        .chain(&draft.want.prefer_genres)
         .filter(|g| profile.avoided_genres.iter().any(|a| key(a) == key(g)))
         .filter(|g| !cues.allow_genres.iter().any(|a| key(a) == key(g)))
         .cloned()
@@ -772,11 +773,11 @@ fn report(tx: &UnboundedSender<Event>, message: String) {
 /// and no search word outside the film's name.
 fn asks_only_for(draft: &Plan, film: &str) -> bool {
     let film_words = recagent_core::words(film);
-    draft.genres.is_empty()
-        && draft.prefer_genres.is_empty()
-        && draft.people.is_empty()
-        && draft.year_min.is_none()
-        && draft.year_max.is_none()
+    draft.want.genres.is_empty()
+        && draft.want.prefer_genres.is_empty()
+        && draft.want.people.is_empty()
+        && draft.want.year_min.is_none()
+        && draft.want.year_max.is_none()
         && draft.liked_titles.is_empty()
         && recagent_core::words(&draft.intent).iter().all(|w| {
             film_words.contains(w)

@@ -9,7 +9,7 @@
 //! executor runs, what the trace and the TUI show, and what profile memory
 //! keeps between processes, so `ask --user U` continues a conversation.
 
-use recagent_core::{Catalog, ItemId};
+use recagent_core::{Catalog, Constraint, ItemId};
 use serde::{Deserialize, Serialize};
 
 use recagent_reading::rules::Cues;
@@ -22,19 +22,10 @@ use recagent_reading::{Feedback, Plan};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DialogueState<I = ItemId> {
-    /// Genres every recommendation must have ("animated", "for my kids").
-    pub hard_genres: Vec<String>,
-    /// Genres preferred ("funny"): a filter only when no genre is hard,
-    /// otherwise an order.
-    pub soft_genres: Vec<String>,
-    /// Genres not wanted in this conversation.
-    pub avoid_genres: Vec<String>,
-    pub year_min: Option<u16>,
-    pub year_max: Option<u16>,
-    /// People every recommendation must credit ("with Tom Hanks").
-    pub people: Vec<String>,
-    /// People not wanted in this conversation.
-    pub avoid_people: Vec<String>,
+    /// Genres, years and people the conversation asks for. Stored states
+    /// written before it (`hard_genres`, `soft_genres`) still read.
+    #[serde(flatten)]
+    pub want: Constraint,
     /// Titles the recommendations should be like ("like The Godfather").
     pub anchors: Vec<String>,
     /// The request's own words, without titles: the search text.
@@ -57,13 +48,7 @@ pub struct DialogueState<I = ItemId> {
 impl<I> Default for DialogueState<I> {
     fn default() -> Self {
         Self {
-            hard_genres: Vec::new(),
-            soft_genres: Vec::new(),
-            avoid_genres: Vec::new(),
-            year_min: None,
-            year_max: None,
-            people: Vec::new(),
-            avoid_people: Vec::new(),
+            want: Constraint::default(),
             anchors: Vec::new(),
             intent: String::new(),
             excluded_titles: Vec::new(),
@@ -86,13 +71,7 @@ impl DialogueState {
                 .collect()
         };
         DialogueState {
-            hard_genres: self.hard_genres.clone(),
-            soft_genres: self.soft_genres.clone(),
-            avoid_genres: self.avoid_genres.clone(),
-            year_min: self.year_min,
-            year_max: self.year_max,
-            people: self.people.clone(),
-            avoid_people: self.avoid_people.clone(),
+            want: self.want.clone(),
             anchors: self.anchors.clone(),
             intent: self.intent.clone(),
             excluded_titles: self.excluded_titles.clone(),
@@ -151,13 +130,13 @@ fn add_id(to: &mut Vec<ItemId>, id: ItemId) {
 impl DialogueState {
     /// Whether the conversation asks for nothing yet.
     pub fn is_empty(&self) -> bool {
-        self.hard_genres.is_empty()
-            && self.soft_genres.is_empty()
-            && self.avoid_genres.is_empty()
-            && self.year_min.is_none()
-            && self.year_max.is_none()
+        self.want.genres.is_empty()
+            && self.want.prefer_genres.is_empty()
+            && self.want.avoid_genres.is_empty()
+            && self.want.year_min.is_none()
+            && self.want.year_max.is_none()
             && self.anchors.is_empty()
-            && self.people.is_empty()
+            && self.want.people.is_empty()
             && self.intent.trim().is_empty()
     }
 
@@ -201,18 +180,18 @@ impl DialogueState {
                 .cloned()
                 .collect()
         };
-        let wanted = not_allowed(&plan.genres);
-        let preferred = not_allowed(&plan.prefer_genres);
+        let wanted = not_allowed(&plan.want.genres);
+        let preferred = not_allowed(&plan.want.prefer_genres);
         if s.starts_over(plan, cues, &new_anchors, &wanted) && !self.is_empty() {
             // What the user does not want stays out, as do the films set
             // aside.
             changes.push("a new request".into());
-            s.hard_genres.clear();
-            s.soft_genres.clear();
-            s.year_min = None;
-            s.year_max = None;
+            s.want.genres.clear();
+            s.want.prefer_genres.clear();
+            s.want.year_min = None;
+            s.want.year_max = None;
             s.anchors.clear();
-            s.people.clear();
+            s.want.people.clear();
             s.intent.clear();
         }
         s.take_removals(cues, &mut changes);
@@ -235,14 +214,17 @@ impl DialogueState {
 
         let effective = Plan {
             intent: s.intent.clone(),
-            genres: s.hard_genres.clone(),
-            prefer_genres: s.soft_genres.clone(),
-            avoid_genres: s.avoid_genres.clone(),
+            want: Constraint {
+                genres: s.want.genres.clone(),
+                prefer_genres: s.want.prefer_genres.clone(),
+                avoid_genres: s.want.avoid_genres.clone(),
+                year_min: s.want.year_min,
+                year_max: s.want.year_max,
+                people: s.want.people.clone(),
+                avoid_people: s.want.avoid_people.clone(),
+                ..Constraint::default()
+            },
             never_genres: plan.never_genres.clone(),
-            year_min: s.year_min,
-            year_max: s.year_max,
-            people: s.people.clone(),
-            avoid_people: s.avoid_people.clone(),
             liked_titles: s.anchors.clone(),
             excluded_titles: s.excluded_titles.clone(),
             seen_titles,
@@ -270,7 +252,7 @@ impl DialogueState {
             && if new_anchors.is_empty() {
                 (!wanted.is_empty()
                     || !plan.intent.trim().is_empty()
-                    || plan.people.iter().any(|p| !self.people.contains(p)))
+                    || plan.want.people.iter().any(|p| !self.want.people.contains(p)))
                     // "A romantic comedy, nothing with war in it": a new
                     // film asked for, whatever its other clauses refine.
                     && (!cues.refine || cues.new_request)
@@ -346,19 +328,20 @@ impl DialogueState {
 
     /// Removals: "any year", "any genre", "horror is fine".
     fn take_removals(&mut self, cues: &Cues, changes: &mut Changes) {
-        if cues.clear_years && (self.year_min.is_some() || self.year_max.is_some()) {
-            self.year_min = None;
-            self.year_max = None;
+        if cues.clear_years && self.want.has_years() {
+            self.want.year_min = None;
+            self.want.year_max = None;
             changes.push("any year".into());
         }
-        if cues.clear_genres && !(self.hard_genres.is_empty() && self.soft_genres.is_empty()) {
-            self.hard_genres.clear();
-            self.soft_genres.clear();
+        if cues.clear_genres && !(self.want.genres.is_empty() && self.want.prefer_genres.is_empty())
+        {
+            self.want.genres.clear();
+            self.want.prefer_genres.clear();
             changes.push("any genre".into());
         }
         for g in &cues.allow_genres {
-            if self.avoid_genres.contains(g) {
-                self.avoid_genres.retain(|x| x != g);
+            if self.want.avoid_genres.contains(g) {
+                self.want.avoid_genres.retain(|x| x != g);
                 changes.push(format!("{g} allowed again"));
             }
         }
@@ -375,66 +358,75 @@ impl DialogueState {
         changes: &mut Changes,
     ) {
         if cues.replace_genres && !(wanted.is_empty() && preferred.is_empty()) {
-            self.hard_genres = wanted.to_vec();
-            self.soft_genres = preferred.to_vec();
+            self.want.genres = wanted.to_vec();
+            self.want.prefer_genres = preferred.to_vec();
             changes.push("genres replaced".into());
         } else {
-            if add_all(&mut self.hard_genres, wanted) {
+            if add_all(&mut self.want.genres, wanted) {
                 changes.push(format!("wants {}", wanted.join(", ")));
             }
-            if add_all(&mut self.soft_genres, preferred) {
+            if add_all(&mut self.want.prefer_genres, preferred) {
                 changes.push(format!("prefers {}", preferred.join(", ")));
             }
         }
-        self.soft_genres.retain(|g| !self.hard_genres.contains(g));
+        self.want
+            .prefer_genres
+            .retain(|g| !self.want.genres.contains(g));
         // What is asked for now wins over an earlier "no".
-        self.avoid_genres
+        self.want
+            .avoid_genres
             .retain(|g| !wanted.contains(g) && !preferred.contains(g));
-        let mut avoid: Vec<String> = plan.avoid_genres.clone();
+        let mut avoid: Vec<String> = plan.want.avoid_genres.clone();
         add_all(&mut avoid, &plan.never_genres);
-        if add_all(&mut self.avoid_genres, &avoid) {
+        if add_all(&mut self.want.avoid_genres, &avoid) {
             changes.push(format!("avoids {}", avoid.join(", ")));
         }
-        self.hard_genres.retain(|g| !self.avoid_genres.contains(g));
-        self.soft_genres.retain(|g| !self.avoid_genres.contains(g));
+        self.want
+            .genres
+            .retain(|g| !self.want.avoid_genres.contains(g));
+        self.want
+            .prefer_genres
+            .retain(|g| !self.want.avoid_genres.contains(g));
     }
 
     /// People: those named are added ("with Tom Hanks"), an avoided one
     /// leaves the wanted and stays out.
     fn take_people(&mut self, plan: &Plan, changes: &mut Changes) {
-        if add_all(&mut self.people, &plan.people) {
-            changes.push(format!("with {}", plan.people.join(", ")));
+        if add_all(&mut self.want.people, &plan.want.people) {
+            changes.push(format!("with {}", plan.want.people.join(", ")));
         }
-        self.avoid_people.retain(|p| !plan.people.contains(p));
-        if add_all(&mut self.avoid_people, &plan.avoid_people) {
-            changes.push(format!("without {}", plan.avoid_people.join(", ")));
+        self.want
+            .avoid_people
+            .retain(|p| !plan.want.people.contains(p));
+        if add_all(&mut self.want.avoid_people, &plan.want.avoid_people) {
+            changes.push(format!("without {}", plan.want.avoid_people.join(", ")));
         }
-        let avoid = self.avoid_people.clone();
-        self.people.retain(|p| !avoid.contains(p));
+        let avoid = self.want.avoid_people.clone();
+        self.want.people.retain(|p| !avoid.contains(p));
     }
 
     /// Years: a bound given replaces the one standing; a bound that would
     /// cross the other one drops it.
     fn take_years(&mut self, plan: &Plan, changes: &mut Changes) {
-        if let Some(lo) = plan.year_min {
-            self.year_min = Some(lo);
-            if plan.year_max.is_none() && self.year_max.is_some_and(|hi| hi < lo) {
-                self.year_max = None;
+        if let Some(lo) = plan.want.year_min {
+            self.want.year_min = Some(lo);
+            if plan.want.year_max.is_none() && self.want.year_max.is_some_and(|hi| hi < lo) {
+                self.want.year_max = None;
             }
             changes.push(format!("from {lo}"));
         }
-        if let Some(hi) = plan.year_max {
-            self.year_max = Some(hi);
-            if plan.year_min.is_none() && self.year_min.is_some_and(|lo| lo > hi) {
-                self.year_min = None;
+        if let Some(hi) = plan.want.year_max {
+            self.want.year_max = Some(hi);
+            if plan.want.year_min.is_none() && self.want.year_min.is_some_and(|lo| lo > hi) {
+                self.want.year_min = None;
             }
             changes.push(format!("up to {hi}"));
         }
-        if let (Some(lo), Some(hi)) = (self.year_min, self.year_max)
+        if let (Some(lo), Some(hi)) = (self.want.year_min, self.want.year_max)
             && lo > hi
         {
-            self.year_min = Some(hi);
-            self.year_max = Some(lo);
+            self.want.year_min = Some(hi);
+            self.want.year_max = Some(lo);
         }
     }
 }
@@ -452,26 +444,29 @@ impl<I: Ord + Clone> DialogueState<I> {
     /// 1980 · like The Godfather · 10 set aside".
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
-        if !self.hard_genres.is_empty() {
-            parts.push(self.hard_genres.join(" + "));
+        if !self.want.genres.is_empty() {
+            parts.push(self.want.genres.join(" + "));
         }
-        if !self.soft_genres.is_empty() {
-            parts.push(format!("preferably {}", self.soft_genres.join(" or ")));
+        if !self.want.prefer_genres.is_empty() {
+            parts.push(format!(
+                "preferably {}",
+                self.want.prefer_genres.join(" or ")
+            ));
         }
-        if !self.avoid_genres.is_empty() {
-            parts.push(format!("no {}", self.avoid_genres.join(", no ")));
+        if !self.want.avoid_genres.is_empty() {
+            parts.push(format!("no {}", self.want.avoid_genres.join(", no ")));
         }
-        match (self.year_min, self.year_max) {
+        match (self.want.year_min, self.want.year_max) {
             (Some(a), Some(b)) => parts.push(format!("{a}–{b}")),
             (Some(a), None) => parts.push(format!("from {a}")),
             (None, Some(b)) => parts.push(format!("up to {b}")),
             (None, None) => {}
         }
-        if !self.people.is_empty() {
-            parts.push(format!("with {}", self.people.join(" and ")));
+        if !self.want.people.is_empty() {
+            parts.push(format!("with {}", self.want.people.join(" and ")));
         }
-        if !self.avoid_people.is_empty() {
-            parts.push(format!("without {}", self.avoid_people.join(", ")));
+        if !self.want.avoid_people.is_empty() {
+            parts.push(format!("without {}", self.want.avoid_people.join(", ")));
         }
         if !self.anchors.is_empty() {
             let a: Vec<String> = self
@@ -499,6 +494,7 @@ impl<I: Ord + Clone> DialogueState<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use recagent_core::Constraint;
 
     fn plan() -> Plan {
         Plan::default()
@@ -529,16 +525,19 @@ mod tests {
         };
         let (s, eff, changes) = s.apply(
             &Plan {
-                genres: vec!["Crime".into()],
-                year_min: Some(1980),
+                want: Constraint {
+                    genres: vec!["Crime".into()],
+                    year_min: Some(1980),
+                    ..plan().want.clone()
+                },
                 ..plan()
             },
             &refine(),
             &["A".into(), "B".into()],
         );
         assert_eq!(eff.liked_titles, vec!["Godfather, The"], "{changes:?}");
-        assert_eq!(eff.genres, vec!["Crime"]);
-        assert_eq!((eff.year_min, eff.year_max), (Some(1980), None));
+        assert_eq!(eff.want.genres, vec!["Crime"]);
+        assert_eq!((eff.want.year_min, eff.want.year_max), (Some(1980), None));
         // "seen them all, something else": the list is never shown again,
         // and the request stands.
         let (s, eff, _) = s.apply(
@@ -551,7 +550,7 @@ mod tests {
         );
         assert_eq!(s.never_again(), vec![ItemId(1), ItemId(2)]);
         assert_eq!(eff.liked_titles, vec!["Godfather, The"]);
-        assert_eq!(eff.genres, vec!["Crime"]);
+        assert_eq!(eff.want.genres, vec!["Crime"]);
         assert_eq!(eff.seen_titles, vec!["A", "B"]);
     }
 
@@ -610,8 +609,11 @@ mod tests {
     #[test]
     fn a_new_request_starts_over_but_keeps_what_was_set_aside() {
         let s = DialogueState {
-            hard_genres: vec!["Crime".into()],
-            year_min: Some(1980),
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                year_min: Some(1980),
+                ..Constraint::default()
+            },
             anchors: vec!["Godfather, The".into()],
             excluded: vec![ItemId(7)],
             turns: 2,
@@ -627,7 +629,7 @@ mod tests {
         );
         assert!(changes.contains(&"a new request".to_owned()), "{changes:?}");
         assert_eq!(eff.liked_titles, vec!["Alien"]);
-        assert!(eff.genres.is_empty() && eff.year_min.is_none());
+        assert!(eff.want.genres.is_empty() && eff.want.year_min.is_none());
         assert_eq!(s2.never_again(), vec![ItemId(7)]);
         // "also like Heat" adds an anchor instead.
         let (_, eff, _) = s.apply(
@@ -642,15 +644,18 @@ mod tests {
             &[],
         );
         assert_eq!(eff.liked_titles, vec!["Godfather, The", "Heat"]);
-        assert_eq!(eff.genres, vec!["Crime"]);
+        assert_eq!(eff.want.genres, vec!["Crime"]);
     }
 
     #[test]
     fn removals_and_crossing_bounds() {
         let s = DialogueState {
-            year_min: Some(1980),
-            avoid_genres: vec!["Horror".into()],
-            hard_genres: vec!["Comedy".into()],
+            want: Constraint {
+                year_min: Some(1980),
+                avoid_genres: vec!["Horror".into()],
+                genres: vec!["Comedy".into()],
+                ..Constraint::default()
+            },
             turns: 1,
             ..DialogueState::default()
         };
@@ -663,34 +668,43 @@ mod tests {
             },
             &[],
         );
-        assert_eq!((eff.year_min, eff.year_max), (None, None));
-        assert!(eff.avoid_genres.is_empty());
-        assert_eq!(s1.hard_genres, vec!["Comedy"]);
+        assert_eq!((eff.want.year_min, eff.want.year_max), (None, None));
+        assert!(eff.want.avoid_genres.is_empty());
+        assert_eq!(s1.want.genres, vec!["Comedy"]);
         // "before 1970" after "from 1980": the new bound wins.
         let (_, eff, _) = s.apply(
             &Plan {
-                year_max: Some(1969),
+                want: Constraint {
+                    year_max: Some(1969),
+                    ..plan().want.clone()
+                },
                 ..plan()
             },
             &refine(),
             &[],
         );
-        assert_eq!((eff.year_min, eff.year_max), (None, Some(1969)));
+        assert_eq!((eff.want.year_min, eff.want.year_max), (None, Some(1969)));
         // Asking for a genre now lifts an earlier "no".
         let (_, eff, _) = s.apply(
             &Plan {
-                genres: vec!["Horror".into()],
+                want: Constraint {
+                    genres: vec!["Horror".into()],
+                    ..plan().want.clone()
+                },
                 ..plan()
             },
             &refine(),
             &[],
         );
-        assert!(eff.avoid_genres.is_empty());
-        assert_eq!(eff.genres, vec!["Comedy", "Horror"]);
+        assert!(eff.want.avoid_genres.is_empty());
+        assert_eq!(eff.want.genres, vec!["Comedy", "Horror"]);
         // "actually, a drama" replaces the genres.
         let (_, eff, _) = s.apply(
             &Plan {
-                genres: vec!["Drama".into()],
+                want: Constraint {
+                    genres: vec!["Drama".into()],
+                    ..plan().want.clone()
+                },
                 ..plan()
             },
             &Cues {
@@ -700,14 +714,17 @@ mod tests {
             },
             &[],
         );
-        assert_eq!(eff.genres, vec!["Drama"]);
+        assert_eq!(eff.want.genres, vec!["Drama"]);
     }
 
     #[test]
     fn the_state_survives_json() {
         let s = DialogueState {
-            hard_genres: vec!["Animation".into()],
-            soft_genres: vec!["Comedy".into()],
+            want: Constraint {
+                genres: vec!["Animation".into()],
+                prefer_genres: vec!["Comedy".into()],
+                ..Constraint::default()
+            },
             seen: vec![ItemId(3)],
             last_feedback: Feedback::SeenIt,
             turns: 3,

@@ -328,8 +328,8 @@ impl TurnMachine {
         let next = match &mut self.relaxing {
             Some(r) if self.bus.ranked.len() < MIN_LIST => {
                 relax(&r.plan, r.widened).map(|(looser, why)| {
-                    r.widened |=
-                        looser.year_min != r.plan.year_min || looser.year_max != r.plan.year_max;
+                    r.widened |= looser.want.year_min != r.plan.want.year_min
+                        || looser.want.year_max != r.plan.want.year_max;
                     r.plan = looser;
                     r.steps.push(why);
                     r.plan.clone()
@@ -515,6 +515,7 @@ mod tests {
     use super::*;
     use crate::testing::setup;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
+    use recagent_core::Constraint;
     use recagent_reading::Feedback;
     use recagent_reading::check::{FilmSketch, Known};
     use recagent_reading::rules::Cues;
@@ -590,7 +591,7 @@ mod tests {
         let run = expect_tools(m.next_step(plan_reply(json!({"intent": "like Inception"}))));
         let args = search_args(&run);
         assert_eq!(args.query, "dreams heist");
-        assert_eq!(args.genres, ["Sci-Fi", "Thriller"]);
+        assert_eq!(args.want.prefer_genres, ["Sci-Fi", "Thriller"]);
         // The genre list copied out in its order is no description.
         let copied = FilmSketch {
             genres: vec!["Sci-Fi".into(), "Thriller".into(), "Western".into()],
@@ -716,8 +717,11 @@ mod tests {
     #[test]
     fn inverted_years_are_returned_once_then_replaced_by_the_draft() {
         let draft = Plan {
-            genres: vec!["Crime".into()],
-            year_min: Some(1980),
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                year_min: Some(1980),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let mut m = machine(
@@ -739,7 +743,10 @@ mod tests {
         let run = expect_tools(m.next_step(plan_reply(inverted)));
         assert!(!run.quiet);
         let search = search_args(&run);
-        assert_eq!((search.year_min, search.year_max), (Some(1980), None));
+        assert_eq!(
+            (search.want.year_min, search.want.year_max),
+            (Some(1980), None)
+        );
         expect_model(
             m.next_step(tools_done(ranked(&[1, 2, 3, 4]))),
             Purpose::Answer,
@@ -755,7 +762,7 @@ mod tests {
         }));
         assert_eq!((out.plan_corrected, out.plan_replaced), (0, 1));
         let plan = out.plan.expect("the executed plan");
-        assert_eq!((plan.year_min, plan.year_max), (Some(1980), None));
+        assert_eq!((plan.want.year_min, plan.want.year_max), (Some(1980), None));
         assert_eq!(out.intro.as_deref(), Some(text));
     }
 
@@ -765,7 +772,10 @@ mod tests {
     #[test]
     fn a_malformed_call_is_asked_again_and_an_endpoint_error_falls_back() {
         let draft = Plan {
-            genres: vec!["Crime".into()],
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let mut m = machine(
@@ -783,7 +793,7 @@ mod tests {
         let told = again.messages.last().expect("a message to the model");
         assert!(told.content.contains("not valid JSON"), "{}", told.content);
         let run = expect_tools(m.next_step(plan_reply(json!({"genres": ["Crime"]}))));
-        assert_eq!(search_args(&run).require_genres, vec!["Crime".to_owned()]);
+        assert_eq!(search_args(&run).want.genres, vec!["Crime".to_owned()]);
 
         let mut m = machine(
             Mode::Model(Strategy::PlanDraft),
@@ -803,7 +813,10 @@ mod tests {
     #[test]
     fn a_models_unasked_years_anchors_and_words_are_put_back() {
         let before = DialogueState {
-            hard_genres: vec!["Crime".into()],
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                ..Constraint::default()
+            },
             last_list: ids(&[7, 8, 9]),
             turns: 1,
             ..DialogueState::default()
@@ -827,14 +840,17 @@ mod tests {
         });
         let run = expect_tools(m.next_step(plan_reply(made_up)));
         let search = search_args(&run);
-        assert_eq!((search.year_min, search.year_max), (None, None));
+        assert_eq!((search.want.year_min, search.want.year_max), (None, None));
         assert!(run.calls.iter().all(|c| c.name != SimilarItems::NAME));
         assert_eq!(run.exclude, ids(&[7]));
 
         // "from the 80s": the years are the user's, the rest stands.
         let eighties = Plan {
-            year_min: Some(1980),
-            year_max: Some(1989),
+            want: Constraint {
+                year_min: Some(1980),
+                year_max: Some(1989),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let cues = Cues {
@@ -847,8 +863,11 @@ mod tests {
         let run = expect_tools(m.next_step(plan_reply(paraphrase)));
         let search = search_args(&run);
         assert_eq!(search.query, "");
-        assert_eq!(search.require_genres, vec!["Crime".to_owned()]);
-        assert_eq!((search.year_min, search.year_max), (Some(1980), Some(1989)));
+        assert_eq!(search.want.genres, vec!["Crime".to_owned()]);
+        assert_eq!(
+            (search.want.year_min, search.want.year_max),
+            (Some(1980), Some(1989))
+        );
     }
 
     /// "Seen it" about the second item of the last list: that item is
@@ -857,7 +876,10 @@ mod tests {
     #[test]
     fn seen_it_excludes_that_item_of_the_last_list() {
         let before = DialogueState {
-            hard_genres: vec!["Comedy".into()],
+            want: Constraint {
+                genres: vec!["Comedy".into()],
+                ..Constraint::default()
+            },
             last_list: ids(&[7, 8, 9]),
             turns: 1,
             ..DialogueState::default()
@@ -884,7 +906,10 @@ mod tests {
     #[test]
     fn something_else_excludes_the_whole_last_list_from_the_final_rank_too() {
         let before = DialogueState {
-            hard_genres: vec!["Comedy".into()],
+            want: Constraint {
+                genres: vec!["Comedy".into()],
+                ..Constraint::default()
+            },
             last_list: ids(&[7, 8, 9]),
             turns: 1,
             ..DialogueState::default()
@@ -912,7 +937,10 @@ mod tests {
 
     fn answered(named: &[u32], liked: &[u32]) -> Outcome {
         let draft = Plan {
-            genres: vec!["Comedy".into()],
+            want: Constraint {
+                genres: vec!["Comedy".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let mut m = machine(
@@ -960,9 +988,12 @@ mod tests {
     #[test]
     fn too_few_items_relax_the_request_and_keep_the_exact_ones_first() {
         let draft = Plan {
-            genres: vec!["Crime".into()],
-            year_min: Some(1990),
-            year_max: Some(1999),
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                year_min: Some(1990),
+                year_max: Some(1999),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let mut m = machine(
@@ -976,7 +1007,10 @@ mod tests {
         assert!(looser.quiet);
         assert!(looser.bus.candidates.is_empty(), "a fresh bus");
         let search = search_args(&looser);
-        assert_eq!((search.year_min, search.year_max), (Some(1980), Some(2009)));
+        assert_eq!(
+            (search.want.year_min, search.want.year_max),
+            (Some(1980), Some(2009))
+        );
         assert!(
             looser
                 .calls
@@ -1003,7 +1037,10 @@ mod tests {
     #[test]
     fn nothing_found_after_every_rung_asks_the_user() {
         let draft = Plan {
-            genres: vec!["Western".into()],
+            want: Constraint {
+                genres: vec!["Western".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let mut m = machine(

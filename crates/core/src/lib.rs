@@ -22,7 +22,7 @@ pub mod funnel;
 pub mod recall;
 pub mod text;
 
-pub use filter::Filter;
+pub use filter::{Constraint, Filter, YEAR_CEILING, YEAR_FLOOR};
 pub use funnel::{Scored, Stage, StageTrace};
 pub use recall::{SimilarHit, Source, TitleLink};
 pub use text::{display_title, genre_key, person_key, words};

@@ -224,6 +224,112 @@ fn genre_folds(path: &Path, text: &str) -> Vec<Hit> {
     out
 }
 
+/// Where the constraint's fields are declared: `recagent_core::Constraint`
+/// and the recall `Filter` it compiles to.
+const CONSTRAINT_HOME: &str = "crates/core/src/filter.rs";
+
+const ALLOWED_CONSTRAINT_FIELDS: &[Allowed] = &[
+    Allowed {
+        path: "crates/cli/src/cmd/search.rs",
+        line: "year_min: Option<u16>",
+        why: "`search`'s flags are the recall filter's own (--genre any, --all-genre, --not-genre), not a request",
+    },
+    Allowed {
+        path: "crates/cli/src/cmd/search.rs",
+        line: "year_max: Option<u16>",
+        why: "as above",
+    },
+    Allowed {
+        path: "crates/agent/src/bus.rs",
+        line: "pub avoid_people: Vec<String>",
+        why: "the bus keeps people as the catalog spells them, resolved from a Constraint, as its Filter keeps genres",
+    },
+    Allowed {
+        path: "crates/agent/src/tools/rank.rs",
+        line: "pub prefer_genres: Vec<String>",
+        why: "rank_candidates' one ordering argument, a Constraint's prefer_genres passed on",
+    },
+];
+
+/// A struct field that is one of the constraint's (years, avoided or
+/// preferred genres, avoided people, or an old name of one) outside
+/// [`CONSTRAINT_HOME`]: a second constraint type in the making.
+fn constraint_fields(path: &Path, text: &str) -> Vec<Hit> {
+    const FIELDS: &[&str] = &[
+        "year_min",
+        "year_max",
+        "prefer_genres",
+        "avoid_genres",
+        "require_genres",
+        "hard_genres",
+        "soft_genres",
+        "avoid_people",
+    ];
+    if path == Path::new(CONSTRAINT_HOME) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (line, code) in code_lines(text) {
+        let decl = code
+            .trim_start()
+            .trim_start_matches("pub(crate) ")
+            .trim_start_matches("pub ");
+        let declares = FIELDS.iter().any(|f| {
+            decl.strip_prefix(f)
+                .and_then(|rest| rest.trim_start().strip_prefix(':'))
+                .is_some_and(|ty| {
+                    let ty = ty.trim_start();
+                    ty.starts_with("Vec<")
+                        || ty.starts_with("Option<")
+                        || ty.starts_with("BTreeSet<")
+                })
+        });
+        if declares {
+            out.push(Hit {
+                path: path.to_owned(),
+                line,
+                text: code.to_owned(),
+                why: "declares a constraint field; carry recagent_core::Constraint (#[serde(flatten)])",
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn the_constraint_is_declared_once() {
+    check(
+        constraint_fields,
+        ALLOWED_CONSTRAINT_FIELDS,
+        "Genres (required, preferred, avoided), years and people are one type, \
+         recagent_core::Constraint (ARCHITECTURE.md): flatten it into the struct.",
+    );
+}
+
+#[test]
+fn the_constraint_rule_catches_a_second_copy() {
+    let lines = |text: &str| -> Vec<usize> {
+        constraint_fields(Path::new("crates/x/src/lib.rs"), text)
+            .iter()
+            .map(|h| h.line)
+            .collect()
+    };
+    let text = [
+        "pub struct Args {",
+        "    pub year_min: Option<u16>,",
+        "    pub(crate) avoid_genres: Vec<String>,",
+        "    soft_genres: Vec<String>,",
+        "    // year_max: Option<u16>, in a comment",
+        "    pub genres: Vec<String>,",
+        "    let year_min = plan.want.year_min;",
+        "    year_max: Some(1999),",
+        "    #[serde(flatten)]",
+        "    pub want: Constraint,",
+        "}",
+    ];
+    assert_eq!(lines(&text.join("\n")), [2, 3, 4]);
+}
+
 #[test]
 fn genres_fold_only_through_genre_key() {
     check(

@@ -34,14 +34,14 @@ pub const REQUESTS: &[&str] = &[
 ];
 
 /// One decision: the system prompt, the tools, and a user request, with a
-/// tool call required.
+/// tool call required, in the agent's budget for a decision (256 tokens).
 pub fn decision_request(user: &str) -> ChatRequest {
     ChatRequest {
         messages: vec![Message::system(SYSTEM_PROMPT), Message::user(user)],
         tools: recommendation_tools(),
         options: ChatOptions {
             tool_choice: ToolChoice::Required,
-            max_tokens: 96,
+            max_tokens: 256,
             ..ChatOptions::default()
         },
     }

@@ -127,10 +127,11 @@ impl FilmSketch {
         }
         p.intent = words.join(" ");
         for g in &self.genres {
-            let taken =
-                p.genres.contains(g) || p.avoid_genres.contains(g) || p.never_genres.contains(g);
-            if !taken && !p.prefer_genres.contains(g) {
-                p.prefer_genres.push(g.clone());
+            let taken = p.want.genres.contains(g)
+                || p.want.avoid_genres.contains(g)
+                || p.never_genres.contains(g);
+            if !taken && !p.want.prefer_genres.contains(g) {
+                p.want.prefer_genres.push(g.clone());
             }
         }
         p
@@ -150,7 +151,7 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
         }
     };
     let p = plan.normalized();
-    if let (Some(lo), Some(hi)) = (p.year_min, p.year_max)
+    if let (Some(lo), Some(hi)) = (p.want.year_min, p.want.year_max)
         && lo > hi
     {
         issue(
@@ -158,7 +159,7 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
             format!("year_min {lo} is after year_max {hi}: no film is both"),
         );
     }
-    if let (Some(hi), Some(lo)) = (p.year_max, draft.year_min)
+    if let (Some(hi), Some(lo)) = (p.want.year_max, draft.want.year_min)
         && hi < lo
     {
         issue(
@@ -168,7 +169,7 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
             ),
         );
     }
-    if let (Some(lo), Some(hi)) = (p.year_min, draft.year_max)
+    if let (Some(lo), Some(hi)) = (p.want.year_min, draft.want.year_max)
         && lo > hi
     {
         issue(
@@ -179,13 +180,14 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
         );
     }
     let avoided: Vec<&String> = p
+        .want
         .avoid_genres
         .iter()
         .chain(&p.never_genres)
-        .chain(&draft.avoid_genres)
+        .chain(&draft.want.avoid_genres)
         .chain(&draft.never_genres)
         .collect();
-    for g in p.genres.iter().chain(&p.prefer_genres) {
+    for g in p.want.genres.iter().chain(&p.want.prefer_genres) {
         if !known.genre(g) {
             issue(
                 "genres",
@@ -195,25 +197,33 @@ pub fn check(plan: &Plan, draft: &Plan, known: &dyn Known) -> Vec<Issue> {
             issue("genres", format!("{g} is wanted and also excluded"));
         }
     }
-    for g in p.avoid_genres.iter().chain(&p.never_genres) {
+    for g in p.want.avoid_genres.iter().chain(&p.never_genres) {
         if !known.genre(g) {
             issue(
                 "avoid_genres",
                 format!("{g:?} is not one of the catalog's genres"),
             );
-        } else if draft.genres.contains(g) || draft.prefer_genres.contains(g) {
+        } else if draft.want.genres.contains(g) || draft.want.prefer_genres.contains(g) {
             issue(
                 "avoid_genres",
                 format!("the user asked for {g}, not to avoid it"),
             );
         }
     }
-    for (slot, names) in [("people", &p.people), ("avoid_people", &p.avoid_people)] {
+    for (slot, names) in [
+        ("people", &p.want.people),
+        ("avoid_people", &p.want.avoid_people),
+    ] {
         if let Some(n) = names.iter().find(|n| !known.person(n)) {
             issue(slot, format!("no film in the catalog credits {n:?}"));
         }
     }
-    if let Some(n) = p.people.iter().find(|n| draft.avoid_people.contains(n)) {
+    if let Some(n) = p
+        .want
+        .people
+        .iter()
+        .find(|n| draft.want.avoid_people.contains(n))
+    {
         issue("people", format!("the user said no to {n}"));
     }
     for (slot, titles) in [
@@ -252,12 +262,12 @@ pub fn ground(
 ) -> (Plan, u32) {
     let mut p = plan.clone();
     let mut replaced = 0;
-    let no_draft_years = draft.year_min.is_none() && draft.year_max.is_none();
+    let no_draft_years = draft.want.year_min.is_none() && draft.want.year_max.is_none();
     // "Older films are fine" speaks of time to take a bound away.
     let unasked = !cues.time_words || cues.clear_years;
-    if no_draft_years && unasked && (p.year_min.is_some() || p.year_max.is_some()) {
-        p.year_min = None;
-        p.year_max = None;
+    if no_draft_years && unasked && p.want.has_years() {
+        p.want.year_min = None;
+        p.want.year_max = None;
         replaced += 1;
     }
     let named: Vec<Vec<String>> = draft
@@ -304,15 +314,15 @@ pub fn ground(
     // reading ("space battles" is Sci-Fi); a list of them is the model
     // copying the genre list (all eighteen, for "more like Alien").
     for (mine, theirs) in [
-        (&mut p.genres, &draft.genres),
-        (&mut p.prefer_genres, &draft.prefer_genres),
+        (&mut p.want.genres, &draft.want.genres),
+        (&mut p.want.prefer_genres, &draft.want.prefer_genres),
     ] {
         let named = |g: &String| {
             let g = g.to_lowercase();
             theirs
                 .iter()
-                .chain(&draft.genres)
-                .chain(&draft.prefer_genres)
+                .chain(&draft.want.genres)
+                .chain(&draft.want.prefer_genres)
                 .chain(&cues.named_genres)
                 .any(|x| x.to_lowercase() == g)
         };
@@ -324,17 +334,17 @@ pub fn ground(
     }
     // Genres to avoid: the draft's, or genres the words name where they
     // say no ("nothing scary"); not "not the first one" read as no horror.
-    let before = p.avoid_genres.len() + p.never_genres.len();
+    let before = p.want.avoid_genres.len() + p.never_genres.len();
     let said_no = |g: &String| {
         let g = g.to_lowercase();
         let named = |list: &[String]| list.iter().any(|x| x.to_lowercase() == g);
-        named(&draft.avoid_genres)
+        named(&draft.want.avoid_genres)
             || named(&draft.never_genres)
             || cues.negative_words && named(&cues.named_genres)
     };
-    p.avoid_genres.retain(|g| said_no(g));
+    p.want.avoid_genres.retain(|g| said_no(g));
     p.never_genres.retain(|g| said_no(g));
-    if p.avoid_genres.len() + p.never_genres.len() != before {
+    if p.want.avoid_genres.len() + p.never_genres.len() != before {
         replaced += 1;
     }
     if draft.is_modifier_only() && !p.intent.trim().is_empty() {
@@ -346,9 +356,10 @@ pub fn ground(
     // words stand.
     let intent = recagent_core::words(&p.intent);
     let named: Vec<String> = p
+        .want
         .people
         .iter()
-        .chain(&p.avoid_people)
+        .chain(&p.want.avoid_people)
         .flat_map(|n| recagent_core::words(n))
         .collect();
     let theirs = intent
@@ -398,24 +409,24 @@ pub fn repair(plan: &Plan, draft: &Plan, issues: &[Issue], known: &dyn Known) ->
     for i in issues {
         match i.slot.as_str() {
             "years" => {
-                p.year_min = draft.year_min;
-                p.year_max = draft.year_max;
+                p.want.year_min = draft.want.year_min;
+                p.want.year_max = draft.want.year_max;
             }
             "genres" => {
-                p.genres.clone_from(&draft.genres);
-                p.prefer_genres.clone_from(&draft.prefer_genres);
+                p.want.genres.clone_from(&draft.want.genres);
+                p.want.prefer_genres.clone_from(&draft.want.prefer_genres);
             }
             "avoid_genres" => {
-                p.avoid_genres.clone_from(&draft.avoid_genres);
+                p.want.avoid_genres.clone_from(&draft.want.avoid_genres);
                 p.never_genres.clone_from(&draft.never_genres);
             }
             slot @ ("people" | "avoid_people") => {
                 let (mine, theirs) = if slot == "people" {
-                    (&mut p.people, &draft.people)
+                    (&mut p.want.people, &draft.want.people)
                 } else {
-                    (&mut p.avoid_people, &draft.avoid_people)
+                    (&mut p.want.avoid_people, &draft.want.avoid_people)
                 };
-                mine.retain(|n| known.person(n) && !draft.avoid_people.contains(n));
+                mine.retain(|n| known.person(n) && !draft.want.avoid_people.contains(n));
                 for n in theirs {
                     if !mine.contains(n) {
                         mine.push(n.clone());
@@ -444,6 +455,7 @@ pub fn repair(plan: &Plan, draft: &Plan, issues: &[Issue], known: &dyn Known) ->
 #[cfg(test)]
 mod ground_tests {
     use super::*;
+    use recagent_core::Constraint;
 
     fn cues(time_words: bool, clear_years: bool) -> Cues {
         Cues {
@@ -456,27 +468,33 @@ mod ground_tests {
     #[test]
     fn years_stand_only_where_the_words_speak_of_time() {
         let model = Plan {
-            year_min: Some(1970),
+            want: Constraint {
+                year_min: Some(1970),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let none = Plan::default();
         // "like The Godfather": no time word, the year goes.
         let (p, n) = ground(&model, &none, &cues(false, false), "", &[]);
-        assert_eq!((p.year_min, n), (None, 1));
+        assert_eq!((p.want.year_min, n), (None, 1));
         // "something from the old days": a time word the rules did not
         // read, the model's reading stands.
         let (p, n) = ground(&model, &none, &cues(true, false), "", &[]);
-        assert_eq!((p.year_min, n), (Some(1970), 0));
+        assert_eq!((p.want.year_min, n), (Some(1970), 0));
         // "older films are fine" takes bounds away.
         let (p, _) = ground(&model, &none, &cues(true, true), "", &[]);
-        assert_eq!(p.year_min, None);
+        assert_eq!(p.want.year_min, None);
         // Where the draft read years, the model's are left to `check`.
         let draft = Plan {
-            year_min: Some(1980),
+            want: Constraint {
+                year_min: Some(1980),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let (p, n) = ground(&model, &draft, &cues(false, false), "", &[]);
-        assert_eq!((p.year_min, n), (Some(1970), 0));
+        assert_eq!((p.want.year_min, n), (Some(1970), 0));
     }
 
     #[test]
@@ -524,13 +542,16 @@ mod ground_tests {
             .map(|g| (*g).to_owned())
             .collect();
         let model = Plan {
-            genres: all,
+            want: Constraint {
+                genres: all,
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         // "something similar to The Silence of the Lambs" through a model
         // server: every genre required.
         let (p, n) = ground(&model, &Plan::default(), &cues(false, false), "", &[]);
-        assert!(p.genres.is_empty());
+        assert!(p.want.genres.is_empty());
         assert_eq!(n, 1);
         // "a comedy like Alien": the named one stays.
         let comedy = Cues {
@@ -538,21 +559,27 @@ mod ground_tests {
             ..Cues::default()
         };
         let (p, _) = ground(&model, &Plan::default(), &comedy, "", &[]);
-        assert_eq!(p.genres, vec!["Comedy".to_owned()]);
+        assert_eq!(p.want.genres, vec!["Comedy".to_owned()]);
         // "a movie about space battles": two the model read stay.
         let space = Plan {
-            genres: vec!["Sci-Fi".into(), "War".into()],
+            want: Constraint {
+                genres: vec!["Sci-Fi".into(), "War".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let (p, n) = ground(&space, &Plan::default(), &cues(false, false), "", &[]);
-        assert_eq!((p.genres.len(), n), (2, 0));
+        assert_eq!((p.want.genres.len(), n), (2, 0));
     }
 
     #[test]
     fn a_title_the_user_has_seen_is_not_liked() {
         let draft = Plan {
             seen_titles: vec!["Titanic (1997)".into()],
-            genres: vec!["Romance".into()],
+            want: Constraint {
+                genres: vec!["Romance".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let model = Plan {
@@ -628,11 +655,14 @@ mod ground_tests {
     #[test]
     fn genres_are_avoided_only_where_the_words_say_no() {
         let model = Plan {
-            avoid_genres: vec!["Horror".into(), "Sci-Fi".into()],
+            want: Constraint {
+                avoid_genres: vec!["Horror".into(), "Sci-Fi".into()],
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         let (p, n) = ground(&model, &Plan::default(), &cues(true, false), "", &[]);
-        assert!(p.avoid_genres.is_empty());
+        assert!(p.want.avoid_genres.is_empty());
         assert_eq!(n, 1);
         // "no horror and no sci-fi": both named where the words say no.
         let no = Cues {
@@ -641,7 +671,7 @@ mod ground_tests {
             ..Cues::default()
         };
         let (p, n) = ground(&model, &Plan::default(), &no, "", &[]);
-        assert_eq!((p.avoid_genres.len(), n), (2, 0));
+        assert_eq!((p.want.avoid_genres.len(), n), (2, 0));
         // "not the first one": a no, but no genre named (the 1.5B read it
         // as no horror).
         let not_first = Cues {
@@ -649,7 +679,7 @@ mod ground_tests {
             ..Cues::default()
         };
         let (p, n) = ground(&model, &Plan::default(), &not_first, "", &[]);
-        assert_eq!((p.avoid_genres.len(), n), (0, 1));
+        assert_eq!((p.want.avoid_genres.len(), n), (0, 1));
         // "no horror": the other goes.
         let horror = Cues {
             negative_words: true,
@@ -657,14 +687,17 @@ mod ground_tests {
             ..Cues::default()
         };
         let (p, _) = ground(&model, &Plan::default(), &horror, "", &[]);
-        assert_eq!(p.avoid_genres, vec!["Horror".to_owned()]);
+        assert_eq!(p.want.avoid_genres, vec!["Horror".to_owned()]);
     }
 
     #[test]
     fn a_modifier_keeps_the_standing_search_words() {
         let draft = Plan {
-            year_min: Some(1980),
-            year_max: Some(1989),
+            want: Constraint {
+                year_min: Some(1980),
+                year_max: Some(1989),
+                ..Constraint::default()
+            },
             ..Plan::default()
         };
         assert!(draft.is_modifier_only());
@@ -711,7 +744,10 @@ mod ground_tests {
             "one word of theirs is enough"
         );
         let crime = Plan {
-            genres: vec!["Crime".into()],
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                ..draft.want.clone()
+            },
             ..draft
         };
         assert!(!crime.is_modifier_only());

@@ -19,7 +19,8 @@ pub mod rules;
 pub mod vocab;
 
 pub use people::People;
-pub use plan::{Feedback, Plan, YEAR_CEILING, YEAR_FLOOR, title_key};
+pub use plan::{Feedback, Plan, title_key};
+pub use recagent_core::{Constraint, YEAR_CEILING, YEAR_FLOOR};
 pub use rules::{Cues, Social};
 pub use vocab::Vocab;
 

@@ -3,12 +3,9 @@
 //! decision, and filled from the rules' draft. The agent's executor turns a
 //! plan into tool calls.
 
+use recagent_core::Constraint;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-/// The year bounds of the plan's schema; a bound at either edge is none.
-pub const YEAR_FLOOR: u16 = 1900;
-pub const YEAR_CEILING: u16 = 2030;
 
 /// What the user said about the list they were shown last.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -37,24 +34,11 @@ pub enum Feedback {
 pub struct Plan {
     /// What the user wants, in their words, without titles: the search text.
     pub intent: String,
-    /// Genres wanted now: every recommendation has each of them.
-    pub genres: Vec<String>,
-    /// Genres the user would enjoy but did not require ("funny" is Comedy):
-    /// they order the list, and filter only when no genre is required.
-    pub prefer_genres: Vec<String>,
-    /// Genres not wanted now.
-    pub avoid_genres: Vec<String>,
+    /// Genres, years and people wanted now.
+    #[serde(flatten)]
+    pub want: Constraint,
     /// Genres never to recommend again ("I never want horror").
     pub never_genres: Vec<String>,
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_min: Option<u16>,
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_max: Option<u16>,
-    /// People every recommendation must credit ("with Tom Hanks", "a
-    /// Kubrick film"): actors, directors, writers, as the user named them.
-    pub people: Vec<String>,
-    /// People not wanted ("nothing with Jim Carrey").
-    pub avoid_people: Vec<String>,
     /// Titles the user liked: find similar ones (they are left out).
     pub liked_titles: Vec<String>,
     /// Titles not to recommend ("not Alien").
@@ -77,11 +61,10 @@ impl Plan {
     /// Year bounds at the schema's edges (1900, 2030) bound nothing: a
     /// small model that fills every slot writes them for "any year".
     pub fn normalized(&self) -> Plan {
-        let mut p = self.clone();
-        let inside = |y: &u16| *y > YEAR_FLOOR && *y < YEAR_CEILING;
-        p.year_min = p.year_min.filter(inside);
-        p.year_max = p.year_max.filter(inside);
-        p
+        Plan {
+            want: self.want.normalized(),
+            ..self.clone()
+        }
     }
 
     /// This plan with every slot it left empty taken from `draft`.
@@ -95,34 +78,39 @@ impl Plan {
         if p.intent.trim().is_empty() {
             p.intent.clone_from(&draft.intent);
         }
-        fill(&mut p.genres, &draft.genres);
-        fill(&mut p.prefer_genres, &draft.prefer_genres);
+        fill(&mut p.want.genres, &draft.want.genres);
+        fill(&mut p.want.prefer_genres, &draft.want.prefer_genres);
         // The draft read "funny" as a preference: a model that made it a
         // requirement is overruled where the two overlap.
-        p.genres
-            .retain(|g| !draft.prefer_genres.contains(g) || draft.genres.contains(g));
-        for g in &draft.prefer_genres {
-            if !p.genres.contains(g) && !p.prefer_genres.contains(g) && self.genres.contains(g) {
-                p.prefer_genres.push(g.clone());
+        p.want
+            .genres
+            .retain(|g| !draft.want.prefer_genres.contains(g) || draft.want.genres.contains(g));
+        for g in &draft.want.prefer_genres {
+            if !p.want.genres.contains(g)
+                && !p.want.prefer_genres.contains(g)
+                && self.want.genres.contains(g)
+            {
+                p.want.prefer_genres.push(g.clone());
             }
         }
-        fill(&mut p.avoid_genres, &draft.avoid_genres);
+        fill(&mut p.want.avoid_genres, &draft.want.avoid_genres);
         fill(&mut p.never_genres, &draft.never_genres);
-        fill(&mut p.people, &draft.people);
-        fill(&mut p.avoid_people, &draft.avoid_people);
+        fill(&mut p.want.people, &draft.want.people);
+        fill(&mut p.want.avoid_people, &draft.want.avoid_people);
         fill(&mut p.liked_titles, &draft.liked_titles);
         fill(&mut p.excluded_titles, &draft.excluded_titles);
         fill(&mut p.seen_titles, &draft.seen_titles);
         // Years the user wrote are read exactly by the rules ("after 1960"
         // is from 1961); where the draft has a bound, its bounds stand.
-        if draft.year_min.is_some() || draft.year_max.is_some() {
-            p.year_min = draft.year_min;
-            p.year_max = draft.year_max;
+        if draft.want.has_years() {
+            p.want.year_min = draft.want.year_min;
+            p.want.year_max = draft.want.year_max;
         }
         // A preference is a mood the user named: a model that lists
         // genres nobody asked for is not followed there.
-        p.prefer_genres
-            .retain(|g| draft.prefer_genres.contains(g) || draft.genres.contains(g));
+        p.want
+            .prefer_genres
+            .retain(|g| draft.want.prefer_genres.contains(g) || draft.want.genres.contains(g));
         if p.feedback == Feedback::None {
             p.feedback = draft.feedback;
             p.feedback_position = draft.feedback_position;
@@ -156,15 +144,15 @@ impl Plan {
     /// genre to leave out, with no genre required, no title and no other
     /// words ("from the 80s", "funny", "nothing too violent").
     pub fn is_modifier_only(&self) -> bool {
-        self.genres.is_empty()
-            && self.people.is_empty()
+        self.want.genres.is_empty()
+            && self.want.people.is_empty()
             && self.liked_titles.is_empty()
             && self.excluded_titles.is_empty()
             && self.seen_titles.is_empty()
             && self.intent.trim().is_empty()
-            && (self.year_min.is_some()
-                || self.year_max.is_some()
-                || !self.prefer_genres.is_empty()
-                || !self.avoid_genres.is_empty())
+            && (self.want.year_min.is_some()
+                || self.want.year_max.is_some()
+                || !self.want.prefer_genres.is_empty()
+                || !self.want.avoid_genres.is_empty())
     }
 }

@@ -477,8 +477,8 @@ fn years(w: &[String], plan: &mut Plan) {
             if let Some(lo) = range_from.take()
                 && matches!(prev, "and" | "to" | "until")
             {
-                plan.year_min = Some(lo.min(y));
-                plan.year_max = Some(lo.max(y));
+                plan.want.year_min = Some(lo.min(y));
+                plan.want.year_max = Some(lo.max(y));
                 continue;
             }
         }
@@ -494,35 +494,35 @@ fn years(w: &[String], plan: &mut Plan) {
             let neg_before = negated && (prev == "before" || prev2 == "before");
             let neg_after = negated && (prev == "after" || prev2 == "after");
             match (prev, prev2) {
-                _ if neg_before => plan.year_min = Some(lo),
-                _ if neg_after => plan.year_max = Some(hi),
-                ("before", _) | ("the", "before") => plan.year_max = Some(lo - 1),
-                ("after", _) | ("the", "after") => plan.year_min = Some(hi + 1),
-                ("since", _) | ("the", "since") => plan.year_min = Some(lo),
+                _ if neg_before => plan.want.year_min = Some(lo),
+                _ if neg_after => plan.want.year_max = Some(hi),
+                ("before", _) | ("the", "before") => plan.want.year_max = Some(lo - 1),
+                ("after", _) | ("the", "after") => plan.want.year_min = Some(hi + 1),
+                ("since", _) | ("the", "since") => plan.want.year_min = Some(lo),
                 _ => {
                     let (lo, hi) = span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi)));
                     span = Some((lo, hi));
-                    plan.year_min = Some(lo);
-                    plan.year_max = Some(hi);
+                    plan.want.year_min = Some(lo);
+                    plan.want.year_max = Some(hi);
                 }
             }
         } else if let Some(y) = year(x) {
             let than = prev == "than";
             match (prev, prev2) {
                 // "nothing before 1980", "no films after 1995".
-                ("before" | "until" | "pre", _) if negated => plan.year_min = Some(y),
-                ("after", _) if negated => plan.year_max = Some(y),
-                ("before" | "until" | "pre", _) => plan.year_max = Some(y - 1),
-                ("after", _) => plan.year_min = Some(y + 1),
-                ("since", _) => plan.year_min = Some(y),
-                ("than", "older") if negated => plan.year_min = Some(y),
-                ("than", "newer" | "younger") if negated => plan.year_max = Some(y),
-                ("than", "older") => plan.year_max = Some(y - 1),
-                ("than", "newer" | "younger" | "later") => plan.year_min = Some(y + 1),
+                ("before" | "until" | "pre", _) if negated => plan.want.year_min = Some(y),
+                ("after", _) if negated => plan.want.year_max = Some(y),
+                ("before" | "until" | "pre", _) => plan.want.year_max = Some(y - 1),
+                ("after", _) => plan.want.year_min = Some(y + 1),
+                ("since", _) => plan.want.year_min = Some(y),
+                ("than", "older") if negated => plan.want.year_min = Some(y),
+                ("than", "newer" | "younger") if negated => plan.want.year_max = Some(y),
+                ("than", "older") => plan.want.year_max = Some(y - 1),
+                ("than", "newer" | "younger" | "later") => plan.want.year_min = Some(y + 1),
                 _ if than => {}
                 _ => {
-                    plan.year_min = Some(y);
-                    plan.year_max = Some(y);
+                    plan.want.year_min = Some(y);
+                    plan.want.year_max = Some(y);
                 }
             }
         }
@@ -537,14 +537,14 @@ fn years(w: &[String], plan: &mut Plan) {
             )
         })
     };
-    let no_years = plan.year_min.is_none() && plan.year_max.is_none();
+    let no_years = plan.want.year_min.is_none() && plan.want.year_max.is_none();
     if no_years
         && !has_any(w, &["than"])
         && ["recent", "newer", "new"]
             .iter()
             .any(|x| w.contains(&x.to_string()) && !negated_word(x))
     {
-        plan.year_min = Some(1995);
+        plan.want.year_min = Some(1995);
     }
     if no_years
         && !has_any(w, &["than"])
@@ -552,7 +552,7 @@ fn years(w: &[String], plan: &mut Plan) {
             .iter()
             .any(|x| w.contains(&x.to_string()) && !negated_word(x))
     {
-        plan.year_max = Some(1970);
+        plan.want.year_max = Some(1970);
     }
 }
 
@@ -875,12 +875,12 @@ pub fn social(text: &str, draft: &Plan) -> Option<Social> {
     if w.is_empty() {
         return None;
     }
-    let asks = !draft.genres.is_empty()
-        || !draft.prefer_genres.is_empty()
-        || !draft.avoid_genres.is_empty()
+    let asks = !draft.want.genres.is_empty()
+        || !draft.want.prefer_genres.is_empty()
+        || !draft.want.avoid_genres.is_empty()
         || !draft.never_genres.is_empty()
-        || draft.year_min.is_some()
-        || draft.year_max.is_some()
+        || draft.want.year_min.is_some()
+        || draft.want.year_max.is_some()
         || !draft.liked_titles.is_empty()
         || !draft.excluded_titles.is_empty()
         || !draft.seen_titles.is_empty()
@@ -1065,7 +1065,7 @@ const OLDER: &[&str] = &["older", "earlier"];
 /// most of what was shown goes. ("Newer" and "recent" already mean from
 /// 1995 on, in [`parse`].)
 pub fn relative_years(text: &str, last_years: &[u16], plan: &mut Plan) {
-    if last_years.is_empty() || plan.year_min.is_some() || plan.year_max.is_some() {
+    if last_years.is_empty() || plan.want.has_years() {
         return;
     }
     let w = words(text);
@@ -1084,9 +1084,9 @@ pub fn relative_years(text: &str, last_years: &[u16], plan: &mut Plan) {
             )
     });
     if not_old {
-        plan.year_min = Some(median);
+        plan.want.year_min = Some(median);
     } else if has_any(&w, OLDER) && !has_any(&w, &["no", "not", "nothing", "never"]) {
-        plan.year_max = Some(median - 1);
+        plan.want.year_max = Some(median - 1);
     }
 }
 
@@ -1269,11 +1269,11 @@ pub fn parse(text: &str, vocab: &Vocab, linker: &dyn Linker, last_len: usize) ->
             }
         }
         let clause_cues = cues_of(&w, vocab);
-        let years_before = (plan.year_min, plan.year_max);
+        let years_before = (plan.want.year_min, plan.want.year_max);
         if !clause_cues.clear_years {
             years(&w, &mut plan);
         }
-        let asks = found || named || (plan.year_min, plan.year_max) != years_before;
+        let asks = found || named || (plan.want.year_min, plan.want.year_max) != years_before;
         if let Some((fb, pos)) = feedback(&w, titled, asks)
             && (plan.feedback == Feedback::None || fb != Feedback::SomethingElse)
         {
@@ -1320,9 +1320,10 @@ pub fn parse(text: &str, vocab: &Vocab, linker: &dyn Linker, last_len: usize) ->
     // "Directed by Michael Caton-Jones": a title inside a person's name
     // (the film "Michael") is the person's, not a film the user named.
     let named: Vec<Vec<String>> = plan
+        .want
         .people
         .iter()
-        .chain(&plan.avoid_people)
+        .chain(&plan.want.avoid_people)
         .map(|p| words(p))
         .collect();
     for m in &mentions {
@@ -1344,16 +1345,19 @@ pub fn parse(text: &str, vocab: &Vocab, linker: &dyn Linker, last_len: usize) ->
         || has_phrase(&all_words, &["grown", "ups"]))
         && let Some(kids) = kids
         && !vocab.mentions(&all_words).iter().any(|g| g.genre == kids)
-        && !plan.avoid_genres.contains(&kids)
+        && !plan.want.avoid_genres.contains(&kids)
     {
-        plan.avoid_genres.push(kids);
+        plan.want.avoid_genres.push(kids);
     }
     // A genre both wanted and avoided in one request is avoided; one both
     // required and preferred is required.
-    plan.genres
-        .retain(|g| !plan.avoid_genres.contains(g) && !plan.never_genres.contains(g));
-    plan.prefer_genres.retain(|g| {
-        !plan.genres.contains(g) && !plan.avoid_genres.contains(g) && !plan.never_genres.contains(g)
+    plan.want
+        .genres
+        .retain(|g| !plan.want.avoid_genres.contains(g) && !plan.never_genres.contains(g));
+    plan.want.prefer_genres.retain(|g| {
+        !plan.want.genres.contains(g)
+            && !plan.want.avoid_genres.contains(g)
+            && !plan.never_genres.contains(g)
     });
     // "We loved Heat. More like that?": "that" is the title just named.
     if plan.feedback == Feedback::MoreLike && plan.feedback_position.is_none() {
@@ -1451,11 +1455,11 @@ fn clause_people(
             && w[k - 1] == "like"
             && !(k >= 2 && LIKE_AS_ENJOY.contains(&w[k - 2].as_str()));
         let list = if negated {
-            &mut plan.avoid_people
+            &mut plan.want.avoid_people
         } else if compared {
             &mut *soft
         } else {
-            &mut plan.people
+            &mut plan.want.people
         };
         if !list.contains(&m.name) {
             list.push(m.name.clone());
@@ -1553,9 +1557,9 @@ fn clause_genres(w: &[String], vocab: &Vocab, plan: &mut Plan) -> (bool, Vec<boo
                 .is_some_and(|n| n.at == g.at + g.len && !n.soft);
         match negator_before(w, g.at) {
             Some(n) if LASTING.contains(&n) => add(&mut plan.never_genres),
-            Some(_) => add(&mut plan.avoid_genres),
-            None if (g.soft && !kind) || either[k] => add(&mut plan.prefer_genres),
-            None => add(&mut plan.genres),
+            Some(_) => add(&mut plan.want.avoid_genres),
+            None if (g.soft && !kind) || either[k] => add(&mut plan.want.prefer_genres),
+            None => add(&mut plan.want.genres),
         }
     }
     (!found.is_empty(), consumed)
@@ -1574,7 +1578,7 @@ pub fn named_items(text: &str, linker: &dyn Linker, vocab: &Vocab) -> Vec<ItemId
 #[cfg(test)]
 mod tests {
     use super::*;
-    use recagent_core::{Catalog, Item, NoProgress, TitleLink};
+    use recagent_core::{Catalog, Constraint, Item, NoProgress, TitleLink};
     use recagent_retrieval::LexicalIndex;
 
     /// The product's tantivy title linking over a fixture catalog.
@@ -1735,7 +1739,7 @@ mod tests {
         let older = |text: &str| {
             let mut plan = Plan::default();
             relative_years(text, &shown, &mut plan);
-            (plan.year_min, plan.year_max)
+            (plan.want.year_min, plan.want.year_max)
         };
         // The median of the list is 1989.
         assert_eq!(older("something older"), (None, Some(1988)));
@@ -1748,34 +1752,34 @@ mod tests {
         assert_eq!(older("nothing too old please"), (Some(1989), None));
         let mut plan = Plan::default();
         relative_years("something older", &[], &mut plan);
-        assert_eq!((plan.year_min, plan.year_max), (None, None));
+        assert_eq!((plan.want.year_min, plan.want.year_max), (None, None));
     }
 
     #[test]
     fn nothing_before_a_year_is_a_lower_bound() {
         let a = p("crime films, nothing before 1980");
         assert_eq!(
-            (a.genres.clone(), a.year_min, a.year_max),
+            (a.want.genres.clone(), a.want.year_min, a.want.year_max),
             (vec!["Crime".into()], Some(1980), None)
         );
         assert_eq!(
             (
-                p("Nothing older than 1980").year_min,
-                p("Nothing older than 1980").year_max
+                p("Nothing older than 1980").want.year_min,
+                p("Nothing older than 1980").want.year_max
             ),
             (Some(1980), None)
         );
-        assert_eq!(p("no films after 1995").year_max, Some(1995));
-        assert_eq!(p("nothing before the 80s").year_min, Some(1980));
-        assert_eq!(p("made before 1980").year_max, Some(1979));
+        assert_eq!(p("no films after 1995").want.year_max, Some(1995));
+        assert_eq!(p("nothing before the 80s").want.year_min, Some(1980));
+        assert_eq!(p("made before 1980").want.year_max, Some(1979));
     }
 
     #[test]
     fn more_of_a_genre_asks_for_it_and_rejects_nothing() {
         let a = p("more crime please, and nothing before 1980");
         assert_eq!(a.feedback, Feedback::None);
-        assert_eq!(a.genres, vec!["Crime"]);
-        assert_eq!(a.year_min, Some(1980));
+        assert_eq!(a.want.genres, vec!["Crime"]);
+        assert_eq!(a.want.year_min, Some(1980));
         assert!(cues("more crime please, and nothing before 1980", &vocab()).refine);
         assert_eq!(p("something else").feedback, Feedback::SomethingElse);
         assert_eq!(p("show me more").feedback, Feedback::SomethingElse);
@@ -1791,16 +1795,19 @@ mod tests {
     #[test]
     fn a_mood_is_a_preference_and_a_kind_of_film_a_requirement() {
         let a = p("a funny animated movie from the 90s for my kids");
-        assert_eq!(a.genres, vec!["Animation", "Children's"]);
-        assert_eq!(a.prefer_genres, vec!["Comedy"]);
+        assert_eq!(a.want.genres, vec!["Animation", "Children's"]);
+        assert_eq!(a.want.prefer_genres, vec!["Comedy"]);
         let b = p("horror or sci-fi");
-        assert!(b.genres.is_empty());
-        assert_eq!(b.prefer_genres, vec!["Horror", "Sci-Fi"]);
+        assert!(b.want.genres.is_empty());
+        assert_eq!(b.want.prefer_genres, vec!["Horror", "Sci-Fi"]);
         // "Like Alien but funnier": the comparative is the same mood.
         let c = p("something like Alien but funnier");
-        assert_eq!(c.prefer_genres, vec!["Comedy"]);
-        assert!(c.genres.is_empty());
-        assert_eq!(p("the scariest one you have").prefer_genres, vec!["Horror"]);
+        assert_eq!(c.want.prefer_genres, vec!["Comedy"]);
+        assert!(c.want.genres.is_empty());
+        assert_eq!(
+            p("the scariest one you have").want.prefer_genres,
+            vec!["Horror"]
+        );
     }
 
     #[test]
@@ -1814,7 +1821,7 @@ mod tests {
         );
         let c = cues("actually, older films are fine", &v);
         assert!(c.clear_years && c.refine);
-        assert_eq!(p("actually, older films are fine").year_max, None);
+        assert_eq!(p("actually, older films are fine").want.year_max, None);
         assert_eq!(cues("horror is fine", &v).allow_genres, vec!["Horror"]);
         assert!(cues("also like Heat", &v).also);
         assert!(cues("make it a comedy instead", &v).replace_genres);
@@ -1947,15 +1954,17 @@ mod tests {
             let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
             Plan {
                 intent: parsed.intent.clone(),
-                genres: own(self.genres),
-                prefer_genres: own(self.prefer),
-                avoid_genres: own(self.avoid),
+                want: Constraint {
+                    genres: own(self.genres),
+                    prefer_genres: own(self.prefer),
+                    avoid_genres: own(self.avoid),
+                    year_min: self.years.0,
+                    year_max: self.years.1,
+                    // The table's catalog credits nobody.
+                    people: Vec::new(),
+                    avoid_people: Vec::new(),
+                },
                 never_genres: own(self.never),
-                year_min: self.years.0,
-                year_max: self.years.1,
-                // The table's catalog credits nobody.
-                people: Vec::new(),
-                avoid_people: Vec::new(),
                 liked_titles: own(self.liked),
                 excluded_titles: own(self.excluded),
                 seen_titles: own(self.seen),

@@ -45,14 +45,15 @@ struct TurnContext {
 pub fn statements_in(reader: &Agent, text: &str) -> Vec<Statement> {
     let plan = reader.parse(text, 0);
     let mut out: Vec<Statement> = Vec::new();
-    for genre in plan.genres {
+    let want = plan.want;
+    for genre in want.genres {
         out.push(Statement::Genre { genre });
     }
-    for genre in plan.avoid_genres.into_iter().chain(plan.never_genres) {
+    for genre in want.avoid_genres.into_iter().chain(plan.never_genres) {
         out.push(Statement::NotGenre { genre });
     }
-    if plan.year_min.is_some() || plan.year_max.is_some() {
-        out.push(match (plan.year_min, plan.year_max) {
+    if want.has_years() {
+        out.push(match (want.year_min, want.year_max) {
             (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => Statement::Decade { start: a },
             (min, max) => Statement::Years { min, max },
         });

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use recagent_core::{Filter, Item, Stage, StageTrace, genre_key, person_key};
+use recagent_core::{Constraint, Filter, Item, Stage, StageTrace, genre_key, person_key};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -15,18 +15,8 @@ use super::{Ctx, Tool, ToolError, ToolResult, micros};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct FilterArgs {
-    /// Keep items with at least one of these genres.
-    pub genres: Vec<String>,
-    /// Keep items with every one of these genres.
-    pub require_genres: Vec<String>,
-    /// Drop items with any of these genres.
-    pub avoid_genres: Vec<String>,
-    /// Keep items released in or after this year.
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_min: Option<u16>,
-    /// Keep items released in or before this year.
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_max: Option<u16>,
+    #[serde(flatten)]
+    pub want: Constraint,
     /// Titles the user does not want (seen, named as unwanted).
     pub exclude_titles: Vec<String>,
 }
@@ -46,45 +36,40 @@ impl Tool for FilterCandidates {
 }
 
 impl Ctx<'_> {
-    /// A filter from a tool's genre and year arguments, genre names
-    /// resolved through the vocabulary.
-    pub(super) fn filter_of(
-        &self,
-        genres: &[String],
-        require: &[String],
-        avoid: &[String],
-        year_min: Option<u16>,
-        year_max: Option<u16>,
-    ) -> Result<Filter, ToolError> {
-        let resolve = |names: &[String]| -> Result<Vec<String>, ToolError> {
-            names
-                .iter()
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| {
-                    self.inner.vocab.canonical(n).ok_or_else(|| {
-                        ToolError::fix(format!(
-                            "unknown genre {n:?}; the catalog's genres are: {}",
-                            self.inner.vocab.genres().join(", ")
-                        ))
-                    })
-                })
-                .collect()
-        };
-        if let (Some(lo), Some(hi)) = (year_min, year_max)
+    /// The recall filter of a tool's constraint ([`Constraint::filter`]),
+    /// genre names resolved through the vocabulary.
+    pub(super) fn filter_of(&self, want: &Constraint) -> Result<Filter, ToolError> {
+        if let (Some(lo), Some(hi)) = (want.year_min, want.year_max)
             && lo > hi
         {
             return Err(ToolError::fix(format!(
                 "year_min {lo} is after year_max {hi}; swap them or drop one"
             )));
         }
+        let f = want.filter();
         Ok(Filter {
-            genres_any: resolve(genres)?,
-            genres_all: resolve(require)?,
-            genres_none: resolve(avoid)?,
-            year_min,
-            year_max,
-            ..Filter::default()
+            genres_any: self.canonical_genres(&f.genres_any)?,
+            genres_all: self.canonical_genres(&f.genres_all)?,
+            genres_none: self.canonical_genres(&f.genres_none)?,
+            ..f
         })
+    }
+
+    /// Genre names as the catalog spells them; an unknown one is an error
+    /// that lists the catalog's genres.
+    pub(super) fn canonical_genres(&self, names: &[String]) -> Result<Vec<String>, ToolError> {
+        names
+            .iter()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| {
+                self.inner.vocab.canonical(n).ok_or_else(|| {
+                    ToolError::fix(format!(
+                        "unknown genre {n:?}; the catalog's genres are: {}",
+                        self.inner.vocab.genres().join(", ")
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Resolves people a request names to the catalog's spelling and puts
@@ -184,15 +169,10 @@ pub(super) fn apply_filter(ctx: &mut Ctx<'_>) {
 }
 
 fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
-    let f = ctx.filter_of(
-        &a.genres,
-        &a.require_genres,
-        &a.avoid_genres,
-        a.year_min,
-        a.year_max,
-    )?;
+    let f = ctx.filter_of(&a.want)?;
     let ex = ctx.resolve_titles(&a.exclude_titles)?;
     ctx.bus.narrow(&f);
+    ctx.take_people(&a.want.people, &a.want.avoid_people)?;
     // A film said as a negative takes its series with it ("isn't Star
     // Wars", "not another Batman"); a film the user also wants things
     // like ("like Alien, but not Alien itself") goes alone.

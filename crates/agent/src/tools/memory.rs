@@ -94,12 +94,8 @@ fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
     let liked = ctx.resolve_titles(&a.liked_titles)?;
     let disliked = ctx.resolve_titles(&a.disliked_titles)?;
     let seen = ctx.resolve_titles(&a.seen_titles)?;
-    let canon = |gs: &[String]| -> Result<Vec<String>, ToolError> {
-        ctx.filter_of(gs, &[], &[], None, None)
-            .map(|f| f.genres_any)
-    };
-    let liked_g = canon(&a.liked_genres)?;
-    let avoided_g = canon(&a.avoided_genres)?;
+    let liked_g = ctx.canonical_genres(&a.liked_genres)?;
+    let avoided_g = ctx.canonical_genres(&a.avoided_genres)?;
     let m = &ctx.inner.memory;
     let mut stored = Vec::new();
     if let Some(f) = a.fact.as_deref().filter(|f| !f.trim().is_empty()) {

@@ -111,7 +111,7 @@ pub(crate) type ToolResult = Result<ToolOutput, ToolError>;
 pub(crate) trait Tool: Send + Sync + 'static {
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
-    type Args: DeserializeOwned + Serialize + JsonSchema + Send;
+    type Args: DeserializeOwned + Serialize + JsonSchema + Default + Send;
 
     /// Runs the tool on the turn's context.
     fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: Self::Args) -> BoxFuture<'a, ToolResult>;
@@ -238,8 +238,11 @@ pub(crate) fn typed_call<T: Tool>(id: String, args: &T::Args) -> ToolCall {
 }
 
 /// The JSON schema of a tool's arguments: inline (no `$ref`), without the
-/// keys models and grammars do not need.
-pub(crate) fn args_schema<T: JsonSchema>() -> Value {
+/// keys models and grammars do not need. Its properties come in the order
+/// the struct writes them (a flattened [`recagent_core::Constraint`] where
+/// it sits, not last), and it allows no other property exactly where the
+/// struct refuses unknown fields (schemars loses both through `flatten`).
+pub(crate) fn args_schema<T: JsonSchema + Serialize + DeserializeOwned + Default>() -> Value {
     let settings = schemars::r#gen::SchemaSettings::draft07().with(|s| {
         s.inline_subschemas = true;
         s.option_add_null_type = false;
@@ -253,8 +256,35 @@ pub(crate) fn args_schema<T: JsonSchema>() -> Value {
         m.remove("title");
         m.remove("definitions");
         m.entry("properties").or_insert_with(|| json!({}));
+        if let (Some(Value::Object(props)), Ok(Value::Object(written))) =
+            (m.get_mut("properties"), serde_json::to_value(T::default()))
+        {
+            *props = in_order(std::mem::take(props), written.keys());
+        }
+        let strict = serde_json::from_value::<T>(json!({"\u{1}unknown": 0})).is_err();
+        if strict && !m.contains_key("additionalProperties") {
+            m.insert("additionalProperties".into(), json!(false));
+            let keys = ["additionalProperties", "properties", "description", "type"];
+            *m = in_order(std::mem::take(m), keys.iter());
+        }
     }
     v
+}
+
+/// `map` with the keys `order` names first, in that order, then the rest
+/// as they were.
+fn in_order<'a, K: AsRef<str> + 'a>(
+    mut map: serde_json::Map<String, Value>,
+    order: impl Iterator<Item = &'a K>,
+) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for k in order {
+        if let Some((k, v)) = map.shift_remove_entry(k.as_ref()) {
+            out.insert(k, v);
+        }
+    }
+    out.extend(map);
+    out
 }
 
 /// Drops `format` (uint16 and the like) and the zero bound schemars adds
@@ -357,8 +387,8 @@ impl Ctx<'_> {
             .collect();
         let f = self.effective_filter();
         let filters = json!({
-            "genres": f.genres_any,
-            "require_genres": f.genres_all,
+            "genres": f.genres_all,
+            "prefer_genres": f.genres_any,
             "avoid_genres": f.genres_none,
             "year_min": f.year_min,
             "year_max": f.year_max,

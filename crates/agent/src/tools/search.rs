@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use recagent_core::Source;
-use recagent_core::{ItemId, Scored, Stage, StageTrace, words};
+use recagent_core::{Constraint, ItemId, Scored, Stage, StageTrace, words};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -24,22 +24,8 @@ pub(crate) const RECALL_K: usize = 200;
 pub(crate) struct SearchArgs {
     /// What the user is looking for, in their words (plot, mood, topic).
     pub query: String,
-    /// Wanted genres: an item needs at least one.
-    pub genres: Vec<String>,
-    /// Required genres: an item needs every one ("animated", "for kids").
-    pub require_genres: Vec<String>,
-    /// Genres to leave out.
-    pub avoid_genres: Vec<String>,
-    /// Released in or after this year.
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_min: Option<u16>,
-    /// Released in or before this year.
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_max: Option<u16>,
-    /// People every item must credit (actors, directors, writers).
-    pub people: Vec<String>,
-    /// People no item may credit.
-    pub avoid_people: Vec<String>,
+    #[serde(flatten)]
+    pub want: Constraint,
 }
 
 /// Arguments of `similar_items`.
@@ -48,22 +34,8 @@ pub(crate) struct SearchArgs {
 pub(crate) struct SimilarArgs {
     /// Titles the user liked, as they wrote them.
     pub titles: Vec<String>,
-    /// Wanted genres: an item needs at least one.
-    pub genres: Vec<String>,
-    /// Required genres: an item needs every one ("animated", "for kids").
-    pub require_genres: Vec<String>,
-    /// Genres to leave out.
-    pub avoid_genres: Vec<String>,
-    /// Released in or after this year.
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_min: Option<u16>,
-    /// Released in or before this year.
-    #[schemars(range(min = 1900, max = 2030))]
-    pub year_max: Option<u16>,
-    /// People every item must credit (actors, directors, writers).
-    pub people: Vec<String>,
-    /// People no item may credit.
-    pub avoid_people: Vec<String>,
+    #[serde(flatten)]
+    pub want: Constraint,
 }
 
 #[derive(Debug)]
@@ -276,15 +248,9 @@ fn person_score(it: &recagent_core::Item, names: &[String]) -> f32 {
 }
 
 async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
-    let f = ctx.filter_of(
-        &a.genres,
-        &a.require_genres,
-        &a.avoid_genres,
-        a.year_min,
-        a.year_max,
-    )?;
+    let f = ctx.filter_of(&a.want)?;
     ctx.bus.narrow(&f);
-    ctx.take_people(&a.people, &a.avoid_people)?;
+    ctx.take_people(&a.want.people, &a.want.avoid_people)?;
     ctx.bus.query.clone_from(&a.query);
     // A person's films are the pool: those the words match (a theme, a
     // plot word) come first, the rest of their films after them.
@@ -312,15 +278,9 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         ));
     }
     let seeds = ctx.resolve_titles(&a.titles)?;
-    let f = ctx.filter_of(
-        &a.genres,
-        &a.require_genres,
-        &a.avoid_genres,
-        a.year_min,
-        a.year_max,
-    )?;
+    let f = ctx.filter_of(&a.want)?;
     ctx.bus.narrow(&f);
-    ctx.take_people(&a.people, &a.avoid_people)?;
+    ctx.take_people(&a.want.people, &a.want.avoid_people)?;
     for s in &seeds {
         // The user named them: they have seen them.
         ctx.bus.excluded.insert(*s);

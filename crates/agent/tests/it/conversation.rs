@@ -70,8 +70,8 @@ fn godfather_then_1980(agent: &Agent) {
     }
     let state = t2.trace.state.as_ref().expect("the state is in the trace");
     assert_eq!(state.anchors, vec!["Godfather, The"], "{state:?}");
-    assert_eq!(state.year_min, Some(1980));
-    assert_eq!(state.year_max, None);
+    assert_eq!(state.want.year_min, Some(1980));
+    assert_eq!(state.want.year_max, None);
     assert!(t2.answer.contains("from 1980 on"), "{}", t2.answer);
     assert!(t2.answer.contains("like The Godfather"), "{}", t2.answer);
     // "Seen them all": nothing of the last list, never the film they loved.
@@ -259,12 +259,12 @@ fn across_processes(controller: impl Fn() -> Controller) {
         second.items[0]
     );
     let state = second.trace.state.as_ref().unwrap();
-    assert_eq!(state.hard_genres, vec!["Comedy"]);
+    assert_eq!(state.want.genres, vec!["Comedy"]);
     // `ask --new` starts over.
     let mut s = agent.new_session("196");
     assert!(s.state().is_empty());
     let third = rt().block_on(s.turn("seen it")).unwrap();
-    assert!(third.trace.state.as_ref().unwrap().hard_genres.is_empty());
+    assert!(third.trace.state.as_ref().unwrap().want.genres.is_empty());
 }
 
 #[test]

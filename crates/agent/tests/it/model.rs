@@ -241,8 +241,11 @@ fn plan_draft_fills_what_the_model_left_empty() {
         .block_on(agent.session("a").turn("a comedy from the 90s"))
         .unwrap();
     let plan = t.plan.clone().unwrap();
-    assert_eq!(plan.genres, vec!["Comedy"]);
-    assert_eq!((plan.year_min, plan.year_max), (Some(1990), Some(1999)));
+    assert_eq!(plan.want.genres, vec!["Comedy"]);
+    assert_eq!(
+        (plan.want.year_min, plan.want.year_max),
+        (Some(1990), Some(1999))
+    );
     // The model's search words stand where one of them is the user's.
     assert_eq!(plan.intent, "comedy classics");
     for r in &t.items {
@@ -259,8 +262,8 @@ fn plan_draft_fills_what_the_model_left_empty() {
         .block_on(agent.session("b").turn("a comedy from the 90s"))
         .unwrap();
     let plan = t.plan.unwrap();
-    assert!(plan.genres.is_empty());
-    assert_eq!(plan.year_min, None);
+    assert!(plan.want.genres.is_empty());
+    assert_eq!(plan.want.year_min, None);
 }
 
 /// With the template writing the answer, a plan-first turn is one model call.

@@ -65,7 +65,7 @@ fn llm01_orders_in_user_text_change_no_filter_and_write_no_memory() {
         t.trace.tool_calls.iter().map(|c| c.name.clone()).collect()
     };
     assert_eq!(tools(&plain), tools(&injected));
-    let genres = |t: &recagent_agent::Turn| t.trace.state.as_ref().map(|s| s.hard_genres.clone());
+    let genres = |t: &recagent_agent::Turn| t.trace.state.as_ref().map(|s| s.want.genres.clone());
     assert_eq!(genres(&plain), genres(&injected));
     assert!(
         injected

@@ -29,7 +29,7 @@ fn people_are_a_hard_filter() {
     let t = rt()
         .block_on(s.turn("something to watch tonight with my wife, she loves Tom Hanks"))
         .unwrap();
-    assert_eq!(t.plan.as_ref().unwrap().people, vec!["Tom Hanks"]);
+    assert_eq!(t.plan.as_ref().unwrap().want.people, vec!["Tom Hanks"]);
     assert_eq!(t.items.len(), 2, "{:?}", titles(&t));
     assert!(credits(&agent, &t, "Tom Hanks"), "{:?}", titles(&t));
     for r in &t.items {
@@ -96,7 +96,10 @@ fn people_stay_with_the_conversation_and_can_be_avoided() {
             titles(&t)
         );
     }
-    assert_eq!(t.plan.as_ref().unwrap().avoid_people, vec!["Harrison Ford"]);
+    assert_eq!(
+        t.plan.as_ref().unwrap().want.avoid_people,
+        vec!["Harrison Ford"]
+    );
 }
 
 #[test]
@@ -241,7 +244,7 @@ fn a_person_compared_with_is_a_soft_wish() {
         .block_on(agent.session("u").turn("something like Kubrick's films"))
         .unwrap();
     let plan = t.plan.as_ref().unwrap();
-    assert!(plan.people.is_empty(), "{plan:?}");
+    assert!(plan.want.people.is_empty(), "{plan:?}");
     assert!(plan.intent.contains("stanley kubrick"), "{plan:?}");
     assert_eq!(titles(&t)[0], "The Shining", "{:?}", titles(&t));
     assert!(t.items.len() > 1, "others may follow: {:?}", titles(&t));
@@ -250,6 +253,6 @@ fn a_person_compared_with_is_a_soft_wish() {
         ("I'd like a Kubrick film", "Stanley Kubrick"),
     ] {
         let t = rt().block_on(agent.session("v").turn(text)).unwrap();
-        assert_eq!(t.plan.as_ref().unwrap().people, vec![who], "{text}");
+        assert_eq!(t.plan.as_ref().unwrap().want.people, vec![who], "{text}");
     }
 }

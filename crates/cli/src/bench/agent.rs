@@ -412,11 +412,14 @@ fn fact_accuracy(
 fn score_case(agent: &Agent, case: &Case, turn: &Turn) -> AgentCase {
     let tr = &turn.trace;
     let sc = eval::score(agent, case, tr);
+    // A listed film has one of the genres asked for, required or
+    // preferred: the labels do not tell the two apart.
+    let w = &case.want;
     let filter = recagent_core::Filter {
-        genres_any: case.genres.clone(),
-        genres_none: case.avoid.clone(),
-        year_min: case.year_min,
-        year_max: case.year_max,
+        genres_any: [&w.genres[..], &w.prefer_genres].concat(),
+        genres_none: w.avoid_genres.clone(),
+        year_min: w.year_min,
+        year_max: w.year_max,
         exclude: case
             .excluded
             .iter()
