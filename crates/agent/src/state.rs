@@ -508,6 +508,24 @@ mod tests {
     }
 
     #[test]
+    fn a_state_saved_before_the_one_constraint_type_still_loads() {
+        let old = r#"{"hard_genres": ["Crime"], "soft_genres": ["Comedy"],
+            "avoid_genres": ["Horror"], "year_min": 1980, "anchors": ["Heat"], "turns": 2}"#;
+        let s: DialogueState = serde_json::from_str(old).unwrap();
+        assert_eq!(s.want.genres, ["Crime"]);
+        assert_eq!(s.want.prefer_genres, ["Comedy"]);
+        assert_eq!(s.want.avoid_genres, ["Horror"]);
+        assert_eq!(
+            (s.want.year_min, s.anchors.len(), s.turns),
+            (Some(1980), 1, 2)
+        );
+        // And it is written back under the one type's names.
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["genres"], serde_json::json!(["Crime"]));
+        assert!(v.get("hard_genres").is_none());
+    }
+
+    #[test]
     fn a_refinement_keeps_the_anchor_and_adds_constraints() {
         let s = DialogueState::default();
         let (s, eff, _) = s.apply(
