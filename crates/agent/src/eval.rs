@@ -410,7 +410,6 @@ mod tests {
                 year_max: years.1,
                 ..Constraint::default()
             },
-            ..SimilarArgs::default()
         })
     }
 
@@ -462,7 +461,6 @@ mod tests {
                             ..Constraint::default()
                         },
                         exclude_titles: vec!["Heat".into()],
-                        ..FilterArgs::default()
                     }),
                 ],
                 (true, true, true),
@@ -479,7 +477,6 @@ mod tests {
                             year_max: Some(1999),
                             ..Constraint::default()
                         },
-                        ..SearchArgs::default()
                     }),
                     exclude(&["Heat"]),
                 ],
@@ -573,7 +570,6 @@ mod tests {
                         avoid_genres: vec!["Horror".into()],
                         ..Constraint::default()
                     },
-                    ..SimilarArgs::default()
                 })],
                 (true, true, true),
             ),
@@ -618,7 +614,6 @@ mod tests {
                             avoid_genres: vec!["Horror".into()],
                             ..Constraint::default()
                         },
-                        ..SimilarArgs::default()
                     }),
                     call::<RankCandidates>(&RankArgs {
                         k: None,
@@ -637,7 +632,6 @@ mod tests {
                             avoid_genres: vec!["Horror".into()],
                             ..Constraint::default()
                         },
-                        ..SimilarArgs::default()
                     }),
                     (ForgetPreference::NAME, json!({"genres": ["Horror"]})),
                 ],

@@ -214,16 +214,7 @@ impl DialogueState {
 
         let effective = Plan {
             intent: s.intent.clone(),
-            want: Constraint {
-                genres: s.want.genres.clone(),
-                prefer_genres: s.want.prefer_genres.clone(),
-                avoid_genres: s.want.avoid_genres.clone(),
-                year_min: s.want.year_min,
-                year_max: s.want.year_max,
-                people: s.want.people.clone(),
-                avoid_people: s.want.avoid_people.clone(),
-                ..Constraint::default()
-            },
+            want: s.want.clone(),
             never_genres: plan.never_genres.clone(),
             liked_titles: s.anchors.clone(),
             excluded_titles: s.excluded_titles.clone(),

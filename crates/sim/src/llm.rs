@@ -52,7 +52,7 @@ pub fn statements_in(reader: &Agent, text: &str) -> Vec<Statement> {
     for genre in want.avoid_genres.into_iter().chain(plan.never_genres) {
         out.push(Statement::NotGenre { genre });
     }
-    if want.has_years() {
+    if want.year_min.is_some() || want.year_max.is_some() {
         out.push(match (want.year_min, want.year_max) {
             (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => Statement::Decade { start: a },
             (min, max) => Statement::Years { min, max },
