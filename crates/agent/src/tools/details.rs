@@ -3,9 +3,8 @@
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::{Ctx, Tool, ToolError, ToolOutput, ToolResult, item_label};
+use super::{Ctx, Done, Outcome, Tool, ToolError, item_label};
 use crate::prompts::fence;
 
 /// Arguments of `item_details`.
@@ -16,6 +15,16 @@ pub(crate) struct DetailsArgs {
     pub title: String,
 }
 
+/// What `item_details` tells the model; the catalog's text is fenced data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct DetailsOutput {
+    pub title: String,
+    pub year: Option<u16>,
+    pub genres: Vec<String>,
+    /// Cut to 400 characters and marked as data: «…».
+    pub description: String,
+}
+
 #[derive(Debug)]
 pub(crate) struct ItemDetails;
 
@@ -23,27 +32,29 @@ impl Tool for ItemDetails {
     const NAME: &'static str = "item_details";
     const DESCRIPTION: &'static str = "Look up one title: year, genres and description.";
     type Args = DetailsArgs;
+    type Output = DetailsOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: DetailsArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: DetailsArgs,
+    ) -> BoxFuture<'a, Outcome<DetailsOutput>> {
         Box::pin(std::future::ready(item_details(ctx, args)))
     }
 }
 
-fn item_details(ctx: &mut Ctx<'_>, a: DetailsArgs) -> ToolResult {
+fn item_details(ctx: &mut Ctx<'_>, a: DetailsArgs) -> Outcome<DetailsOutput> {
     let id = ctx.resolve_title(&a.title)?;
     let it = ctx
         .catalog()
         .item(id)
         .ok_or_else(|| ToolError::broken("the item is no longer in the catalog"))?;
-    Ok(ToolOutput {
-        summary: format!("details of {}", item_label(it)),
-        content: json!({
-            "ok": true,
-            "title": fence(&it.title, 120),
-            "year": it.year,
-            "genres": it.genres,
-            // Catalog text is data: fenced, cut, and marked as such.
-            "description": format!("«{}»", fence(&it.text, 400)),
-        }),
-    })
+    let output = DetailsOutput {
+        title: fence(&it.title, 120),
+        year: it.year,
+        genres: it.genres.clone(),
+        // Catalog text is data: fenced, cut, and marked as such.
+        description: format!("«{}»", fence(&it.text, 400)),
+    };
+    Ok(Done::new(format!("details of {}", item_label(it)), output))
 }

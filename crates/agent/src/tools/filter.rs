@@ -9,7 +9,7 @@ use recagent_core::{Constraint, Filter, Item, Stage, StageTrace, genre_key, pers
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Tool, ToolError, ToolResult, micros};
+use super::{Ctx, Outcome, RecallOutput, Tool, ToolError, micros};
 
 /// Arguments of `filter_candidates`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -29,8 +29,13 @@ impl Tool for FilterCandidates {
     const DESCRIPTION: &'static str =
         "Narrow the recalled candidates by genre and year, and drop titles the user does not want.";
     type Args = FilterArgs;
+    type Output = RecallOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: FilterArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: FilterArgs,
+    ) -> BoxFuture<'a, Outcome<RecallOutput>> {
         Box::pin(std::future::ready(filter_candidates(ctx, args)))
     }
 }
@@ -168,7 +173,7 @@ pub(super) fn apply_filter(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
+fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> Outcome<RecallOutput> {
     let f = ctx.filter_of(&a.want)?;
     let ex = ctx.resolve_titles(&a.exclude_titles)?;
     ctx.bus.narrow(&f);
@@ -190,7 +195,7 @@ fn filter_candidates(ctx: &mut Ctx<'_>, a: FilterArgs) -> ToolResult {
     }
     let before = ctx.bus.candidates.len();
     apply_filter(ctx);
-    let mut out = ctx.summary_content("filter", 0);
+    let mut out = ctx.recall_output("filter", 0);
     out.summary = format!("filter: {before} → {}", ctx.bus.candidates.len());
     Ok(out)
 }

@@ -5,9 +5,8 @@ use futures::future::BoxFuture;
 use recagent_memory::{Forget, GenrePreference, ItemFeedback};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::{Ctx, Tool, ToolError, ToolOutput, ToolResult};
+use super::{Ctx, Done, Outcome, Tool, ToolError};
 use crate::prompts::fence;
 
 /// Arguments of `remember_preference`.
@@ -44,6 +43,38 @@ pub(crate) struct ForgetArgs {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct NoArgs {}
 
+/// What `remember_preference` tells the model: each record stored, in words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RememberOutput {
+    pub remembered: Vec<String>,
+}
+
+/// What `forget_preference` tells the model: how many records went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ForgetOutput {
+    pub forgotten: usize,
+}
+
+/// What `show_profile` tells the model; stored facts are fenced data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ProfileOutput {
+    pub facts: Vec<FactOutput>,
+    /// Liked titles, as "Title (year)".
+    pub liked: Vec<String>,
+    pub disliked: Vec<String>,
+    /// How many items are marked seen.
+    pub seen: usize,
+    pub liked_genres: Vec<String>,
+    pub avoided_genres: Vec<String>,
+}
+
+/// One stored fact and the id `forget_preference` takes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct FactOutput {
+    pub id: i64,
+    pub text: String,
+}
+
 #[derive(Debug)]
 pub(crate) struct RememberPreference;
 #[derive(Debug)]
@@ -55,8 +86,13 @@ impl Tool for RememberPreference {
     const NAME: &'static str = "remember_preference";
     const DESCRIPTION: &'static str = "Store what the user likes, dislikes, has seen or never wants, for this and later sessions.";
     type Args = RememberArgs;
+    type Output = RememberOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: RememberArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: RememberArgs,
+    ) -> BoxFuture<'a, Outcome<RememberOutput>> {
         Box::pin(std::future::ready(remember_preference(ctx, args)))
     }
 }
@@ -65,8 +101,13 @@ impl Tool for ForgetPreference {
     const NAME: &'static str = "forget_preference";
     const DESCRIPTION: &'static str = "Drop stored preferences, or the whole profile.";
     type Args = ForgetArgs;
+    type Output = ForgetOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: ForgetArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: ForgetArgs,
+    ) -> BoxFuture<'a, Outcome<ForgetOutput>> {
         Box::pin(std::future::ready(forget_preference(ctx, args)))
     }
 }
@@ -75,8 +116,13 @@ impl Tool for ShowProfile {
     const NAME: &'static str = "show_profile";
     const DESCRIPTION: &'static str = "Show what is stored about the user.";
     type Args = NoArgs;
+    type Output = ProfileOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, _: NoArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        _: NoArgs,
+    ) -> BoxFuture<'a, Outcome<ProfileOutput>> {
         Box::pin(std::future::ready(Ok(show_profile(ctx))))
     }
 }
@@ -90,7 +136,7 @@ fn refresh(ctx: &mut Ctx<'_>) -> Result<(), ToolError> {
     Ok(())
 }
 
-fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
+fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> Outcome<RememberOutput> {
     let liked = ctx.resolve_titles(&a.liked_titles)?;
     let disliked = ctx.resolve_titles(&a.disliked_titles)?;
     let seen = ctx.resolve_titles(&a.seen_titles)?;
@@ -133,13 +179,11 @@ fn remember_preference(ctx: &mut Ctx<'_>, a: RememberArgs) -> ToolResult {
         .excluded
         .extend(disliked.iter().chain(&seen).copied());
     refresh(ctx)?;
-    Ok(ToolOutput {
-        summary: format!("remembered {}", stored.join("; ")),
-        content: json!({"ok": true, "remembered": stored}),
-    })
+    let summary = format!("remembered {}", stored.join("; "));
+    Ok(Done::new(summary, RememberOutput { remembered: stored }))
 }
 
-fn forget_preference(ctx: &mut Ctx<'_>, a: ForgetArgs) -> ToolResult {
+fn forget_preference(ctx: &mut Ctx<'_>, a: ForgetArgs) -> Outcome<ForgetOutput> {
     let m = &ctx.inner.memory;
     let mut n = 0;
     if a.everything {
@@ -157,31 +201,35 @@ fn forget_preference(ctx: &mut Ctx<'_>, a: ForgetArgs) -> ToolResult {
         }
     }
     refresh(ctx)?;
-    Ok(ToolOutput {
-        summary: format!("forgot {n} records"),
-        content: json!({"ok": true, "forgotten": n}),
-    })
+    Ok(Done::new(
+        format!("forgot {n} records"),
+        ForgetOutput { forgotten: n },
+    ))
 }
 
-fn show_profile(ctx: &mut Ctx<'_>) -> ToolOutput {
+fn show_profile(ctx: &mut Ctx<'_>) -> Done<ProfileOutput> {
     let p = &*ctx.profile;
-    let content = json!({
-        "ok": true,
-        "facts": p.facts.iter().map(|f| json!({"id": f.id, "text": fence(&f.text, 200)})).collect::<Vec<_>>(),
-        "liked": ctx.titles(&p.liked),
-        "disliked": ctx.titles(&p.disliked),
-        "seen": p.seen.len(),
-        "liked_genres": p.liked_genres,
-        "avoided_genres": p.avoided_genres,
-    });
-    ToolOutput {
-        summary: format!(
-            "profile: {} facts, {} liked, {} disliked, {} seen",
-            p.facts.len(),
-            p.liked.len(),
-            p.disliked.len(),
-            p.seen.len()
-        ),
-        content,
-    }
+    let output = ProfileOutput {
+        facts: p
+            .facts
+            .iter()
+            .map(|f| FactOutput {
+                id: f.id,
+                text: fence(&f.text, 200),
+            })
+            .collect(),
+        liked: ctx.titles(&p.liked),
+        disliked: ctx.titles(&p.disliked),
+        seen: p.seen.len(),
+        liked_genres: p.liked_genres.clone(),
+        avoided_genres: p.avoided_genres.clone(),
+    };
+    let summary = format!(
+        "profile: {} facts, {} liked, {} disliked, {} seen",
+        p.facts.len(),
+        p.liked.len(),
+        p.disliked.len(),
+        p.seen.len()
+    );
+    Done::new(summary, output)
 }

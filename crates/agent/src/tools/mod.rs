@@ -25,7 +25,7 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 // Every tool times itself the one way the traces share.
 use recagent_core::fsx::micros_since as micros;
-use recagent_core::{Catalog, Item, ItemId, UserId};
+use recagent_core::{Catalog, Constraint, Item, ItemId, UserId};
 use recagent_llm::{ToolCall, ToolSpec};
 use recagent_memory::Profile;
 use schemars::JsonSchema;
@@ -75,6 +75,32 @@ pub(crate) struct ToolOutput {
     pub content: Value,
 }
 
+/// What `search_items`, `similar_items` and `filter_candidates` tell the
+/// model: the pool on the bus, never the pool itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RecallOutput {
+    /// Candidates this call added.
+    pub new_candidates: usize,
+    /// Candidates on the bus now.
+    pub candidates: usize,
+    /// The first five, as "Title (year)".
+    pub top: Vec<String>,
+    pub filters: FiltersInForce,
+    /// What to call next.
+    pub next: &'static str,
+}
+
+/// What every recall and filter call of the turn runs under
+/// (`Ctx::effective_filter` and the bus's people), names as the catalog
+/// spells them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct FiltersInForce {
+    #[serde(flatten)]
+    pub want: Constraint,
+    /// How many items are set aside (seen, rejected, named as unwanted).
+    pub excluded_items: usize,
+}
+
 /// A tool failure, shown to the model as a result it can act on:
 /// `{"ok": false, "error": message, "retryable": …}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,14 +133,55 @@ impl ToolError {
 
 pub(crate) type ToolResult = Result<ToolOutput, ToolError>;
 
-/// A typed tool: its name, what it is for, its arguments, and the call.
+/// A call that worked: one line for traces, and the tool's own typed
+/// output, which the model reads as a JSON object with `"ok": true` first.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Done<O> {
+    pub summary: String,
+    pub output: O,
+}
+
+/// What a typed tool returns.
+pub(crate) type Outcome<O> = Result<Done<O>, ToolError>;
+
+impl<O: Serialize> Done<O> {
+    pub(crate) fn new(summary: impl Into<String>, output: O) -> Self {
+        Self {
+            summary: summary.into(),
+            output,
+        }
+    }
+
+    /// The output as the model reads it: `{"ok": true, …its fields}`.
+    fn erase(self) -> ToolOutput {
+        let mut content = serde_json::Map::new();
+        content.insert("ok".into(), json!(true));
+        // Every output is a struct, so it serialises to an object.
+        if let Ok(Value::Object(fields)) = serde_json::to_value(&self.output) {
+            content.extend(fields);
+        }
+        ToolOutput {
+            summary: self.summary,
+            content: Value::Object(content),
+        }
+    }
+}
+
+/// A typed tool: its name, what it is for, its arguments, its output, and
+/// the call.
 pub(crate) trait Tool: Send + Sync + 'static {
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
     type Args: DeserializeOwned + Serialize + JsonSchema + Default + Send;
+    /// What a call that worked tells the model (a struct).
+    type Output: Serialize + Send;
 
     /// Runs the tool on the turn's context.
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: Self::Args) -> BoxFuture<'a, ToolResult>;
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: Self::Args,
+    ) -> BoxFuture<'a, Outcome<Self::Output>>;
 
     /// The schema of `Args` as a model reads it.
     fn spec() -> ToolSpec {
@@ -142,7 +209,7 @@ impl<T: Tool> DynTool for T {
     }
     fn call_json<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: &Value) -> BoxFuture<'a, ToolResult> {
         match parse::<T::Args>(T::NAME, args) {
-            Ok(args) => self.call(ctx, args),
+            Ok(args) => Box::pin(async move { self.call(ctx, args).await.map(Done::erase) }),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }
@@ -376,7 +443,7 @@ impl Ctx<'_> {
 
     /// What a recall or filter call tells the model: counts, the first
     /// few candidates and the filters in force.
-    fn summary_content(&self, what: &str, new: usize) -> ToolOutput {
+    fn recall_output(&self, what: &str, new: usize) -> Done<RecallOutput> {
         let top: Vec<String> = self
             .bus
             .candidates
@@ -386,27 +453,52 @@ impl Ctx<'_> {
             .map(item_label)
             .collect();
         let f = self.effective_filter();
-        let filters = json!({
-            "genres": f.genres_all,
-            "prefer_genres": f.genres_any,
-            "avoid_genres": f.genres_none,
-            "year_min": f.year_min,
-            "year_max": f.year_max,
-            "excluded_items": f.exclude.len(),
-        });
-        ToolOutput {
-            summary: format!(
-                "{what}: {new} new, {} candidates",
-                self.bus.candidates.len()
-            ),
-            content: json!({
-                "ok": true,
-                "new_candidates": new,
-                "candidates": self.bus.candidates.len(),
-                "top": top,
-                "filters": filters,
-                "next": "call rank_candidates to rank them for the user",
-            }),
-        }
+        let output = RecallOutput {
+            new_candidates: new,
+            candidates: self.bus.candidates.len(),
+            top,
+            filters: FiltersInForce {
+                excluded_items: f.exclude.len(),
+                want: Constraint {
+                    genres: f.genres_all,
+                    prefer_genres: f.genres_any,
+                    avoid_genres: f.genres_none,
+                    year_min: f.year_min,
+                    year_max: f.year_max,
+                    people: self.bus.people.clone(),
+                    avoid_people: self.bus.avoid_people.clone(),
+                },
+            },
+            next: "call rank_candidates to rank them for the user",
+        };
+        let summary = format!("{what}: {new} new, {} candidates", output.candidates);
+        Done::new(summary, output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_output_reaches_the_model_as_an_object_with_ok_first() {
+        let done = Done::new("forgot 3 records", memory::ForgetOutput { forgotten: 3 });
+        let out = done.erase();
+        assert_eq!(out.summary, "forgot 3 records");
+        assert_eq!(out.content, json!({"ok": true, "forgotten": 3}));
+        let keys: Vec<&String> = out.content.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["ok", "forgotten"]);
+        // The constraint in force is flattened beside the count.
+        let filters = FiltersInForce {
+            want: Constraint {
+                genres: vec!["Crime".into()],
+                ..Constraint::default()
+            },
+            excluded_items: 2,
+        };
+        let v = serde_json::to_value(&filters).unwrap();
+        assert_eq!(v["genres"], json!(["Crime"]));
+        assert_eq!(v["excluded_items"], json!(2));
+        assert!(v.get("want").is_none());
     }
 }

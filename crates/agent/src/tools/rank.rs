@@ -9,10 +9,9 @@ use recagent_core::{Catalog, Item, ItemId, Scored, Stage, StageTrace, display_ti
 use recagent_ranker::{Funnel, FunnelConfig, UserContext};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::filter::apply_filter;
-use super::{Ctx, Tool, ToolError, ToolOutput, ToolResult, micros};
+use super::{Ctx, Done, Outcome, Tool, ToolError, micros};
 use crate::Recommendation;
 use crate::bus::{Bus, Origin, SimilarWhy};
 use crate::prompts::fence;
@@ -32,6 +31,24 @@ pub(crate) struct RankArgs {
     pub prefer_genres: Vec<String>,
 }
 
+/// What `rank_candidates` tells the model: the list, and how to use it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RankOutput {
+    pub ranked: Vec<RankedItem>,
+    pub note: &'static str,
+}
+
+/// One ranked film as the model reads it; the title is fenced data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RankedItem {
+    /// 1-based place.
+    pub n: usize,
+    pub title: String,
+    pub year: Option<u16>,
+    pub genres: Vec<String>,
+    pub reason: String,
+}
+
 #[derive(Debug)]
 pub(crate) struct RankCandidates;
 
@@ -39,8 +56,13 @@ impl Tool for RankCandidates {
     const NAME: &'static str = "rank_candidates";
     const DESCRIPTION: &'static str = "Rank the candidates for this user with the recommendation model and return the top k with reasons.";
     type Args = RankArgs;
+    type Output = RankOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: RankArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: RankArgs,
+    ) -> BoxFuture<'a, Outcome<RankOutput>> {
         Box::pin(std::future::ready(rank_candidates(ctx, args)))
     }
 }
@@ -290,7 +312,7 @@ fn blend(
     out
 }
 
-pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
+pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> Outcome<RankOutput> {
     let k = a.k.map_or(DEFAULT_K, usize::from);
     if !(1..=MAX_K).contains(&k) {
         return Err(ToolError::fix(format!("k must be 1 to {MAX_K}, got {k}")));
@@ -308,27 +330,25 @@ pub(crate) fn rank_candidates(ctx: &mut Ctx<'_>, a: RankArgs) -> ToolResult {
         None => rank_by_recall(ctx, ids.len(), k),
     }
     let recs = recommendations(ctx);
-    let items: Vec<Value> = recs
+    let ranked = recs
         .iter()
         .enumerate()
-        .map(|(n, r)| {
-            json!({
-                "n": n + 1,
-                "title": fence(&r.title, 120),
-                "year": r.year,
-                "genres": r.genres,
-                "reason": r.reason,
-            })
+        .map(|(n, r)| RankedItem {
+            n: n + 1,
+            title: fence(&r.title, 120),
+            year: r.year,
+            genres: r.genres.clone(),
+            reason: r.reason.clone(),
         })
         .collect();
-    Ok(ToolOutput {
-        summary: format!("ranked {} of {}", recs.len(), ids.len()),
-        content: json!({
-            "ok": true,
-            "ranked": items,
-            "note": "recommend only these titles, in this order, with their reasons",
-        }),
-    })
+    let output = RankOutput {
+        ranked,
+        note: "recommend only these titles, in this order, with their reasons",
+    };
+    Ok(Done::new(
+        format!("ranked {} of {}", recs.len(), ids.len()),
+        output,
+    ))
 }
 
 /// The funnel's order of the candidates `ids`, re-sorted by the

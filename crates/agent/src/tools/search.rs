@@ -9,7 +9,7 @@ use recagent_core::{Constraint, ItemId, Scored, Stage, StageTrace, words};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, DEFAULT_K, Tool, ToolError, ToolResult, micros};
+use super::{Ctx, DEFAULT_K, Outcome, RecallOutput, Tool, ToolError, micros};
 use crate::bus::{Origin, SimilarWhy};
 
 /// The largest catalog whose items are scanned for a seed's series.
@@ -47,8 +47,13 @@ impl Tool for SearchItems {
     const NAME: &'static str = "search_items";
     const DESCRIPTION: &'static str = "Recall catalog items matching the user's description, with optional genre and year filters.";
     type Args = SearchArgs;
+    type Output = RecallOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: SearchArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: SearchArgs,
+    ) -> BoxFuture<'a, Outcome<RecallOutput>> {
         Box::pin(search_items(ctx, args))
     }
 }
@@ -58,8 +63,13 @@ impl Tool for SimilarItems {
     const DESCRIPTION: &'static str =
         "Recall items similar to titles the user liked (the titles themselves are left out).";
     type Args = SimilarArgs;
+    type Output = RecallOutput;
 
-    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: SimilarArgs) -> BoxFuture<'a, ToolResult> {
+    fn call<'a>(
+        &'a self,
+        ctx: &'a mut Ctx<'_>,
+        args: SimilarArgs,
+    ) -> BoxFuture<'a, Outcome<RecallOutput>> {
         Box::pin(similar_items(ctx, args))
     }
 }
@@ -247,7 +257,7 @@ fn person_score(it: &recagent_core::Item, names: &[String]) -> f32 {
         .sum()
 }
 
-async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
+async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> Outcome<RecallOutput> {
     let f = ctx.filter_of(&a.want)?;
     ctx.bus.narrow(&f);
     ctx.take_people(&a.want.people, &a.want.avoid_people)?;
@@ -268,10 +278,10 @@ async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> ToolResult {
             format!("no film with {who} passes these filters; loosen the genres or years")
         }));
     }
-    Ok(ctx.summary_content("search", n))
+    Ok(ctx.recall_output("search", n))
 }
 
-async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
+async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> Outcome<RecallOutput> {
     if a.titles.iter().all(|t| t.trim().is_empty()) {
         return Err(ToolError::fix(
             "similar_items needs at least one title in `titles`",
@@ -358,5 +368,5 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> ToolResult {
         ));
     }
     let label = format!("similar to {}", ctx.titles(&seeds).join(", "));
-    Ok(ctx.summary_content(&label, n))
+    Ok(ctx.recall_output(&label, n))
 }
