@@ -571,6 +571,57 @@ impl Controller {
         self.decide()
     }
 
+    /// A model's plan: filled from the draft (plan + draft), grounded in
+    /// the words, checked; a wrong one is sent back once with what is
+    /// wrong, then repaired from the draft; the result is run.
+    fn on_plan(&mut self, plan: Plan, call: ToolCall) -> Step {
+        let plan = if self.setup.mode == Mode::Model(Strategy::PlanDraft) {
+            plan.filled_from(&self.setup.draft)
+        } else {
+            plan
+        };
+        let ctx = &self.setup.plan_context;
+        let (plan, grounded) = ground(
+            &plan,
+            &self.setup.draft,
+            &ctx.cues,
+            &self.setup.user_text,
+            &ctx.last_shown,
+        );
+        self.replaced += grounded;
+        let issues = check(&plan, &self.setup.draft, self.setup.known.as_ref());
+        if !issues.is_empty() && !self.asked_to_correct && self.model_calls < self.setup.max_steps {
+            // Once: say what is wrong and let the model fix it.
+            self.asked_to_correct = true;
+            let why: Vec<String> = issues
+                .iter()
+                .map(|i| format!("{}: {}", i.slot, i.why))
+                .collect();
+            self.messages
+                .push(Message::assistant_calls(vec![call.clone()]));
+            self.messages.push(Message::tool(
+                call.id.clone(),
+                format!(
+                    "This plan cannot be right: {}. Call plan again with these slots fixed; keep the rest.",
+                    why.join("; ")
+                ),
+            ));
+            return self.decide();
+        }
+        let plan = if issues.is_empty() {
+            if self.asked_to_correct {
+                self.corrected += 1;
+            }
+            plan
+        } else {
+            // Still wrong: the draft's slots stand in.
+            self.replaced += issues.len() as u32;
+            repair(&plan, &self.setup.draft, &issues, self.setup.known.as_ref())
+        };
+        self.plan_call = Some(call);
+        self.run_plan(&plan)
+    }
+
     fn on_decision(&mut self, reply: Result<ChatResponse, String>) -> Step {
         let r = match reply {
             Ok(r) => r,
@@ -588,57 +639,9 @@ impl Controller {
                 let Some(call) = r.tool_calls.iter().find(|c| c.name == PLAN_TOOL) else {
                     return self.retry_or_fall_back(format!("no plan call in {:?}", r.text));
                 };
+                let call = call.clone();
                 match serde_json::from_value::<Plan>(call.arguments.clone()) {
-                    Ok(plan) => {
-                        let plan = if self.setup.mode == Mode::Model(Strategy::PlanDraft) {
-                            plan.filled_from(&self.setup.draft)
-                        } else {
-                            plan
-                        };
-                        let ctx = &self.setup.plan_context;
-                        let (plan, grounded) = ground(
-                            &plan,
-                            &self.setup.draft,
-                            &ctx.cues,
-                            &self.setup.user_text,
-                            &ctx.last_shown,
-                        );
-                        self.replaced += grounded;
-                        let issues = check(&plan, &self.setup.draft, self.setup.known.as_ref());
-                        if !issues.is_empty()
-                            && !self.asked_to_correct
-                            && self.model_calls < self.setup.max_steps
-                        {
-                            // Once: say what is wrong and let the model fix it.
-                            self.asked_to_correct = true;
-                            let why: Vec<String> = issues
-                                .iter()
-                                .map(|i| format!("{}: {}", i.slot, i.why))
-                                .collect();
-                            self.messages
-                                .push(Message::assistant_calls(vec![call.clone()]));
-                            self.messages.push(Message::tool(
-                                call.id.clone(),
-                                format!(
-                                    "This plan cannot be right: {}. Call plan again with these slots fixed; keep the rest.",
-                                    why.join("; ")
-                                ),
-                            ));
-                            return self.decide();
-                        }
-                        let plan = if issues.is_empty() {
-                            if self.asked_to_correct {
-                                self.corrected += 1;
-                            }
-                            plan
-                        } else {
-                            // Still wrong: the draft's slots stand in.
-                            self.replaced += issues.len() as u32;
-                            repair(&plan, &self.setup.draft, &issues, self.setup.known.as_ref())
-                        };
-                        self.plan_call = Some(call.clone());
-                        self.run_plan(&plan)
-                    }
+                    Ok(plan) => self.on_plan(plan, call),
                     Err(e) => self.retry_or_fall_back(format!("bad plan: {e}")),
                 }
             }

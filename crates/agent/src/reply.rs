@@ -6,7 +6,7 @@
 //! list and the profile; a model's own words are only its intro.
 
 use crate::Recommendation;
-use recagent_core::{Catalog, ItemId};
+use recagent_core::{Catalog, Constraint, ItemId};
 use recagent_memory::Profile;
 use recagent_reading::Social;
 
@@ -54,6 +54,60 @@ fn mood_word(g: &str) -> String {
 /// 1980 on, like The Godfather:". A request the list had to be relaxed
 /// for is described by the relaxation notes instead of its constraints.
 /// `exact` is how many of the `n` items fit before anything was loosened.
+/// The kind of film a constraint asks for, in words: "romantic comedy
+/// films", "funny or scary film", "films".
+fn kind_of_film(want: &Constraint, n: usize) -> String {
+    let mut what = String::new();
+    if !want.genres.is_empty() {
+        // "romantic comedy films", not "romance comedy films".
+        let g: Vec<String> = want
+            .genres
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                if i + 1 < want.genres.len() && recagent_core::genre_key(g) == "romance" {
+                    "romantic".to_owned()
+                } else {
+                    genre_word(g)
+                }
+            })
+            .collect();
+        what.push_str(&g.join(" "));
+        what.push(' ');
+    }
+    what.push_str(if n == 1 { "film" } else { "films" });
+    if want.genres.is_empty() && !want.prefer_genres.is_empty() {
+        let g: Vec<String> = want.prefer_genres.iter().map(|g| genre_word(g)).collect();
+        what = format!("{} {what}", g.join(" or "));
+    }
+    what
+}
+
+/// The rest of a constraint in words, each a phrase: "with Tom Hanks",
+/// "from the 90s", "without horror", "without Jim Carrey".
+fn constraint_words(want: &Constraint) -> Vec<String> {
+    let mut tail: Vec<String> = Vec::new();
+    if !want.people.is_empty() {
+        tail.push(format!("with {}", want.people.join(" and ")));
+    }
+    match (want.year_min, want.year_max) {
+        (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
+        (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
+        (Some(a), Some(b)) => tail.push(format!("from {a} to {b}")),
+        (Some(a), None) => tail.push(format!("from {a} on")),
+        (None, Some(b)) => tail.push(format!("up to {b}")),
+        (None, None) => {}
+    }
+    if !want.avoid_genres.is_empty() {
+        let g: Vec<String> = want.avoid_genres.iter().map(|g| genre_noun(g)).collect();
+        tail.push(format!("without {}", g.join(" or ")));
+    }
+    if !want.avoid_people.is_empty() {
+        tail.push(format!("without {}", want.avoid_people.join(" or ")));
+    }
+    tail
+}
+
 pub(crate) fn opening(
     request: &Plan,
     relaxed: &[String],
@@ -73,62 +127,8 @@ pub(crate) fn opening(
             e => format!("Here {count}: the first {e} fit exactly, the rest come close:"),
         };
     }
-    let mut what = String::new();
-    if !request.want.genres.is_empty() {
-        // "romantic comedy films", not "romance comedy films".
-        let g: Vec<String> = request
-            .want
-            .genres
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                if i + 1 < request.want.genres.len() && recagent_core::genre_key(g) == "romance" {
-                    "romantic".to_owned()
-                } else {
-                    genre_word(g)
-                }
-            })
-            .collect();
-        what.push_str(&g.join(" "));
-        what.push(' ');
-    }
-    what.push_str(if n == 1 { "film" } else { "films" });
-    if request.want.genres.is_empty() && !request.want.prefer_genres.is_empty() {
-        let g: Vec<String> = request
-            .want
-            .prefer_genres
-            .iter()
-            .map(|g| genre_word(g))
-            .collect();
-        what = format!("{} {what}", g.join(" or "));
-    }
-    let mut tail: Vec<String> = Vec::new();
-    if !request.want.people.is_empty() {
-        tail.push(format!("with {}", request.want.people.join(" and ")));
-    }
-    match (request.want.year_min, request.want.year_max) {
-        (Some(a), Some(b)) if a == b => tail.push(format!("from {a}")),
-        (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => tail.push(format!("from the {a}s")),
-        (Some(a), Some(b)) => tail.push(format!("from {a} to {b}")),
-        (Some(a), None) => tail.push(format!("from {a} on")),
-        (None, Some(b)) => tail.push(format!("up to {b}")),
-        (None, None) => {}
-    }
-    if !request.want.avoid_genres.is_empty() {
-        let g: Vec<String> = request
-            .want
-            .avoid_genres
-            .iter()
-            .map(|g| genre_noun(g))
-            .collect();
-        tail.push(format!("without {}", g.join(" or ")));
-    }
-    if !request.want.avoid_people.is_empty() {
-        tail.push(format!(
-            "without {}",
-            request.want.avoid_people.join(" or ")
-        ));
-    }
+    let what = kind_of_film(&request.want, n);
+    let tail = constraint_words(&request.want);
     let mut line = format!("Here {count} {what}");
     if !tail.is_empty() {
         line.push(' ');

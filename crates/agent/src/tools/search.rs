@@ -129,52 +129,73 @@ impl Ctx<'_> {
     /// Recalls by text; text that matches few items is topped up by
     /// browsing the filtered items, so "a 90s comedy" never comes back
     /// empty because no title says "comedy".
+    /// A request with no text to match ("what should I watch tonight?",
+    /// "a 90s comedy") recalls from the user's history through the
+    /// next-item model, within the request's filters: its own source on
+    /// the bus, ahead of browsing. `None` without a next-item model or
+    /// when it finds nothing.
+    fn recall_for_you(&mut self, f: &recagent_core::Filter, t: Instant) -> Option<usize> {
+        let next = self.inner.funnel.as_ref().and_then(|f| f.next())?;
+        let catalog = &self.inner.catalog;
+        let cold = next.is_cold(&self.history);
+        let hits = next.top_k(&self.history, RECALL_K, |i| {
+            catalog.item(i).is_some_and(|it| f.matches(it))
+        });
+        self.bus.for_you_cold = cold;
+        let n = self.bus.add(hits, Origin::ForYou { cold });
+        self.bus.stages.push(StageTrace {
+            stage: Stage::Recall,
+            count_in: self.inner.catalog.items().len(),
+            count_out: n,
+            micros: micros(t),
+        });
+        (n > 0).then_some(n)
+    }
+
+    /// Where the words matched few items (under a quarter of a recall),
+    /// the filtered catalog browsed, ranked after every text match
+    /// (`Origin::Browse`); empty otherwise.
+    async fn browse_below(
+        &self,
+        hits: &[Scored],
+        query: &str,
+        f: &recagent_core::Filter,
+    ) -> Result<Vec<Scored>, ToolError> {
+        if hits.len() >= RECALL_K / 4 || query.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let more = self
+            .inner
+            .recall
+            .search("", f, RECALL_K)
+            .await
+            .map_err(|e| ToolError::broken(e.to_string()))?;
+        let floor = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
+        let floor = if floor.is_finite() { floor } else { 1.0 };
+        Ok(more
+            .into_iter()
+            .enumerate()
+            .map(|(r, h)| Scored {
+                item: h.item,
+                score: floor * 0.5 / (1.0 + r as f32),
+            })
+            .collect())
+    }
+
     async fn recall_text(&mut self, query: &str) -> Result<usize, ToolError> {
         let f = self.effective_filter();
         let t = Instant::now();
-        // A request with no text to match ("what should I watch tonight?",
-        // "a 90s comedy") recalls from the user's history through the
-        // next-item model, within the request's filters: its own source on
-        // the bus, ahead of browsing.
         if words(query).is_empty()
-            && let Some(next) = self.inner.funnel.as_ref().and_then(|f| f.next())
+            && let Some(n) = self.recall_for_you(&f, t)
         {
-            let catalog = &self.inner.catalog;
-            let cold = next.is_cold(&self.history);
-            let hits = next.top_k(&self.history, RECALL_K, |i| {
-                catalog.item(i).is_some_and(|it| f.matches(it))
-            });
-            self.bus.for_you_cold = cold;
-            let n = self.bus.add(hits, Origin::ForYou { cold });
-            self.bus.stages.push(StageTrace {
-                stage: Stage::Recall,
-                count_in: self.inner.catalog.items().len(),
-                count_out: n,
-                micros: micros(t),
-            });
-            if n > 0 {
-                return Ok(n);
-            }
+            return Ok(n);
         }
         let recall = &self.inner.recall;
         let hits = recall
             .search(query, &f, RECALL_K)
             .await
             .map_err(|e| ToolError::broken(e.to_string()))?;
-        let mut browsed = Vec::new();
-        if hits.len() < RECALL_K / 4 && !query.trim().is_empty() {
-            let more = recall
-                .search("", &f, RECALL_K)
-                .await
-                .map_err(|e| ToolError::broken(e.to_string()))?;
-            // Browsed items rank after every text match (`Origin::Browse`).
-            let floor = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
-            let floor = if floor.is_finite() { floor } else { 1.0 };
-            browsed.extend(more.into_iter().enumerate().map(|(r, h)| Scored {
-                item: h.item,
-                score: floor * 0.5 / (1.0 + r as f32),
-            }));
-        }
+        let mut browsed = self.browse_below(&hits, query, &f).await?;
         // Hybrid recall fuses the text match with the nearest vectors, and
         // the vectors always find something: an item whose own words
         // (title, facts, people) hold none of the search words is a
@@ -281,6 +302,64 @@ async fn search_items(ctx: &mut Ctx<'_>, a: SearchArgs) -> Outcome<RecallOutput>
     Ok(ctx.recall_output("search", n))
 }
 
+/// Sequels and the rest of the seeds' series that pass `eff` ("more Star
+/// Trek", "like Terminator 2"), the seeds themselves left out.
+fn series_of_seeds(
+    catalog: &recagent_core::Catalog,
+    seeds: &[ItemId],
+    eff: &recagent_core::Filter,
+) -> Vec<ItemId> {
+    // The scan compares titles item by item: fine for film catalogs, not
+    // for the million-item synthetic ones, which have no series anyway.
+    if catalog.items().len() > SERIES_SCAN_MAX {
+        return Vec::new();
+    }
+    seeds
+        .iter()
+        .filter_map(|&s| catalog.item(s))
+        .flat_map(|seed| recagent_catalog::relations::series_of(catalog, seed))
+        .filter(|i| !seeds.contains(i))
+        .filter(|&i| catalog.item(i).is_some_and(|it| eff.matches(it)))
+        .collect()
+}
+
+impl Ctx<'_> {
+    /// Puts the seeds' `series` on the bus first, above the best
+    /// neighbour, then the neighbours `hits` with why each came; returns
+    /// how many were new.
+    fn add_neighbours(
+        &mut self,
+        seeds: &[ItemId],
+        series: &[ItemId],
+        hits: Vec<recagent_core::SimilarHit>,
+    ) -> usize {
+        let top = hits.first().map_or(1.0, |h| h.score);
+        let mut n = 0;
+        for &i in series {
+            let hit = Scored {
+                item: i,
+                score: top * 2.0,
+            };
+            n += self
+                .bus
+                .add(vec![hit], Origin::SimilarTo(seeds[0], SimilarWhy::Series));
+        }
+        for h in hits.into_iter().filter(|h| !series.contains(&h.item)) {
+            let why = match h.source {
+                Source::Cooccurrence => SimilarWhy::Collaborative,
+                Source::Relations => SimilarWhy::Relations,
+                Source::Content => SimilarWhy::Story,
+            };
+            let hit = Scored {
+                item: h.item,
+                score: h.score,
+            };
+            n += self.bus.add(vec![hit], Origin::SimilarTo(seeds[0], why));
+        }
+        n
+    }
+}
+
 async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> Outcome<RecallOutput> {
     if a.titles.iter().all(|t| t.trim().is_empty()) {
         return Err(ToolError::fix(
@@ -306,49 +385,8 @@ async fn similar_items(ctx: &mut Ctx<'_>, a: SimilarArgs) -> Outcome<RecallOutpu
         .similar(&seeds, &eff, RECALL_K)
         .await
         .map_err(|e| ToolError::broken(e.to_string()))?;
-    // Sequels and the rest of a seed's series come first ("more Star
-    // Trek", "like Terminator 2"), where the filters let them through.
-    let catalog = &ctx.inner.catalog;
-    let top = hits.first().map_or(1.0, |h| h.score);
-    // The scan compares titles item by item: fine for film catalogs, not
-    // for the million-item synthetic ones, which have no series anyway.
-    let scan = catalog.items().len() <= SERIES_SCAN_MAX;
-    let series: Vec<ItemId> = seeds
-        .iter()
-        .filter(|_| scan)
-        .filter_map(|&s| catalog.item(s))
-        .flat_map(|seed| recagent_catalog::relations::series_of(catalog, seed))
-        .filter(|i| !seeds.contains(i))
-        .filter(|&i| catalog.item(i).is_some_and(|it| eff.matches(it)))
-        .collect();
-    let hits: Vec<recagent_core::SimilarHit> = hits
-        .into_iter()
-        .filter(|h| !series.contains(&h.item))
-        .collect();
-    let mut n = 0;
-    for &i in &series {
-        n += ctx.bus.add(
-            vec![Scored {
-                item: i,
-                score: top * 2.0,
-            }],
-            Origin::SimilarTo(seeds[0], SimilarWhy::Series),
-        );
-    }
-    for h in hits {
-        let why = match h.source {
-            Source::Cooccurrence => SimilarWhy::Collaborative,
-            Source::Relations => SimilarWhy::Relations,
-            Source::Content => SimilarWhy::Story,
-        };
-        n += ctx.bus.add(
-            vec![Scored {
-                item: h.item,
-                score: h.score,
-            }],
-            Origin::SimilarTo(seeds[0], why),
-        );
-    }
+    let series = series_of_seeds(&ctx.inner.catalog, &seeds, &eff);
+    let n = ctx.add_neighbours(&seeds, &series, hits);
     ctx.bus.stages.push(StageTrace {
         stage: Stage::Recall,
         count_in: ctx.inner.catalog.items().len(),
