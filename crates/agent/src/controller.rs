@@ -118,17 +118,32 @@ pub struct ToolMessage {
     pub ranked: Option<Vec<ItemLine>>,
 }
 
-/// How a model call's error starts when the model, not the endpoint, is
-/// at fault (a tool call whose arguments are not JSON): the model is asked
-/// again, where an endpoint error falls back to the rules at once.
-pub const MODEL_FAULT: &str = "the model's reply: ";
+/// Why a model call gave no reply: the model's fault, which it is asked
+/// to fix, or the endpoint's, after which the rules stand in at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelError {
+    /// The model wrote what cannot be read: a tool call whose arguments
+    /// are not JSON (cut off at the token limit, say).
+    Fault(String),
+    /// The endpoint failed (unreachable, timed out, no model configured).
+    Endpoint(String),
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fault(why) => write!(f, "the model's reply: {why}"),
+            Self::Endpoint(why) => f.write_str(why),
+        }
+    }
+}
 
 /// What the last step produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Start,
     /// The model's reply, or the error that ended the call.
-    Model(Result<ChatResponse, String>),
+    Model(Result<ChatResponse, ModelError>),
     Tools(Vec<ToolMessage>),
 }
 
@@ -508,7 +523,7 @@ impl Controller {
     /// against the catalog; then the turn goes on as it would have. A
     /// description that fails or says nothing the catalog knows is no
     /// failure of the turn: the plan follows the rest of the words.
-    fn on_description(&mut self, reply: Result<ChatResponse, String>) -> Step {
+    fn on_description(&mut self, reply: Result<ChatResponse, ModelError>) -> Step {
         let film = self.setup.unknown_film.clone().unwrap_or_default();
         let sketch = reply.map_err(|e| e.to_string()).and_then(|r| {
             r.tool_calls
@@ -622,14 +637,14 @@ impl Controller {
         self.run_plan(&plan)
     }
 
-    fn on_decision(&mut self, reply: Result<ChatResponse, String>) -> Step {
+    fn on_decision(&mut self, reply: Result<ChatResponse, ModelError>) -> Step {
         let r = match reply {
             Ok(r) => r,
             // A call the model wrote badly (arguments cut off at the token
             // limit, not JSON) is the model's to fix, like a wrong plan.
-            Err(e) if e.starts_with(MODEL_FAULT) => return self.retry_or_fall_back(e),
+            Err(e @ ModelError::Fault(_)) => return self.retry_or_fall_back(e.to_string()),
             // An endpoint error is not the model's to fix: fall back now.
-            Err(_) => {
+            Err(ModelError::Endpoint(_)) => {
                 self.failures += 1;
                 return self.fall_back();
             }
@@ -773,7 +788,9 @@ mod tests {
             other => panic!("expected a model call, got {other:?}"),
         }
         let step = c
-            .next_step(Input::Model(Err("connection refused".into())))
+            .next_step(Input::Model(Err(ModelError::Endpoint(
+                "connection refused".into(),
+            ))))
             .expect("fallback");
         assert!(tool_names(&step).contains(&"search_items"), "{step:?}");
     }

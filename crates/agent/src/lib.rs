@@ -69,7 +69,7 @@ mod tools;
 mod trace;
 mod turn;
 
-pub use controller::Strategy;
+pub use controller::{ModelError, Strategy};
 pub use recagent_reading::{Feedback, Plan};
 #[cfg(feature = "retrieval")]
 pub use recall::LexicalRecall;

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bus::Bus;
-use crate::controller::{Purpose, ToolMessage, TurnSetup};
+use crate::controller::{ModelError, Purpose, ToolMessage, TurnSetup};
 use crate::plan::PlanContext;
 use crate::prompts::{ReplyContext, RequestContext, SystemContext, fence};
 use crate::recall::Links;
@@ -373,7 +373,7 @@ impl Session {
                     Controller::Model { model, .. } => {
                         call_model(model.as_ref(), purpose, request, &tx, &mut io.trace).await
                     }
-                    Controller::Rules => Err("no model".to_owned()),
+                    Controller::Rules => Err(ModelError::Endpoint("no model".into())),
                 }),
                 Step::CallTools(run) => self.run_tools(run, &mut profile, &mut io, &tx).await,
                 Step::Ground { text } => Input::Named {
@@ -815,7 +815,7 @@ async fn call_model(
     request: ChatRequest,
     tx: &UnboundedSender<Event>,
     trace: &mut TurnTrace,
-) -> Result<ChatResponse, String> {
+) -> Result<ChatResponse, ModelError> {
     let t = Instant::now();
     let mut out = ChatResponse::default();
     let mut error = None;
@@ -833,11 +833,11 @@ async fn call_model(
             Ok(ChatEvent::Timings { timings }) => out.timings = timings,
             Ok(ChatEvent::Done { finish_reason }) => out.finish_reason = finish_reason,
             Err(e @ recagent_llm::Error::BadToolArguments { .. }) => {
-                error = Some(format!("{}{e}", crate::controller::MODEL_FAULT));
+                error = Some(ModelError::Fault(e.to_string()));
                 break;
             }
             Err(e) => {
-                error = Some(e.to_string());
+                error = Some(ModelError::Endpoint(e.to_string()));
                 break;
             }
         }
@@ -854,7 +854,7 @@ async fn call_model(
         } else {
             total_ms
         },
-        error: error.clone(),
+        error: error.as_ref().map(ToString::to_string),
     });
     match error {
         Some(e) => Err(e),

@@ -68,7 +68,7 @@ pub(crate) enum Step {
 pub(crate) enum Input {
     Start,
     /// The model's reply, or the error that ended the call.
-    Model(Result<ChatResponse, String>),
+    Model(Result<ChatResponse, controller::ModelError>),
     /// The results of a [`ToolRun`] (none for a quiet one) and its bus.
     Tools {
         results: Vec<ToolMessage>,
@@ -513,6 +513,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::controller::ModelError;
     use crate::testing::setup;
     use crate::tools::{SearchArgs, SearchItems, SimilarItems};
     use recagent_core::Constraint;
@@ -623,7 +624,7 @@ mod tests {
         let mut m = TurnMachine::new(setup, Arc::new(prompts));
         expect_model(m.next_step(Input::Start), Purpose::Describe);
         expect_model(
-            m.next_step(Input::Model(Err("timeout".into()))),
+            m.next_step(Input::Model(Err(ModelError::Endpoint("timeout".into())))),
             Purpose::Plan,
         );
         expect_tools(m.next_step(plan_reply(json!({"genres": ["Comedy"]}))));
@@ -785,9 +786,8 @@ mod tests {
             Cues::default(),
         );
         expect_model(m.next_step(Input::Start), Purpose::Plan);
-        let cut = format!(
-            "{}the model called tool \"plan\" with arguments that are not valid JSON: EOF while parsing a value at line 1 column 765",
-            controller::MODEL_FAULT
+        let cut = ModelError::Fault(
+            "the model called tool \"plan\" with arguments that are not valid JSON: EOF while parsing a value at line 1 column 765".into(),
         );
         let again = expect_model(m.next_step(Input::Model(Err(cut))), Purpose::Plan);
         let told = again.messages.last().expect("a message to the model");
@@ -802,7 +802,8 @@ mod tests {
             Cues::default(),
         );
         expect_model(m.next_step(Input::Start), Purpose::Plan);
-        let down = "cannot reach the model endpoint: connection refused".to_owned();
+        let down =
+            ModelError::Endpoint("cannot reach the model endpoint: connection refused".into());
         expect_tools(m.next_step(Input::Model(Err(down))));
     }
 
