@@ -341,17 +341,15 @@ pub(crate) fn args_schema<T: JsonSchema + Serialize + DeserializeOwned + Default
 /// `map` with the keys `order` names first, in that order, then the rest
 /// as they were.
 fn in_order<'a, K: AsRef<str> + 'a>(
-    mut map: serde_json::Map<String, Value>,
+    map: serde_json::Map<String, Value>,
     order: impl Iterator<Item = &'a K>,
 ) -> serde_json::Map<String, Value> {
-    let mut out = serde_json::Map::new();
-    for k in order {
-        if let Some((k, v)) = map.shift_remove_entry(k.as_ref()) {
-            out.insert(k, v);
-        }
-    }
-    out.extend(map);
-    out
+    let order: Vec<&str> = order.map(AsRef::as_ref).collect();
+    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap_or(usize::MAX);
+    let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+    // Stable: keys `order` does not name keep their places among themselves.
+    entries.sort_by_key(|(k, _)| rank(k));
+    entries.into_iter().collect()
 }
 
 /// Drops `format` (uint16 and the like) and the zero bound schemars adds
