@@ -46,13 +46,14 @@ pub fn statements_in(reader: &Agent, text: &str) -> Vec<Statement> {
     let plan = reader.parse(text, 0);
     let mut out: Vec<Statement> = Vec::new();
     let want = plan.want;
+    let has_years = want.has_years();
     for genre in want.genres {
         out.push(Statement::Genre { genre });
     }
     for genre in want.avoid_genres.into_iter().chain(plan.never_genres) {
         out.push(Statement::NotGenre { genre });
     }
-    if want.year_min.is_some() || want.year_max.is_some() {
+    if has_years {
         out.push(match (want.year_min, want.year_max) {
             (Some(a), Some(b)) if a % 10 == 0 && b == a + 9 => Statement::Decade { start: a },
             (min, max) => Statement::Years { min, max },

@@ -1,10 +1,9 @@
 //! [`ItemDetails`]: one title's year, genres and description.
 
-use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Done, Outcome, Tool, ToolError, item_label};
+use super::{Call, Ctx, Done, Outcome, Tool, ToolError, item_label};
 use crate::prompts::fence;
 
 /// Arguments of `item_details`.
@@ -34,11 +33,7 @@ impl Tool for ItemDetails {
     type Args = DetailsArgs;
     type Output = DetailsOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: DetailsArgs,
-    ) -> BoxFuture<'a, Outcome<DetailsOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: DetailsArgs) -> Call<'a, DetailsOutput> {
         Box::pin(std::future::ready(item_details(ctx, args)))
     }
 }

@@ -4,12 +4,11 @@
 
 use std::time::Instant;
 
-use futures::future::BoxFuture;
 use recagent_core::{Constraint, Filter, Item, Stage, StageTrace, genre_key, person_key};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Outcome, RecallOutput, Tool, ToolError, micros};
+use super::{Call, Ctx, Outcome, RecallOutput, Tool, ToolError, micros};
 
 /// Arguments of `filter_candidates`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -31,11 +30,7 @@ impl Tool for FilterCandidates {
     type Args = FilterArgs;
     type Output = RecallOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: FilterArgs,
-    ) -> BoxFuture<'a, Outcome<RecallOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: FilterArgs) -> Call<'a, RecallOutput> {
         Box::pin(std::future::ready(filter_candidates(ctx, args)))
     }
 }

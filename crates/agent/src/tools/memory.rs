@@ -1,12 +1,11 @@
 //! Profile memory tools: [`RememberPreference`], [`ForgetPreference`] and
 //! [`ShowProfile`].
 
-use futures::future::BoxFuture;
 use recagent_memory::{Forget, GenrePreference, ItemFeedback};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Done, Outcome, Tool, ToolError};
+use super::{Call, Ctx, Done, Outcome, Tool, ToolError};
 use crate::prompts::fence;
 
 /// Arguments of `remember_preference`.
@@ -88,11 +87,7 @@ impl Tool for RememberPreference {
     type Args = RememberArgs;
     type Output = RememberOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: RememberArgs,
-    ) -> BoxFuture<'a, Outcome<RememberOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: RememberArgs) -> Call<'a, RememberOutput> {
         Box::pin(std::future::ready(remember_preference(ctx, args)))
     }
 }
@@ -103,11 +98,7 @@ impl Tool for ForgetPreference {
     type Args = ForgetArgs;
     type Output = ForgetOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: ForgetArgs,
-    ) -> BoxFuture<'a, Outcome<ForgetOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: ForgetArgs) -> Call<'a, ForgetOutput> {
         Box::pin(std::future::ready(forget_preference(ctx, args)))
     }
 }
@@ -118,11 +109,7 @@ impl Tool for ShowProfile {
     type Args = NoArgs;
     type Output = ProfileOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        _: NoArgs,
-    ) -> BoxFuture<'a, Outcome<ProfileOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, _: NoArgs) -> Call<'a, ProfileOutput> {
         Box::pin(std::future::ready(Ok(show_profile(ctx))))
     }
 }

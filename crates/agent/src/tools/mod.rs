@@ -144,6 +144,9 @@ pub(crate) struct Done<O> {
 /// What a typed tool returns.
 pub(crate) type Outcome<O> = Result<Done<O>, ToolError>;
 
+/// A typed tool's call in flight.
+pub(crate) type Call<'a, O> = BoxFuture<'a, Outcome<O>>;
+
 impl<O: Serialize> Done<O> {
     pub(crate) fn new(summary: impl Into<String>, output: O) -> Self {
         Self {
@@ -177,11 +180,7 @@ pub(crate) trait Tool: Send + Sync + 'static {
     type Output: Serialize + Send;
 
     /// Runs the tool on the turn's context.
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: Self::Args,
-    ) -> BoxFuture<'a, Outcome<Self::Output>>;
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: Self::Args) -> Call<'a, Self::Output>;
 
     /// The schema of `Args` as a model reads it.
     fn spec() -> ToolSpec {

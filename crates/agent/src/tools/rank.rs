@@ -4,14 +4,13 @@
 
 use std::time::Instant;
 
-use futures::future::BoxFuture;
 use recagent_core::{Catalog, Item, ItemId, Scored, Stage, StageTrace, display_title, genre_key};
 use recagent_ranker::{Funnel, FunnelConfig, UserContext};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::filter::apply_filter;
-use super::{Ctx, Done, Outcome, Tool, ToolError, micros};
+use super::{Call, Ctx, Done, Outcome, Tool, ToolError, micros};
 use crate::Recommendation;
 use crate::bus::{Bus, Origin, SimilarWhy};
 use crate::prompts::fence;
@@ -58,11 +57,7 @@ impl Tool for RankCandidates {
     type Args = RankArgs;
     type Output = RankOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: RankArgs,
-    ) -> BoxFuture<'a, Outcome<RankOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: RankArgs) -> Call<'a, RankOutput> {
         Box::pin(std::future::ready(rank_candidates(ctx, args)))
     }
 }

@@ -3,13 +3,12 @@
 
 use std::time::Instant;
 
-use futures::future::BoxFuture;
 use recagent_core::Source;
 use recagent_core::{Constraint, ItemId, Scored, Stage, StageTrace, words};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, DEFAULT_K, Outcome, RecallOutput, Tool, ToolError, micros};
+use super::{Call, Ctx, DEFAULT_K, Outcome, RecallOutput, Tool, ToolError, micros};
 use crate::bus::{Origin, SimilarWhy};
 
 /// The largest catalog whose items are scanned for a seed's series.
@@ -49,11 +48,7 @@ impl Tool for SearchItems {
     type Args = SearchArgs;
     type Output = RecallOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: SearchArgs,
-    ) -> BoxFuture<'a, Outcome<RecallOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: SearchArgs) -> Call<'a, RecallOutput> {
         Box::pin(search_items(ctx, args))
     }
 }
@@ -65,11 +60,7 @@ impl Tool for SimilarItems {
     type Args = SimilarArgs;
     type Output = RecallOutput;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a mut Ctx<'_>,
-        args: SimilarArgs,
-    ) -> BoxFuture<'a, Outcome<RecallOutput>> {
+    fn call<'a>(&'a self, ctx: &'a mut Ctx<'_>, args: SimilarArgs) -> Call<'a, RecallOutput> {
         Box::pin(similar_items(ctx, args))
     }
 }
